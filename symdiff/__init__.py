@@ -1,0 +1,18 @@
+"""symdiff: readable, standalone NumPy gradient code from plain NumPy functions.
+
+>>> import numpy as np, symdiff
+>>> def f(x):
+...     return np.sum(np.sin(x) * x)
+>>> g = symdiff.grad(f)
+>>> bool(np.allclose(g(np.array([0.0, 1.0])), [0.0, np.cos(1.0) + np.sin(1.0)]))
+True
+"""
+__version__ = "0.1.0"
+
+from . import functions  # noqa: E402
+from .api import export, grad, stop_gradient, value_and_grad  # noqa: E402
+from .errors import NonScalarOutputError, ShapeError, SymdiffError, TraceError, UnsupportedError  # noqa: E402
+from .numpy_api import Entry, register  # noqa: E402
+
+__all__ = ["grad", "value_and_grad", "export", "stop_gradient", "functions", "register", "Entry",
+           "SymdiffError", "UnsupportedError", "ShapeError", "NonScalarOutputError", "TraceError", "__version__"]

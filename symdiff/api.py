@@ -1,0 +1,212 @@
+"""The public API: ``grad``, ``value_and_grad``, ``export`` and ``stop_gradient``.
+
+A transformed function traces on first use with the actual arguments, compiles the generated
+module and caches it per signature (rank, dtype and which axes have size 1 of each array; the
+value of each static argument), like ``jax.jit``. Sizes stay symbolic, so one compiled gradient
+serves every length; sizes the program used as Python ints are guarded.
+
+>>> import numpy as np
+>>> def f(x):
+...     return np.mean(x ** 2)
+>>> vg = value_and_grad(f)
+>>> v, g = vg(np.array([1.0, 2.0]))
+>>> float(v), g.tolist()
+(2.5, [1.0, 2.0])
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import numbers
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .cache import load_module, write_atomic
+from .compiler import ArgSpec, Compiled, compile_function
+from .errors import ShapeError, SymdiffError, TraceError
+
+Wrt = str | int | Sequence[str | int] | None
+
+
+def _params(fn: Callable) -> list[str]:
+    sig = inspect.signature(fn)
+    out = []
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise TraceError(f"{fn.__name__}: *args/**kwargs parameters are not supported; name each argument")
+        out.append(p.name)
+    return out
+
+
+def _wrt_indices(fn: Callable, wrt: Wrt) -> tuple[list[int], bool]:
+    """Positions of the ``wrt`` parameters, and whether a single one was asked for (bare result)."""
+    names = _params(fn)
+    if not names:
+        raise TraceError(f"{fn.__name__} takes no arguments: nothing to differentiate")
+    single = wrt is None or isinstance(wrt, (str, int))
+    items = [0] if wrt is None else ([wrt] if single else list(wrt))
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            if item not in names:
+                raise TraceError(f"wrt={item!r}: {fn.__name__} has no argument {item!r} (it has {', '.join(names)})")
+            out.append(names.index(item))
+        elif isinstance(item, numbers.Integral):
+            if not -len(names) <= item < len(names):
+                raise TraceError(f"wrt={item}: {fn.__name__} has only {len(names)} arguments")
+            out.append(int(item) % len(names))
+        else:
+            raise TraceError(f"wrt must be argument names or positions, got {item!r}")
+    if len(set(out)) != len(out):
+        raise TraceError(f"wrt={wrt!r} names an argument twice")
+    return out, single
+
+
+def _spec_of(name: str, value: Any) -> ArgSpec:
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (numbers.Integral, np.integer))):
+        return ArgSpec(name, None, static=value)
+    if isinstance(value, (numbers.Real, np.floating)):
+        return ArgSpec(name, (), str(np.result_type(value)) if isinstance(value, np.floating) else "float64")
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return ArgSpec(name, tuple(value.shape), str(value.dtype))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iub":
+        return ArgSpec(name, tuple(value.shape), "float64")
+    if isinstance(value, (str, type(None))):
+        return ArgSpec(name, None, static=value)
+    raise TraceError(f"argument {name!r}: values of type {type(value).__name__} are not supported; "
+                     "pass NumPy float arrays, floats, or ints (ints are treated as constants)")
+
+
+class Transformed:
+    """A function transformed by :func:`grad` or :func:`value_and_grad`."""
+
+    def __init__(self, fn: Callable, wrt: Wrt, with_value: bool) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.wrt, self.single = _wrt_indices(fn, wrt)
+        self.with_value = with_value
+        self.params = _params(fn)
+        self._signature = inspect.signature(fn)
+        self._cache: dict[tuple, list[tuple[Compiled, Any]]] = {}
+        self._last: Compiled | None = None
+
+    def _bind(self, args, kwargs) -> list[Any]:
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TraceError(f"{self.fn.__name__}: {exc}") from None
+        bound.apply_defaults()
+        return [bound.arguments[p] for p in self.params]
+
+    def _compiled(self, values: list[Any]) -> tuple[Compiled, Any]:
+        specs = [_spec_of(n, v) for n, v in zip(self.params, values)]
+        key = tuple((s.dtype, tuple(d == 1 for d in s.shape)) if s.is_array else ("static", repr(s.static))
+                    for s in specs)
+        for compiled, module in self._cache.get(key, ()):
+            if all(np.shape(values[i])[axis] == size for i, axis, size in compiled.guard):
+                return compiled, module
+        compiled = compile_function(self.fn, specs, self.wrt)
+        module = load_module(compiled.source, compiled.func_name)
+        self._cache.setdefault(key, []).append((compiled, module))
+        return compiled, module
+
+    def __call__(self, *args, **kwargs):
+        values = self._bind(args, kwargs)
+        compiled, module = self._compiled(values)
+        self._last = compiled
+        arrays = [np.asarray(v, dtype=float) if isinstance(v, np.ndarray) and v.dtype.kind in "iub" else v
+                  for v in values]
+        if self.with_value:
+            value, grads = getattr(module, f"{compiled.func_name}_value_and_grad")(*arrays)
+            return value, grads
+        return getattr(module, f"{compiled.func_name}_grad")(*arrays)
+
+    def _need(self) -> Compiled:
+        if self._last is None:
+            raise SymdiffError(f"{self.fn.__name__} has not been compiled yet: call it once (it compiles on first "
+                               "call, for the shapes it is given), or use symdiff.export with shapes")
+        return self._last
+
+    @property
+    def source(self) -> str:
+        """The generated Python module of the most recent call, as text."""
+        return self._need().source
+
+    @property
+    def graph(self) -> str:
+        """The traced graph and its gradient graph of the most recent call, as text."""
+        return self._need().graph
+
+
+def grad(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+    """Gradient of a scalar function with respect to ``wrt`` (names or positions; default: the first
+    argument). Works as ``grad(f, wrt=...)`` and as a decorator ``@grad(wrt=...)``."""
+    if fn is None:
+        return lambda f: Transformed(f, wrt, with_value=False)
+    return Transformed(fn, wrt, with_value=False)
+
+
+def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+    """Like :func:`grad`, but calls return ``(value, gradient)``."""
+    if fn is None:
+        return lambda f: Transformed(f, wrt, with_value=True)
+    return Transformed(fn, wrt, with_value=True)
+
+
+def stop_gradient(x: Any) -> Any:
+    """``x`` itself, treated as a constant by differentiation (PyTorch's ``detach``/``no_grad``)."""
+    from .numpy_api import as_node
+    from .primitives import stop_gradient as stop
+    from .values import Tracer
+    if isinstance(x, Tracer):
+        return Tracer(stop(as_node(x)))
+    return x
+
+
+def parse_shape(text: str) -> tuple:
+    """``"5,3"`` -> ``(5, 3)``; ``"n,k"`` -> ``("n", "k")``; ``""`` -> ``()`` (a scalar)."""
+    dims: list[int | str] = []
+    for part in (p.strip() for p in text.split(",")) if text.strip() else ():
+        if part.isdigit() and int(part) > 0:
+            dims.append(int(part))
+        elif part.isidentifier():
+            dims.append(part)
+        else:
+            raise ShapeError(f"bad size {part!r} in shape {text!r}: use positive integers or names, e.g. 5,3 or n,k")
+    return tuple(dims)
+
+
+def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64") -> list[ArgSpec]:
+    """Argument specs for export: listed shapes are arrays, the rest scalars."""
+    shapes = dict(shapes or {})
+    params = _params(fn)
+    for name in shapes:
+        if name not in params:
+            raise ShapeError(f"shape given for {name!r}, but {fn.__name__} has no such argument ({', '.join(params)})")
+    specs = []
+    for name in params:
+        shape = shapes.get(name, ())
+        shape = parse_shape(shape) if isinstance(shape, str) else tuple(shape)
+        for d in shape:
+            if not (isinstance(d, str) and d.isidentifier()) and not (isinstance(d, numbers.Integral) and d > 0):
+                raise ShapeError(f"shape of {name!r}: bad size {d!r}; use positive integers or names")
+        specs.append(ArgSpec(name, shape, dtype))
+    return specs
+
+
+def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None) -> Compiled:
+    indices, _ = _wrt_indices(fn, wrt)
+    return compile_function(fn, specs_for(fn, shapes), indices)
+
+
+def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, Any] | None = None) -> str:
+    """Write the gradient module of ``fn`` to ``path`` (written whole or not at all); return its text.
+
+    ``shapes`` maps argument names to shapes of ints or names (``("n", "k")``); arguments not listed
+    are scalars. The module exposes ``<fn>_grad`` and ``<fn>_value_and_grad`` and imports only NumPy.
+    """
+    compiled = compile_for_export(fn, wrt, shapes)
+    write_atomic(path, compiled.source)
+    return compiled.source

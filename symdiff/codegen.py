@@ -1,0 +1,180 @@
+"""From nodes to a Python module: schedule statements, name them, print them, render the template.
+
+Statements follow the order of the user's program; each gradient statement carries a
+``# Grad of: <source line>`` comment. Anonymous single-use nodes are printed inline in their user.
+The module text comes from the Jinja templates in the top-level ``templates/`` folder.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import jinja2
+import numpy as np
+import sympy as sp
+
+from .ir import ARG, Node, consumers, toposort
+from .naming import Namer, grad_name
+from .primitives import PRIMITIVES
+from .printer import ExprPrinter, helper_sources, is_atomic
+
+
+@dataclass
+class Function:
+    """One generated function: its name, parameters, docstring, body lines and returned names."""
+
+    name: str
+    params: list[str]
+    doc: str
+    body: list[str]
+
+
+@dataclass
+class ModuleText:
+    """Everything the module template needs besides the functions."""
+
+    constants: list[tuple[str, str]] = field(default_factory=list)
+    helpers: set[str] = field(default_factory=set)
+    const_names: dict[str, str] = field(default_factory=dict)
+
+
+class NodePrinter:
+    """Prints one function body: gives nodes names, prints each statement with its primitive's emit."""
+
+    def __init__(self, module: ModuleText, params: Sequence[str], size_bindings: dict[sp.Symbol, str]) -> None:
+        self.module = module
+        self.namer = Namer(params)
+        for name in module.const_names.values():
+            self.namer.reserve(name)
+        self.size_bindings = size_bindings
+        self.size_names: dict[sp.Symbol, str] = {}
+        self.code: dict[int, str] = {}
+
+    # ---- services for primitives' emit functions ----
+    def paren(self, code: str, op: str, right: bool = False) -> str:
+        return code if is_atomic(code) else f"({code})"
+
+    def size(self, d: sp.Expr) -> str:
+        return ExprPrinter(self._size_symbols(d)).doprint(d)
+
+    def shape(self, shape) -> str:
+        parts = [self.size(d) for d in shape]
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+    def index(self, index: tuple) -> str:
+        parts = []
+        for item in index:
+            if item is None:
+                parts.append("None")
+            elif isinstance(item, tuple):
+                start, stop, step = item[1:]
+                s = f"{'' if start is None else start}:{'' if stop is None else stop}"
+                parts.append(s + (f":{step}" if step not in (None, 1) else ""))
+            else:
+                parts.append(str(item))
+        while len(parts) > 1 and parts[-1] == ":":
+            parts.pop()
+        return ", ".join(parts) if parts else "..."
+
+    def helper_call_code(self, name: str, args: list[str]) -> str:
+        self.module.helpers.add(name)
+        return f"{name}({', '.join(args)})"
+
+    def const_name(self, node: Node) -> str:
+        value = node.param("value")
+        if value.digest not in self.module.const_names:
+            name = f"C{len(self.module.const_names)}"
+            arr = value.array
+            code = f"np.array({np.array2string(arr, separator=', ', threshold=10**9, floatmode='unique')}, dtype=np.{arr.dtype})"
+            self.module.const_names[value.digest] = name
+            self.module.constants.append((name, code))
+        return self.module.const_names[value.digest]
+
+    def expr(self, node: Node, args: list[str]) -> str:
+        symbols = {ARG[i]: a for i, a in enumerate(args)}
+        symbols.update(self._size_symbols(node.expr))
+        return ExprPrinter(symbols, self.module.helpers).doprint(node.expr)
+
+    def _size_symbols(self, expr: sp.Expr) -> dict[sp.Symbol, str]:
+        out = {}
+        for s in expr.free_symbols:
+            if s in self.size_bindings:
+                if s not in self.size_names:
+                    self.size_names[s] = self.namer.fresh(s.name)
+                out[s] = self.size_names[s]
+        return out
+
+    # ---- the body ----
+    def body(self, outputs: list[Node], labels: list[str], returns: str,
+             casts: Sequence[str | None] = ()) -> list[str]:
+        """Statements computing ``outputs``, bound to ``labels``, then ``returns`` formatted with
+        their names (cast to the dtype in ``casts``, where given)."""
+        order = toposort(outputs)
+        users = consumers(outputs)
+        out_ids = {id(o) for o in outputs}
+        hints = {id(o): label for o, label in zip(reversed(outputs), reversed(labels))}
+        lines: list[str] = []
+        last_origin = None
+        for node in order:
+            if node.op == "input":
+                self.code[id(node)] = node.param("name")
+                continue
+            code = PRIMITIVES[node.op].emit(node, [self.code[id(i)] for i in node.inputs], self)
+            inline = (node.name is None and id(node) not in out_ids and len(users.get(id(node), ())) == 1) \
+                or node.op == "const" or (node.op == "elementwise" and not node.inputs)
+            if inline:
+                self.code[id(node)] = code
+                continue
+            name = self.namer.fresh(node.name or hints.get(id(node)))
+            self.code[id(node)] = name
+            origin = node.origin
+            if origin is not None and origin != last_origin:
+                lines.append(f"# {'Grad of: ' if origin.grad else ''}{origin.text}")
+                last_origin = origin
+            lines.append(f"{name} = {code}")
+        # Outputs under their own labels (the value, dw, db, ...).
+        final = []
+        for node, label, cast in zip(outputs, labels, list(casts) + [None] * len(outputs)):
+            code = self.code[id(node)]
+            if code != label and label not in self.namer.taken:
+                self.namer.reserve(label)
+                lines.append(f"{label} = {code}")
+                code = label
+            final.append(code if cast is None else f"np.asarray({code}, dtype=np.{cast})")
+        sizes = [f"{name} = {self.size_bindings[s]}" for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1])]
+        return sizes + lines + [returns.format(*final)]
+
+
+def templates_dir() -> Path:
+    """The Jinja templates: shipped inside the package, or the repository's top-level folder."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / "module.py.j2").is_file():
+            return candidate
+    raise FileNotFoundError("symdiff templates not found (expected symdiff/templates or ./templates)")
+
+
+_ENV: jinja2.Environment | None = None
+
+
+def environment() -> jinja2.Environment:
+    global _ENV
+    if _ENV is None:
+        _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(os.fspath(templates_dir())),
+                                  undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                  keep_trailing_newline=True, autoescape=False)
+    return _ENV
+
+
+def render_module(header: dict, functions: list[Function], module: ModuleText) -> str:
+    body_text = "\n".join(line for f in functions for line in f.body)
+    uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
+    return environment().get_template("module.py.j2").render(
+        header=header, functions=functions, constants=module.constants,
+        helpers=helper_sources(module.helpers), uses_numpy=uses_np)
+
+
+def label_for(name: str) -> str:
+    return grad_name(name)

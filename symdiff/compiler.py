@@ -1,0 +1,163 @@
+"""The pipeline, stage by stage: trace -> forward passes -> reverse mode -> passes -> code.
+
+:func:`compile_function` is pure: the same function, argument specs and ``wrt`` give the same
+module text, byte for byte.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import sympy as sp
+
+from . import __version__
+from .backward import gradients
+from .codegen import Function, ModuleText, NodePrinter, render_module
+from .errors import NonScalarOutputError, TraceError, UnsupportedError
+from .ir import Graph, Node, format_graph
+from .naming import grad_name, size_name
+from .numpy_api import as_node
+from .primitives import input_node
+from .shapes import ONE, format_shape
+from .simplify import FORWARD_PASSES, PASSES, run
+from .tracer import Trace, trace
+from .values import Tracer
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    """One parameter of the user's function: an array (shape of ints or names, dtype) or a static value."""
+
+    name: str
+    shape: tuple | None = None  # None: a static (non-differentiable, baked-in) Python value
+    dtype: str = "float64"
+    static: Any = None
+
+    @property
+    def is_array(self) -> bool:
+        return self.shape is not None
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A generated module and what it was made from."""
+
+    source: str
+    graph: str
+    func_name: str
+    guard: tuple[tuple[int, int, int], ...]  # (arg index, axis, size) that the code was specialised to
+
+
+def source_hash(fn: Callable) -> str:
+    try:
+        text = inspect.getsource(fn)
+    except (OSError, TypeError):
+        text = repr(fn.__code__.co_code)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
+    args: list[Any] = []
+    for index, spec in enumerate(specs):
+        if not spec.is_array:
+            args.append(spec.static)
+            continue
+        dims = []
+        for axis, d in enumerate(spec.shape):
+            if isinstance(d, str):
+                dims.append(tr.new_size(d, tr.values.get(sp.Symbol(d, integer=True, positive=True))))
+            elif int(d) == 1:
+                dims.append(ONE)
+            else:
+                dims.append(tr.new_size(size_name(spec.name, axis, len(spec.shape)), int(d)))
+        args.append(Tracer(input_node(spec.name, tuple(dims), index, spec.dtype)))
+    return args
+
+
+def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int], *,
+                     func_name: str | None = None, file: str | None = None) -> Compiled:
+    """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module."""
+    name = func_name or fn.__name__
+    for i in wrt:
+        if not specs[i].is_array:
+            raise TraceError(f"cannot differentiate with respect to {specs[i].name!r}: it is a "
+                             f"{type(specs[i].static).__name__} (static); pass a float or a float array")
+    tr = Trace()
+    args = _input_nodes(specs, tr)
+    result = trace(fn, args, tr)
+    if isinstance(result, tuple):
+        raise TraceError(f"{name} returned a tuple; return a single scalar (has_aux comes later)")
+    try:
+        out = as_node(result)
+    except UnsupportedError:
+        raise TraceError(f"{name} returned a {type(result).__name__}; return a scalar array") from None
+    if out.shape != ():
+        raise NonScalarOutputError(
+            f"{name} returns an array of shape {format_shape(out.shape)}, not a scalar: grad needs a scalar output. "
+            "Reduce it (np.sum, np.mean) or use symdiff.jacobian for the full derivative")
+    inputs = [a.node for a in args if isinstance(a, Tracer)]
+    out, *inputs = tr.finish([out, *inputs])
+    (out,) = run([out], FORWARD_PASSES)
+    forward = Graph(tuple(inputs), (out,), (name,))
+    wrt_nodes = [next(n for n in inputs if n.param("index") == i) for i in wrt]
+    grads = gradients(out, wrt_nodes)
+    value, *grads = run([out, *grads], PASSES)
+    labels = [grad_name(specs[i].name) for i in wrt]
+    joint = Graph(tuple(inputs), (value, *grads), (name, *labels))
+
+    source = _module(name, fn, specs, wrt, value, grads, labels, inputs, file)
+    graph_text = format_graph(forward, f"{name}: traced graph") + "\n\n" + \
+        format_graph(joint, f"{name}: value and gradient with respect to {', '.join(specs[i].name for i in wrt)}")
+    guard = tuple((n.param("index"), axis, int(d)) for n in inputs for axis, d in enumerate(n.shape)
+                  if d.is_Integer and d != ONE)
+    return Compiled(source, graph_text, name, guard)
+
+
+def _module(name, fn, specs, wrt, value, grads, labels, inputs, file) -> str:
+    params = [s.name for s in specs]
+    sizes: dict[sp.Symbol, str] = {}
+    for own in (True, False):  # a size is read from the argument it is named after, if it can be
+        for node in inputs:
+            arg = node.param("name")
+            for axis, d in enumerate(node.shape):
+                if isinstance(d, sp.Symbol) and d not in sizes and \
+                        (not own or d.name == size_name(arg, axis, node.ndim)):
+                    sizes[d] = f"{arg}.shape[{axis}]"
+    casts = [None] + [specs[i].dtype if specs[i].dtype != "float64" else None for i in wrt]
+    many = len(wrt) > 1
+    module = ModuleText()
+    grad_tuple = "(" + ", ".join("{%d}" % (k + 1) for k in range(len(grads))) + ")" if many else "{1}"
+    vg = NodePrinter(module, params, sizes).body([value, *grads], [name, *labels], "return {0}, " + grad_tuple, casts)
+    g_ret = "return " + ("(" + ", ".join("{%d}" % k for k in range(len(grads))) + ")" if many else "{0}")
+    g = NodePrinter(module, params, sizes).body(list(grads), labels, g_ret, casts[1:])
+    wrt_names = [specs[i].name for i in wrt]
+    what = ", ".join(wrt_names)
+    functions = [
+        Function(f"{name}_value_and_grad", params, f"Return {name}({', '.join(params)}) and its gradient with respect to {what}.", vg),
+        Function(f"{name}_grad", params, f"Gradient of {name}({', '.join(params)}) with respect to {what}.", g),
+    ]
+    shapes = ", ".join(f"{s.name}: {_shape_text(s)}" for s in specs)
+    header = {
+        "summary": f"Value and gradient of `{name}` with respect to {what}.",
+        "version": __version__, "function": name, "file": file or _file_of(fn), "source_hash": source_hash(fn),
+        "wrt": wrt_names, "shapes": shapes,
+    }
+    return render_module(header, functions, module)
+
+
+def _shape_text(spec: ArgSpec) -> str:
+    if not spec.is_array:
+        return f"{spec.static!r} (static)"
+    dims = ", ".join(str(d) for d in spec.shape)
+    return f"{spec.dtype}[{dims}]"
+
+
+def _file_of(fn: Callable) -> str:
+    import os
+    try:
+        return os.path.basename(inspect.getsourcefile(fn) or "<unknown>")
+    except TypeError:
+        return "<unknown>"

@@ -1,0 +1,33 @@
+"""Every error symdiff raises, in one place.
+
+All derive from :class:`SymdiffError`, so ``except symdiff.SymdiffError`` catches them all.
+Messages name what went wrong, where (file:line of the user's code when known) and what to do.
+"""
+from __future__ import annotations
+
+
+class SymdiffError(Exception):
+    """Base class of all symdiff errors."""
+
+
+class UnsupportedError(SymdiffError, NotImplementedError):
+    """A construct or NumPy function symdiff cannot differentiate (yet)."""
+
+
+class ShapeError(SymdiffError, ValueError):
+    """Shapes that do not fit together, or a bad shape specification."""
+
+
+class NonScalarOutputError(SymdiffError, TypeError):
+    """``grad`` was asked for the gradient of a function whose output is not a scalar."""
+
+
+class TraceError(SymdiffError, TypeError):
+    """The function could not be traced (bad arguments, bad return value, ...)."""
+
+
+def where(origin) -> str:
+    """Format an origin (see :class:`symdiff.ir.Origin`) as ``file:line`` for messages."""
+    if origin is None:
+        return "<unknown location>"
+    return f"{origin.file}:{origin.line}"

@@ -1,0 +1,63 @@
+"""Functions of machine learning written once for both plain arrays and tracing.
+
+Each works on NumPy arrays (computed stably) and inside a function symdiff traces (where it
+becomes graph nodes with exact derivatives).
+
+>>> import numpy as np
+>>> float(sigmoid(np.array(0.0)))
+0.5
+>>> round(float(binary_cross_entropy_with_logits(np.array([0.0]), np.array([1.0]))), 6)
+0.693147
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import scalar
+from .api import stop_gradient
+from .values import Tracer
+
+
+def _traced(fn, x):
+    from .numpy_api import _compose
+    from .tracer import current_trace, user_origin
+    return Tracer(current_trace().note(_compose(fn, (x,), user_origin())))
+
+
+def sigmoid(x):
+    """Logistic sigmoid ``1 / (1 + exp(-x))``."""
+    if isinstance(x, Tracer):
+        return _traced(scalar.sigmoid, x)
+    e = np.exp(-np.abs(x))
+    return np.where(np.asarray(x) >= 0, 1.0, e) / (1.0 + e)
+
+
+def softplus(x):
+    """``log(1 + exp(x))`` without overflow."""
+    if isinstance(x, Tracer):
+        return _traced(scalar.softplus, x)
+    return np.logaddexp(0, x)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """``log(sum(exp(x)))`` along ``axis``, shifted by the maximum so it never overflows."""
+    m = stop_gradient(np.max(x, axis=axis, keepdims=True))
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    if keepdims:
+        return out
+    return np.sum(out, axis=axis) if axis is not None else np.sum(out)
+
+
+def log_softmax(x, axis=-1):
+    """``x - logsumexp(x)`` along ``axis``."""
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def softmax(x, axis=-1):
+    """``exp(x) / sum(exp(x))`` along ``axis``, computed stably."""
+    return np.exp(log_softmax(x, axis=axis))
+
+
+def binary_cross_entropy_with_logits(z, y):
+    """Mean of ``-(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z)))``, as PyTorch's (mean reduction)."""
+    return np.mean(softplus(z) - z * y)

@@ -1,0 +1,364 @@
+"""Tensor-level primitives: how each builds its node (shape rule), differentiates, and prints.
+
+Everything about one primitive stands together, under its banner. ``vjp(g, node)`` returns, for
+each input, the contribution of the output adjoint ``g`` to that input's adjoint (``None`` for
+none), with the *output's* broadcasting left in: :func:`unbroadcast` undoes it in one place.
+``emit(node, args, printer)`` returns the NumPy expression computing the node from its arguments'
+code.
+
+>>> import sympy as sp
+>>> x = input_node("x", (sp.Integer(2), sp.Integer(3)), 0)
+>>> reduce("sum", x, axis=0).shape
+(3,)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import sympy as sp
+
+from .errors import ShapeError
+from .ir import ARG, ConstValue, Node, Origin, arg_index
+from .shapes import ONE, Shape, broadcast_shapes, normalize_axes, same_dim, size_of
+
+Vjp = Callable[[Node, Node], Sequence[Node | None]]
+Emit = Callable[[Node, list[str], object], str]
+
+
+@dataclass(frozen=True)
+class Primitive:
+    name: str
+    vjp: Vjp | None  # None: no inputs to differentiate (leaves)
+    emit: Emit
+    linear: bool = False  # the primitive is linear in its (single) input
+
+
+PRIMITIVES: dict[str, Primitive] = {}
+
+
+def defprim(name: str, vjp: Vjp | None, emit: Emit, linear: bool = False) -> None:
+    PRIMITIVES[name] = Primitive(name, vjp, emit, linear)
+
+
+def _dtype(*nodes: Node) -> str:
+    floats = [n.dtype for n in nodes if n.dtype != "bool"]
+    return str(np.result_type(*floats)) if floats else "float64"
+
+
+# ---------------------------------------------------------------- leaves --------------------------
+
+def input_node(name: str, shape: Shape, index: int, dtype: str = "float64") -> Node:
+    return Node("input", (), tuple(shape), params=(("name", name), ("index", index)), dtype=dtype, name=name)
+
+
+def const_node(array: np.ndarray) -> Node:
+    array = np.asarray(array)
+    dtype = "bool" if array.dtype == bool else str(np.result_type(array.dtype, np.float64) if array.dtype.kind in "iu" else array.dtype)
+    shape = tuple(sp.Integer(d) for d in array.shape)
+    return Node("const", (), shape, params=(("value", ConstValue(array)),), dtype=dtype)
+
+
+defprim("input", None, lambda n, a, p: n.param("name"))
+defprim("const", None, lambda n, a, p: p.const_name(n))
+
+
+# ---------------------------------------------------------------- elementwise ---------------------
+
+def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = None,
+                origin: Origin | None = None, dtype: str | None = None, name: str | None = None) -> Node:
+    """An elementwise node computing ``expr`` (over ``ARG[i]`` for ``inputs[i]``), normalised:
+    unused inputs dropped, repeated inputs merged, and an explicit broadcast kept when ``shape`` is
+    larger than the inputs' broadcast shape."""
+    expr = sp.sympify(expr)
+    used = sorted((arg_index(s) for s in expr.free_symbols if arg_index(s) is not None))
+    kept: list[Node] = []
+    remap: dict[sp.Symbol, sp.Symbol] = {}
+    for i in used:
+        node = inputs[i]
+        j = next((k for k, n in enumerate(kept) if n is node), None)
+        if j is None:
+            kept.append(node)
+            j = len(kept) - 1
+        remap[ARG[i]] = ARG[j]
+    expr = expr.xreplace(remap)
+    out_dtype = dtype or ("bool" if isinstance(expr, (sp.core.relational.Relational, sp.logic.boolalg.Boolean)) else _dtype(*kept))
+    natural = broadcast_shapes(*(n.shape for n in kept))
+    if len(kept) == 1 and expr == ARG[0] and shape in (None, natural):
+        return kept[0]
+    node = Node("elementwise", tuple(kept), natural, expr=expr, dtype=out_dtype, origin=origin, name=name)
+    if shape is not None and tuple(shape) != natural:
+        node = broadcast_to(node, shape)
+    return node
+
+
+def scalar(value, dtype: str = "float64") -> Node:
+    return Node("elementwise", (), (), expr=sp.sympify(value), dtype=dtype)
+
+
+def _vjp_elementwise(g: Node, node: Node) -> list[Node | None]:
+    out: list[Node | None] = []
+    for i, inp in enumerate(node.inputs):
+        if inp.dtype == "bool":
+            out.append(None)
+            continue
+        d = sp.diff(node.expr, ARG[i])
+        if d == 0:
+            out.append(None)
+            continue
+        k = len(node.inputs)
+        out.append(elementwise(ARG[k] * d, (*node.inputs, g), shape=node.shape, origin=_grad(node)))
+    return out
+
+
+defprim("elementwise", _vjp_elementwise, lambda n, a, p: p.expr(n, a))
+
+
+def _grad(node: Node) -> Origin | None:
+    return node.origin.as_grad() if node.origin else None
+
+
+# ---------------------------------------------------------------- broadcasting --------------------
+
+def broadcast_to(x: Node, shape: Shape) -> Node:
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    if broadcast_shapes(x.shape, shape) != shape:
+        raise ShapeError(f"cannot broadcast shape {x.shape} to {shape}")
+    return Node("broadcast_to", (x,), shape, params=(("shape", shape),), dtype=x.dtype, origin=x.origin)
+
+
+defprim("broadcast_to", lambda g, n: [g],
+        lambda n, a, p: f"np.broadcast_to({a[0]}, {p.shape(n.shape)})", linear=True)
+
+
+def unbroadcast(g: Node, shape: Shape) -> Node:
+    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape``."""
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        raise ShapeError(f"gradient of shape {g.shape} is smaller than its argument's {shape}")
+    if lead:
+        g = reduce("sum", g, axis=tuple(range(lead)))
+    stretched = tuple(i for i, (d, s) in enumerate(zip(g.shape, shape)) if s == ONE and d != ONE)
+    if stretched:
+        g = reduce("sum", g, axis=stretched, keepdims=True)
+    if g.shape != shape:
+        raise ShapeError(f"cannot unbroadcast {g.shape} to {shape}")
+    return g
+
+
+# ---------------------------------------------------------------- reductions ----------------------
+
+def reduce(op: str, x: Node, axis=None, keepdims: bool = False, origin: Origin | None = None) -> Node:
+    axes = normalize_axes(axis, x.ndim)
+    if keepdims:
+        shape = tuple(ONE if i in axes else d for i, d in enumerate(x.shape))
+    else:
+        shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+    params = (("axis", axes), ("keepdims", bool(keepdims)))
+    return Node(op, (x,), shape, params=params, dtype=x.dtype, origin=origin)
+
+
+def _restore(g: Node, node: Node) -> Node:
+    """Reshape a reduction's adjoint so it broadcasts against the reduction's input."""
+    if node.param("keepdims") or g.ndim == 0:
+        return g
+    return expand_dims(g, node.param("axis"))
+
+
+def _count(node: Node) -> sp.Expr:
+    x = node.inputs[0]
+    return size_of([x.shape[i] for i in node.param("axis")])
+
+
+def _vjp_sum(g: Node, node: Node) -> list[Node]:
+    return [broadcast_to(_restore(g, node), node.inputs[0].shape)]
+
+
+def _vjp_mean(g: Node, node: Node) -> list[Node]:
+    scaled = elementwise(ARG[0] / _count(node), (g,), origin=g.origin)
+    return [broadcast_to(_restore(scaled, node), node.inputs[0].shape)]
+
+
+def _vjp_max(g: Node, node: Node) -> list[Node]:
+    # The adjoint is shared equally among the positions that attain the maximum.
+    x = node.inputs[0]
+    mask = elementwise(sp.Piecewise((1, sp.Eq(ARG[0], ARG[1])), (0, True)), (x, _restore(node, node)))
+    ties = reduce("sum", mask, axis=node.param("axis"), keepdims=True)
+    return [elementwise(ARG[0] * ARG[1] / ARG[2], (mask, _restore(g, node), ties), origin=_grad(node))]
+
+
+def _emit_reduce(func: str) -> Emit:
+    def emit(node: Node, a: list[str], p) -> str:
+        axes, x = node.param("axis"), node.inputs[0]
+        args = [a[0]]
+        if len(axes) != x.ndim or (node.param("keepdims") and x.ndim):
+            args.append("axis=" + (str(axes[0]) if len(axes) == 1 else str(axes)))
+        if node.param("keepdims") and x.ndim:
+            args.append("keepdims=True")
+        return f"{func}({', '.join(args)})"
+    return emit
+
+
+defprim("sum", _vjp_sum, _emit_reduce("np.sum"), linear=True)
+defprim("mean", _vjp_mean, _emit_reduce("np.mean"), linear=True)
+defprim("max", _vjp_max, _emit_reduce("np.max"))
+defprim("min", _vjp_max, _emit_reduce("np.min"))
+
+
+# ---------------------------------------------------------------- linear algebra ------------------
+
+def matmul(a: Node, b: Node, origin: Origin | None = None) -> Node:
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError("matmul: an operand is a scalar; use * instead")
+    same_dim(a.shape[-1], b.shape[-2] if b.ndim > 1 else b.shape[0])
+    if a.ndim == 1 and b.ndim == 1:
+        shape: Shape = ()
+    elif a.ndim == 1:
+        shape = b.shape[:-2] + b.shape[-1:]
+    elif b.ndim == 1:
+        shape = a.shape[:-1]
+    else:
+        shape = broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+    return Node("matmul", (a, b), shape, dtype=_dtype(a, b), origin=origin)
+
+
+def outer(a: Node, b: Node, origin: Origin | None = None) -> Node:
+    return Node("outer", (a, b), (a.shape[0], b.shape[0]), dtype=_dtype(a, b), origin=origin)
+
+
+def _vjp_matmul(g: Node, node: Node) -> list[Node]:
+    a, b = node.inputs
+    o = _grad(node)
+    if a.ndim == 1 and b.ndim == 1:
+        return [elementwise(ARG[0] * ARG[1], (g, b), origin=o), elementwise(ARG[0] * ARG[1], (g, a), origin=o)]
+    if a.ndim == 1 and b.ndim == 2:
+        return [matmul(b, g, o), outer(a, g, o)]
+    if a.ndim == 2 and b.ndim == 1:
+        return [outer(g, b, o), matmul(g, a, o)]
+    if a.ndim == 1:  # batched b: promote a to a row
+        ga = matmul(expand_dims(g, (g.ndim - 1,)), swapaxes(b), o)
+        return [reshape_like(ga, a), matmul(expand_dims(a, (1,)), expand_dims(g, (g.ndim - 1,)), o)]
+    if b.ndim == 1:
+        gb = matmul(swapaxes(a), expand_dims(g, (g.ndim,)), o)
+        return [matmul(expand_dims(g, (g.ndim,)), expand_dims(b, (0,)), o), reshape_like(gb, b)]
+    return [matmul(g, swapaxes(b), o), matmul(swapaxes(a), g, o)]
+
+
+def reshape_like(g: Node, x: Node) -> Node:
+    """Sum leading batch axes of ``g`` and reshape it to ``x``'s shape."""
+    g = reduce("sum", g, axis=tuple(range(g.ndim - 2))) if g.ndim > 2 else g
+    return reshape(g, x.shape)
+
+
+defprim("matmul", _vjp_matmul, lambda n, a, p: f"{p.paren(a[0], '@')} @ {p.paren(a[1], '@', right=True)}")
+defprim("outer", lambda g, n: [matmul(g, n.inputs[1], _grad(n)), matmul(n.inputs[0], g, _grad(n))],
+        lambda n, a, p: f"np.outer({a[0]}, {a[1]})")
+
+
+# ---------------------------------------------------------------- shape ---------------------------
+
+def transpose(x: Node, axes: Sequence[int] | None = None, origin: Origin | None = None) -> Node:
+    axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(normalize_axes(a, x.ndim)[0] for a in axes)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ShapeError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes")
+    if axes == tuple(range(x.ndim)):
+        return x
+    return Node("transpose", (x,), tuple(x.shape[i] for i in axes), params=(("axes", axes),), dtype=x.dtype, origin=origin)
+
+
+def swapaxes(x: Node) -> Node:
+    axes = list(range(x.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return transpose(x, axes)
+
+
+def _emit_transpose(node: Node, a: list[str], p) -> str:
+    axes = node.param("axes")
+    if axes == tuple(range(len(axes)))[::-1]:
+        return f"{p.paren(a[0], '.')}.T"
+    return f"np.transpose({a[0]}, {axes})"
+
+
+defprim("transpose", lambda g, n: [transpose(g, tuple(np.argsort(n.param("axes"))))], _emit_transpose, linear=True)
+
+
+def reshape(x: Node, shape: Shape, origin: Origin | None = None) -> Node:
+    shape = tuple(shape)
+    if shape == x.shape:
+        return x
+    if sp.simplify(size_of(shape) - size_of(x.shape)) != 0:
+        raise ShapeError(f"cannot reshape an array of shape {x.shape} into shape {shape}")
+    return Node("reshape", (x,), shape, params=(("shape", shape),), dtype=x.dtype, origin=origin)
+
+
+defprim("reshape", lambda g, n: [reshape(g, n.inputs[0].shape)],
+        lambda n, a, p: f"{p.paren(a[0], '.')}.reshape({p.shape(n.shape)})", linear=True)
+
+
+def expand_dims(x: Node, axes: Sequence[int]) -> Node:
+    """Insert axes of size 1 at ``axes`` (positions in the result)."""
+    shape = list(x.shape)
+    for axis in sorted(axes):
+        shape.insert(axis, ONE)
+    return reshape(x, tuple(shape)) if axes else x
+
+
+def squeeze(x: Node, axes: Sequence[int]) -> Node:
+    return reshape(x, tuple(d for i, d in enumerate(x.shape) if i not in axes))
+
+
+# ---------------------------------------------------------------- indexing ------------------------
+
+def getitem(x: Node, index: tuple, origin: Origin | None = None) -> Node:
+    """Basic indexing; ``index`` items are ints, ``("slice", start, stop, step)`` or None, one per axis."""
+    shape: list = []
+    axis = 0
+    for item in index:
+        if item is None:
+            shape.append(ONE)
+            continue
+        dim = x.shape[axis]
+        axis += 1
+        if isinstance(item, tuple):
+            shape.append(_slice_length(dim, *item[1:]))
+    shape.extend(x.shape[axis:])
+    return Node("getitem", (x,), tuple(shape), params=(("index", index),), dtype=x.dtype, origin=origin)
+
+
+def _slice_length(dim: sp.Expr, start, stop, step) -> sp.Expr:
+    if dim.is_Integer:
+        return sp.Integer(len(range(*slice(start, stop, step).indices(int(dim)))))
+    from .errors import UnsupportedError
+    if step not in (None, 1):
+        raise UnsupportedError(f"a slice with step {step} of an axis of symbolic size {dim}")
+    start = 0 if start is None else start
+    lo = start if start >= 0 else dim + start
+    hi = dim if stop is None else (stop if stop >= 0 else dim + stop)
+    return sp.Integer(hi - lo) if isinstance(hi - lo, int) else hi - lo
+
+
+def _vjp_getitem(g: Node, node: Node) -> list[Node]:
+    x = node.inputs[0]
+    return [Node("scatter", (g,), x.shape, params=(("index", node.param("index")), ("shape", x.shape)),
+                 dtype=g.dtype, origin=_grad(node))]
+
+
+defprim("getitem", _vjp_getitem, lambda n, a, p: f"{p.paren(a[0], '[')}[{p.index(n.param('index'))}]", linear=True)
+defprim("scatter", lambda g, n: [getitem(g, n.param("index"))],
+        lambda n, a, p: p.helper_call_code("_scatter", [a[0], p.shape(n.shape), f"np.s_[{p.index(n.param('index'))}]"]),
+        linear=True)
+
+
+# ---------------------------------------------------------------- gradient control ----------------
+
+def stop_gradient(x: Node) -> Node:
+    return Node("stop_gradient", (x,), x.shape, dtype=x.dtype, origin=x.origin)
+
+
+defprim("stop_gradient", lambda g, n: [None], lambda n, a, p: a[0])

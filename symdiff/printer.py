@@ -1,0 +1,149 @@
+"""NumPy code for nodes and SymPy expressions, strict: anything unknown raises.
+
+:class:`ExprPrinter` is SymPy's ``NumPyPrinter`` with ``np.`` names, exact float literals and
+stable or readable forms for functions (``np.where`` for Piecewise, ``np.heaviside``,
+``np.maximum``); functions defined by symdiff print themselves through ``_numpycode``.
+
+>>> import sympy as sp
+>>> x = sp.Symbol("x", real=True)
+>>> ExprPrinter({x: "x"}).doprint(sp.Max(x, 0) + sp.Float(0.1) * sp.exp(-x))
+'np.maximum(0, x) + 0.1*np.exp(-x)'
+"""
+from __future__ import annotations
+
+import ast
+
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import precedence
+
+from .scalar import HELPERS
+
+
+_BINOP_PRECEDENCE = {ast.Add: 40, ast.Sub: 40, ast.Mult: 50, ast.Div: 50, ast.FloorDiv: 50, ast.Mod: 50,
+                     ast.MatMult: 49, ast.Pow: 60}
+
+
+def code_precedence(code: str) -> int:
+    """SymPy-scale precedence of a piece of Python code (``x @ w`` binds just below ``*``, so it is
+    parenthesised inside products, where NumPy's left-to-right ``@``/``*`` would change its meaning)."""
+    try:
+        node = ast.parse(code, mode="eval").body
+    except SyntaxError:
+        return 0
+    if isinstance(node, ast.Constant):
+        return 1000 if not (isinstance(node.value, (int, float)) and node.value < 0) else 45
+    if isinstance(node, (ast.Name, ast.Call, ast.Attribute, ast.Subscript)):
+        return 1000
+    if isinstance(node, ast.BinOp):
+        return _BINOP_PRECEDENCE.get(type(node.op), 0)
+    if isinstance(node, ast.UnaryOp):
+        return 45
+    return 0
+
+
+def is_atomic(code: str) -> bool:
+    """Whether ``code`` can stand as an operand without parentheses."""
+    return code_precedence(code) >= 1000
+
+
+class ExprPrinter(NumPyPrinter):
+    """Prints scalar SymPy expressions as NumPy code over named arrays."""
+
+    def __init__(self, symbol_code: dict[sp.Symbol, str], helpers: set[str] | None = None) -> None:
+        super().__init__({"fully_qualified_modules": False, "strict": True, "allow_unknown_functions": False})
+        self.symbol_code = symbol_code
+        self.helpers = helpers if helpers is not None else set()
+
+    def _module_format(self, fqn: str, register: bool = True) -> str:
+        return "np." + fqn.split(".", 1)[1] if fqn.startswith("numpy.") else fqn
+
+    def helper_call(self, name: str, *args: sp.Expr) -> str:
+        self.helpers.add(name)
+        return f"{name}({', '.join(self._print(a) for a in args)})"
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        code = self.symbol_code.get(expr)
+        if code is None:
+            raise ValueError(f"symdiff printer: no code for symbol {expr}")
+        return code
+
+    def parenthesize(self, item, level, strict=False) -> str:
+        if isinstance(item, sp.Symbol) and item in self.symbol_code:
+            code = self.symbol_code[item]
+            prec = code_precedence(code)
+            return f"({code})" if prec < 1000 and prec <= level else code
+        return super().parenthesize(item, level, strict)
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        return repr(float(expr))
+
+    def _print_Add(self, expr, order=None) -> str:
+        terms = self._as_ordered_terms(expr, order=None)
+        pos = [t for t in terms if not t.could_extract_minus_sign()]
+        neg = [t for t in terms if t.could_extract_minus_sign()]
+        prec = precedence(expr)
+        if not pos:
+            code, neg = "-" + self.parenthesize(-neg[0], prec), neg[1:]
+        else:
+            code = " + ".join(self.parenthesize(t, prec) for t in pos)
+        for t in neg:
+            code += " - " + self.parenthesize(-t, prec)
+        return code
+
+    def _print_Pow(self, expr, rational=False) -> str:
+        base, exp = expr.args
+        if exp == sp.S.Half:
+            return f"np.sqrt({self._print(base)})"
+        if exp == -sp.S.Half:
+            return f"1/np.sqrt({self._print(base)})"
+        prec = precedence(expr)
+        if exp.is_Integer and exp < 0:
+            den = self.parenthesize(base, prec) + ("" if exp == -1 else f"**{-exp}")
+            return f"1/{den}"
+        return f"{self.parenthesize(base, prec, strict=True)}**{self.parenthesize(exp, prec, strict=True)}"
+
+    def _print_Heaviside(self, expr) -> str:
+        return f"np.heaviside({self._print(expr.args[0])}, 0.5)"
+
+    def _print_sign(self, expr) -> str:
+        return f"np.sign({self._print(expr.args[0])})"
+
+    def _minmax(self, expr, func: str) -> str:
+        args = [self._print(a) for a in expr.args]
+        code = args[-1]
+        for a in reversed(args[:-1]):
+            code = f"{func}({a}, {code})"
+        return code
+
+    def _print_Max(self, expr) -> str:
+        return self._minmax(expr, "np.maximum")
+
+    def _print_Min(self, expr) -> str:
+        return self._minmax(expr, "np.minimum")
+
+    def _print_Piecewise(self, expr) -> str:
+        *pieces, (last, cond) = expr.args
+        if cond != sp.true:
+            raise ValueError("symdiff printer: Piecewise without a default branch")
+        code = self._print(last)
+        for value, c in reversed(pieces):
+            code = f"np.where({self._print(c)}, {self._print(value)}, {code})"
+        return code
+
+    def _print_Relational(self, expr) -> str:
+        op = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}[expr.rel_op]
+        return f"{self.parenthesize(expr.lhs, precedence(expr))} {op} {self.parenthesize(expr.rhs, precedence(expr))}"
+
+    def _print_And(self, expr) -> str:
+        return self._minmax(expr, "np.logical_and")
+
+    def _print_Or(self, expr) -> str:
+        return self._minmax(expr, "np.logical_or")
+
+    def _print_Not(self, expr) -> str:
+        return f"np.logical_not({self._print(expr.args[0])})"
+
+
+def helper_sources(names: set[str]) -> list[str]:
+    return [HELPERS[n] for n in sorted(names)]

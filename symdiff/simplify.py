@@ -1,0 +1,219 @@
+"""Graph passes: fuse elementwise chains, undo needless broadcasts, rewrite for stability,
+simplify under a budget, and share common subexpressions. Each pass is a pure function from
+output nodes to output nodes; :data:`PASSES` lists them in the order they run.
+
+>>> import sympy as sp
+>>> from symdiff.ir import ARG
+>>> stabilize(sp.log(1 + sp.exp(ARG[0])))
+softplus(_a0)
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, Sequence
+
+import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
+
+from .ir import ARG, Node, arg_index, consumers, rebuild, toposort, with_inputs
+from .primitives import elementwise
+from .scalar import sigmoid, softplus
+from .shapes import broadcast_shapes
+
+#: Largest expression (SymPy ``count_ops``) that fusion builds and that simplification attempts.
+FUSE_BUDGET = 60
+SIMPLIFY_BUDGET = 40
+#: Seconds of simplification per graph; past it, expressions are left as they are.
+SIMPLIFY_SECONDS = 2.0
+
+Pass = Callable[[list[Node]], list[Node]]
+
+
+# ---------------------------------------------------------------- stability rewrites --------------
+# Each rewrite maps a SymPy expression to an equal one that is finite wherever the math is.
+
+def softplus_opt(e: sp.Expr) -> sp.Expr:
+    """``log(1 + exp(u))``, ``log1p(exp(u))`` and ``max(u, 0) + log1p(exp(-|u|))`` -> ``softplus(u)``."""
+    e = e.replace(lambda t: isinstance(t, log1p) and isinstance(t.args[0], sp.exp),
+                  lambda t: softplus(t.args[0].args[0]))
+    e = e.replace(lambda t: isinstance(t, sp.log) and t.args[0].is_Add and len(t.args[0].args) == 2
+                  and sp.S.One in t.args[0].args and any(isinstance(a, sp.exp) for a in t.args[0].args),
+                  lambda t: softplus(next(a for a in t.args[0].args if isinstance(a, sp.exp)).args[0]))
+
+    def fold(add: sp.Expr) -> sp.Expr:
+        terms = list(add.args)
+        for t in terms:
+            # softplus(-|u|) + max(u, 0) == softplus(u)
+            if isinstance(t, softplus) and isinstance(-t.args[0], sp.Abs):
+                u = (-t.args[0]).args[0]
+                for m in (sp.Max(u, 0), sp.Max(-u, 0)):
+                    if m in terms:
+                        rest = [x for x in terms if x is not t and x != m]
+                        return sp.Add(softplus(u if m == sp.Max(u, 0) else -u), *rest)
+        return add
+    return e.replace(lambda t: t.is_Add, fold)
+
+
+def sigmoid_opt(e: sp.Expr) -> sp.Expr:
+    """``1 / (1 + exp(-u))`` -> ``sigmoid(u)`` and ``exp(u) / (1 + exp(u))`` -> ``sigmoid(u)``."""
+    def is_logistic_den(t):
+        return (t.is_Pow and t.exp == -1 and t.base.is_Add and len(t.base.args) == 2 and sp.S.One in t.base.args
+                and any(isinstance(a, sp.exp) for a in t.base.args))
+    return e.replace(is_logistic_den,
+                     lambda t: sigmoid(-next(a for a in t.base.args if isinstance(a, sp.exp)).args[0]))
+
+
+def log1p_opt(e: sp.Expr) -> sp.Expr:
+    """``log(1 + u)`` -> ``log1p(u)``."""
+    return e.replace(lambda t: isinstance(t, sp.log) and t.args[0].is_Add and sp.S.One in t.args[0].args,
+                     lambda t: log1p(t.args[0] - 1))
+
+
+def expm1_opt(e: sp.Expr) -> sp.Expr:
+    """``exp(u) - 1`` -> ``expm1(u)``."""
+    def fold(add):
+        if sp.S.NegativeOne in add.args:
+            for t in add.args:
+                if isinstance(t, sp.exp):
+                    return sp.Add(expm1(t.args[0]), *[a for a in add.args if a is not t and a != -1])
+        return add
+    return e.replace(lambda t: t.is_Add, fold)
+
+
+REWRITES: list[Callable[[sp.Expr], sp.Expr]] = [softplus_opt, sigmoid_opt, log1p_opt, expm1_opt]
+
+
+def stabilize(e: sp.Expr) -> sp.Expr:
+    """Apply every named rewrite of :data:`REWRITES`, in order."""
+    for rewrite in REWRITES:
+        e = rewrite(e)
+    return e
+
+
+# ---------------------------------------------------------------- passes -------------------------
+
+def _is_fusable(node: Node, users: dict[int, list[Node]], protected: set[int]) -> bool:
+    return (node.op == "elementwise" and node.dtype != "bool" and id(node) not in protected
+            and (not node.inputs or (node.name is None and len(users.get(id(node), ())) == 1)))
+
+
+def fuse(outputs: list[Node]) -> list[Node]:
+    """Inline anonymous single-use elementwise nodes (and constants) into their elementwise users."""
+    users = consumers(outputs)
+    protected = {id(o) for o in outputs}
+    fusable = {id(n) for n in toposort(outputs) if _is_fusable(n, users, protected)}
+
+    def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
+        if node.op != "elementwise":
+            return with_inputs(node, inputs)
+        expr, new_inputs = node.expr, []
+        mapping: dict[sp.Symbol, sp.Expr] = {}
+        for i, (old, inp) in enumerate(zip(node.inputs, inputs)):
+            if id(old) in fusable and inp.op == "elementwise":
+                base = len(new_inputs)
+                new_inputs.extend(inp.inputs)
+                mapping[ARG[i]] = inp.expr.xreplace({ARG[j]: ARG[base + j] for j in range(len(inp.inputs))})
+            else:
+                new_inputs.append(inp)
+                mapping[ARG[i]] = ARG[len(new_inputs) - 1]
+        fused = expr.xreplace(mapping)
+        if sp.count_ops(fused) > FUSE_BUDGET:
+            return with_inputs(node, inputs)
+        return elementwise(fused, new_inputs, shape=node.shape, origin=node.origin, dtype=node.dtype, name=node.name)
+    return rebuild(outputs, fn)
+
+
+def elide_broadcasts(outputs: list[Node]) -> list[Node]:
+    """An elementwise user broadcasts by itself: drop ``broadcast_to`` inputs that do not change its shape."""
+    def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
+        if node.op == "elementwise":
+            trial = tuple(i.inputs[0] if i.op == "broadcast_to" else i for i in inputs)
+            if trial != inputs and broadcast_shapes(*(i.shape for i in trial)) == node.shape:
+                inputs = trial
+        return with_inputs(node, inputs)
+    return rebuild(outputs, fn)
+
+
+def simplify_exprs(outputs: list[Node]) -> list[Node]:
+    """Stability rewrites, then cheap SymPy simplification of small expressions, within a time budget."""
+    deadline = time.perf_counter() + SIMPLIFY_SECONDS
+
+    def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
+        if node.op != "elementwise" or node.dtype == "bool" or not node.expr.free_symbols:
+            return with_inputs(node, inputs)
+        expr = stabilize(node.expr)
+        if sp.count_ops(expr) <= SIMPLIFY_BUDGET and time.perf_counter() < deadline:
+            expr = min((expr, sp.factor_terms(expr), stabilize(sp.cancel(expr))), key=sp.count_ops)
+        if expr == node.expr:
+            return with_inputs(node, inputs)
+        return elementwise(expr, inputs, shape=node.shape, origin=node.origin, dtype=node.dtype, name=node.name)
+    return rebuild(outputs, fn)
+
+
+def merge_duplicates(outputs: list[Node]) -> list[Node]:
+    """Nodes computing the same thing from the same inputs become one."""
+    seen: dict[tuple, Node] = {}
+
+    def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(node, inputs)
+        if node.op == "input":
+            return node
+        return seen.setdefault(node.key(), node)
+    return rebuild(outputs, fn)
+
+
+def share_subexpressions(outputs: list[Node]) -> list[Node]:
+    """Common subexpressions of all elementwise expressions (value and gradient alike) computed once."""
+    order = toposort(outputs)
+    nodes = [n for n in order if n.op == "elementwise" and n.dtype != "bool" and n.inputs]
+    handles: dict[int, sp.Symbol] = {}
+    by_handle: dict[sp.Symbol, Node] = {}
+    for n in nodes:
+        for inp in n.inputs:
+            if id(inp) not in handles:
+                handles[id(inp)] = sp.Symbol(f"_h{len(handles)}", real=True)
+                by_handle[handles[id(inp)]] = inp
+    exprs = [n.expr.xreplace({ARG[i]: handles[id(inp)] for i, inp in enumerate(n.inputs)}) for n in nodes]
+    replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c", real=True), order="none")
+    if not replacements:
+        return outputs
+    shared = dict(replacements)
+    reduced_of = {id(n): e for n, e in zip(nodes, reduced)}
+    new: dict[int, Node] = {}
+    made: dict[sp.Symbol, Node] = {}
+
+    def operand(s: sp.Symbol) -> Node:
+        if s in by_handle:
+            return new[id(by_handle[s])]
+        if s not in made:
+            made[s] = build(shared[s], None)
+        return made[s]
+
+    def build(expr: sp.Expr, like: Node | None) -> Node:
+        syms = sorted((s for s in expr.free_symbols if s in by_handle or s in shared), key=lambda s: s.name)
+        local = expr.xreplace({s: ARG[i] for i, s in enumerate(syms)})
+        args = [operand(s) for s in syms]
+        if like is None:
+            return elementwise(local, args)
+        return elementwise(local, args, shape=like.shape, origin=like.origin, dtype=like.dtype, name=like.name)
+
+    for node in order:
+        if id(node) in reduced_of:
+            new[id(node)] = build(reduced_of[id(node)], node)
+        else:
+            new[id(node)] = with_inputs(node, tuple(new[id(i)] for i in node.inputs))
+    return [new[id(o)] for o in outputs]
+
+
+def run(outputs: Sequence[Node], passes: Sequence[Pass]) -> list[Node]:
+    out = list(outputs)
+    for p in passes:
+        out = p(out)
+    return out
+
+
+#: Passes on the traced function before differentiation (so rewrites see whole expressions).
+FORWARD_PASSES: list[Pass] = [fuse, simplify_exprs, merge_duplicates]
+#: Passes on the value together with its gradient.
+PASSES: list[Pass] = [elide_broadcasts, fuse, simplify_exprs, merge_duplicates, share_subexpressions, merge_duplicates]
+

@@ -1,0 +1,191 @@
+"""Tracing: run the user's plain NumPy function on :class:`Tracer` values and record the graph.
+
+NumPy hands every ufunc and array function called on a Tracer to ``__array_ufunc__`` /
+``__array_function__`` (NEP 13 / NEP 18), which look the function up in the registry
+(:mod:`symdiff.numpy_api`); operators and methods go through the same table. Users write
+``import numpy as np`` and nothing else.
+
+Sizes of array arguments are symbols (so the generated code serves every length); two sizes that
+must agree are unified, and a size the program uses as a Python int (``np.zeros(n)``, ``range``)
+is specialised to its value, which the cache then guards.
+"""
+from __future__ import annotations
+
+import ast
+import linecache
+import os
+import sys
+from contextvars import ContextVar
+from dataclasses import replace
+from typing import Any, Callable
+
+import numpy as np
+import sympy as sp
+
+from .errors import ShapeError, TraceError, UnsupportedError
+from .ir import Node, Origin, rebuild
+from .shapes import _unifier
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
+
+_TRACE: ContextVar["Trace | None"] = ContextVar("symdiff_trace", default=None)
+
+
+def current_trace() -> "Trace":
+    trace = _TRACE.get()
+    if trace is None:
+        raise TraceError("a symdiff Tracer was used outside of tracing")
+    return trace
+
+
+def user_frame():
+    """The innermost frame of the user's code (not symdiff's, not NumPy's)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if not (path.startswith(_PKG_DIR) or path.startswith(_NUMPY_DIR) or path.startswith("<frozen")):
+            return frame
+        frame = frame.f_back
+    return None
+
+
+def user_origin() -> Origin | None:
+    frame = user_frame()
+    if frame is None:
+        return None
+    text = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    return Origin(frame.f_code.co_filename, frame.f_lineno, text)
+
+
+class Trace:
+    """State of one tracing run: size unification and the nodes made, in order."""
+
+    def __init__(self) -> None:
+        self.parent: dict[sp.Symbol, sp.Expr] = {}
+        self.values: dict[sp.Symbol, int | None] = {}
+        self.made: list[tuple[Node, int, int]] = []  # (node, frame id, line)
+
+    # ---- sizes ----
+    def new_size(self, name: str, value: int | None) -> sp.Symbol:
+        sym = sp.Symbol(name, integer=True, positive=True)
+        self.values[sym] = value
+        return sym
+
+    def find(self, d: sp.Expr) -> sp.Expr:
+        while isinstance(d, sp.Symbol) and d in self.parent:
+            d = self.parent[d]
+        return d
+
+    def resolve(self, expr: sp.Expr) -> sp.Expr:
+        if not isinstance(expr, sp.Basic) or not expr.free_symbols:
+            return expr
+        reps = {s: self.find(s) for s in expr.free_symbols if s in self.parent}
+        return expr.xreplace(reps) if reps else expr
+
+    def value(self, expr: sp.Expr) -> int | None:
+        expr = self.resolve(expr)
+        subs = {s: self.values.get(s) for s in expr.free_symbols}
+        if any(v is None for v in subs.values()):
+            return None
+        return int(expr.xreplace(subs))
+
+    def unify(self, a: sp.Expr, b: sp.Expr) -> sp.Expr:
+        a, b = self.resolve(a), self.resolve(b)
+        if a == b:
+            return a
+        va, vb = self.value(a), self.value(b)
+        if va is not None and vb is not None and va != vb:
+            raise ShapeError(f"sizes {va} and {vb} do not match (operands could not be broadcast together)")
+        if isinstance(b, sp.Symbol) and (va is not None or isinstance(a, sp.Symbol)):
+            self.parent[b] = a
+            return a
+        if isinstance(a, sp.Symbol) and (vb is not None):
+            self.parent[a] = b
+            return b
+        if va is not None:  # compound sizes: fall back to their values
+            self.concrete(a), self.concrete(b)
+            return sp.Integer(va)
+        raise ShapeError(f"sizes {a} and {b} must be equal here; if they are the same size, give them the same name")
+
+    def concrete(self, expr: sp.Expr, what: str = "a size") -> int:
+        """The value of a size used as a Python int; its symbols are specialised to their values."""
+        expr = self.resolve(expr)
+        value = self.value(expr)
+        if value is None:
+            raise UnsupportedError(
+                f"{_here()}: {what} ({expr}) is used as a Python int, but its value is unknown; "
+                "give concrete sizes (e.g. --shape x=5) instead of names for this function")
+        for s in expr.free_symbols:
+            self.unify(s, sp.Integer(self.values[s]))
+        return value
+
+    # ---- nodes ----
+    def note(self, node: Node) -> Node:
+        frame = user_frame()
+        if frame is not None:
+            self.made.append((node, id(frame), frame.f_lineno))
+        return node
+
+    def finish(self, outputs: list[Node]) -> list[Node]:
+        """Rewrite every shape to unified sizes and name nodes after the variables they were bound to."""
+        names = _assigned_names(self.made)
+
+        def fix(node: Node, inputs: tuple[Node, ...]) -> Node:
+            params = tuple((k, _resolve_any(self, v)) for k, v in node.params)
+            shape = tuple(self.resolve(d) for d in node.shape)
+            expr = self.resolve(node.expr) if node.expr is not None else None
+            return replace(node, inputs=inputs, params=params, shape=shape, expr=expr,
+                           name=node.name or names.get(id(node)))
+        return rebuild(outputs, fix)
+
+
+def _resolve_any(trace: Trace, v: Any) -> Any:
+    if isinstance(v, sp.Expr):
+        return trace.resolve(v)
+    if isinstance(v, tuple):
+        return tuple(_resolve_any(trace, x) for x in v)
+    return v
+
+
+def _here() -> str:
+    o = user_origin()
+    return f"{o.file}:{o.line}" if o else "<unknown location>"
+
+
+def _assigned_names(made: list[tuple[Node, int, int]]) -> dict[int, str]:
+    """The last node made on a line ``name = ...`` (or ``name += ...``) is called ``name``."""
+    names: dict[int, str] = {}
+    for i, (node, frame, line) in enumerate(made):
+        nxt = made[i + 1] if i + 1 < len(made) else None
+        if nxt is not None and (nxt[1], nxt[2]) == (frame, line):
+            continue
+        if node.origin is None:
+            continue
+        target = _target_of(node.origin.text)
+        if target:
+            names[id(node)] = target
+    return names
+
+
+def _target_of(text: str) -> str | None:
+    try:
+        stmt = ast.parse(text).body[0]
+    except (SyntaxError, IndexError):
+        return None
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id
+    if isinstance(stmt, (ast.AugAssign, ast.AnnAssign)) and isinstance(stmt.target, ast.Name):
+        return stmt.target.id
+    return None
+
+
+def trace(fn: Callable, args: list[Any], tr: Trace) -> Any:
+    """Call ``fn(*args)`` (args may hold Tracers) with the trace ``tr`` active; return its result."""
+    token, utoken = _TRACE.set(tr), _unifier.set(tr.unify)
+    try:
+        result = fn(*args)
+    finally:
+        _TRACE.reset(token)
+        _unifier.reset(utoken)
+    return result
