@@ -79,6 +79,22 @@ def _spec_of(name: str, value: Any) -> ArgSpec:
                      "pass NumPy float arrays, floats, or ints (ints are treated as constants)")
 
 
+def _exact_key(args: tuple) -> tuple:
+    """Types, dtypes and exact shapes (values, for static arguments) of a call; None marks an argument
+    that the fast path does not handle."""
+    key = []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            key.append((a.dtype, a.shape) if a.dtype.kind == "f" else None)
+        elif isinstance(a, float):
+            key.append(float)
+        elif isinstance(a, (int, str)) and not isinstance(a, bool):
+            key.append((type(a), a))
+        else:
+            key.append(None)
+    return tuple(key)
+
+
 class Transformed:
     """A function transformed by :func:`grad` or :func:`value_and_grad`."""
 
@@ -90,6 +106,7 @@ class Transformed:
         self.params = _params(fn)
         self._signature = inspect.signature(fn)
         self._cache: dict[tuple, list[tuple[Compiled, Any]]] = {}
+        self._fast: dict[tuple, tuple[Compiled, Callable]] = {}  # exact shapes -> generated function
         self._last: Compiled | None = None
 
     def _bind(self, args, kwargs) -> list[Any]:
@@ -107,21 +124,27 @@ class Transformed:
         for compiled, module in self._cache.get(key, ()):
             if all(np.shape(values[i])[axis] == size for i, axis, size in compiled.guard):
                 return compiled, module
-        compiled = compile_function(self.fn, specs, self.wrt)
+        compiled = compile_function(self.fn, specs, self.wrt, single=self.single)
         module = load_module(compiled.source, compiled.func_name)
         self._cache.setdefault(key, []).append((compiled, module))
         return compiled, module
 
     def __call__(self, *args, **kwargs):
+        if not kwargs:  # fast path: the same exact shapes as an earlier call
+            key = _exact_key(args)
+            hit = self._fast.get(key)
+            if hit is not None:
+                self._last = hit[0]
+                return hit[1](*args)
         values = self._bind(args, kwargs)
         compiled, module = self._compiled(values)
         self._last = compiled
+        func = getattr(module, f"{compiled.func_name}_{'value_and_grad' if self.with_value else 'grad'}")
         arrays = [np.asarray(v, dtype=float) if isinstance(v, np.ndarray) and v.dtype.kind in "iub" else v
                   for v in values]
-        if self.with_value:
-            value, grads = getattr(module, f"{compiled.func_name}_value_and_grad")(*arrays)
-            return value, grads
-        return getattr(module, f"{compiled.func_name}_grad")(*arrays)
+        if not kwargs and len(args) == len(self.params) and None not in key:
+            self._fast[key] = (compiled, func)
+        return func(*arrays)
 
     def _need(self) -> Compiled:
         if self._last is None:
@@ -197,8 +220,8 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
 
 
 def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None) -> Compiled:
-    indices, _ = _wrt_indices(fn, wrt)
-    return compile_function(fn, specs_for(fn, shapes), indices)
+    indices, single = _wrt_indices(fn, wrt)
+    return compile_function(fn, specs_for(fn, shapes), indices, single=single)
 
 
 def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, Any] | None = None) -> str:

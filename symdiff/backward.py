@@ -23,11 +23,12 @@ import sympy as sp
 from .errors import UnsupportedError, where
 from .ir import ARG, Node, toposort
 from .naming import grad_name
+from .shapes import broadcast_shapes
 from .primitives import PRIMITIVES, broadcast_to, elementwise, scalar, unbroadcast
 
 
 def _add(a: Node, b: Node) -> Node:
-    return elementwise(ARG[0] + ARG[1], (a, b), origin=a.origin or b.origin)
+    return elementwise(ARG[0] + ARG[1], (a, b), shape=broadcast_shapes(a.shape, b.shape), origin=a.origin or b.origin)
 
 
 def gradients(output: Node, wrt: Sequence[Node]) -> list[Node]:

@@ -15,10 +15,10 @@ import jinja2
 import numpy as np
 import sympy as sp
 
-from .ir import ARG, Node, consumers, toposort
+from .ir import ARG, Node, toposort
 from .naming import Namer, grad_name
 from .primitives import PRIMITIVES
-from .printer import ExprPrinter, helper_sources, is_atomic
+from .printer import ExprPrinter, Helpers, is_atomic
 
 
 @dataclass
@@ -33,11 +33,32 @@ class Function:
 
 @dataclass
 class ModuleText:
-    """Everything the module template needs besides the functions."""
+    """Everything the module template needs besides the functions: constants and helpers, named so
+    that no name of the user's (``reserved``) can shadow them."""
 
+    reserved: set[str] = field(default_factory=set)
     constants: list[tuple[str, str]] = field(default_factory=list)
-    helpers: set[str] = field(default_factory=set)
     const_names: dict[str, str] = field(default_factory=dict)
+    helpers: Helpers = field(default_factory=Helpers)
+
+    def __post_init__(self) -> None:
+        self.helpers = Helpers(self.reserved)
+
+    def name_constants(self, nodes: Sequence[Node]) -> None:
+        """Name every constant up front, so function bodies can avoid those names."""
+        for node in nodes:
+            value = node.param("value") if node.op == "const" else None
+            if value is None or value.digest in self.const_names:
+                continue
+            k = len(self.const_names)
+            while f"C{k}" in self.reserved:
+                k += 1
+            name = f"C{k}"
+            self.reserved.add(name)
+            arr = value.array
+            listing = np.array2string(arr, separator=", ", threshold=10**9, floatmode="unique")
+            self.const_names[value.digest] = name
+            self.constants.append((name, f"np.array({listing}, dtype=np.{arr.dtype})"))
 
 
 class NodePrinter:
@@ -46,7 +67,7 @@ class NodePrinter:
     def __init__(self, module: ModuleText, params: Sequence[str], size_bindings: dict[sp.Symbol, str]) -> None:
         self.module = module
         self.namer = Namer(params)
-        for name in module.const_names.values():
+        for name in list(module.const_names.values()) + list(module.helpers.names.values()):
             self.namer.reserve(name)
         self.size_bindings = size_bindings
         self.size_names: dict[sp.Symbol, str] = {}
@@ -79,18 +100,10 @@ class NodePrinter:
         return ", ".join(parts) if parts else "..."
 
     def helper_call_code(self, name: str, args: list[str]) -> str:
-        self.module.helpers.add(name)
-        return f"{name}({', '.join(args)})"
+        return f"{self.module.helpers.use(name)}({', '.join(args)})"
 
     def const_name(self, node: Node) -> str:
-        value = node.param("value")
-        if value.digest not in self.module.const_names:
-            name = f"C{len(self.module.const_names)}"
-            arr = value.array
-            code = f"np.array({np.array2string(arr, separator=', ', threshold=10**9, floatmode='unique')}, dtype=np.{arr.dtype})"
-            self.module.const_names[value.digest] = name
-            self.module.constants.append((name, code))
-        return self.module.const_names[value.digest]
+        return self.module.const_names[node.param("value").digest]
 
     def expr(self, node: Node, args: list[str]) -> str:
         symbols = {ARG[i]: a for i, a in enumerate(args)}
@@ -112,7 +125,7 @@ class NodePrinter:
         """Statements computing ``outputs``, bound to ``labels``, then ``returns`` formatted with
         their names (cast to the dtype in ``casts``, where given)."""
         order = toposort(outputs)
-        users = consumers(outputs)
+        uses = _use_counts(order)
         out_ids = {id(o) for o in outputs}
         hints = {id(o): label for o, label in zip(reversed(outputs), reversed(labels))}
         lines: list[str] = []
@@ -122,7 +135,7 @@ class NodePrinter:
                 self.code[id(node)] = node.param("name")
                 continue
             code = PRIMITIVES[node.op].emit(node, [self.code[id(i)] for i in node.inputs], self)
-            inline = (node.name is None and id(node) not in out_ids and len(users.get(id(node), ())) == 1) \
+            inline = (node.name is None and id(node) not in out_ids and uses.get(id(node), 0) == 1) \
                 or node.op == "const" or (node.op == "elementwise" and not node.inputs)
             if inline:
                 self.code[id(node)] = code
@@ -145,6 +158,17 @@ class NodePrinter:
             final.append(code if cast is None else f"np.asarray({code}, dtype=np.{cast})")
         sizes = [f"{name} = {self.size_bindings[s]}" for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1])]
         return sizes + lines + [returns.format(*final)]
+
+
+def _use_counts(order: list[Node]) -> dict[int, int]:
+    """How often each node's value is read: an elementwise user reads an input once per occurrence
+    of its placeholder, so inlining is only done where it does not repeat work."""
+    uses: dict[int, int] = {}
+    for node in order:
+        for i, inp in enumerate(node.inputs):
+            n = node.expr.count(ARG[i]) if node.op == "elementwise" else 1
+            uses[id(inp)] = uses.get(id(inp), 0) + max(n, 1)
+    return uses
 
 
 def templates_dir() -> Path:
@@ -173,7 +197,7 @@ def render_module(header: dict, functions: list[Function], module: ModuleText) -
     uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
     return environment().get_template("module.py.j2").render(
         header=header, functions=functions, constants=module.constants,
-        helpers=helper_sources(module.helpers), uses_numpy=uses_np)
+        helpers=module.helpers.sources(), uses_numpy=uses_np)
 
 
 def label_for(name: str) -> str:

@@ -17,10 +17,10 @@ from . import __version__
 from .backward import gradients
 from .codegen import Function, ModuleText, NodePrinter, render_module
 from .errors import NonScalarOutputError, TraceError, UnsupportedError
-from .ir import Graph, Node, format_graph
-from .naming import grad_name, size_name
+from .ir import Graph, Node, format_graph, toposort
+from .naming import grad_name, identifier, size_name
 from .numpy_api import as_node
-from .primitives import input_node
+from .primitives import full_like, input_node
 from .shapes import ONE, format_shape
 from .simplify import FORWARD_PASSES, PASSES, run
 from .tracer import Trace, trace
@@ -77,10 +77,10 @@ def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
     return args
 
 
-def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int], *,
+def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int], *, single: bool | None = None,
                      func_name: str | None = None, file: str | None = None) -> Compiled:
     """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module."""
-    name = func_name or fn.__name__
+    name = identifier(func_name or fn.__name__)
     for i in wrt:
         if not specs[i].is_array:
             raise TraceError(f"cannot differentiate with respect to {specs[i].name!r}: it is a "
@@ -105,10 +105,13 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     wrt_nodes = [next(n for n in inputs if n.param("index") == i) for i in wrt]
     grads = gradients(out, wrt_nodes)
     value, *grads = run([out, *grads], PASSES)
+    grads = [_fresh_array(g, w) for g, w in zip(grads, wrt_nodes)]
+    grads = [full_like(w, g) if any(g is h for h in grads[:k]) else g for k, (g, w) in enumerate(zip(grads, wrt_nodes))]
     labels = [grad_name(specs[i].name) for i in wrt]
     joint = Graph(tuple(inputs), (value, *grads), (name, *labels))
 
-    source = _module(name, fn, specs, wrt, value, grads, labels, inputs, file)
+    single = len(wrt) == 1 if single is None else single
+    source = _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single)
     graph_text = format_graph(forward, f"{name}: traced graph") + "\n\n" + \
         format_graph(joint, f"{name}: value and gradient with respect to {', '.join(specs[i].name for i in wrt)}")
     guard = tuple((n.param("index"), axis, int(d)) for n in inputs for axis, d in enumerate(n.shape)
@@ -116,7 +119,16 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     return Compiled(source, graph_text, name, guard)
 
 
-def _module(name, fn, specs, wrt, value, grads, labels, inputs, file) -> str:
+def _fresh_array(g: Node, w: Node) -> Node:
+    """A gradient the caller owns: never a read-only broadcast, a bare number or one of the inputs."""
+    if g.op == "broadcast_to":
+        return full_like(w, g.inputs[0])
+    if g.shape != w.shape or g.op == "input" or (g.op == "elementwise" and not g.inputs):
+        return full_like(w, g)
+    return g
+
+
+def _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single) -> str:
     params = [s.name for s in specs]
     sizes: dict[sp.Symbol, str] = {}
     for own in (True, False):  # a size is read from the argument it is named after, if it can be
@@ -127,11 +139,13 @@ def _module(name, fn, specs, wrt, value, grads, labels, inputs, file) -> str:
                         (not own or d.name == size_name(arg, axis, node.ndim)):
                     sizes[d] = f"{arg}.shape[{axis}]"
     casts = [None] + [specs[i].dtype if specs[i].dtype != "float64" else None for i in wrt]
-    many = len(wrt) > 1
-    module = ModuleText()
-    grad_tuple = "(" + ", ".join("{%d}" % (k + 1) for k in range(len(grads))) + ")" if many else "{1}"
+    many = not single
+    nodes = toposort([value, *grads])
+    module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
+    module.name_constants(nodes)
+    grad_tuple = "(" + ", ".join("{%d}" % (k + 1) for k in range(len(grads))) + ",)" if many else "{1}"
     vg = NodePrinter(module, params, sizes).body([value, *grads], [name, *labels], "return {0}, " + grad_tuple, casts)
-    g_ret = "return " + ("(" + ", ".join("{%d}" % k for k in range(len(grads))) + ")" if many else "{0}")
+    g_ret = "return " + ("(" + ", ".join("{%d}" % k for k in range(len(grads))) + ",)" if many else "{0}")
     g = NodePrinter(module, params, sizes).body(list(grads), labels, g_ret, casts[1:])
     wrt_names = [specs[i].name for i in wrt]
     what = ", ".join(wrt_names)

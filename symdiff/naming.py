@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import re
 from typing import Iterable
 
 RESERVED = {"np", "numpy"} | set(keyword.kwlist) | set(dir(builtins))
+
+
+def identifier(text: str, default: str = "f") -> str:
+    """A valid Python identifier made from ``text`` (``<lambda>`` -> ``f``)."""
+    name = re.sub(r"\W", "", text)
+    if not name or keyword.iskeyword(name):
+        return default
+    return name if not name[0].isdigit() else f"{default}{name}"
 
 
 def grad_name(name: str) -> str:
@@ -41,8 +50,9 @@ class Namer:
                 if name not in self.taken:
                     self.taken.add(name)
                     return name
+        hint = identifier(hint)
         name, k = hint, 0
-        while name in self.taken or not name.isidentifier():
+        while name in self.taken:
             k += 1
             name = f"{hint}_{k}"
         self.taken.add(name)

@@ -8,6 +8,7 @@ one line here; ``tests/test_registry.py`` then checks its gradient against finit
 """
 from __future__ import annotations
 
+import inspect
 import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -19,7 +20,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from . import primitives as P
 from .errors import ShapeError, UnsupportedError, where
 from .ir import ARG, Node, Origin
-from .shapes import ONE, size_of
+from .shapes import ONE, broadcast_shapes, size_of
 from .tracer import current_trace, user_origin
 from .values import Size, Tracer
 
@@ -99,7 +100,7 @@ def _compose(fn: Callable[..., sp.Expr], operands: tuple, origin: Origin | None)
         else:
             nodes.append(node)
             values.append(ARG[len(nodes) - 1] if node.dtype != "bool" else sp.Ne(ARG[len(nodes) - 1], 0))
-    return P.elementwise(fn(*values), nodes, origin=origin)
+    return P.elementwise(fn(*values), nodes, shape=broadcast_shapes(*(n.shape for n in nodes)), origin=origin)
 
 
 def _no_extras(name: str, kwargs: dict, allowed: tuple[str, ...] = ()) -> None:
@@ -113,10 +114,19 @@ def _no_extras(name: str, kwargs: dict, allowed: tuple[str, ...] = ()) -> None:
 
 # ---------------------------------------------------------------- entry builders ------------------
 
+def _arity(fn: Callable) -> int:
+    """Number of required arguments of a SymPy function or a lambda."""
+    if isinstance(fn, type):  # a sympy.Function class
+        counts = getattr(fn, "nargs", None)
+        return min(counts) if counts and hasattr(counts, "__iter__") and min(counts) > 0 else 1
+    params = inspect.signature(fn).parameters.values()
+    return sum(1 for p in params if p.default is p.empty and p.kind == p.POSITIONAL_OR_KEYWORD)
+
+
 def ufunc(name: str, fn: Callable[..., sp.Expr], domain=(-2.0, 2.0), cases=None, differentiable=True,
           nargs: int | None = None) -> Entry:
     """An elementwise NumPy function given by its SymPy form."""
-    nargs = nargs or (fn.__code__.co_argcount if hasattr(fn, "__code__") else 1)
+    nargs = nargs or _arity(fn)
 
     def build(origin, *args, **kwargs):
         _no_extras(name, kwargs)
@@ -207,7 +217,7 @@ register(np.power, ufunc("power", lambda a, b: a ** b, domain=POS))
 register(np.negative, ufunc("negative", lambda a: -a))
 register(np.positive, ufunc("positive", lambda a: a))
 register(np.square, ufunc("square", lambda a: a ** 2))
-register(np.sqrt, ufunc("sqrt", sp.sqrt, domain=POS))
+register(np.sqrt, ufunc("sqrt", sp.sqrt, domain=POS, nargs=1))
 register(np.abs, ufunc("abs", sp.Abs))
 # ---- exponentials and logarithms ----
 register(np.exp, ufunc("exp", sp.exp))
@@ -305,8 +315,35 @@ def getitem(x: Tracer, index: Any) -> Tracer:
                 raise ShapeError(f"{_here()}: index {item} is out of bounds for axis {axis} with size {trace.value(dim)}")
         if item is not None:
             axis += 1
-    node = P.getitem(x.node, tuple(out), user_origin())
+    shape: list[sp.Expr] = []
+    axis = 0
+    for item in out:
+        if item is None:
+            shape.append(ONE)
+            continue
+        if isinstance(item, tuple):
+            shape.append(_checked_slice_length(trace, x.node.shape[axis], item[1:]))
+        axis += 1
+    shape.extend(x.node.shape[axis:])
+    node = P.getitem(x.node, tuple(out), user_origin(), shape=tuple(shape))
     return Tracer(trace.note(node))
+
+
+def _checked_slice_length(trace, dim: sp.Expr, bounds: tuple) -> sp.Expr:
+    """The slice's length as a formula in the axis size where that formula is right for the traced
+    size, else its value (specialising the size)."""
+    formula = P.slice_length(trace.resolve(dim), *bounds)
+    value = trace.value(dim)
+    if value is None:
+        if formula is None:
+            raise UnsupportedError(f"{_here()}: slice {slice(*bounds)} of an axis of symbolic size {dim}; "
+                                   "give a concrete size for this axis")
+        return formula
+    actual = len(range(*slice(*bounds).indices(value)))
+    if formula is not None and trace.value(formula) == actual and actual > 0:
+        return formula
+    trace.concrete(dim)
+    return sp.Integer(actual)
 
 
 __all__ = ["REGISTRY", "Entry", "register", "call", "getitem", "ONE"]

@@ -83,6 +83,10 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
             j = len(kept) - 1
         remap[ARG[i]] = ARG[j]
     expr = expr.xreplace(remap)
+    if len(kept) != len(used) and len(expr.free_symbols & set(ARG)) < len(kept):
+        # merging repeated inputs cancelled some (x - x): normalise again
+        return elementwise(expr, kept, shape=shape or broadcast_shapes(*(n.shape for n in kept)),
+                           origin=origin, dtype=dtype, name=name)
     out_dtype = dtype or ("bool" if isinstance(expr, (sp.core.relational.Relational, sp.logic.boolalg.Boolean)) else _dtype(*kept))
     natural = broadcast_shapes(*(n.shape for n in kept))
     if len(kept) == 1 and expr == ARG[0] and shape in (None, natural):
@@ -117,6 +121,19 @@ defprim("elementwise", _vjp_elementwise, lambda n, a, p: p.expr(n, a))
 
 def _grad(node: Node) -> Origin | None:
     return node.origin.as_grad() if node.origin else None
+
+
+def _uniform(x: Node) -> Node | None:
+    """The scalar constant that every element of ``x`` equals, if ``x`` is one broadcast."""
+    if x.op == "elementwise" and not x.inputs:
+        return x
+    if x.op == "broadcast_to" and x.inputs[0].op == "elementwise" and not x.inputs[0].inputs:
+        return x.inputs[0]
+    return None
+
+
+def _placeholder(x: Node) -> Node:
+    return Node("input", (), x.shape, params=(("name", "_"), ("index", -1)))
 
 
 # ---------------------------------------------------------------- broadcasting --------------------
@@ -269,6 +286,8 @@ def transpose(x: Node, axes: Sequence[int] | None = None, origin: Origin | None 
         raise ShapeError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes")
     if axes == tuple(range(x.ndim)):
         return x
+    if _uniform(x) is not None:
+        return broadcast_to(_uniform(x), tuple(x.shape[i] for i in axes))
     return Node("transpose", (x,), tuple(x.shape[i] for i in axes), params=(("axes", axes),), dtype=x.dtype, origin=origin)
 
 
@@ -292,13 +311,16 @@ def reshape(x: Node, shape: Shape, origin: Origin | None = None) -> Node:
     shape = tuple(shape)
     if shape == x.shape:
         return x
-    if sp.simplify(size_of(shape) - size_of(x.shape)) != 0:
+    difference = sp.simplify(size_of(shape) - size_of(x.shape))
+    if difference.is_number and difference != 0:  # symbolic sizes: tracing has checked their values
         raise ShapeError(f"cannot reshape an array of shape {x.shape} into shape {shape}")
+    if _uniform(x) is not None:
+        return broadcast_to(_uniform(x), shape)
     return Node("reshape", (x,), shape, params=(("shape", shape),), dtype=x.dtype, origin=origin)
 
 
 defprim("reshape", lambda g, n: [reshape(g, n.inputs[0].shape)],
-        lambda n, a, p: f"{p.paren(a[0], '.')}.reshape({p.shape(n.shape)})", linear=True)
+        lambda n, a, p: f"np.reshape({a[0]}, {p.shape(n.shape)})", linear=True)
 
 
 def expand_dims(x: Node, axes: Sequence[int]) -> Node:
@@ -315,9 +337,14 @@ def squeeze(x: Node, axes: Sequence[int]) -> Node:
 
 # ---------------------------------------------------------------- indexing ------------------------
 
-def getitem(x: Node, index: tuple, origin: Origin | None = None) -> Node:
-    """Basic indexing; ``index`` items are ints, ``("slice", start, stop, step)`` or None, one per axis."""
-    shape: list = []
+def getitem(x: Node, index: tuple, origin: Origin | None = None, shape: Shape | None = None) -> Node:
+    """Basic indexing; ``index`` items are ints, ``("slice", start, stop, step)`` or None, one per axis.
+    ``shape``: the result's shape when the caller knows it better (tracing checks slice bounds)."""
+    if _uniform(x) is not None:
+        return broadcast_to(_uniform(x), shape or getitem(_placeholder(x), index).shape)
+    if shape is not None:
+        return Node("getitem", (x,), tuple(shape), params=(("index", index),), dtype=x.dtype, origin=origin)
+    shape = []
     axis = 0
     for item in index:
         if item is None:
@@ -326,21 +353,25 @@ def getitem(x: Node, index: tuple, origin: Origin | None = None) -> Node:
         dim = x.shape[axis]
         axis += 1
         if isinstance(item, tuple):
-            shape.append(_slice_length(dim, *item[1:]))
+            length = slice_length(dim, *item[1:])
+            if length is None:
+                raise ShapeError(f"cannot tell the length of slice {item[1:]} of an axis of size {dim}")
+            shape.append(length)
     shape.extend(x.shape[axis:])
     return Node("getitem", (x,), tuple(shape), params=(("index", index),), dtype=x.dtype, origin=origin)
 
 
-def _slice_length(dim: sp.Expr, start, stop, step) -> sp.Expr:
+def slice_length(dim: sp.Expr, start, stop, step) -> sp.Expr | None:
+    """Length of ``[start:stop:step]`` of an axis of size ``dim``; for a symbolic size, the formula that
+    holds when the bounds lie inside the axis (tracing checks that), or None where there is none."""
     if dim.is_Integer:
         return sp.Integer(len(range(*slice(start, stop, step).indices(int(dim)))))
-    from .errors import UnsupportedError
     if step not in (None, 1):
-        raise UnsupportedError(f"a slice with step {step} of an axis of symbolic size {dim}")
+        return None
     start = 0 if start is None else start
     lo = start if start >= 0 else dim + start
     hi = dim if stop is None else (stop if stop >= 0 else dim + stop)
-    return sp.Integer(hi - lo) if isinstance(hi - lo, int) else hi - lo
+    return sp.sympify(hi - lo)
 
 
 def _vjp_getitem(g: Node, node: Node) -> list[Node]:
@@ -349,10 +380,23 @@ def _vjp_getitem(g: Node, node: Node) -> list[Node]:
                  dtype=g.dtype, origin=_grad(node))]
 
 
-defprim("getitem", _vjp_getitem, lambda n, a, p: f"{p.paren(a[0], '[')}[{p.index(n.param('index'))}]", linear=True)
+def _emit_getitem(node: Node, a: list[str], p) -> str:
+    base = p.paren(a[0], "[") if node.inputs[0].ndim else f"np.asarray({a[0]})"
+    return f"{base}[{p.index(node.param('index'))}]"
+
+
+defprim("getitem", _vjp_getitem, _emit_getitem, linear=True)
 defprim("scatter", lambda g, n: [getitem(g, n.param("index"))],
         lambda n, a, p: p.helper_call_code("_scatter", [a[0], p.shape(n.shape), f"np.s_[{p.index(n.param('index'))}]"]),
         linear=True)
+
+
+def full_like(like: Node, value: Node) -> Node:
+    """A fresh, writable array shaped and typed like ``like`` holding ``value`` (broadcast)."""
+    return Node("full_like", (like, value), like.shape, dtype=like.dtype, origin=value.origin)
+
+
+defprim("full_like", lambda g, n: [None, g], lambda n, a, p: f"np.full_like({a[0]}, {a[1]})")
 
 
 # ---------------------------------------------------------------- gradient control ----------------

@@ -50,17 +50,16 @@ def is_atomic(code: str) -> bool:
 class ExprPrinter(NumPyPrinter):
     """Prints scalar SymPy expressions as NumPy code over named arrays."""
 
-    def __init__(self, symbol_code: dict[sp.Symbol, str], helpers: set[str] | None = None) -> None:
+    def __init__(self, symbol_code: dict[sp.Symbol, str], helpers: "Helpers | None" = None) -> None:
         super().__init__({"fully_qualified_modules": False, "strict": True, "allow_unknown_functions": False})
         self.symbol_code = symbol_code
-        self.helpers = helpers if helpers is not None else set()
+        self.helpers = helpers if helpers is not None else Helpers()
 
     def _module_format(self, fqn: str, register: bool = True) -> str:
         return "np." + fqn.split(".", 1)[1] if fqn.startswith("numpy.") else fqn
 
     def helper_call(self, name: str, *args: sp.Expr) -> str:
-        self.helpers.add(name)
-        return f"{name}({', '.join(self._print(a) for a in args)})"
+        return f"{self.helpers.use(name)}({', '.join(self._print(a) for a in args)})"
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         code = self.symbol_code.get(expr)
@@ -106,6 +105,9 @@ class ExprPrinter(NumPyPrinter):
     def _print_Heaviside(self, expr) -> str:
         return f"np.heaviside({self._print(expr.args[0])}, 0.5)"
 
+    def _print_Abs(self, expr) -> str:
+        return f"np.abs({self._print(expr.args[0])})"
+
     def _print_sign(self, expr) -> str:
         return f"np.sign({self._print(expr.args[0])})"
 
@@ -145,5 +147,27 @@ class ExprPrinter(NumPyPrinter):
         return f"np.logical_not({self._print(expr.args[0])})"
 
 
-def helper_sources(names: set[str]) -> list[str]:
-    return [HELPERS[n] for n in sorted(names)]
+class Helpers:
+    """The helper functions a module uses, each under a name that no user name shadows."""
+
+    def __init__(self, reserved: set[str] | frozenset[str] = frozenset()) -> None:
+        taken = set(reserved)
+        self.names: dict[str, str] = {}  # every helper is named up front, so locals can avoid them all
+        for helper in sorted(HELPERS):
+            name, k = helper, 0
+            while name in taken:
+                k += 1
+                name = f"{helper}_{k}"
+            taken.add(name)
+            self.names[helper] = name
+        self.used: set[str] = set()
+
+    def use(self, helper: str) -> str:
+        self.used.add(helper)
+        return self.names[helper]
+
+    def sources(self) -> list[str]:
+        return [HELPERS[h].replace(f"def {h}(", f"def {self.names[h]}(", 1) for h in sorted(self.used)]
+
+    def __bool__(self) -> bool:
+        return bool(self.used)

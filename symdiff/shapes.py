@@ -12,7 +12,7 @@ the tracer then rewrites every shape to the representative.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 
 import sympy as sp
 
@@ -23,9 +23,17 @@ Shape = tuple  # tuple[Dim, ...]
 
 ONE = sp.Integer(1)
 
-# While tracing, a callable (a, b) -> Dim that decides whether two sizes may be equal and unifies
-# them; None outside tracing, where sizes must already be identical.
-_unifier: ContextVar[Callable[[Dim, Dim], Dim] | None] = ContextVar("symdiff_unifier", default=None)
+class Sizes(Protocol):
+    """What tracing knows about sizes: it can unify two and tell whether one is 1."""
+
+    def unify(self, a: Dim, b: Dim) -> Dim: ...
+
+    def is_one(self, d: Dim) -> bool: ...
+
+
+# While tracing, the trace's knowledge of sizes; None outside tracing, where sizes must already be
+# identical and only the literal 1 broadcasts.
+_sizes: ContextVar[Sizes | None] = ContextVar("symdiff_sizes", default=None)
 
 
 def size_symbol(name: str) -> sp.Symbol:
@@ -50,10 +58,19 @@ def same_dim(a: Dim, b: Dim) -> Dim:
     """Return the dimension that ``a`` and ``b`` both are, unifying them while tracing."""
     if a == b:
         return a
-    unify = _unifier.get()
-    if unify is None:
+    sizes = _sizes.get()
+    if sizes is None:
         raise ShapeError(f"sizes {a} and {b} differ")
-    return unify(a, b)
+    return sizes.unify(a, b)
+
+
+def is_one(d: Dim) -> bool:
+    """Whether size ``d`` is 1 (a broadcast axis); while tracing, a derived size whose value is 1
+    (``x[1:]`` of a length-2 axis) is specialised to 1."""
+    if d == ONE:
+        return True
+    sizes = _sizes.get()
+    return sizes is not None and sizes.is_one(d)
 
 
 def broadcast_shapes(*shapes: Shape) -> Shape:
@@ -67,7 +84,7 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
             if k < 0:
                 continue
             d = shape[k]
-            if d == ONE:
+            if is_one(d):
                 continue
             dim = d if dim == ONE else same_dim(dim, d)
         out.append(dim)

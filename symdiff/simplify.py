@@ -150,6 +150,28 @@ def simplify_exprs(outputs: list[Node]) -> list[Node]:
     return rebuild(outputs, fn)
 
 
+def lower(e: sp.Expr) -> sp.Expr:
+    """Write sigmoid and softplus through ``exp(-|u|)``, stable and shareable between value and gradient:
+    ``softplus(u) = max(u, 0) + log1p(exp(-|u|))``, ``sigmoid(u) = where(u >= 0, 1, exp(-|u|)) / (1 + exp(-|u|))``."""
+    def low(t):
+        u = t.args[0]
+        e = sp.exp(-sp.Abs(u))
+        if isinstance(t, softplus):
+            return sp.Max(u, 0) + log1p(e)
+        return sp.Piecewise((1, u >= 0), (e, True)) / (1 + e)
+    return e.replace(lambda t: isinstance(t, (sigmoid, softplus)), low)
+
+
+def lower_functions(outputs: list[Node]) -> list[Node]:
+    """Lower symdiff's scalar functions to NumPy-level stable forms (see :func:`lower`)."""
+    def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
+        if node.op != "elementwise" or not node.expr.has(sigmoid, softplus):
+            return with_inputs(node, inputs)
+        return elementwise(lower(node.expr), inputs, shape=node.shape, origin=node.origin, dtype=node.dtype,
+                           name=node.name)
+    return rebuild(outputs, fn)
+
+
 def merge_duplicates(outputs: list[Node]) -> list[Node]:
     """Nodes computing the same thing from the same inputs become one."""
     seen: dict[tuple, Node] = {}
@@ -182,19 +204,19 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
     new: dict[int, Node] = {}
     made: dict[sp.Symbol, Node] = {}
 
-    def operand(s: sp.Symbol) -> Node:
+    def operand(s: sp.Symbol, user: Node) -> Node:
         if s in by_handle:
             return new[id(by_handle[s])]
-        if s not in made:
-            made[s] = build(shared[s], None)
+        if s not in made:  # a shared subexpression, placed with its first user
+            made[s] = build(shared[s], user, temporary=True)
         return made[s]
 
-    def build(expr: sp.Expr, like: Node | None) -> Node:
+    def build(expr: sp.Expr, like: Node, temporary: bool = False) -> Node:
         syms = sorted((s for s in expr.free_symbols if s in by_handle or s in shared), key=lambda s: s.name)
         local = expr.xreplace({s: ARG[i] for i, s in enumerate(syms)})
-        args = [operand(s) for s in syms]
-        if like is None:
-            return elementwise(local, args)
+        args = [operand(s, like) for s in syms]
+        if temporary:
+            return elementwise(local, args, origin=like.origin)
         return elementwise(local, args, shape=like.shape, origin=like.origin, dtype=like.dtype, name=like.name)
 
     for node in order:
@@ -215,5 +237,6 @@ def run(outputs: Sequence[Node], passes: Sequence[Pass]) -> list[Node]:
 #: Passes on the traced function before differentiation (so rewrites see whole expressions).
 FORWARD_PASSES: list[Pass] = [fuse, simplify_exprs, merge_duplicates]
 #: Passes on the value together with its gradient.
-PASSES: list[Pass] = [elide_broadcasts, fuse, simplify_exprs, merge_duplicates, share_subexpressions, merge_duplicates]
+PASSES: list[Pass] = [elide_broadcasts, fuse, simplify_exprs, merge_duplicates, lower_functions,
+                      share_subexpressions, merge_duplicates]
 

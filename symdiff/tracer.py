@@ -24,7 +24,7 @@ import sympy as sp
 
 from .errors import ShapeError, TraceError, UnsupportedError
 from .ir import Node, Origin, rebuild
-from .shapes import _unifier
+from .shapes import _sizes
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
@@ -91,22 +91,34 @@ class Trace:
         return int(expr.xreplace(subs))
 
     def unify(self, a: sp.Expr, b: sp.Expr) -> sp.Expr:
+        """Record that sizes ``a`` and ``b`` are equal; returns the size both now are."""
         a, b = self.resolve(a), self.resolve(b)
         if a == b:
             return a
         va, vb = self.value(a), self.value(b)
-        if va is not None and vb is not None and va != vb:
-            raise ShapeError(f"sizes {va} and {vb} do not match (operands could not be broadcast together)")
-        if isinstance(b, sp.Symbol) and (va is not None or isinstance(a, sp.Symbol)):
+        if va is None or vb is None:
+            raise ShapeError(f"{_here()}: sizes {a} and {b} must be equal here; "
+                             "if they are the same size, give them the same name")
+        if va != vb:
+            raise ShapeError(f"{_here()}: sizes {va} and {vb} do not match "
+                             "(operands could not be broadcast together)")
+        if isinstance(b, sp.Symbol):
             self.parent[b] = a
             return a
-        if isinstance(a, sp.Symbol) and (vb is not None):
+        if isinstance(a, sp.Symbol):
             self.parent[a] = b
             return b
-        if va is not None:  # compound sizes: fall back to their values
-            self.concrete(a), self.concrete(b)
-            return sp.Integer(va)
-        raise ShapeError(f"sizes {a} and {b} must be equal here; if they are the same size, give them the same name")
+        self.concrete(a), self.concrete(b)  # two compound sizes: fall back to their values
+        return sp.Integer(va)
+
+    def is_one(self, d: sp.Expr) -> bool:
+        d = self.resolve(d)
+        if d == 1:
+            return True
+        if isinstance(d, sp.Symbol) or self.value(d) != 1:
+            return False  # an argument's axis is 1 only if it was 1 when traced (part of the cache key)
+        self.concrete(d)
+        return True
 
     def concrete(self, expr: sp.Expr, what: str = "a size") -> int:
         """The value of a size used as a Python int; its symbols are specialised to their values."""
@@ -182,10 +194,10 @@ def _target_of(text: str) -> str | None:
 
 def trace(fn: Callable, args: list[Any], tr: Trace) -> Any:
     """Call ``fn(*args)`` (args may hold Tracers) with the trace ``tr`` active; return its result."""
-    token, utoken = _TRACE.set(tr), _unifier.set(tr.unify)
+    token, utoken = _TRACE.set(tr), _sizes.set(tr)
     try:
         result = fn(*args)
     finally:
         _TRACE.reset(token)
-        _unifier.reset(utoken)
+        _sizes.reset(utoken)
     return result
