@@ -143,7 +143,7 @@ class NodePrinter:
             name = self.namer.fresh(node.name or hints.get(id(node)))
             self.code[id(node)] = name
             origin = node.origin
-            if origin is not None and origin != last_origin:
+            if origin is not None and origin.text and origin != last_origin:
                 lines.append(f"# {'Grad of: ' if origin.grad else ''}{origin.text}")
                 last_origin = origin
             lines.append(f"{name} = {code}")

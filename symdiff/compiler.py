@@ -143,9 +143,9 @@ def _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single) ->
     nodes = toposort([value, *grads])
     module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
     module.name_constants(nodes)
-    grad_tuple = "(" + ", ".join("{%d}" % (k + 1) for k in range(len(grads))) + ",)" if many else "{1}"
+    grad_tuple = _tuple(["{%d}" % (k + 1) for k in range(len(grads))]) if many else "{1}"
     vg = NodePrinter(module, params, sizes).body([value, *grads], [name, *labels], "return {0}, " + grad_tuple, casts)
-    g_ret = "return " + ("(" + ", ".join("{%d}" % k for k in range(len(grads))) + ",)" if many else "{0}")
+    g_ret = "return " + (_tuple(["{%d}" % k for k in range(len(grads))]) if many else "{0}")
     g = NodePrinter(module, params, sizes).body(list(grads), labels, g_ret, casts[1:])
     wrt_names = [specs[i].name for i in wrt]
     what = ", ".join(wrt_names)
@@ -158,15 +158,21 @@ def _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single) ->
         "summary": f"Value and gradient of `{name}` with respect to {what}.",
         "version": __version__, "function": name, "file": file or _file_of(fn), "source_hash": source_hash(fn),
         "wrt": wrt_names, "shapes": shapes,
+        "polymorphic": any(isinstance(d, sp.Symbol) for n in inputs for d in n.shape),
     }
     return render_module(header, functions, module)
 
 
+def _tuple(items: list[str]) -> str:
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
 def _shape_text(spec: ArgSpec) -> str:
     if not spec.is_array:
-        return f"{spec.static!r} (static)"
-    dims = ", ".join(str(d) for d in spec.shape)
-    return f"{spec.dtype}[{dims}]"
+        return f"{spec.static!r} (a constant)"
+    if not spec.shape:
+        return f"{spec.dtype} scalar"
+    return f"{spec.dtype} array of shape ({', '.join(str(d) for d in spec.shape)}{',' if len(spec.shape) == 1 else ''})"
 
 
 def _file_of(fn: Callable) -> str:

@@ -1,0 +1,32 @@
+"""The table of supported NumPy functions in the README, made from the registry so it cannot drift.
+
+``python -m symdiff.docs`` prints it; ``tests/test_docs.py`` checks the README holds exactly this.
+
+>>> "| `np.exp` |" in registry_table()
+True
+"""
+from __future__ import annotations
+
+from .numpy_api import REGISTRY
+
+BEGIN = "<!-- registry-table: begin (made by `python -m symdiff.docs`) -->"
+END = "<!-- registry-table: end -->"
+
+
+def registry_table() -> str:
+    rows = ["| NumPy function | kind | test domain | test cases |", "|---|---|---|---|"]
+    for func, entry in sorted(REGISTRY.items(), key=lambda kv: kv[1].name):
+        name = f"np.{getattr(func, '__name__', entry.name)}"
+        kind = "elementwise (SymPy form)" if entry.build.__qualname__.startswith("ufunc") else "structural"
+        if not entry.differentiable:
+            kind = "comparison (no gradient; used by np.where)"
+        rows.append(f"| `{name}` | {kind} | {entry.domain[0]:g} .. {entry.domain[1]:g} | {len(entry.cases)} |")
+    return "\n".join(rows)
+
+
+def readme_section() -> str:
+    return f"{BEGIN}\n{registry_table()}\n{END}"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(readme_section())

@@ -1,0 +1,254 @@
+"""The public API of the end-to-end pipeline, checked against closed forms written by hand."""
+import os
+
+import numpy as np
+import pytest
+
+import symdiff
+from symdiff.functions import binary_cross_entropy_with_logits
+from symdiff.testing import check_grads
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def seed_loss(x, y, w, b):
+    z = x @ w + b
+    return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+
+
+def seed_loss_tutorial(x, y, w, b):
+    z = np.matmul(x, w) + b
+    return binary_cross_entropy_with_logits(z, y)
+
+
+@pytest.fixture
+def seed_args():
+    rng = np.random.default_rng(0)
+    return np.ones(5), np.zeros(3), rng.standard_normal((5, 3)), rng.standard_normal(3)
+
+
+def hand_seed(x, y, w, b):
+    z = x @ w + b
+    p = sigmoid(z)
+    value = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    dz = (p - y) / z.size
+    return value, np.outer(x, dz), dz
+
+
+@pytest.mark.parametrize("loss", [seed_loss, seed_loss_tutorial])
+def test_seed_matches_closed_form(loss, seed_args):
+    value, (dw, db) = symdiff.value_and_grad(loss, wrt=("w", "b"))(*seed_args)
+    hv, hw, hb = hand_seed(*seed_args)
+    np.testing.assert_allclose(value, hv, rtol=1e-12)
+    np.testing.assert_allclose(dw, hw, rtol=1e-12)
+    np.testing.assert_allclose(db, hb, rtol=1e-12)
+    assert dw.shape == (5, 3) and db.shape == (3,) and dw.dtype == db.dtype == np.float64
+
+
+def test_seed_gradient_is_the_closed_form_in_code(seed_args):
+    g = symdiff.grad(seed_loss, wrt=("w", "b"))
+    g(*seed_args)
+    src = g.source
+    assert "dw = np.outer(x, dz)" in src
+    assert "db = dz" in src
+    assert "dz = " in src and "/n_w1" in src.replace(" ", "")  # divided by the run-time size
+    assert "# Grad of: z = x @ w + b" in src
+
+
+def test_seed_is_stable_at_extreme_logits():
+    x, y = np.ones(2), np.array([1.0, 0.0, 1.0])
+    w = np.array([[400.0, -400.0, -500.0], [400.0, -400.0, -500.0]])
+    value, (dw, db) = symdiff.value_and_grad(seed_loss, wrt=("w", "b"))(x, y, w, np.zeros(3))
+    assert np.isfinite(value) and np.all(np.isfinite(dw))
+    np.testing.assert_allclose(db, [0.0, 0.0, -1.0 / 3.0], atol=1e-300)
+
+
+def test_scalar_seed_example():
+    def loss(w, x, b, target):
+        z = w * x + b
+        return (z - target) ** 2
+    dw, db = symdiff.grad(loss, wrt=("w", "b"))(2.0, 3.0, 1.0, 4.0)
+    z = 2.0 * 3.0 + 1.0
+    assert dw == pytest.approx(2 * (z - 4.0) * 3.0) and db == pytest.approx(2 * (z - 4.0))
+
+
+def test_wrt_forms(seed_args):
+    x, y, w, b = seed_args
+    _, hw, hb = hand_seed(*seed_args)
+    np.testing.assert_allclose(symdiff.grad(seed_loss, wrt="w")(*seed_args), hw)
+    np.testing.assert_allclose(symdiff.grad(seed_loss, wrt=2)(*seed_args), hw)
+    dw, db = symdiff.grad(seed_loss, wrt=(2, "b"))(*seed_args)
+    np.testing.assert_allclose(db, hb)
+    one = symdiff.grad(seed_loss, wrt=("b",))(*seed_args)
+    assert isinstance(one, tuple) and len(one) == 1
+    dx = symdiff.grad(seed_loss)(*seed_args)  # default: the first argument
+    np.testing.assert_allclose(dx, w @ hb)
+    with pytest.raises(symdiff.TraceError, match="no argument 'q'"):
+        symdiff.grad(seed_loss, wrt="q")
+
+
+def test_decorator_and_keywords():
+    @symdiff.grad(wrt="w")
+    def f(w, x, scale=2.0):
+        return np.sum(np.sin(w * x)) * scale
+    w, x = np.array([0.1, 0.2]), np.array([1.0, 3.0])
+    np.testing.assert_allclose(f(w, x), 2.0 * x * np.cos(w * x))
+    np.testing.assert_allclose(f(w, x=x, scale=1.0), x * np.cos(w * x))
+
+
+def test_one_compilation_serves_every_length(tmp_path):
+    def f(x):
+        return np.mean(x ** 2)
+    g = symdiff.grad(f)
+    for n in (5, 1000, 7):
+        x = np.linspace(-1, 1, n)
+        np.testing.assert_allclose(g(x), 2 * x / n)
+    assert len(g._cache) == 1 and len(g._cache[next(iter(g._cache))]) == 1
+    assert len(list((tmp_path / "symdiff-cache").glob("f_*.py"))) == 1
+
+
+def test_broadcast_axis_gets_its_own_compilation():
+    def f(a, b):
+        return np.sum(a * b)
+    g = symdiff.grad(f, wrt="a")
+    b = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(g(np.ones((1, 3)), b), b.sum(axis=0, keepdims=True))
+    np.testing.assert_allclose(g(np.ones((2, 3)), b), b)
+    assert len(g._cache) == 2
+
+
+def test_size_used_as_int_is_guarded():
+    def f(x):
+        ramp = np.arange(len(x)) * 1.0
+        return np.sum(x * ramp)
+    g = symdiff.grad(f)
+    np.testing.assert_allclose(g(np.ones(3)), [0.0, 1.0, 2.0])
+    np.testing.assert_allclose(g(np.ones(4)), [0.0, 1.0, 2.0, 3.0])
+
+
+def test_float32_in_float32_out():
+    def f(w, x):
+        return np.sum(np.tanh(x @ w))
+    w = np.ones((3, 2), dtype=np.float32)
+    x = np.ones(3, dtype=np.float32)
+    assert symdiff.grad(f)(w, x).dtype == np.float32
+
+
+def test_stop_gradient_is_detach():
+    def f(w):
+        return np.sum(symdiff.stop_gradient(w) * w)
+    w = np.array([1.0, -2.0])
+    np.testing.assert_allclose(symdiff.grad(f)(w), w)  # not 2 * w
+
+
+def test_static_int_argument():
+    def f(x, k):
+        return np.sum(x ** k)
+    g = symdiff.grad(f)
+    x = np.array([1.5, 2.0])
+    np.testing.assert_allclose(g(x, 2), 2 * x)
+    np.testing.assert_allclose(g(x, 3), 3 * x ** 2)
+
+
+def test_gradients_are_fresh_arrays():
+    def f(a, b):
+        return np.sum((a + b) ** 2) + np.sum(b * 0.0)
+    da, db = symdiff.grad(f, wrt=("a", "b"))(np.ones(2), np.ones(2))
+    assert da is not db and da.flags.writeable and db.flags.writeable
+    da += 1
+    np.testing.assert_allclose(db, [4.0, 4.0])
+
+
+def test_constant_output_gradient_is_zero_float():
+    def f(x, y):
+        return np.sum(y)
+    dx = symdiff.grad(f)(np.ones((2, 2)), np.ones(3))
+    assert dx.dtype == np.float64 and dx.shape == (2, 2) and not dx.any()
+
+
+def test_indexing_and_shape_attributes():
+    def f(x):
+        n = x.shape[0]
+        head = x[0] * x[1:, None] + x[:, 0][:, None]
+        return np.sum(head ** 2) / n + np.sum(x[..., -1]) * x.ndim + np.sum(x.T.reshape(-1)[2:]) / x.size
+    check_grads(f, [np.random.default_rng(1).standard_normal((3, 4))])
+
+
+def test_long_chain_is_linear_not_exponential():
+    def f(x):
+        y = x
+        for _ in range(100):
+            y = np.sin(y) * 0.5 + x
+        return np.sum(y)
+    check_grads(f, [np.array([0.3, -0.2, 0.1])])
+
+
+def test_where_maximum_minimum():
+    def f(z):
+        return np.sum(np.where(z > 0, z, 0.1 * z) + np.minimum(z, 0.5) * np.maximum(z, -0.5))
+    check_grads(f, [np.array([-1.3, -0.2, 0.3, 0.9])])
+
+
+def test_non_scalar_output_suggests_jacobian():
+    with pytest.raises(symdiff.NonScalarOutputError, match="jacobian"):
+        symdiff.grad(lambda x: np.sin(x))(np.ones(3))
+
+
+def test_unsupported_function_names_it_and_the_line():
+    def f(x):
+        return np.sum(np.sort(x))
+    with pytest.raises(symdiff.UnsupportedError) as info:
+        symdiff.grad(f)(np.ones(3))
+    assert "np.sort" in str(info.value) and f"{os.path.basename(__file__)}:" in str(info.value)
+    assert "symdiff.register" in str(info.value)
+
+
+def test_branch_on_traced_value_is_refused():
+    def f(x):
+        if np.sum(x) > 0:
+            return np.sum(x)
+        return -np.sum(x)
+    with pytest.raises(symdiff.UnsupportedError, match="np.where"):
+        symdiff.grad(f)(np.ones(2))
+
+
+def test_source_and_graph(seed_args):
+    g = symdiff.grad(seed_loss, wrt=("w", "b"))
+    with pytest.raises(symdiff.SymdiffError, match="call it once"):
+        g.source
+    g(*seed_args)
+    assert "def seed_loss_grad(x, y, w, b):" in g.source
+    assert "def seed_loss_value_and_grad(x, y, w, b):" in g.source
+    assert "matmul x w" in g.graph and "traced graph" in g.graph and "gradient" in g.graph
+
+
+def test_export_symbolic_shapes(tmp_path):
+    path = tmp_path / "seed_grad.py"
+    src = symdiff.export(seed_loss, path, wrt=("w", "b"), shapes={"x": ("n",), "y": ("k",), "w": ("n", "k"), "b": ("k",)})
+    assert path.read_text() == src
+    namespace: dict = {}
+    exec(compile(src, str(path), "exec"), namespace)
+    rng = np.random.default_rng(3)
+    args = (rng.standard_normal(7), (rng.random(4) > 0.5) * 1.0, rng.standard_normal((7, 4)), rng.standard_normal(4))
+    value, (dw, db) = namespace["seed_loss_value_and_grad"](*args)
+    hv, hw, hb = hand_seed(*args)
+    np.testing.assert_allclose([value, *dw.ravel(), *db], [hv, *hw.ravel(), *hb], rtol=1e-12)
+
+
+def test_export_error_leaves_no_file(tmp_path):
+    path = tmp_path / "out.py"
+    with pytest.raises(symdiff.ShapeError, match="same name"):
+        symdiff.export(seed_loss, path, wrt="w", shapes={"x": ("n",), "y": ("m",), "w": ("n", "k"), "b": ("k",)})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_against_torch_when_installed(seed_args):
+    torch = pytest.importorskip("torch")
+    x, y, w, b = (torch.tensor(a, requires_grad=i >= 2) for i, a in enumerate(seed_args))
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(torch.matmul(x, w) + b, y)
+    loss.backward()
+    dw, db = symdiff.grad(seed_loss_tutorial, wrt=("w", "b"))(*seed_args)
+    np.testing.assert_allclose(dw, w.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(db, b.grad.numpy(), rtol=1e-12)

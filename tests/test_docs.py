@@ -1,0 +1,17 @@
+"""The README's table of supported functions is the registry's, and its commands are the real ones."""
+from pathlib import Path
+
+from symdiff.docs import readme_section
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_table_is_generated_from_the_registry():
+    assert readme_section() in (ROOT / "README.md").read_text(), "run `python -m symdiff.docs` and paste it into README.md"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert 'pip install ".[test]" && pytest -q' in readme
+    assert 'pip install ".[test]"' in ci and "pytest -q" in ci
