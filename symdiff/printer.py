@@ -7,7 +7,7 @@ stable or readable forms for functions (``np.where`` for Piecewise, ``np.heavisi
 >>> import sympy as sp
 >>> x = sp.Symbol("x", real=True)
 >>> ExprPrinter({x: "x"}).doprint(sp.Max(x, 0) + sp.Float(0.1) * sp.exp(-x))
-'np.maximum(0, x) + 0.1*np.exp(-x)'
+'np.maximum(x, 0.0) + 0.1*np.exp(-x)'
 """
 from __future__ import annotations
 
@@ -111,8 +111,12 @@ class ExprPrinter(NumPyPrinter):
     def _print_sign(self, expr) -> str:
         return f"np.sign({self._print(expr.args[0])})"
 
+    def _float_arg(self, expr) -> str:
+        """Integers as float literals where NumPy would otherwise convert them on every call."""
+        return f"{float(expr)!r}" if expr.is_Integer else self._print(expr)
+
     def _minmax(self, expr, func: str) -> str:
-        args = [self._print(a) for a in expr.args]
+        args = [self._float_arg(a) for a in sorted(expr.args, key=lambda t: t.is_number)]
         code = args[-1]
         for a in reversed(args[:-1]):
             code = f"{func}({a}, {code})"
@@ -128,9 +132,9 @@ class ExprPrinter(NumPyPrinter):
         *pieces, (last, cond) = expr.args
         if cond != sp.true:
             raise ValueError("symdiff printer: Piecewise without a default branch")
-        code = self._print(last)
+        code = self._float_arg(last)
         for value, c in reversed(pieces):
-            code = f"np.where({self._print(c)}, {self._print(value)}, {code})"
+            code = f"np.where({self._print(c)}, {self._float_arg(value)}, {code})"
         return code
 
     def _print_Relational(self, expr) -> str:

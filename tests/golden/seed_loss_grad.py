@@ -17,9 +17,9 @@ def loss_value_and_grad(x, y, w, b):
     z = x @ w + b
     # return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     t1 = np.exp(-np.abs(z))
-    loss = np.mean(np.log1p(t1) + np.maximum(0, z) - z*y)
+    loss = (np.log1p(t1) + np.maximum(z, 0.0) - z*y).sum()/n_w1
     # Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
-    dz = (np.where(z >= 0, 1, t1)/(t1 + 1) - y)/n_w1
+    dz = (np.where(z >= 0, 1.0, t1)/(t1 + 1) - y)/n_w1
     # Grad of: z = x @ w + b
     dw = np.outer(x, dz)
     db = dz
@@ -34,7 +34,7 @@ def loss_grad(x, y, w, b):
     # return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     t1 = np.exp(-np.abs(z))
     # Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
-    dz = (np.where(z >= 0, 1, t1)/(t1 + 1) - y)/n_w1
+    dz = (np.where(z >= 0, 1.0, t1)/(t1 + 1) - y)/n_w1
     # Grad of: z = x @ w + b
     dw = np.outer(x, dz)
     db = dz
