@@ -12,7 +12,14 @@ __version__ = "0.1.0"
 from . import functions  # noqa: E402
 from .api import export, grad, stop_gradient, value_and_grad  # noqa: E402
 from .errors import NonScalarOutputError, ShapeError, SymdiffError, TraceError, UnsupportedError  # noqa: E402
-from .numpy_api import Entry, register  # noqa: E402
+
+
+def __getattr__(name: str):
+    # The registry imports SymPy: load it only when asked for.
+    if name in ("register", "Entry"):
+        from . import numpy_api
+        return getattr(numpy_api, name)
+    raise AttributeError(f"module 'symdiff' has no attribute {name!r}")
 
 __all__ = ["grad", "value_and_grad", "export", "stop_gradient", "functions", "register", "Entry",
            "SymdiffError", "UnsupportedError", "ShapeError", "NonScalarOutputError", "TraceError", "__version__"]

@@ -16,16 +16,22 @@ serves every length; sizes the program used as Python ints are guarded.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import numbers
+import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .cache import load_module, write_atomic
-from .compiler import ArgSpec, Compiled, compile_function
+from . import cache
 from .errors import ShapeError, SymdiffError, TraceError
+from .fingerprint import fingerprint
+from .specs import ArgSpec, Compiled
+
+# The compiler (SymPy, Jinja) is imported only when something has to be compiled: a function served
+# from the on-disk cache never imports it.
 
 Wrt = str | int | Sequence[str | int] | None
 
@@ -108,6 +114,9 @@ class Transformed:
         self._cache: dict[tuple, list[tuple[Compiled, Any]]] = {}
         self._fast: dict[tuple, tuple[Compiled, Callable]] = {}  # exact shapes -> generated function
         self._last: Compiled | None = None
+        self._fingerprint: str | None | bool = False  # False: not computed yet
+        #: Where the code of the most recent call came from: "memory", "disk" or "compiled".
+        self.cache_info: str | None = None
 
     def _bind(self, args, kwargs) -> list[Any]:
         try:
@@ -121,13 +130,38 @@ class Transformed:
         specs = [_spec_of(n, v) for n, v in zip(self.params, values)]
         key = tuple((s.dtype, tuple(d == 1 for d in s.shape)) if s.is_array else ("static", repr(s.static))
                     for s in specs)
+        fits = lambda guard: all(np.shape(values[i])[axis] == size for i, axis, size in guard)  # noqa: E731
         for compiled, module in self._cache.get(key, ()):
-            if all(np.shape(values[i])[axis] == size for i, axis, size in compiled.guard):
+            if fits(compiled.guard):
+                self.cache_info = "memory"
                 return compiled, module
-        compiled = compile_function(self.fn, specs, self.wrt, single=self.single)
-        module = load_module(compiled.source, compiled.func_name)
+        disk_key = self._disk_key(key)
+        for entry in cache.lookup(disk_key) if disk_key else ():
+            guard = tuple(tuple(g) for g in entry["guard"])
+            if fits(guard):
+                path = cache.cache_dir() / entry["module"]
+                compiled = Compiled(path.read_text(encoding="utf-8"), entry["graph"], entry["func_name"], guard)
+                self.cache_info = "disk"
+                break
+        else:
+            from .compiler import compile_function
+            compiled = compile_function(self.fn, specs, self.wrt, single=self.single)
+            path = cache.store_module(compiled.source, compiled.func_name)
+            if disk_key:
+                cache.remember(disk_key, path, compiled.func_name, compiled.guard, compiled.graph)
+            self.cache_info = "compiled"
+        module = cache.import_file(path)
         self._cache.setdefault(key, []).append((compiled, module))
         return compiled, module
+
+    def _disk_key(self, key: tuple) -> str | None:
+        """Key of the on-disk cache: the function's fingerprint, the signature, ``wrt``."""
+        if self._fingerprint is False:
+            self._fingerprint = fingerprint(self.fn)
+        if self._fingerprint is None:
+            return None
+        text = repr((self._fingerprint, key, self.wrt, self.single, self.params))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def __call__(self, *args, **kwargs):
         if not kwargs:  # fast path: the same exact shapes as an earlier call
@@ -135,6 +169,7 @@ class Transformed:
             hit = self._fast.get(key)
             if hit is not None:
                 self._last = hit[0]
+                self.cache_info = "memory"
                 return hit[1](*args)
         values = self._bind(args, kwargs)
         compiled, module = self._compiled(values)
@@ -180,12 +215,18 @@ def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
 
 def stop_gradient(x: Any) -> Any:
     """``x`` itself, treated as a constant by differentiation (PyTorch's ``detach``/``no_grad``)."""
+    if not is_tracer(x):
+        return x
     from .numpy_api import as_node
     from .primitives import stop_gradient as stop
     from .values import Tracer
-    if isinstance(x, Tracer):
-        return Tracer(stop(as_node(x)))
-    return x
+    return Tracer(stop(as_node(x)))
+
+
+def is_tracer(x: Any) -> bool:
+    """Whether ``x`` is a traced value (without importing the tracer when nothing was ever traced)."""
+    values = sys.modules.get("symdiff.values")
+    return values is not None and isinstance(x, values.Tracer)
 
 
 def parse_shape(text: str) -> tuple:
@@ -220,6 +261,7 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
 
 
 def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None) -> Compiled:
+    from .compiler import compile_function
     indices, single = _wrt_indices(fn, wrt)
     return compile_function(fn, specs_for(fn, shapes), indices, single=single)
 
@@ -231,5 +273,5 @@ def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, An
     are scalars. The module exposes ``<fn>_grad`` and ``<fn>_value_and_grad`` and imports only NumPy.
     """
     compiled = compile_for_export(fn, wrt, shapes)
-    write_atomic(path, compiled.source)
+    cache.write_atomic(path, compiled.source)
     return compiled.source

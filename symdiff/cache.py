@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -38,14 +39,43 @@ def write_atomic(path: str | os.PathLike, text: str) -> Path:
     return path
 
 
-def load_module(source: str, stem: str) -> ModuleType:
-    """Store ``source`` in the cache folder (named by its hash) and import it from that file."""
+def store_module(source: str, stem: str) -> Path:
+    """Store ``source`` in the cache folder, named by its hash; return the path."""
     digest = hashlib.sha256(source.encode()).hexdigest()[:16]
     path = cache_dir() / f"{stem}_{digest}.py"
     if not path.exists() or path.read_text(encoding="utf-8") != source:
         write_atomic(path, source)
-    name = f"symdiff_generated_{stem}_{digest}"
-    spec = importlib.util.spec_from_file_location(name, path)
+    return path
+
+
+def import_file(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"symdiff_generated_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_module(source: str, stem: str) -> ModuleType:
+    """Store ``source`` in the cache folder and import it from that file."""
+    return import_file(store_module(source, stem))
+
+
+# ---- the index: which module serves which (function fingerprint, signature) ----
+
+def _index_path(key: str) -> Path:
+    return cache_dir() / "index" / f"{key}.json"
+
+
+def lookup(key: str) -> list[dict]:
+    """Entries stored under ``key``: dicts with ``module`` (file name), ``func_name``, ``guard``, ``graph``."""
+    try:
+        entries = json.loads(_index_path(key).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [e for e in entries if (cache_dir() / e.get("module", "")).is_file()]
+
+
+def remember(key: str, module: Path, func_name: str, guard, graph: str) -> None:
+    entries = [e for e in lookup(key) if e["guard"] != [list(g) for g in guard]]
+    entries.append({"module": module.name, "func_name": func_name, "guard": [list(g) for g in guard], "graph": graph})
+    write_atomic(_index_path(key), json.dumps(entries, indent=1))

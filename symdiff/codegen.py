@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Sequence
 
 import jinja2
@@ -18,6 +17,7 @@ import sympy as sp
 from .ir import ARG, Node, toposort
 from .naming import Namer, grad_name
 from .primitives import PRIMITIVES
+from .paths import templates_dir
 from .printer import ExprPrinter, Helpers, is_atomic
 
 
@@ -169,15 +169,6 @@ def _use_counts(order: list[Node]) -> dict[int, int]:
             n = node.expr.count(ARG[i]) if node.op == "elementwise" else 1
             uses[id(inp)] = uses.get(id(inp), 0) + max(n, 1)
     return uses
-
-
-def templates_dir() -> Path:
-    """The Jinja templates: shipped inside the package, or the repository's top-level folder."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parent / "templates"):
-        if (candidate / "module.py.j2").is_file():
-            return candidate
-    raise FileNotFoundError("symdiff templates not found (expected symdiff/templates or ./templates)")
 
 
 _ENV: jinja2.Environment | None = None

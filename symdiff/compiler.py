@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -15,6 +14,7 @@ import sympy as sp
 
 from . import __version__
 from .backward import gradients
+from .specs import ArgSpec, Compiled
 from .codegen import Function, ModuleText, NodePrinter, render_module
 from .errors import NonScalarOutputError, TraceError, UnsupportedError
 from .ir import Graph, Node, format_graph, toposort
@@ -25,30 +25,6 @@ from .shapes import ONE, format_shape
 from .simplify import FORWARD_PASSES, PASSES, run
 from .tracer import Trace, trace
 from .values import Tracer
-
-
-@dataclass(frozen=True)
-class ArgSpec:
-    """One parameter of the user's function: an array (shape of ints or names, dtype) or a static value."""
-
-    name: str
-    shape: tuple | None = None  # None: a static (non-differentiable, baked-in) Python value
-    dtype: str = "float64"
-    static: Any = None
-
-    @property
-    def is_array(self) -> bool:
-        return self.shape is not None
-
-
-@dataclass(frozen=True)
-class Compiled:
-    """A generated module and what it was made from."""
-
-    source: str
-    graph: str
-    func_name: str
-    guard: tuple[tuple[int, int, int], ...]  # (arg index, axis, size) that the code was specialised to
 
 
 def source_hash(fn: Callable) -> str:

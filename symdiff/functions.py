@@ -13,29 +13,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import scalar
-from .api import stop_gradient
-from .values import Tracer
+from .api import is_tracer, stop_gradient
 
 
-def _traced(fn, x):
+def _traced(name: str, x):
+    from . import scalar
     from .numpy_api import _compose
     from .tracer import current_trace, user_origin
-    return Tracer(current_trace().note(_compose(fn, (x,), user_origin())))
+    from .values import Tracer
+    return Tracer(current_trace().note(_compose(getattr(scalar, name), (x,), user_origin())))
 
 
 def sigmoid(x):
     """Logistic sigmoid ``1 / (1 + exp(-x))``."""
-    if isinstance(x, Tracer):
-        return _traced(scalar.sigmoid, x)
+    if is_tracer(x):
+        return _traced("sigmoid", x)
     e = np.exp(-np.abs(x))
     return np.where(np.asarray(x) >= 0, 1.0, e) / (1.0 + e)
 
 
 def softplus(x):
     """``log(1 + exp(x))`` without overflow."""
-    if isinstance(x, Tracer):
-        return _traced(scalar.softplus, x)
+    if is_tracer(x):
+        return _traced("softplus", x)
     return np.logaddexp(0, x)
 
 

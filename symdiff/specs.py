@@ -1,0 +1,29 @@
+"""Plain records shared by the API and the compiler (no SymPy here, so a cache hit never imports it)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    """One parameter of the user's function: an array (shape of ints or names, dtype) or a static value."""
+
+    name: str
+    shape: tuple | None = None  # None: a static (non-differentiable, baked-in) Python value
+    dtype: str = "float64"
+    static: Any = None
+
+    @property
+    def is_array(self) -> bool:
+        return self.shape is not None
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A generated module and what it was made from."""
+
+    source: str
+    graph: str
+    func_name: str
+    guard: tuple[tuple[int, int, int], ...]  # (arg index, axis, size) that the code was specialised to
