@@ -80,7 +80,30 @@ def expm1_opt(e: sp.Expr) -> sp.Expr:
     return e.replace(lambda t: t.is_Add, fold)
 
 
-REWRITES: list[Callable[[sp.Expr], sp.Expr]] = [softplus_opt, sigmoid_opt, log1p_opt, expm1_opt]
+def log_sigmoid_opt(e: sp.Expr) -> sp.Expr:
+    """``log(sigmoid(u))`` -> ``-softplus(-u)`` and ``log(1 - sigmoid(u))`` -> ``-softplus(u)``."""
+    def is_log_sigmoid(t):
+        return isinstance(t, sp.log) and isinstance(t.args[0], sigmoid)
+
+    def is_log1m_sigmoid(t):
+        return isinstance(t, log1p) and isinstance(-t.args[0], sigmoid)
+    e = e.replace(is_log_sigmoid, lambda t: -softplus(-t.args[0].args[0]))
+    return e.replace(is_log1m_sigmoid, lambda t: -softplus((-t.args[0]).args[0]))
+
+
+REWRITES: list[Callable[[sp.Expr], sp.Expr]] = [softplus_opt, sigmoid_opt, log1p_opt, expm1_opt, log_sigmoid_opt]
+
+
+def sigmoid_reflect(e: sp.Expr) -> sp.Expr:
+    """``sigmoid(-u)`` -> ``1 - sigmoid(u)``: lets terms cancel (a candidate form, kept only if shorter)."""
+    return e.replace(lambda t: isinstance(t, sigmoid) and t.args[0].could_extract_minus_sign(),
+                     lambda t: 1 - sigmoid(-t.args[0]))
+
+
+def _unstable(e: sp.Expr) -> int:
+    """Logarithms of expressions that can underflow to 0 (exponentials, sigmoids)."""
+    return sum(1 for t in sp.preorder_traversal(e)
+               if isinstance(t, (sp.log, log1p)) and t.args[0].has(sp.exp, sigmoid))
 
 
 def stabilize(e: sp.Expr) -> sp.Expr:
@@ -143,7 +166,10 @@ def simplify_exprs(outputs: list[Node]) -> list[Node]:
             return with_inputs(node, inputs)
         expr = stabilize(node.expr)
         if sp.count_ops(expr) <= SIMPLIFY_BUDGET and time.perf_counter() < deadline:
-            expr = min((expr, sp.factor_terms(expr), stabilize(sp.cancel(expr))), key=sp.count_ops)
+            candidates = [expr, sp.factor_terms(expr), stabilize(sp.cancel(expr))]
+            if expr.has(sigmoid):
+                candidates.append(sp.factor_terms(sp.expand(sigmoid_reflect(expr))))
+            expr = min(candidates, key=sp.count_ops)
         if expr == node.expr:
             return with_inputs(node, inputs)
         return elementwise(expr, inputs, shape=node.shape, origin=node.origin, dtype=node.dtype, name=node.name)
@@ -169,6 +195,27 @@ def lower_functions(outputs: list[Node]) -> list[Node]:
             return with_inputs(node, inputs)
         return elementwise(lower(node.expr), inputs, shape=node.shape, origin=node.origin, dtype=node.dtype,
                            name=node.name)
+    return rebuild(outputs, fn)
+
+
+def inline_for_stability(outputs: list[Node]) -> list[Node]:
+    """Substitute an elementwise input into a user whose logarithm then rewrites to a stable form,
+    e.g. ``s = 1/(1 + exp(-z)); log(s)`` -> ``-softplus(-z)``. The input stays for its other users."""
+    def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(node, inputs)
+        if node.op != "elementwise" or not node.expr.has(sp.log, log1p):
+            return node
+        for i, inp in enumerate(node.inputs):
+            if inp.op != "elementwise" or inp.dtype == "bool" or not inp.expr.has(sp.exp, sigmoid):
+                continue
+            base = len(node.inputs)
+            inner = inp.expr.xreplace({ARG[j]: ARG[base + j] for j in range(len(inp.inputs))})
+            merged = node.expr.xreplace({ARG[i]: inner})
+            better = stabilize(merged)
+            if _unstable(better) < _unstable(merged):
+                node = elementwise(better, (*node.inputs, *inp.inputs), shape=node.shape, origin=node.origin,
+                                   dtype=node.dtype, name=node.name)
+        return node
     return rebuild(outputs, fn)
 
 
@@ -235,7 +282,7 @@ def run(outputs: Sequence[Node], passes: Sequence[Pass]) -> list[Node]:
 
 
 #: Passes on the traced function before differentiation (so rewrites see whole expressions).
-FORWARD_PASSES: list[Pass] = [fuse, simplify_exprs, merge_duplicates]
+FORWARD_PASSES: list[Pass] = [fuse, simplify_exprs, inline_for_stability, merge_duplicates]
 #: Passes on the value together with its gradient.
 PASSES: list[Pass] = [elide_broadcasts, fuse, simplify_exprs, merge_duplicates, lower_functions,
                       share_subexpressions, merge_duplicates]

@@ -1,0 +1,100 @@
+"""Stability rewrites: each named rewrite on its own, exact values at extreme inputs (mpmath),
+and no change beyond 1e-12 relative where the original expression was finite."""
+import re
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
+
+import symdiff
+from symdiff import simplify
+from symdiff.ir import ARG
+from symdiff.printer import ExprPrinter
+from symdiff.scalar import sigmoid, softplus
+
+u, v = ARG[0], ARG[1]
+
+
+def evaluate(expr, a, b=0.0):
+    code = ExprPrinter({u: "a", v: "b"}).doprint(simplify.lower(expr))
+    with np.errstate(all="ignore"):
+        return eval(code, {"np": np, "a": a, "b": b})
+
+
+REWRITES = [
+    (simplify.softplus_opt, sp.log(1 + sp.exp(u)), softplus),
+    (simplify.softplus_opt, log1p(sp.exp(u)), softplus),
+    (simplify.softplus_opt, sp.Max(u, 0) + log1p(sp.exp(-sp.Abs(u))), softplus),
+    (simplify.sigmoid_opt, 1 / (1 + sp.exp(-u)), sigmoid),
+    (simplify.log1p_opt, sp.log(1 + u * v), log1p),
+    (simplify.expm1_opt, sp.exp(u) - 1, expm1),
+    (simplify.log_sigmoid_opt, sp.log(sigmoid(u)), softplus),
+    (simplify.log_sigmoid_opt, log1p(-sigmoid(u)), softplus),
+]
+
+
+@pytest.mark.parametrize("rewrite,expr,made", REWRITES, ids=[f"{r.__name__}-{e}" for r, e, _ in REWRITES])
+def test_rewrite_keeps_values_and_makes_stable_form(rewrite, expr, made):
+    out = rewrite(expr)
+    assert out != expr and out.has(made)
+    rng = np.random.default_rng(0)
+    a = np.concatenate([rng.uniform(-30, 30, 200), rng.uniform(-1e-3, 1e-3, 50)])
+    b = rng.uniform(-0.9, 0.9, a.size)
+    before, after = evaluate(expr, a, b), evaluate(out, a, b)
+    exact = exact_values(expr, a, b)
+    finite = np.isfinite(before)
+    assert finite.sum() > 150
+    # never further from the exact value than the original was, beyond 1e-12 relative
+    worse = np.abs(after - exact) - np.abs(before - exact) - 1e-12 * np.abs(exact)
+    assert np.all(worse[finite] <= 0), (a[finite][worse[finite] > 0], after[finite][worse[finite] > 0])
+
+
+MPMATH = {"log1p": mpmath.log1p, "expm1": mpmath.expm1, "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
+          "softplus": lambda x: mpmath.log1p(mpmath.exp(x))}
+
+
+def exact_values(expr, a, b):
+    f = sp.lambdify((u, v), expr, modules=[MPMATH, "mpmath"])
+    with mpmath.workdps(60):
+        values = [mpmath.mpmathify(f(mpmath.mpf(x), mpmath.mpf(y))) for x, y in zip(a, b)]
+    return np.array([float(z.real) if mpmath.im(z) == 0 else np.nan for z in values])
+
+
+def exact_softplus(z):
+    return float(mpmath.log(1 + mpmath.exp(mpmath.mpf(z))))
+
+
+def exact_sigmoid(z):
+    return float(1 / (1 + mpmath.exp(-mpmath.mpf(z))))
+
+
+def test_log_one_plus_exp_at_extremes():
+    z = np.array([1000.0, -1000.0, 30.0, -30.0, 0.0])
+    value, dz = symdiff.value_and_grad(lambda z: np.sum(np.log(1 + np.exp(z))))(z)
+    np.testing.assert_allclose(value, sum(exact_softplus(t) for t in z), rtol=1e-14)
+    np.testing.assert_allclose(dz, [exact_sigmoid(t) for t in z], rtol=1e-14)
+    assert dz[0] == 1.0 and dz[1] == 0.0
+
+
+def naive_bce(z, y):
+    s = 1 / (1 + np.exp(-z))
+    return np.mean(-(y * np.log(s) + (1 - y) * np.log(1 - s)))
+
+
+def test_naive_seed_loss_is_finite_and_exact_at_extremes():
+    z, y = np.array([1000.0, -1000.0, 40.0, -40.0, 0.5]), np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        value, dz = symdiff.value_and_grad(naive_bce)(z, y)
+    exact = [float(mpmath.log(1 + mpmath.exp(-t)) if yi else mpmath.log(1 + mpmath.exp(t)))
+             for t, yi in zip(z, y)]
+    np.testing.assert_allclose(value, np.mean(exact), rtol=1e-14)
+    np.testing.assert_allclose(dz, [(exact_sigmoid(t) - yi) / 5 for t, yi in zip(z, y)], rtol=1e-14, atol=1e-300)
+
+
+def test_naive_seed_loss_gradient_is_the_closed_form():
+    g = symdiff.grad(naive_bce)
+    g(np.zeros(3), np.ones(3))
+    # (sigmoid(z) - y)/n, with sigmoid printed in its overflow-free form
+    assert re.search(r"dz = \(np\.where\(z >= 0, 1\.0, t1\)/\(t1 \+ 1\) - y\)/n_y", g.source), g.source
