@@ -23,6 +23,12 @@ def cache_dir() -> Path:
     return Path(base) / "symdiff"
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` so that readers see the old file or the whole new one, never a part."""
     path = Path(path)
@@ -31,6 +37,7 @@ def write_atomic(path: str | os.PathLike, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # as an ordinary open() would have made it
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -104,10 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except (SymdiffError, CliError) as exc:
+    except (SymdiffError, CliError, OSError) as exc:
         if args.debug:
             raise
-        print(f"symdiff {args.command}: error: {exc}", file=sys.stderr)
+        what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else exc
+        print(f"symdiff {args.command}: error: {what}", file=sys.stderr)
         return 1
 
 

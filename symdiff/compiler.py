@@ -6,6 +6,8 @@ module text, byte for byte.
 from __future__ import annotations
 
 import hashlib
+import os
+import traceback
 import inspect
 from typing import Any, Callable, Sequence
 
@@ -16,7 +18,7 @@ from . import __version__
 from .backward import gradients
 from .specs import ArgSpec, Compiled
 from .codegen import Function, ModuleText, NodePrinter, render_module
-from .errors import NonScalarOutputError, TraceError, UnsupportedError
+from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
 from .ir import Graph, Node, format_graph, toposort
 from .naming import grad_name, identifier, size_name
 from .numpy_api import as_node
@@ -25,6 +27,19 @@ from .shapes import ONE, format_shape
 from .simplify import FORWARD_PASSES, PASSES, run
 from .tracer import Trace, trace
 from .values import Tracer
+
+
+_PKG = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_failure(name: str, exc: Exception) -> SymdiffError:
+    frame = next((f for f in reversed(traceback.extract_tb(exc.__traceback__))
+                  if not f.filename.startswith(_PKG) and "numpy" not in f.filename), None)
+    where = f"{frame.filename}:{frame.lineno} ({frame.line})" if frame else "the function"
+    if isinstance(exc, AttributeError) and "Tracer" in str(exc):
+        return UnsupportedError(f"{where}: {exc}: this method or attribute of arrays is not supported on traced "
+                                "values; use a NumPy function symdiff supports (see the README table)")
+    return TraceError(f"{name} raised {type(exc).__name__}: {exc}, at {where}, while being traced")
 
 
 def source_hash(fn: Callable) -> str:
@@ -63,7 +78,12 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
                              f"{type(specs[i].static).__name__} (static); pass a float or a float array")
     tr = Trace()
     args = _input_nodes(specs, tr)
-    result = trace(fn, args, tr)
+    try:
+        result = trace(fn, args, tr)
+    except SymdiffError:
+        raise
+    except Exception as exc:  # the user's code failed on traced values: say where, in one paragraph
+        raise _user_failure(name, exc) from exc
     if isinstance(result, tuple):
         raise TraceError(f"{name} returned a tuple; return a single scalar (has_aux comes later)")
     try:
@@ -71,9 +91,11 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     except UnsupportedError:
         raise TraceError(f"{name} returned a {type(result).__name__}; return a scalar array") from None
     if out.shape != ():
+        shape = tuple(tr.value(d) if tr.value(d) is not None else d for d in out.shape)
         raise NonScalarOutputError(
-            f"{name} returns an array of shape {format_shape(out.shape)}, not a scalar: grad needs a scalar output. "
-            "Reduce it (np.sum, np.mean) or use symdiff.jacobian for the full derivative")
+            f"{name} returns an array of shape {format_shape(shape)}, not a scalar: grad needs a scalar output. "
+            "Reduce it (np.sum, np.mean), or differentiate each output with a Jacobian (symdiff.jacobian, "
+            "planned; not available yet)")
     inputs = [a.node for a in args if isinstance(a, Tracer)]
     out, *inputs = tr.finish([out, *inputs])
     (out,) = run([out], FORWARD_PASSES)
@@ -87,11 +109,11 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     joint = Graph(tuple(inputs), (value, *grads), (name, *labels))
 
     single = len(wrt) == 1 if single is None else single
-    source = _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single)
-    graph_text = format_graph(forward, f"{name}: traced graph") + "\n\n" + \
-        format_graph(joint, f"{name}: value and gradient with respect to {', '.join(specs[i].name for i in wrt)}")
     guard = tuple((n.param("index"), axis, int(d)) for n in inputs for axis, d in enumerate(n.shape)
                   if d.is_Integer and d != ONE)
+    source = _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single, guard)
+    graph_text = format_graph(forward, f"{name}: traced graph") + "\n\n" + \
+        format_graph(joint, f"{name}: value and gradient with respect to {', '.join(specs[i].name for i in wrt)}")
     return Compiled(source, graph_text, name, guard)
 
 
@@ -104,7 +126,7 @@ def _fresh_array(g: Node, w: Node) -> Node:
     return g
 
 
-def _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single) -> str:
+def _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single, guard) -> str:
     params = [s.name for s in specs]
     sizes: dict[sp.Symbol, str] = {}
     for own in (True, False):  # a size is read from the argument it is named after, if it can be
@@ -123,6 +145,8 @@ def _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single) ->
     vg = NodePrinter(module, params, sizes).body([value, *grads], [name, *labels], "return {0}, " + grad_tuple, casts)
     g_ret = "return " + (_tuple(["{%d}" % k for k in range(len(grads))]) if many else "{0}")
     g = NodePrinter(module, params, sizes).body(list(grads), labels, g_ret, casts[1:])
+    checks = _guard_lines(name, specs, guard)
+    vg, g = checks + vg, checks + g
     wrt_names = [specs[i].name for i in wrt]
     what = ", ".join(wrt_names)
     functions = [
@@ -137,6 +161,17 @@ def _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single) ->
         "polymorphic": any(isinstance(d, sp.Symbol) for n in inputs for d in n.shape),
     }
     return render_module(header, functions, module)
+
+
+def _guard_lines(name: str, specs: Sequence[ArgSpec], guard) -> list[str]:
+    """Sizes the code was specialised to (the function used them as numbers) are checked on every call."""
+    lines = []
+    for index, axis, size in guard:
+        arg = specs[index].name
+        lines += [f"if {arg}.shape[{axis}] != {size}:",
+                  f"    raise ValueError(\"{name}: this code was generated for {arg}.shape[{axis}] == {size} "
+                  f"(the function uses that size as a number); generate it again for other sizes\")"]
+    return lines
 
 
 def _tuple(items: list[str]) -> str:

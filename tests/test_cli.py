@@ -300,23 +300,17 @@ def test_output_path_that_is_a_folder_leaves_no_temp_file(cli):
     assert list((folder / "a_folder").iterdir()) == []
 
 
-# ---- known bugs (strict xfail: they turn into failures, i.e. unexpected passes, once fixed) ----
+# ---- regressions: bugs found by these tests, fixed ----
 
-@pytest.mark.xfail(strict=True, reason="bug: an OSError from writing -o (here: -o names a folder) escapes as a "
-                                      "traceback instead of 'symdiff grad: error: ...'")
 def test_output_path_that_is_a_folder_is_a_clean_error(cli):
     _clean_error(cli["o-is-folder"])
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an exception raised by the user's function while tracing escapes "
-                                      "as a traceback instead of a one-paragraph error")
 def test_user_function_raising_is_a_clean_error(cli):
     assert "boom from user code" in _clean_error(cli["user-raises"])
 
 
 @pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
-@pytest.mark.xfail(strict=True, reason="bug: write_atomic uses tempfile.mkstemp, so -o files get mode 0600 "
-                                      "instead of following the umask")
 def test_output_file_mode_follows_the_umask(cli):
     assert cli["seed-o"].returncode == 0
     out = cli.work / "out-seed-o" / "sub" / "loss_grad.py"
