@@ -48,7 +48,8 @@ def load_function(target: str) -> Callable:
         sys.path.pop(0)
     fn = getattr(module, name, None)
     if fn is None or not callable(fn):
-        funcs = sorted(k for k, v in vars(module).items() if callable(v) and getattr(v, "__module__", "") == module_name)
+        funcs = sorted(k for k, v in vars(module).items()
+                       if callable(v) and getattr(v, "__module__", "") == module_name)
         raise CliError(f"{path} has no function {name!r}" + (f" (it defines: {', '.join(funcs)})" if funcs else ""))
     return fn
 
@@ -58,7 +59,8 @@ def parse_shapes(items: Sequence[str]) -> dict[str, str]:
     for item in items:
         name, sep, dims = item.partition("=")
         if not sep or not name.strip().isidentifier():
-            raise CliError(f"--shape {item!r}: expected NAME=SIZES, e.g. --shape w=5,3 or --shape x=n,k (none for a scalar: x=)")
+            raise CliError(f"--shape {item!r}: expected NAME=SIZES, e.g. --shape w=5,3 or --shape x=n,k "
+                           "(nothing after = for a scalar: x=)")
         shapes[name.strip()] = dims
     return shapes
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import jinja2
-import numpy as np
 import sympy as sp
 
 from .ir import ARG, Node, toposort
@@ -56,7 +55,7 @@ class ModuleText:
             name = f"C{k}"
             self.reserved.add(name)
             arr = value.array
-            listing = np.array2string(arr, separator=", ", threshold=10**9, floatmode="unique")
+            listing = repr(arr.tolist())  # Python's repr of a float reads back to the same float
             self.const_names[value.digest] = name
             self.constants.append((name, f"np.array({listing}, dtype=np.{arr.dtype})"))
 
@@ -156,7 +155,8 @@ class NodePrinter:
                 lines.append(f"{label} = {code}")
                 code = label
             final.append(code if cast is None else f"np.asarray({code}, dtype=np.{cast})")
-        sizes = [f"{name} = {self.size_bindings[s]}" for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1])]
+        sizes = [f"{name} = {self.size_bindings[s]}"
+                 for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1])]
         return sizes + lines + [returns.format(*final)]
 
 

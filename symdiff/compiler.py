@@ -11,7 +11,6 @@ import traceback
 import inspect
 from typing import Any, Callable, Sequence
 
-import numpy as np
 import sympy as sp
 
 from . import __version__
@@ -148,10 +147,10 @@ def _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single, gu
     checks = _guard_lines(name, specs, guard)
     vg, g = checks + vg, checks + g
     wrt_names = [specs[i].name for i in wrt]
-    what = ", ".join(wrt_names)
+    what, call = ", ".join(wrt_names), f"{name}({', '.join(params)})"
     functions = [
-        Function(f"{name}_value_and_grad", params, f"Return {name}({', '.join(params)}) and its gradient with respect to {what}.", vg),
-        Function(f"{name}_grad", params, f"Gradient of {name}({', '.join(params)}) with respect to {what}.", g),
+        Function(f"{name}_value_and_grad", params, f"Return {call} and its gradient with respect to {what}.", vg),
+        Function(f"{name}_grad", params, f"Gradient of {call} with respect to {what}.", g),
     ]
     shapes = ", ".join(f"{s.name}: {_shape_text(s)}" for s in specs)
     header = {

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from .ir import ARG, Node, arg_index, consumers, rebuild, toposort, with_inputs
+from .ir import ARG, Node, consumers, rebuild, toposort, with_inputs
 from .primitives import elementwise
 from .scalar import sigmoid, softplus
 from .shapes import broadcast_shapes

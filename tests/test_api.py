@@ -226,7 +226,8 @@ def test_source_and_graph(seed_args):
 
 def test_export_symbolic_shapes(tmp_path):
     path = tmp_path / "seed_grad.py"
-    src = symdiff.export(seed_loss, path, wrt=("w", "b"), shapes={"x": ("n",), "y": ("k",), "w": ("n", "k"), "b": ("k",)})
+    shapes = {"x": ("n",), "y": ("k",), "w": ("n", "k"), "b": ("k",)}
+    src = symdiff.export(seed_loss, path, wrt=("w", "b"), shapes=shapes)
     assert path.read_text() == src
     namespace: dict = {}
     exec(compile(src, str(path), "exec"), namespace)

@@ -7,7 +7,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_readme_table_is_generated_from_the_registry():
-    assert readme_section() in (ROOT / "README.md").read_text(), "run `python -m symdiff.docs` and paste it into README.md"
+    readme = (ROOT / "README.md").read_text()
+    assert readme_section() in readme, "run `python -m symdiff.docs` and paste it into README.md"
 
 
 def test_ci_runs_the_readme_test_command():
