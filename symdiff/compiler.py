@@ -23,7 +23,7 @@ from .naming import grad_name, identifier, size_name
 from .numpy_api import as_node
 from .primitives import full_like, input_node
 from .shapes import ONE, format_shape
-from .simplify import FORWARD_PASSES, PASSES, run
+from .simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .tracer import Trace, trace
 from .values import Tracer
 
@@ -75,6 +75,15 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
         if not specs[i].is_array:
             raise TraceError(f"cannot differentiate with respect to {specs[i].name!r}: it is a "
                              f"{type(specs[i].static).__name__} (static); pass a float or a float array")
+    report: list[str] = []
+    token = REPORT.set(report)
+    try:
+        return _compile(fn, specs, wrt, single, name, file, report)
+    finally:
+        REPORT.reset(token)
+
+
+def _compile(fn, specs, wrt, single, name, file, report) -> Compiled:
     tr = Trace()
     args = _input_nodes(specs, tr)
     try:
@@ -113,6 +122,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     source = _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single, guard)
     graph_text = format_graph(forward, f"{name}: traced graph") + "\n\n" + \
         format_graph(joint, f"{name}: value and gradient with respect to {', '.join(specs[i].name for i in wrt)}")
+    graph_text += "\n\nsimplification:\n" + "\n".join(f"  {line}" for line in report or ["(nothing to do)"])
     return Compiled(source, graph_text, name, guard)
 
 

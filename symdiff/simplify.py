@@ -10,6 +10,7 @@ softplus(_a0)
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from typing import Callable, Sequence
 
 import sympy as sp
@@ -157,6 +158,16 @@ def elide_broadcasts(outputs: list[Node]) -> list[Node]:
     return rebuild(outputs, fn)
 
 
+#: What simplification did in the current compilation, one line each (shown by ``.graph``).
+REPORT: ContextVar[list[str] | None] = ContextVar("symdiff_simplify_report", default=None)
+
+
+def _report(line: str) -> None:
+    report = REPORT.get()
+    if report is not None:
+        report.append(line)
+
+
 def simplify_exprs(outputs: list[Node]) -> list[Node]:
     """Stability rewrites, then cheap SymPy simplification of small expressions, within a time budget."""
     deadline = time.perf_counter() + SIMPLIFY_SECONDS
@@ -164,12 +175,23 @@ def simplify_exprs(outputs: list[Node]) -> list[Node]:
     def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
         if node.op != "elementwise" or node.dtype == "bool" or not node.expr.free_symbols:
             return with_inputs(node, inputs)
+        label = node.name or f"<{node.op} {node.origin.text if node.origin else ''}>"
         expr = stabilize(node.expr)
-        if sp.count_ops(expr) <= SIMPLIFY_BUDGET and time.perf_counter() < deadline:
+        if expr != node.expr:
+            _report(f"{label}: stability rewrites: {node.expr}  ->  {expr}")
+        size = sp.count_ops(expr)
+        if size > SIMPLIFY_BUDGET:
+            _report(f"{label}: not simplified: {size} operations > budget {SIMPLIFY_BUDGET}")
+        elif time.perf_counter() >= deadline:
+            _report(f"{label}: not simplified: the {SIMPLIFY_SECONDS} s budget of this compilation is spent")
+        else:
             candidates = [expr, sp.factor_terms(expr), stabilize(sp.cancel(expr))]
             if expr.has(sigmoid):
                 candidates.append(sp.factor_terms(sp.expand(sigmoid_reflect(expr))))
-            expr = min(candidates, key=sp.count_ops)
+            best = min(candidates, key=sp.count_ops)
+            if best != expr:
+                _report(f"{label}: simplified ({size} -> {sp.count_ops(best)} operations): {expr}  ->  {best}")
+            expr = best
         if expr == node.expr:
             return with_inputs(node, inputs)
         return elementwise(expr, inputs, shape=node.shape, origin=node.origin, dtype=node.dtype, name=node.name)

@@ -222,6 +222,8 @@ def test_source_and_graph(seed_args):
     assert "def seed_loss_grad(x, y, w, b):" in g.source
     assert "def seed_loss_value_and_grad(x, y, w, b):" in g.source
     assert "matmul x w" in g.graph and "traced graph" in g.graph and "gradient" in g.graph
+    report = g.graph.split("simplification:")[1]
+    assert "stability rewrites" in report and "softplus(_a0)" in report
 
 
 def test_export_symbolic_shapes(tmp_path):
