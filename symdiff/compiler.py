@@ -130,9 +130,20 @@ def _fresh_array(g: Node, w: Node) -> Node:
     """A gradient the caller owns: never a read-only broadcast, a bare number or one of the inputs."""
     if g.op == "broadcast_to":
         return full_like(w, g.inputs[0])
-    if g.shape != w.shape or g.op == "input" or (g.op == "elementwise" and not g.inputs):
+    if g.shape != w.shape or (g.op == "elementwise" and not g.inputs) or _shares_memory(g):
         return full_like(w, g)
     return g
+
+
+#: Primitives whose NumPy result may be a view of their first input.
+_VIEWS = {"transpose", "reshape", "getitem", "slice_axis", "flip", "diagonal", "stop_gradient", "broadcast_to"}
+
+
+def _shares_memory(g: Node) -> bool:
+    """Whether ``g`` may be (a view of) an argument or a module constant rather than a new array."""
+    while g.op in _VIEWS:
+        g = g.inputs[0]
+    return g.op in ("input", "const")
 
 
 def _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single, guard) -> str:

@@ -88,6 +88,15 @@ def _names(code: types.CodeType) -> set[str]:
     return names
 
 
+def _code(code: types.CodeType, h: "hashlib._Hash") -> None:
+    h.update(f"{code.co_firstlineno} {code.co_names} {code.co_varnames}".encode() + code.co_code)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            _code(const, h)
+        else:
+            h.update(repr(const).encode())
+
+
 def _function(fn: types.FunctionType, h: "hashlib._Hash", seen: set[int]) -> None:
     if id(fn) in seen:
         h.update(f"again {fn.__qualname__}".encode())
@@ -100,6 +109,7 @@ def _function(fn: types.FunctionType, h: "hashlib._Hash", seen: set[int]) -> Non
     if not path or not Path(path).is_file():
         raise Unpinnable(f"{fn.__qualname__} has no source file")
     h.update(f"fn {fn.__qualname__} {file_digest(path)}".encode())
+    _code(fn.__code__, h)  # two lambdas of one file share a qualname, never their code
     for d in (fn.__defaults__ or ()):
         _value(d, h, seen)
     for cell in fn.__closure__ or ():

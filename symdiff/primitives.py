@@ -21,7 +21,7 @@ import sympy as sp
 
 from .errors import ShapeError
 from .ir import ARG, ConstValue, Node, Origin, arg_index
-from .shapes import ONE, Shape, broadcast_shapes, normalize_axes, same_dim, size_of
+from .shapes import ONE, Shape, broadcast_shapes, normalize_axes, size_of
 
 Vjp = Callable[[Node, Node], Sequence[Node | None]]
 Emit = Callable[[Node, list[str], object], str]
@@ -55,7 +55,9 @@ def input_node(name: str, shape: Shape, index: int, dtype: str = "float64") -> N
 
 def const_node(array: np.ndarray) -> Node:
     array = np.asarray(array)
-    dtype = "bool" if array.dtype == bool else str(np.result_type(array.dtype, np.float64) if array.dtype.kind in "iu" else array.dtype)
+    if array.dtype.kind in "iu":  # integer constants are float64 data (and so is their gradient)
+        array = array.astype(np.float64)
+    dtype = "bool" if array.dtype == bool else str(array.dtype)
     shape = tuple(sp.Integer(d) for d in array.shape)
     return Node("const", (), shape, params=(("value", ConstValue(array)),), dtype=dtype)
 
@@ -87,7 +89,8 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
         # merging repeated inputs cancelled some (x - x): normalise again
         return elementwise(expr, kept, shape=shape or broadcast_shapes(*(n.shape for n in kept)),
                            origin=origin, dtype=dtype, name=name)
-    out_dtype = dtype or ("bool" if isinstance(expr, (sp.core.relational.Relational, sp.logic.boolalg.Boolean)) else _dtype(*kept))
+    truth = isinstance(expr, sp.logic.boolalg.Boolean) and not isinstance(expr, sp.Expr)  # a Symbol is Boolean too
+    out_dtype = dtype or ("bool" if truth else _dtype(*kept))
     natural = broadcast_shapes(*(n.shape for n in kept))
     if len(kept) == 1 and expr == ARG[0] and shape in (None, natural):
         return kept[0]
@@ -238,54 +241,19 @@ defprim("max", _vjp_max, _emit_reduce("max"))
 defprim("min", _vjp_max, _emit_reduce("min"))
 
 
-# ---------------------------------------------------------------- linear algebra ------------------
-
-def matmul(a: Node, b: Node, origin: Origin | None = None) -> Node:
-    if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError("matmul: an operand is a scalar; use * instead")
-    same_dim(a.shape[-1], b.shape[-2] if b.ndim > 1 else b.shape[0])
-    if a.ndim == 1 and b.ndim == 1:
-        shape: Shape = ()
-    elif a.ndim == 1:
-        shape = b.shape[:-2] + b.shape[-1:]
-    elif b.ndim == 1:
-        shape = a.shape[:-1]
-    else:
-        shape = broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
-    return Node("matmul", (a, b), shape, dtype=_dtype(a, b), origin=origin)
+def _vjp_prod(g: Node, node: Node) -> list[Node]:
+    """d prod / d x_i is the product of the others: ``prod / x_i`` without zeros; with one zero, the
+    product of the nonzeros at the zero and 0 elsewhere; with two or more zeros, 0 (no division by 0)."""
+    x, axes = node.inputs[0], node.param("axis")
+    is_zero = sp.Eq(ARG[0], 0)
+    zeros = reduce("sum", elementwise(sp.Piecewise((1, is_zero), (0, True)), (x,)), axis=axes, keepdims=True)
+    safe = elementwise(sp.Piecewise((1, is_zero), (ARG[0], True)), (x,))
+    others = reduce("prod", safe, axis=axes, keepdims=True)  # product of the nonzeros
+    pieces = sp.Piecewise((ARG[2] / ARG[1], sp.Eq(ARG[4], 0)), (ARG[2], sp.And(is_zero, sp.Eq(ARG[4], 1))), (0, True))
+    return [elementwise(ARG[3] * pieces, (x, safe, others, _restore(g, node), zeros), origin=_grad(node))]
 
 
-def outer(a: Node, b: Node, origin: Origin | None = None) -> Node:
-    return Node("outer", (a, b), (a.shape[0], b.shape[0]), dtype=_dtype(a, b), origin=origin)
-
-
-def _vjp_matmul(g: Node, node: Node) -> list[Node]:
-    a, b = node.inputs
-    o = _grad(node)
-    if a.ndim == 1 and b.ndim == 1:
-        return [elementwise(ARG[0] * ARG[1], (g, b), origin=o), elementwise(ARG[0] * ARG[1], (g, a), origin=o)]
-    if a.ndim == 1 and b.ndim == 2:
-        return [matmul(b, g, o), outer(a, g, o)]
-    if a.ndim == 2 and b.ndim == 1:
-        return [outer(g, b, o), matmul(g, a, o)]
-    if a.ndim == 1:  # batched b: promote a to a row
-        ga = matmul(expand_dims(g, (g.ndim - 1,)), swapaxes(b), o)
-        return [reshape_like(ga, a), matmul(expand_dims(a, (1,)), expand_dims(g, (g.ndim - 1,)), o)]
-    if b.ndim == 1:
-        gb = matmul(swapaxes(a), expand_dims(g, (g.ndim,)), o)
-        return [matmul(expand_dims(g, (g.ndim,)), expand_dims(b, (0,)), o), reshape_like(gb, b)]
-    return [matmul(g, swapaxes(b), o), matmul(swapaxes(a), g, o)]
-
-
-def reshape_like(g: Node, x: Node) -> Node:
-    """Sum leading batch axes of ``g`` and reshape it to ``x``'s shape."""
-    g = reduce("sum", g, axis=tuple(range(g.ndim - 2))) if g.ndim > 2 else g
-    return reshape(g, x.shape)
-
-
-defprim("matmul", _vjp_matmul, lambda n, a, p: f"{p.paren(a[0], '@')} @ {p.paren(a[1], '@', right=True)}")
-defprim("outer", lambda g, n: [matmul(g, n.inputs[1], _grad(n)), matmul(n.inputs[0], g, _grad(n))],
-        lambda n, a, p: f"np.outer({a[0]}, {a[1]})")
+defprim("prod", _vjp_prod, _emit_reduce("prod"))
 
 
 # ---------------------------------------------------------------- shape ---------------------------
@@ -298,7 +266,8 @@ def transpose(x: Node, axes: Sequence[int] | None = None, origin: Origin | None 
         return x
     if _uniform(x) is not None:
         return broadcast_to(_uniform(x), tuple(x.shape[i] for i in axes))
-    return Node("transpose", (x,), tuple(x.shape[i] for i in axes), params=(("axes", axes),), dtype=x.dtype, origin=origin)
+    shape = tuple(x.shape[i] for i in axes)
+    return Node("transpose", (x,), shape, params=(("axes", axes),), dtype=x.dtype, origin=origin)
 
 
 def swapaxes(x: Node) -> Node:
@@ -416,3 +385,8 @@ def stop_gradient(x: Node) -> Node:
 
 
 defprim("stop_gradient", lambda g, n: [None], lambda n, a, p: a[0])
+
+
+# The rest of the primitives, registered into the same table (imported last: they build on the above).
+from .primitives_linalg import diag_embed, diagonal, einsum, matmul, outer  # noqa: E402,F401
+from .primitives_shape import concatenate, cumsum, flip, roll, slice_axis  # noqa: E402,F401

@@ -74,6 +74,18 @@ class ExprPrinter(NumPyPrinter):
             return f"({code})" if prec < 1000 and prec <= level else code
         return super().parenthesize(item, level, strict)
 
+    def _print_Mul(self, expr) -> str:
+        # SymPy prints the factors of a negative product at the precedence of a sum, which would leave
+        # ``-6*w*x @ v`` unparenthesised: factors looser than ``*`` are wrapped here instead.
+        saved = self.symbol_code
+        loose = {s: f"({saved[s]})" for s in expr.args
+                 if isinstance(s, sp.Symbol) and s in saved and code_precedence(saved[s]) < 50}
+        self.symbol_code = {**saved, **loose} if loose else saved
+        try:
+            return super()._print_Mul(expr)
+        finally:
+            self.symbol_code = saved
+
     def _print_Float(self, expr: sp.Float) -> str:
         return repr(float(expr))
 
@@ -103,7 +115,8 @@ class ExprPrinter(NumPyPrinter):
         return f"{self.parenthesize(base, prec, strict=True)}**{self.parenthesize(exp, prec, strict=True)}"
 
     def _print_Heaviside(self, expr) -> str:
-        return f"np.heaviside({self._print(expr.args[0])}, 0.5)"
+        h0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        return f"np.heaviside({self._print(expr.args[0])}, {repr(float(h0)) if h0.is_Number else self._print(h0)})"
 
     def _print_Abs(self, expr) -> str:
         return f"np.abs({self._print(expr.args[0])})"
@@ -146,6 +159,9 @@ class ExprPrinter(NumPyPrinter):
 
     def _print_Or(self, expr) -> str:
         return self._minmax(expr, "np.logical_or")
+
+    def _print_Xor(self, expr) -> str:
+        return self._minmax(expr, "np.logical_xor")
 
     def _print_Not(self, expr) -> str:
         return f"np.logical_not({self._print(expr.args[0])})"

@@ -8,13 +8,12 @@ arithmetic, specialised to its value when the program needs a Python int.
 from __future__ import annotations
 
 import numbers
-from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from .errors import UnsupportedError
-from .ir import Node
+from .ir import ARG, Node
 from .tracer import current_trace, user_origin
 
 
@@ -86,6 +85,33 @@ class Tracer:
     def min(self, axis=None, keepdims=False):
         return _call(np.min, self, axis=axis, keepdims=keepdims)
 
+    def prod(self, axis=None, keepdims=False):
+        return _call(np.prod, self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return _call(np.var, self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return _call(np.std, self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis=None):
+        return _call(np.cumsum, self, axis=axis)
+
+    def clip(self, min=None, max=None):
+        return _call(np.clip, self, min, max)
+
+    def round(self, decimals=0):
+        return _call(np.round, self, decimals=decimals)
+
+    def trace(self, offset=0, axis1=0, axis2=1):
+        return _call(np.trace, self, offset=offset, axis1=axis1, axis2=axis2)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return _call(np.diagonal, self, offset=offset, axis1=axis1, axis2=axis2)
+
+    def repeat(self, repeats, axis=None):
+        return _call(np.repeat, self, repeats, axis=axis)
+
     def dot(self, other):
         return _call(np.dot, self, other)
 
@@ -95,7 +121,22 @@ class Tracer:
     def reshape(self, *shape, order="C"):
         return _call(np.reshape, self, shape[0] if len(shape) == 1 else shape, order=order)
 
+    def ravel(self, order="C"):
+        return _call(np.ravel, self, order=order)
+
+    def flatten(self, order="C"):
+        return _call(np.ravel, self, order=order)
+
+    def swapaxes(self, axis1, axis2):
+        return _call(np.swapaxes, self, axis1, axis2)
+
+    def squeeze(self, axis=None):
+        return _call(np.squeeze, self, axis=axis)
+
     def astype(self, dtype, copy=True):
+        return self
+
+    def copy(self, order="C"):
         return self
 
     def __getitem__(self, index):
@@ -125,21 +166,54 @@ class Tracer:
     def __ne__(self, o): return _call(np.not_equal, self, o)  # type: ignore[override]
     __hash__ = object.__hash__
 
+    def _sizes_only(self) -> sp.Expr | None:
+        """The value of a scalar computed from array sizes alone (``x.shape[0] / 2``), specialising
+        those sizes, as ``int(x.shape[0])`` does; None for anything that depends on array values."""
+        return _sizes_value(self.node)
+
     def __bool__(self):
+        value = self._sizes_only()
+        if value is not None:
+            return bool(value)
         raise UnsupportedError(
             f"{_where()}: the program branches on a traced value (if/while/and/or on an array); "
             "write the choice with np.where(cond, a, b), np.maximum or np.minimum instead")
 
     def __float__(self):
+        value = self._sizes_only()
+        if value is not None:
+            return float(value)
         raise UnsupportedError(f"{_where()}: float() of a traced value; keep it an array (use NumPy functions)")
 
-    __int__ = __index__ = __float__
+    def __int__(self):
+        return int(self.__float__())
+
+    def __index__(self):
+        value = self._sizes_only()
+        if value is not None and not value.is_Integer:
+            raise TypeError(f"{_where()}: a size computation of value {value} used as an index is not an integer")
+        return int(self.__float__())
 
     def __iter__(self):
         raise UnsupportedError(f"{_where()}: iterating over a traced array; index it with slices instead")
 
     def __repr__(self) -> str:
         return f"Tracer(shape={tuple(self.node.shape)}, dtype={self.node.dtype})"
+
+
+class TracerList(list):
+    """Several traced arrays (``np.split``'s result). Unpack or index it like a list; given whole to a
+    NumPy function it is one array, its elements stacked, as NumPy converts a list of arrays."""
+
+    __array_priority__ = 1000
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return Tracer.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)  # type: ignore[arg-type]
+
+    def __array_function__(self, func, types, args, kwargs):
+        return numpy_api.call(func, args, kwargs)
+
+    __array__ = Tracer.__array__
 
 
 class Size:
@@ -159,6 +233,14 @@ class Size:
 
     def __float__(self) -> float:
         return float(self._int())
+
+    # NumPy functions of a size trace it, keeping it symbolic (``np.log(n)``, ``array * n``);
+    # converting it to an array (``np.arange(n)``, ``np.array(n)``) uses its value.
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return Tracer.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)  # type: ignore[arg-type]
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self._int(), dtype=dtype)
 
     def __hash__(self) -> int:
         return hash(self._int())
@@ -201,6 +283,17 @@ class Size:
 def as_tracer(size: Size) -> Tracer:
     from .primitives import scalar
     return Tracer(scalar(size.expr))
+
+
+def _sizes_value(node: Node) -> sp.Expr | None:
+    if node.op != "elementwise" or node.shape:
+        return None
+    values = [_sizes_value(i) for i in node.inputs]
+    if any(v is None for v in values):
+        return None
+    trace = current_trace()
+    expr = node.expr.xreplace({ARG[i]: v for i, v in enumerate(values)})
+    return expr.xreplace({s: sp.Integer(trace.concrete(s)) for s in expr.free_symbols})
 
 
 def _where() -> str:

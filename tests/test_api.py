@@ -255,3 +255,29 @@ def test_against_torch_when_installed(seed_args):
     dw, db = symdiff.grad(seed_loss_tutorial, wrt=("w", "b"))(*seed_args)
     np.testing.assert_allclose(dw, w.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(db, b.grad.numpy(), rtol=1e-12)
+
+
+def test_matmul_inside_a_negative_product_keeps_its_parentheses():
+    def f(w, x, v):
+        return -3.0 * np.sum(w ** 2 * (x @ v))
+    w, x, v = np.array([1.0, 2.0]), np.arange(6.0).reshape(2, 3), np.array([1.0, -1.0, 0.5])
+    np.testing.assert_allclose(symdiff.grad(f)(w, x, v), -6.0 * w * (x @ v))
+
+
+def test_gradients_never_alias_arguments_or_constants():
+    def f(x, w):
+        return np.sum(x.T * w) + np.sum(w * np.array([[1.0, 2.0], [3.0, 4.0]]))
+    x, w = np.ones((2, 2)), np.arange(4.0).reshape(2, 2)
+    g = symdiff.grad(f, wrt=("x", "w"))
+    dx, dw = g(x, w)
+    assert not np.shares_memory(dx, w) and not np.shares_memory(dx, x)
+    dw[0, 0] = 99.0
+    np.testing.assert_allclose(g(x, w)[1], x.T + [[1.0, 2.0], [3.0, 4.0]])
+
+
+def test_two_lambdas_of_one_file_are_not_confused(tmp_path):
+    x = np.array([0.1, 0.2])
+    f1 = lambda x: np.sum(np.sin(x))  # noqa: E731
+    f2 = lambda x: np.sum(np.cos(x))  # noqa: E731
+    np.testing.assert_allclose(symdiff.grad(f1)(x), np.cos(x))
+    np.testing.assert_allclose(symdiff.grad(f2)(x), -np.sin(x))

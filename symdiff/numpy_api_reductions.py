@@ -1,0 +1,83 @@
+"""Registry entries (see :mod:`symdiff.numpy_api`): reductions and scans.
+
+``axis`` may be None, an int, negative, or a tuple; ``keepdims`` is honoured. Variance, standard
+deviation and peak-to-peak are written with other entries' nodes, so their gradients come for free.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from . import primitives as P
+from .ir import ARG, Node, Origin
+from .numpy_api import Case, Entry, _no_extras, as_node, register
+from .shapes import normalize_axes, size_of
+
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _reduction(op: str):
+    def build(origin, a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+        _no_extras(op, {"out": out, **kwargs})
+        return P.reduce(op, as_node(a), axis=_axis(axis), keepdims=keepdims, origin=origin)
+    return build
+
+
+def variance(x: Node, axis, ddof, keepdims: bool, origin: Origin | None, root: bool = False) -> Node:
+    """``sum((x - mean(x))**2) / (n - ddof)`` over ``axis`` (its square root when ``root``)."""
+    axes = normalize_axes(_axis(axis), x.ndim)
+    mean = P.reduce("mean", x, axis=axes, keepdims=True, origin=origin)
+    squares = P.elementwise((ARG[0] - ARG[1]) ** 2, (x, mean), origin=origin)
+    total = P.reduce("sum", squares, axis=axes, keepdims=keepdims, origin=origin)
+    scaled = ARG[0] / (size_of([x.shape[i] for i in axes]) - sp.sympify(ddof))
+    return P.elementwise(sp.sqrt(scaled) if root else scaled, (total,), origin=origin)
+
+
+def _var(root: bool):
+    name = "std" if root else "var"
+
+    def build(origin, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
+              correction=None):
+        _no_extras(name, {"out": out, "where": where, "mean": mean})
+        return variance(as_node(a), axis, ddof if correction is None else correction, keepdims, origin, root)
+    return build
+
+
+def _ptp(origin, a, axis=None, out=None, keepdims=False):
+    _no_extras("ptp", {"out": out})
+    x = as_node(a)
+    hi = P.reduce("max", x, axis=_axis(axis), keepdims=keepdims, origin=origin)
+    lo = P.reduce("min", x, axis=_axis(axis), keepdims=keepdims, origin=origin)
+    return P.elementwise(ARG[0] - ARG[1], (hi, lo), origin=origin)
+
+
+def _cumsum(origin, a, axis=None, dtype=None, out=None):
+    _no_extras("cumsum", {"out": out, "dtype": dtype})
+    x = as_node(a)
+    if axis is None or x.ndim == 0:  # NumPy flattens first
+        x, axis = P.reshape(x, (size_of(x.shape),)), 0
+    return P.cumsum(x, normalize_axes(axis, x.ndim)[0], origin)
+
+
+REDUCE_CASES: tuple[Case, ...] = ((((2, 3),), ()), (((2, 3),), (("axis", 0),)),
+                                  (((2, 3),), (("axis", -1), ("keepdims", True))),
+                                  (((2, 3, 4),), (("axis", (0, 2)),)), (((4,),), (("keepdims", True),)))
+VAR_CASES: tuple[Case, ...] = REDUCE_CASES + ((((2, 3, 4),), (("axis", (-1, 0)), ("ddof", 1))),
+                                              (((5,),), (("ddof", 1),)))
+SCAN_CASES: tuple[Case, ...] = ((((4,),), ()), (((2, 3),), ()), (((2, 3),), (("axis", 0),)),
+                                (((2, 3, 4),), (("axis", -1),)))
+
+register(np.sum, Entry("sum", _reduction("sum"), cases=REDUCE_CASES))
+register(np.mean, Entry("mean", _reduction("mean"), cases=REDUCE_CASES))
+register(np.max, Entry("max", _reduction("max"), cases=REDUCE_CASES))
+register(np.amax, Entry("amax", _reduction("max"), cases=REDUCE_CASES))
+register(np.min, Entry("min", _reduction("min"), cases=REDUCE_CASES))
+register(np.amin, Entry("amin", _reduction("min"), cases=REDUCE_CASES))
+register(np.prod, Entry("prod", _reduction("prod"), domain=(0.5, 1.5), cases=REDUCE_CASES,
+                        notes="gradient exact with zeros too (product of the others, no division by 0)"))
+register(np.var, Entry("var", _var(False), cases=VAR_CASES))
+register(np.std, Entry("std", _var(True), cases=VAR_CASES, notes="gradient infinite where std is 0"))
+register(np.ptp, Entry("ptp", _ptp, cases=REDUCE_CASES))
+register(np.cumsum, Entry("cumsum", _cumsum, cases=SCAN_CASES))
