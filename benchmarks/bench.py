@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench.py [--quick]
+    python benchmarks/bench.py [--quick] [--write] [--dump DIR]
 
 For every workload the script
 
@@ -11,33 +11,45 @@ For every workload the script
    and symdiff's value and gradient against the hand-written ones;
 2. measures the cold compile time of ``symdiff.value_and_grad`` (construction
    plus first call, with ``SYMDIFF_CACHE_DIR`` pointing at a fresh empty
-   directory);
-3. times both implementations side by side: batches of calls alternate between
-   the two, and the reported figure is the median per-call time over batches,
-   so machine noise affects both equally.
+   directory and SymPy's in-process cache cleared);
+3. times side by side, in batches that alternate between them, symdiff, the
+   hand-written code, the plain NumPy loss (forward only) and, when they are
+   importable, ``jax.jit(jax.value_and_grad)``, PyTorch eager
+   (forward + ``torch.autograd.grad``) and HIPS ``autograd`` on the same loss
+   function with ``np`` bound to their NumPy-like namespace; the reported
+   figure is the median per-call time over batches, so machine noise affects
+   all of them alike.
 
 The result is printed as a Markdown table, preceded by a machine line and the
-exact command.  Everything runs single-threaded and in float64.
+exact command, and followed by the targets of the performance issue.
+Everything runs single-threaded and in float64.  ``--write`` also saves the
+report to ``benchmarks/RESULTS.md``; ``--dump DIR`` writes each row's generated
+module there, to read next to the timings.
 """
 
 from __future__ import annotations
 
 import os
 
-# Pin BLAS/OpenMP to one thread; this must happen before NumPy is imported.
+# Pin BLAS/OpenMP/XLA to one thread; this must happen before NumPy (or JAX) is imported.
 os.environ.update(dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                   "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"), "1"))
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+                           " intra_op_parallelism_threads=1").strip()
 
 import argparse
 import datetime
 import functools
 import platform
+import re
 import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import timeit
+import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -46,6 +58,7 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # benchmark the checked-out package
+RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
 
 Array = np.ndarray
 Grads = tuple[Any, ...]
@@ -55,7 +68,10 @@ HandFn = Callable[..., tuple[Any, Grads]]
 FD_EPS = 1e-6        # central finite-difference step
 FD_RTOL = 1e-6       # tolerance: hand gradient vs finite differences
 MATCH_RTOL = 1e-9    # tolerance: symdiff gradient vs hand gradient
-CHAIN_STEPS = (25, 50, 100, 200)
+OTHER_RTOL = 1e-7    # tolerance: jax / torch / autograd vs hand (they may sum in another order)
+CHAIN_OPS = (50, 100, 200, 400)   # compile-time rows: elementwise ops in the sin chain
+TARGET_MEDIAN, TARGET_MAX, TARGET_CHEAP = 1.0, 1.15, 2.5
+FRAMEWORK_TITLES = {"jax": "jax.jit", "torch": "torch eager", "autograd": "autograd"}
 
 
 class Workload(NamedTuple):
@@ -63,7 +79,8 @@ class Workload(NamedTuple):
 
     ``loss_fn`` is the preferred user-level loss; ``fallback`` (if given) is an
     equivalent formulation tried when symdiff rejects ``loss_fn``.
-    ``timed=False`` marks compile-time-only rows.
+    ``timed=False`` marks compile-time-only rows (``ops``: their number of
+    elementwise operations); ``big=True`` rows get fewer timing batches.
     """
 
     name: str
@@ -73,16 +90,19 @@ class Workload(NamedTuple):
     wrt: tuple[str, ...]
     fallback: tuple[str, LossFn] | None = None
     timed: bool = True
+    big: bool = False
+    ops: int | None = None
 
 
 class Row(NamedTuple):
-    """One line of the results table (None prints as a dash)."""
+    """One line of the results table; ``us`` maps a column key to µs/call (None prints as a dash)."""
 
     name: str
-    symdiff_us: float | None
-    hand_us: float | None
+    us: dict[str, float | None]
     compile_s: float | None
     status: str           # "ok", or "FAIL"/"ERROR" with a footnote marker
+    timed: bool
+    ops: int | None       # elementwise ops of a compile-only chain row
 
 
 class Notes:
@@ -98,7 +118,9 @@ class Notes:
 
 
 # --------------------------------------------------------------------------
-# Workloads
+# Workloads: the loss as a user writes it, a careful hand-written value and
+# gradient, and the data.  Losses call NumPy only through the name ``np`` so
+# that the other frameworks can run them with ``np`` rebound.
 # --------------------------------------------------------------------------
 
 def bce_loss(x, y, w, b):
@@ -129,46 +151,79 @@ def logreg_hand(X: Array, y: Array, w: Array, b: float) -> tuple[float, Grads]:
 def seed_workload(rng: np.random.Generator, d: int, k: int) -> Workload:
     args = (rng.standard_normal(d), np.zeros(k),
             rng.standard_normal((d, k)) / np.sqrt(d), rng.standard_normal(k))
-    return Workload(f"seed {d}x{k}", bce_loss, seed_hand, args, ("w", "b"))
+    return Workload(f"seed x({d}) w({d},{k})", bce_loss, seed_hand, args, ("w", "b"))
 
 
-def logreg_workload(rng: np.random.Generator, n: int = 1000, d: int = 100) -> Workload:
+def logreg_workload(rng: np.random.Generator, n: int, d: int = 100) -> Workload:
     X = rng.standard_normal((n, d))
     y = (rng.random(n) < 0.5).astype(np.float64)
     args = (X, y, rng.standard_normal(d) / np.sqrt(d), float(rng.standard_normal()))
-    return Workload(f"logreg N={n} d={d}", bce_loss, logreg_hand, args, ("w", "b"))
+    return Workload(f"logreg N={n} d={d}", bce_loss, logreg_hand, args, ("w", "b"),
+                    big=n * d > 1e6)
 
 
-def mlp_loss(X, Y, W1, b1, W2, b2):
-    h = np.tanh(X @ W1 + b1)
-    logits = h @ W2 + b2
+def _mean_softmax_ce(logits, Y):
+    """Mean softmax cross-entropy of logits against one-hot rows Y (shifted logsumexp)."""
     m = np.max(logits, axis=1, keepdims=True)
     lse = np.log(np.sum(np.exp(logits - m), axis=1, keepdims=True)) + m
     return np.mean(lse - np.sum(Y * logits, axis=1, keepdims=True))
 
 
-def mlp_loss_noshift(X, Y, W1, b1, W2, b2):
-    h = np.tanh(X @ W1 + b1)
-    logits = h @ W2 + b2
+def _mean_softmax_ce_noshift(logits, Y):
+    """As _mean_softmax_ce without the max shift (for a symdiff that rejects np.max)."""
     lse = np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
     return np.mean(lse - np.sum(Y * logits, axis=1, keepdims=True))
 
 
-def mlp_hand(X: Array, Y: Array, W1: Array, b1: Array, W2: Array,
-             b2: Array) -> tuple[float, Grads]:
-    n = X.shape[0]
-    h = np.tanh(X @ W1 + b1)
-    logits = h @ W2 + b2
+def _softmax_ce_value_and_dlogits(logits: Array, Y: Array) -> tuple[float, Array]:
+    """Mean softmax cross-entropy and its gradient with respect to the logits."""
+    n = logits.shape[0]
     m = logits.max(axis=1, keepdims=True)
     p = np.exp(logits - m)
     s = p.sum(axis=1, keepdims=True)
     loss = (np.sum(np.log(s) + m) - np.vdot(Y, logits)) / n
     p /= s                      # softmax
     p -= Y
-    p *= 1.0 / n                # d loss / d logits
-    da = p @ W2.T
+    p *= 1.0 / n
+    return loss, p
+
+
+def softmax_loss(X, Y, W, b):
+    return _mean_softmax_ce(X @ W + b, Y)
+
+
+def softmax_loss_noshift(X, Y, W, b):
+    return _mean_softmax_ce_noshift(X @ W + b, Y)
+
+
+def softmax_hand(X: Array, Y: Array, W: Array, b: Array) -> tuple[float, Grads]:
+    loss, dlogits = _softmax_ce_value_and_dlogits(X @ W + b, Y)
+    return loss, (X.T @ dlogits, dlogits.sum(axis=0))
+
+
+def softmax_workload(rng: np.random.Generator, n: int = 1000, d: int = 100,
+                     classes: int = 10) -> Workload:
+    args = (rng.standard_normal((n, d)), np.eye(classes)[rng.integers(0, classes, n)],
+            rng.standard_normal((d, classes)) / np.sqrt(d), 0.1 * rng.standard_normal(classes))
+    return Workload(f"softmax regression N={n} d={d} k={classes}", softmax_loss, softmax_hand,
+                    args, ("W", "b"), fallback=("logsumexp without max-shift", softmax_loss_noshift))
+
+
+def mlp_loss(X, Y, W1, b1, W2, b2):
+    return _mean_softmax_ce(np.tanh(X @ W1 + b1) @ W2 + b2, Y)
+
+
+def mlp_loss_noshift(X, Y, W1, b1, W2, b2):
+    return _mean_softmax_ce_noshift(np.tanh(X @ W1 + b1) @ W2 + b2, Y)
+
+
+def mlp_hand(X: Array, Y: Array, W1: Array, b1: Array, W2: Array,
+             b2: Array) -> tuple[float, Grads]:
+    h = np.tanh(X @ W1 + b1)
+    loss, dlogits = _softmax_ce_value_and_dlogits(h @ W2 + b2, Y)
+    da = dlogits @ W2.T
     da *= 1.0 - h * h           # through tanh
-    return loss, (X.T @ da, da.sum(axis=0), h.T @ p, p.sum(axis=0))
+    return loss, (X.T @ da, da.sum(axis=0), h.T @ dlogits, dlogits.sum(axis=0))
 
 
 def mlp_workload(rng: np.random.Generator, n: int, d: int = 784, hidden: int = 128,
@@ -178,9 +233,69 @@ def mlp_workload(rng: np.random.Generator, n: int, d: int = 784, hidden: int = 1
             rng.standard_normal((d, hidden)) / np.sqrt(d), 0.1 * rng.standard_normal(hidden),
             rng.standard_normal((hidden, classes)) / np.sqrt(hidden),
             0.1 * rng.standard_normal(classes))
-    return Workload(f"MLP {d}-{hidden}-{classes} N={n}", mlp_loss, mlp_hand, args,
+    return Workload(f"MLP {d}-{hidden}-{classes} tanh N={n}", mlp_loss, mlp_hand, args,
                     ("W1", "b1", "W2", "b2"),
-                    fallback=("logsumexp without max-shift", mlp_loss_noshift))
+                    fallback=("logsumexp without max-shift", mlp_loss_noshift), big=n > 256)
+
+
+def rosenbrock_loss(x):
+    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def rosenbrock_hand(x: Array) -> tuple[float, Grads]:
+    a, b = x[:-1], x[1:]
+    t = b - a * a
+    u = 1.0 - a
+    loss = 100.0 * np.dot(t, t) + np.dot(u, u)
+    g = np.empty_like(x)
+    g[:-1] = -400.0 * t * a - 2.0 * u
+    g[-1] = 0.0
+    g[1:] += 200.0 * t
+    return loss, (g,)
+
+
+def rosenbrock_workload(rng: np.random.Generator, n: int) -> Workload:
+    x = 1.0 + 0.5 * rng.standard_normal(n)
+    return Workload(f"Rosenbrock n={n}", rosenbrock_loss, rosenbrock_hand, (x,), ("x",),
+                    big=n > 1e5)
+
+
+def lj_loss(X):
+    n = X.shape[0]
+    d = X[:, None, :] - X[None, :, :]
+    r2 = np.sum(d ** 2, axis=-1) + np.eye(n)       # eye: no 0**-6 on the diagonal
+    return np.sum(4 * (r2 ** -6 - r2 ** -3) * (1 - np.eye(n))) / 2
+
+
+def lj_loss_reciprocal(X):
+    n = X.shape[0]
+    d = X[:, None, :] - X[None, :, :]
+    inv3 = (1 / (np.sum(d * d, axis=-1) + np.eye(n))) ** 3
+    return np.sum(4 * (inv3 * inv3 - inv3) * (1 - np.eye(n))) / 2
+
+
+def lj_hand(X: Array) -> tuple[float, Grads]:
+    n = X.shape[0]
+    d = X[:, None, :] - X[None, :, :]
+    r2 = np.einsum("ijk,ijk->ij", d, d)
+    r2.flat[::n + 1] = 1.0                 # diagonal: masked below
+    s = 1.0 / r2
+    s3 = s * s * s
+    s3.flat[::n + 1] = 0.0                 # mask i == j (s6 = s3**2 is then 0 there too)
+    loss = 2.0 * np.sum(s3 * (s3 - 1.0))
+    # dE/dr2_ij = 6 s3 (1 - 2 s3) / r2 (symmetric); dE/dX_i = 2 sum_j 2 dE/dr2_ij (X_i - X_j)
+    g = s3 * (1.0 - 2.0 * s3)
+    g *= s
+    g *= 24.0
+    return loss, (g.sum(axis=1)[:, None] * X - g @ X,)
+
+
+def lj_workload(rng: np.random.Generator, n: int, spacing: float = 1.1) -> Workload:
+    side = round(n ** (1 / 3))
+    grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    X = spacing * grid + 0.05 * rng.standard_normal((n, 3))   # jittered lattice: no overlaps
+    return Workload(f"Lennard-Jones N={n} 3-D", lj_loss, lj_hand, (X,), ("X",),
+                    fallback=("1/r2 cubed instead of r2**-6", lj_loss_reciprocal))
 
 
 def make_chain_loss(steps: int) -> LossFn:
@@ -206,15 +321,114 @@ def make_chain_hand(steps: int) -> HandFn:
     return chain_hand
 
 
-def chain_workload(rng: np.random.Generator, steps: int) -> Workload:
-    return Workload(f"sin chain {steps} steps (compile only)", make_chain_loss(steps),
-                    make_chain_hand(steps), (rng.standard_normal(16),), ("x",), timed=False)
+def chain_workload(rng: np.random.Generator, ops: int) -> Workload:
+    steps = round(ops / 3)   # sin, *, + per step
+    return Workload(f"sin chain {ops} ops ({steps} steps), compile only", make_chain_loss(steps),
+                    make_chain_hand(steps), (rng.standard_normal(16),), ("x",), timed=False, ops=ops)
 
 
 def workloads(rng: np.random.Generator) -> list[Workload]:
-    return [seed_workload(rng, 5, 3), seed_workload(rng, 784, 10), logreg_workload(rng),
+    return [seed_workload(rng, 5, 3), seed_workload(rng, 784, 10),
+            logreg_workload(rng, 1000), logreg_workload(rng, 100_000),
             mlp_workload(rng, 32), mlp_workload(rng, 1024),
-            *(chain_workload(rng, s) for s in CHAIN_STEPS)]
+            rosenbrock_workload(rng, 10), rosenbrock_workload(rng, 1_000_000),
+            lj_workload(rng, 64), lj_workload(rng, 512),
+            softmax_workload(rng),
+            *(chain_workload(rng, ops) for ops in CHAIN_OPS)]
+
+
+# --------------------------------------------------------------------------
+# Other frameworks (optional columns): the same loss with ``np`` rebound
+# --------------------------------------------------------------------------
+
+def rebind_numpy(fn: LossFn, namespace: Any) -> LossFn:
+    """``fn`` with the global ``np`` (also in the module functions it calls) bound to ``namespace``."""
+    scope = dict(fn.__globals__, np=namespace)
+    for name in fn.__code__.co_names:
+        helper = scope.get(name)
+        if isinstance(helper, types.FunctionType) and helper.__globals__ is fn.__globals__:
+            scope[name] = types.FunctionType(helper.__code__, scope, name, helper.__defaults__)
+    return types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
+
+
+class Framework(NamedTuple):
+    """An optional comparison column: ``make(loss_fn, args, wrt_idx)`` returns a
+    zero-argument callable giving (value, grads) in types np.asarray accepts."""
+
+    key: str              # a key of FRAMEWORK_TITLES
+    version: str
+    make: Callable[[LossFn, tuple[Any, ...], list[int]], Callable[[], Any]]
+
+
+def jax_framework() -> Framework:
+    import jax
+    import jax.numpy as jnp
+    jax.config.update("jax_enable_x64", True)
+
+    def make(loss_fn: LossFn, args: tuple[Any, ...], idx: list[int]) -> Callable[[], Any]:
+        vg = jax.jit(jax.value_and_grad(rebind_numpy(loss_fn, jnp), argnums=tuple(idx)))
+        device_args = [jnp.asarray(a, dtype=jnp.float64) for a in args]
+        return lambda: jax.block_until_ready(vg(*device_args))
+    return Framework("jax", jax.__version__, make)
+
+
+def torch_numpy(torch: Any) -> types.SimpleNamespace:
+    """The NumPy functions the losses call, on float64 torch tensors."""
+    def reduction(method: str) -> Callable[..., Any]:
+        def reduce(x, axis=None, keepdims=False):
+            return getattr(x, method)() if axis is None else getattr(x, method)(dim=axis, keepdim=keepdims)
+        return reduce
+
+    def maximum(x, y):
+        return torch.clamp_min(x, y) if isinstance(y, (int, float)) else torch.maximum(x, y)
+
+    return types.SimpleNamespace(
+        sum=reduction("sum"), mean=reduction("mean"), max=reduction("amax"), maximum=maximum,
+        exp=torch.exp, log=torch.log, log1p=torch.log1p, tanh=torch.tanh, abs=torch.abs,
+        sin=torch.sin, eye=lambda n: torch.eye(n, dtype=torch.float64))
+
+
+def torch_framework() -> Framework:
+    import torch
+    torch.set_num_threads(1)
+    namespace = torch_numpy(torch)
+
+    def make(loss_fn: LossFn, args: tuple[Any, ...], idx: list[int]) -> Callable[[], Any]:
+        fn = rebind_numpy(loss_fn, namespace)
+        tensors = [torch.tensor(a, dtype=torch.float64) for a in args]
+        params = [tensors[i].requires_grad_() for i in idx]
+
+        def call() -> tuple[Any, Grads]:
+            loss = fn(*tensors)
+            return loss.detach(), torch.autograd.grad(loss, params)
+        return call
+    return Framework("torch", torch.__version__, make)
+
+
+def autograd_framework() -> Framework:
+    import autograd
+    import autograd.numpy as anp
+
+    def make(loss_fn: LossFn, args: tuple[Any, ...], idx: list[int]) -> Callable[[], Any]:
+        vg = autograd.value_and_grad(rebind_numpy(loss_fn, anp), argnum=tuple(idx))
+        return functools.partial(vg, *args)
+    version = getattr(autograd, "__version__", None)
+    if version is None:
+        from importlib.metadata import version as dist_version
+        version = dist_version("autograd")
+    return Framework("autograd", version, make)
+
+
+def load_frameworks() -> tuple[list[Framework], list[str]]:
+    """The importable frameworks, and a note for each that is not."""
+    found, missing = [], []
+    for key, loader in (("jax", jax_framework), ("torch", torch_framework),
+                        ("autograd", autograd_framework)):
+        try:
+            found.append(loader())
+        except Exception as exc:  # optional: a dash in its column
+            missing.append(f"{key} ({type(exc).__name__}: {exc})")
+    return found, missing
 
 
 # --------------------------------------------------------------------------
@@ -252,20 +466,22 @@ def hand_check(w: Workload, hand_out: tuple[Any, Grads],
     return None if err <= FD_RTOL else f"hand vs finite differences: rel. err {err:.1e}"
 
 
-def match_check(got: tuple[Any, Grads], ref: tuple[Any, Grads],
-                wrt: Sequence[str]) -> str | None:
-    """Compare symdiff's (value, grads) with the hand-written ones."""
-    if len(got[1]) != len(ref[1]):
-        return f"symdiff returned {len(got[1])} gradients, expected {len(ref[1])}"
+def match_check(got: tuple[Any, Any], ref: tuple[Any, Grads], wrt: Sequence[str],
+                who: str = "symdiff", rtol: float = MATCH_RTOL) -> str | None:
+    """Compare an implementation's (value, grads) with the hand-written ones."""
+    grads = as_grad_tuple(got[1])
+    if len(grads) != len(ref[1]):
+        return f"{who} returned {len(grads)} gradients, expected {len(ref[1])}"
     pairs = [("value", got[0], ref[0])]
-    pairs += [(f"d/d{name}", g, r) for name, g, r in zip(wrt, got[1], ref[1], strict=True)]
+    pairs += [(f"d/d{name}", g, r) for name, g, r in zip(wrt, grads, ref[1], strict=True)]
     for label, g, r in pairs:
+        g = np.asarray(g)
         if np.shape(g) != np.shape(r):
-            return f"symdiff {label}: shape {np.shape(g)} != {np.shape(r)}"
+            return f"{who} {label}: shape {np.shape(g)} != {np.shape(r)}"
         scale = float(np.max(np.abs(r))) if np.size(r) else 0.0
-        if not np.allclose(g, r, rtol=MATCH_RTOL, atol=MATCH_RTOL * scale):
-            err = float(np.max(np.abs(np.asarray(g) - r))) / max(scale, 1e-300)
-            return f"symdiff {label} differs from hand: max err {err:.1e} x max|hand|"
+        if not np.allclose(g, r, rtol=rtol, atol=rtol * scale):
+            err = float(np.max(np.abs(g - r))) / max(scale, 1e-300)
+            return f"{who} {label} differs from hand: max err {err:.1e} x max|hand|"
     return None
 
 
@@ -274,25 +490,33 @@ class CompileError(Exception):
 
 
 def compile_symdiff(symdiff: Any, loss_fn: LossFn, wrt: tuple[str, ...],
-                    args: tuple[Any, ...], cache_root: Path) -> tuple[Callable, float, Any]:
-    """Build value_and_grad with a cold cache; return (fn, seconds, first result)."""
+                    args: tuple[Any, ...], cache_root: Path) -> tuple[Any, float, Any]:
+    """Build value_and_grad cold; return (fn, seconds, first result)."""
     os.environ["SYMDIFF_CACHE_DIR"] = tempfile.mkdtemp(dir=cache_root)
+    clear_sympy_cache()
     start = time.perf_counter()
     vg = symdiff.value_and_grad(loss_fn, wrt=wrt)
     first = vg(*args)
     return vg, time.perf_counter() - start, first
 
 
+def clear_sympy_cache() -> None:
+    """Forget SymPy's in-process memo, so each compile is as cold as in a fresh process."""
+    cache = sys.modules.get("sympy.core.cache")
+    if cache is not None:
+        cache.clear_cache()
+
+
 def compile_first_accepted(symdiff: Any, w: Workload, cache_root: Path
-                           ) -> tuple[Callable, float, Any, str, list[str]]:
+                           ) -> tuple[Any, float, Any, LossFn, str, list[str]]:
     """Try the loss as written, then its fallback; return the first that compiles.
 
-    Returns (fn, compile seconds, first result, form used, rejection messages).
+    Returns (fn, compile seconds, first result, loss used, its form, rejection messages).
     """
     rejected: list[str] = []
     for form, fn in [("as written", w.loss_fn), *([w.fallback] if w.fallback else [])]:
         try:
-            return (*compile_symdiff(symdiff, fn, w.wrt, w.args, cache_root), form, rejected)
+            return (*compile_symdiff(symdiff, fn, w.wrt, w.args, cache_root), fn, form, rejected)
         except Exception as exc:  # any rejection is reported, not fatal
             rejected.append(f"{form}: {type(exc).__name__}: {exc}")
     raise CompileError("; ".join(rejected))
@@ -315,39 +539,73 @@ def time_side_by_side(fns: Sequence[Callable[[], Any]], repeat: int,
     return [statistics.median(s) for s in samples]
 
 
-def run_workload(w: Workload, symdiff: Any | None, opts: argparse.Namespace,
-                 cache_root: Path, notes: Notes) -> Row:
-    name = w.name
-    problems: list[str | None] = []
-    hand_out = w.hand_fn(*w.args)
-    problems.append(hand_check(w, hand_out, np.random.default_rng(12345)))
+def framework_callables(w: Workload, loss_fn: LossFn, frameworks: Sequence[Framework],
+                        hand_out: tuple[Any, Grads], notes: Notes
+                        ) -> tuple[dict[str, Callable[[], Any]], list[str]]:
+    """Build and check each framework's value-and-gradient; return the usable ones and problems."""
+    calls, problems = {}, []
+    idx = wrt_indices(loss_fn, w.wrt)
+    for fw in frameworks:
+        try:
+            call = fw.make(loss_fn, w.args, idx)
+            problem = match_check(call(), hand_out, w.wrt, fw.key, OTHER_RTOL)
+        except Exception as exc:  # reported in a footnote, the column gets a dash
+            problems.append(notes.add(f"{w.name}: {FRAMEWORK_TITLES[fw.key]} failed: "
+                                      f"{type(exc).__name__}: {exc}"))
+            continue
+        if problem is not None:
+            problems.append(notes.add(f"{w.name}: {problem}"))
+        calls[fw.key] = call
+    return calls, problems
 
-    vg, compile_s, error = None, None, None
+
+def time_row(w: Workload, vg: Any | None, loss_fn: LossFn, frameworks: Sequence[Framework],
+             hand_out: tuple[Any, Grads], opts: argparse.Namespace, notes: Notes
+             ) -> tuple[dict[str, float | None], list[str]]:
+    """µs/call of every implementation of a workload, and footnote markers of framework problems."""
+    calls: dict[str, Callable[[], Any]] = {"hand": functools.partial(w.hand_fn, *w.args),
+                                           "fwd": functools.partial(w.loss_fn, *w.args)}
+    if vg is not None:
+        calls["symdiff"] = functools.partial(vg, *w.args)
+    others, markers = framework_callables(w, loss_fn, frameworks, hand_out, notes)
+    calls.update(others)
+    repeat = opts.repeat_big if w.big else opts.repeat
+    times = time_side_by_side(list(calls.values()), repeat, opts.batch_seconds)
+    return {key: t * 1e6 for key, t in zip(calls, times, strict=True)}, markers
+
+
+def run_workload(w: Workload, symdiff: Any | None, frameworks: Sequence[Framework],
+                 opts: argparse.Namespace, cache_root: Path, notes: Notes) -> Row:
+    name = w.name
+    hand_out = w.hand_fn(*w.args)
+    problems = [hand_check(w, hand_out, np.random.default_rng(12345))]
+
+    vg, compile_s, error, loss_fn = None, None, None, w.loss_fn
     if symdiff is not None:
         try:
-            vg, compile_s, first, form, rejected = compile_first_accepted(symdiff, w, cache_root)
+            vg, compile_s, first, loss_fn, form, rejected = compile_first_accepted(
+                symdiff, w, cache_root)
         except CompileError as exc:
             error = "ERROR " + notes.add(f"{name}: symdiff rejected the loss: {exc}")
         else:
-            if w.fallback is not None:
-                detail = f" (rejected: {'; '.join(rejected)})" if rejected else ""
-                name += " " + notes.add(f"{w.name}: loss form used: {form}{detail}")
-            problems.append(match_check((first[0], as_grad_tuple(first[1])), hand_out, w.wrt))
+            if rejected:
+                name += " " + notes.add(f"{w.name}: loss form used: {form} "
+                                        f"(rejected: {'; '.join(rejected)})")
+            problems.append(match_check(first, hand_out, w.wrt))
+            if opts.dump is not None:
+                slug = re.sub(r"\W+", "_", w.name).strip("_")
+                (opts.dump / f"{slug}.py").write_text(vg.source, encoding="utf-8")
 
-    symdiff_us = hand_us = None
+    us: dict[str, float | None] = {}
     if w.timed:
-        fns: list[Callable[[], Any]] = [functools.partial(w.hand_fn, *w.args)]
-        if vg is not None:
-            fns.append(functools.partial(vg, *w.args))
-        times = time_side_by_side(fns, opts.repeat, opts.batch_seconds)
-        hand_us = times[0] * 1e6
-        symdiff_us = times[1] * 1e6 if vg is not None else None
+        us, markers = time_row(w, vg, loss_fn, frameworks, hand_out, opts, notes)
+        name = " ".join([name, *markers])
 
     failures = [p for p in problems if p is not None]
     status = "FAIL " + notes.add(f"{w.name}: {'; '.join(failures)}") if failures else "ok"
     if error is not None:
         status = error if status == "ok" else f"{error}, {status}"
-    return Row(name, symdiff_us, hand_us, compile_s, status)
+    return Row(name, us, compile_s, status, w.timed, w.ops)
 
 
 # --------------------------------------------------------------------------
@@ -368,64 +626,170 @@ def fmt(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+def ratio(row: Row, num: str, den: str) -> float | None:
+    a, b = row.us.get(num), row.us.get(den)
+    return a / b if a is not None and b else None
+
+
 def format_table(rows: Sequence[Row]) -> list[str]:
-    lines = ["| workload | symdiff µs/call | hand µs/call | symdiff/hand | compile s | check |",
-             "|---|---:|---:|---:|---:|---|"]
+    """The Markdown table; every optional framework has its columns, importable or not."""
+    head = ["workload", "symdiff µs", "hand µs", "symdiff/hand", "fwd µs", "symdiff/fwd"]
+    for title in FRAMEWORK_TITLES.values():
+        head += [f"{title} µs", f"{title}/hand"]
+    head += ["compile s", "check"]
+    lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 2) + "|---|"]
     for r in rows:
-        ratio = (r.symdiff_us / r.hand_us
-                 if r.symdiff_us is not None and r.hand_us else None)
-        lines.append(f"| {r.name} | {fmt(r.symdiff_us, '.1f')} | {fmt(r.hand_us, '.1f')} "
-                     f"| {fmt(ratio, '.2f')} | {fmt(r.compile_s, '.2f')} | {r.status} |")
+        cells = [r.name, fmt(r.us.get("symdiff"), ".1f"), fmt(r.us.get("hand"), ".1f"),
+                 fmt(ratio(r, "symdiff", "hand"), ".2f"), fmt(r.us.get("fwd"), ".1f"),
+                 fmt(ratio(r, "symdiff", "fwd"), ".2f")]
+        for key in FRAMEWORK_TITLES:
+            cells += [fmt(r.us.get(key), ".1f"), fmt(ratio(r, key, "hand"), ".2f")]
+        cells += [fmt(r.compile_s, ".2f"), r.status]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def target_line(label: str, values: Sequence[tuple[float, str]], reduce: str,
+                target: float) -> str:
+    """One summary line: the median or max of (value, row name) pairs against a target."""
+    if not values:
+        return f"- {label}: — (no symdiff timings), target <= {target:g}: **MISS**"
+    if reduce == "median":
+        value, where = statistics.median(v for v, _ in values), f"over {len(values)} rows"
+    else:
+        value, where = max(values)
+        where = f"at {where}"
+    mark = "PASS" if value <= target else "MISS"
+    return f"- {label}: **{value:.2f}** ({where}), target <= {target:g}: **{mark}**"
+
+
+def summary_lines(rows: Sequence[Row]) -> list[str]:
+    timed = [r for r in rows if r.timed]
+    vs_hand = [(v, r.name) for r in timed if (v := ratio(r, "symdiff", "hand")) is not None]
+    vs_fwd = [(v, r.name) for r in timed if (v := ratio(r, "symdiff", "fwd")) is not None]
+    hand_fwd = [v for r in timed if (v := ratio(r, "hand", "fwd")) is not None]
+    lines = [target_line("median symdiff/hand", vs_hand, "median", TARGET_MEDIAN),
+             target_line("max symdiff/hand", vs_hand, "max", TARGET_MAX),
+             target_line("median cheap-gradient ratio symdiff/fwd", vs_fwd, "median",
+                         TARGET_CHEAP)]
+    if hand_fwd:
+        lines[-1] += f" (hand/fwd for comparison: median {statistics.median(hand_fwd):.2f})"
+    chain = [(r.ops, r.compile_s) for r in rows if r.ops and r.compile_s is not None]
+    if len(chain) >= 2:
+        per_op = ", ".join(f"{ops} ops {s * 1e3 / ops:.1f}" for ops, s in chain)
+        (ops0, s0), (ops1, s1) = chain[0], chain[-1]
+        lines.append(f"- compile time of the sin chain, ms per op: {per_op}; "
+                     f"{ops1 / ops0:g}x the ops took {s1 / s0:.1f}x the time "
+                     f"(linear growth: {ops1 / ops0:g}x)")
+    return lines
+
+
+def repo_revision() -> str:
+    """The checked-out commit, marked "+ local changes" when symdiff/ or templates/ differ from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True,
+                              check=True, timeout=10).stdout.strip()
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--", "symdiff", "templates")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f" at {commit}" + (" + local changes" if dirty else "")
+
+
+def machine_line(sd_version: str, frameworks: Sequence[Framework]) -> str:
+    others = "".join(f", {fw.key} {fw.version}" for fw in frameworks)
+    blas = os.environ.get("OPENBLAS_CORETYPE")
+    blas_note = f", OPENBLAS_CORETYPE={blas}" if blas else ""
+    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    load = f", load average {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
+    return (f"Machine: Python {platform.python_version()}, NumPy {np.__version__}, "
+            f"symdiff {sd_version}{others}, CPU {cpu_model()} x{os.cpu_count()}{blas_note}, "
+            f"{now}{load} at start, 1 thread")
+
+
+def import_symdiff(notes: Notes) -> tuple[Any | None, str]:
+    """The checked-out symdiff, warmed up by one throwaway compile (imports, SymPy)."""
+    try:
+        import symdiff
+        if not hasattr(symdiff, "value_and_grad"):
+            raise ImportError("symdiff has no value_and_grad (package incomplete?)")
+        start = time.perf_counter()
+        symdiff.value_and_grad(lambda x: np.sum(np.sin(x)))(np.ones(3))
+        warm = time.perf_counter() - start
+        version = getattr(symdiff, "__version__", "unversioned")
+        return symdiff, f"{version}{repo_revision()} (warm-up {warm:.2f} s)"
+    except Exception as exc:
+        return None, "unavailable " + notes.add(
+            f"import symdiff failed: {type(exc).__name__}: {exc}")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="fewer and shorter timing batches (whole run well under a minute)")
+                        help="fewer and shorter timing batches (whole run well under 90 s)")
+    parser.add_argument("--write", action="store_true",
+                        help=f"also save the report to {RESULTS_PATH.relative_to(REPO_ROOT)}")
+    parser.add_argument("--dump", type=Path, metavar="DIR",
+                        help="also write each row's generated module (vg.source) to DIR")
     ns = parser.parse_args(argv)
-    ns.repeat, ns.batch_seconds = (5, 0.02) if ns.quick else (21, 0.1)
+    if ns.dump is not None:
+        ns.dump.mkdir(parents=True, exist_ok=True)
+    ns.repeat, ns.repeat_big, ns.batch_seconds = (5, 3, 0.02) if ns.quick else (21, 7, 0.1)
     return ns
+
+
+def build_report(rows: Sequence[Row], big: Sequence[str], sd_version: str,
+                 frameworks: Sequence[Framework], missing: Sequence[str], notes: Notes,
+                 opts: argparse.Namespace, seconds: float) -> list[str]:
+    """The machine and command lines, the table, the summary and the footnotes, as lines."""
+    report = [machine_line(sd_version, frameworks), "",
+              f"Command: `python {shlex.join(sys.argv)}`", "",
+              *format_table(rows), "",
+              *summary_lines(rows), "",
+              f"µs are median per-call times over {opts.repeat} alternating batches "
+              f"({opts.repeat_big} for the large rows: {', '.join(big)}) of "
+              f"~{opts.batch_seconds * 1e3:.0f} ms; all columns of a row are timed in the same "
+              "batches. symdiff, hand, jax.jit, torch eager and autograd return the value and the "
+              "gradient; fwd is the plain NumPy loss alone, so symdiff/fwd is the cheap-gradient "
+              "ratio. Compile = value_and_grad() plus first call, with a fresh SYMDIFF_CACHE_DIR "
+              "and SymPy's cache cleared. Checks: hand value vs loss; hand gradient vs central "
+              f"differences of the loss along a random direction (eps {FD_EPS:g}, rtol "
+              f"{FD_RTOL:g}); symdiff vs hand (rtol {MATCH_RTOL:g}, atol {MATCH_RTOL:g}·max|hand|); "
+              f"other frameworks vs hand (rtol {OTHER_RTOL:g}, footnote if not). "
+              f"Whole run: {seconds:.0f} s."]
+    if missing:
+        report += ["", "Not importable (dash in their columns): " + "; ".join(missing) + "."]
+    return report + [line for k, note in enumerate(notes.items, 1) for line in ("", f"[{k}] {note}")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     opts = parse_args(argv)
+    started = time.perf_counter()
     notes = Notes()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="symdiff-bench-") as tmp:
         cache_root = Path(tmp)
         os.environ["SYMDIFF_CACHE_DIR"] = tempfile.mkdtemp(dir=cache_root)
-        try:
-            import symdiff
-            if not hasattr(symdiff, "value_and_grad"):
-                raise ImportError("symdiff has no value_and_grad (package incomplete?)")
-            sd_version = getattr(symdiff, "__version__", "unversioned")
-        except Exception as exc:
-            symdiff, sd_version = None, "unavailable " + notes.add(
-                f"import symdiff failed: {type(exc).__name__}: {exc}")
-        for w in workloads(np.random.default_rng(0)):
+        symdiff, sd_version = import_symdiff(notes)
+        frameworks, missing = load_frameworks()
+        suite = workloads(np.random.default_rng(0))
+        for w in suite:
             try:
-                rows.append(run_workload(w, symdiff, opts, cache_root, notes))
+                rows.append(run_workload(w, symdiff, frameworks, opts, cache_root, notes))
             except Exception as exc:  # keep the table going
                 marker = notes.add(f"{w.name}: {type(exc).__name__}: {exc}")
-                rows.append(Row(w.name, None, None, None, "ERROR " + marker))
+                rows.append(Row(w.name, {}, None, "ERROR " + marker, w.timed, w.ops))
 
-    print(f"Machine: Python {platform.python_version()}, NumPy {np.__version__}, "
-          f"symdiff {sd_version}, CPU {cpu_model()}, "
-          f"{datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}, 1 thread")
-    print(f"Command: `python {shlex.join(sys.argv)}`")
-    print()
-    print("\n".join(format_table(rows)))
-    print()
-    print(f"Per-call times are medians over {opts.repeat} alternating batches "
-          f"(~{opts.batch_seconds * 1e3:.0f} ms each). Compile = value_and_grad() plus first "
-          f"call, cold cache. Checks: hand value vs loss; hand gradient vs central differences "
-          f"of the loss along a random direction (eps {FD_EPS:g}, rtol "
-          f"{FD_RTOL:g}); symdiff vs hand (rtol {MATCH_RTOL:g}, atol {MATCH_RTOL:g}·max|hand|). "
-          f"Targets: symdiff/hand <= 1.2; 100-step chain compiles in < 10 s.")
-    for k, note in enumerate(notes.items, 1):
-        print(f"\n[{k}] {note}")
-    return 0 if all(r.status == "ok" for r in rows) else 1
+    report = build_report(rows, [w.name for w in suite if w.big], sd_version, frameworks, missing,
+                          notes, opts, time.perf_counter() - started)
+    print("\n".join(report))
+    if opts.write:
+        RESULTS_PATH.write_text("# symdiff benchmark results\n\n"
+                                "Written by `benchmarks/bench.py --write`; rerun it to refresh.\n\n"
+                                + "\n".join(report) + "\n", encoding="utf-8")
+        print(f"\nWrote {RESULTS_PATH.relative_to(REPO_ROOT)}")
+    return 0 if symdiff is not None and all(r.status == "ok" for r in rows) else 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ True
 __version__ = "0.1.0"
 
 from . import functions  # noqa: E402
-from .api import export, grad, stop_gradient, value_and_grad  # noqa: E402
+from .api import export, grad, hessian, hvp, jacobian, jvp, stop_gradient, value_and_grad  # noqa: E402
 from .errors import NonScalarOutputError, ShapeError, SymdiffError, TraceError, UnsupportedError  # noqa: E402
 
 
@@ -21,5 +21,6 @@ def __getattr__(name: str):
         return getattr(numpy_api, name)
     raise AttributeError(f"module 'symdiff' has no attribute {name!r}")
 
-__all__ = ["grad", "value_and_grad", "export", "stop_gradient", "functions", "register", "Entry",
-           "SymdiffError", "UnsupportedError", "ShapeError", "NonScalarOutputError", "TraceError", "__version__"]
+
+__all__ = ["grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp", "export", "stop_gradient", "functions",
+           "register", "Entry", "SymdiffError", "UnsupportedError", "ShapeError", "NonScalarOutputError", "TraceError", "__version__"]

@@ -71,6 +71,11 @@ def _wrt_indices(fn: Callable, wrt: Wrt) -> tuple[list[int], bool]:
 
 
 def _spec_of(name: str, value: Any) -> ArgSpec:
+    if is_tracer(value):  # a transformed function called inside another one being traced: compose
+        from .tracer import current_trace
+        trace = current_trace()
+        dims = tuple(trace.value(d) if trace.value(d) is not None else str(d) for d in value.node.shape)
+        return ArgSpec(name, dims, value.node.dtype)
     if isinstance(value, (bool, np.bool_)) or (isinstance(value, (numbers.Integral, np.integer))):
         return ArgSpec(name, None, static=value)
     if isinstance(value, (numbers.Real, np.floating)):
@@ -101,14 +106,22 @@ def _exact_key(args: tuple) -> tuple:
     return tuple(key)
 
 
-class Transformed:
-    """A function transformed by :func:`grad` or :func:`value_and_grad`."""
+#: What each transform calls in the generated module, and the kind of module it needs.
+ENTRIES = {"value_and_grad": "grad", "grad": "grad", "jacobian": "jacobian", "hessian": "hessian",
+           "hvp": "hvp", "jvp": "jvp"}
 
-    def __init__(self, fn: Callable, wrt: Wrt, with_value: bool) -> None:
+
+class Transformed:
+    """A function transformed by :func:`grad`, :func:`value_and_grad`, :func:`jacobian`, :func:`hessian`,
+    :func:`hvp` or :func:`jvp`; ``hvp`` and ``jvp`` take one direction per ``wrt`` argument after the
+    function's own arguments."""
+
+    def __init__(self, fn: Callable, wrt: Wrt, entry: str) -> None:
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.wrt, self.single = _wrt_indices(fn, wrt)
-        self.with_value = with_value
+        self.entry, self.kind = entry, ENTRIES[entry]
+        self.n_directions = len(self.wrt) if self.kind in ("hvp", "jvp") else 0
         self.params = _params(fn)
         self._signature = inspect.signature(fn)
         self._cache: dict[tuple, list[tuple[Compiled, Any]]] = {}
@@ -119,15 +132,22 @@ class Transformed:
         self.cache_info: str | None = None
 
     def _bind(self, args, kwargs) -> list[Any]:
+        if self.n_directions:
+            if len(args) < self.n_directions:
+                raise TraceError(f"{self.entry} of {self.fn.__name__}: pass the function's arguments, then "
+                                 f"{self.n_directions} direction(s), one per wrt argument")
+            args, directions = args[:-self.n_directions], list(args[-self.n_directions:])
+        else:
+            directions = []
         try:
             bound = self._signature.bind(*args, **kwargs)
         except TypeError as exc:
             raise TraceError(f"{self.fn.__name__}: {exc}") from None
         bound.apply_defaults()
-        return [bound.arguments[p] for p in self.params]
+        return [bound.arguments[p] for p in self.params] + directions
 
     def _compiled(self, values: list[Any]) -> tuple[Compiled, Any]:
-        specs = [_spec_of(n, v) for n, v in zip(self.params, values)]
+        specs = [_spec_of(n, v) for n, v in zip(self.params, values)]  # directions: shaped like their wrt
         key = tuple((s.dtype, tuple(d == 1 for d in s.shape)) if s.is_array else ("static", repr(s.static))
                     for s in specs)
         fits = lambda guard: all(np.shape(values[i])[axis] == size for i, axis, size in guard)  # noqa: E731
@@ -145,7 +165,7 @@ class Transformed:
                 break
         else:
             from .compiler import compile_function
-            compiled = compile_function(self.fn, specs, self.wrt, single=self.single)
+            compiled = compile_function(self.fn, specs, self.wrt, single=self.single, kind=self.kind)
             path = cache.store_module(compiled.source, compiled.func_name)
             if disk_key:
                 cache.remember(disk_key, path, compiled.func_name, compiled.guard, compiled.graph)
@@ -160,7 +180,7 @@ class Transformed:
             self._fingerprint = fingerprint(self.fn)
         if self._fingerprint is None:
             return None
-        text = repr((self._fingerprint, key, self.wrt, self.single, self.params))
+        text = repr((self._fingerprint, key, self.wrt, self.single, self.params, self.kind))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def __call__(self, *args, **kwargs):
@@ -172,14 +192,36 @@ class Transformed:
                 self.cache_info = "memory"
                 return hit[1](*args)
         values = self._bind(args, kwargs)
+        if any(is_tracer(v) for v in values):
+            return self._compose(values)
         compiled, module = self._compiled(values)
         self._last = compiled
-        func = getattr(module, f"{compiled.func_name}_{'value_and_grad' if self.with_value else 'grad'}")
+        func = getattr(module, f"{compiled.func_name}_{self.entry}")
         arrays = [np.asarray(v, dtype=float) if isinstance(v, np.ndarray) and v.dtype.kind in "iub" else v
                   for v in values]
-        if not kwargs and len(args) == len(self.params) and None not in key:
+        if not kwargs and len(args) == len(values) and None not in key:
             self._fast[key] = (compiled, func)
         return func(*arrays)
+
+    def _compose(self, values: list[Any]) -> Any:
+        """Called on traced values (inside another transform): the derivative becomes more graph
+        in the enclosing trace, so ``grad(grad(f))`` and ``jacobian(grad(f))`` are exact."""
+        from .derivatives import plans
+        from .errors import NonScalarOutputError
+        from .numpy_api import as_node
+        from .values import Tracer
+        n = len(self.params)
+        out = as_node(self.fn(*values[:n]))
+        if out.shape != () and self.kind in ("grad", "hessian", "hvp"):
+            raise NonScalarOutputError(f"{self.fn.__name__} returns an array, not a scalar: {self.entry} needs a "
+                                       "scalar output; use symdiff.jacobian")
+        wrt_nodes = [as_node(values[i]) for i in self.wrt]
+        directions = [as_node(v) for v in values[n:]]
+        name = self.fn.__name__
+        plan = next(p for p in plans(self.kind, name, out, wrt_nodes, directions, self.single, name)
+                    if p.suffix == self.entry)
+        slots = {f"_r{k}": Tracer(o) for k, o in enumerate(plan.outputs)}
+        return eval(plan.returns.removeprefix("return ").format(*slots), {}, slots)  # the same nesting as the module
 
     def _need(self) -> Compiled:
         if self._last is None:
@@ -198,19 +240,42 @@ class Transformed:
         return self._need().graph
 
 
+def _transform(entry: str, fn: Callable | None, wrt: Wrt) -> Any:
+    if fn is None:  # used as a decorator with arguments: @symdiff.grad(wrt="w")
+        return lambda f: Transformed(f, wrt, entry)
+    return Transformed(fn, wrt, entry)
+
+
 def grad(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
     """Gradient of a scalar function with respect to ``wrt`` (names or positions; default: the first
     argument). Works as ``grad(f, wrt=...)`` and as a decorator ``@grad(wrt=...)``."""
-    if fn is None:
-        return lambda f: Transformed(f, wrt, with_value=False)
-    return Transformed(fn, wrt, with_value=False)
+    return _transform("grad", fn, wrt)
 
 
 def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
     """Like :func:`grad`, but calls return ``(value, gradient)``."""
-    if fn is None:
-        return lambda f: Transformed(f, wrt, with_value=True)
-    return Transformed(fn, wrt, with_value=True)
+    return _transform("value_and_grad", fn, wrt)
+
+
+def jacobian(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+    """Jacobian of any function: for an output of shape ``S`` and an argument of shape ``W``, an
+    array of shape ``S + W`` (as JAX and autograd)."""
+    return _transform("jacobian", fn, wrt)
+
+
+def hessian(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+    """Hessian of a scalar function; with several ``wrt``, the blocks nested as JAX returns them."""
+    return _transform("hessian", fn, wrt)
+
+
+def hvp(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+    """Hessian-vector product ``hvp(f)(*args, v)`` without forming the Hessian (one ``v`` per ``wrt``)."""
+    return _transform("hvp", fn, wrt)
+
+
+def jvp(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+    """Forward mode: ``jvp(f)(*args, t)`` returns ``(f(*args), derivative of f along t)``."""
+    return _transform("jvp", fn, wrt)
 
 
 def stop_gradient(x: Any) -> Any:
@@ -260,18 +325,22 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
     return specs
 
 
-def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None) -> Compiled:
+def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
+                       kind: str = "grad") -> Compiled:
     from .compiler import compile_function
     indices, single = _wrt_indices(fn, wrt)
-    return compile_function(fn, specs_for(fn, shapes), indices, single=single)
+    return compile_function(fn, specs_for(fn, shapes), indices, single=single, kind=kind)
 
 
-def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, Any] | None = None) -> str:
+def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
+           kind: str = "grad") -> str:
     """Write the gradient module of ``fn`` to ``path`` (written whole or not at all); return its text.
 
     ``shapes`` maps argument names to shapes of ints or names (``("n", "k")``); arguments not listed
-    are scalars. The module exposes ``<fn>_grad`` and ``<fn>_value_and_grad`` and imports only NumPy.
+    are scalars. The module exposes ``<fn>_grad`` and ``<fn>_value_and_grad`` and imports only NumPy;
+    ``kind="hessian"`` adds ``<fn>_hessian``, ``"hvp"`` adds ``<fn>_hvp``; ``"jacobian"`` and ``"jvp"``
+    give ``<fn>_jacobian`` and ``<fn>_jvp``.
     """
-    compiled = compile_for_export(fn, wrt, shapes)
+    compiled = compile_for_export(fn, wrt, shapes, kind)
     cache.write_atomic(path, compiled.source)
     return compiled.source

@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"symdiff {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for cmd, text in (("grad", "print (or write) the gradient module"),
+                      ("hessian", "print (or write) the module with the gradient and the Hessian"),
+                      ("hvp", "print (or write) the module with the gradient and the Hessian-vector product"),
+                      ("jacobian", "print (or write) the Jacobian module (any output shape)"),
+                      ("jvp", "print (or write) the forward-mode (value and tangent) module"),
                       ("graph", "print the traced graph and its gradient graph")):
         p = sub.add_parser(cmd, help=text, description=text, epilog=EXAMPLES,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -81,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="shape of an array argument, sizes as integers or names (n,k); repeatable; "
                             "arguments without a shape are scalars")
         p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
-        if cmd == "grad":
+        if cmd != "graph":
             p.add_argument("-o", "--output", metavar="OUT.py", help="write the module here instead of stdout")
     return parser
 
@@ -91,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     from .cache import write_atomic
     fn = load_function(args.target)
     wrt = tuple(w.strip() for w in args.wrt.split(",")) if args.wrt else None
-    compiled = compile_for_export(fn, wrt, parse_shapes(args.shape))
+    kind = "grad" if args.command == "graph" else args.command
+    compiled = compile_for_export(fn, wrt, parse_shapes(args.shape), kind)
     if args.command == "graph":
         print(compiled.graph)
     elif args.output:

@@ -14,14 +14,14 @@ from typing import Any, Callable, Sequence
 import sympy as sp
 
 from . import __version__
-from .backward import gradients
 from .specs import ArgSpec, Compiled
 from .codegen import Function, ModuleText, NodePrinter, render_module
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
 from .ir import Graph, Node, format_graph, toposort
-from .naming import grad_name, identifier, size_name
+from .naming import identifier, size_name
 from .numpy_api import as_node
-from .primitives import full_like, input_node
+from .derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
+from .primitives import copy, input_node
 from .shapes import ONE, format_shape
 from .simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .tracer import Trace, trace
@@ -68,8 +68,11 @@ def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
 
 
 def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int], *, single: bool | None = None,
-                     func_name: str | None = None, file: str | None = None) -> Compiled:
-    """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module."""
+                     kind: str = "grad", func_name: str | None = None, file: str | None = None) -> Compiled:
+    """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module
+    of the ``kind`` of derivative (see :mod:`symdiff.derivatives`)."""
+    if kind not in KINDS:
+        raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
     name = identifier(func_name or fn.__name__)
     for i in wrt:
         if not specs[i].is_array:
@@ -78,13 +81,13 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     report: list[str] = []
     token = REPORT.set(report)
     try:
-        return _compile(fn, specs, wrt, single, name, file, report)
+        return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind)
     finally:
         REPORT.reset(token)
 
 
-def _compile(fn, specs, wrt, single, name, file, report) -> Compiled:
-    tr = Trace()
+def _trace(fn, specs, name, tr, kind) -> tuple[Node, list[Node]]:
+    """Stage 1: the traced output and the input nodes, sizes unified."""
     args = _input_nodes(specs, tr)
     try:
         result = trace(fn, args, tr)
@@ -93,60 +96,59 @@ def _compile(fn, specs, wrt, single, name, file, report) -> Compiled:
     except Exception as exc:  # the user's code failed on traced values: say where, in one paragraph
         raise _user_failure(name, exc) from exc
     if isinstance(result, tuple):
-        raise TraceError(f"{name} returned a tuple; return a single scalar (has_aux comes later)")
+        raise TraceError(f"{name} returned a tuple; return a single array (has_aux comes later)")
     try:
         out = as_node(result)
     except UnsupportedError:
-        raise TraceError(f"{name} returned a {type(result).__name__}; return a scalar array") from None
-    if out.shape != ():
+        raise TraceError(f"{name} returned a {type(result).__name__}; return an array") from None
+    if out.shape != () and kind in SCALAR_OUTPUT:
         shape = tuple(tr.value(d) if tr.value(d) is not None else d for d in out.shape)
         raise NonScalarOutputError(
-            f"{name} returns an array of shape {format_shape(shape)}, not a scalar: grad needs a scalar output. "
-            "Reduce it (np.sum, np.mean), or differentiate each output with a Jacobian (symdiff.jacobian, "
-            "planned; not available yet)")
+            f"{name} returns an array of shape {format_shape(shape)}, not a scalar: {kind} needs a scalar output. "
+            "Reduce it (np.sum, np.mean), or use symdiff.jacobian for the derivative of every output")
     inputs = [a.node for a in args if isinstance(a, Tracer)]
     out, *inputs = tr.finish([out, *inputs])
+    return out, inputs
+
+
+def _compile(fn, specs, wrt, single, name, file, report, kind) -> Compiled:
+    tr = Trace()
+    out, inputs = _trace(fn, specs, name, tr, kind)
     (out,) = run([out], FORWARD_PASSES)
     forward = Graph(tuple(inputs), (out,), (name,))
     wrt_nodes = [next(n for n in inputs if n.param("index") == i) for i in wrt]
-    grads = gradients(out, wrt_nodes)
-    value, *grads = run([out, *grads], PASSES)
-    grads = [_fresh_array(g, w) for g, w in zip(grads, wrt_nodes)]
-    grads = [full_like(w, g) if any(g is h for h in grads[:k]) else g for k, (g, w) in enumerate(zip(grads, wrt_nodes))]
-    labels = [grad_name(specs[i].name) for i in wrt]
-    joint = Graph(tuple(inputs), (value, *grads), (name, *labels))
-
-    single = len(wrt) == 1 if single is None else single
+    dspecs = direction_specs(kind, specs, wrt)
+    directions = direction_nodes(dspecs, wrt_nodes, len(specs))
+    call = f"{name}({', '.join(s.name for s in specs)})"
+    functions = plans(kind, name, out, wrt_nodes, directions, single, call)
+    # Stage 3: every function's outputs through the passes together, so they share their work.
+    flat = [o for f in functions for o in f.outputs]
+    simplified = iter(run(flat, PASSES))
+    for f in functions:
+        f.outputs = [next(simplified) for _ in f.outputs]
+        likes = [None] + wrt_nodes if f.suffix == "value_and_grad" else \
+            (wrt_nodes if f.suffix in ("grad", "hvp") else [None] * len(f.outputs))
+        f.outputs = [o if k == 0 and f.suffix in ("value_and_grad", "jvp") else owned(o, like)
+                     for k, (o, like) in enumerate(zip(f.outputs, likes))]
+        f.outputs = [copy(o) if any(o is p for p in f.outputs[:k]) else o  # one array returned twice would alias
+                     for k, o in enumerate(f.outputs)]
+    main = functions[-1] if kind in ("hessian", "hvp") else functions[0]
+    joint = Graph(tuple(inputs + directions), tuple(main.outputs), tuple(main.labels))
     guard = tuple((n.param("index"), axis, int(d)) for n in inputs for axis, d in enumerate(n.shape)
                   if d.is_Integer and d != ONE)
-    source = _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single, guard)
+    source = _module(name, fn, [*specs, *dspecs], wrt, functions, [*inputs, *directions], file, guard, kind)
     graph_text = format_graph(forward, f"{name}: traced graph") + "\n\n" + \
-        format_graph(joint, f"{name}: value and gradient with respect to {', '.join(specs[i].name for i in wrt)}")
+        format_graph(joint, f"{name}: {TITLES[main.suffix]} with respect to "
+                            f"{', '.join(specs[i].name for i in wrt)}")
     graph_text += "\n\nsimplification:\n" + "\n".join(f"  {line}" for line in report or ["(nothing to do)"])
     return Compiled(source, graph_text, name, guard)
 
 
-def _fresh_array(g: Node, w: Node) -> Node:
-    """A gradient the caller owns: never a read-only broadcast, a bare number or one of the inputs."""
-    if g.op == "broadcast_to":
-        return full_like(w, g.inputs[0])
-    if g.shape != w.shape or (g.op == "elementwise" and not g.inputs) or _shares_memory(g):
-        return full_like(w, g)
-    return g
+TITLES = {"value_and_grad": "value and gradient", "jacobian": "Jacobian", "hessian": "Hessian (from the gradient)",
+          "hvp": "Hessian-vector product (from the gradient)", "jvp": "value and tangent"}
 
 
-#: Primitives whose NumPy result may be a view of their first input.
-_VIEWS = {"transpose", "reshape", "getitem", "slice_axis", "flip", "diagonal", "stop_gradient", "broadcast_to"}
-
-
-def _shares_memory(g: Node) -> bool:
-    """Whether ``g`` may be (a view of) an argument or a module constant rather than a new array."""
-    while g.op in _VIEWS:
-        g = g.inputs[0]
-    return g.op in ("input", "const")
-
-
-def _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single, guard) -> str:
+def _module(name, fn, specs, wrt, functions, inputs, file, guard, kind) -> str:
     params = [s.name for s in specs]
     sizes: dict[sp.Symbol, str] = {}
     for own in (True, False):  # a size is read from the argument it is named after, if it can be
@@ -156,31 +158,26 @@ def _module(name, fn, specs, wrt, value, grads, labels, inputs, file, single, gu
                 if isinstance(d, sp.Symbol) and d not in sizes and \
                         (not own or d.name == size_name(arg, axis, node.ndim)):
                     sizes[d] = f"{arg}.shape[{axis}]"
-    casts = [None] + [specs[i].dtype if specs[i].dtype != "float64" else None for i in wrt]
-    many = not single
-    nodes = toposort([value, *grads])
+    nodes = toposort([o for f in functions for o in f.outputs])
+    labels = [label for f in functions for label in f.labels]
     module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
     module.name_constants(nodes)
-    grad_tuple = _tuple(["{%d}" % (k + 1) for k in range(len(grads))]) if many else "{1}"
-    vg = NodePrinter(module, params, sizes).body([value, *grads], [name, *labels], "return {0}, " + grad_tuple, casts)
-    g_ret = "return " + (_tuple(["{%d}" % k for k in range(len(grads))]) if many else "{0}")
-    g = NodePrinter(module, params, sizes).body(list(grads), labels, g_ret, casts[1:])
     checks = _guard_lines(name, specs, guard)
-    vg, g = checks + vg, checks + g
+    user_params = [p for p in params if p not in {q for f in functions for q in f.extra_params}]
+    printed = []
+    for f in functions:
+        fparams = user_params + list(f.extra_params)
+        body = NodePrinter(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
+        printed.append(Function(f"{name}_{f.suffix}", fparams, f.doc, checks + body))
     wrt_names = [specs[i].name for i in wrt]
-    what, call = ", ".join(wrt_names), f"{name}({', '.join(params)})"
-    functions = [
-        Function(f"{name}_value_and_grad", params, f"Return {call} and its gradient with respect to {what}.", vg),
-        Function(f"{name}_grad", params, f"Gradient of {call} with respect to {what}.", g),
-    ]
-    shapes = ", ".join(f"{s.name}: {_shape_text(s)}" for s in specs)
     header = {
-        "summary": f"Value and gradient of `{name}` with respect to {what}.",
+        "summary": f"{kind.capitalize() if kind != 'grad' else 'Value and gradient'} of `{name}` with respect "
+                   f"to {', '.join(wrt_names)}.",
         "version": __version__, "function": name, "file": file or _file_of(fn), "source_hash": source_hash(fn),
-        "wrt": wrt_names, "shapes": shapes,
+        "wrt": wrt_names, "shapes": ", ".join(f"{s.name}: {_shape_text(s)}" for s in specs),
         "polymorphic": any(isinstance(d, sp.Symbol) for n in inputs for d in n.shape),
     }
-    return render_module(header, functions, module)
+    return render_module(header, printed, module)
 
 
 def _guard_lines(name: str, specs: Sequence[ArgSpec], guard) -> list[str]:

@@ -221,6 +221,11 @@ def _jvp_stop_gradient(node: Node, tangents: list, batch: Shape) -> None:
     return None
 
 
+@defjvp("copy")
+def _jvp_copy(node: Node, tangents: list, batch: Shape) -> Node | None:
+    return tangents[0]
+
+
 @defjvp("concatenate")
 def _jvp_concatenate(node: Node, tangents: list, batch: Shape) -> Node:
     parts = [t if t is not None else _zeros(x.shape + batch, x.dtype) for x, t in zip(node.inputs, tangents)]

@@ -387,6 +387,14 @@ def stop_gradient(x: Node) -> Node:
 defprim("stop_gradient", lambda g, n: [None], lambda n, a, p: a[0])
 
 
+def copy(x: Node) -> Node:
+    """A new array with ``x``'s values (results the caller owns: never a view or a read-only broadcast)."""
+    return Node("copy", (x,), x.shape, dtype=x.dtype, origin=x.origin)
+
+
+defprim("copy", lambda g, n: [g], lambda n, a, p: f"np.copy({a[0]})", linear=True)
+
+
 # The rest of the primitives, registered into the same table (imported last: they build on the above).
 from .primitives_linalg import diag_embed, diagonal, einsum, matmul, outer  # noqa: E402,F401
 from .primitives_shape import concatenate, cumsum, flip, roll, slice_axis  # noqa: E402,F401

@@ -1,0 +1,134 @@
+"""The kinds of derivative a module can hold, each as the functions it exposes.
+
+``grad`` gives ``<f>_value_and_grad`` and ``<f>_grad``; ``hessian`` adds ``<f>_hessian`` (blocks
+nested as JAX returns them); ``jacobian`` gives ``<f>_jacobian`` (shape ``out.shape + w.shape``);
+``hvp`` gives ``<f>_hvp(..., v)``; ``jvp`` gives ``<f>_jvp(..., w_dot)`` returning the value and
+the output's tangent. Reverse mode makes the gradients; batched forward mode over the gradient
+graph (:mod:`symdiff.forward`) makes Hessians, Hessian-vector products and Jacobians, so they go
+through the same passes and share subexpressions with the value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from .backward import gradients
+from .forward import jacobian_nodes, jvp_nodes
+from .ir import Node
+from .naming import grad_name
+from .primitives import broadcast_to, copy, full_like, input_node, scalar
+from .specs import ArgSpec
+
+KINDS = ("grad", "jacobian", "hessian", "hvp", "jvp")
+SCALAR_OUTPUT = {"grad", "hessian", "hvp"}
+
+
+@dataclass
+class Plan:
+    """One generated function: ``outputs`` computed under ``labels``, returned by ``returns``
+    (a format string over the labels' names, ``{0}``, ``{1}``, ...)."""
+
+    suffix: str
+    doc: str
+    outputs: list[Node]
+    labels: list[str]
+    returns: str
+    extra_params: tuple[str, ...] = ()
+    casts: tuple[str | None, ...] = ()
+
+
+def direction_specs(kind: str, specs: Sequence[ArgSpec], wrt: Sequence[int]) -> list[ArgSpec]:
+    """The extra arguments a kind takes: a direction per ``wrt`` argument for ``hvp`` and ``jvp``."""
+    if kind not in ("hvp", "jvp"):
+        return []
+    taken = {s.name for s in specs}
+    out = []
+    for i in wrt:
+        base = ("v" if len(wrt) == 1 else f"v_{specs[i].name}") if kind == "hvp" else f"{specs[i].name}_dot"
+        name, k = base, 0
+        while name in taken:
+            k += 1
+            name = f"{base}_{k}"
+        taken.add(name)
+        out.append(ArgSpec(name, specs[i].shape, specs[i].dtype))
+    return out
+
+
+def _group(names: list[str], single: bool) -> str:
+    if single:
+        return names[0]
+    return "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
+
+
+def _slots(start: int, n: int) -> list[str]:
+    return ["{%d}" % k for k in range(start, start + n)]
+
+
+def plans(kind: str, name: str, out: Node, wrt_nodes: list[Node], directions: list[Node],
+          single: bool, call: str) -> list[Plan]:
+    """The functions of a module of ``kind`` (nodes not yet simplified); ``call`` names the user's
+    function with its arguments in docstrings."""
+    wnames = [w.param("name") for w in wrt_nodes]
+    what = ", ".join(wnames)
+    n = len(wrt_nodes)
+    if kind == "jacobian":
+        jacs = [jacobian_nodes(out, w) for w in wrt_nodes]
+        return [Plan("jacobian", f"Jacobian of {call} with respect to {what} (output axes first).", jacs,
+                     [f"jac_{w}" for w in wnames], "return " + _group(_slots(0, n), single))]
+    if kind == "jvp":
+        seeds = {id(w): d for w, d in zip(wrt_nodes, directions)}
+        (t,) = jvp_nodes([out], seeds, ())
+        t = t if t is not None else broadcast_to(scalar(0, out.dtype), out.shape)
+        return [Plan("jvp", f"Value of {call} and its derivative along the tangents of {what}.", [out, t],
+                     [name, f"{name}_dot"], "return {0}, {1}", tuple(d.param("name") for d in directions))]
+    grads = gradients(out, wrt_nodes)
+    labels = [grad_name(w) for w in wnames]
+    casts = tuple(w.dtype if w.dtype != "float64" else None for w in wrt_nodes)
+    base = [Plan("value_and_grad", f"Return {call} and its gradient with respect to {what}.", [out, *grads],
+                 [name, *labels], "return {0}, " + _group(_slots(1, n), single), casts=(None, *casts)),
+            Plan("grad", f"Gradient of {call} with respect to {what}.", list(grads), labels,
+                 "return " + _group(_slots(0, n), single), casts=casts)]
+    if kind == "hessian":
+        blocks = [jacobian_nodes(g, w) for g in grads for w in wrt_nodes]
+        hlabels = [f"hess_{a}" if single else f"hess_{a}_{b}" for a in wnames for b in wnames]
+        rows = [_group(_slots(i * n, n), single) for i in range(n)]
+        base.append(Plan("hessian", f"Hessian of {call} with respect to {what}.", blocks, hlabels,
+                         "return " + _group(rows, single)))
+    if kind == "hvp":
+        seeds = {id(w): d for w, d in zip(wrt_nodes, directions)}
+        hv = [t if t is not None else broadcast_to(scalar(0, w.dtype), w.shape)
+              for t, w in zip(jvp_nodes(grads, seeds, ()), wrt_nodes)]
+        dnames = tuple(d.param("name") for d in directions)
+        base.append(Plan("hvp", f"Hessian of {call} with respect to {what} times ({', '.join(dnames)}).", hv,
+                         [f"hvp_{w}" for w in wnames], "return " + _group(_slots(0, n), single), dnames))
+    return base
+
+
+def direction_nodes(dspecs: list[ArgSpec], wrt_nodes: list[Node], first_index: int) -> list[Node]:
+    """Direction inputs, with the sizes of the arguments they are directions of."""
+    return [input_node(s.name, w.shape, first_index + k, w.dtype) for k, (s, w) in enumerate(zip(dspecs, wrt_nodes))]
+
+
+#: Primitives whose NumPy result may be a view of their first input.
+_VIEWS = {"transpose", "reshape", "getitem", "slice_axis", "flip", "diagonal", "stop_gradient", "broadcast_to"}
+
+
+def _shares_memory(g: Node) -> bool:
+    """Whether ``g`` may be (a view of) an argument or a module constant rather than a new array."""
+    while g.op in _VIEWS:
+        g = g.inputs[0]
+    return g.op in ("input", "const")
+
+
+def owned(node: Node, like: Node | None = None) -> Node:
+    """A result the caller owns: never a read-only broadcast, a bare number, an argument or a view of one.
+    With ``like`` (the argument a gradient belongs to), shaped and typed like it."""
+    if like is not None:
+        if node.op == "broadcast_to":
+            return full_like(like, node.inputs[0])
+        if node.shape != like.shape or (node.op == "elementwise" and not node.inputs) or _shares_memory(node):
+            return full_like(like, node)
+        return node
+    if _shares_memory(node) or (node.op == "elementwise" and not node.inputs and node.shape):
+        return copy(node)
+    return node
