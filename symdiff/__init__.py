@@ -23,4 +23,5 @@ def __getattr__(name: str):
 
 
 __all__ = ["grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp", "export", "stop_gradient", "functions",
-           "register", "Entry", "SymdiffError", "UnsupportedError", "ShapeError", "NonScalarOutputError", "TraceError", "__version__"]
+           "register", "Entry", "SymdiffError", "UnsupportedError", "ShapeError", "NonScalarOutputError", "TraceError",
+           "__version__"]
