@@ -200,13 +200,14 @@ def simplify_exprs(outputs: list[Node]) -> list[Node]:
 
 def lower(e: sp.Expr) -> sp.Expr:
     """Write sigmoid and softplus through ``exp(-|u|)``, stable and shareable between value and gradient:
-    ``softplus(u) = max(u, 0) + log1p(exp(-|u|))``, ``sigmoid(u) = where(u >= 0, 1, exp(-|u|)) / (1 + exp(-|u|))``."""
+    ``softplus(u) = max(u, 0) + log1p(exp(-|u|))``, ``sigmoid(u) = exp(min(u, 0)) / (1 + exp(-|u|))``
+    (exact, and faster in NumPy than a ``where``)."""
     def low(t):
         u = t.args[0]
         e = sp.exp(-sp.Abs(u))
         if isinstance(t, softplus):
             return sp.Max(u, 0) + log1p(e)
-        return sp.Piecewise((1, u >= 0), (e, True)) / (1 + e)
+        return sp.exp(sp.Min(u, 0)) / (1 + e)
     return e.replace(lambda t: isinstance(t, (sigmoid, softplus)), low)
 
 

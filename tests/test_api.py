@@ -281,3 +281,13 @@ def test_two_lambdas_of_one_file_are_not_confused(tmp_path):
     f2 = lambda x: np.sum(np.cos(x))  # noqa: E731
     np.testing.assert_allclose(symdiff.grad(f1)(x), np.cos(x))
     np.testing.assert_allclose(symdiff.grad(f2)(x), -np.sin(x))
+
+
+def test_integer_powers_printed_as_products_keep_their_meaning():
+    def f(x):
+        return np.sum(2.0 / x ** 3 + x ** 5 - 1 / x ** 4 + (x + 1) ** 3)
+    g = symdiff.grad(f)
+    x = np.array([0.7, 1.3, 2.0])
+    np.testing.assert_allclose(g(x), -6 / x ** 4 + 5 * x ** 4 + 4 / x ** 5 + 3 * (x + 1) ** 2, rtol=1e-13)
+    code = [line for line in g.source.split("def f_grad")[1].splitlines() if not line.strip().startswith("#")]
+    assert "**" not in "\n".join(code).replace("(x + 1)**2", "")
