@@ -295,6 +295,9 @@ def reshape(x: Node, shape: Shape, origin: Origin | None = None) -> Node:
         raise ShapeError(f"cannot reshape an array of shape {x.shape} into shape {shape}")
     if _uniform(x) is not None:
         return broadcast_to(_uniform(x), shape)
+    if x.op in ("sum", "mean", "max", "min") and x.param("keepdims") and \
+            shape == tuple(d for i, d in enumerate(x.shape) if i not in x.param("axis")):
+        return reduce(x.op, x.inputs[0], axis=x.param("axis"), origin=x.origin)  # the kept axes dropped
     return Node("reshape", (x,), shape, params=(("shape", shape),), dtype=x.dtype, origin=origin)
 
 
@@ -353,8 +356,13 @@ def slice_length(dim: sp.Expr, start, stop, step) -> sp.Expr | None:
     return sp.sympify(hi - lo)
 
 
+_FULL = ("slice", None, None, None)
+
+
 def _vjp_getitem(g: Node, node: Node) -> list[Node]:
     x = node.inputs[0]
+    if all(item is None or item == _FULL for item in node.param("index")):  # x[:, None]: only new axes
+        return [reshape(g, x.shape)]
     return [Node("scatter", (g,), x.shape, params=(("index", node.param("index")), ("shape", x.shape)),
                  dtype=g.dtype, origin=_grad(node))]
 
