@@ -28,7 +28,14 @@ HELPERS: dict[str, str] = {
 }
 
 
-class sigmoid(sp.Function):
+class RealFunction(sp.Function):
+    """A function that is real where all its arguments are (all of symdiff's are)."""
+
+    def _eval_is_real(self):
+        return all(a.is_real for a in self.args) or None
+
+
+class sigmoid(RealFunction):
     """Logistic sigmoid ``1 / (1 + exp(-x))``."""
 
     nargs = 1
@@ -46,14 +53,12 @@ class sigmoid(sp.Function):
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + sp.exp(-x))
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
 
     def _numpycode(self, printer):
         return printer.helper_call("_sigmoid", self.args[0])
 
 
-class softplus(sp.Function):
+class softplus(RealFunction):
     """``log(1 + exp(x))``, printed as ``np.logaddexp(0, x)`` (no overflow)."""
 
     nargs = 1
@@ -64,8 +69,6 @@ class softplus(sp.Function):
     def _eval_rewrite_as_log(self, x, **kwargs):
         return sp.log(1 + sp.exp(x))
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
 
     def _numpycode(self, printer):
         return f"np.logaddexp(0, {printer._print(self.args[0])})"
@@ -111,13 +114,12 @@ def _flat(name: str, numpy_name: str, nargs=1) -> type:
     """A piecewise-constant NumPy function (floor, sign, ...): derivative zero everywhere (its value
     almost everywhere; at jumps there is no derivative and zero is the useful choice)."""
     fn = getattr(np, numpy_name)
-    return type(name, (sp.Function,), {
+    return type(name, (RealFunction,), {
         "__doc__": f"``np.{numpy_name}``: piecewise constant, derivative 0.",
         "__module__": __name__,
         "nargs": nargs,
         "fdiff": lambda self, argindex=1: sp.S.Zero,
         "eval": classmethod(lambda cls, *args: _number(fn, *args)),
-        "_eval_is_real": lambda self: self.args[0].is_real,
         "_numpycode": _np_call(numpy_name),
     })
 
@@ -150,7 +152,7 @@ isnan = _predicate("isnan")
 isinf = _predicate("isinf")
 
 
-class cbrt(sp.Function):
+class cbrt(RealFunction):
     """``np.cbrt``: the real cube root, defined for negative arguments too (unlike ``x**(1/3)``)."""
 
     nargs = 1
@@ -162,13 +164,11 @@ class cbrt(sp.Function):
     def eval(cls, x):
         return _number(np.cbrt, x)
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
 
     _numpycode = _np_call("cbrt")
 
 
-class sinc(sp.Function):
+class sinc(RealFunction):
     """NumPy's normalized ``sinc(x) = sin(pi x) / (pi x)``, 1 at 0."""
 
     nargs = 1
@@ -180,13 +180,11 @@ class sinc(sp.Function):
     def eval(cls, x):
         return _number(np.sinc, x)
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
 
     _numpycode = _np_call("sinc")
 
 
-class dsinc(sp.Function):
+class dsinc(RealFunction):
     """Derivative of :class:`sinc`, ``(cos(pi x) - sinc(x)) / x`` and 0 at 0, printed by a helper
     that uses the series near 0 (the formula cancels catastrophically there)."""
 
@@ -196,14 +194,12 @@ class dsinc(sp.Function):
         x = self.args[0]
         return sp.Piecewise((-sp.pi ** 2 * sinc(x) - 2 * dsinc(x) / x, sp.Ne(x, 0)), (-sp.pi ** 2 / 3, True))
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
 
     def _numpycode(self, printer):
         return printer.helper_call("_dsinc", self.args[0])
 
 
-class logaddexp(sp.Function):
+class logaddexp(RealFunction):
     """``np.logaddexp(a, b) = log(exp(a) + exp(b))``, with derivatives ``sigmoid(a - b)``, ``sigmoid(b - a)``."""
 
     nargs = 2
@@ -216,13 +212,11 @@ class logaddexp(sp.Function):
     def eval(cls, a, b):
         return _number(np.logaddexp, a, b)
 
-    def _eval_is_real(self):
-        return self.args[0].is_real and self.args[1].is_real
 
     _numpycode = _np_call("logaddexp")
 
 
-class logaddexp2(sp.Function):
+class logaddexp2(RealFunction):
     """``np.logaddexp2(a, b) = log2(2**a + 2**b)``, with derivatives ``sigmoid((a - b) log 2)``, ..."""
 
     nargs = 2
@@ -235,8 +229,6 @@ class logaddexp2(sp.Function):
     def eval(cls, a, b):
         return _number(np.logaddexp2, a, b)
 
-    def _eval_is_real(self):
-        return self.args[0].is_real and self.args[1].is_real
 
     _numpycode = _np_call("logaddexp2")
 
@@ -249,11 +241,10 @@ def _fminmax(name: str, sign_: int) -> type:
         a, b = self.args
         d = sign_ * (a - b) if argindex == 1 else sign_ * (b - a)
         return sp.Heaviside(d)
-    return type(name, (sp.Function,), {
+    return type(name, (RealFunction,), {
         "__doc__": f"``np.{name}`` (NaN-ignoring {'max' if sign_ > 0 else 'min'}imum).",
         "__module__": __name__, "nargs": 2, "fdiff": fdiff,
         "eval": classmethod(lambda cls, a, b: _number(fn, a, b)),
-        "_eval_is_real": lambda self: self.args[0].is_real and self.args[1].is_real,
         "_numpycode": _np_call(name),
     })
 
@@ -262,7 +253,7 @@ fmax = _fminmax("fmax", 1)
 fmin = _fminmax("fmin", -1)
 
 
-class heaviside(sp.Function):
+class heaviside(RealFunction):
     """``np.heaviside(x, h)``: 0 below 0, ``h`` at 0, 1 above; derivative 0 in ``x``, in ``h`` the
     indicator of ``x == 0``."""
 
@@ -277,13 +268,11 @@ class heaviside(sp.Function):
     def eval(cls, x, h):
         return _number(np.heaviside, x, h)
 
-    def _eval_is_real(self):
-        return self.args[0].is_real and self.args[1].is_real
 
     _numpycode = _np_call("heaviside")
 
 
-class clip(sp.Function):
+class clip(RealFunction):
     """``np.clip(a, lo, hi) = minimum(maximum(a, lo), hi)``; an infinite bound is no bound. At a bound
     the derivative is 1 in ``a`` (as ``torch.clamp``); ``lo > hi`` gives ``hi`` everywhere, like NumPy."""
 
@@ -305,8 +294,6 @@ class clip(sp.Function):
             return a
         return _number(lambda x, low, high: min(max(x, low), high), a, lo, hi)
 
-    def _eval_is_real(self):
-        return self.args[0].is_real
 
     def _numpycode(self, printer):
         a, lo, hi = self.args
