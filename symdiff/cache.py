@@ -62,11 +62,6 @@ def import_file(path: Path) -> ModuleType:
     return module
 
 
-def load_module(source: str, stem: str) -> ModuleType:
-    """Store ``source`` in the cache folder and import it from that file."""
-    return import_file(store_module(source, stem))
-
-
 # ---- the index: which module serves which (function fingerprint, signature) ----
 
 def _index_path(key: str) -> Path:

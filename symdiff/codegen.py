@@ -14,7 +14,7 @@ import jinja2
 import sympy as sp
 
 from .ir import ARG, Node, toposort
-from .naming import Namer, grad_name
+from .naming import Namer
 from .primitives import PRIMITIVES
 from .paths import templates_dir
 from .printer import ExprPrinter, Helpers, is_atomic
@@ -189,7 +189,3 @@ def render_module(header: dict, functions: list[Function], module: ModuleText) -
     return environment().get_template("module.py.j2").render(
         header=header, functions=functions, constants=module.constants,
         helpers=module.helpers.sources(), uses_numpy=uses_np)
-
-
-def label_for(name: str) -> str:
-    return grad_name(name)

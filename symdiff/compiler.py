@@ -191,10 +191,6 @@ def _guard_lines(name: str, specs: Sequence[ArgSpec], guard) -> list[str]:
     return lines
 
 
-def _tuple(items: list[str]) -> str:
-    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-
-
 def _shape_text(spec: ArgSpec) -> str:
     if not spec.is_array:
         return f"{spec.static!r} (a constant)"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import sympy as sp
@@ -188,8 +188,3 @@ def format_graph(graph: Graph, title: str = "") -> str:
     outs = ", ".join(f"{label}={names[id(o)]}" for label, o in zip(graph.output_names, graph.outputs))
     lines.append(f"  out {outs}")
     return "\n".join(lines)
-
-
-def iter_args(nodes: Iterable[Node]) -> Iterable[Node]:
-    for node in nodes:
-        yield from node.inputs

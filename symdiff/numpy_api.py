@@ -198,10 +198,6 @@ def _where(origin, cond, a=None, b=None):
     return _compose(lambda c, x, y: sp.Piecewise((x, c), (y, True)), (cond, a, b), origin, conditions=(0,))
 
 
-def stop_gradient_build(origin, x):
-    return P.stop_gradient(as_node(x))
-
-
 def _clip(origin, a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
     """``np.clip``; a bound of None is no bound (printed as None)."""
     _no_extras("clip", {"out": out, **kwargs})
