@@ -10,7 +10,8 @@ True
 __version__ = "0.1.0"
 
 from . import functions  # noqa: E402
-from .api import export, grad, hessian, hvp, jacobian, jvp, stop_gradient, value_and_grad  # noqa: E402
+from .api import (  # noqa: E402
+    elementwise_grad, export, grad, hessian, hvp, jacobian, jvp, stop_gradient, value_and_grad, vjp)
 from .errors import NonScalarOutputError, ShapeError, SymdiffError, TraceError, UnsupportedError  # noqa: E402
 
 
@@ -22,6 +23,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'symdiff' has no attribute {name!r}")
 
 
-__all__ = ["grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp", "export", "stop_gradient", "functions",
+__all__ = ["grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp", "vjp", "elementwise_grad", "export",
+           "stop_gradient", "functions",
            "register", "Entry", "SymdiffError", "UnsupportedError", "ShapeError", "NonScalarOutputError", "TraceError",
            "__version__"]

@@ -108,7 +108,7 @@ def _exact_key(args: tuple) -> tuple:
 
 #: What each transform calls in the generated module, and the kind of module it needs.
 ENTRIES = {"value_and_grad": "grad", "grad": "grad", "jacobian": "jacobian", "hessian": "hessian",
-           "hvp": "hvp", "jvp": "jvp"}
+           "hvp": "hvp", "jvp": "jvp", "vjp": "vjp", "elementwise_grad": "elementwise_grad"}
 
 
 class Transformed:
@@ -121,7 +121,7 @@ class Transformed:
         self.fn = fn
         self.wrt, self.single = _wrt_indices(fn, wrt)
         self.entry, self.kind = entry, ENTRIES[entry]
-        self.n_directions = len(self.wrt) if self.kind in ("hvp", "jvp") else 0
+        self.n_directions = {"hvp": len(self.wrt), "jvp": len(self.wrt), "vjp": 1}.get(self.kind, 0)
         self.params = _params(fn)
         self._signature = inspect.signature(fn)
         self._cache: dict[tuple, list[tuple[Compiled, Any]]] = {}
@@ -276,6 +276,18 @@ def hvp(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
 def jvp(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
     """Forward mode: ``jvp(f)(*args, t)`` returns ``(f(*args), derivative of f along t)``."""
     return _transform("jvp", fn, wrt)
+
+
+def vjp(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+    """Reverse mode for any output: ``vjp(f)(*args, cotangent)`` returns ``(f(*args), cotangent pulled
+    back to wrt)``, the gradient of ``sum(f(*args) * cotangent)``."""
+    return _transform("vjp", fn, wrt)
+
+
+def elementwise_grad(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+    """For a function applied element by element, its derivative at every element: the gradient of
+    the sum of its outputs (as autograd's ``elementwise_grad``)."""
+    return _transform("elementwise_grad", fn, wrt)
 
 
 def stop_gradient(x: Any) -> Any:

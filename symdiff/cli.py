@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                       ("hvp", "print (or write) the module with the gradient and the Hessian-vector product"),
                       ("jacobian", "print (or write) the Jacobian module (any output shape)"),
                       ("jvp", "print (or write) the forward-mode (value and tangent) module"),
+                      ("vjp", "print (or write) the reverse-mode module for any output (value and pullback)"),
                       ("graph", "print the traced graph and its gradient graph")):
         p = sub.add_parser(cmd, help=text, description=text, epilog=EXAMPLES,
                            formatter_class=argparse.RawDescriptionHelpFormatter)

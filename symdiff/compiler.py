@@ -118,7 +118,7 @@ def _compile(fn, specs, wrt, single, name, file, report, kind) -> Compiled:
     forward = Graph(tuple(inputs), (out,), (name,))
     wrt_nodes = [next(n for n in inputs if n.param("index") == i) for i in wrt]
     dspecs = direction_specs(kind, specs, wrt)
-    directions = direction_nodes(dspecs, wrt_nodes, len(specs))
+    directions = direction_nodes(kind, dspecs, out, wrt_nodes, len(specs))
     call = f"{name}({', '.join(s.name for s in specs)})"
     functions = plans(kind, name, out, wrt_nodes, directions, single, call)
     # Stage 3: every function's outputs through the passes together, so they share their work.
@@ -127,8 +127,9 @@ def _compile(fn, specs, wrt, single, name, file, report, kind) -> Compiled:
     for f in functions:
         f.outputs = [next(simplified) for _ in f.outputs]
         likes = [None] + wrt_nodes if f.suffix == "value_and_grad" else \
-            (wrt_nodes if f.suffix in ("grad", "hvp") else [None] * len(f.outputs))
-        f.outputs = [o if k == 0 and f.suffix in ("value_and_grad", "jvp") else owned(o, like)
+            (wrt_nodes if f.suffix in ("grad", "hvp", "elementwise_grad") else
+             [None] + wrt_nodes if f.suffix == "vjp" else [None] * len(f.outputs))
+        f.outputs = [o if k == 0 and f.suffix in ("value_and_grad", "jvp", "vjp") else owned(o, like)
                      for k, (o, like) in enumerate(zip(f.outputs, likes))]
         f.outputs = [copy(o) if any(o is p for p in f.outputs[:k]) else o  # one array returned twice would alias
                      for k, o in enumerate(f.outputs)]
@@ -145,7 +146,8 @@ def _compile(fn, specs, wrt, single, name, file, report, kind) -> Compiled:
 
 
 TITLES = {"value_and_grad": "value and gradient", "jacobian": "Jacobian", "hessian": "Hessian (from the gradient)",
-          "hvp": "Hessian-vector product (from the gradient)", "jvp": "value and tangent"}
+          "hvp": "Hessian-vector product (from the gradient)", "jvp": "value and tangent",
+          "vjp": "value and vector-Jacobian product", "elementwise_grad": "elementwise derivative"}
 
 
 def _module(name, fn, specs, wrt, functions, inputs, file, guard, kind) -> str:

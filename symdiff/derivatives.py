@@ -14,12 +14,12 @@ from typing import Sequence
 
 from .backward import gradients
 from .forward import jacobian_nodes, jvp_nodes
-from .ir import Node
 from .naming import grad_name
-from .primitives import broadcast_to, copy, full_like, input_node, scalar
+from .ir import ARG, Node
+from .primitives import broadcast_to, copy, elementwise, full_like, input_node, reduce, scalar
 from .specs import ArgSpec
 
-KINDS = ("grad", "jacobian", "hessian", "hvp", "jvp")
+KINDS = ("grad", "jacobian", "hessian", "hvp", "jvp", "vjp", "elementwise_grad")
 SCALAR_OUTPUT = {"grad", "hessian", "hvp"}
 
 
@@ -39,6 +39,11 @@ class Plan:
 
 def direction_specs(kind: str, specs: Sequence[ArgSpec], wrt: Sequence[int]) -> list[ArgSpec]:
     """The extra arguments a kind takes: a direction per ``wrt`` argument for ``hvp`` and ``jvp``."""
+    if kind == "vjp":
+        name = "cotangent"
+        while name in {s.name for s in specs}:
+            name += "_"
+        return [ArgSpec(name, None)]  # shaped like the output, known after tracing
     if kind not in ("hvp", "jvp"):
         return []
     taken = {s.name for s in specs}
@@ -81,6 +86,19 @@ def plans(kind: str, name: str, out: Node, wrt_nodes: list[Node], directions: li
         t = t if t is not None else broadcast_to(scalar(0, out.dtype), out.shape)
         return [Plan("jvp", f"Value of {call} and its derivative along the tangents of {what}.", [out, t],
                      [name, f"{name}_dot"], "return {0}, {1}", tuple(d.param("name") for d in directions))]
+    if kind == "vjp":
+        (ct,) = directions
+        pulled = reduce("sum", elementwise(ARG[0] * ARG[1], (out, ct), shape=out.shape))
+        vjps = gradients(pulled, wrt_nodes)
+        return [Plan("vjp", f"Value of {call} and the cotangent pulled back to {what}.", [out, *vjps],
+                     [name, *[grad_name(w) for w in wnames]], "return {0}, " + _group(_slots(1, n), single),
+                     (ct.param("name"),))]
+    if kind == "elementwise_grad":
+        total = reduce("sum", out) if out.ndim else out
+        grads = gradients(total, wrt_nodes)
+        return [Plan("elementwise_grad", f"Derivative of {call} element by element (the gradient of its sum) "
+                     f"with respect to {what}.", list(grads), [grad_name(w) for w in wnames],
+                     "return " + _group(_slots(0, n), single))]
     grads = gradients(out, wrt_nodes)
     labels = [grad_name(w) for w in wnames]
     casts = tuple(w.dtype if w.dtype != "float64" else None for w in wrt_nodes)
@@ -104,8 +122,10 @@ def plans(kind: str, name: str, out: Node, wrt_nodes: list[Node], directions: li
     return base
 
 
-def direction_nodes(dspecs: list[ArgSpec], wrt_nodes: list[Node], first_index: int) -> list[Node]:
-    """Direction inputs, with the sizes of the arguments they are directions of."""
+def direction_nodes(kind: str, dspecs: list[ArgSpec], out: Node, wrt_nodes: list[Node], first_index: int) -> list[Node]:
+    """Direction inputs, with the sizes of what they are directions of (the output's, for ``vjp``)."""
+    if kind == "vjp":
+        return [input_node(dspecs[0].name, out.shape, first_index, out.dtype)]
     return [input_node(s.name, w.shape, first_index + k, w.dtype) for k, (s, w) in enumerate(zip(dspecs, wrt_nodes))]
 
 

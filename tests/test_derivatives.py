@@ -129,3 +129,21 @@ def test_cli_hessian(tmp_path):
                           capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert done.returncode == 0, done.stderr
     assert "def f_hessian(x):" in done.stdout and "def f_grad(x):" in done.stdout
+
+
+def test_vjp_pulls_back_a_cotangent():
+    def f(x, W):
+        return np.tanh(W @ x)
+    x, W = np.array([0.3, -0.2, 0.5]), np.random.default_rng(5).standard_normal((2, 3))
+    ct = np.array([1.5, -0.5])
+    value, (dx, dW) = symdiff.vjp(f, wrt=("x", "W"))(x, W, ct)
+    np.testing.assert_allclose(value, f(x, W))
+    np.testing.assert_allclose(dx, ct @ fd_jacobian(lambda t: f(t, W), x), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(dW, np.einsum("i,ijk->jk", ct, fd_jacobian(lambda t: f(x, t), W)), rtol=1e-6,
+                               atol=1e-9)
+
+
+def test_elementwise_grad():
+    x = np.linspace(-2, 2, 7)
+    np.testing.assert_allclose(symdiff.elementwise_grad(lambda t: np.tanh(t) * t)(x),
+                               1 / np.cosh(x) ** 2 * x + np.tanh(x), rtol=1e-13)
