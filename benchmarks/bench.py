@@ -489,13 +489,14 @@ class CompileError(Exception):
     """symdiff rejected every formulation of a workload's loss."""
 
 
-def compile_symdiff(symdiff: Any, loss_fn: LossFn, wrt: tuple[str, ...],
-                    args: tuple[Any, ...], cache_root: Path) -> tuple[Any, float, Any]:
-    """Build value_and_grad cold; return (fn, seconds, first result)."""
+def compile_symdiff(symdiff: Any, loss_fn: LossFn, wrt: tuple[str, ...] | str,
+                    args: tuple[Any, ...], cache_root: Path,
+                    transform: str = "value_and_grad") -> tuple[Any, float, Any]:
+    """Build ``symdiff.<transform>`` cold; return (fn, seconds, first result)."""
     os.environ["SYMDIFF_CACHE_DIR"] = tempfile.mkdtemp(dir=cache_root)
     clear_sympy_cache()
     start = time.perf_counter()
-    vg = symdiff.value_and_grad(loss_fn, wrt=wrt)
+    vg = getattr(symdiff, transform)(loss_fn, wrt=wrt)
     first = vg(*args)
     return vg, time.perf_counter() - start, first
 
@@ -606,6 +607,244 @@ def run_workload(w: Workload, symdiff: Any | None, frameworks: Sequence[Framewor
     if error is not None:
         status = error if status == "ok" else f"{error}, {status}"
     return Row(name, us, compile_s, status, w.timed, w.ops)
+
+
+# --------------------------------------------------------------------------
+# Higher derivatives: symdiff.hessian and symdiff.hvp
+# --------------------------------------------------------------------------
+
+HESS_ROSEN_RTOL = 1e-10   # symdiff Hessian vs reference, Rosenbrock
+HESS_LOGREG_RTOL = 1e-12  # symdiff Hessian vs hand, logistic regression
+HVP_RTOL = 1e-10          # symdiff hvp vs reference Hessian @ v
+HVP_FD_RTOL = 1e-6        # symdiff hvp vs central differences of the hand gradient
+TARGET_HESS_ROSEN, TARGET_HVP_GRAD, TARGET_HESS_LOGREG = 1.5, 4.0, 1.2
+
+
+class HigherWorkload(NamedTuple):
+    """One row of the higher-derivative table.
+
+    ``symdiff.<transform>(loss_fn, wrt=wrt)(*args)`` (hvp: the direction is the last of
+    ``args``) is timed against ``reference``, a zero-argument callable, or, when that is None,
+    against ``symdiff.grad`` of the same loss on ``args[:-1]`` (the ratio is then the price of
+    one hvp in gradients; ``hand_grad`` checks that gradient).  Before timing, symdiff's result
+    must equal ``expected()`` (described by ``check``) to ``rtol``, as the largest error over
+    the largest entry; ``ref_check`` validates the reference itself.
+    """
+
+    name: str
+    transform: str
+    loss_fn: LossFn
+    wrt: str
+    args: tuple[Any, ...]
+    reference: Callable[[], Any] | None
+    expected: Callable[[], Array]
+    check: str
+    rtol: float
+    target: float
+    ref_check: Callable[[], str | None] | None = None
+    hand_grad: Callable[[], Array] | None = None
+    note: str | None = None
+    big: bool = False
+
+
+class HigherRow(NamedTuple):
+    name: str
+    symdiff_us: float | None
+    ref_us: float | None
+    target: float
+    compile_s: float | None
+    status: str           # "PASS"/"MISS", or "FAIL"/"ERROR" with a footnote marker
+
+
+def rel_err(got: Any, expected: Array) -> float:
+    """Largest absolute error over the largest |expected| entry."""
+    got = np.asarray(got)
+    if got.shape != np.shape(expected):
+        return float("inf")
+    return float(np.max(np.abs(got - expected))) / max(float(np.max(np.abs(expected))), 1e-300)
+
+
+def grad_fd(grad_fn: Callable[[Array], Array], x: Array, v: Array) -> Array:
+    """Central differences of a gradient along v: the Hessian times v, to O(eps**2)."""
+    return (grad_fn(x + FD_EPS * v) - grad_fn(x - FD_EPS * v)) / (2 * FD_EPS)
+
+
+def hessian_fd_check(H: Array, grad_fn: Callable[[Array], Array], x: Array,
+                     rng: np.random.Generator, label: str) -> str | None:
+    """Check a reference Hessian: H @ v against central differences of the hand gradient."""
+    v = rng.standard_normal(x.shape)
+    err = rel_err(H @ v, grad_fd(grad_fn, x, v))
+    return None if err <= FD_RTOL else f"{label} @ v vs finite differences: rel. err {err:.1e}"
+
+
+def rosenbrock_hess_hand(x: Array) -> Array:
+    """Dense Rosenbrock Hessian filled band by band (used when SciPy is missing)."""
+    n = x.size
+    a = x[:-1]
+    diag = np.zeros(n)
+    diag[:-1] = 1200.0 * a * a - 400.0 * x[1:] + 2.0
+    diag[1:] += 200.0
+    H = np.zeros((n, n))
+    H.flat[::n + 1] = diag
+    H.flat[1::n + 1] = -400.0 * a       # (i, i+1)
+    H.flat[n::n + 1] = -400.0 * a       # (i+1, i)
+    return H
+
+
+def rosenbrock_hess_reference() -> tuple[Callable[[Array], Array], str, str | None]:
+    """scipy.optimize.rosen_hess if SciPy is importable, else the hand-written banded Hessian."""
+    try:
+        import scipy
+        from scipy.optimize import rosen_hess
+    except Exception as exc:  # optional: fall back to NumPy
+        return rosenbrock_hess_hand, "hand banded NumPy", (
+            f"SciPy is not importable ({type(exc).__name__}: {exc}); the Rosenbrock Hessian is "
+            "compared against a hand-written banded NumPy Hessian instead of scipy.optimize.rosen_hess")
+    return rosen_hess, f"scipy {scipy.__version__} rosen_hess", None
+
+
+def rosenbrock_grad_hand(x: Array) -> Array:
+    return rosenbrock_hand(x)[1][0]
+
+
+def logaddexp_logreg_loss(X, y, w):
+    z = X @ w
+    return np.mean(np.logaddexp(0, z) - y * z)
+
+
+def logaddexp_logreg_grad_hand(X: Array, y: Array, w: Array) -> Array:
+    p = 0.5 * np.tanh(0.5 * (X @ w)) + 0.5     # sigmoid, overflow-free
+    return X.T @ (p - y) / y.size
+
+
+def logaddexp_logreg_hess_hand(X: Array, y: Array, w: Array) -> Array:
+    p = 0.5 * np.tanh(0.5 * (X @ w)) + 0.5
+    return X.T @ (X * (p * (1 - p))[:, None]) / y.size
+
+
+def logreg_data(rng: np.random.Generator, n: int, d: int) -> tuple[Array, Array, Array]:
+    return (rng.standard_normal((n, d)), (rng.random(n) < 0.5).astype(np.float64),
+            rng.standard_normal(d) / np.sqrt(d))
+
+
+def rosen_hessian_workload(rng: np.random.Generator, n: int) -> HigherWorkload:
+    x = 1.0 + 0.5 * rng.standard_normal(n)
+    ref, label, note = rosenbrock_hess_reference()
+    return HigherWorkload(
+        f"hessian Rosenbrock n={n} vs {label}", "hessian", rosenbrock_loss, "x", (x,),
+        functools.partial(ref, x), functools.partial(ref, x), label, HESS_ROSEN_RTOL,
+        TARGET_HESS_ROSEN, note=note,
+        ref_check=lambda: hessian_fd_check(ref(x), rosenbrock_grad_hand, x, rng, label))
+
+
+def rosen_hvp_workload(rng: np.random.Generator, n: int) -> HigherWorkload:
+    x, v = 1.0 + 0.5 * rng.standard_normal(n), rng.standard_normal(n)
+    if n <= 10_000:
+        ref, label, _ = rosenbrock_hess_reference()
+        expected, check, rtol = (lambda: ref(x) @ v), f"{label} @ v", HVP_RTOL
+    else:  # no dense Hessian at this size
+        expected, check, rtol = (lambda: grad_fd(rosenbrock_grad_hand, x, v),
+                                 "central differences of the hand gradient", HVP_FD_RTOL)
+    return HigherWorkload(f"hvp vs grad, Rosenbrock n={n}", "hvp", rosenbrock_loss, "x", (x, v),
+                          None, expected, check, rtol, TARGET_HVP_GRAD,
+                          hand_grad=functools.partial(rosenbrock_grad_hand, x), big=n > 1e5)
+
+
+def logreg_hvp_workload(rng: np.random.Generator, n: int, d: int = 100) -> HigherWorkload:
+    X, y, w = logreg_data(rng, n, d)
+    v = rng.standard_normal(d)
+    return HigherWorkload(f"hvp vs grad, logreg N={n} d={d}", "hvp", logaddexp_logreg_loss, "w",
+                          (X, y, w, v), None, lambda: logaddexp_logreg_hess_hand(X, y, w) @ v,
+                          "hand Hessian @ v", HVP_RTOL, TARGET_HVP_GRAD,
+                          hand_grad=functools.partial(logaddexp_logreg_grad_hand, X, y, w))
+
+
+def logreg_hessian_workload(rng: np.random.Generator, n: int, d: int = 100) -> HigherWorkload:
+    X, y, w = logreg_data(rng, n, d)
+    hand = functools.partial(logaddexp_logreg_hess_hand, X, y, w)
+    return HigherWorkload(
+        f"hessian logreg N={n} d={d} vs hand NumPy", "hessian", logaddexp_logreg_loss, "w",
+        (X, y, w), hand, hand, "hand Hessian", HESS_LOGREG_RTOL, TARGET_HESS_LOGREG,
+        ref_check=lambda: hessian_fd_check(hand(), lambda w_: logaddexp_logreg_grad_hand(X, y, w_),
+                                           w, rng, "hand Hessian"))
+
+
+def higher_workloads(rng: np.random.Generator) -> list[HigherWorkload]:
+    return [rosen_hessian_workload(rng, 1000),
+            rosen_hvp_workload(rng, 1000), rosen_hvp_workload(rng, 1_000_000),
+            logreg_hvp_workload(rng, 1000),
+            logreg_hessian_workload(rng, 1000)]
+
+
+def dump_source(opts: argparse.Namespace, name: str, fn: Any) -> None:
+    if opts.dump is not None:
+        slug = re.sub(r"\W+", "_", name).strip("_")
+        (opts.dump / f"{slug}.py").write_text(fn.source, encoding="utf-8")
+
+
+def run_higher(w: HigherWorkload, symdiff: Any | None, opts: argparse.Namespace,
+               cache_root: Path, notes: Notes) -> HigherRow:
+    name = w.name + (" " + notes.add(w.note) if w.note else "")
+    if symdiff is None:
+        return HigherRow(name, None, None, w.target, None, "ERROR (symdiff unavailable)")
+    problems = [w.ref_check() if w.ref_check else None]
+    try:
+        fn, compile_s, first = compile_symdiff(symdiff, w.loss_fn, w.wrt, w.args, cache_root,
+                                               w.transform)
+        dump_source(opts, w.name, fn)
+        calls = {"symdiff": functools.partial(fn, *w.args)}
+        if w.reference is None:   # hvp row: against one symdiff gradient
+            g, _, g_first = compile_symdiff(symdiff, w.loss_fn, w.wrt, w.args[:-1], cache_root,
+                                            "grad")
+            if w.hand_grad is not None and (err := rel_err(g_first, w.hand_grad())) > MATCH_RTOL:
+                problems.append(f"symdiff grad vs hand gradient: rel. err {err:.1e}")
+            calls["reference"] = functools.partial(g, *w.args[:-1])
+        else:
+            calls["reference"] = w.reference
+    except Exception as exc:  # keep the table going
+        return HigherRow(name, None, None, w.target, None, "ERROR " + notes.add(
+            f"{w.name}: symdiff.{w.transform} failed: {type(exc).__name__}: {exc}"))
+    if (err := rel_err(first, w.expected())) > w.rtol:
+        problems.append(f"symdiff {w.transform} vs {w.check}: rel. err {err:.1e} "
+                        f"(tolerance {w.rtol:g})")
+    repeat = opts.repeat_big if w.big else opts.repeat
+    sd, ref = (t * 1e6 for t in time_side_by_side(list(calls.values()), repeat,
+                                                   opts.batch_seconds))
+    failures = [p for p in problems if p is not None]
+    status = ("FAIL " + notes.add(f"{w.name}: {'; '.join(failures)}") if failures
+              else "PASS" if sd / ref <= w.target else "MISS")
+    return HigherRow(name, sd, ref, w.target, compile_s, status)
+
+
+def format_higher_table(rows: Sequence[HigherRow]) -> list[str]:
+    head = ["workload", "symdiff µs", "reference µs", "ratio", "target", "PASS/MISS", "compile s"]
+    lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * 4 + "|---|---:|"]
+    for r in rows:
+        ratio_ = r.symdiff_us / r.ref_us if r.symdiff_us is not None and r.ref_us else None
+        cells = [r.name, fmt(r.symdiff_us, ".1f"), fmt(r.ref_us, ".1f"), fmt(ratio_, ".2f"),
+                 f"<= {r.target:g}", r.status, fmt(r.compile_s, ".2f")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def higher_section(rows: Sequence[HigherRow], big: Sequence[str],
+                   opts: argparse.Namespace) -> list[str]:
+    return ["## Higher derivatives: hessian and hvp", "",
+            *format_higher_table(rows), "",
+            "symdiff µs: `symdiff.hessian(f)(*args)` or `symdiff.hvp(f)(*args, v)`; reference µs: "
+            "the named NumPy/SciPy Hessian for the hessian rows, one `symdiff.grad(f)(*args)` "
+            "call for the hvp rows (so ratio = hvp cost in gradients). Both are timed in the "
+            f"same alternating batches ({opts.repeat}, {opts.repeat_big} for "
+            f"{', '.join(big) or 'none'}; ~{opts.batch_seconds * 1e3:.0f} ms), medians; "
+            "PASS when ratio <= target. Compile = the timed transform's construction plus "
+            "first call, cold (fresh SYMDIFF_CACHE_DIR, SymPy cache cleared). Checks before "
+            "timing (FAIL if not met): reference Hessians @ v vs central differences of the "
+            f"hand gradient (rtol {FD_RTOL:g}); symdiff Hessian vs reference (Rosenbrock "
+            f"{HESS_ROSEN_RTOL:g}, logreg {HESS_LOGREG_RTOL:g}); hvp vs reference Hessian @ v "
+            f"({HVP_RTOL:g}) or, at n=10^6, vs central differences of the hand gradient "
+            f"({HVP_FD_RTOL:g}); symdiff grad vs hand gradient ({MATCH_RTOL:g}). Errors are "
+            "max|error| / max|reference|. The Rosenbrock loss is the one of the first table "
+            "(`100 *` for `100.0 *`, the same function)."]
 
 
 # --------------------------------------------------------------------------
@@ -741,8 +980,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def build_report(rows: Sequence[Row], big: Sequence[str], sd_version: str,
                  frameworks: Sequence[Framework], missing: Sequence[str], notes: Notes,
-                 opts: argparse.Namespace, seconds: float) -> list[str]:
-    """The machine and command lines, the table, the summary and the footnotes, as lines."""
+                 opts: argparse.Namespace, seconds: float,
+                 higher: Sequence[str] = ()) -> list[str]:
+    """The machine and command lines, the table, the summary, the lines of the
+    higher-derivative section and the footnotes of both, as lines."""
     report = [machine_line(sd_version, frameworks), "",
               f"Command: `python {shlex.join(sys.argv)}`", "",
               *format_table(rows), "",
@@ -760,6 +1001,8 @@ def build_report(rows: Sequence[Row], big: Sequence[str], sd_version: str,
               f"Whole run: {seconds:.0f} s."]
     if missing:
         report += ["", "Not importable (dash in their columns): " + "; ".join(missing) + "."]
+    if higher:
+        report += ["", *higher]
     return report + [line for k, note in enumerate(notes.items, 1) for line in ("", f"[{k}] {note}")]
 
 
@@ -780,16 +1023,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             except Exception as exc:  # keep the table going
                 marker = notes.add(f"{w.name}: {type(exc).__name__}: {exc}")
                 rows.append(Row(w.name, {}, None, "ERROR " + marker, w.timed, w.ops))
+        higher_suite = higher_workloads(np.random.default_rng(1))
+        higher_rows: list[HigherRow] = []
+        for hw in higher_suite:
+            try:
+                higher_rows.append(run_higher(hw, symdiff, opts, cache_root, notes))
+            except Exception as exc:  # keep the table going
+                marker = notes.add(f"{hw.name}: {type(exc).__name__}: {exc}")
+                higher_rows.append(HigherRow(hw.name, None, None, hw.target, None,
+                                             "ERROR " + marker))
 
+    higher = higher_section(higher_rows, [hw.name for hw in higher_suite if hw.big], opts)
     report = build_report(rows, [w.name for w in suite if w.big], sd_version, frameworks, missing,
-                          notes, opts, time.perf_counter() - started)
+                          notes, opts, time.perf_counter() - started, higher)
     print("\n".join(report))
     if opts.write:
         RESULTS_PATH.write_text("# symdiff benchmark results\n\n"
                                 "Written by `benchmarks/bench.py --write`; rerun it to refresh.\n\n"
                                 + "\n".join(report) + "\n", encoding="utf-8")
         print(f"\nWrote {RESULTS_PATH.relative_to(REPO_ROOT)}")
-    return 0 if symdiff is not None and all(r.status == "ok" for r in rows) else 1
+    return 0 if symdiff is not None and all(r.status == "ok" for r in rows) and all(
+        r.status in ("PASS", "MISS") for r in higher_rows) else 1
 
 
 if __name__ == "__main__":

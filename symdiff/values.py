@@ -134,6 +134,10 @@ class Tracer:
         return _call(np.squeeze, self, axis=axis)
 
     def astype(self, dtype, copy=True):
+        if np.dtype(dtype).kind != "f":
+            raise UnsupportedError(
+                f"{_where()}: .astype({np.dtype(dtype).name}) of a traced value would truncate it; write the "
+                "rounding you mean with np.floor, np.trunc or np.round (their gradient is zero)")
         return self
 
     def copy(self, order="C"):

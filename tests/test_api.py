@@ -291,3 +291,9 @@ def test_integer_powers_printed_as_products_keep_their_meaning():
     np.testing.assert_allclose(g(x), -6 / x ** 4 + 5 * x ** 4 + 4 / x ** 5 + 3 * (x + 1) ** 2, rtol=1e-13)
     code = [line for line in g.source.split("def f_grad")[1].splitlines() if not line.strip().startswith("#")]
     assert "**" not in "\n".join(code).replace("(x + 1)**2", "")
+
+
+def test_astype_to_int_is_refused_not_silently_ignored():
+    with pytest.raises(symdiff.UnsupportedError, match="np.trunc"):
+        symdiff.grad(lambda x: np.sum(x.astype(np.int32)))(np.array([0.5, 1.5]))
+    np.testing.assert_allclose(symdiff.grad(lambda x: np.sum(x.astype(float) ** 2))(np.array([0.5, 1.5])), [1.0, 3.0])
