@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     from .api import compile_for_export
     from .cache import write_atomic
     fn = load_function(args.target)
-    wrt = tuple(w.strip() for w in args.wrt.split(",")) if args.wrt else None
+    names = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
+    wrt = names[0] if names and len(names) == 1 else (tuple(names) if names else None)
     kind = "grad" if args.command == "graph" else args.command
     compiled = compile_for_export(fn, wrt, parse_shapes(args.shape), kind)
     if args.command == "graph":

@@ -24,9 +24,24 @@ _BINOP_PRECEDENCE = {ast.Add: 40, ast.Sub: 40, ast.Mult: 50, ast.Div: 50, ast.Fl
                      ast.MatMult: 49, ast.Pow: 60}
 
 
+def _wrapped(code: str) -> bool:
+    """Whether ``code`` is one parenthesised group, ``(...)``."""
+    if not (code.startswith("(") and code.endswith(")")):
+        return False
+    depth = 0
+    for i, ch in enumerate(code):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and i < len(code) - 1:
+            return False
+    return True
+
+
 def code_precedence(code: str) -> int:
     """SymPy-scale precedence of a piece of Python code (``x @ w`` binds just below ``*``, so it is
     parenthesised inside products, where NumPy's left-to-right ``@``/``*`` would change its meaning)."""
+    if _wrapped(code):
+        return 1000
     try:
         node = ast.parse(code, mode="eval").body
     except SyntaxError:

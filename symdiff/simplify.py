@@ -254,6 +254,19 @@ def merge_duplicates(outputs: list[Node]) -> list[Node]:
     return rebuild(outputs, fn)
 
 
+def _positive_shares(replacements, reduced):
+    """A shared ``-u`` is shared as ``u`` and negated where used, so printing never says ``--u``."""
+    flip: dict[sp.Symbol, sp.Expr] = {}
+    out = []
+    for sym, sub in replacements:
+        sub = sub.xreplace(flip)
+        if sub.is_Mul and sub.args[0] == -1:
+            flip[sym] = -sym
+            sub = -sub
+        out.append((sym, sub))
+    return out, [e.xreplace(flip) for e in reduced]
+
+
 def share_subexpressions(outputs: list[Node]) -> list[Node]:
     """Common subexpressions of all elementwise expressions (value and gradient alike) computed once."""
     order = toposort(outputs)
@@ -269,6 +282,7 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
     replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c", real=True), order="none")
     if not replacements:
         return outputs
+    replacements, reduced = _positive_shares(replacements, reduced)
     shared = dict(replacements)
     reduced_of = {id(n): e for n, e in zip(nodes, reduced)}
     new: dict[int, Node] = {}

@@ -22,7 +22,8 @@ def test_seed_example_runs_and_checks_itself(tmp_path):
     import os
     import subprocess
     import sys
-    env = {**os.environ, "SYMDIFF_CACHE_DIR": str(tmp_path)}
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "SYMDIFF_CACHE_DIR": str(tmp_path), "PYTHONPATH": path}
     done = subprocess.run([sys.executable, str(ROOT / "examples" / "seed_autograd.py")], capture_output=True,
                           text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
