@@ -22,6 +22,12 @@ For every workload the script
 
 The result is printed as a Markdown table, preceded by a machine line and the
 exact command, and followed by the targets of the performance issue.
+
+A second section times higher derivatives the same way (after checking them):
+``symdiff.hessian`` against ``scipy.optimize.rosen_hess`` (a hand-written banded
+NumPy Hessian when SciPy is missing) and a hand-written logistic-regression
+Hessian, and ``symdiff.hvp`` against one ``symdiff.grad`` call, each row with
+its target ratio and PASS/MISS.
 Everything runs single-threaded and in float64.  ``--write`` also saves the
 report to ``benchmarks/RESULTS.md``; ``--dump DIR`` writes each row's generated
 module there, to read next to the timings.
@@ -970,7 +976,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--write", action="store_true",
                         help=f"also save the report to {RESULTS_PATH.relative_to(REPO_ROOT)}")
     parser.add_argument("--dump", type=Path, metavar="DIR",
-                        help="also write each row's generated module (vg.source) to DIR")
+                        help="also write each row's generated module (.source) to DIR")
     ns = parser.parse_args(argv)
     if ns.dump is not None:
         ns.dump.mkdir(parents=True, exist_ok=True)
