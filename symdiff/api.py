@@ -329,7 +329,10 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
     specs = []
     for name in params:
         shape = shapes.get(name, ())
-        shape = parse_shape(shape) if isinstance(shape, str) else tuple(shape)
+        try:
+            shape = parse_shape(shape) if isinstance(shape, str) else tuple(shape)
+        except ShapeError as exc:
+            raise ShapeError(f"shape of {name!r}: {exc}") from None
         for d in shape:
             if not (isinstance(d, str) and d.isidentifier()) and not (isinstance(d, numbers.Integral) and d > 0):
                 raise ShapeError(f"shape of {name!r}: bad size {d!r}; use positive integers or names")

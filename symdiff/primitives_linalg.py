@@ -27,7 +27,14 @@ from .shapes import Shape, broadcast_shapes, same_dim
 def matmul(a: Node, b: Node, origin: Origin | None = None) -> Node:
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError("matmul: an operand is a scalar; use * instead")
-    same_dim(a.shape[-1], b.shape[-2] if b.ndim > 1 else b.shape[0])
+    inner = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    try:
+        same_dim(a.shape[-1], inner)
+    except ShapeError as exc:
+        where = f"{origin.file}:{origin.line}: " if origin else ""
+        reason = str(exc).split(": ")[-1].split(" (operands")[0]
+        raise ShapeError(f"{where}matmul of shapes {tuple(a.shape)} and {tuple(b.shape)}: the inner sizes "
+                         f"{a.shape[-1]} and {inner} must match ({reason})") from None
     if a.ndim == 1 and b.ndim == 1:
         shape: Shape = ()
     elif a.ndim == 1:
