@@ -62,6 +62,14 @@ def is_atomic(code: str) -> bool:
     return code_precedence(code) >= 1000
 
 
+def _power(x: str, e: int) -> str:
+    """``x**e`` by squaring, with NumPy's fast ``**2``: ``x*x*x``, ``(x*x)**2``, ``(x*x*x)**2*x``."""
+    if e <= 3:
+        return "*".join([x] * e)
+    half = f"({_power(x, e // 2)})**2"
+    return half if e % 2 == 0 else f"{half}*{x}"
+
+
 class ExprPrinter(NumPyPrinter):
     """Prints scalar SymPy expressions as NumPy code over named arrays."""
 
@@ -128,7 +136,7 @@ class ExprPrinter(NumPyPrinter):
                 is_atomic(self.symbol_code.get(base, "(")):
             # x*x*x: NumPy's power with an integer exponent is 100 times slower on large arrays
             # parenthesised: the printer places a power where a product would bind wrongly (2/x**3)
-            product = "(" + "*".join([self.symbol_code[base]] * int(abs(exp))) + ")"
+            product = f"({_power(self.symbol_code[base], int(abs(exp)))})"
             return product if exp > 0 else f"(1/{product})"
         if exp.is_Integer and exp < 0:
             den = self.parenthesize(base, prec) + ("" if exp == -1 else f"**{-exp}")
