@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from .ir import ARG, Node, consumers, rebuild, toposort, with_inputs
-from .primitives import elementwise
+from .primitives import elementwise, reduce, stop_gradient
 from .scalar import sigmoid, softplus
 from .shapes import broadcast_shapes
 
@@ -233,11 +233,41 @@ def inline_for_stability(outputs: list[Node]) -> list[Node]:
                 continue
             base = len(node.inputs)
             inner = inp.expr.xreplace({ARG[j]: ARG[base + j] for j in range(len(inp.inputs))})
-            merged = node.expr.xreplace({ARG[i]: inner})
+            merged = node.expr.xreplace({ARG[i]: inner})  # SymPy already folds log(exp(u)) to u here
             better = stabilize(merged)
-            if _unstable(better) < _unstable(merged):
+            risky = sum(1 for t in sp.preorder_traversal(node.expr)
+                        if isinstance(t, (sp.log, log1p)) and t.args[0].has(ARG[i]))
+            if _unstable(better) < _unstable(node.expr) + risky:
                 node = elementwise(better, (*node.inputs, *inp.inputs), shape=node.shape, origin=node.origin,
                                    dtype=node.dtype, name=node.name)
+        return node
+    return rebuild(outputs, fn)
+
+
+def _is_exp(node: Node) -> bool:
+    return node.op == "elementwise" and node.expr == sp.exp(ARG[0])
+
+
+def stable_softmax(outputs: list[Node]) -> list[Node]:
+    """``exp(z) / sum(exp(z))`` -> ``exp(z - logsumexp(z))`` with the maximum shifted out, so a
+    naive softmax (and the log of it, which then simplifies to ``z - logsumexp(z)``) stays finite."""
+    def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(node, inputs)
+        if node.op != "elementwise" or len(node.inputs) != 2:
+            return node
+        for i, j in ((0, 1), (1, 0)):
+            e, s = node.inputs[i], node.inputs[j]
+            if not (node.expr == ARG[i] / ARG[j] and _is_exp(e) and s.op == "sum" and _is_exp(s.inputs[0])
+                    and s.inputs[0].inputs[0] is e.inputs[0] and (s.param("keepdims") or s.ndim == 0)):
+                continue
+            z, axes = e.inputs[0], s.param("axis")
+            m = stop_gradient(reduce("max", z, axis=axes, keepdims=True))
+            total = reduce("sum", elementwise(sp.exp(ARG[0] - ARG[1]), (z, m)), axis=axes, keepdims=True)
+            # named, so it is computed once and not fused (SymPy would split exp(z - log(t)) back into a ratio)
+            lse = elementwise(sp.log(ARG[0]) + ARG[1], (total, m), origin=node.origin, name="logsumexp")
+            _report(f"stable softmax: exp/sum(exp) over axes {axes} -> exp(z - logsumexp(z))")
+            return elementwise(sp.exp(ARG[0] - ARG[1]), (z, lse), shape=node.shape, origin=node.origin,
+                               name=node.name)
         return node
     return rebuild(outputs, fn)
 
@@ -319,7 +349,7 @@ def run(outputs: Sequence[Node], passes: Sequence[Pass]) -> list[Node]:
 
 
 #: Passes on the traced function before differentiation (so rewrites see whole expressions).
-FORWARD_PASSES: list[Pass] = [fuse, simplify_exprs, inline_for_stability, merge_duplicates]
+FORWARD_PASSES: list[Pass] = [stable_softmax, fuse, simplify_exprs, inline_for_stability, merge_duplicates]
 #: Passes on the value together with its gradient.
 PASSES: list[Pass] = [elide_broadcasts, fuse, simplify_exprs, merge_duplicates, lower_functions,
                       share_subexpressions, merge_duplicates]

@@ -99,3 +99,20 @@ def test_naive_seed_loss_gradient_is_the_closed_form():
     # (sigmoid(z) - y)/n, with sigmoid printed in its overflow-free form
     assert re.search(r"dz = \(np\.exp\(np\.minimum\(z, 0\.0\)\)/\(np\.exp\(-np\.abs\(z\)\) \+ 1\) - y\)/n_y",
                      g.source), g.source
+
+
+def naive_softmax_ce(z, y):
+    p = np.exp(z) / np.sum(np.exp(z), axis=1, keepdims=True)
+    return -np.sum(y * np.log(p)) / z.shape[0]
+
+
+def test_naive_softmax_cross_entropy_with_huge_logits():
+    z = np.array([[1000.0, 0.0, -5.0], [1.0, 2.0, 3.0], [-1000.0, 999.0, 1000.0]])
+    y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        value, dz = symdiff.value_and_grad(naive_softmax_ce)(z, y)
+    exact_lse = np.array([float(mpmath.log(sum(mpmath.exp(mpmath.mpf(t)) for t in row))) for row in z])
+    softmax = np.array([[float(mpmath.exp(mpmath.mpf(t) - mpmath.mpf(s))) for t in row]
+                        for row, s in zip(z, exact_lse)])
+    np.testing.assert_allclose(value, -np.sum(y * (z - exact_lse[:, None])) / 3, rtol=1e-14)
+    np.testing.assert_allclose(dz, (softmax - y) / 3, rtol=1e-12, atol=1e-300)
