@@ -126,11 +126,9 @@ def _compile(fn, specs, wrt, single, name, file, report, kind) -> Compiled:
     simplified = iter(run(flat, PASSES))
     for f in functions:
         f.outputs = [next(simplified) for _ in f.outputs]
-        likes = [None] + wrt_nodes if f.suffix == "value_and_grad" else \
-            (wrt_nodes if f.suffix in ("grad", "hvp", "elementwise_grad") else
-             [None] + wrt_nodes if f.suffix == "vjp" else [None] * len(f.outputs))
-        f.outputs = [o if k == 0 and f.suffix in ("value_and_grad", "jvp", "vjp") else owned(o, like)
-                     for k, (o, like) in enumerate(zip(f.outputs, likes))]
+        owners = f.owners or (None,) * len(f.outputs)
+        f.outputs = [o if k == 0 and f.with_value else owned(o, owner)
+                     for k, (o, owner) in enumerate(zip(f.outputs, owners))]
         f.outputs = [copy(o) if any(o is p for p in f.outputs[:k]) else o  # one array returned twice would alias
                      for k, o in enumerate(f.outputs)]
     main = functions[-1] if kind in ("hessian", "hvp") else functions[0]

@@ -35,6 +35,10 @@ class Plan:
     returns: str
     extra_params: tuple[str, ...] = ()
     casts: tuple[str | None, ...] = ()
+    #: The first output is the function's value, returned as computed.
+    with_value: bool = False
+    #: Per output, the argument it is a gradient of (shaped and typed like it), or None.
+    owners: tuple[Node | None, ...] = ()
 
 
 def direction_specs(kind: str, specs: Sequence[ArgSpec], wrt: Sequence[int]) -> list[ArgSpec]:
@@ -85,27 +89,29 @@ def plans(kind: str, name: str, out: Node, wrt_nodes: list[Node], directions: li
         (t,) = jvp_nodes([out], seeds, ())
         t = t if t is not None else broadcast_to(scalar(0, out.dtype), out.shape)
         return [Plan("jvp", f"Value of {call} and its derivative along the tangents of {what}.", [out, t],
-                     [name, f"{name}_dot"], "return {0}, {1}", tuple(d.param("name") for d in directions))]
+                     [name, f"{name}_dot"], "return {0}, {1}", tuple(d.param("name") for d in directions),
+                     with_value=True)]
     if kind == "vjp":
         (ct,) = directions
         pulled = reduce("sum", elementwise(ARG[0] * ARG[1], (out, ct), shape=out.shape))
         vjps = gradients(pulled, wrt_nodes)
         return [Plan("vjp", f"Value of {call} and the cotangent pulled back to {what}.", [out, *vjps],
                      [name, *[grad_name(w) for w in wnames]], "return {0}, " + _group(_slots(1, n), single),
-                     (ct.param("name"),))]
+                     (ct.param("name"),), with_value=True, owners=(None, *wrt_nodes))]
     if kind == "elementwise_grad":
         total = reduce("sum", out) if out.ndim else out
         grads = gradients(total, wrt_nodes)
         return [Plan("elementwise_grad", f"Derivative of {call} element by element (the gradient of its sum) "
                      f"with respect to {what}.", list(grads), [grad_name(w) for w in wnames],
-                     "return " + _group(_slots(0, n), single))]
+                     "return " + _group(_slots(0, n), single), owners=tuple(wrt_nodes))]
     grads = gradients(out, wrt_nodes)
     labels = [grad_name(w) for w in wnames]
     casts = tuple(w.dtype if w.dtype != "float64" else None for w in wrt_nodes)
     base = [Plan("value_and_grad", f"Return {call} and its gradient with respect to {what}.", [out, *grads],
-                 [name, *labels], "return {0}, " + _group(_slots(1, n), single), casts=(None, *casts)),
+                 [name, *labels], "return {0}, " + _group(_slots(1, n), single), casts=(None, *casts),
+                 with_value=True, owners=(None, *wrt_nodes)),
             Plan("grad", f"Gradient of {call} with respect to {what}.", list(grads), labels,
-                 "return " + _group(_slots(0, n), single), casts=casts)]
+                 "return " + _group(_slots(0, n), single), casts=casts, owners=tuple(wrt_nodes))]
     if kind == "hessian":
         blocks = [jacobian_nodes(g, w) for g in grads for w in wrt_nodes]
         hlabels = [f"hess_{a}" if single else f"hess_{a}_{b}" for a in wnames for b in wnames]
@@ -118,7 +124,8 @@ def plans(kind: str, name: str, out: Node, wrt_nodes: list[Node], directions: li
               for t, w in zip(jvp_nodes(grads, seeds, ()), wrt_nodes)]
         dnames = tuple(d.param("name") for d in directions)
         base.append(Plan("hvp", f"Hessian of {call} with respect to {what} times ({', '.join(dnames)}).", hv,
-                         [f"hvp_{w}" for w in wnames], "return " + _group(_slots(0, n), single), dnames))
+                         [f"hvp_{w}" for w in wnames], "return " + _group(_slots(0, n), single), dnames,
+                         owners=tuple(wrt_nodes)))
     return base
 
 
