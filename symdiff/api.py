@@ -206,13 +206,13 @@ class Transformed:
     def _compose(self, values: list[Any]) -> Any:
         """Called on traced values (inside another transform): the derivative becomes more graph
         in the enclosing trace, so ``grad(grad(f))`` and ``jacobian(grad(f))`` are exact."""
-        from .derivatives import plans
+        from .derivatives import SCALAR_OUTPUT, plans
         from .errors import NonScalarOutputError
         from .numpy_api import as_node
         from .values import Tracer
         n = len(self.params)
         out = as_node(self.fn(*values[:n]))
-        if out.shape != () and self.kind in ("grad", "hessian", "hvp"):
+        if out.shape != () and self.kind in SCALAR_OUTPUT:
             raise NonScalarOutputError(f"{self.fn.__name__} returns an array, not a scalar: {self.entry} needs a "
                                        "scalar output; use symdiff.jacobian")
         wrt_nodes = [as_node(values[i]) for i in self.wrt]
