@@ -116,6 +116,11 @@ def stabilize(e: sp.Expr) -> sp.Expr:
 
 # ---------------------------------------------------------------- passes -------------------------
 
+def rewritten(node: Node, expr: sp.Expr, inputs: Sequence[Node]) -> Node:
+    """An elementwise node standing where ``node`` stood: same shape, dtype, name and origin."""
+    return elementwise(expr, inputs, shape=node.shape, origin=node.origin, dtype=node.dtype, name=node.name)
+
+
 def _is_fusable(node: Node, users: dict[int, list[Node]], protected: set[int]) -> bool:
     return (node.op == "elementwise" and node.dtype != "bool" and id(node) not in protected
             and (not node.inputs or (node.name is None and len(users.get(id(node), ())) == 1)))
@@ -143,7 +148,7 @@ def fuse(outputs: list[Node]) -> list[Node]:
         fused = expr.xreplace(mapping)
         if sp.count_ops(fused) > FUSE_BUDGET:
             return with_inputs(node, inputs)
-        return elementwise(fused, new_inputs, shape=node.shape, origin=node.origin, dtype=node.dtype, name=node.name)
+        return rewritten(node, fused, new_inputs)
     return rebuild(outputs, fn)
 
 
@@ -194,7 +199,7 @@ def simplify_exprs(outputs: list[Node]) -> list[Node]:
             expr = best
         if expr == node.expr:
             return with_inputs(node, inputs)
-        return elementwise(expr, inputs, shape=node.shape, origin=node.origin, dtype=node.dtype, name=node.name)
+        return rewritten(node, expr, inputs)
     return rebuild(outputs, fn)
 
 
@@ -216,8 +221,7 @@ def lower_functions(outputs: list[Node]) -> list[Node]:
     def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
         if node.op != "elementwise" or not node.expr.has(sigmoid, softplus):
             return with_inputs(node, inputs)
-        return elementwise(lower(node.expr), inputs, shape=node.shape, origin=node.origin, dtype=node.dtype,
-                           name=node.name)
+        return rewritten(node, lower(node.expr), inputs)
     return rebuild(outputs, fn)
 
 
@@ -238,8 +242,7 @@ def inline_for_stability(outputs: list[Node]) -> list[Node]:
             risky = sum(1 for t in sp.preorder_traversal(node.expr)
                         if isinstance(t, (sp.log, log1p)) and t.args[0].has(ARG[i]))
             if _unstable(better) < _unstable(node.expr) + risky:
-                node = elementwise(better, (*node.inputs, *inp.inputs), shape=node.shape, origin=node.origin,
-                                   dtype=node.dtype, name=node.name)
+                node = rewritten(node, better, (*node.inputs, *inp.inputs))
         return node
     return rebuild(outputs, fn)
 
@@ -266,8 +269,7 @@ def stable_softmax(outputs: list[Node]) -> list[Node]:
             # named, so it is computed once and not fused (SymPy would split exp(z - log(t)) back into a ratio)
             lse = elementwise(sp.log(ARG[0]) + ARG[1], (total, m), origin=node.origin, name="logsumexp")
             _report(f"stable softmax: exp/sum(exp) over axes {axes} -> exp(z - logsumexp(z))")
-            return elementwise(sp.exp(ARG[0] - ARG[1]), (z, lse), shape=node.shape, origin=node.origin,
-                               name=node.name)
+            return rewritten(node, sp.exp(ARG[0] - ARG[1]), (z, lse))
         return node
     return rebuild(outputs, fn)
 
@@ -331,7 +333,7 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
         args = [operand(s, like) for s in syms]
         if temporary:
             return elementwise(local, args, origin=like.origin)
-        return elementwise(local, args, shape=like.shape, origin=like.origin, dtype=like.dtype, name=like.name)
+        return rewritten(like, local, args)
 
     for node in order:
         if id(node) in reduced_of:
