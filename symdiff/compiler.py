@@ -6,27 +6,26 @@ module text, byte for byte.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import traceback
-import inspect
 from typing import Any, Callable, Sequence
 
 import sympy as sp
 
 from . import __version__
-from .specs import ArgSpec, Compiled
 from .codegen import Function, ModuleText, NodePrinter, render_module
+from .derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
 from .ir import Graph, Node, format_graph, toposort
 from .naming import identifier, size_name
 from .numpy_api import as_node
-from .derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .primitives import copy, input_node
 from .shapes import ONE, format_shape
 from .simplify import FORWARD_PASSES, PASSES, REPORT, run
+from .specs import ArgSpec, Compiled
 from .tracer import Trace, trace
 from .values import Tracer
-
 
 _PKG = os.path.dirname(os.path.abspath(__file__))
 
