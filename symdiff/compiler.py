@@ -25,6 +25,7 @@ from .shapes import ONE, format_shape
 from .simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .specs import ArgSpec, Compiled
 from .tracer import Trace, trace
+from .branches import Path, decision_tree, dispatch_lines, explore, failure_lines, is_failure
 from .values import Tracer
 
 _PKG = os.path.dirname(os.path.abspath(__file__))
@@ -62,7 +63,7 @@ def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
                 dims.append(ONE)
             else:
                 dims.append(tr.new_size(size_name(spec.name, axis, len(spec.shape)), int(d)))
-        args.append(Tracer(input_node(spec.name, tuple(dims), index, spec.dtype)))
+        args.append(Tracer(input_node(spec.name, tuple(dims), index, spec.dtype), argument=True))
     return args
 
 
@@ -85,8 +86,24 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
         REPORT.reset(token)
 
 
-def _trace(fn, specs, name, tr, kind) -> tuple[Node, list[Node]]:
-    """Stage 1: the traced output and the input nodes, sizes unified."""
+def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...]) -> Path:
+    """Stage 1: one path of the program (the branches on traced values decided by ``outcomes``, then
+    True): its output, input nodes and branch conditions, sizes unified."""
+    tr = Trace(outcomes)
+    path = Path(outcomes)
+    try:
+        path.out, path.inputs, path.conditions = _trace_path(fn, specs, name, kind, tr)
+    except SymdiffError as exc:
+        if not tr.decisions or not is_failure(exc):
+            raise
+        path.error = exc
+        path.conditions = [c for c, _, _ in tr.decisions]
+    path.outcomes = tuple(o for _, o, _ in tr.decisions)
+    path.origins = [origin for _, _, origin in tr.decisions]
+    return path
+
+
+def _trace_path(fn, specs, name, kind, tr):
     args = _input_nodes(specs, tr)
     try:
         result = trace(fn, args, tr)
@@ -106,21 +123,46 @@ def _trace(fn, specs, name, tr, kind) -> tuple[Node, list[Node]]:
             f"{name} returns an array of shape {format_shape(shape)}, not a scalar: {kind} needs a scalar output. "
             "Reduce it (np.sum, np.mean), or use symdiff.jacobian for the derivative of every output")
     inputs = [a.node for a in args if isinstance(a, Tracer)]
-    out, *inputs = tr.finish([out, *inputs])
-    return out, inputs
+    conditions = [c for c, _, _ in tr.decisions]
+    out, *rest = tr.finish([out, *inputs, *conditions])
+    return out, rest[:len(inputs)], rest[len(inputs):]
 
 
 def _compile(fn, specs, wrt, single, name, file, report, kind) -> Compiled:
-    tr = Trace()
-    out, inputs = _trace(fn, specs, name, tr, kind)
-    (out,) = run([out], FORWARD_PASSES)
+    paths = explore(lambda outcomes: _trace(fn, specs, name, kind, outcomes))
+    dspecs = direction_specs(kind, specs, wrt)
+    built = [_differentiate(p, specs, wrt, single, name, kind, dspecs) if p.error is None else None for p in paths]
+    guard = tuple(sorted({(n.param("index"), axis, int(d)) for p in paths for n in p.inputs
+                          for axis, d in enumerate(n.shape) if d.is_Integer and d != ONE}))
+    source = _module(name, fn, [*specs, *dspecs], wrt, paths, built, file, guard, kind)
+    texts = []
+    for k, (path, b) in enumerate(zip(paths, built)):
+        title = "" if len(paths) == 1 else f"path {k} ({', '.join(_outcome_text(path))}): "
+        if b is None:
+            texts.append(f"{title}not traced: {path.error}")
+            continue
+        forward, joint, main = b[2], b[3], b[4]
+        texts.append(format_graph(forward, f"{title}{name}: traced graph") + "\n\n" + format_graph(
+            joint, f"{title}{name}: {TITLES[main.suffix]} with respect to {', '.join(specs[i].name for i in wrt)}"))
+    graph_text = "\n\n".join(texts)
+    graph_text += "\n\nsimplification:\n" + "\n".join(f"  {line}" for line in report or ["(nothing to do)"])
+    return Compiled(source, graph_text, name, guard)
+
+
+def _outcome_text(path: Path) -> list[str]:
+    return [f"{o.text if o else 'branch'} -> {outcome}" for o, outcome in zip(path.origins, path.outcomes)]
+
+
+def _differentiate(path: Path, specs, wrt, single, name, kind, dspecs):
+    """Stages 2-4 for one path: forward passes, derivative plans, passes over all outputs together."""
+    inputs = path.inputs
+    (out,) = run([path.out], FORWARD_PASSES)
     forward = Graph(tuple(inputs), (out,), (name,))
     wrt_nodes = [next(n for n in inputs if n.param("index") == i) for i in wrt]
-    dspecs = direction_specs(kind, specs, wrt)
     directions = direction_nodes(kind, dspecs, out, wrt_nodes, len(specs))
     call = f"{name}({', '.join(s.name for s in specs)})"
     functions = plans(kind, name, out, wrt_nodes, directions, single, call)
-    # Stage 3: every function's outputs through the passes together, so they share their work.
+    # Every function's outputs through the passes together, so they share their work.
     flat = [o for f in functions for o in f.outputs]
     simplified = iter(run(flat, PASSES))
     for f in functions:
@@ -132,14 +174,7 @@ def _compile(fn, specs, wrt, single, name, file, report, kind) -> Compiled:
                      for k, o in enumerate(f.outputs)]
     main = functions[-1] if kind in ("hessian", "hvp") else functions[0]
     joint = Graph(tuple(inputs + directions), tuple(main.outputs), tuple(main.labels))
-    guard = tuple((n.param("index"), axis, int(d)) for n in inputs for axis, d in enumerate(n.shape)
-                  if d.is_Integer and d != ONE)
-    source = _module(name, fn, [*specs, *dspecs], wrt, functions, [*inputs, *directions], file, guard, kind)
-    graph_text = format_graph(forward, f"{name}: traced graph") + "\n\n" + \
-        format_graph(joint, f"{name}: {TITLES[main.suffix]} with respect to "
-                            f"{', '.join(specs[i].name for i in wrt)}")
-    graph_text += "\n\nsimplification:\n" + "\n".join(f"  {line}" for line in report or ["(nothing to do)"])
-    return Compiled(source, graph_text, name, guard)
+    return functions, inputs + directions, forward, joint, main
 
 
 TITLES = {"value_and_grad": "value and gradient", "jacobian": "Jacobian", "hessian": "Hessian (from the gradient)",
@@ -147,8 +182,7 @@ TITLES = {"value_and_grad": "value and gradient", "jacobian": "Jacobian", "hessi
           "vjp": "value and vector-Jacobian product", "elementwise_grad": "elementwise derivative"}
 
 
-def _module(name, fn, specs, wrt, functions, inputs, file, guard, kind) -> str:
-    params = [s.name for s in specs]
+def _size_bindings(inputs: Sequence[Node]) -> dict[sp.Symbol, str]:
     sizes: dict[sp.Symbol, str] = {}
     for own in (True, False):  # a size is read from the argument it is named after, if it can be
         for node in inputs:
@@ -157,24 +191,52 @@ def _module(name, fn, specs, wrt, functions, inputs, file, guard, kind) -> str:
                 if isinstance(d, sp.Symbol) and d not in sizes and \
                         (not own or d.name == size_name(arg, axis, node.ndim)):
                     sizes[d] = f"{arg}.shape[{axis}]"
-    nodes = toposort([o for f in functions for o in f.outputs])
-    labels = [label for f in functions for label in f.labels]
+    return sizes
+
+
+def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
+    params = [s.name for s in specs]
+    ok = [b for b in built if b is not None]
+    tree, conditions = decision_tree(paths)
+    nodes = toposort([o for b in ok for f in b[0] for o in f.outputs] + [c for c, _ in conditions])
+    labels = [label for f in ok[0][0] for label in f.labels]
     module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
     module.name_constants(nodes)
     checks = _guard_lines(name, specs, guard)
-    user_params = [p for p in params if p not in {q for f in functions for q in f.extra_params}]
+    extra = {q for f in ok[0][0] for q in f.extra_params}
+    user_params = [p for p in params if p not in extra]
     printed = []
-    for f in functions:
-        fparams = user_params + list(f.extra_params)
-        body = NodePrinter(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
-        printed.append(Function(f"{name}_{f.suffix}", fparams, f.doc, checks + body))
+    branching = len(paths) > 1
+    for k, b in enumerate(built):
+        if b is None:
+            continue
+        sizes = _size_bindings(b[1])
+        for f in b[0]:
+            fparams = user_params + list(f.extra_params)
+            body = NodePrinter(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
+            fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
+            printed.append(Function(fname, fparams, f.doc if not branching else f"{f.doc} Path {k}.",
+                                    body if branching else checks + body))
+    if branching:
+        sizes = _size_bindings(paths[0].inputs)
+        for j, (cond, origin) in enumerate(conditions):
+            body = NodePrinter(module, user_params, sizes).body([cond], ["branch"], "return bool({0})")
+            doc = f"Branch condition: {origin.text if origin else ''}"
+            printed.append(Function(f"_{name}_branch_{j}", user_params, doc, body))
+        for f in ok[0][0]:
+            fparams = user_params + list(f.extra_params)
+            call = f"({', '.join(fparams)})"
+            lines = dispatch_lines(tree, lambda j: f"_{name}_branch_{j}({', '.join(user_params)})",
+                                   lambda k: [f"return _{name}_{f.suffix}_{k}{call}"] if built[k] is not None
+                                   else failure_lines(name, paths[k]))
+            printed.append(Function(f"{name}_{f.suffix}", fparams, f.doc, checks + lines))
     wrt_names = [specs[i].name for i in wrt]
     header = {
         "summary": f"{kind.capitalize() if kind != 'grad' else 'Value and gradient'} of `{name}` with respect "
                    f"to {', '.join(wrt_names)}.",
         "version": __version__, "function": name, "file": file or _file_of(fn), "source_hash": source_hash(fn),
         "wrt": wrt_names, "shapes": ", ".join(f"{s.name}: {_shape_text(s)}" for s in specs),
-        "polymorphic": any(isinstance(d, sp.Symbol) for n in inputs for d in n.shape),
+        "polymorphic": any(isinstance(d, sp.Symbol) for b in ok for n in b[1] for d in n.shape),
     }
     return render_module(header, printed, module)
 

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from .numpy_api import REGISTRY
 
+try:  # SciPy's entries are in the table when SciPy is installed (it is a test extra)
+    from . import numpy_api_scipy  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
+
 BEGIN = "<!-- registry-table: begin (made by `python -m symdiff.docs`) -->"
 END = "<!-- registry-table: end -->"
 
 
 def registry_table() -> str:
-    rows = ["| NumPy function | kind | test domain | test cases |", "|---|---|---|---|"]
+    rows = ["| function | kind | test domain | test cases |", "|---|---|---|---|"]
     for func, entry in sorted(REGISTRY.items(), key=lambda kv: kv[1].name):
-        name = f"np.{getattr(func, '__name__', entry.name)}"
+        scipy = entry.notes.startswith("scipy.special")
+        name = f"scipy.special.{entry.name}" if scipy else f"np.{getattr(func, '__name__', entry.name)}"
         kind = "elementwise (SymPy form)" if entry.build.__qualname__.startswith("ufunc") else "structural"
         if not entry.differentiable:
             kind = "comparison (no gradient; used by np.where)"

@@ -14,6 +14,10 @@ class UnsupportedError(SymdiffError, NotImplementedError):
     """A construct or NumPy function symdiff cannot differentiate (yet)."""
 
 
+class BranchLimitError(UnsupportedError):
+    """Branches on traced values give too many paths (a loop whose condition depends on traced values)."""
+
+
 class ShapeError(SymdiffError, ValueError):
     """Shapes that do not fit together, or a bad shape specification."""
 

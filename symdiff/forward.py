@@ -429,3 +429,7 @@ def hvp_nodes(output: Node, w: Node, v: Node) -> tuple[Node, Node]:
     (g,) = gradients(output, [w])
     (hv,) = jvp_nodes([g], {id(w): v}, ())
     return g, hv if hv is not None else _zeros(w.shape, w.dtype)
+
+
+from .primitives_index import register_jvps  # noqa: E402  (indexing rules live with their primitives)
+register_jvps(defjvp)

@@ -27,7 +27,7 @@ from .errors import ShapeError, UnsupportedError, where
 from .ir import ARG, Node, Origin
 from .shapes import ONE, broadcast_shapes, normalize_axes
 from .tracer import current_trace, user_origin
-from .values import Size, Tracer, TracerList
+from .values import Size, Tracer, TracerList, _constant, const_tracer
 
 Case = tuple[tuple[tuple[int, ...], ...], tuple[tuple[str, Any], ...]]  # (argument shapes, kwargs)
 
@@ -77,7 +77,7 @@ def lookup(func: Any) -> Entry | None:
 def as_node(x: Any) -> Node:
     """A node for any operand: a Tracer's node, or a constant."""
     if isinstance(x, Tracer):
-        return x.node
+        return x.checked()
     if isinstance(x, Node):
         return x
     if isinstance(x, Size):
@@ -321,71 +321,23 @@ def call(func: Any, args: tuple, kwargs: dict) -> Any:
         raise UnsupportedError(
             f"{_here()}: {_func_name(func)} is not supported by symdiff. Rewrite it with supported functions "
             "(see the table in the README), or add it with symdiff.register")
+    constants = _constant((args, kwargs))
+    if constants is not None:  # only arrays the function built from constants: NumPy computes it now
+        result = func(*constants[0], **constants[1])
+        return [const_tracer(r) for r in result] if isinstance(result, (list, tuple)) else const_tracer(result)
     origin = user_origin()
     result = entry.build(origin, *args, **kwargs)
-    return Tracer(current_trace().note(result)) if isinstance(result, Node) else result
+    base = next((a for a in args if isinstance(a, Tracer)), None) if func in VIEWS else None
+    if isinstance(result, Node):
+        return Tracer(current_trace().note(result), base=base)
+    if base is not None and isinstance(result, TracerList):
+        return TracerList(Tracer(t.node, base=base) for t in result)
+    return result
 
 
-def getitem(x: Tracer, index: Any) -> Tracer:
-    """Basic indexing ``x[index]`` with constant ints, slices, None and Ellipsis."""
-    trace = current_trace()
-    items = list(index) if isinstance(index, tuple) else [index]
-    n_axes = sum(1 for i in items if i is not None and i is not Ellipsis)
-    if n_axes > x.ndim:
-        raise ShapeError(f"{_here()}: too many indices ({n_axes}) for an array of {x.ndim} dimensions")
-    out: list[Any] = []
-    for item in items:
-        if item is Ellipsis:
-            out.extend(("slice", None, None, None) for _ in range(x.ndim - n_axes))
-        elif item is None:
-            out.append(None)
-        elif isinstance(item, slice):
-            out.append(("slice",) + tuple(None if v is None else int(v) for v in (item.start, item.stop, item.step)))
-        elif isinstance(item, (numbers.Integral, np.integer, Size)) and not isinstance(item, bool):
-            out.append(int(item))
-        else:
-            raise UnsupportedError(f"{_here()}: indexing with {type(item).__name__} is not supported yet; "
-                                   "use constant ints, slices, None and ...")
-    axis = 0
-    for item in out:
-        if isinstance(item, int):
-            dim = x.node.shape[axis]
-            if dim.is_Integer and not -int(dim) <= item < int(dim):
-                raise ShapeError(f"{_here()}: index {item} is out of bounds for axis {axis} with size {dim}")
-            if not dim.is_Integer and trace.value(dim) is not None and not -trace.value(dim) <= item < trace.value(dim):
-                raise ShapeError(f"{_here()}: index {item} is out of bounds for axis {axis} "
-                                 f"with size {trace.value(dim)}")
-        if item is not None:
-            axis += 1
-    shape: list[sp.Expr] = []
-    axis = 0
-    for item in out:
-        if item is None:
-            shape.append(ONE)
-            continue
-        if isinstance(item, tuple):
-            shape.append(_checked_slice_length(trace, x.node.shape[axis], item[1:]))
-        axis += 1
-    shape.extend(x.node.shape[axis:])
-    node = P.getitem(x.node, tuple(out), user_origin(), shape=tuple(shape))
-    return Tracer(trace.note(node))
-
-
-def _checked_slice_length(trace, dim: sp.Expr, bounds: tuple) -> sp.Expr:
-    """The slice's length as a formula in the axis size where that formula is right for the traced
-    size, else its value (specialising the size)."""
-    formula = P.slice_length(trace.resolve(dim), *bounds)
-    value = trace.value(dim)
-    if value is None:
-        if formula is None:
-            raise UnsupportedError(f"{_here()}: slice {slice(*bounds)} of an axis of symbolic size {dim}; "
-                                   "give a concrete size for this axis")
-        return formula
-    actual = len(range(*slice(*bounds).indices(value)))
-    if formula is not None and trace.value(formula) == actual and actual > 0:
-        return formula
-    trace.concrete(dim)
-    return sp.Integer(actual)
+#: Functions whose result is a view of their (first) array argument in NumPy.
+VIEWS = {np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.squeeze, np.expand_dims, np.broadcast_to,
+         np.diagonal, np.atleast_1d, np.atleast_2d, np.atleast_3d, np.flip, np.fliplr, np.flipud, np.split}
 
 
 def tracers(nodes: list[Node]) -> TracerList:
@@ -394,7 +346,7 @@ def tracers(nodes: list[Node]) -> TracerList:
     return TracerList(Tracer(trace.note(n)) for n in nodes)
 
 
-__all__ = ["REGISTRY", "SPECIAL_FORMS", "Entry", "register", "lookup", "call", "getitem", "ONE"]
+__all__ = ["REGISTRY", "SPECIAL_FORMS", "Entry", "register", "lookup", "call", "ONE"]
 
 # The rest of the table (imported last: they use the helpers above).
 from . import numpy_api_reductions, numpy_api_linalg, numpy_api_shape  # noqa: E402,F401

@@ -25,6 +25,16 @@ HELPERS: dict[str, str] = {
     out = np.zeros(shape, dtype=np.result_type(g, 1.0))
     out[index] = g
     return out''',
+    "_scatter_add": '''def _scatter_add(g, shape, index):
+    """Zeros of ``shape`` with ``g`` added at ``index``, repeated elements adding up."""
+    out = np.zeros(shape, dtype=np.result_type(g, 1.0))
+    np.add.at(out, index, g)
+    return out''',
+    "_updated": '''def _updated(a, index, value):
+    """A copy of ``a`` with ``a[index]`` replaced by ``value`` (``a[index] = value`` without changing ``a``)."""
+    out = np.array(a, dtype=np.result_type(a, value))
+    out[index] = value
+    return out''',
 }
 
 

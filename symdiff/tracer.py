@@ -22,12 +22,16 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 
-from .errors import ShapeError, TraceError, UnsupportedError
+from .errors import BranchLimitError, ShapeError, TraceError, UnsupportedError
 from .ir import Node, Origin, rebuild
 from .shapes import _sizes
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
+
+#: Most branches on traced values one path may take, and most paths one function may have.
+MAX_BRANCHES = 16
+MAX_PATHS = 32
 
 _TRACE: ContextVar["Trace | None"] = ContextVar("symdiff_trace", default=None)
 
@@ -61,10 +65,25 @@ def user_origin() -> Origin | None:
 class Trace:
     """State of one tracing run: size unification and the nodes made, in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: tuple[bool, ...] = ()) -> None:
         self.parent: dict[sp.Symbol, sp.Expr] = {}
         self.values: dict[sp.Symbol, int | None] = {}
         self.made: list[tuple[Node, int, int]] = []  # (node, frame id, line)
+        self.path = path  # outcomes of the first branches on traced values (later ones: True)
+        self.decisions: list[tuple[Node, bool, Origin | None]] = []
+
+    # ---- branches on traced values ----
+    def decide(self, condition: Node, origin: Origin | None) -> bool:
+        """The outcome of ``if condition:`` on this path; the compiler traces every path."""
+        k = len(self.decisions)
+        if k >= MAX_BRANCHES:
+            raise BranchLimitError(
+                f"{_here()}: more than {MAX_BRANCHES} branches on traced values on one path (a loop whose "
+                "condition depends on traced values?); give the loop a fixed number of steps (for ... in range(n)) "
+                "or write the choice with np.where")
+        outcome = self.path[k] if k < len(self.path) else True
+        self.decisions.append((condition, outcome, origin))
+        return outcome
 
     # ---- sizes ----
     def new_size(self, name: str, value: int | None) -> sp.Symbol:
@@ -194,9 +213,11 @@ def _target_of(text: str) -> str | None:
 
 def trace(fn: Callable, args: list[Any], tr: Trace) -> Any:
     """Call ``fn(*args)`` (args may hold Tracers) with the trace ``tr`` active; return its result."""
+    from .patches import active
     token, utoken = _TRACE.set(tr), _sizes.set(tr)
     try:
-        result = fn(*args)
+        with active(fn):
+            result = fn(*args)
     finally:
         _TRACE.reset(token)
         _sizes.reset(utoken)

@@ -8,12 +8,13 @@ arithmetic, specialised to its value when the program needs a Python int.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from .errors import UnsupportedError
-from .ir import ARG, Node
+from .errors import ShapeError, UnsupportedError
+from .ir import ARG, ConstValue, Node
 from .tracer import current_trace, user_origin
 
 
@@ -24,11 +25,76 @@ def _call(func, *args, **kwargs):
 class Tracer:
     """A traced array. Behaves like a NumPy array under the supported operations."""
 
-    __slots__ = ("node",)
+    __slots__ = ("node", "base", "seen", "writes", "argument", "pending", "pending_for")
     __array_priority__ = 1000
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, base: "Tracer | None" = None, argument: bool = False) -> None:
         self.node = node
+        if base is not None and base.base is not None:
+            base = base.base
+        self.base = base  # the array this one is a view of
+        self.seen = self.base.writes if self.base is not None else 0
+        self.writes = 0
+        self.argument = argument
+        self.pending = 0  # in-place operations done on views of this array, not yet written back
+        self.pending_for: Tracer | None = None
+
+    def checked(self) -> Node:
+        """This array's node; refuses a view whose base was written to after the view was taken (NumPy
+        would show the new values through the view; symdiff's views are copies)."""
+        if self.pending:
+            raise UnsupportedError(
+                f"{_where()}: an in-place operation on a view of this array (v = a[...]; v += ...) would change it "
+                "in NumPy, and symdiff does not follow changes through views; write a[...] += ... instead")
+        if self.base is not None and self.base.writes != self.seen:
+            raise UnsupportedError(
+                f"{_where()}: this array is a view (a slice, reshape or transpose) of an array that was "
+                "assigned to after the view was taken; take the view after the assignment, or copy it first "
+                "(v = a[1:].copy()) if it must keep the old values")
+        return self.node
+
+    def is_const(self) -> bool:
+        return self.node.op == "const"
+
+    def _write(self, node: Node) -> None:
+        if self.base is not None:
+            raise UnsupportedError(
+                f"{_where()}: assignment through a view (a slice, reshape or transpose) of another array; "
+                "assign into the array itself (a[1:3] = v rather than b = a[1:]; b[:2] = v)")
+        if self.argument:
+            raise UnsupportedError(
+                f"{_where()}: assignment into the argument {self.node.param('name')!r} would change the caller's "
+                f"array; copy it first ({self.node.param('name')} = {self.node.param('name')}.copy())")
+        self.checked()
+        self.node = node
+        self.writes += 1
+
+    def __setitem__(self, index, value) -> None:
+        if isinstance(value, Tracer) and value.pending_for is self:  # the write-back of a[i] += v
+            self.pending -= 1
+            value.pending_for = None
+        if self.is_const() and _constant(value) is not None and _constant(index) is not None:
+            array = np.array(self.node.param("value").array)
+            array[_constant(index)] = _constant(value)  # all known: NumPy does it, casting included
+            return self._write(const_tracer(array).node)
+        self._write(indexing.setitem(self, index, value))
+
+    def _inplace(self, result: "Tracer") -> "Tracer":
+        if tuple(result.node.shape) != tuple(self.node.shape):
+            raise ShapeError(f"{_where()}: in-place operation would change the shape {self.node.shape} to "
+                             f"{result.node.shape}; write x = x + ... to make a new array")
+        if self.base is not None:  # a[i] += v: Python writes the result back into a next
+            result.pending_for = self.base
+            self.base.pending += 1
+            return result
+        self._write(result.node)
+        return self
+
+    def __iadd__(self, o): return self._inplace(self + o)
+    def __isub__(self, o): return self._inplace(self - o)
+    def __imul__(self, o): return self._inplace(self * o)
+    def __itruediv__(self, o): return self._inplace(self / o)
+    def __ipow__(self, o): return self._inplace(self ** o)
 
     # ---- NumPy protocols ----
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -41,10 +107,13 @@ class Tracer:
         return numpy_api.call(func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
+        if self.is_const():  # an array the function built from constants: it has a value
+            return np.array(self.node.param("value").array, dtype=dtype)
         raise UnsupportedError(
-            f"{_where()}: a traced array was converted to a concrete NumPy array (np.asarray, a "
-            "non-NumPy library, or a NumPy function symdiff does not know); use NumPy functions on it, or "
-            "wrap it in symdiff.stop_gradient only if it must not be differentiated")
+            f"{_where()}: a traced array was converted to a concrete NumPy array (np.asarray, a non-NumPy "
+            "library, a NumPy function symdiff does not know, or an assignment into an array made outside "
+            "the function); use NumPy functions on it, and build arrays you assign into inside the function "
+            "with np.zeros/np.empty")
 
     # ---- attributes ----
     @property
@@ -141,10 +210,12 @@ class Tracer:
         return self
 
     def copy(self, order="C"):
-        return self
+        return Tracer(self.checked())
 
     def __getitem__(self, index):
-        return numpy_api.getitem(self, index)
+        if self.is_const() and _constant(index) is not None:
+            return const_tracer(self.node.param("value").array[_constant(index)], base=self)
+        return indexing.getitem(self, index)
 
     # ---- Python operators ----
     def __add__(self, o): return _call(np.add, self, o)
@@ -176,30 +247,43 @@ class Tracer:
         return _sizes_value(self.node)
 
     def __bool__(self):
+        if self.is_const():
+            return bool(self.node.param("value").array)
         value = self._sizes_only()
         if value is not None:
             return bool(value)
-        raise UnsupportedError(
-            f"{_where()}: the program branches on a traced value (if/while/and/or on an array); "
-            "write the choice with np.where(cond, a, b), np.maximum or np.minimum instead")
+        if any(not (d == 1) for d in self.node.shape):
+            raise ValueError("The truth value of an array with more than one element is ambiguous. "
+                             "Use a.any() or a.all()")
+        return current_trace().decide(self.checked(), user_origin())
 
     def __float__(self):
+        if self.is_const():
+            return float(self.node.param("value").array)
         value = self._sizes_only()
         if value is not None:
             return float(value)
-        raise UnsupportedError(f"{_where()}: float() of a traced value; keep it an array (use NumPy functions)")
+        raise UnsupportedError(f"{_where()}: float() (or a math-module function symdiff does not know) of a "
+                               "traced value; keep it an array and use NumPy functions")
 
     def __int__(self):
         return int(self.__float__())
 
     def __index__(self):
+        if self.is_const() and self.node.dtype in ("int64", "bool"):
+            return int(self.node.param("value").array)
         value = self._sizes_only()
         if value is not None and not value.is_Integer:
             raise TypeError(f"{_where()}: a size computation of value {value} used as an index is not an integer")
         return int(self.__float__())
 
     def __iter__(self):
-        raise UnsupportedError(f"{_where()}: iterating over a traced array; index it with slices instead")
+        if not self.node.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(len(self)))
+
+    def __round__(self, ndigits=None):
+        return _call(np.round, self, ndigits or 0)
 
     def __repr__(self) -> str:
         return f"Tracer(shape={tuple(self.node.shape)}, dtype={self.node.dtype})"
@@ -284,6 +368,29 @@ class Size:
         return str(self.expr)
 
 
+def const_tracer(value: Any, base: Tracer | None = None) -> Any:
+    """A constant array as a Tracer (so traced values can be assigned into it); numbers stay numbers."""
+    array = np.asarray(value)
+    if array.ndim == 0 and not isinstance(value, np.ndarray):
+        return value
+    array = np.array(array)
+    node = Node("const", (), tuple(sp.Integer(d) for d in array.shape), params=(("value", ConstValue(array)),),
+                dtype="bool" if array.dtype == bool else str(array.dtype))
+    return Tracer(node, base=base)
+
+
+def _constant(x: Any) -> Any:
+    """``x`` with constant Tracers replaced by their arrays; None if it holds a traced value."""
+    if isinstance(x, Tracer):
+        return x.node.param("value").array if x.is_const() else None
+    if isinstance(x, Size):
+        return int(x)
+    if isinstance(x, (list, tuple)):
+        items = [_constant(i) for i in x]
+        return None if any(i is None and j is not None for i, j in zip(items, x)) else type(x)(items)
+    return x
+
+
 def as_tracer(size: Size) -> Tracer:
     from .primitives import scalar
     return Tracer(scalar(size.expr))
@@ -305,4 +412,4 @@ def _where() -> str:
     return f"{o.file}:{o.line}" if o else "<unknown location>"
 
 
-from . import numpy_api  # noqa: E402  (the registry uses Tracer; imported last)
+from . import indexing, numpy_api  # noqa: E402  (they use Tracer; imported last)

@@ -1,5 +1,8 @@
-"""Shared fixtures: every test compiles into its own cache folder."""
+"""Shared fixtures: every test compiles into its own cache folder. SciPy's registry entries are
+loaded up front, so every table-driven test sees the same registry."""
 import pytest
+
+from symdiff import numpy_api_scipy  # noqa: F401  (SciPy is a test extra)
 
 
 @pytest.fixture(autouse=True)

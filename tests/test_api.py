@@ -206,11 +206,22 @@ def test_unsupported_function_names_it_and_the_line():
     assert "symdiff.register" in str(info.value)
 
 
-def test_branch_on_traced_value_is_refused():
+def test_branch_on_traced_value_is_decided_per_call():
     def f(x):
         if np.sum(x) > 0:
-            return np.sum(x)
+            return np.sum(x ** 2)
         return -np.sum(x)
+    g = symdiff.grad(f)
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(g(x), 2 * x)  # the first call takes the if side ...
+    np.testing.assert_allclose(g(-x), [-1.0, -1.0])  # ... the cached code must not serve the else side
+
+
+def test_loop_with_traced_condition_is_refused():
+    def f(x):
+        while np.sum(x) > 0:
+            x = x - 1.0
+        return np.sum(x)
     with pytest.raises(symdiff.UnsupportedError, match="np.where"):
         symdiff.grad(f)(np.ones(2))
 

@@ -10,6 +10,7 @@ of this file are listed in ``CALLS`` and started together, a few at a time, by t
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -42,8 +43,14 @@ def mismatch(x, w):
 
 def branchy(x):
     if x.sum() > 0:
-        return np.sum(x)
+        return np.sum(x ** 2)
     return np.sum(-x)
+
+
+def loopy(x):
+    while x.sum() > 0:
+        x = x - 1.0
+    return np.sum(x)
 
 
 def vector_out(x):
@@ -73,7 +80,8 @@ CALLS: dict[str, list[str]] = {
     "bad-shape-no-equals": ["grad", f"{USER}:tanh_loss", "--shape", "x5", "--shape", "w=5,3"],
     "unsupported": ["grad", f"{USER}:sorted_sum", "--shape", "x=4", "-o", "out-unsupported/g.py"],
     "mismatch": ["grad", f"{USER}:mismatch", "--wrt", "w", "--shape", "x=3", "--shape", "w=4,2"],
-    "branch": ["grad", f"{USER}:branchy", "--shape", "x=3", "-o", "out-branch/g.py"],
+    "branch": ["grad", f"{USER}:branchy", "--shape", "x=3", "-o", "out-branch-ok/g.py"],
+    "traced-loop": ["grad", f"{USER}:loopy", "--shape", "x=3", "-o", "out-branch/g.py"],
     "non-scalar": ["grad", f"{USER}:vector_out", "--shape", "x=3"],
     "import-fails": ["grad", "broken.py:f", "--shape", "x=3"],
     "debug": ["grad", f"{USER}:sorted_sum", "--shape", "x=4", "--debug"],
@@ -85,7 +93,7 @@ CALLS: dict[str, list[str]] = {
 def _prepare(work: Path) -> None:
     (work / USER).write_text(USER_FILE)
     (work / "broken.py").write_text("def f(:\n    pass\n")
-    for name in ("seed-o", "unsupported", "branch", "o-is-folder"):
+    for name in ("seed-o", "unsupported", "branch", "branch-ok", "o-is-folder"):
         (work / f"out-{name}").mkdir()
     (work / "out-branch" / "g.py").write_text("# previous version\n")  # a failed run must keep it
     (work / "out-o-is-folder" / "a_folder").mkdir()
@@ -265,10 +273,24 @@ def test_shape_mismatch_names_the_user_line(cli):
     assert "3" in err and "4" in err
 
 
-def test_branch_on_traced_value_suggests_np_where(cli):
-    err = _clean_error(cli["branch"])
-    assert "np.where" in err
-    assert f"{USER}:{_line_of(cli.work / USER, 'if x.sum() > 0')}" in err
+def test_branch_on_traced_value_gives_code_for_both_sides(cli):
+    result = cli["branch"]
+    assert result.returncode == 0, result.stderr
+    path = cli.work / "out-branch-ok" / "g.py"
+    text = path.read_text()
+    assert "if _branchy_branch_0(x):" in text and "# if x.sum() > 0:" in text
+    spec = importlib.util.spec_from_file_location("branch_ok", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    x = np.array([0.5, -0.2, 1.0])
+    np.testing.assert_allclose(module.branchy_grad(x), 2 * x)  # sum > 0: the gradient of sum(x**2)
+    np.testing.assert_allclose(module.branchy_grad(-x), -np.ones(3))  # the other side: of sum(-x)
+
+
+def test_loop_on_traced_value_is_refused_and_keeps_the_old_file(cli):
+    err = _clean_error(cli["traced-loop"])
+    assert "np.where" in err and "branches on traced values" in err
+    assert f"{USER}:{_line_of(cli.work / USER, 'while x.sum() > 0')}" in err
     folder = cli.work / "out-branch"  # -o: the previous file is kept as it was, nothing is added
     assert [p.name for p in folder.iterdir()] == ["g.py"]
     assert (folder / "g.py").read_text() == "# previous version\n"
