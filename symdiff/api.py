@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import cache
-from .errors import ShapeError, SymdiffError, TraceError
+from .errors import ShapeError, SymdiffError, TraceError, UnsupportedError
 from .fingerprint import fingerprint
 from .specs import ArgSpec, Compiled
 
@@ -116,9 +116,10 @@ class Transformed:
     :func:`hvp` or :func:`jvp`; ``hvp`` and ``jvp`` take one direction per ``wrt`` argument after the
     function's own arguments."""
 
-    def __init__(self, fn: Callable, wrt: Wrt, entry: str) -> None:
+    def __init__(self, fn: Callable, wrt: Wrt, entry: str, has_aux: bool = False) -> None:
         functools.update_wrapper(self, fn)
         self.fn = fn
+        self.has_aux = bool(has_aux)
         self.wrt, self.single = _wrt_indices(fn, wrt)
         self.entry, self.kind = entry, ENTRIES[entry]
         self.n_directions = {"hvp": len(self.wrt), "jvp": len(self.wrt), "vjp": 1}.get(self.kind, 0)
@@ -165,7 +166,8 @@ class Transformed:
                 break
         else:
             from .compiler import compile_function
-            compiled = compile_function(self.fn, specs, self.wrt, single=self.single, kind=self.kind)
+            compiled = compile_function(self.fn, specs, self.wrt, single=self.single, kind=self.kind,
+                                        has_aux=self.has_aux)
             path = cache.store_module(compiled.source, compiled.func_name)
             if disk_key:
                 cache.remember(disk_key, path, compiled.func_name, compiled.guard, compiled.graph)
@@ -180,7 +182,7 @@ class Transformed:
             self._fingerprint = fingerprint(self.fn)
         if self._fingerprint is None:
             return None
-        text = repr((self._fingerprint, key, self.wrt, self.single, self.params, self.kind))
+        text = repr((self._fingerprint, key, self.wrt, self.single, self.params, self.kind, self.has_aux))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def __call__(self, *args, **kwargs):
@@ -211,6 +213,9 @@ class Transformed:
         from .numpy_api import as_node
         from .values import Tracer
         n = len(self.params)
+        if self.has_aux:
+            raise UnsupportedError(f"{self.entry}(..., has_aux=True) of {self.fn.__name__} inside another transform "
+                                   "is not supported; differentiate a function that returns the value alone")
         out = as_node(self.fn(*values[:n]))
         if out.shape != () and self.kind in SCALAR_OUTPUT:
             raise NonScalarOutputError(f"{self.fn.__name__} returns an array, not a scalar: {self.entry} needs a "
@@ -240,21 +245,23 @@ class Transformed:
         return self._need().graph
 
 
-def _transform(entry: str, fn: Callable | None, wrt: Wrt) -> Any:
+def _transform(entry: str, fn: Callable | None, wrt: Wrt, has_aux: bool = False) -> Any:
     if fn is None:  # used as a decorator with arguments: @symdiff.grad(wrt="w")
-        return lambda f: Transformed(f, wrt, entry)
-    return Transformed(fn, wrt, entry)
+        return lambda f: Transformed(f, wrt, entry, has_aux)
+    return Transformed(fn, wrt, entry, has_aux)
 
 
-def grad(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+def grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False) -> Any:
     """Gradient of a scalar function with respect to ``wrt`` (names or positions; default: the first
-    argument). Works as ``grad(f, wrt=...)`` and as a decorator ``@grad(wrt=...)``."""
-    return _transform("grad", fn, wrt)
+    argument). Works as ``grad(f, wrt=...)`` and as a decorator ``@grad(wrt=...)``. With ``has_aux``,
+    ``fn`` returns ``(value, aux)`` and calls return ``(gradient, aux)``, as in JAX."""
+    return _transform("grad", fn, wrt, has_aux)
 
 
-def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
-    """Like :func:`grad`, but calls return ``(value, gradient)``."""
-    return _transform("value_and_grad", fn, wrt)
+def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False) -> Any:
+    """Like :func:`grad`, but calls return ``(value, gradient)`` (``((value, aux), gradient)`` with
+    ``has_aux``)."""
+    return _transform("value_and_grad", fn, wrt, has_aux)
 
 
 def jacobian(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
@@ -341,14 +348,14 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
 
 
 def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
-                       kind: str = "grad") -> Compiled:
+                       kind: str = "grad", has_aux: bool = False) -> Compiled:
     from .compiler import compile_function
     indices, single = _wrt_indices(fn, wrt)
-    return compile_function(fn, specs_for(fn, shapes), indices, single=single, kind=kind)
+    return compile_function(fn, specs_for(fn, shapes), indices, single=single, kind=kind, has_aux=has_aux)
 
 
 def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
-           kind: str = "grad") -> str:
+           kind: str = "grad", has_aux: bool = False) -> str:
     """Write the gradient module of ``fn`` to ``path`` (written whole or not at all); return its text.
 
     ``shapes`` maps argument names to shapes of ints or names (``("n", "k")``); arguments not listed
@@ -356,6 +363,6 @@ def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, An
     ``kind="hessian"`` adds ``<fn>_hessian``, ``"hvp"`` adds ``<fn>_hvp``; ``"jacobian"`` and ``"jvp"``
     give ``<fn>_jacobian`` and ``<fn>_jvp``.
     """
-    compiled = compile_for_export(fn, wrt, shapes, kind)
+    compiled = compile_for_export(fn, wrt, shapes, kind, has_aux)
     cache.write_atomic(path, compiled.source)
     return compiled.source

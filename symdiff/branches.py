@@ -36,6 +36,7 @@ class Path:
     out: Node | None = None
     inputs: list[Node] = field(default_factory=list)
     error: Exception | None = None
+    aux: tuple[str, list[Node]] | None = None  # has_aux: the format of aux and its arrays
 
 
 def explore(run: Callable[[tuple[bool, ...]], Path]) -> list[Path]:

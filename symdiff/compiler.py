@@ -25,6 +25,7 @@ from .shapes import ONE, format_shape
 from .simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .specs import ArgSpec, Compiled
 from .tracer import Trace, trace
+from .aux import attach, flatten
 from .branches import Path, decision_tree, dispatch_lines, explore, failure_lines, is_failure
 from .values import Tracer
 
@@ -68,7 +69,8 @@ def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
 
 
 def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int], *, single: bool | None = None,
-                     kind: str = "grad", func_name: str | None = None, file: str | None = None) -> Compiled:
+                     kind: str = "grad", func_name: str | None = None, file: str | None = None,
+                     has_aux: bool = False) -> Compiled:
     """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module
     of the ``kind`` of derivative (see :mod:`symdiff.derivatives`)."""
     if kind not in KINDS:
@@ -81,18 +83,19 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     report: list[str] = []
     token = REPORT.set(report)
     try:
-        return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind)
+        return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
+                        has_aux)
     finally:
         REPORT.reset(token)
 
 
-def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...]) -> Path:
+def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = False) -> Path:
     """Stage 1: one path of the program (the branches on traced values decided by ``outcomes``, then
     True): its output, input nodes and branch conditions, sizes unified."""
     tr = Trace(outcomes)
     path = Path(outcomes)
     try:
-        path.out, path.inputs, path.conditions = _trace_path(fn, specs, name, kind, tr)
+        path.out, path.inputs, path.conditions, path.aux = _trace_path(fn, specs, name, kind, tr, has_aux)
     except SymdiffError as exc:
         if not tr.decisions or not is_failure(exc):
             raise
@@ -103,7 +106,7 @@ def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...]) -> Path:
     return path
 
 
-def _trace_path(fn, specs, name, kind, tr):
+def _trace_path(fn, specs, name, kind, tr, has_aux):
     args = _input_nodes(specs, tr)
     try:
         result = trace(fn, args, tr)
@@ -111,8 +114,15 @@ def _trace_path(fn, specs, name, kind, tr):
         raise
     except Exception as exc:  # the user's code failed on traced values: say where, in one paragraph
         raise _user_failure(name, exc) from exc
-    if isinstance(result, tuple):
-        raise TraceError(f"{name} returned a tuple; return a single array (has_aux comes later)")
+    aux_text, aux_nodes = None, []
+    if has_aux:
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TraceError(f"{name} was given has_aux=True: it must return a pair (value, aux)")
+        result, aux = result
+        aux_text, aux_nodes = flatten(aux, as_node)
+    elif isinstance(result, tuple):
+        raise TraceError(f"{name} returned a tuple; return a single array, or pass has_aux=True to return "
+                         "(value, aux) and get aux back with the gradient")
     try:
         out = as_node(result)
     except UnsupportedError:
@@ -124,12 +134,13 @@ def _trace_path(fn, specs, name, kind, tr):
             "Reduce it (np.sum, np.mean), or use symdiff.jacobian for the derivative of every output")
     inputs = [a.node for a in args if isinstance(a, Tracer)]
     conditions = [c for c, _, _ in tr.decisions]
-    out, *rest = tr.finish([out, *inputs, *conditions])
-    return out, rest[:len(inputs)], rest[len(inputs):]
+    out, *rest = tr.finish([out, *inputs, *conditions, *aux_nodes])
+    n, m = len(inputs), len(conditions)
+    return out, rest[:n], rest[n:n + m], (aux_text, rest[n + m:]) if has_aux else None
 
 
-def _compile(fn, specs, wrt, single, name, file, report, kind) -> Compiled:
-    paths = explore(lambda outcomes: _trace(fn, specs, name, kind, outcomes))
+def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux) -> Compiled:
+    paths = explore(lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux))
     dspecs = direction_specs(kind, specs, wrt)
     built = [_differentiate(p, specs, wrt, single, name, kind, dspecs) if p.error is None else None for p in paths]
     guard = tuple(sorted({(n.param("index"), axis, int(d)) for p in paths for n in p.inputs
@@ -162,6 +173,8 @@ def _differentiate(path: Path, specs, wrt, single, name, kind, dspecs):
     directions = direction_nodes(kind, dspecs, out, wrt_nodes, len(specs))
     call = f"{name}({', '.join(s.name for s in specs)})"
     functions = plans(kind, name, out, wrt_nodes, directions, single, call)
+    if path.aux is not None:
+        attach(functions, *path.aux)
     # Every function's outputs through the passes together, so they share their work.
     flat = [o for f in functions for o in f.outputs]
     simplified = iter(run(flat, PASSES))

@@ -19,7 +19,7 @@ import sympy as sp
 from . import primitives as P
 from .errors import ShapeError, UnsupportedError, where
 from .ir import Node
-from .primitives_index import index_const
+from .primitives_index import index_const, scatter_is_unique
 from .shapes import ONE, broadcast_shapes
 from .tracer import current_trace, user_origin
 from .values import Size, Tracer
@@ -176,7 +176,7 @@ def setitem(x: Tracer, index: Any, value: Any) -> Node:
     """The node ``x`` becomes after ``x[index] = value``."""
     from .numpy_api import as_node
     items, arrays, region = parse(x, index)
-    if arrays and not P.scatter_is_unique(items, arrays):
+    if arrays and not scatter_is_unique(items, arrays):
         raise UnsupportedError(f"{_here()}: assignment through an index that names an element twice (NumPy "
                                "keeps the last value); make the indices distinct, or add the values up first")
     v = as_node(value)

@@ -61,11 +61,23 @@ def _cumsum(origin, a, axis=None, dtype=None, out=None):
     return P.cumsum(x, normalize_axes(axis, x.ndim)[0], origin)
 
 
+def _argreduce(op: str):
+    def build(origin, a, axis=None, out=None, keepdims=False):
+        _no_extras(op, {"out": out, "keepdims": keepdims or None})
+        x = as_node(a)
+        if axis is None:
+            return P.argreduce(op, x, None, (), origin)
+        axis = normalize_axes(axis, x.ndim)[0]
+        return P.argreduce(op, x, axis, x.shape[:axis] + x.shape[axis + 1:], origin)
+    return build
+
+
 REDUCE_CASES: tuple[Case, ...] = ((((2, 3),), ()), (((2, 3),), (("axis", 0),)),
                                   (((2, 3),), (("axis", -1), ("keepdims", True))),
                                   (((2, 3, 4),), (("axis", (0, 2)),)), (((4,),), (("keepdims", True),)))
 VAR_CASES: tuple[Case, ...] = REDUCE_CASES + ((((2, 3, 4),), (("axis", (-1, 0)), ("ddof", 1))),
                                               (((5,),), (("ddof", 1),)))
+ARG_CASES: tuple[Case, ...] = ((((5,),), ()), (((2, 3),), (("axis", 1),)), (((2, 3, 4),), (("axis", -2),)))
 SCAN_CASES: tuple[Case, ...] = ((((4,),), ()), (((2, 3),), ()), (((2, 3),), (("axis", 0),)),
                                 (((2, 3, 4),), (("axis", -1),)))
 
@@ -75,6 +87,8 @@ register(np.max, Entry("max", _reduction("max"), cases=REDUCE_CASES))
 register(np.amax, Entry("amax", _reduction("max"), cases=REDUCE_CASES))
 register(np.min, Entry("min", _reduction("min"), cases=REDUCE_CASES))
 register(np.amin, Entry("amin", _reduction("min"), cases=REDUCE_CASES))
+register(np.argmax, Entry("argmax", _argreduce("argmax"), cases=ARG_CASES, notes="integer positions: no gradient"))
+register(np.argmin, Entry("argmin", _argreduce("argmin"), cases=ARG_CASES, notes="integer positions: no gradient"))
 register(np.prod, Entry("prod", _reduction("prod"), domain=(0.5, 1.5), cases=REDUCE_CASES,
                         notes="gradient exact with zeros too (product of the others, no division by 0)"))
 register(np.var, Entry("var", _var(False), cases=VAR_CASES))

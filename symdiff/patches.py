@@ -55,8 +55,9 @@ def _constructor(orig: Callable, fill: str | None = None) -> Callable:
         v = _values()
         if fill == "full" and len(args) >= 2 and isinstance(args[1], v.Tracer):  # np.full(n, traced value)
             return np.broadcast_to(args[1], args[0]).copy()
-        if fill == "like" and args and isinstance(args[0], (v.Tracer, v.TracerList)):
-            return orig(*args, **kwargs)  # traced: the registry's entry handles it
+        if fill in ("like", "empty") and args and isinstance(args[0], (v.Tracer, v.TracerList)):
+            # traced: the registry's entry handles it; np.empty_like gives zeros (never old memory)
+            return (_ORIG["zeros_like"] if orig is _ORIG["empty_like"] else orig)(*args, **kwargs)
         if fill == "empty":  # deterministic contents for memory NumPy leaves uninitialised
             result = np.zeros(*args, **kwargs) if orig is _ORIG["empty"] else np.zeros_like(*args, **kwargs)
         else:
@@ -103,7 +104,7 @@ _NUMPY_STANDINS = {
     "zeros": _constructor(np.zeros), "ones": _constructor(np.ones), "empty": _constructor(np.empty, "empty"),
     "full": _constructor(np.full, "full"), "eye": _constructor(np.eye), "identity": _constructor(np.identity),
     "zeros_like": _constructor(np.zeros_like, "like"), "ones_like": _constructor(np.ones_like, "like"),
-    "empty_like": _constructor(np.empty_like, "like"), "full_like": _constructor(np.full_like, "like"),
+    "empty_like": _constructor(np.empty_like, "empty"), "full_like": _constructor(np.full_like, "like"),
     "array": _array(np.array, fresh=True), "asarray": _array(np.asarray, fresh=False),
 }
 

@@ -170,6 +170,22 @@ def _emit_setitem(node: Node, a: list[str], p) -> str:
 defprim("setitem", _vjp_setitem, _emit_setitem)
 
 
+# ---------------------------------------------------------------- argmax / argmin ----------------
+
+def argreduce(op: str, x: Node, axis: int | None, shape: Shape, origin: Origin | None = None) -> Node:
+    """``np.argmax``/``np.argmin`` (``op``) of ``x`` along ``axis`` (None: of the flattened array):
+    integer positions, constant almost everywhere, so no derivative flows through them."""
+    return Node("argreduce", (x,), tuple(shape), params=(("op", op), ("axis", axis)), dtype="int64", origin=origin)
+
+
+def _emit_argreduce(node: Node, a: list[str], p) -> str:
+    axis = node.param("axis")
+    return f"np.{node.param('op')}({a[0]}{'' if axis is None else f', axis={axis}'})"
+
+
+defprim("argreduce", lambda g, n: [None], _emit_argreduce)
+
+
 # ---------------------------------------------------------------- forward mode --------------------
 
 def _zeros(shape: Shape, dtype: str) -> Node:
@@ -198,3 +214,4 @@ def register_jvps(defjvp) -> None:
     defjvp("gather")(_jvp_gather)
     defjvp("scatter_add")(_jvp_scatter_add)
     defjvp("setitem")(_jvp_setitem)
+    defjvp("argreduce")(lambda node, tangents, batch: None)

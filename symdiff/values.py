@@ -154,6 +154,12 @@ class Tracer:
     def min(self, axis=None, keepdims=False):
         return _call(np.min, self, axis=axis, keepdims=keepdims)
 
+    def argmax(self, axis=None):
+        return _call(np.argmax, self, axis=axis)
+
+    def argmin(self, axis=None):
+        return _call(np.argmin, self, axis=axis)
+
     def prod(self, axis=None, keepdims=False):
         return _call(np.prod, self, axis=axis, keepdims=keepdims)
 
