@@ -88,7 +88,7 @@ def _item(item: Any) -> Any:
         if item.node.op == "const":
             item = item.node.param("value").array
         elif item.node.dtype == "int64":
-            return item.node
+            return item.checked()
         elif item.node.dtype == "bool":
             raise UnsupportedError(f"{_here()}: indexing with a boolean mask computed from traced values gives "
                                    "an array whose size depends on the data; keep the shape with "
@@ -167,7 +167,7 @@ def _checked_slice_length(trace, dim: sp.Expr, bounds: tuple) -> sp.Expr:
 def getitem(x: Tracer, index: Any) -> Tracer:
     """``x[index]``; a view of ``x`` for basic indices (as in NumPy), a new array for index arrays."""
     items, arrays, shape = parse(x, index)
-    node = P.take(x.node, items, arrays, shape, user_origin())
+    node = P.take(x.checked(), items, arrays, shape, user_origin())
     view = not arrays and len(shape) > 0  # NumPy: basic indexing gives a view, unless it picks one element
     return Tracer(current_trace().note(node), base=x if view else None)
 
@@ -190,4 +190,4 @@ def setitem(x: Tracer, index: Any, value: Any) -> Node:
                          f"{tuple(region)}") from None
     if broadcast_shapes(v.shape, tuple(region)) != tuple(region):
         raise ShapeError(f"{_here()}: a value of shape {v.shape} does not fit the indexed shape {tuple(region)}")
-    return current_trace().note(P.setitem(x.node, v, items, arrays, region, user_origin()))
+    return current_trace().note(P.setitem(x.checked(), v, items, arrays, region, user_origin()))

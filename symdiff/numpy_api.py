@@ -316,15 +316,15 @@ def _func_name(func: Any) -> str:
 
 def call(func: Any, args: tuple, kwargs: dict) -> Any:
     """Apply a registered NumPy function to traced operands."""
+    constants = _constant((args, kwargs))
+    if constants is not None:  # only arrays the function built from constants: NumPy computes it now
+        result = func(*constants[0], **constants[1])
+        return [const_tracer(r) for r in result] if isinstance(result, (list, tuple)) else const_tracer(result)
     entry = lookup(func)
     if entry is None:
         raise UnsupportedError(
             f"{_here()}: {_func_name(func)} is not supported by symdiff. Rewrite it with supported functions "
             "(see the table in the README), or add it with symdiff.register")
-    constants = _constant((args, kwargs))
-    if constants is not None:  # only arrays the function built from constants: NumPy computes it now
-        result = func(*constants[0], **constants[1])
-        return [const_tracer(r) for r in result] if isinstance(result, (list, tuple)) else const_tracer(result)
     origin = user_origin()
     result = entry.build(origin, *args, **kwargs)
     base = next((a for a in args if isinstance(a, Tracer)), None) if func in VIEWS else None

@@ -218,6 +218,13 @@ class Tracer:
     def copy(self, order="C"):
         return Tracer(self.checked())
 
+    def __getattr__(self, name: str):
+        """Read-only array methods (``.all()``, ``.tolist()``, ...) of arrays built from constants."""
+        if name in _CONST_METHODS and self.is_const():
+            return getattr(self.node.param("value").array.copy(), name)
+        raise AttributeError(f"'Tracer' object has no attribute {name!r}"
+                             + (" (available on arrays built from constants only)" if name in _CONST_METHODS else ""))
+
     def __getitem__(self, index):
         if self.is_const() and _constant(index) is not None:
             return const_tracer(self.node.param("value").array[_constant(index)], base=self)
@@ -372,6 +379,9 @@ class Size:
 
     def __repr__(self) -> str:
         return str(self.expr)
+
+
+_CONST_METHODS = frozenset({"all", "any", "tolist", "item", "nonzero", "argsort", "cumprod", "searchsorted"})
 
 
 def const_tracer(value: Any, base: Tracer | None = None) -> Any:
