@@ -277,19 +277,20 @@ def _jvp_linear_fallback(node: Node, tangents: list, batch: Shape) -> Node:
 
 def jvp_nodes(outputs: Sequence[Node], seeds: dict[int, Node], batch_shape: Sequence = ()) -> list[Node | None]:
     """Tangents of ``outputs`` given the tangents ``seeds`` (``id(node)`` -> node of shape
-    ``node.shape + batch_shape``) of some inputs (or any nodes: a seeded node's own inputs are then
-    not looked at); every other leaf's tangent is zero. None: a zero tangent.
+    ``node.shape + batch_shape``, or a :class:`symdiff.structure.Banded` for a vector node) of some
+    inputs (or any nodes: a seeded node's own inputs are then not looked at); every other leaf's
+    tangent is zero. None: a zero tangent.
 
     Cost: one pass over the graph, each node's tangent costing about ``size(batch_shape)`` times
-    the node itself."""
+    the node itself (about the number of diagonals, while tangents stay banded)."""
     batch = as_shape(batch_shape)
     seed_ids = {id(s) for s in seeds.values()}
-    tangents: dict[int, Node | None] = {}
+    tangents: dict[int, object] = {}
     for node in toposort(list(outputs)):
-        t: Node | None = None
+        t = None
         if id(node) in seeds:
             t = seeds[id(node)]
-            if t.shape != node.shape + batch:
+            if not isinstance(t, Banded) and t.shape != node.shape + batch:
                 try:
                     t = broadcast_to(t, node.shape + batch)
                 except ShapeError:
@@ -298,14 +299,19 @@ def jvp_nodes(outputs: Sequence[Node], seeds: dict[int, Node], batch_shape: Sequ
         elif node.inputs and node.dtype != "bool":
             ts = [tangents[id(i)] for i in node.inputs]
             if any(x is not None for x in ts):
-                t = JVP_RULES.get(node.op, _jvp_linear_fallback)(node, ts, batch)
-                if t is not None and t.shape != node.shape + batch:
-                    raise ShapeError(f"internal: the JVP rule of {node.op!r} gave shape {t.shape}, "
+                t = NotImplemented
+                if any(isinstance(x, Banded) for x in ts):
+                    t = jvp_banded(node, ts, batch)
+                    ts = dense_all(ts)
+                if t is NotImplemented:
+                    t = JVP_RULES.get(node.op, _jvp_linear_fallback)(node, ts, batch)
+                if t is not None and tangent_shape(t) != node.shape + batch:
+                    raise ShapeError(f"internal: the JVP rule of {node.op!r} gave shape {tangent_shape(t)}, "
                                      f"expected {node.shape + batch}")
-                if t is not None and node.name and t.name is None and t.inputs and id(t) not in seed_ids:
+                if isinstance(t, Node) and node.name and t.name is None and t.inputs and id(t) not in seed_ids:
                     t = replace(t, name=tangent_name(node.name))
         tangents[id(node)] = t
-    return [tangents[id(o)] for o in outputs]
+    return dense_all([tangents[id(o)] for o in outputs])
 
 
 def identity(shape: Shape, dtype: str = "float64") -> Node:
@@ -320,8 +326,9 @@ def identity(shape: Shape, dtype: str = "float64") -> Node:
 
 
 def jacobian_nodes(output: Node, w: Node) -> Node:
-    """``d output / d w`` of shape ``output.shape + w.shape``: forward mode seeded with the identity."""
-    (t,) = jvp_nodes([output], {id(w): identity(w.shape, w.dtype)}, w.shape)
+    """``d output / d w`` of shape ``output.shape + w.shape``: forward mode seeded with the identity
+    (banded while it can be, for a vector ``w``: :mod:`symdiff.structure`)."""
+    (t,) = jvp_nodes([output], {id(w): seed(w) if w.ndim == 1 else identity(w.shape, w.dtype)}, w.shape)
     return t if t is not None else _zeros(output.shape + w.shape, output.dtype)
 
 
@@ -343,3 +350,4 @@ def hvp_nodes(output: Node, w: Node, v: Node) -> tuple[Node, Node]:
 
 # The rules for linear algebra, registered into the same table (imported last: they use the helpers above).
 from . import forward_linalg  # noqa: E402,F401
+from .structure import Banded, dense_all, jvp_banded, seed, tangent_shape  # noqa: E402

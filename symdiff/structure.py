@@ -1,0 +1,227 @@
+"""Banded tangents: the Jacobian of a vector by a vector, kept as its diagonals while it stays banded.
+
+A Jacobian (and so a Hessian, the Jacobian of the gradient) is forward mode seeded with the identity
+(:mod:`symdiff.forward`). Seeded densely, every node of the gradient graph gets an ``m x n`` tangent,
+although for a separable function (a sum of elementwise terms of ``x``, ``x[1:]``, ``x[:-1]``, ...)
+each one is a few diagonals. Here the tangent of a vector node of shape ``(m,)`` with respect to a
+vector of ``n`` elements is a :class:`Banded`: for each offset ``o``, a vector node ``d_o`` of shape
+``(m,)`` with ``T[i, i + o] = d_o[i]``. The seed is ``{0: ones}``; an elementwise operation
+multiplies each diagonal by its partial derivative (the unbatched JVP rule, one per offset); a
+slice ``x[a:b]`` slices the diagonals and shifts their offsets by ``a``; its adjoint (scatter) pads
+them and shifts back; a matrix times the identity (or any diagonal) is that matrix with its columns
+scaled. Whatever else meets a banded tangent gets it as a dense ``banded`` node (one buffer filled
+through strided views, :func:`symdiff.primitives_linalg.banded`) and the dense rule.
+
+>>> import sympy as sp
+>>> from symdiff.primitives import input_node, getitem
+>>> x = input_node("x", (sp.Integer(4),), 0)
+>>> t = jvp_banded(getitem(x, (("slice", 1, None, None),)), [seed(x)], x.shape)
+>>> [o for o, _ in t.diags], t.rows, t.cols
+([1], 3, 4)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import sympy as sp
+
+from .forward import JVP_RULES, _add, _jvp_elementwise, _o, _zeros, defjvp
+from .ir import ARG, Node
+from .primitives import _uniform, broadcast_to, elementwise, getitem, scalar, slice_axis, swapaxes
+from .primitives_linalg import band_rows, banded
+from .shapes import Shape
+
+
+@dataclass(frozen=True)
+class Banded:
+    """The tangent ``T`` (``rows x cols``) of a vector node, by its diagonals: ``T[i, i + o] = d[i]``
+    for each ``(o, d)`` of ``diags`` (offsets increasing, ``d`` of shape ``(rows,)``), at the rows
+    ``i`` with ``0 <= i + o < cols``; elements of ``d`` at other rows mean nothing. Zero elsewhere."""
+
+    rows: sp.Expr
+    cols: sp.Expr
+    diags: tuple[tuple[int, Node], ...]
+
+    def get(self, offset: int) -> Node | None:
+        return next((d for o, d in self.diags if o == offset), None)
+
+    def is_diagonal(self) -> bool:
+        """Only the main diagonal, and square: ``diag(d)``."""
+        return len(self.diags) == 1 and self.diags[0][0] == 0 and self.rows == self.cols
+
+
+def make(rows: sp.Expr, cols: sp.Expr, diags: dict[int, Node | None]) -> Banded | None:
+    """A :class:`Banded` of the non-zero diagonals, or None when there is none."""
+    kept = tuple((o, d) for o, d in sorted(diags.items()) if d is not None)
+    return Banded(rows, cols, kept) if kept else None
+
+
+def seed(w: Node) -> Banded:
+    """The identity, as the tangent of the vector ``w`` itself."""
+    (n,) = w.shape
+    return Banded(n, n, ((0, broadcast_to(scalar(sp.Integer(1), w.dtype), (n,))),))
+
+
+def densify(t: Banded) -> Node:
+    """The tangent as a matrix node."""
+    return banded([d for _, d in t.diags], [o for o, _ in t.diags], (t.rows, t.cols))
+
+
+#: ``rule(node, tangents, batch)`` for tangents some of which are :class:`Banded`: the node's tangent
+#: (Banded, a dense node, or None for zero), or NotImplemented to take the dense rule instead.
+Rule = Callable[[Node, list, Shape], "Banded | Node | None"]
+RULES: dict[str, Rule] = {}
+
+
+def defrule(*names: str) -> Callable[[Rule], Rule]:
+    def register(rule: Rule) -> Rule:
+        for name in names:
+            RULES[name] = rule
+        return rule
+    return register
+
+
+def jvp_banded(node: Node, tangents: list, batch: Shape) -> Banded | Node | None:
+    """The tangent of ``node`` from its inputs' tangents (at least one :class:`Banded`), or
+    NotImplemented when it does not keep the structure."""
+    rule = RULES.get(node.op)
+    return NotImplemented if rule is None else rule(node, tangents, batch)
+
+
+# ---------------------------------------------------------------- rules ---------------------------
+
+@defrule("elementwise")
+def _elementwise(node: Node, tangents: list, batch: Shape) -> Banded | None:
+    """Per offset, the JVP without batch axes of the diagonals: ``sum_k d out/d x_k * d_k``."""
+    if node.ndim != 1 or node.dtype == "bool":
+        return NotImplemented
+    shapes_ok = all(t is None or (isinstance(t, Banded) and x.shape == node.shape)
+                    for x, t in zip(node.inputs, tangents))
+    if not shapes_ok:
+        return NotImplemented
+    first = next(t for t in tangents if t is not None)
+    offsets = sorted({o for t in tangents if t is not None for o, _ in t.diags})
+    out = {o: _jvp_elementwise(node, [_scalar_if_uniform(t.get(o)) if t is not None else None for t in tangents], ())
+           for o in offsets}
+    return make(first.rows, first.cols, out)
+
+
+def _scalar_if_uniform(d: Node | None) -> Node | None:
+    """A diagonal of one number (the identity's ones) as that number, so it folds into the expression."""
+    return None if d is None else (_uniform(d) or d)
+
+
+def _slice_start(x: Node, index: tuple) -> int | None:
+    """``a`` when ``index`` is ``[a:b]`` (step 1) on a vector, with ``a`` a known non-negative position."""
+    if x.ndim != 1 or len(index) != 1 or not isinstance(index[0], tuple):
+        return None
+    _, start, _, step = index[0]
+    if step not in (None, 1):
+        return None
+    start = 0 if start is None else start
+    if not isinstance(start, (int, sp.Integer)):
+        return None
+    start = int(start)
+    if start < 0:
+        if not x.shape[0].is_Integer:
+            return None
+        start = max(int(x.shape[0]) + start, 0)
+    return start
+
+
+@defrule("getitem")
+def _getitem(node: Node, tangents: list, batch: Shape) -> Banded:
+    """``x[a:b]``: row ``i`` is row ``i + a`` of ``x``, so each diagonal is sliced and its offset grows by ``a``."""
+    (t,) = tangents
+    a = _slice_start(node.inputs[0], node.param("index"))
+    if a is None:
+        return NotImplemented
+    return make(node.shape[0], t.cols, {o + a: getitem(d, node.param("index"), _o(node), shape=node.shape)
+                                        for o, d in t.diags})
+
+
+@defrule("slice_axis")
+def _slice_axis(node: Node, tangents: list, batch: Shape) -> Banded:
+    (t,) = tangents
+    start, stop = node.param("start"), node.param("stop")
+    if node.ndim != 1 or not start.is_Integer:
+        return NotImplemented
+    return make(node.shape[0], t.cols, {o + int(start): slice_axis(d, 0, start, stop, _o(node)) for o, d in t.diags})
+
+
+@defrule("scatter")
+def _scatter(node: Node, tangents: list, batch: Shape) -> Banded:
+    """Zeros with ``g`` at ``[a:b]`` (the adjoint of a slice): row ``r`` is row ``r - a`` of ``g``, so
+    each diagonal is placed the same way and its offset drops by ``a``."""
+    (t,) = tangents
+    index = node.param("index")
+    a = _slice_start(node, index)
+    if a is None:
+        return NotImplemented
+    return make(node.shape[0], t.cols, {o - a: Node("scatter", (d,), node.shape, dtype=d.dtype, origin=_o(node),
+                                                    params=(("index", index), ("shape", node.shape)))
+                                        for o, d in t.diags})
+
+
+@defrule("copy", "reshape", "broadcast_to")
+def _same(node: Node, tangents: list, batch: Shape) -> Banded:
+    """Operations that leave a vector as it is (a reshape or broadcast to its own shape)."""
+    return tangents[0] if node.shape == node.inputs[0].shape else NotImplemented
+
+
+@defrule("stop_gradient")
+def _stop(node: Node, tangents: list, batch: Shape) -> None:
+    return None
+
+
+@defrule("full_like")
+def _full_like(node: Node, tangents: list, batch: Shape) -> Banded | None:
+    like, value = node.inputs
+    return tangents[1] if value.shape == node.shape else NotImplemented
+
+
+@defrule("matmul")
+def _matmul(node: Node, tangents: list, batch: Shape) -> Node | None:
+    """``a @ diag(d)`` is ``a`` with column ``j`` scaled by ``d[j]`` (``a`` itself for the identity),
+    and ``diag(d) @ b`` for a vector ``a``: ``b.T`` scaled the same way; other terms take the dense rule."""
+    a, b = node.inputs
+    terms = []
+    for k, t in enumerate(tangents):
+        if t is None:
+            continue
+        other = b if k == 0 else a
+        if isinstance(t, Banded) and t.is_diagonal() and other.ndim == 2:
+            m = swapaxes(other) if k == 0 else other
+            d = t.diags[0][1]
+            one = _uniform(d) is not None and _uniform(d).expr == 1
+            terms.append(m if one else elementwise(ARG[0] * ARG[1], (m, d), origin=_o(node)))
+            continue
+        dense = [None, None]
+        dense[k] = densify(t) if isinstance(t, Banded) else t
+        terms.append(JVP_RULES["matmul"](node, dense, batch))
+    return _add(terms, node.shape + batch)
+
+
+# ---------------------------------------------------------------- JVP of the matrix ---------------
+
+@defjvp("banded")
+def _jvp_banded_node(node: Node, tangents: list, batch: Shape) -> Node:
+    """Linear in its diagonals, whose batch axes trail like the matrix's: the same matrix of their tangents."""
+    parts = [t if t is not None else _zeros(d.shape + batch, d.dtype) for d, t in zip(node.inputs, tangents)]
+    return banded(parts, node.param("offsets"), node.shape + batch, _o(node))
+
+
+@defjvp("band_rows")
+def _jvp_band_rows(node: Node, tangents: list, batch: Shape) -> Node:
+    return band_rows(tangents[0], node.param("offset"), _o(node))
+
+
+def tangent_shape(t: Banded | Node) -> Shape:
+    """The shape of a tangent, banded or not."""
+    return (t.rows, t.cols) if isinstance(t, Banded) else t.shape
+
+
+def dense_all(tangents: Sequence) -> list:
+    """The tangents with every :class:`Banded` one made a matrix node."""
+    return [densify(t) if isinstance(t, Banded) else t for t in tangents]
