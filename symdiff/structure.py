@@ -181,6 +181,39 @@ def _full_like(node: Node, tangents: list, batch: Shape) -> Banded | None:
     return tangents[1] if value.shape == node.shape else NotImplemented
 
 
+def _stop(dim: sp.Expr, stop: sp.Expr):
+    """``stop`` (a position in an axis of size ``dim``) as a slice stop: None at the end, else a
+    negative integer counted from it; NotImplemented when it is not a known distance from the end."""
+    gap = sp.expand(dim - stop)
+    if gap == 0:
+        return None
+    return -int(gap) if gap.is_Integer and gap > 0 else NotImplemented
+
+
+@defrule("sum")
+def _sum(node: Node, tangents: list, batch: Shape) -> Node:
+    """The column sums of the band, ``sum_i d_o[i] e_(i+o)``: the rows of each diagonal whose column
+    falls inside (a slice) moved to those columns (a scatter); a square main diagonal is itself."""
+    (t,) = tangents
+    if node.param("axis") != (0,) or node.param("keepdims"):
+        return NotImplemented
+    parts = []
+    for o, d in t.diags:
+        lo, hi = max(0, -o), sp.Min(t.rows, t.cols - o)
+        rows, cols = (lo, _stop(t.rows, hi)), (lo + o, _stop(t.cols, hi + o))
+        if isinstance(hi, sp.Min) or NotImplemented in rows + cols:
+            return NotImplemented
+        if sp.sympify(hi - lo).is_nonpositive:  # no column of this diagonal lies inside
+            continue
+        if rows != (0, None):
+            d = getitem(d, (("slice", *rows, None),), _o(node))
+        if cols != (0, None):
+            d = Node("scatter", (d,), batch, params=(("index", (("slice", *cols, None),)), ("shape", batch)),
+                     dtype=d.dtype, origin=_o(node))
+        parts.append(d)
+    return _add(parts, batch)
+
+
 @defrule("matmul")
 def _matmul(node: Node, tangents: list, batch: Shape) -> Node | None:
     """``a @ diag(d)`` is ``a`` with column ``j`` scaled by ``d[j]`` (``a`` itself for the identity),

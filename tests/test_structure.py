@@ -58,7 +58,8 @@ JACOBIAN_CASES = {
     "matrix times a shift (dense)": lambda x: A[:, 1:] @ x[:-1] ** 2,
     "concatenate (dense)": lambda x: np.concatenate([x[1:], x[:1] ** 2]),
     "cumsum (dense)": lambda x: np.cumsum(x ** 2),
-    "sum (dense)": lambda x: np.sum(np.exp(x)),
+    "sum": lambda x: np.sum(np.exp(x)),
+    "times sums of shifts": lambda x: x * (np.sum(x[1:] * x[:-1]) + np.sum(x[2:] ** 2) + np.sum(x[:-3])),
     "two-by-one outer (dense)": lambda x: np.outer(x[:2], x ** 2).ravel(),
 }
 
