@@ -92,19 +92,23 @@ def jvp_banded(node: Node, tangents: list, batch: Shape) -> Banded | Node | None
 # ---------------------------------------------------------------- rules ---------------------------
 
 @defrule("elementwise")
-def _elementwise(node: Node, tangents: list, batch: Shape) -> Banded | None:
-    """Per offset, the JVP without batch axes of the diagonals: ``sum_k d out/d x_k * d_k``."""
+def _elementwise(node: Node, tangents: list, batch: Shape) -> Banded | Node | None:
+    """Per offset, the JVP without batch axes of the diagonals: ``sum_k d out/d x_k * d_k``. Inputs
+    with dense tangents (a broadcast scalar's, say) add their dense term to the band made a matrix."""
     if node.ndim != 1 or node.dtype == "bool":
         return NotImplemented
-    shapes_ok = all(t is None or (isinstance(t, Banded) and x.shape == node.shape)
-                    for x, t in zip(node.inputs, tangents))
-    if not shapes_ok:
+    banded_in = [isinstance(t, Banded) for t in tangents]
+    if any(b and x.shape != node.shape for x, b in zip(node.inputs, banded_in)):
         return NotImplemented
-    first = next(t for t in tangents if t is not None)
-    offsets = sorted({o for t in tangents if t is not None for o, _ in t.diags})
-    out = {o: _jvp_elementwise(node, [_scalar_if_uniform(t.get(o)) if t is not None else None for t in tangents], ())
-           for o in offsets}
-    return make(first.rows, first.cols, out)
+    first = next(t for t, b in zip(tangents, banded_in) if b)
+    offsets = sorted({o for t, b in zip(tangents, banded_in) if b for o, _ in t.diags})
+    band = make(first.rows, first.cols, {
+        o: _jvp_elementwise(node, [_scalar_if_uniform(t.get(o)) if b else None for t, b in zip(tangents, banded_in)],
+                            ()) for o in offsets})
+    if all(b or t is None for t, b in zip(tangents, banded_in)):
+        return band
+    dense = _jvp_elementwise(node, [None if b else t for t, b in zip(tangents, banded_in)], batch)
+    return _add([densify(band) if band is not None else None, dense], node.shape + batch)
 
 
 def _scalar_if_uniform(d: Node | None) -> Node | None:
@@ -181,7 +185,7 @@ def _full_like(node: Node, tangents: list, batch: Shape) -> Banded | None:
     return tangents[1] if value.shape == node.shape else NotImplemented
 
 
-def _stop(dim: sp.Expr, stop: sp.Expr):
+def _slice_stop(dim: sp.Expr, stop: sp.Expr):
     """``stop`` (a position in an axis of size ``dim``) as a slice stop: None at the end, else a
     negative integer counted from it; NotImplemented when it is not a known distance from the end."""
     gap = sp.expand(dim - stop)
@@ -190,50 +194,63 @@ def _stop(dim: sp.Expr, stop: sp.Expr):
     return -int(gap) if gap.is_Integer and gap > 0 else NotImplemented
 
 
-@defrule("sum")
-def _sum(node: Node, tangents: list, batch: Shape) -> Node:
-    """The column sums of the band, ``sum_i d_o[i] e_(i+o)``: the rows of each diagonal whose column
-    falls inside (a slice) moved to those columns (a scatter); a square main diagonal is itself."""
-    (t,) = tangents
-    if node.param("axis") != (0,) or node.param("keepdims"):
-        return NotImplemented
+def _times_band(m: Node | None, t: Banded, node: Node, batch: Shape) -> Node | None:
+    """``m @ T`` as a dense node (``m`` a matrix or a vector over ``T``'s rows; None: ones, the
+    column sums): per diagonal, the rows ``i`` whose column ``i + o`` lies inside (a slice of ``m``'s
+    last axis and of the diagonal), scaled, go to those columns (a scatter). NotImplemented when the
+    range of rows is not known as slice bounds."""
+    lead = m.shape[:-1] if m is not None else ()
+    shape, full = lead + tuple(batch), (("slice", None, None, None),) * len(lead)
     parts = []
     for o, d in t.diags:
         lo, hi = max(0, -o), sp.Min(t.rows, t.cols - o)
-        rows, cols = (lo, _stop(t.rows, hi)), (lo + o, _stop(t.cols, hi + o))
+        rows, cols = (lo, _slice_stop(t.rows, hi)), (lo + o, _slice_stop(t.cols, hi + o))
         if isinstance(hi, sp.Min) or NotImplemented in rows + cols:
             return NotImplemented
         if sp.sympify(hi - lo).is_nonpositive:  # no column of this diagonal lies inside
             continue
+        mm = m
         if rows != (0, None):
             d = getitem(d, (("slice", *rows, None),), _o(node))
+            mm = None if m is None else getitem(m, full + (("slice", *rows, None),), _o(node))
+        one = _uniform(d) is not None and _uniform(d).expr == 1
+        piece = d if mm is None else mm if one else elementwise(ARG[0] * ARG[1], (mm, d), origin=_o(node))
         if cols != (0, None):
-            d = Node("scatter", (d,), batch, params=(("index", (("slice", *cols, None),)), ("shape", batch)),
-                     dtype=d.dtype, origin=_o(node))
-        parts.append(d)
-    return _add(parts, batch)
+            piece = Node("scatter", (piece,), shape, dtype=piece.dtype, origin=_o(node),
+                         params=(("index", full + (("slice", *cols, None),)), ("shape", shape)))
+        parts.append(piece)
+    return _add(parts, shape)
+
+
+@defrule("sum")
+def _sum(node: Node, tangents: list, batch: Shape) -> Node:
+    """The column sums of the band (a square main diagonal is itself)."""
+    if node.param("axis") != (0,) or node.param("keepdims"):
+        return NotImplemented
+    return _times_band(None, tangents[0], node, batch)
 
 
 @defrule("matmul")
 def _matmul(node: Node, tangents: list, batch: Shape) -> Node | None:
-    """``a @ diag(d)`` is ``a`` with column ``j`` scaled by ``d[j]`` (``a`` itself for the identity),
-    and ``diag(d) @ b`` for a vector ``a``: ``b.T`` scaled the same way; other terms take the dense rule."""
+    """``a @ T(b)`` and ``T(a)``'s contraction with ``b`` (``b.T @ T(a)``) by the band's diagonals: a
+    matrix times the identity is the matrix, times ``diag(d)`` its columns scaled. A term whose
+    tangent is not banded takes the dense rule."""
     a, b = node.inputs
     terms = []
     for k, t in enumerate(tangents):
         if t is None:
             continue
-        other = b if k == 0 else a
-        if isinstance(t, Banded) and t.is_diagonal() and other.ndim == 2:
-            m = swapaxes(other) if k == 0 else other
-            d = t.diags[0][1]
-            one = _uniform(d) is not None and _uniform(d).expr == 1
-            terms.append(m if one else elementwise(ARG[0] * ARG[1], (m, d), origin=_o(node)))
-            continue
-        dense = [None, None]
-        dense[k] = densify(t) if isinstance(t, Banded) else t
-        terms.append(JVP_RULES["matmul"](node, dense, batch))
-    return _add(terms, node.shape + batch)
+        term = NotImplemented
+        if isinstance(t, Banded):
+            other = a if k == 1 else b if b.ndim == 1 else swapaxes(b)
+            if other.ndim <= 2 and (k == 0 or a.ndim <= 2):
+                term = _times_band(other, t, node, batch)
+        if term is NotImplemented:
+            dense = [None, None]
+            dense[k] = densify(t) if isinstance(t, Banded) else t
+            term = JVP_RULES["matmul"](node, dense, batch)
+        terms.append(term)
+    return _add([t for t in terms if t is not None], node.shape + batch)
 
 
 # ---------------------------------------------------------------- JVP of the matrix ---------------
