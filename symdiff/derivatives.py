@@ -5,7 +5,10 @@ nested as JAX returns them); ``jacobian`` gives ``<f>_jacobian`` (shape ``out.sh
 ``hvp`` gives ``<f>_hvp(..., v)``; ``jvp`` gives ``<f>_jvp(..., w_dot)`` returning the value and
 the output's tangent. Reverse mode makes the gradients; batched forward mode over the gradient
 graph (:mod:`symdiff.forward`) makes Hessians, Hessian-vector products and Jacobians, so they go
-through the same passes and share subexpressions with the value.
+through the same passes and share subexpressions with the value. A Jacobian is built by columns
+(forward mode, one tangent per element of the argument, kept banded while it can be:
+:mod:`symdiff.structure`) unless the output has fewer elements than the argument: then by rows
+(one pull-back per output element, all at once; a scalar output's Jacobian is its gradient).
 """
 from __future__ import annotations
 
