@@ -21,7 +21,7 @@ through strided views, :func:`symdiff.primitives_linalg.banded`) and the dense r
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import sympy as sp
@@ -102,8 +102,9 @@ def _elementwise(node: Node, tangents: list, batch: Shape) -> Banded | Node | No
         return NotImplemented
     first = next(t for t, b in zip(tangents, banded_in) if b)
     offsets = sorted({o for t, b in zip(tangents, banded_in) if b for o, _ in t.diags})
+    plain = replace(node, inputs=tuple(map(_scalar_if_uniform, node.inputs)))  # constants fold into the partials
     band = make(first.rows, first.cols, {
-        o: _jvp_elementwise(node, [_scalar_if_uniform(t.get(o)) if b else None for t, b in zip(tangents, banded_in)],
+        o: _jvp_elementwise(plain, [_scalar_if_uniform(t.get(o)) if b else None for t, b in zip(tangents, banded_in)],
                             ()) for o in offsets})
     if all(b or t is None for t, b in zip(tangents, banded_in)):
         return band
