@@ -139,11 +139,36 @@ def _slice_start(x: Node, index: tuple) -> int | None:
 def _getitem(node: Node, tangents: list, batch: Shape) -> Banded:
     """``x[a:b]``: row ``i`` is row ``i + a`` of ``x``, so each diagonal is sliced and its offset grows by ``a``."""
     (t,) = tangents
-    a = _slice_start(node.inputs[0], node.param("index"))
+    index = node.param("index")
+    if node.ndim == 0 and len(index) == 1 and isinstance(index[0], (int, sp.Integer)):
+        return _element(node, t, int(index[0]), batch)
+    a = _slice_start(node.inputs[0], index)
     if a is None:
         return NotImplemented
     return make(node.shape[0], t.cols, {o + a: getitem(d, node.param("index"), _o(node), shape=node.shape)
                                         for o, d in t.diags})
+
+
+def _element(node: Node, t: Banded, k: int, batch: Shape) -> Node | None:
+    """``x[k]``: row ``k`` of the band, the element ``d_o[k]`` of each diagonal at column ``k + o`` (a
+    scatter), counted from the end of the row when ``k`` is (``x[-1]``), as long as that is known."""
+    row = k if k >= 0 else t.rows + k
+    parts = []
+    for o, d in t.diags:
+        col = sp.expand(row + o)
+        if col.is_negative or sp.expand(t.cols - col).is_nonpositive:  # outside: nothing
+            continue
+        if col.is_Integer:
+            at = int(col)
+        elif sp.expand(col - t.cols).is_Integer:
+            at = int(sp.expand(col - t.cols))
+        else:
+            return NotImplemented
+        if not ((o >= 0 or col.is_nonnegative) and sp.expand(t.cols - col).is_positive):  # row k exists
+            return NotImplemented
+        parts.append(Node("scatter", (getitem(d, (k,), _o(node)),), batch, params=(("index", (at,)), ("shape", batch)),
+                          dtype=d.dtype, origin=_o(node)))
+    return _add(parts, batch)
 
 
 @defrule("slice_axis")
