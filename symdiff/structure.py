@@ -8,8 +8,9 @@ vector of ``n`` elements is a :class:`Banded`: for each offset ``o``, a vector n
 ``(m,)`` with ``T[i, i + o] = d_o[i]``. The seed is ``{0: ones}``; an elementwise operation
 multiplies each diagonal by its partial derivative (the unbatched JVP rule, one per offset); a
 slice ``x[a:b]`` slices the diagonals and shifts their offsets by ``a``; its adjoint (scatter) pads
-them and shifts back; a matrix times the identity (or any diagonal) is that matrix with its columns
-scaled. Whatever else meets a banded tangent gets it as a dense ``banded`` node (one buffer filled
+them and shifts back; an element ``x[k]`` takes one element of each diagonal. A sum, or a matrix or
+vector times the band, is dense, built diagonal by diagonal (a matrix times the identity is that
+matrix). Whatever else meets a banded tangent gets it as a dense ``banded`` node (one buffer filled
 through strided views, :func:`symdiff.primitives_linalg.banded`) and the dense rule.
 
 >>> import sympy as sp
