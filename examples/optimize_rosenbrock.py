@@ -142,7 +142,7 @@ def show_code() -> None:
     section("3. The generated Hessian code (rosenbrock_hessian)")
     source = rosenbrock_hessian.source
     print(function_source(source, "rosenbrock_hessian"))
-    helpers = [name for name in ("_scatter", "_diag_embed") if f"def {name}(" in source]
+    helpers = [name for name in ("_banded", "_scatter", "_diag_embed") if f"def {name}(" in source]
     if helpers:
         print(f"(helpers defined in the same module: {', '.join(helpers)}; print rosenbrock_hessian.source "
               "for the whole module)")

@@ -5,19 +5,26 @@ nested as JAX returns them); ``jacobian`` gives ``<f>_jacobian`` (shape ``out.sh
 ``hvp`` gives ``<f>_hvp(..., v)``; ``jvp`` gives ``<f>_jvp(..., w_dot)`` returning the value and
 the output's tangent. Reverse mode makes the gradients; batched forward mode over the gradient
 graph (:mod:`symdiff.forward`) makes Hessians, Hessian-vector products and Jacobians, so they go
-through the same passes and share subexpressions with the value.
+through the same passes and share subexpressions with the value. A Jacobian is built by columns
+(forward mode, one tangent per element of the argument, kept banded while it can be:
+:mod:`symdiff.structure`) unless the output has fewer elements than the argument: then by rows
+(one pull-back per output element, all at once; a scalar output's Jacobian is its gradient).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Sequence
 
+import sympy as sp
+
 from .backward import gradients
-from .forward import jacobian_nodes, jvp_nodes
+from .forward import identity, jacobian_nodes, jvp_nodes
 from .naming import grad_name
-from .ir import ARG, Node
-from .primitives import broadcast_to, copy, elementwise, full_like, input_node, reduce, scalar
+from .ir import ARG, Node, toposort
+from .primitives import broadcast_to, copy, elementwise, full_like, input_node, reduce, scalar, transpose
+from .shapes import size_of
 from .specs import ArgSpec
+from .structure import seed
 
 KINDS = ("grad", "jacobian", "hessian", "hvp", "jvp", "vjp", "elementwise_grad")
 SCALAR_OUTPUT = {"grad", "hessian", "hvp"}
@@ -39,6 +46,43 @@ class Plan:
     with_value: bool = False
     #: Per output, the argument it is a gradient of (shaped and typed like it), or None.
     owners: tuple[Node | None, ...] = ()
+
+
+def reverse_is_cheaper(out: Node, w: Node) -> bool:
+    """Whether ``d out / d w`` costs less by rows (reverse mode, one pull-back per output element)
+    than by columns (forward mode, one tangent per element of ``w``): when ``out`` has fewer elements
+    than ``w`` for every size the symbols may take (never for a square Jacobian, e.g. a Hessian)."""
+    gap = sp.expand(size_of(w.shape) - size_of(out.shape))
+    return bool(gap.is_nonnegative) and gap != 0
+
+
+def reverse_jacobians(out: Node, wrt: Sequence[Node]) -> list[Node] | None:
+    """``d out / d w`` for each ``w``, by rows: the pull-back ``g(c) = J^T c`` of a cotangent ``c``
+    (one reverse pass) is linear in ``c``, and forward mode over it with respect to ``c``, seeded with
+    the identity (a batch of one-hot cotangents, banded for a vector ``out``), gives ``J^T``: its
+    axes are moved to ``out.shape + w.shape``. None if the result still needed ``c`` (it should not)."""
+    if not out.ndim:  # one row: the gradient
+        return gradients(out, wrt)
+    c = input_node("_cotangent", out.shape, -1, out.dtype)
+    pulled = gradients(reduce("sum", elementwise(ARG[0] * ARG[1], (out, c), shape=out.shape)), wrt)
+    one_hot = seed(c) if c.ndim == 1 else identity(c.shape, c.dtype)
+    result = []
+    for w, t in zip(wrt, jvp_nodes(pulled, {id(c): one_hot}, out.shape)):
+        if t is None:
+            t = broadcast_to(scalar(0, out.dtype), out.shape + w.shape)
+        elif w.ndim:
+            t = transpose(t, tuple(range(w.ndim, w.ndim + out.ndim)) + tuple(range(w.ndim)))
+        result.append(t)
+    return None if any(n is c for n in toposort(result)) else result
+
+
+def jacobians(out: Node, wrt: Sequence[Node]) -> list[Node]:
+    """``d out / d w`` (shape ``out.shape + w.shape``) for each ``w``: by rows (reverse mode, all of
+    them in one pass) where ``out`` has fewer elements than ``w`` (:func:`reverse_is_cheaper`), by
+    columns (forward mode, :func:`symdiff.forward.jacobian_nodes`) otherwise."""
+    rows = [w for w in wrt if reverse_is_cheaper(out, w)]
+    by_rows = dict(zip(map(id, rows), reverse_jacobians(out, rows) or [])) if rows else {}
+    return [by_rows[id(w)] if id(w) in by_rows else jacobian_nodes(out, w) for w in wrt]
 
 
 def direction_specs(kind: str, specs: Sequence[ArgSpec], wrt: Sequence[int]) -> list[ArgSpec]:
@@ -81,9 +125,10 @@ def plans(kind: str, name: str, out: Node, wrt_nodes: list[Node], directions: li
     what = ", ".join(wnames)
     n = len(wrt_nodes)
     if kind == "jacobian":
-        jacs = [jacobian_nodes(out, w) for w in wrt_nodes]
+        jacs = jacobians(out, wrt_nodes)
         return [Plan("jacobian", f"Jacobian of {call} with respect to {what} (output axes first).", jacs,
-                     [f"jac_{w}" for w in wnames], "return " + _group(_slots(0, n), single))]
+                     [f"jac_{w}" for w in wnames], "return " + _group(_slots(0, n), single),
+                     owners=tuple(w if not out.ndim else None for w in wrt_nodes))]
     if kind == "jvp":
         seeds = {id(w): d for w, d in zip(wrt_nodes, directions)}
         (t,) = jvp_nodes([out], seeds, ())
@@ -156,6 +201,11 @@ def owned(node: Node, like: Node | None = None) -> Node:
         if node.shape != like.shape or (node.op == "elementwise" and not node.inputs) or _shares_memory(node):
             return full_like(like, node)
         return node
+    if node.op == "broadcast_to":  # read-only; a whole number would also make an integer array
+        src = node.inputs[0]
+        if src.op == "elementwise" and not src.inputs and src.expr.is_Integer and node.dtype == "float64":
+            src = scalar(sp.Float(int(src.expr)), node.dtype)
+        return copy(broadcast_to(src, node.shape))
     if _shares_memory(node) or (node.op == "elementwise" and not node.inputs and node.shape):
         return copy(node)
     return node

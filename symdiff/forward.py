@@ -30,8 +30,8 @@ import sympy as sp
 
 from .errors import ShapeError, UnsupportedError, where
 from .ir import ARG, Node, toposort
-from .primitives import (PRIMITIVES, broadcast_to, concatenate, cumsum, diag_embed, diagonal, einsum, elementwise,
-                         flip, getitem, matmul, reduce, reshape, roll, scalar, slice_axis, swapaxes, transpose)
+from .primitives import (PRIMITIVES, broadcast_to, concatenate, cumsum, diag_embed, diagonal, elementwise,
+                         flip, getitem, reduce, reshape, roll, scalar, slice_axis, transpose)
 from .shapes import Shape, as_shape, size_of
 
 #: ``rule(node, tangents, batch)``: the tangent of ``node`` (shape ``node.shape + batch``) from its
@@ -105,13 +105,6 @@ def _add(terms: Sequence[Node], shape: Shape) -> Node | None:
     for t in terms[1:]:
         out = elementwise(ARG[0] + ARG[1], (out, t), shape=tuple(shape))
     return out
-
-
-def _batch_letters(used: str, nb: int) -> str:
-    free = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used]
-    if len(free) < nb:
-        raise UnsupportedError(f"einsum: no letters left for {nb} tangent axes")
-    return "".join(free[:nb])
 
 
 # ---------------------------------------------------------------- elementwise ---------------------
@@ -269,89 +262,6 @@ def _jvp_diag_embed(node: Node, tangents: list, batch: Shape) -> Node:
     return diag_embed(t, node.shape + batch, node.param("offset"), node.param("axis1"), node.param("axis2"), _o(node))
 
 
-# ---------------------------------------------------------------- linear algebra ------------------
-
-def _is_identity(t: Node) -> bool:
-    """Whether ``t`` is the identity matrix :func:`identity` makes for a vector (a Jacobian's seed)."""
-    if t.op != "diag_embed" or t.ndim != 2 or (t.param("offset"), t.param("axis1"), t.param("axis2")) != (0, 0, 1):
-        return False
-    ones = t.inputs[0]
-    return ones.op == "broadcast_to" and ones.inputs[0].op == "elementwise" and ones.inputs[0].expr == 1
-
-
-@defjvp("matmul")
-def _jvp_matmul(node: Node, tangents: list, batch: Shape) -> Node:
-    """``T(a) @ b + a @ T(b)``, each one matmul whatever the batch: the batch axes are folded into the
-    columns of ``T(b)`` (they follow them already) and into the rows of ``T(a)`` (moved next to them);
-    a vector ``a`` is contracted from the other side, ``b.T @ T(a)``. Times the identity is skipped."""
-    a, b = node.inputs
-    ta, tb = tangents
-    nb, count = len(batch), size_of(batch)
-    shape = node.shape + batch
-    k = a.shape[-1]
-    terms = []
-    if ta is not None:
-        if a.ndim == 1 and _is_identity(ta):
-            terms.append(b if b.ndim == 1 else swapaxes(b))
-        elif a.ndim == 1:  # sum_k T(a)[k, B] b[..., k, n] = (b^T @ T(a) as (k, |B|))[..., n, |B|]
-            t = _reshape(ta, (k, count)) if nb else ta
-            terms.append(_reshape(matmul(b if b.ndim == 1 else swapaxes(b), t, _o(node)), shape))
-        else:  # (..., m, k) + B -> (..., m) + B + (k,), contracted with b
-            r, m = a.ndim, a.shape[-2]
-            t = transpose(ta, tuple(range(r - 1)) + tuple(range(r, r + nb)) + (r - 1,))
-            if b.ndim == 1:
-                terms.append(matmul(t, b, _o(node)))
-            else:  # -> (..., m*|B|, k) @ b -> (..., m, B, n) -> (..., m, n, B)
-                n = b.shape[-1]
-                t = matmul(_reshape(t, a.shape[:-2] + (m * count, k)), b, _o(node))
-                q = t.ndim - 1
-                t = _reshape(t, t.shape[:-2] + (m,) + batch + (n,))
-                terms.append(transpose(t, tuple(range(q)) + (q + nb,) + tuple(range(q, q + nb))))
-    if tb is not None:
-        if b.ndim == 1 and _is_identity(tb):
-            terms.append(a)
-        else:  # (..., k, n) + B -> (..., k, n*|B|); a vector b: (k,) + B -> (k, |B|)
-            if nb:
-                tb = _reshape(tb, b.shape[:-1] + (b.shape[-1] * count,) if b.ndim > 1 else (k, count))
-            terms.append(_reshape(matmul(a, tb, _o(node)), shape))
-    return _add([_reshape(t, shape) for t in terms], shape)
-
-
-@defjvp("outer")
-def _jvp_outer(node: Node, tangents: list, batch: Shape) -> Node:
-    a, b = node.inputs
-    ta, tb = tangents
-    nb = len(batch)
-    column = getitem(a, (_ALL, None) + (None,) * nb, shape=(a.shape[0],) + (sp.Integer(1),) * (nb + 1))
-    args, expr = [column, lift(b, nb)], sp.Integer(0)
-    if ta is not None:
-        args.append(_expand(ta, (1,)))
-        expr += ARG[len(args) - 1] * ARG[1]
-    if tb is not None:
-        args.append(tb)
-        expr += ARG[0] * ARG[len(args) - 1]
-    return elementwise(expr, args, shape=node.shape + batch, origin=_o(node))
-
-
-@defjvp("einsum")
-def _jvp_einsum(node: Node, tangents: list, batch: Shape) -> Node:
-    """Sum over operands k of the einsum with operand k replaced by its tangent, which carries the
-    batch axes under fresh letters that the output keeps."""
-    spec = node.param("subscripts")
-    ins, out = spec.split("->")
-    ins = ins.split(",")
-    letters = _batch_letters(spec, len(batch))
-    terms = []
-    for k, t in enumerate(tangents):
-        if t is not None:
-            ops = list(node.inputs)
-            ops[k] = t
-            subs = list(ins)
-            subs[k] += letters
-            terms.append(einsum(ops, subs, out + letters, _o(node)))
-    return _add(terms, node.shape + batch)
-
-
 def _jvp_linear_fallback(node: Node, tangents: list, batch: Shape) -> Node:
     """A primitive without a rule that is linear in its one input: the same operation on the
     tangent, which is right for a plain JVP (no batch axes, whose placement the rule would need)."""
@@ -367,19 +277,20 @@ def _jvp_linear_fallback(node: Node, tangents: list, batch: Shape) -> Node:
 
 def jvp_nodes(outputs: Sequence[Node], seeds: dict[int, Node], batch_shape: Sequence = ()) -> list[Node | None]:
     """Tangents of ``outputs`` given the tangents ``seeds`` (``id(node)`` -> node of shape
-    ``node.shape + batch_shape``) of some inputs (or any nodes: a seeded node's own inputs are then
-    not looked at); every other leaf's tangent is zero. None: a zero tangent.
+    ``node.shape + batch_shape``, or a :class:`symdiff.structure.Banded` for a vector node) of some
+    inputs (or any nodes: a seeded node's own inputs are then not looked at); every other leaf's
+    tangent is zero. None: a zero tangent.
 
     Cost: one pass over the graph, each node's tangent costing about ``size(batch_shape)`` times
-    the node itself."""
+    the node itself (about the number of diagonals, while tangents stay banded)."""
     batch = as_shape(batch_shape)
     seed_ids = {id(s) for s in seeds.values()}
-    tangents: dict[int, Node | None] = {}
+    tangents: dict[int, object] = {}
     for node in toposort(list(outputs)):
-        t: Node | None = None
+        t = None
         if id(node) in seeds:
             t = seeds[id(node)]
-            if t.shape != node.shape + batch:
+            if not isinstance(t, Banded) and t.shape != node.shape + batch:
                 try:
                     t = broadcast_to(t, node.shape + batch)
                 except ShapeError:
@@ -388,14 +299,19 @@ def jvp_nodes(outputs: Sequence[Node], seeds: dict[int, Node], batch_shape: Sequ
         elif node.inputs and node.dtype != "bool":
             ts = [tangents[id(i)] for i in node.inputs]
             if any(x is not None for x in ts):
-                t = JVP_RULES.get(node.op, _jvp_linear_fallback)(node, ts, batch)
-                if t is not None and t.shape != node.shape + batch:
-                    raise ShapeError(f"internal: the JVP rule of {node.op!r} gave shape {t.shape}, "
+                t = NotImplemented
+                if any(isinstance(x, Banded) for x in ts):
+                    t = jvp_banded(node, ts, batch)
+                    ts = dense_all(ts)
+                if t is NotImplemented:
+                    t = JVP_RULES.get(node.op, _jvp_linear_fallback)(node, ts, batch)
+                if t is not None and tangent_shape(t) != node.shape + batch:
+                    raise ShapeError(f"internal: the JVP rule of {node.op!r} gave shape {tangent_shape(t)}, "
                                      f"expected {node.shape + batch}")
-                if t is not None and node.name and t.name is None and t.inputs and id(t) not in seed_ids:
+                if isinstance(t, Node) and node.name and t.name is None and t.inputs and id(t) not in seed_ids:
                     t = replace(t, name=tangent_name(node.name))
         tangents[id(node)] = t
-    return [tangents[id(o)] for o in outputs]
+    return dense_all([tangents[id(o)] for o in outputs])
 
 
 def identity(shape: Shape, dtype: str = "float64") -> Node:
@@ -410,8 +326,9 @@ def identity(shape: Shape, dtype: str = "float64") -> Node:
 
 
 def jacobian_nodes(output: Node, w: Node) -> Node:
-    """``d output / d w`` of shape ``output.shape + w.shape``: forward mode seeded with the identity."""
-    (t,) = jvp_nodes([output], {id(w): identity(w.shape, w.dtype)}, w.shape)
+    """``d output / d w`` of shape ``output.shape + w.shape``: forward mode seeded with the identity
+    (banded while it can be, for a vector ``w``: :mod:`symdiff.structure`)."""
+    (t,) = jvp_nodes([output], {id(w): seed(w) if w.ndim == 1 else identity(w.shape, w.dtype)}, w.shape)
     return t if t is not None else _zeros(output.shape + w.shape, output.dtype)
 
 
@@ -431,5 +348,10 @@ def hvp_nodes(output: Node, w: Node, v: Node) -> tuple[Node, Node]:
     return g, hv if hv is not None else _zeros(w.shape, w.dtype)
 
 
-from .primitives_index import register_jvps  # noqa: E402  (indexing rules live with their primitives)
+# The rules for linear algebra and indexing, registered into the same table (imported last: they use
+# the helpers above).
+from . import forward_linalg  # noqa: E402,F401
+from .primitives_index import register_jvps  # noqa: E402
+from .structure import Banded, dense_all, jvp_banded, seed, tangent_shape  # noqa: E402
+
 register_jvps(defjvp)

@@ -1,4 +1,5 @@
-"""Linear-algebra primitives: matmul, outer, einsum, diagonal (and its adjoint, diag_embed).
+"""Linear-algebra primitives: matmul, outer, einsum, diagonal (and its adjoint, diag_embed), banded
+matrices (and their adjoint, band_rows).
 
 Registered into :data:`symdiff.primitives.PRIMITIVES`; imported at the end of
 :mod:`symdiff.primitives`, whose builders these rules use (import that module, not this one).
@@ -18,6 +19,7 @@ import sympy as sp
 
 from .errors import ShapeError, UnsupportedError
 from .ir import ARG, Node, Origin
+from .scalar import HELPERS
 from .primitives import (_dtype, _grad, _uniform, broadcast_to, defprim, elementwise, expand_dims, reduce, reshape,
                          swapaxes, transpose)
 from .shapes import Shape, broadcast_shapes, same_dim
@@ -192,3 +194,58 @@ defprim("diagonal", lambda g, n: [diag_embed(g, n.inputs[0].shape, n.param("offs
                                              n.param("axis2"), _grad(n))], _emit_diagonal, linear=True)
 defprim("diag_embed", lambda g, n: [diagonal(g, n.param("offset"), n.param("axis1"), n.param("axis2"),
                                              n.inputs[0].shape[-1], _grad(n))], _emit_diag_embed, linear=True)
+
+
+# ---------------------------------------------------------------- banded matrices -----------------
+
+def banded(diagonals: Sequence[Node], offsets: Sequence[int], shape: Shape, origin: Origin | None = None) -> Node:
+    """The array of ``shape`` ``(m, n) + B`` with ``diagonals[k][i]`` at ``[i, i + offsets[k]]`` (for the
+    rows ``i`` where that column lies inside; the other elements of a diagonal are not used), zero
+    elsewhere. Each diagonal has shape ``(m,) + B``, one element per row. Offsets are distinct integers."""
+    if len(diagonals) != len(offsets) or len(set(offsets)) != len(offsets):
+        raise ShapeError(f"banded: {len(diagonals)} diagonals for the offsets {tuple(offsets)}")
+    shape = tuple(shape)
+    for d in diagonals:
+        if d.shape != shape[:1] + shape[2:]:
+            raise ShapeError(f"banded: a diagonal of shape {d.shape} for a matrix of shape {shape}")
+    return Node("banded", tuple(diagonals), shape, params=(("offsets", tuple(int(o) for o in offsets)),),
+                dtype=_dtype(*diagonals), origin=origin)
+
+
+def band_rows(x: Node, offset: int, origin: Origin | None = None) -> Node:
+    """``out[i] = x[i, i + offset]`` for the rows where that column lies inside ``x`` (``(m, n) + B``),
+    else 0: a diagonal of ``x`` as :func:`banded` takes it (its adjoint), of shape ``(m,) + B``."""
+    return Node("band_rows", (x,), x.shape[:1] + x.shape[2:], params=(("offset", int(offset)),), dtype=x.dtype,
+                origin=origin)
+
+
+def _emit_banded(node: Node, a: list[str], p) -> str:
+    offsets = node.param("offsets")
+    return p.helper_call_code("_banded", [p.shape(node.shape), str(offsets), *a])
+
+
+defprim("banded", lambda g, n: [band_rows(g, o, _grad(n)) for o in n.param("offsets")], _emit_banded)
+defprim("band_rows", lambda g, n: [banded([g], [n.param("offset")], n.inputs[0].shape, _grad(n))],
+        lambda n, a, p: p.helper_call_code("_band_rows", [a[0], str(n.param("offset"))]), linear=True)
+
+HELPERS["_banded"] = '''def _banded(shape, offsets, *diagonals):
+    """Zeros of ``shape`` ((m, n) + more axes) with ``d[i]`` at ``[i, i + o]`` for each offset ``o`` and
+    its diagonal ``d`` (one element per row; those whose column falls outside are not used): one
+    buffer, each diagonal written through a strided view of it."""
+    m, n = shape[:2]
+    out = np.zeros(shape, dtype=np.result_type(*diagonals, 1.0))
+    flat = out.reshape((m * n,) + shape[2:])
+    for o, d in zip(offsets, diagonals):
+        lo, hi = max(0, -o), min(m, n - o)
+        if hi > lo:
+            flat[lo * (n + 1) + o:(hi - 1) * (n + 1) + o + 1:n + 1] = np.broadcast_to(d, (m,) + shape[2:])[lo:hi]
+    return out'''
+
+HELPERS["_band_rows"] = '''def _band_rows(x, offset):
+    """``out[i] = x[i, i + offset]`` where that column lies inside ``x``, else 0."""
+    m, n = np.shape(x)[:2]
+    out = np.zeros((m,) + np.shape(x)[2:], dtype=np.result_type(x, 1.0))
+    lo, hi = max(0, -offset), min(m, n - offset)
+    if hi > lo:
+        out[lo:hi] = np.moveaxis(np.diagonal(x, offset, 0, 1), -1, 0)
+    return out'''

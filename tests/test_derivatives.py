@@ -147,3 +147,60 @@ def test_elementwise_grad():
     x = np.linspace(-2, 2, 7)
     np.testing.assert_allclose(symdiff.elementwise_grad(lambda t: np.tanh(t) * t)(x),
                                1 / np.cosh(x) ** 2 * x + np.tanh(x), rtol=1e-13)
+
+
+def test_jacobian_with_few_outputs_goes_by_rows():
+    A = np.random.default_rng(6).standard_normal((2, 40))
+
+    def f(x):
+        return A @ np.sin(x) + x[0] * x[-1]
+    x = np.random.default_rng(7).standard_normal(40)
+    jac = symdiff.jacobian(f)
+    J = jac(x)
+    by_hand = A * np.cos(x)
+    by_hand[:, 0] += x[-1]
+    by_hand[:, -1] += x[0]
+    np.testing.assert_allclose(J, by_hand, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(J, fd_jacobian(f, x), rtol=1e-6, atol=1e-8)
+    code = jac.source.split("def f_jacobian(")[1]
+    assert "(40, 40)" not in code and "_diag_embed" not in code  # no 40 x 40 identity anywhere
+
+
+def test_jacobian_of_a_scalar_is_the_gradient():
+    def f(x):
+        return np.sum(np.sin(x) * x[0])
+    x = np.random.default_rng(8).standard_normal(6)
+    jac = symdiff.jacobian(f)
+    np.testing.assert_allclose(jac(x), symdiff.grad(f)(x), rtol=1e-14)
+    np.testing.assert_allclose(jac(x), fd_jacobian(f, x), rtol=1e-6, atol=1e-9)
+    assert "_banded" not in jac.source and "[:, None]" not in jac.source
+    ones = symdiff.jacobian(lambda t: np.sum(t))(x)
+    assert ones.dtype == np.float64 and ones.flags.writeable and np.all(ones == 1)
+
+
+def test_jacobian_by_rows_of_a_matrix_output_and_several_arguments():
+    def f(X, s):
+        return (X.T @ X) * s
+    rng = np.random.default_rng(9)
+    X, s = rng.standard_normal((6, 3)), 1.5
+    jX, js = symdiff.jacobian(f, wrt=("X", "s"))(X, s)  # 9 outputs: by rows for X (18), by columns for s (1)
+    assert jX.shape == (3, 3, 6, 3) and js.shape == (3, 3)
+    np.testing.assert_allclose(jX, fd_jacobian(lambda t: f(t, s), X), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(js, X.T @ X, rtol=1e-13)
+
+
+def test_jacobian_of_a_constant_is_a_float_array_the_caller_owns():
+    z = symdiff.jacobian(lambda t: np.ones(3) * 2.0)(np.ones(3))
+    assert z.dtype == np.float64 and z.flags.writeable and z.shape == (3, 3) and not z.any()
+
+
+def test_which_mode():
+    import sympy as sp
+    from symdiff.derivatives import reverse_is_cheaper
+    from symdiff.primitives import input_node
+    n = sp.Symbol("n", positive=True, integer=True)
+    x, y = input_node("x", (n,), 0), input_node("y", (n - 1,), 1)
+    s, two = input_node("s", (), 2), input_node("p", (sp.Integer(2),), 3)
+    assert reverse_is_cheaper(s, x) and reverse_is_cheaper(y, x) and not reverse_is_cheaper(x, x)
+    assert not reverse_is_cheaper(x, y) and not reverse_is_cheaper(two, x)  # n may be 1 or 2
+    assert reverse_is_cheaper(s, two) and not reverse_is_cheaper(two, s)
