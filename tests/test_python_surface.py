@@ -298,3 +298,29 @@ def test_has_aux_through_decorator_and_export(tmp_path):
 def test_a_tuple_without_has_aux_says_what_to_do():
     with pytest.raises(symdiff.TraceError, match="has_aux=True"):
         symdiff.grad(regression_with_aux)(np.ones(2), np.ones((5, 2)), np.ones(5))
+
+
+# ---------------------------------------------------------------- higher derivatives through them --
+
+def _fd_hessian(f, x, h=1e-5):
+    g = symdiff.grad(f)
+    cols = []
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = h
+        cols.append((g(x + e) - g(x - e)) / (2 * h))
+    return np.stack(cols, axis=1)
+
+
+@pytest.mark.parametrize("f, x", [
+    (fill_loop, np.array([0.3, -1.2, 0.8, 2.0, -0.4])),
+    (piecewise_sum, np.array([0.2, -0.1, 0.3])),
+    (piecewise_sum, np.array([1.0, 2.0, 0.1])),
+    (lambda x: recurrence(x, 0.5), np.array([0.3, -1.2, 0.8, 2.0])),
+    (lambda x: masked(x, np.arange(5.0)), np.array([0.3, -1.2, 0.8, 2.0, -0.4])),
+    (lambda x: pair_energy(x.reshape(4, 3)), np.arange(12.0) * 0.7 + 0.01 * np.sin(np.arange(12.0))),
+])
+def test_hessians_through_assignment_indexing_and_branches(f, x):
+    H = symdiff.hessian(f)(x)
+    np.testing.assert_allclose(H, _fd_hessian(f, x), rtol=1e-5, atol=1e-6 * np.max(np.abs(H)))
+    np.testing.assert_allclose(H, H.T, rtol=1e-10, atol=1e-12 * np.max(np.abs(H)))
