@@ -22,7 +22,9 @@ def registry_table() -> str:
     rows = ["| function | kind | test domain | test cases |", "|---|---|---|---|"]
     for func, entry in sorted(REGISTRY.items(), key=lambda kv: kv[1].name):
         scipy = entry.notes.startswith("scipy.special")
-        name = f"scipy.special.{entry.name}" if scipy else f"np.{getattr(func, '__name__', entry.name)}"
+        linalg = (getattr(func, "__module__", None) or "").startswith("numpy.linalg")
+        name = f"scipy.special.{entry.name}" if scipy else \
+            f"np.{'linalg.' if linalg else ''}{getattr(func, '__name__', entry.name)}"
         kind = "elementwise (SymPy form)" if entry.build.__qualname__.startswith("ufunc") else "structural"
         if not entry.differentiable:
             kind = "comparison (no gradient; used by np.where)"

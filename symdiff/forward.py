@@ -352,6 +352,8 @@ def hvp_nodes(output: Node, w: Node, v: Node) -> tuple[Node, Node]:
 # the helpers above).
 from . import forward_linalg  # noqa: E402,F401
 from .primitives_index import register_jvps  # noqa: E402
+from .primitives_matrix import register_jvps as register_matrix_jvps  # noqa: E402
 from .structure import Banded, dense_all, jvp_banded, seed, tangent_shape  # noqa: E402
 
 register_jvps(defjvp)
+register_matrix_jvps(defjvp)

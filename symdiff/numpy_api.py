@@ -45,6 +45,7 @@ class Entry:
     differentiable: bool = True     # False: output is boolean; tested through np.where
     notes: str = ""
     form: str = "arrays"            # how the test calls it: see :meth:`invoke`
+    sample: Callable[[Any, tuple], Any] | None = None  # (rng, shape) -> test input, instead of the domain
 
     def invoke(self, func: Any, arrays: list, kwargs: dict) -> Any:
         """Call ``func`` on test arrays: ``func(*arrays, **kwargs)`` ("arrays"), ``func(list(arrays), **kwargs)``

@@ -16,6 +16,7 @@ from .ir import ARG, Node
 from .numpy_api import Case, Entry, _compose, _here, _no_extras, as_node, register
 from .shapes import normalize_axes, size_of
 from .tracer import current_trace
+from .values import Tracer, TracerList
 
 LETTERS = string.ascii_lowercase + string.ascii_uppercase
 
@@ -184,3 +185,55 @@ register(np.diagonal, Entry("diagonal", _diagonal, cases=DIAG_CASES))
 register(np.diag, Entry("diag", _diag, cases=((((3,),), ()), (((3,),), (("k", -1),)), (((3, 4),), ()),
                                               (((3, 4),), (("k", 2),)))))
 register(np.linalg.norm, Entry("norm", _norm, cases=NORM_CASES, notes="ord=None only; gradient NaN at 0"))
+
+
+# ---------------------------------------------------------------- np.linalg matrix functions ------
+
+class SlogdetResult(TracerList):
+    """``np.linalg.slogdet``'s result: ``(sign, logabsdet)``, also by attribute, as NumPy's."""
+
+    @property
+    def sign(self):
+        return self[0]
+
+    @property
+    def logabsdet(self):
+        return self[1]
+
+
+def _matrix_fn(fn: str):
+    def build(origin, a):
+        return P.matrix_fn(fn, as_node(a), origin)
+    return build
+
+
+def _slogdet(origin, a):
+    x = as_node(a)
+    trace = current_trace()
+    return SlogdetResult(Tracer(trace.note(P.matrix_fn(part, x, origin))) for part in ("signdet", "logabsdet"))
+
+
+def _solve(origin, a, b):
+    A, B = as_node(a), as_node(b)
+    if B.ndim != 1:
+        return P.solve(A, B, origin)
+    x = P.solve(A, P.reshape(B, B.shape + (sp.Integer(1),)), origin)  # a vector: one column
+    return P.reshape(x, x.shape[:-1])
+
+
+def well_conditioned(rng, shape):
+    """Test matrices far from singular: entries in [-1, 1] plus 3 on the diagonal."""
+    x = rng.uniform(-1.0, 1.0, size=shape)
+    if len(shape) >= 2 and shape[-1] == shape[-2]:
+        x = x + 3.0 * np.eye(shape[-1])
+    return x
+
+
+SQUARE_CASES: tuple[Case, ...] = ((((3, 3),), ()), (((2, 3, 3),), ()), (((1, 1),), ()))
+SOLVE_CASES: tuple[Case, ...] = ((((3, 3), (3,)), ()), (((3, 3), (3, 2)), ()), (((2, 3, 3), (3,)), ()),
+                                 (((2, 3, 3), (2, 3, 2)), ()), (((3, 3), (2, 3, 2)), ()))
+register(np.linalg.inv, Entry("inv", _matrix_fn("inv"), cases=SQUARE_CASES, sample=well_conditioned))
+register(np.linalg.det, Entry("det", _matrix_fn("det"), cases=SQUARE_CASES, sample=well_conditioned))
+register(np.linalg.slogdet, Entry("slogdet", _slogdet, cases=SQUARE_CASES, sample=well_conditioned,
+                                  notes="(sign, logabsdet); sign has no gradient"))
+register(np.linalg.solve, Entry("solve", _solve, cases=SOLVE_CASES, sample=well_conditioned))

@@ -407,3 +407,4 @@ defprim("copy", lambda g, n: [g], lambda n, a, p: f"np.copy({a[0]})", linear=Tru
 from .primitives_linalg import diag_embed, diagonal, einsum, matmul, outer  # noqa: E402,F401
 from .primitives_shape import concatenate, cumsum, flip, roll, slice_axis  # noqa: E402,F401
 from .primitives_index import argreduce, gather, scatter_add, setitem, take  # noqa: E402,F401
+from .primitives_matrix import matrix_fn, solve  # noqa: E402,F401

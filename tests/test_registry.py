@@ -16,6 +16,8 @@ def _id(item):
 
 
 def _sample(rng, entry, shape):
+    if entry.sample is not None:
+        return np.asarray(entry.sample(rng, shape), dtype=float)
     low, high = entry.domain
     x = rng.uniform(low, high, size=shape)
     if entry.name in ("abs", "maximum", "minimum", "max", "amax", "min", "amin", "where", "greater", "less",
