@@ -28,7 +28,9 @@ def registry_table() -> str:
         kind = "elementwise (SymPy form)" if entry.build.__qualname__.startswith("ufunc") else "structural"
         if not entry.differentiable:
             kind = "comparison (no gradient; used by np.where)"
-        rows.append(f"| `{name}` | {kind} | {entry.domain[0]:g} .. {entry.domain[1]:g} | {len(entry.cases)} |")
+        domain = f"{entry.domain[0]:g} .. {entry.domain[1]:g}" if entry.sample is None else \
+            (entry.sample.__doc__ or entry.sample.__name__).split(":")[0]
+        rows.append(f"| `{name}` | {kind} | {domain} | {len(entry.cases)} |")
     return "\n".join(rows)
 
 

@@ -10,7 +10,9 @@ import sympy as sp
 
 from . import primitives as P
 from .ir import ARG, Node, Origin
-from .numpy_api import Case, Entry, _no_extras, as_node, register
+from .errors import UnsupportedError
+from .numpy_api import Case, Entry, _here, _no_extras, as_node, register
+from .tracer import current_trace
 from .shapes import normalize_axes, size_of
 
 
@@ -61,6 +63,29 @@ def _cumsum(origin, a, axis=None, dtype=None, out=None):
     return P.cumsum(x, normalize_axes(axis, x.ndim)[0], origin)
 
 
+MAX_CUMPROD = 256
+
+
+def _cumprod(origin, a, axis=None, dtype=None, out=None):
+    """``np.cumprod`` as a chain of products ``y[k] = y[k-1] * x[k]`` along the axis (exact where x
+    has zeros, unlike formulas dividing by x); the axis length is specialised to its value."""
+    _no_extras("cumprod", {"out": out, "dtype": dtype})
+    x = as_node(a)
+    if axis is None or x.ndim == 0:
+        x, axis = P.reshape(x, (size_of(x.shape),)), 0
+    axis = normalize_axes(axis, x.ndim)[0]
+    n = current_trace().concrete(x.shape[axis], "the length of a cumprod axis")
+    if n > MAX_CUMPROD:
+        raise UnsupportedError(f"{_here()}: np.cumprod along an axis of {n} > {MAX_CUMPROD} elements is written "
+                               "as a chain of products, too long here; use np.exp(np.cumsum(np.log(x))) for "
+                               "positive x")
+    parts = [P.slice_axis(x, axis, 0, 1, origin)]
+    for k in range(1, n):
+        parts.append(P.elementwise(ARG[0] * ARG[1], (parts[-1], P.slice_axis(x, axis, k, k + 1, origin)),
+                                   origin=origin))
+    return P.concatenate(parts, axis, origin)
+
+
 def _argreduce(op: str):
     def build(origin, a, axis=None, out=None, keepdims=False):
         _no_extras(op, {"out": out, "keepdims": keepdims or None})
@@ -95,3 +120,5 @@ register(np.var, Entry("var", _var(False), cases=VAR_CASES))
 register(np.std, Entry("std", _var(True), cases=VAR_CASES, notes="gradient infinite where std is 0"))
 register(np.ptp, Entry("ptp", _ptp, cases=REDUCE_CASES))
 register(np.cumsum, Entry("cumsum", _cumsum, cases=SCAN_CASES))
+register(np.cumprod, Entry("cumprod", _cumprod, cases=SCAN_CASES, domain=(-1.5, 1.5),
+                           notes="a chain of products along the axis: exact with zeros; axes up to 256"))

@@ -172,6 +172,9 @@ class Tracer:
     def cumsum(self, axis=None):
         return _call(np.cumsum, self, axis=axis)
 
+    def cumprod(self, axis=None):
+        return _call(np.cumprod, self, axis=axis)
+
     def clip(self, min=None, max=None):
         return _call(np.clip, self, min, max)
 
@@ -381,7 +384,7 @@ class Size:
         return str(self.expr)
 
 
-_CONST_METHODS = frozenset({"all", "any", "tolist", "item", "nonzero", "argsort", "cumprod", "searchsorted"})
+_CONST_METHODS = frozenset({"all", "any", "tolist", "item", "nonzero", "argsort", "searchsorted"})
 
 
 def const_tracer(value: Any, base: Tracer | None = None) -> Any:

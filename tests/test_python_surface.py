@@ -324,3 +324,14 @@ def test_hessians_through_assignment_indexing_and_branches(f, x):
     H = symdiff.hessian(f)(x)
     np.testing.assert_allclose(H, _fd_hessian(f, x), rtol=1e-5, atol=1e-6 * np.max(np.abs(H)))
     np.testing.assert_allclose(H, H.T, rtol=1e-10, atol=1e-12 * np.max(np.abs(H)))
+
+
+def test_cumprod_is_exact_where_x_has_zeros():
+    w = np.arange(1.0, 5.0)
+    x = np.array([1.0, 0.0, 2.0, 3.0])
+    g = symdiff.grad(lambda x: np.sum(np.cumprod(x) * w))(x)
+    by_hand = [1 + 2 * x[1] + 3 * x[1] * x[2] + 4 * x[1] * x[2] * x[3],
+               2 * x[0] + 3 * x[0] * x[2] + 4 * x[0] * x[2] * x[3],
+               3 * x[0] * x[1] + 4 * x[0] * x[1] * x[3],
+               4 * x[0] * x[1] * x[2]]
+    np.testing.assert_allclose(g, by_hand)
