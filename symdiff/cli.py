@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="shape of an array argument, sizes as integers or names (n,k); repeatable; "
                             "arguments without a shape are scalars")
         p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+        if cmd in ("grad", "graph"):
+            p.add_argument("--has-aux", action="store_true",
+                           help="the function returns (value, aux); the gradient functions pass aux through")
         if cmd != "graph":
             p.add_argument("-o", "--output", metavar="OUT.py", help="write the module here instead of stdout")
     return parser
@@ -98,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     names = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
     wrt = names[0] if names and len(names) == 1 else (tuple(names) if names else None)
     kind = "grad" if args.command == "graph" else args.command
-    compiled = compile_for_export(fn, wrt, parse_shapes(args.shape), kind)
+    compiled = compile_for_export(fn, wrt, parse_shapes(args.shape), kind, getattr(args, "has_aux", False))
     if args.command == "graph":
         print(compiled.graph)
     elif args.output:

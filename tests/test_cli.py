@@ -47,6 +47,10 @@ def branchy(x):
     return np.sum(-x)
 
 
+def with_aux(x):
+    return np.sum(x ** 2), {"norm": np.sqrt(np.sum(x ** 2))}
+
+
 def loopy(x):
     while x.sum() > 0:
         x = x - 1.0
@@ -81,6 +85,7 @@ CALLS: dict[str, list[str]] = {
     "unsupported": ["grad", f"{USER}:sorted_sum", "--shape", "x=4", "-o", "out-unsupported/g.py"],
     "mismatch": ["grad", f"{USER}:mismatch", "--wrt", "w", "--shape", "x=3", "--shape", "w=4,2"],
     "branch": ["grad", f"{USER}:branchy", "--shape", "x=3", "-o", "out-branch-ok/g.py"],
+    "has-aux": ["grad", f"{USER}:with_aux", "--shape", "x=3", "--has-aux", "-o", "out-branch-ok/aux.py"],
     "traced-loop": ["grad", f"{USER}:loopy", "--shape", "x=3", "-o", "out-branch/g.py"],
     "non-scalar": ["grad", f"{USER}:vector_out", "--shape", "x=3"],
     "import-fails": ["grad", "broken.py:f", "--shape", "x=3"],
@@ -285,6 +290,18 @@ def test_branch_on_traced_value_gives_code_for_both_sides(cli):
     x = np.array([0.5, -0.2, 1.0])
     np.testing.assert_allclose(module.branchy_grad(x), 2 * x)  # sum > 0: the gradient of sum(x**2)
     np.testing.assert_allclose(module.branchy_grad(-x), -np.ones(3))  # the other side: of sum(-x)
+
+
+def test_has_aux_from_the_command_line(cli):
+    result = cli["has-aux"]
+    assert result.returncode == 0, result.stderr
+    spec = importlib.util.spec_from_file_location("aux_cli", cli.work / "out-branch-ok" / "aux.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    x = np.array([3.0, 0.0, 4.0])
+    g, aux = module.with_aux_grad(x)
+    np.testing.assert_allclose(g, 2 * x)
+    np.testing.assert_allclose(aux["norm"], 5.0)
 
 
 def test_loop_on_traced_value_is_refused_and_keeps_the_old_file(cli):
