@@ -73,10 +73,14 @@ def _power(x: str, e: int) -> str:
 class ExprPrinter(NumPyPrinter):
     """Prints scalar SymPy expressions as NumPy code over named arrays."""
 
-    def __init__(self, symbol_code: dict[sp.Symbol, str], helpers: "Helpers | None" = None) -> None:
+    def __init__(self, symbol_code: dict[sp.Symbol, str], helpers: "Helpers | None" = None,
+                 small: frozenset[sp.Symbol] | set[sp.Symbol] = frozenset()) -> None:
+        """``small``: symbols of arrays smaller than the result (broadcast), which a product
+        multiplies together first, so the full-size array is gone over once."""
         super().__init__({"fully_qualified_modules": False, "strict": True, "allow_unknown_functions": False})
         self.symbol_code = symbol_code
         self.helpers = helpers if helpers is not None else Helpers()
+        self.small = small
 
     def _module_format(self, fqn: str, register: bool = True) -> str:
         return "np." + fqn.split(".", 1)[1] if fqn.startswith("numpy.") else fqn
@@ -98,6 +102,21 @@ class ExprPrinter(NumPyPrinter):
         return super().parenthesize(item, level, strict)
 
     def _print_Mul(self, expr) -> str:
+        if self.small:
+            small = [a for a in expr.args if a.free_symbols <= self.small or a.is_number]
+            big = [a for a in expr.args if not (a.free_symbols <= self.small or a.is_number)]
+            if len(small) >= 2 and big:
+                sign = ""
+                if small[0] == -1 or (small[0].is_Number and small[0] < 0):
+                    sign, small[0] = "-", -small[0]
+                    if small[0] == 1:
+                        small.pop(0)
+                if len(small) >= 2:
+                    scale = self._print(sp.Mul(*small))
+                    return f"{sign}{self.parenthesize(sp.Mul(*big), precedence(expr))}*({scale})"
+        return self._print_Mul_plain(expr)
+
+    def _print_Mul_plain(self, expr) -> str:
         # SymPy prints the factors of a negative product at the precedence of a sum, which would leave
         # ``-6*w*x @ v`` unparenthesised: factors looser than ``*`` are wrapped here instead.
         saved = self.symbol_code
