@@ -55,10 +55,25 @@ class ModuleText:
                 k += 1
             name = f"C{k}"
             self.reserved.add(name)
-            arr = value.array
-            listing = repr(arr.tolist())  # Python's repr of a float reads back to the same float
             self.const_names[value.digest] = name
-            self.constants.append((name, f"np.array({listing}, dtype=np.{arr.dtype})"))
+            self.constants.append((name, constant_code(value.array)))
+
+
+def constant_code(arr) -> str:
+    """Code that makes the constant ``arr``: ``np.eye(n)``, ``1 - np.eye(n)`` or ``np.full(shape, v)`` where
+    it is one of those (exactly), else the listing of its values."""
+    import numpy as np
+    if arr.size > 1 and arr.dtype == np.float64:  # compared bytewise: the signs of zeros count
+        first = float(arr.flat[0])
+        candidates = [(f"np.full({arr.shape!r}, {first!r})", np.full(arr.shape, first))]
+        if arr.ndim == 2 and arr.shape[0] == arr.shape[1]:
+            n = arr.shape[0]
+            candidates += [(f"np.eye({n})", np.eye(n)), (f"1 - np.eye({n})", 1 - np.eye(n))]
+        for code, made in candidates:
+            if made.tobytes() == arr.tobytes():
+                return code
+    listing = repr(arr.tolist())  # Python's repr of a float reads back to the same float
+    return f"np.array({listing}, dtype=np.{arr.dtype})"
 
 
 class NodePrinter:

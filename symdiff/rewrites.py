@@ -12,7 +12,7 @@ from typing import Any, Callable
 import sympy as sp
 
 from .ir import ARG, Node, consumers, rebuild, with_inputs
-from .primitives import elementwise, getitem, stop_gradient
+from .primitives import elementwise, getitem, matmul, reduce, stop_gradient, transpose
 
 
 def _note(line: str) -> None:
@@ -300,4 +300,110 @@ def tidy_signs(outputs: list[Node]) -> list[Node]:
             params = tuple((key, tuple(signs)) if key == "signs" else (key, v) for key, v in node.params)
             return with_inputs(node, tuple(terms), params=params)
         return node
+    return rebuild(outputs, fn)
+
+
+# ---------------------------------------------------------------- powers --------------------------
+
+def share_powers(exprs: list[sp.Expr], handles: set[sp.Symbol], symbols
+                 ) -> tuple[list[sp.Expr], list[tuple[sp.Symbol, sp.Expr]]]:
+    """Integer powers of one array with several exponents share their work: for ``r**-6``, ``r**-3``,
+    ``r**-4`` and ``r**-7``, ``s = 1/r`` and ``s3 = s*s*s`` are computed once, and the powers are
+    ``s3**2``, ``s3``, ``s3*s`` and ``s3**2*s``. Returns the new expressions and the
+    ``(symbol, expression)`` pairs of the shared powers."""
+    found: dict[tuple[sp.Symbol, int], set[int]] = {}
+    for e in exprs:
+        for t in sp.preorder_traversal(e):
+            if t.is_Pow and t.base in handles and t.exp.is_Integer:
+                found.setdefault((t.base, 1 if t.exp > 0 else -1), set()).add(abs(int(t.exp)))
+    mapping: dict[sp.Expr, sp.Expr] = {}
+    pairs: list[tuple[sp.Symbol, sp.Expr]] = []
+    for (base, sign), exps in sorted(found.items(), key=lambda kv: (kv[0][0].name, kv[0][1])):
+        big = sorted(k for k in exps if k >= 2)
+        if len(big) < 2:
+            continue
+        unit = base
+        if sign < 0:
+            unit = next(symbols)
+            pairs.append((unit, 1 / base))
+        block, b = next(symbols), big[0]
+        pairs.append((block, unit ** b))
+        for k in exps:
+            mapping[base ** (sign * k)] = block ** (k // b) * unit ** (k % b)
+    if not mapping:
+        return exprs, []
+    return [e.xreplace(mapping) for e in exprs], pairs
+
+
+# ---------------------------------------------------------------- pairwise differences ------------
+
+_FULL = ("slice", None, None, None)
+
+
+def _axes_added(x: Node, shape: tuple) -> Node | None:
+    """The array ``x`` is made from by only inserting axes of size 1, if it has ``shape``."""
+    if x.op not in ("reshape", "getitem") or tuple(x.inputs[0].shape) != tuple(shape):
+        return None
+    if x.op == "getitem" and not all(i is None or i == _FULL for i in x.param("index")):
+        return None
+    return x.inputs[0]
+
+
+def _pairwise(e: Node) -> tuple[sp.Expr, Node, Node, Node] | None:
+    """``e = k * (A[:, None, :] - B[None, :, :]) * G[:, :, None]`` as ``(k, scalars, A, B, G)`` (``k`` over
+    ``ARG[3:]``, standing for the 0-d ``scalars``);
+    elementwise products among ``e``'s inputs are looked into."""
+    if e.op != "elementwise" or e.ndim != 3:
+        return None
+    inputs, mapping = list(e.inputs), {}
+    for i, x in enumerate(e.inputs):
+        if x.op == "elementwise" and x.expr.is_Mul and x.shape == e.shape:
+            mapping[ARG[i]] = x.expr.xreplace({ARG[j]: ARG[len(inputs) + j] for j in range(len(x.inputs))})
+            inputs.extend(x.inputs)
+    n, m, k = e.shape
+    scale, diff, weight = [], None, None
+    for f in sp.Mul.make_args(e.expr.xreplace(mapping)):
+        x = inputs[ARG.index(f)] if f in ARG[:len(inputs)] else None
+        if x is None:
+            if any(inputs[ARG.index(s)].ndim for s in f.free_symbols if s in ARG[:len(inputs)]):
+                return None
+            scale.append(f)
+        elif x.shape == (n, m, 1) and weight is None and (g := _axes_added(x, (n, m))) is not None:
+            weight = g
+        elif x.shape == e.shape and diff is None and x.op == "elementwise" and x.expr == ARG[0] - ARG[1]:
+            diff = x
+        else:
+            return None
+    if diff is None or weight is None:
+        return None
+    if diff.inputs[0].shape != (n, 1, k) or diff.inputs[1].shape != (1, m, k):
+        return None
+    a, b = _axes_added(diff.inputs[0], (n, k)), _axes_added(diff.inputs[1], (m, k))
+    if a is None or b is None:
+        return None
+    scalars = sorted({s for f in scale for s in f.free_symbols if s in ARG[:len(inputs)]}, key=ARG.index)
+    scale_expr = sp.Mul(*scale).xreplace({s: ARG[3 + i] for i, s in enumerate(scalars)})
+    return scale_expr, [inputs[ARG.index(s)] for s in scalars], a, b, weight
+
+
+def pairwise_sums(outputs: list[Node]) -> list[Node]:
+    """``sum_j k*(A_i - B_j)*G_ij`` is ``k*(rowsum(G)*A - G @ B)`` (and over ``i``:
+    ``k*(G.T @ A - colsum(G)*B)``): two matrix products instead of a pass over the n*m*k array of
+    pairwise differences (the gradient of pairwise distances, as in a Lennard-Jones energy)."""
+    def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(old, inputs)
+        if node.op != "sum" or node.param("keepdims") or node.param("axis") not in ((0,), (1,)) or \
+                (found := _pairwise(node.inputs[0])) is None:
+            return node
+        k, scalars, a, b, g = found  # k is over ARG[3:] (the scalars)
+        o = node.origin
+        if node.param("axis") == (1,):
+            parts = (getitem(reduce("sum", g, axis=1, origin=o), (_FULL, None), o), a, matmul(g, b, o))
+            expr = k * (ARG[0] * ARG[1] - ARG[2])
+        else:
+            column_sums = getitem(reduce("sum", g, axis=0, origin=o), (_FULL, None), o)
+            parts = (matmul(transpose(g, (1, 0), o), a, o), column_sums, b)
+            expr = k * (ARG[0] - ARG[1] * ARG[2])
+        _note(f"sum over axis {node.param('axis')[0]} of products with pairwise differences -> matmul")
+        return elementwise(expr, (*parts, *scalars), origin=o)
     return rebuild(outputs, fn)
