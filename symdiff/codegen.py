@@ -17,7 +17,7 @@ from .ir import ARG, Node, toposort
 from .naming import Namer
 from .primitives import PRIMITIVES
 from .paths import templates_dir
-from .printer import ExprPrinter, Helpers, is_atomic
+from .printer import ExprPrinter, Helpers, is_atomic, unwrap
 from .rewrites import EMITTERS
 
 
@@ -168,7 +168,7 @@ class NodePrinter:
             if origin is not None and origin.text and origin != last_origin:
                 lines.append(f"# {'Grad of: ' if origin.grad else ''}{origin.text}")
                 last_origin = origin
-            lines.extend([line.replace("{name}", name) for line in code] if block else [f"{name} = {code}"])
+            lines.extend([line.replace("{name}", name) for line in code] if block else [f"{name} = {unwrap(code)}"])
         # Outputs under their own labels (the value, dw, db, ...).
         final = []
         for node, label, cast in zip(outputs, labels, list(casts) + [None] * len(outputs)):

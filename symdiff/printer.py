@@ -37,6 +37,13 @@ def _wrapped(code: str) -> bool:
     return True
 
 
+def unwrap(code: str) -> str:
+    """``code`` without parentheses around the whole of it (``(x*x*x)`` -> ``x*x*x``)."""
+    while _wrapped(code):
+        code = code[1:-1]
+    return code
+
+
 def code_precedence(code: str) -> int:
     """SymPy-scale precedence of a piece of Python code (``x @ w`` binds just below ``*``, so it is
     parenthesised inside products, where NumPy's left-to-right ``@``/``*`` would change its meaning)."""

@@ -111,10 +111,7 @@ def _split_product(term: sp.Expr, full: set[sp.Symbol], scalars: set[sp.Symbol]
         if not syms <= full:
             return None
         base, exp = f.as_base_exp()
-        for u in [base, base] if exp == 2 else [f]:
-            if u.could_extract_minus_sign():  # one sign for u and -u: they are shared
-                u, scale = -u, scale + [-1]
-            factors.append(u)
+        factors += [base, base] if exp == 2 else [f]
     return (sp.Mul(*scale), factors) if len(factors) == 2 else None
 
 
