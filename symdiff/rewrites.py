@@ -13,6 +13,7 @@ import sympy as sp
 
 from .ir import ARG, Node, consumers, rebuild, with_inputs
 from .primitives import elementwise, getitem, matmul, reduce, stop_gradient, transpose
+from .shapes import size_of
 
 
 def _note(line: str) -> None:
@@ -159,6 +160,43 @@ def contract_products(outputs: list[Node]) -> list[Node]:
 def _factor_node(u: sp.Expr, e: Node) -> Node:
     """The array of factor ``u`` (an expression over ``e``'s inputs)."""
     return elementwise(u, e.inputs, origin=e.origin)
+
+
+def split_total_sums(outputs: list[Node]) -> list[Node]:
+    """The total (``sum`` or ``mean`` over all axes) of ``rest + c*sum(p, axes)`` is
+    ``total(rest) + c*sum(p)``, so a row sum of a product inside a total becomes one ``np.vdot`` (as in
+    ``np.mean(lse - np.sum(Y * logits, axis=1))``) instead of a row-wise einsum."""
+    users = consumers(outputs)
+
+    def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(old, inputs)
+        if node.op not in ("sum", "mean") or len(node.param("axis")) != node.inputs[0].ndim or \
+                node.inputs[0].ndim == 0 or len(users.get(id(old.inputs[0]), ())) != 1:
+            return node
+        e = node.inputs[0]
+        if e.op != "elementwise" or not e.expr.is_Add:
+            return node
+        scalars = {ARG[i] for i, x in enumerate(e.inputs) if x.ndim == 0}
+        rest, pulled = e.expr, []
+        for k, t in enumerate(old.inputs[0].inputs):
+            if t.op != "sum" or t.shape != e.shape or len(users.get(id(t), ())) != 1:
+                continue
+            c = sp.Add(*(a for a in e.expr.args if a.has(ARG[k]))) / ARG[k]
+            if not (c.free_symbols & set(ARG)) <= scalars:
+                continue
+            rest -= c * ARG[k]
+            pulled.append((c, reduce("sum", e.inputs[k].inputs[0], axis=None, origin=node.origin)))
+        if not pulled:
+            return node
+        o, count = node.origin, size_of(e.shape)
+        n = len(e.inputs)
+        parts = [reduce(node.op, elementwise(rest, e.inputs, shape=e.shape, origin=e.origin), axis=None,
+                        keepdims=node.param("keepdims"), origin=o)] if rest != 0 else []
+        total = sum(((c / count if node.op == "mean" else c) * ARG[n + j] for j, (c, _) in enumerate(pulled)),
+                    ARG[n + len(pulled)] if parts else sp.S.Zero)
+        _note(f"{len(pulled)} row sums inside a total summed as a whole")
+        return elementwise(total, (*e.inputs, *(t for _, t in pulled), *parts), shape=node.shape, origin=o)
+    return rebuild(outputs, fn)
 
 
 # ---------------------------------------------------------------- sums of scatters ----------------

@@ -108,6 +108,26 @@ def test_keepdims_contraction_and_broadcast_factor():
     check_grads(broadcast_factor, args)
 
 
+def total_of_row_sums(z, Y, c):
+    return np.mean(np.exp(z[:, :1]) - c * np.sum(Y * z, axis=1, keepdims=True) + np.sum(z, axis=1, keepdims=True))
+
+
+def row_sum_not_linear(z, Y):
+    return np.sum(np.exp(np.sum(Y * z, axis=1)))
+
+
+def test_row_sums_inside_a_total_become_one_vdot():
+    args = (rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), 0.3)
+    vg, _ = value_and_grad(total_of_row_sums, args, wrt=(0, 1))  # d/dc would need the row sums
+    assert "np.vdot(Y, z)" in body(vg) and "einsum" not in body(vg)
+    check_grads(total_of_row_sums, args, wrt=(0, 1))
+    vg, _ = value_and_grad(total_of_row_sums, args, wrt=(0, 1, 2))
+    check_grads(total_of_row_sums, args)
+    vg, _ = value_and_grad(row_sum_not_linear, args[:2], wrt=(0, 1))
+    assert "np.vdot" not in body(vg)
+    check_grads(row_sum_not_linear, args[:2])
+
+
 # ---- gradients of several slices in one buffer -------------------------------------------------------
 
 def rosenbrock(x):
