@@ -421,10 +421,44 @@ def _pairwise(e: Node) -> tuple[sp.Expr, Node, Node, Node] | None:
     return scale_expr, [inputs[ARG.index(s)] for s in scalars], a, b, weight
 
 
+def _pair_parity(x: Node, memo: dict[int, int]) -> int:
+    """1 if ``x[i, j, ...] == x[j, i, ...]`` for sure, -1 if ``x[i, j, ...] == -x[j, i, ...]``, else 0."""
+    if id(x) in memo:
+        return memo[id(x)]
+    memo[id(x)] = 0  # unknown while looking (and if nothing below says otherwise)
+    p = 0
+    if x.ndim >= 2 and x.shape[0] == x.shape[1]:
+        if x.op == "const" and x.ndim == 2:
+            arr = x.param("value").array
+            p = 1 if arr.tobytes() == arr.T.copy().tobytes() else 0
+        elif x.op in ("stop_gradient", "copy"):
+            p = _pair_parity(x.inputs[0], memo)
+        elif x.op == "sum" and min(x.param("axis")) >= 2:
+            p = _pair_parity(x.inputs[0], memo)
+        elif x.op == "contract":
+            ins, out = x.param("subscripts").split("->")
+            a, b = ins.split(",")
+            if a == b and out == a[:x.ndim] and x.ndim == 2:
+                p = _pair_parity(x.inputs[0], memo) * _pair_parity(x.inputs[1], memo)
+        elif x.op == "elementwise" and x.expr == ARG[0] - ARG[1] and x.ndim == 3 and \
+                x.inputs[0].shape == (x.shape[0], 1, x.shape[2]) and x.inputs[1].shape == (1, *x.shape[1:]):
+            a, b = _axes_added(x.inputs[0], (x.shape[0], x.shape[2])), _axes_added(x.inputs[1], x.shape[1:])
+            p = -1 if a is not None and a is b else 0
+        elif x.op == "elementwise" and x.dtype != "bool":
+            parities = [0 if y.shape != x.shape else _pair_parity(y, memo) for y in x.inputs]
+            if all(y.ndim == 0 or q for y, q in zip(x.inputs, parities)):
+                flipped = x.expr.xreplace({ARG[i]: -ARG[i] for i, q in enumerate(parities) if q == -1})
+                p = 1 if flipped == x.expr else -1 if flipped == -x.expr else 0
+    memo[id(x)] = p
+    return p
+
+
 def pairwise_sums(outputs: list[Node]) -> list[Node]:
     """``sum_j k*(A_i - B_j)*G_ij`` is ``k*(rowsum(G)*A - G @ B)`` (and over ``i``:
     ``k*(G.T @ A - colsum(G)*B)``): two matrix products instead of a pass over the n*m*k array of
     pairwise differences (the gradient of pairwise distances, as in a Lennard-Jones energy)."""
+    memo: dict[int, int] = {}
+
     def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
         node = with_inputs(old, inputs)
         if node.op != "sum" or node.param("keepdims") or node.param("axis") not in ((0,), (1,)) or \
@@ -432,7 +466,11 @@ def pairwise_sums(outputs: list[Node]) -> list[Node]:
             return node
         k, scalars, a, b, g = found  # k is over ARG[3:] (the scalars)
         o = node.origin
-        if node.param("axis") == (1,):
+        parity = _pair_parity(g, memo)
+        if node.param("axis") == (0,) and parity:  # G.T is G (or -G): the products of the sum over j
+            rows = getitem(reduce("sum", g, axis=1, origin=o), (_FULL, None), o)
+            parts, expr = (matmul(g, a, o), rows, b), parity * k * (ARG[0] - ARG[1] * ARG[2])
+        elif node.param("axis") == (1,):
             parts = (getitem(reduce("sum", g, axis=1, origin=o), (_FULL, None), o), a, matmul(g, b, o))
             expr = k * (ARG[0] * ARG[1] - ARG[2])
         else:

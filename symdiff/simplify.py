@@ -363,7 +363,7 @@ def run(outputs: Sequence[Node], passes: Sequence[Pass]) -> list[Node]:
 FORWARD_PASSES: list[Pass] = [stable_softmax, fuse, drop_shift_gradient, simplify_exprs, inline_for_stability,
                               merge_duplicates]
 #: Passes on the value together with its gradient.
-PASSES: list[Pass] = [elide_broadcasts, fuse, elide_broadcasts, simplify_exprs, merge_duplicates, pairwise_sums,
-                      split_total_sums, contract_products, merge_scatters, lower_functions, share_subexpressions,
-                      merge_duplicates, tidy_signs]
+PASSES: list[Pass] = [elide_broadcasts, fuse, elide_broadcasts, simplify_exprs, merge_duplicates, split_total_sums,
+                      contract_products, pairwise_sums, merge_duplicates, fuse, merge_scatters, lower_functions,
+                      share_subexpressions, merge_duplicates, tidy_signs]
 

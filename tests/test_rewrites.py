@@ -198,6 +198,28 @@ def test_pairwise_differences_of_two_sets_with_an_asymmetric_weight():
     check_grads(two_sets, (A, B, 0.3))
 
 
+W_ASYM = np.arange(16.0).reshape(4, 4) / 10
+W_SYM = W_ASYM + W_ASYM.T
+
+
+def weighted_self_pairs(X):
+    d = X[:, None, :] - X[None, :, :]
+    return np.sum(np.log(np.sum(d * d, axis=-1) + 1.0) * W_ASYM)
+
+
+def symmetric_self_pairs(X):
+    d = X[:, None, :] - X[None, :, :]
+    return np.sum(np.log(np.sum(d * d, axis=-1) + 1.0) * W_SYM)
+
+
+@pytest.mark.parametrize("fn,matmuls", [(weighted_self_pairs, 2), (symmetric_self_pairs, 1)])
+def test_one_matrix_product_only_when_the_weights_are_symmetric(fn, matmuls):
+    X = rng.standard_normal((4, 3))
+    vg, _ = value_and_grad(fn, (X,))
+    assert body(vg).count(" @ X") == matmuls
+    check_grads(fn, (X,))
+
+
 def powers(x):
     return np.sum(x ** 5 - 2 * x ** 3 + x ** -2 - x ** -5)
 
