@@ -37,6 +37,23 @@ def _wrapped(code: str) -> bool:
     return True
 
 
+def float_coefficients(e: sp.Expr) -> sp.Expr:
+    """Integer terms and factors of sums and products as floats (``400*x + 1`` -> ``400.0*x + 1.0``):
+    NumPy combines a Python float with an array faster than an int, to the same result. Exponents,
+    signs and the arguments of functions (``round(x, 2)``) stay integers."""
+    if e.is_Atom or not e.args:
+        return e
+    args = [float_coefficients(a) for a in e.args]
+    if e.is_Add or e.is_Mul:
+        args = [sp.Float(a) if a.is_Integer and abs(a) != 1 and abs(a) < 2 ** 53 else a for a in args]
+        if e.is_Add:
+            args = [sp.Float(a) if a.is_Integer else a for a in args]
+        return e.func(*args, evaluate=False)
+    if e.is_Pow:
+        return e.func(args[0], e.exp, evaluate=False)
+    return e.func(*args)
+
+
 def unwrap(code: str) -> str:
     """``code`` without parentheses around the whole of it (``(x*x*x)`` -> ``x*x*x``)."""
     while _wrapped(code):
@@ -81,13 +98,19 @@ class ExprPrinter(NumPyPrinter):
     """Prints scalar SymPy expressions as NumPy code over named arrays."""
 
     def __init__(self, symbol_code: dict[sp.Symbol, str], helpers: "Helpers | None" = None,
-                 small: frozenset[sp.Symbol] | set[sp.Symbol] = frozenset()) -> None:
+                 small: frozenset[sp.Symbol] | set[sp.Symbol] = frozenset(), float_literals: bool = False) -> None:
         """``small``: symbols of arrays smaller than the result (broadcast), which a product
-        multiplies together first, so the full-size array is gone over once."""
+        multiplies together first, so the full-size array is gone over once. ``float_literals``:
+        integers (not exponents) print as floats, which NumPy combines with arrays a little faster."""
         super().__init__({"fully_qualified_modules": False, "strict": True, "allow_unknown_functions": False})
         self.symbol_code = symbol_code
         self.helpers = helpers if helpers is not None else Helpers()
         self.small = small
+        self.float_literals = float_literals
+        self.one = "1.0" if float_literals else "1"
+
+    def doprint(self, expr, assign_to=None):
+        return super().doprint(float_coefficients(expr) if self.float_literals else expr, assign_to)
 
     def _module_format(self, fqn: str, register: bool = True) -> str:
         return "np." + fqn.split(".", 1)[1] if fqn.startswith("numpy.") else fqn
@@ -165,17 +188,17 @@ class ExprPrinter(NumPyPrinter):
         if exp == sp.S.Half:
             return f"np.sqrt({self._print(base)})"
         if exp == -sp.S.Half:
-            return f"1/np.sqrt({self._print(base)})"
+            return f"{self.one}/np.sqrt({self._print(base)})"
         prec = precedence(expr)
         if exp.is_Integer and 3 <= abs(exp) <= 8 and isinstance(base, sp.Symbol) and \
                 is_atomic(self.symbol_code.get(base, "(")):
             # x*x*x: NumPy's power with an integer exponent is 100 times slower on large arrays
             # parenthesised: the printer places a power where a product would bind wrongly (2/x**3)
             product = f"({_power(self.symbol_code[base], int(abs(exp)))})"
-            return product if exp > 0 else f"(1/{product})"
+            return product if exp > 0 else f"({self.one}/{product})"
         if exp.is_Integer and exp < 0:
             den = self.parenthesize(base, prec) + ("" if exp == -1 else f"**{-exp}")
-            return f"1/{den}"
+            return f"{self.one}/{den}"
         return f"{self.parenthesize(base, prec, strict=True)}**{self.parenthesize(exp, prec, strict=True)}"
 
     def _print_Heaviside(self, expr) -> str:

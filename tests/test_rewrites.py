@@ -149,7 +149,7 @@ def test_rosenbrock_gradient_fills_one_buffer_and_is_exact():
     x = 1 + 0.5 * rng.standard_normal(9)
     vg, g = value_and_grad(rosenbrock, (x,))
     code = body(vg)
-    assert code.count("np.zeros(") == 1 and "_scatter" not in code and "-= 200*" in code
+    assert code.count("np.zeros(") == 1 and "_scatter" not in code and "-= 200.0*" in code
     np.testing.assert_allclose(g, rosenbrock_grad(x), rtol=1e-13)
 
 
@@ -181,7 +181,7 @@ def test_lennard_jones_shares_powers_and_uses_matmul():
     X = X + 0.05 * rng.standard_normal(X.shape)
     vg, g = value_and_grad(lj, (X,))
     code = body(vg)
-    assert code.count("1/r2") == 1 and "@ X" in code and "np.eye(8)" in vg.source
+    assert code.count("1.0/r2") == 1 and "@ X" in code and "np.eye(8)" in vg.source
     np.testing.assert_allclose(g, lj_grad(X), rtol=1e-12, atol=1e-12 * np.abs(g).max())
 
 
@@ -236,3 +236,28 @@ def test_powers_of_both_signs():
 def test_constant_code_makes_the_same_bytes(array):
     made = eval(constant_code(array), {"np": np})
     assert made.dtype == array.dtype and made.tobytes() == array.tobytes()
+
+
+# ---- float literals ----------------------------------------------------------------------------
+
+def test_integer_coefficients_print_as_floats_but_exponents_and_signs_do_not():
+    import sympy as sp
+
+    from symdiff.ir import ARG
+    from symdiff.printer import ExprPrinter
+    x, y = ARG[0], ARG[1]
+    printer = ExprPrinter({x: "x", y: "y"}, float_literals=True)
+    assert printer.doprint(400 * x * y + 2 * x - 1) == "400.0*x*y + 2.0*x - 1.0"
+    assert printer.doprint(-x * y + x ** 2 - y ** -2) == "x**2 - x*y - 1.0/y**2"
+    assert printer.doprint(sp.Max(x, 3)) == "np.maximum(x, 3.0)"
+
+
+def rounded(x):
+    return np.sum(np.round(x * 3, 2) + 2 * x ** 3)
+
+
+def test_integer_arguments_of_functions_stay_integers():
+    x = rng.standard_normal(4)
+    vg, g = value_and_grad(rounded, (x,))
+    assert "np.round(3.0*x, 2)" in body(vg)
+    np.testing.assert_allclose(g, 6 * x ** 2, rtol=1e-14)
