@@ -17,7 +17,8 @@ from .ir import ARG, Node, toposort
 from .naming import Namer
 from .primitives import PRIMITIVES
 from .paths import templates_dir
-from .printer import ExprPrinter, Helpers, is_atomic
+from .printer import ExprPrinter, Helpers, is_atomic, unwrap
+from .rewrites import EMITTERS
 
 
 @dataclass
@@ -54,10 +55,25 @@ class ModuleText:
                 k += 1
             name = f"C{k}"
             self.reserved.add(name)
-            arr = value.array
-            listing = repr(arr.tolist())  # Python's repr of a float reads back to the same float
             self.const_names[value.digest] = name
-            self.constants.append((name, f"np.array({listing}, dtype=np.{arr.dtype})"))
+            self.constants.append((name, constant_code(value.array)))
+
+
+def constant_code(arr) -> str:
+    """Code that makes the constant ``arr``: ``np.eye(n)``, ``1 - np.eye(n)`` or ``np.full(shape, v)`` where
+    it is one of those (exactly), else the listing of its values."""
+    import numpy as np
+    if arr.size > 1 and arr.dtype == np.float64:  # compared bytewise: the signs of zeros count
+        first = float(arr.flat[0])
+        candidates = [(f"np.full({arr.shape!r}, {first!r})", np.full(arr.shape, first))]
+        if arr.ndim == 2 and arr.shape[0] == arr.shape[1]:
+            n = arr.shape[0]
+            candidates += [(f"np.eye({n})", np.eye(n)), (f"1 - np.eye({n})", 1 - np.eye(n))]
+        for code, made in candidates:
+            if made.tobytes() == arr.tobytes():
+                return code
+    listing = repr(arr.tolist())  # Python's repr of a float reads back to the same float
+    return f"np.array({listing}, dtype=np.{arr.dtype})"
 
 
 class NodePrinter:
@@ -106,8 +122,10 @@ class NodePrinter:
 
     def expr(self, node: Node, args: list[str]) -> str:
         symbols = {ARG[i]: a for i, a in enumerate(args)}
-        symbols.update(self._size_symbols(node.expr))
-        return ExprPrinter(symbols, self.module.helpers).doprint(node.expr)
+        sizes = self._size_symbols(node.expr)
+        symbols.update(sizes)
+        small = {ARG[i] for i, x in enumerate(node.inputs) if tuple(x.shape) != tuple(node.shape)} | set(sizes)
+        return ExprPrinter(symbols, self.module.helpers, small, float_literals=True).doprint(node.expr)
 
     def _size_symbols(self, expr: sp.Expr) -> dict[sp.Symbol, str]:
         out = {}
@@ -133,9 +151,14 @@ class NodePrinter:
             if node.op == "input":
                 self.code[id(node)] = node.param("name")
                 continue
-            code = PRIMITIVES[node.op].emit(node, [self.code[id(i)] for i in node.inputs], self)
-            inline = (node.name is None and id(node) not in out_ids and uses.get(id(node), 0) == 1) \
-                or node.op == "const" or (node.op == "elementwise" and not node.inputs)
+            if node.op == "stop_gradient":  # the same array: no statement of its own
+                self.code[id(node)] = self.code[id(node.inputs[0])]
+                continue
+            emit = PRIMITIVES[node.op].emit if node.op in PRIMITIVES else EMITTERS[node.op]
+            code = emit(node, [self.code[id(i)] for i in node.inputs], self)
+            block = not isinstance(code, str)  # statements filling the array named {name}
+            inline = not block and ((node.name is None and id(node) not in out_ids and uses.get(id(node), 0) == 1)
+                                    or node.op == "const" or (node.op == "elementwise" and not node.inputs))
             if inline:
                 self.code[id(node)] = code
                 continue
@@ -145,7 +168,7 @@ class NodePrinter:
             if origin is not None and origin.text and origin != last_origin:
                 lines.append(f"# {'Grad of: ' if origin.grad else ''}{origin.text}")
                 last_origin = origin
-            lines.append(f"{name} = {code}")
+            lines.extend([line.replace("{name}", name) for line in code] if block else [f"{name} = {unwrap(code)}"])
         # Outputs under their own labels (the value, dw, db, ...).
         final = []
         for node, label, cast in zip(outputs, labels, list(casts) + [None] * len(outputs)):

@@ -37,6 +37,30 @@ def _wrapped(code: str) -> bool:
     return True
 
 
+def float_coefficients(e: sp.Expr) -> sp.Expr:
+    """Integer terms and factors of sums and products as floats (``400*x + 1`` -> ``400.0*x + 1.0``):
+    NumPy combines a Python float with an array faster than an int, to the same result. Exponents,
+    signs and the arguments of functions (``round(x, 2)``) stay integers."""
+    if e.is_Atom or not e.args:
+        return e
+    args = [float_coefficients(a) for a in e.args]
+    if e.is_Add or e.is_Mul:
+        args = [sp.Float(a) if a.is_Integer and abs(a) != 1 and abs(a) < 2 ** 53 else a for a in args]
+        if e.is_Add:
+            args = [sp.Float(a) if a.is_Integer else a for a in args]
+        return e.func(*args, evaluate=False)
+    if e.is_Pow:
+        return e.func(args[0], e.exp, evaluate=False)
+    return e.func(*args)
+
+
+def unwrap(code: str) -> str:
+    """``code`` without parentheses around the whole of it (``(x*x*x)`` -> ``x*x*x``)."""
+    while _wrapped(code):
+        code = code[1:-1]
+    return code
+
+
 def code_precedence(code: str) -> int:
     """SymPy-scale precedence of a piece of Python code (``x @ w`` binds just below ``*``, so it is
     parenthesised inside products, where NumPy's left-to-right ``@``/``*`` would change its meaning)."""
@@ -73,10 +97,20 @@ def _power(x: str, e: int) -> str:
 class ExprPrinter(NumPyPrinter):
     """Prints scalar SymPy expressions as NumPy code over named arrays."""
 
-    def __init__(self, symbol_code: dict[sp.Symbol, str], helpers: "Helpers | None" = None) -> None:
+    def __init__(self, symbol_code: dict[sp.Symbol, str], helpers: "Helpers | None" = None,
+                 small: frozenset[sp.Symbol] | set[sp.Symbol] = frozenset(), float_literals: bool = False) -> None:
+        """``small``: symbols of arrays smaller than the result (broadcast), which a product
+        multiplies together first, so the full-size array is gone over once. ``float_literals``:
+        integers (not exponents) print as floats, which NumPy combines with arrays a little faster."""
         super().__init__({"fully_qualified_modules": False, "strict": True, "allow_unknown_functions": False})
         self.symbol_code = symbol_code
         self.helpers = helpers if helpers is not None else Helpers()
+        self.small = small
+        self.float_literals = float_literals
+        self.one = "1.0" if float_literals else "1"
+
+    def doprint(self, expr, assign_to=None):
+        return super().doprint(float_coefficients(expr) if self.float_literals else expr, assign_to)
 
     def _module_format(self, fqn: str, register: bool = True) -> str:
         return "np." + fqn.split(".", 1)[1] if fqn.startswith("numpy.") else fqn
@@ -98,6 +132,30 @@ class ExprPrinter(NumPyPrinter):
         return super().parenthesize(item, level, strict)
 
     def _print_Mul(self, expr) -> str:
+        c, rest = expr.as_coeff_Mul()
+        factors = sp.Mul.make_args(rest)
+        adds = [f for f in factors if f.is_Add]
+        if c not in (1, -1) and len(factors) >= 2 and len(adds) == 1 and \
+                not any(f.free_symbols <= self.small for f in factors if not f.is_Add) and \
+                all(t.as_coeff_Mul()[0] not in (1, -1) for t in adds[0].args):
+            # 0.5*C*(12*a - 24*b) as C*(6*a - 12*b): the number goes where it costs no pass of its own
+            inner = sp.Add(*(c * t for t in adds[0].args))
+            return self._print(sp.Mul(*(inner if f is adds[0] else f for f in factors), evaluate=False))
+        if self.small:
+            small = [a for a in expr.args if a.free_symbols <= self.small or a.is_number]
+            big = [a for a in expr.args if not (a.free_symbols <= self.small or a.is_number)]
+            if len(small) >= 2 and big:
+                sign = ""
+                if small[0] == -1 or (small[0].is_Number and small[0] < 0):
+                    sign, small[0] = "-", -small[0]
+                    if small[0] == 1:
+                        small.pop(0)
+                if len(small) >= 2:
+                    scale = self._print(sp.Mul(*small))
+                    return f"{sign}{self.parenthesize(sp.Mul(*big), precedence(expr))}*({scale})"
+        return self._print_Mul_plain(expr)
+
+    def _print_Mul_plain(self, expr) -> str:
         # SymPy prints the factors of a negative product at the precedence of a sum, which would leave
         # ``-6*w*x @ v`` unparenthesised: factors looser than ``*`` are wrapped here instead.
         saved = self.symbol_code
@@ -130,17 +188,17 @@ class ExprPrinter(NumPyPrinter):
         if exp == sp.S.Half:
             return f"np.sqrt({self._print(base)})"
         if exp == -sp.S.Half:
-            return f"1/np.sqrt({self._print(base)})"
+            return f"{self.one}/np.sqrt({self._print(base)})"
         prec = precedence(expr)
         if exp.is_Integer and 3 <= abs(exp) <= 8 and isinstance(base, sp.Symbol) and \
                 is_atomic(self.symbol_code.get(base, "(")):
             # x*x*x: NumPy's power with an integer exponent is 100 times slower on large arrays
             # parenthesised: the printer places a power where a product would bind wrongly (2/x**3)
             product = f"({_power(self.symbol_code[base], int(abs(exp)))})"
-            return product if exp > 0 else f"(1/{product})"
+            return product if exp > 0 else f"({self.one}/{product})"
         if exp.is_Integer and exp < 0:
             den = self.parenthesize(base, prec) + ("" if exp == -1 else f"**{-exp}")
-            return f"1/{den}"
+            return f"{self.one}/{den}"
         return f"{self.parenthesize(base, prec, strict=True)}**{self.parenthesize(exp, prec, strict=True)}"
 
     def _print_Heaviside(self, expr) -> str:

@@ -18,6 +18,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from .ir import ARG, Node, consumers, rebuild, toposort, with_inputs
 from .primitives import elementwise, reduce, stop_gradient
+from .rewrites import (contract_products, drop_shift_gradient, merge_scatters, pairwise_sums, share_powers,
+                       share_scaled_sums, split_total_sums, tidy_signs)
 from .scalar import sigmoid, softplus
 from .shapes import broadcast_shapes
 
@@ -311,7 +313,14 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
                 handles[id(inp)] = sp.Symbol(f"_h{len(handles)}", real=True)
                 by_handle[handles[id(inp)]] = inp
     exprs = [n.expr.xreplace({ARG[i]: handles[id(inp)] for i, inp in enumerate(n.inputs)}) for n in nodes]
-    replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c", real=True), order="none")
+    fresh = sp.numbered_symbols("_s", real=True)
+    exprs, powers = share_powers(exprs, set(by_handle), fresh)
+    exprs, sums = share_scaled_sums(exprs, fresh)
+    sums = powers + sums
+    replacements, reduced = sp.cse(exprs + [e for _, e in sums], symbols=sp.numbered_symbols("_c", real=True),
+                                   order="none")
+    replacements += [(s, e) for (s, _), e in zip(sums, reduced[len(exprs):])]
+    reduced = reduced[:len(exprs)]
     if not replacements:
         return outputs
     replacements, reduced = _positive_shares(replacements, reduced)
@@ -351,8 +360,10 @@ def run(outputs: Sequence[Node], passes: Sequence[Pass]) -> list[Node]:
 
 
 #: Passes on the traced function before differentiation (so rewrites see whole expressions).
-FORWARD_PASSES: list[Pass] = [stable_softmax, fuse, simplify_exprs, inline_for_stability, merge_duplicates]
+FORWARD_PASSES: list[Pass] = [stable_softmax, fuse, drop_shift_gradient, simplify_exprs, inline_for_stability,
+                              merge_duplicates]
 #: Passes on the value together with its gradient.
-PASSES: list[Pass] = [elide_broadcasts, fuse, simplify_exprs, merge_duplicates, lower_functions,
-                      share_subexpressions, merge_duplicates]
+PASSES: list[Pass] = [elide_broadcasts, fuse, elide_broadcasts, simplify_exprs, merge_duplicates, split_total_sums,
+                      contract_products, pairwise_sums, merge_duplicates, fuse, merge_scatters, lower_functions,
+                      share_subexpressions, merge_duplicates, tidy_signs]
 

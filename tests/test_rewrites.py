@@ -1,0 +1,263 @@
+"""Speed rewrites (symdiff/rewrites.py): each one is seen in the generated code where it applies, and
+the gradient stays exact (central finite differences of the user's function, or a closed form),
+including near misses of each pattern that must not be rewritten."""
+import numpy as np
+import pytest
+
+import symdiff
+from symdiff.codegen import constant_code
+from symdiff.testing import check_grads
+
+rng = np.random.default_rng(7)
+
+
+def body(vg) -> str:
+    """The value-and-gradient function of the generated module."""
+    src = vg.source
+    return src[src.index("_value_and_grad("):].split("\n\n\n")[0]
+
+
+def value_and_grad(fn, args, wrt=0):
+    vg = symdiff.value_and_grad(fn, wrt=wrt)
+    value, g = vg(*args)
+    assert np.isclose(value, fn(*args), rtol=1e-12, atol=1e-300)
+    return vg, g
+
+
+# ---- no gradient through the shift of logsumexp --------------------------------------------------
+
+def lse_rows(z):
+    m = np.max(z, axis=1, keepdims=True)
+    return np.sum(np.log(np.sum(np.exp(z - m), axis=1, keepdims=True)) + m)
+
+
+def test_max_shift_gradient_is_the_softmax_without_a_where():
+    z = rng.standard_normal((4, 5))
+    z[0, :2] = 3.0  # a tie for the maximum: the dropped term would split the gradient there
+    vg, g = value_and_grad(lse_rows, (z,))
+    softmax = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(g, softmax, rtol=1e-13, atol=1e-15)
+    assert "np.where" not in body(vg)
+    check_grads(lse_rows, (z,))
+
+
+def shift_used_elsewhere(z):
+    m = np.max(z, axis=1, keepdims=True)
+    return np.sum(np.log(np.sum(np.exp(z - m), axis=1, keepdims=True)) + m) + np.sum(m ** 2)
+
+
+def mean_shift(z):
+    m = np.mean(z, axis=1, keepdims=True)
+    return np.sum(np.log(np.sum(np.exp(z - m), axis=1, keepdims=True)) + m)
+
+
+def shift_not_constant(z):  # z/2 varies along the summed axis: not a shift, nothing to drop
+    return np.sum(np.log(np.sum(np.exp(z - z / 2), axis=1, keepdims=True)) + z / 2)
+
+
+def shift_not_added_back(z):
+    m = np.max(z, axis=1, keepdims=True)
+    return np.sum(np.log(np.sum(np.exp(z - m), axis=1, keepdims=True)) + 2 * m)
+
+
+@pytest.mark.parametrize("fn", [shift_used_elsewhere, mean_shift, shift_not_constant, shift_not_added_back])
+def test_shift_rewrite_keeps_gradients_exact(fn):
+    check_grads(fn, (rng.standard_normal((3, 4)),))
+
+
+# ---- sums of products: np.dot / np.einsum -----------------------------------------------------------
+
+def sq_last_axis(d):
+    return np.sum(np.sqrt(np.sum(d ** 2, axis=-1) + 1.0))
+
+
+def weighted_dot(x, y, c):
+    return np.sum(c * x * np.sin(y) - 3 * (x - y) ** 2)
+
+
+def keepdims_rows(a, b):
+    return np.sum(np.exp(np.sum(a * b, axis=1, keepdims=True)) * a)
+
+
+def broadcast_factor(a, b):  # b has another shape: not a contraction
+    return np.sum(a * b)
+
+
+def test_sum_of_squares_over_an_axis_is_einsum():
+    d = rng.standard_normal((4, 5, 3))
+    vg, _ = value_and_grad(sq_last_axis, (d,))
+    assert "np.einsum('ijk,ijk->ij', d, d)" in body(vg)
+    check_grads(sq_last_axis, (d,))
+
+
+def test_full_sum_of_products_is_dot():
+    args = (rng.standard_normal(6), rng.standard_normal(6), 0.7)
+    vg, _ = value_and_grad(weighted_dot, args, wrt=(0, 1, 2))
+    assert body(vg).count("np.dot(") == 2 and ".sum()" not in body(vg)
+    check_grads(weighted_dot, args)
+
+
+def test_keepdims_contraction_and_broadcast_factor():
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    vg, _ = value_and_grad(keepdims_rows, (a, b), wrt=(0, 1))
+    assert "np.einsum('ij,ij->i'" in body(vg)
+    check_grads(keepdims_rows, (a, b))
+    args = (rng.standard_normal((3, 4)), rng.standard_normal(4))
+    vg, _ = value_and_grad(broadcast_factor, args, wrt=(0, 1))
+    assert "np.einsum" not in body(vg) and "np.dot" not in body(vg)
+    check_grads(broadcast_factor, args)
+
+
+def total_of_row_sums(z, Y, c):
+    return np.mean(np.exp(z[:, :1]) - c * np.sum(Y * z, axis=1, keepdims=True) + np.sum(z, axis=1, keepdims=True))
+
+
+def row_sum_not_linear(z, Y):
+    return np.sum(np.exp(np.sum(Y * z, axis=1)))
+
+
+def test_row_sums_inside_a_total_become_one_vdot():
+    args = (rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), 0.3)
+    vg, _ = value_and_grad(total_of_row_sums, args, wrt=(0, 1))  # d/dc would need the row sums
+    assert "np.vdot(Y, z)" in body(vg) and "einsum" not in body(vg)
+    check_grads(total_of_row_sums, args, wrt=(0, 1))
+    vg, _ = value_and_grad(total_of_row_sums, args, wrt=(0, 1, 2))
+    check_grads(total_of_row_sums, args)
+    vg, _ = value_and_grad(row_sum_not_linear, args[:2], wrt=(0, 1))
+    assert "np.vdot" not in body(vg)
+    check_grads(row_sum_not_linear, args[:2])
+
+
+# ---- gradients of several slices in one buffer -------------------------------------------------------
+
+def rosenbrock(x):
+    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def rosenbrock_grad(x):
+    g = np.zeros_like(x)
+    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    return g
+
+
+def overlapping_slices(x):
+    return np.sum(np.sin(x[:-1]) * x[1:]) - np.sum(x[::2] ** 3) + np.sum(np.cos(x[1:4]))
+
+
+def test_rosenbrock_gradient_fills_one_buffer_and_is_exact():
+    x = 1 + 0.5 * rng.standard_normal(9)
+    vg, g = value_and_grad(rosenbrock, (x,))
+    code = body(vg)
+    assert code.count("np.zeros(") == 1 and "_scatter" not in code and "-= 200.0*" in code
+    np.testing.assert_allclose(g, rosenbrock_grad(x), rtol=1e-13)
+
+
+def test_overlapping_slices():
+    x = rng.standard_normal(7)
+    vg, _ = value_and_grad(overlapping_slices, (x,))
+    assert body(vg).count("np.zeros(") == 1
+    check_grads(overlapping_slices, (x,))
+
+
+# ---- shared powers and pairwise differences ---------------------------------------------------------
+
+def lj(X):
+    n = X.shape[0]
+    d = X[:, None, :] - X[None, :, :]
+    r2 = np.sum(d ** 2, axis=-1) + np.eye(n)
+    return np.sum(4 * (r2 ** -6 - r2 ** -3) * (1 - np.eye(n))) / 2
+
+
+def lj_grad(X):
+    d = X[:, None, :] - X[None, :, :]
+    r2 = np.sum(d ** 2, axis=-1) + np.eye(len(X))
+    w = (24 * r2 ** -4 - 48 * r2 ** -7) * (1 - np.eye(len(X)))
+    return np.sum(w[:, :, None] * d, axis=1)
+
+
+def test_lennard_jones_shares_powers_and_uses_matmul():
+    X = 1.1 * np.stack(np.meshgrid(*[np.arange(2)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    X = X + 0.05 * rng.standard_normal(X.shape)
+    vg, g = value_and_grad(lj, (X,))
+    code = body(vg)
+    assert code.count("1.0/r2") == 1 and "@ X" in code and "np.eye(8)" in vg.source
+    np.testing.assert_allclose(g, lj_grad(X), rtol=1e-12, atol=1e-12 * np.abs(g).max())
+
+
+def two_sets(A, B, w):
+    d = A[:, None, :] - B[None, :, :]
+    r2 = np.sum(d * d, axis=2)
+    return np.sum(w * np.log(r2) * np.arange(1.0, B.shape[0] + 1))
+
+
+def test_pairwise_differences_of_two_sets_with_an_asymmetric_weight():
+    A, B = rng.standard_normal((4, 3)), rng.standard_normal((5, 3)) + 3
+    vg, _ = value_and_grad(two_sets, (A, B, 0.3), wrt=(0, 1, 2))
+    assert "@ A" in body(vg) and "@ B" in body(vg)
+    check_grads(two_sets, (A, B, 0.3))
+
+
+W_ASYM = np.arange(16.0).reshape(4, 4) / 10
+W_SYM = W_ASYM + W_ASYM.T
+
+
+def weighted_self_pairs(X):
+    d = X[:, None, :] - X[None, :, :]
+    return np.sum(np.log(np.sum(d * d, axis=-1) + 1.0) * W_ASYM)
+
+
+def symmetric_self_pairs(X):
+    d = X[:, None, :] - X[None, :, :]
+    return np.sum(np.log(np.sum(d * d, axis=-1) + 1.0) * W_SYM)
+
+
+@pytest.mark.parametrize("fn,matmuls", [(weighted_self_pairs, 2), (symmetric_self_pairs, 1)])
+def test_one_matrix_product_only_when_the_weights_are_symmetric(fn, matmuls):
+    X = rng.standard_normal((4, 3))
+    vg, _ = value_and_grad(fn, (X,))
+    assert body(vg).count(" @ X") == matmuls
+    check_grads(fn, (X,))
+
+
+def powers(x):
+    return np.sum(x ** 5 - 2 * x ** 3 + x ** -2 - x ** -5)
+
+
+def test_powers_of_both_signs():
+    x = 1 + rng.random(5)
+    check_grads(powers, (x,))
+
+
+# ---- constants -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("array", [np.eye(3), 1 - np.eye(3), np.full((2, 2), -0.0), np.array([0.0, -0.0]),
+                                   np.ones(4), np.array([[1.0, 2.0], [3.0, 4.0]]), np.eye(2, dtype=np.float32)])
+def test_constant_code_makes_the_same_bytes(array):
+    made = eval(constant_code(array), {"np": np})
+    assert made.dtype == array.dtype and made.tobytes() == array.tobytes()
+
+
+# ---- float literals ----------------------------------------------------------------------------
+
+def test_integer_coefficients_print_as_floats_but_exponents_and_signs_do_not():
+    import sympy as sp
+
+    from symdiff.ir import ARG
+    from symdiff.printer import ExprPrinter
+    x, y = ARG[0], ARG[1]
+    printer = ExprPrinter({x: "x", y: "y"}, float_literals=True)
+    assert printer.doprint(400 * x * y + 2 * x - 1) == "400.0*x*y + 2.0*x - 1.0"
+    assert printer.doprint(-x * y + x ** 2 - y ** -2) == "x**2 - x*y - 1.0/y**2"
+    assert printer.doprint(sp.Max(x, 3)) == "np.maximum(x, 3.0)"
+
+
+def rounded(x):
+    return np.sum(np.round(x * 3, 2) + 2 * x ** 3)
+
+
+def test_integer_arguments_of_functions_stay_integers():
+    x = rng.standard_normal(4)
+    vg, g = value_and_grad(rounded, (x,))
+    assert "np.round(3.0*x, 2)" in body(vg)
+    np.testing.assert_allclose(g, 6 * x ** 2, rtol=1e-14)
