@@ -18,6 +18,7 @@ import contextlib
 import math
 import os
 import sys
+import sysconfig
 import threading
 from typing import Any, Callable, Iterator
 
@@ -30,10 +31,20 @@ _ACTIVE = [0]
 _SAVED: list[tuple[Any, str, Any]] = []
 
 
+def _library_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {os.path.abspath(paths[k]) for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    return tuple(sorted(dirs | {_PKG_DIR, _NUMPY_DIR}))
+
+
+_LIBRARIES = _library_dirs()
+
+
 def _from_user() -> bool:
-    """True when the stand-in was called by user code (not symdiff, NumPy, or a library of theirs)."""
+    """True when the stand-in was called by the user's code, not by symdiff, NumPy or an installed
+    library (a library gets NumPy's own arrays: it may hand them to compiled code that writes into them)."""
     path = sys._getframe(2).f_code.co_filename
-    return not (path.startswith(_PKG_DIR) or path.startswith(_NUMPY_DIR))
+    return not (path.startswith(_LIBRARIES) or path.startswith("<frozen"))
 
 
 def _tracing() -> bool:
