@@ -140,7 +140,8 @@ def fuse(outputs: list[Node]) -> list[Node]:
         expr, new_inputs = node.expr, []
         mapping: dict[sp.Symbol, sp.Expr] = {}
         for i, (old, inp) in enumerate(zip(node.inputs, inputs)):
-            if id(old) in fusable and inp.op == "elementwise":
+            room = len(ARG) - (len(new_inputs) + len(inp.inputs) + len(inputs) - i - 1)
+            if id(old) in fusable and inp.op == "elementwise" and room >= 0:  # placeholders are finite
                 base = len(new_inputs)
                 new_inputs.extend(inp.inputs)
                 mapping[ARG[i]] = inp.expr.xreplace({ARG[j]: ARG[base + j] for j in range(len(inp.inputs))})

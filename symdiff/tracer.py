@@ -204,11 +204,11 @@ def _target_of(text: str) -> str | None:
         stmt = ast.parse(text).body[0]
     except (SyntaxError, IndexError):
         return None
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-        return stmt.targets[0].id
-    if isinstance(stmt, (ast.AugAssign, ast.AnnAssign)) and isinstance(stmt.target, ast.Name):
-        return stmt.target.id
-    return None
+    target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else \
+        stmt.target if isinstance(stmt, (ast.AugAssign, ast.AnnAssign)) else None
+    while isinstance(target, ast.Subscript):  # y[t] = ...: the new value of y
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
 
 
 def trace(fn: Callable, args: list[Any], tr: Trace) -> Any:
