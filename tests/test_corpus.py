@@ -1,0 +1,214 @@
+"""The corpus of realistic functions (tests/corpus/): every entry is differentiated through the
+decorator and through ``export`` (a few through the CLI too), each checked against central finite
+differences of the plain function, and compared with autograd and JAX when they are installed.
+
+Entries that use a feature listed in ``PENDING`` are expected to fail (strictly) with the error
+symdiff raises for unsupported code; remove a feature from ``PENDING`` when it lands.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import symdiff
+from symdiff.testing import check_grads
+from corpus import CATEGORIES, FEATURES, Entry, load, rebind
+
+#: Features symdiff does not support yet: entries needing them must fail with a symdiff error.
+PENDING = {"fancy_index", "index_update", "branch", "has_aux", "math", "scipy_special", "np_array_list"}
+
+#: What unsupported code raises today, per feature (has_aux: the keyword does not exist yet).
+PENDING_RAISES = {"has_aux": (symdiff.SymdiffError, TypeError)}
+
+#: Entries that fail for another reason than a pending feature: id -> reason (each one a bug).
+BUGS: dict[str, str] = {}
+
+#: Entries also run through the command line in a subprocess.
+CLI_ENTRIES = ("losses.mse", "layers.mlp", "physics.harmonic_chain", "statistics.normal_loglik",
+               "finance.portfolio_variance")
+
+CORPUS = load()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _marks(e: Entry, peer: bool = False) -> list:
+    pending = sorted(set(e.needs) & PENDING)
+    if e.id in BUGS:
+        return [pytest.mark.xfail(strict=True, reason=f"bug: {BUGS[e.id]}")]
+    if pending and not peer:
+        raises = tuple({exc for f in pending for exc in PENDING_RAISES.get(f, (symdiff.SymdiffError,))})
+        return [pytest.mark.xfail(strict=True, raises=raises, reason=f"pending: {', '.join(pending)}")]
+    return []
+
+
+def _params(peer: bool = False) -> list:
+    return [pytest.param(e, id=e.id, marks=_marks(e, peer)) for e in CORPUS]
+
+
+def _as_tuple(g, e: Entry) -> tuple:
+    assert isinstance(g, tuple) and len(g) == len(e.wrt), type(g)
+    return g
+
+
+def _fd_check(e: Entry, fn, args: tuple, grads: tuple) -> None:
+    """Central differences of the plain function along random directions against ``grads``."""
+    check_grads(fn, args, wrt=e.wrt_positions, gradient=lambda *a: grads, directions=3, seed=1)
+
+
+def _value_fn(e: Entry):
+    """The scalar the gradient is of: the function itself, or its first output for has_aux entries."""
+    if "has_aux" in e.needs:
+        return lambda *a: e.fn(*a)[0]
+    return e.fn
+
+
+_COMPILED: dict[str, object] = {}
+
+
+def _decorated(e: Entry):
+    """The decorator-path transform of an entry, compiled once per session (the peer comparison reuses it)."""
+    if e.id not in _COMPILED:
+        kwargs = {"has_aux": True} if "has_aux" in e.needs else {}
+        _COMPILED[e.id] = symdiff.value_and_grad(e.fn, wrt=e.wrt, **kwargs)
+    return _COMPILED[e.id]
+
+
+def _symdiff_value_and_grad(e: Entry, args: tuple) -> tuple:
+    value, g = _decorated(e)(*args)
+    return value, _as_tuple(g, e)
+
+
+def test_corpus_listing():
+    assert len(CORPUS) >= 150
+    counts = {c: sum(e.category == c for e in CORPUS) for c in CATEGORIES}
+    assert all(n > 0 for n in counts.values()), counts
+    assert len({e.id for e in CORPUS}) == len(CORPUS)
+    assert sum(bool(e.needs) for e in CORPUS) >= 30
+    assert {f for e in CORPUS for f in e.needs} == set(FEATURES)
+
+
+@pytest.mark.parametrize("e", _params())
+def test_decorator(e: Entry):
+    args = e.args()
+    value, grads = _symdiff_value_and_grad(e, args)
+    expected = e.fn(*args)
+    if "has_aux" in e.needs:
+        value, aux = value
+        expected, expected_aux = expected
+        for a, b in zip(aux if isinstance(aux, tuple) else (aux,),
+                        expected_aux if isinstance(expected_aux, tuple) else (expected_aux,)):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(value, expected, rtol=1e-9, atol=1e-12)
+    for g, i in zip(grads, e.wrt_positions):
+        assert np.shape(g) == np.shape(args[i])
+    _fd_check(e, _value_fn(e), args, grads)
+
+
+def _import_file(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _shapes(e: Entry, args: tuple) -> dict:
+    return {n: a.shape for n, a in zip(e.params, args) if isinstance(a, np.ndarray)}
+
+
+def _export_check(e: Entry, module, args: tuple, single: bool = False) -> None:
+    value, g = getattr(module, f"{e.fn.__name__}_value_and_grad")(*args)
+    g = (g,) if single else g
+    if "has_aux" in e.needs:
+        value = value[0]
+    np.testing.assert_allclose(value, _value_fn(e)(*args), rtol=1e-9, atol=1e-12)
+    _fd_check(e, _value_fn(e), args, _as_tuple(g, e))
+
+
+@pytest.mark.parametrize("e", _params())
+def test_export(e: Entry, tmp_path: Path):
+    args = e.with_defaults(e.args(seed=2))
+    if any(isinstance(a, int) for a in args):
+        pytest.skip("export has no static integer arguments: this entry takes an int")
+    path = tmp_path / f"{e.fn.__name__}_generated.py"
+    kwargs = {"has_aux": True} if "has_aux" in e.needs else {}
+    symdiff.export(e.fn, path, wrt=e.wrt, shapes=_shapes(e, args), **kwargs)
+    _export_check(e, _import_file(path), args)
+
+
+@pytest.mark.parametrize("e", [p for p in _params() if p.id in CLI_ENTRIES])
+def test_cli(e: Entry, tmp_path: Path):
+    args = e.with_defaults(e.args(seed=3))
+    out = tmp_path / f"{e.fn.__name__}_cli.py"
+    shape_opts = [f"--shape={n}={','.join(map(str, s))}" for n, s in _shapes(e, args).items()]
+    cmd = [sys.executable, "-m", "symdiff", "grad", f"{e.fn.__code__.co_filename}:{e.fn.__name__}",
+           "--wrt", ",".join(e.wrt), *shape_opts, "-o", str(out)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    _export_check(e, _import_file(out), args, single=len(e.wrt) == 1)
+
+
+# ---- peers: autograd and JAX ---------------------------------------------------------------------------------
+
+PEER_CANNOT = {"index_update": "assigns into an array (autograd cannot; JAX needs .at[].set)"}
+
+#: Bodies a peer cannot run: (entry id, peer) -> why.
+NDARRAY_METHOD = "a method of a NumPy data array called on a traced argument (X.dot(w)) leaves the peer's tracing"
+PEER_SKIP = {
+    ("losses.squared_hinge", "autograd"): NDARRAY_METHOD,
+    ("losses.ridge", "jax"): NDARRAY_METHOD,
+    ("losses.ridge", "autograd"): NDARRAY_METHOD,
+    ("losses.squared_hinge", "jax"): NDARRAY_METHOD,
+    ("losses.infonce", "autograd"): "autograd has no gradient for np.diagonal of a 2-d array (make_diagonal)",
+}
+
+
+def _peer_modules(peer: str):
+    if peer == "autograd":
+        pytest.importorskip("autograd")
+        import autograd
+        import autograd.numpy as anp
+        import autograd.scipy.special as asp
+        return anp, asp, lambda f, argnums: autograd.grad(f, argnum=argnums)
+    pytest.importorskip("jax")
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    import jax.scipy.special as jsp
+    return jnp, jsp, jax.grad
+
+
+def _peer_params() -> list:
+    """autograd for every entry; JAX for every fourth entry and wherever autograd cannot run the body
+    (JAX runs op by op without jit here, a few tenths of a second per function)."""
+    out = []
+    for k, e in enumerate(CORPUS):
+        peers = ["autograd"] + (["jax"] if k % 4 == 0 or (e.id, "autograd") in PEER_SKIP else [])
+        for peer in peers:
+            marks = _marks(e, peer=True)
+            reason = PEER_SKIP.get((e.id, peer)) or next(
+                (f"{peer}: the function {PEER_CANNOT[f]}" for f in e.needs if f in PEER_CANNOT), None)
+            if reason:
+                marks = [pytest.mark.skip(reason=reason)]
+            out.append(pytest.param(e, peer, id=f"{e.id}-{peer}", marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("e, peer", _peer_params())
+def test_peer(e: Entry, peer: str):
+    if set(e.needs) & PENDING:
+        pytest.skip("symdiff: pending feature " + ", ".join(sorted(set(e.needs) & PENDING)))
+    xnp, xsp, peer_grad = _peer_modules(peer)
+    args = e.args()
+    body = rebind(e.fn, xnp, xsp)
+    scalar = (lambda *a: body(*a)[0]) if "has_aux" in e.needs else body
+    theirs = [np.asarray(peer_grad(scalar, argnums=i)(*args)) for i in e.wrt_positions]
+    _, ours = _symdiff_value_and_grad(e, args)
+    for name, a, b in zip(e.wrt, ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10, err_msg=f"gradient wrt {name} vs {peer}")
