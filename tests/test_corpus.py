@@ -18,7 +18,7 @@ import pytest
 
 import symdiff
 from symdiff.testing import check_grads
-from corpus import CATEGORIES, FEATURES, Entry, load, rebind
+from corpus import CATEGORIES, FEATURES, Entry, listing, load, rebind
 
 #: Features symdiff does not support yet: entries needing them must fail with a symdiff error.
 PENDING = {"fancy_index", "index_update", "branch", "has_aux", "math", "scipy_special", "np_array_list"}
@@ -122,6 +122,11 @@ def test_corpus_listing():
     assert {f for e in CORPUS for f in e.needs} == set(FEATURES)
 
 
+def test_listing_is_current():
+    text = (ROOT / "tests" / "corpus" / "LISTING.md").read_text(encoding="utf-8")
+    assert text == listing(CORPUS), "tests/corpus/LISTING.md is stale: run `cd tests && python -m corpus`"
+
+
 @pytest.mark.parametrize("e", _params("decorator"))
 def test_decorator(e: Entry):
     args = e.args()
@@ -221,11 +226,11 @@ def _peer_modules(peer: str):
 
 
 def _peer_params() -> list:
-    """autograd for every entry; JAX for every fourth entry and wherever autograd cannot run the body
+    """autograd for every entry; JAX for every eighth entry and wherever autograd cannot run the body
     (JAX runs op by op without jit here, a few tenths of a second per function)."""
     out = []
     for k, e in enumerate(CORPUS):
-        peers = ["autograd"] + (["jax"] if k % 4 == 0 or (e.id, "autograd") in PEER_SKIP else [])
+        peers = ["autograd"] + (["jax"] if k % 8 == 0 or (e.id, "autograd") in PEER_SKIP else [])
         for peer in peers:
             marks = _marks(e, peer=True, path="peer")
             reason = PEER_SKIP.get((e.id, peer)) or next(

@@ -183,6 +183,17 @@ def rebind(fn: Callable, xnp: Any, xsp: Any) -> Callable:
     return copy(fn)
 
 
+def listing(entries: list[Entry]) -> str:
+    """A Markdown listing of the corpus: per category, its functions and the features they need."""
+    lines = ["# The corpus", "", f"{len(entries)} functions; regenerate with `python -m corpus` from tests/.", ""]
+    for category in CATEGORIES:
+        mine = [e for e in entries if e.category == category]
+        lines += [f"## {category} ({len(mine)})", ""]
+        lines += [f"- `{e.name}`" + (f" (needs: {', '.join(e.needs)})" if e.needs else "") for e in mine]
+        lines.append("")
+    return "\n".join(lines)
+
+
 def load() -> list[Entry]:
     """Import every category module and return the whole corpus."""
     for category in CATEGORIES:
