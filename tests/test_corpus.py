@@ -129,7 +129,16 @@ def test_listing_is_current():
 
 @pytest.mark.parametrize("e", _params("decorator"))
 def test_decorator(e: Entry):
-    args = e.args()
+    for seed in _seeds(e, 0):  # later calls reuse the compiled code: for branches, only if its guard holds
+        _decorator_check(e, e.args(seed))
+
+
+def _seeds(e: Entry, first: int) -> range:
+    """Several random inputs per entry; more where a branch may go either way."""
+    return range(first, first + (6 if "branch" in e.needs else 2))
+
+
+def _decorator_check(e: Entry, args: tuple) -> None:
     value, grads = _symdiff_value_and_grad(e, args)
     expected = e.fn(*args)
     if "has_aux" in e.needs:
@@ -166,13 +175,15 @@ def _export_check(e: Entry, module, args: tuple, single: bool = False) -> None:
 
 @pytest.mark.parametrize("e", _params("export"))
 def test_export(e: Entry, tmp_path: Path):
-    args = e.with_defaults(e.args(seed=2))
+    args = e.with_defaults(e.args(seed=10))
     if any(isinstance(a, int) for a in args):
         pytest.skip("export has no static integer arguments: this entry takes an int")
     path = tmp_path / f"{e.fn.__name__}_generated.py"
     kwargs = {"has_aux": True} if "has_aux" in e.needs else {}
     symdiff.export(e.fn, path, wrt=e.wrt, shapes=_shapes(e, args), **kwargs)
-    _export_check(e, _import_file(path), args)
+    module = _import_file(path)
+    for seed in _seeds(e, 10):  # one module, several inputs (each branch of a symbolic choice)
+        _export_check(e, module, e.with_defaults(e.args(seed)))
 
 
 @pytest.mark.parametrize("e", [p for p in _params("cli") if p.id in CLI_ENTRIES])
@@ -210,27 +221,34 @@ PEER_SKIP = {
 }
 
 
-def _peer_modules(peer: str):
+def _peer_gradients(peer: str, e: Entry, args: tuple) -> list:
+    """The peer's gradient of the same body (run on autograd.numpy / jax.numpy) at ``args``."""
     if peer == "autograd":
         pytest.importorskip("autograd")
         import autograd
-        import autograd.numpy as anp
-        import autograd.scipy.special as asp
-        return anp, asp, lambda f, argnums: autograd.grad(f, argnum=argnums)
-    pytest.importorskip("jax")
-    import jax
-    jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-    import jax.scipy.special as jsp
-    return jnp, jsp, jax.grad
+        import autograd.numpy as xnp
+        import autograd.scipy.special as xsp
+    else:
+        jax = pytest.importorskip("jax")
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as xnp
+        import jax.scipy.special as xsp
+    body = rebind(e.fn, xnp, xsp)
+    scalar = (lambda *a: body(*a)[0]) if "has_aux" in e.needs else body
+    if peer == "autograd":
+        return list(autograd.grad(scalar, argnum=e.wrt_positions)(*args))
+    g = jax.grad(scalar, argnums=e.wrt_positions)
+    if "branch" not in e.needs:  # compiled as a whole: much faster than op by op; Python ints stay static
+        g = jax.jit(g, static_argnums=tuple(i for i, a in enumerate(args) if isinstance(a, int)))
+    return [np.asarray(t) for t in g(*args)]
 
 
 def _peer_params() -> list:
-    """autograd for every entry; JAX for every eighth entry and wherever autograd cannot run the body
-    (JAX runs op by op without jit here, a few tenths of a second per function)."""
+    """autograd for every entry; JAX (a tenth of a second per function to compile) for every fourth entry
+    and wherever autograd cannot run the body."""
     out = []
     for k, e in enumerate(CORPUS):
-        peers = ["autograd"] + (["jax"] if k % 8 == 0 or (e.id, "autograd") in PEER_SKIP else [])
+        peers = ["autograd"] + (["jax"] if k % 4 == 0 or (e.id, "autograd") in PEER_SKIP else [])
         for peer in peers:
             marks = _marks(e, peer=True, path="peer")
             reason = PEER_SKIP.get((e.id, peer)) or next(
@@ -245,11 +263,8 @@ def _peer_params() -> list:
 def test_peer(e: Entry, peer: str):
     if set(e.needs) & PENDING:
         pytest.skip("symdiff: pending feature " + ", ".join(sorted(set(e.needs) & PENDING)))
-    xnp, xsp, peer_grad = _peer_modules(peer)
     args = e.args()
-    body = rebind(e.fn, xnp, xsp)
-    scalar = (lambda *a: body(*a)[0]) if "has_aux" in e.needs else body
-    theirs = [np.asarray(peer_grad(scalar, argnums=i)(*args)) for i in e.wrt_positions]
+    theirs = _peer_gradients(peer, e, args)
     _, ours = _symdiff_value_and_grad(e, args)
     for name, a, b in zip(e.wrt, ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10, err_msg=f"gradient wrt {name} vs {peer}")
