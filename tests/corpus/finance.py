@@ -156,3 +156,10 @@ def barrier_payoff_smooth(S, sigma, K=100.0, B=130.0):
     if price > B:
         return 0.0 * price
     return np.log1p(np.exp(price - K))
+
+
+@entry(U(0.01, 0.1, 6), U(0.01, 0.05), wrt=("hazard", "rate"))
+def survival_annuity(hazard, rate):
+    survival = np.cumprod(1 - hazard)
+    discount = (1 + rate) ** -np.arange(1, len(hazard) + 1)
+    return np.sum(survival * discount)

@@ -153,3 +153,9 @@ def euler_rotation_trace(angles):
 @entry(N(4), wrt="q")
 def quaternion_norm_penalty(q):
     return (q @ q - 1) ** 2 + np.sum(q[::-1] * q)
+
+
+@entry(N(5), wrt="x")
+def pairwise_subtract_outer(x):
+    d = np.subtract.outer(x, x)
+    return np.sum(np.exp(-d ** 2))

@@ -153,3 +153,20 @@ def cumulative_max_smooth(x):
 def special_functions_mix(x):
     v = np.array([sp.erf(x[0]), sp.expit(x[1]), sp.erfc(x[2]), x[3]])
     return np.sum(v ** 2)
+
+
+@entry(N(6), wrt="x")
+def quantization_error(x):
+    step = 0.25
+    return np.sum((x - np.round(x / step) * step) ** 2) + np.sum(np.floor(x) * x)
+
+
+@entry(N(5), wrt="x")
+def builtin_sum_of_array(x):
+    return sum(x ** 2) / len(x)
+
+
+@entry(N(7), wrt="x")
+def trimmed_mean_loss(x):
+    s = np.sort(x)
+    return np.mean(s[1:-1] ** 2)
