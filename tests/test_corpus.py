@@ -3,7 +3,9 @@ decorator and through ``export`` (a few through the CLI too), each checked again
 differences of the plain function, and compared with autograd and JAX when they are installed.
 
 Entries that use a feature listed in ``PENDING`` are expected to fail (strictly) with the error
-symdiff raises for unsupported code; remove a feature from ``PENDING`` when it lands.
+symdiff raises for unsupported code; remove a feature from ``PENDING`` when it lands. Entries with
+"has_aux" are called as JAX does: ``value_and_grad(f, wrt=..., has_aux=True)(*args)`` and the exported
+``<f>_value_and_grad`` (``export(..., has_aux=True)``) return ``((value, aux), gradients)``.
 """
 from __future__ import annotations
 
