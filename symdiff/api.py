@@ -147,33 +147,38 @@ class Transformed:
         bound.apply_defaults()
         return [bound.arguments[p] for p in self.params] + directions
 
-    def _compiled(self, values: list[Any]) -> tuple[Compiled, Any]:
+    def _compiled(self, values: list[Any], grow: Compiled | None = None) -> tuple[Compiled, Any]:
+        """The module for these arguments: from memory, from disk, or compiled. ``grow``: a module whose
+        code lacks the branch these values take; the new module has its paths and that one."""
         specs = [_spec_of(n, v) for n, v in zip(self.params, values)]  # directions: shaped like their wrt
         key = tuple((s.dtype, tuple(d == 1 for d in s.shape)) if s.is_array else ("static", repr(s.static))
                     for s in specs)
         fits = lambda guard: all(np.shape(values[i])[axis] == size for i, axis, size in guard)  # noqa: E731
-        for compiled, module in self._cache.get(key, ()):
+        for compiled, module in self._cache.get(key, ()) if grow is None else ():
             if fits(compiled.guard):
                 self.cache_info = "memory"
                 return compiled, module
         disk_key = self._disk_key(key)
-        for entry in cache.lookup(disk_key) if disk_key else ():
+        for entry in cache.lookup(disk_key) if disk_key and grow is None else ():
             guard = tuple(tuple(g) for g in entry["guard"])
             if fits(guard):
                 path = cache.cache_dir() / entry["module"]
-                compiled = Compiled(path.read_text(encoding="utf-8"), entry["graph"], entry["func_name"], guard)
+                compiled = Compiled(path.read_text(encoding="utf-8"), entry["graph"], entry["func_name"], guard,
+                                    tuple(tuple(p) for p in entry.get("paths", [[]])))
                 self.cache_info = "disk"
                 break
         else:
             from .compiler import compile_function
             compiled = compile_function(self.fn, specs, self.wrt, single=self.single, kind=self.kind,
-                                        has_aux=self.has_aux)
+                                        has_aux=self.has_aux, values=values,
+                                        known=grow.paths if grow is not None else ())
             path = cache.store_module(compiled.source, compiled.func_name)
             if disk_key:
-                cache.remember(disk_key, path, compiled.func_name, compiled.guard, compiled.graph)
+                cache.remember(disk_key, path, compiled.func_name, compiled.guard, compiled.graph, compiled.paths)
             self.cache_info = "compiled"
         module = cache.import_file(path)
-        self._cache.setdefault(key, []).append((compiled, module))
+        entries = [e for e in self._cache.get(key, []) if grow is None or e[0] is not grow]
+        self._cache[key] = [(compiled, module)] + entries
         return compiled, module
 
     def _disk_key(self, key: tuple) -> str | None:
@@ -192,18 +197,30 @@ class Transformed:
             if hit is not None:
                 self._last = hit[0]
                 self.cache_info = "memory"
-                return hit[1](*args)
+                try:
+                    return hit[1](*args)
+                except LookupError as exc:  # a branch not compiled yet: the slow path compiles it
+                    if type(exc).__name__ != "BranchNotCompiled":
+                        raise
         values = self._bind(args, kwargs)
         if any(is_tracer(v) for v in values):
             return self._compose(values)
-        compiled, module = self._compiled(values)
-        self._last = compiled
-        func = getattr(module, f"{compiled.func_name}_{self.entry}")
         arrays = [np.asarray(v, dtype=float) if isinstance(v, np.ndarray) and v.dtype.kind in "iub" else v
                   for v in values]
+        compiled, module = self._compiled(values)
+        while True:
+            func = getattr(module, f"{compiled.func_name}_{self.entry}")
+            try:
+                result = func(*arrays)
+                break
+            except LookupError as exc:  # these values take a branch the module has no code for yet
+                if type(exc).__name__ != "BranchNotCompiled":
+                    raise
+                compiled, module = self._compiled(values, grow=compiled)
+        self._last = compiled
         if not kwargs and len(args) == len(values) and None not in key:
             self._fast[key] = (compiled, func)
-        return func(*arrays)
+        return result
 
     def _compose(self, values: list[Any]) -> Any:
         """Called on traced values (inside another transform): the derivative becomes more graph

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import sympy as sp
 
 from .errors import BranchLimitError, SymdiffError, where
 from .ir import Node, Origin
@@ -37,6 +40,24 @@ class Path:
     inputs: list[Node] = field(default_factory=list)
     error: Exception | None = None
     aux: tuple[str, list[Node]] | None = None  # has_aux: the format of aux and its arrays
+
+
+def guided(run: Callable[[tuple[bool, ...]], Path], new: Callable[[], Path],
+           known: Sequence[tuple[bool, ...]]) -> list[Path]:
+    """The paths ``known`` (outcomes of earlier calls, traced again) and the one the actual values
+    take (``new()``: the trace asks the values at each branch). The decorator compiles this way: a
+    module has code for the sides its calls took, and raises ``BranchNotCompiled`` on the others."""
+    paths = [run(outcomes) for outcomes in known]
+    path = new()
+    if path.error is not None:
+        raise path.error
+    if path.outcomes not in {p.outcomes for p in paths}:
+        paths.append(path)
+    if len(paths) > MAX_PATHS:
+        raise BranchLimitError(
+            f"{where(path.origins[0] if path.origins else None)}: calls of this function have taken more than "
+            f"{MAX_PATHS} combinations of branches on traced values; write the choices with np.where(cond, a, b)")
+    return sorted(paths, key=lambda p: tuple(not o for o in p.outcomes))
 
 
 def explore(run: Callable[[tuple[bool, ...]], Path]) -> list[Path]:
@@ -63,7 +84,8 @@ def explore(run: Callable[[tuple[bool, ...]], Path]) -> list[Path]:
 
 @dataclass
 class Tree:
-    """The decision tree of the paths: a leaf (``path``: its index) or a branch on ``condition``."""
+    """The decision tree of the paths: a leaf (``path``: its index), a branch on ``condition``, or
+    neither (a side not traced yet)."""
 
     path: int | None = None
     condition: int | None = None  # index into the list of distinct conditions
@@ -77,6 +99,8 @@ def decision_tree(paths: list[Path]) -> tuple[Tree, list[tuple[Node, Origin | No
     conditions: list[tuple[Node, Origin | None]] = []
 
     def build(prefix: tuple[bool, ...], members: list[int]) -> Tree:
+        if not members:  # a side no traced path took (values guided the trace): compiled when first taken
+            return Tree()
         depth = len(prefix)
         deeper = [i for i in members if len(paths[i].outcomes) > depth]
         if not deeper:
@@ -93,8 +117,9 @@ def decision_tree(paths: list[Path]) -> tuple[Tree, list[tuple[Node, Origin | No
 
 def dispatch_lines(tree: Tree, call_condition: Callable[[int], str], leaf: Callable[[int], list[str]],
                    indent: str = "") -> list[str]:
-    """Nested ``if`` statements choosing the path's code; ``leaf(k)`` gives path k's lines."""
-    if tree.path is not None:
+    """Nested ``if`` statements choosing the path's code; ``leaf(k)`` gives path k's lines (``leaf(None)``:
+    those of a side not traced yet)."""
+    if tree.path is not None or tree.condition is None:
         return [indent + line for line in leaf(tree.path)]
     assert tree.yes is not None and tree.no is not None and tree.condition is not None
     note = f"  # {tree.origin.text}  ({_short(tree.origin)})" if tree.origin is not None else ""
@@ -121,3 +146,37 @@ def failure_lines(name: str, path: Path) -> list[str]:
 def is_failure(exc: Exception) -> bool:
     """Errors that make one path a ``raise`` instead of failing the whole compilation."""
     return isinstance(exc, SymdiffError) and not isinstance(exc, BranchLimitError)
+
+
+# ---------------------------------------------------------------- conditions on actual values -----
+
+def size_bindings(inputs: Sequence[Node]) -> dict[sp.Symbol, str]:
+    """How generated code reads each size symbol: from the argument it is named after, if it can."""
+    from .naming import size_name
+    sizes: dict[sp.Symbol, str] = {}
+    for own in (True, False):
+        for node in inputs:
+            arg = node.param("name")
+            for axis, d in enumerate(node.shape):
+                if isinstance(d, sp.Symbol) and d not in sizes and \
+                        (not own or d.name == size_name(arg, axis, node.ndim)):
+                    sizes[d] = f"{arg}.shape[{axis}]"
+    return sizes
+
+
+def evaluate(condition: Node, tr, inputs: list[Node], specs, values: Sequence[Any]) -> bool:
+    """The truth value of ``condition`` (a node of the trace ``tr`` over ``inputs``) for the actual
+    arguments ``values``: its code is generated as for the module, and run."""
+    from .codegen import ModuleText, NodePrinter
+    from .ir import toposort
+    condition, *inputs = tr.finish([condition, *inputs])
+    params = [s.name for s in specs]
+    module = ModuleText(reserved=set(params) | {"branch"})
+    module.name_constants(toposort([condition]))
+    body = NodePrinter(module, params, size_bindings(inputs)).body([condition], ["branch"], "return bool({0})")
+    text = "\n".join(["import numpy as np", *(f"{n} = {c}" for n, c in module.constants),
+                      *module.helpers.sources(), f"def branch({', '.join(params)}):", *("    " + b for b in body)])
+    namespace: dict[str, Any] = {}
+    exec(compile(text, "<symdiff branch condition>", "exec"), namespace)  # noqa: S102  (our own generated code)
+    arrays = [np.asarray(v, dtype=float) if isinstance(v, np.ndarray) and v.dtype.kind in "iub" else v for v in values]
+    return bool(namespace["branch"](*arrays))

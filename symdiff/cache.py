@@ -77,7 +77,10 @@ def lookup(key: str) -> list[dict]:
     return [e for e in entries if (cache_dir() / e.get("module", "")).is_file()]
 
 
-def remember(key: str, module: Path, func_name: str, guard, graph: str) -> None:
+def remember(key: str, module: Path, func_name: str, guard, graph: str, paths=((),)) -> None:
+    """Record ``module`` under ``key`` (replacing the entry with the same guard: a module grown by
+    another branch replaces the one it grew from)."""
     entries = [e for e in lookup(key) if e["guard"] != [list(g) for g in guard]]
-    entries.append({"module": module.name, "func_name": func_name, "guard": [list(g) for g in guard], "graph": graph})
+    entries.append({"module": module.name, "func_name": func_name, "guard": [list(g) for g in guard], "graph": graph,
+                    "paths": [list(p) for p in paths]})
     write_atomic(_index_path(key), json.dumps(entries, indent=1))

@@ -17,7 +17,7 @@ from . import __version__
 from .codegen import Function, ModuleText, NodePrinter, render_module
 from .derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
-from .ir import Graph, Node, format_graph, toposort
+from .ir import Graph, format_graph, toposort
 from .naming import identifier, size_name
 from .numpy_api import as_node
 from .primitives import copy, input_node
@@ -26,7 +26,8 @@ from .simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .specs import ArgSpec, Compiled
 from .tracer import Trace, trace
 from .aux import attach, flatten
-from .branches import Path, decision_tree, dispatch_lines, explore, failure_lines, is_failure
+from .branches import (Path, decision_tree, dispatch_lines, evaluate, explore, failure_lines, guided, is_failure,
+                       size_bindings)
 from .values import Tracer
 
 _PKG = os.path.dirname(os.path.abspath(__file__))
@@ -70,9 +71,12 @@ def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
 
 def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int], *, single: bool | None = None,
                      kind: str = "grad", func_name: str | None = None, file: str | None = None,
-                     has_aux: bool = False) -> Compiled:
+                     has_aux: bool = False, values: Sequence[Any] | None = None,
+                     known: Sequence[tuple[bool, ...]] = ()) -> Compiled:
     """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module
-    of the ``kind`` of derivative (see :mod:`symdiff.derivatives`)."""
+    of the ``kind`` of derivative (see :mod:`symdiff.derivatives`). Branches on traced values: with
+    ``values`` (the decorator's actual arguments), the paths ``known`` and the one the values take;
+    without, every path (see :mod:`symdiff.branches`)."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
     name = identifier(func_name or fn.__name__)
@@ -84,18 +88,18 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     token = REPORT.set(report)
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
-                        has_aux)
+                        has_aux, values, known)
     finally:
         REPORT.reset(token)
 
 
-def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = False) -> Path:
+def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = False, values=None) -> Path:
     """Stage 1: one path of the program (the branches on traced values decided by ``outcomes``, then
-    True): its output, input nodes and branch conditions, sizes unified."""
+    by ``values`` if given, else True): its output, input nodes and branch conditions, sizes unified."""
     tr = Trace(outcomes)
     path = Path(outcomes)
     try:
-        path.out, path.inputs, path.conditions, path.aux = _trace_path(fn, specs, name, kind, tr, has_aux)
+        path.out, path.inputs, path.conditions, path.aux = _trace_path(fn, specs, name, kind, tr, has_aux, values)
     except SymdiffError as exc:
         if not tr.decisions or not is_failure(exc):
             raise
@@ -106,8 +110,10 @@ def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = Fa
     return path
 
 
-def _trace_path(fn, specs, name, kind, tr, has_aux):
+def _trace_path(fn, specs, name, kind, tr, has_aux, values):
     args = _input_nodes(specs, tr)
+    if values is not None:
+        tr.evaluate = lambda cond: evaluate(cond, tr, [a.node for a in args if isinstance(a, Tracer)], specs, values)
     try:
         result = trace(fn, args, tr)
     except SymdiffError:
@@ -139,8 +145,12 @@ def _trace_path(fn, specs, name, kind, tr, has_aux):
     return out, rest[:n], rest[n:n + m], (aux_text, rest[n + m:]) if has_aux else None
 
 
-def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux) -> Compiled:
-    paths = explore(lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux))
+def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known) -> Compiled:
+    run = lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux)  # noqa: E731
+    if values is None:
+        paths = explore(run)
+    else:
+        paths = guided(run, lambda: _trace(fn, specs, name, kind, (), has_aux, values), known)
     dspecs = direction_specs(kind, specs, wrt)
     built = [_differentiate(p, specs, wrt, single, name, kind, dspecs) if p.error is None else None for p in paths]
     guard = tuple(sorted({(n.param("index"), axis, int(d)) for p in paths for n in p.inputs
@@ -157,7 +167,7 @@ def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux) -> Compi
             joint, f"{title}{name}: {TITLES[main.suffix]} with respect to {', '.join(specs[i].name for i in wrt)}"))
     graph_text = "\n\n".join(texts)
     graph_text += "\n\nsimplification:\n" + "\n".join(f"  {line}" for line in report or ["(nothing to do)"])
-    return Compiled(source, graph_text, name, guard)
+    return Compiled(source, graph_text, name, guard, tuple(p.outcomes for p in paths))
 
 
 def _outcome_text(path: Path) -> list[str]:
@@ -195,18 +205,6 @@ TITLES = {"value_and_grad": "value and gradient", "jacobian": "Jacobian", "hessi
           "vjp": "value and vector-Jacobian product", "elementwise_grad": "elementwise derivative"}
 
 
-def _size_bindings(inputs: Sequence[Node]) -> dict[sp.Symbol, str]:
-    sizes: dict[sp.Symbol, str] = {}
-    for own in (True, False):  # a size is read from the argument it is named after, if it can be
-        for node in inputs:
-            arg = node.param("name")
-            for axis, d in enumerate(node.shape):
-                if isinstance(d, sp.Symbol) and d not in sizes and \
-                        (not own or d.name == size_name(arg, axis, node.ndim)):
-                    sizes[d] = f"{arg}.shape[{axis}]"
-    return sizes
-
-
 def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
     params = [s.name for s in specs]
     ok = [b for b in built if b is not None]
@@ -219,11 +217,11 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
     extra = {q for f in ok[0][0] for q in f.extra_params}
     user_params = [p for p in params if p not in extra]
     printed = []
-    branching = len(paths) > 1
+    branching = any(p.outcomes for p in paths)  # branches on traced values: dispatch on them
     for k, b in enumerate(built):
         if b is None:
             continue
-        sizes = _size_bindings(b[1])
+        sizes = size_bindings(b[1])
         for f in b[0]:
             fparams = user_params + list(f.extra_params)
             body = NodePrinter(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
@@ -231,7 +229,7 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
             printed.append(Function(fname, fparams, f.doc if not branching else f"{f.doc} Path {k}.",
                                     body if branching else checks + body))
     if branching:
-        sizes = _size_bindings(paths[0].inputs)
+        sizes = size_bindings(paths[0].inputs)
         for j, (cond, origin) in enumerate(conditions):
             body = NodePrinter(module, user_params, sizes).body([cond], ["branch"], "return bool({0})")
             doc = f"Branch condition: {origin.text if origin else ''}"
@@ -240,8 +238,7 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
             fparams = user_params + list(f.extra_params)
             call = f"({', '.join(fparams)})"
             lines = dispatch_lines(tree, lambda j: f"_{name}_branch_{j}({', '.join(user_params)})",
-                                   lambda k: [f"return _{name}_{f.suffix}_{k}{call}"] if built[k] is not None
-                                   else failure_lines(name, paths[k]))
+                                   lambda k: _leaf(name, f.suffix, k, call, built, paths, module))
             printed.append(Function(f"{name}_{f.suffix}", fparams, f.doc, checks + lines))
     wrt_names = [specs[i].name for i in wrt]
     header = {
@@ -252,6 +249,14 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
         "polymorphic": any(isinstance(d, sp.Symbol) for b in ok for n in b[1] for d in n.shape),
     }
     return render_module(header, printed, module)
+
+
+def _leaf(name, suffix, k, call, built, paths, module) -> list[str]:
+    if k is None:  # a side no call has taken yet (decorator): the caller compiles it and calls again
+        return [f"raise {module.helpers.use('BranchNotCompiled')}({name!r})"]
+    if built[k] is None:
+        return failure_lines(name, paths[k])
+    return [f"return _{name}_{suffix}_{k}{call}"]
 
 
 def _guard_lines(name: str, specs: Sequence[ArgSpec], guard) -> list[str]:

@@ -75,6 +75,7 @@ def _constructor(orig: Callable, fill: str | None = None) -> Callable:
             result = orig(*args, **kwargs)
         return v.const_tracer(result) if isinstance(result, np.ndarray) else result
     make.__name__, make.__doc__, make.__wrapped__ = orig.__name__, orig.__doc__, orig  # type: ignore[attr-defined]
+    make.__symdiff_standin__ = orig  # type: ignore[attr-defined]
     return make
 
 
@@ -93,6 +94,7 @@ def _array(orig: Callable, fresh: bool) -> Callable:
         result = orig(obj, *args, **kwargs)
         return v.const_tracer(result) if fresh and isinstance(result, np.ndarray) else result
     array.__name__, array.__doc__, array.__wrapped__ = orig.__name__, orig.__doc__, orig  # type: ignore[attr-defined]
+    array.__symdiff_standin__ = orig  # type: ignore[attr-defined]
     return array
 
 
@@ -108,15 +110,32 @@ def _values_of(x: Any, v) -> Any:
     return x
 
 
+def _of_list(orig: Callable) -> Callable:
+    """A NumPy function given a list holding traced values (``np.mean([a, b])``): NumPy would convert the
+    list to one array first, so the stand-in stacks it into one traced array."""
+    def reduce(a, *args, **kwargs):
+        v = _values()
+        if _tracing() and isinstance(a, (list, tuple)) and _holds_tracer(a, v.Tracer):
+            from .numpy_api import as_node
+            a = v.Tracer(as_node(_values_of(a, v)))
+        return orig(a, *args, **kwargs)
+    reduce.__name__, reduce.__doc__, reduce.__wrapped__ = orig.__name__, orig.__doc__, orig  # type: ignore
+    reduce.__symdiff_standin__ = orig  # type: ignore[attr-defined]
+    return reduce
+
+
+_LIST_FUNCTIONS = ("sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "cumsum", "average", "ptp")
+
 _ORIG: dict[str, Callable] = {name: getattr(np, name) for name in (
     "zeros", "ones", "empty", "full", "eye", "identity", "zeros_like", "ones_like", "empty_like", "full_like",
-    "array", "asarray")}
+    "array", "asarray", *(n for n in _LIST_FUNCTIONS if hasattr(np, n)))}
 _NUMPY_STANDINS = {
     "zeros": _constructor(np.zeros), "ones": _constructor(np.ones), "empty": _constructor(np.empty, "empty"),
     "full": _constructor(np.full, "full"), "eye": _constructor(np.eye), "identity": _constructor(np.identity),
     "zeros_like": _constructor(np.zeros_like, "like"), "ones_like": _constructor(np.ones_like, "like"),
     "empty_like": _constructor(np.empty_like, "empty"), "full_like": _constructor(np.full_like, "like"),
     "array": _array(np.array, fresh=True), "asarray": _array(np.asarray, fresh=False),
+    **{name: _of_list(getattr(np, name)) for name in _LIST_FUNCTIONS if hasattr(np, name)},
 }
 
 

@@ -27,3 +27,4 @@ class Compiled:
     graph: str
     func_name: str
     guard: tuple[tuple[int, int, int], ...]  # (arg index, axis, size) that the code was specialised to
+    paths: tuple[tuple[bool, ...], ...] = ((),)  # outcomes of the branches on traced values, per path

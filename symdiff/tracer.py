@@ -65,11 +65,12 @@ def user_origin() -> Origin | None:
 class Trace:
     """State of one tracing run: size unification and the nodes made, in order."""
 
-    def __init__(self, path: tuple[bool, ...] = ()) -> None:
+    def __init__(self, path: tuple[bool, ...] = (), evaluate: Callable[[Node], bool] | None = None) -> None:
         self.parent: dict[sp.Symbol, sp.Expr] = {}
         self.values: dict[sp.Symbol, int | None] = {}
         self.made: list[tuple[Node, int, int]] = []  # (node, frame id, line)
-        self.path = path  # outcomes of the first branches on traced values (later ones: True)
+        self.path = path  # outcomes of the first branches on traced values (later ones: True, or ...)
+        self.evaluate = evaluate  # ... the condition's value for the actual arguments, when given
         self.decisions: list[tuple[Node, bool, Origin | None]] = []
 
     # ---- branches on traced values ----
@@ -81,7 +82,10 @@ class Trace:
                 f"{_here()}: more than {MAX_BRANCHES} branches on traced values on one path (a loop whose "
                 "condition depends on traced values?); give the loop a fixed number of steps (for ... in range(n)) "
                 "or write the choice with np.where")
-        outcome = self.path[k] if k < len(self.path) else True
+        if k < len(self.path):
+            outcome = self.path[k]
+        else:
+            outcome = bool(self.evaluate(condition)) if self.evaluate is not None else True
         self.decisions.append((condition, outcome, origin))
         return outcome
 

@@ -377,6 +377,8 @@ class Size:
     def __mul__(self, o): return self._arith(o, lambda a, b: a * b)
     def __rmul__(self, o): return self._arith(o, lambda a, b: b * a)
     def __floordiv__(self, o): return self._arith(o, lambda a, b: sp.floor(a / b))
+    def __neg__(self): return as_tracer(self) * -1
+    def __pos__(self): return self
     def __truediv__(self, o): return as_tracer(self) / o
     def __rtruediv__(self, o): return o / as_tracer(self)
 

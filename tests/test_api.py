@@ -217,13 +217,18 @@ def test_branch_on_traced_value_is_decided_per_call():
     np.testing.assert_allclose(g(-x), [-1.0, -1.0])  # ... the cached code must not serve the else side
 
 
-def test_loop_with_traced_condition_is_refused():
+def test_loop_with_traced_condition_follows_the_values_up_to_a_limit():
     def f(x):
         while np.sum(x) > 0:
-            x = x - 1.0
-        return np.sum(x)
+            x = x - 0.5
+        return np.sum(x * x)
+    x = np.array([1.2, -0.3])  # one iteration: the decorator traces the path these values take
+    np.testing.assert_allclose(symdiff.grad(f)(x), 2 * (x - 0.5))
+    np.testing.assert_allclose(symdiff.grad(f)(x + 0.5), 2 * (x - 0.5))  # two iterations: code grown
     with pytest.raises(symdiff.UnsupportedError, match="np.where"):
-        symdiff.grad(f)(np.ones(2))
+        symdiff.grad(f)(np.full(2, 10.0))  # 20 iterations: more than 16 branches on one path
+    with pytest.raises(symdiff.UnsupportedError, match="np.where"):
+        symdiff.export(f, "unused.py", shapes={"x": (2,)})  # no values to follow: every path, unbounded
 
 
 def test_source_and_graph(seed_args):

@@ -23,7 +23,7 @@ from symdiff.testing import check_grads
 from corpus import CATEGORIES, FEATURES, Entry, listing, load, rebind
 
 #: Features symdiff does not support yet: entries needing them must fail with a symdiff error.
-PENDING = {"fancy_index", "index_update", "branch", "has_aux", "math", "scipy_special", "np_array_list"}
+PENDING: set[str] = set()
 
 #: What unsupported code raises today, per feature (has_aux: the keyword does not exist yet).
 PENDING_RAISES = {"has_aux": (symdiff.SymdiffError, TypeError)}
@@ -37,30 +37,22 @@ UNPACK = ("tuple unpacking of a traced array (`x, y = P.T`) is refused: 'iterati
 SIZE_NEG = ("unary minus of a size (`n = x.size; -n * ...`) raises TypeError: bad operand type for unary -: 'Size'",
             symdiff.TraceError)
 LINALG = ("np.linalg.det/inv/slogdet/solve are in the issue's surface but not registered", symdiff.UnsupportedError)
-BUGS: dict[str, tuple[str, type]] = {
-    "layers.gru_like": ROW_LOOP,
-    "geometry.polygon_centroid_x": UNPACK,
-    "statistics.normal_loglik": SIZE_NEG,
-    "statistics.mvn_loglik_precision": LINALG,
-    "statistics.mvn_cholesky_free": LINALG,
-    "numerics.solve_least_squares": LINALG,
-    "control_flow.loop_over_rows": ROW_LOOP,
-    "control_flow.enumerate_rows": ROW_LOOP,
-    "numerics.builtin_sum_of_array": ("builtin sum() of a traced array is refused: 'iterating over a traced array'",
-                                      symdiff.UnsupportedError),
-    "finance.survival_annuity": ("np.cumprod is in the issue's surface but not registered", symdiff.UnsupportedError),
-    "losses.confidence_weighted_ce": ("np.argmax is in the issue's surface (zero gradient) but not registered",
-                                      symdiff.UnsupportedError),
-}
+BUGS: dict[str, tuple[str, type]] = {}
 
 #: Entries using NumPy outside the issue's surface (not bugs; the lead may choose to support them):
 #: id -> (reason, exception observed). Marked like BUGS.
+TRACED_MASK = ("x[mask] with a mask computed from traced values: the result's size depends on the data "
+               "(refused; np.where keeps the shape)", symdiff.UnsupportedError)
+EXPLODE = ("export traces every path: a branch per element of a loop gives 2**n paths (refused past 32; the "
+           "decorator follows the values instead)", symdiff.UnsupportedError)
 GAPS: dict[str, tuple[str, type]] = {
+    "physics.soft_sphere_cutoff": TRACED_MASK,
+    "numerics.boolean_mask_sum": TRACED_MASK,
+    "losses.smooth_l1:export": EXPLODE,
+    "control_flow.branch_in_loop:export": EXPLODE,
     "geometry.parametric_arc_length": ("np.diff is not registered", symdiff.UnsupportedError),
     "numerics.trimmed_mean_loss": ("np.sort is not registered", symdiff.UnsupportedError),
     "geometry.pairwise_subtract_outer": ("ufunc methods (np.subtract.outer) are refused", symdiff.UnsupportedError),
-    "finance.bond_duration": ("np.full(n, traced_value) converts the traced fill value to a NumPy array",
-                              symdiff.UnsupportedError),
 }
 
 #: Entries also run through the command line in a subprocess.
@@ -75,9 +67,9 @@ def _marks(e: Entry, peer: bool = False, path: str = "") -> list:
     bug = BUGS.get(f"{e.id}:{path}") or BUGS.get(e.id)
     if bug and not pending:
         return [pytest.mark.xfail(strict=True, raises=bug[1], reason=f"bug: {bug[0]}")]
-    gap = GAPS.get(e.id)
+    gap = GAPS.get(f"{e.id}:{path}") or GAPS.get(e.id)
     if gap and not pending:
-        return [pytest.mark.xfail(strict=True, raises=gap[1], reason=f"outside the surface: {gap[0]}")]
+        return [pytest.mark.xfail(strict=True, raises=gap[1], reason=f"not supported: {gap[0]}")]
     if pending and not peer:
         raises = tuple({exc for f in pending for exc in PENDING_RAISES.get(f, (symdiff.SymdiffError,))})
         return [pytest.mark.xfail(strict=True, raises=raises, reason=f"pending: {', '.join(pending)}")]

@@ -335,3 +335,27 @@ def test_cumprod_is_exact_where_x_has_zeros():
                3 * x[0] * x[1] + 4 * x[0] * x[1] * x[3],
                4 * x[0] * x[1] * x[2]]
     np.testing.assert_allclose(g, by_hand)
+
+
+def test_code_from_the_disk_cache_grows_a_branch_it_lacks():
+    first = symdiff.grad(huber, wrt="r")
+    np.testing.assert_allclose(first(np.float64(0.3), 1.0), 0.3)  # compiles the |r| <= delta side only
+    again = symdiff.grad(huber, wrt="r")  # as a new process would: the module comes from disk
+    np.testing.assert_allclose(again(np.float64(0.2), 1.0), 0.2)
+    assert again.cache_info == "disk"
+    np.testing.assert_allclose(again(np.float64(-3.0), 1.0), -1.0)  # the other side: compiled now
+    assert again.cache_info == "compiled" and "_huber_grad_1" in again.source and "_huber_grad_0" in again.source
+
+
+def test_per_element_branches_follow_the_values():
+    def smooth_l1(p, t):
+        total = 0.0
+        for i in range(len(p)):
+            d = abs(p[i] - t[i])
+            total = total + (0.5 * d * d if d < 1.0 else d - 0.5)
+        return total
+    g = symdiff.grad(smooth_l1)
+    t = np.zeros(8)
+    for seed in range(4):
+        p = np.random.default_rng(seed).normal(scale=1.5, size=8)
+        np.testing.assert_allclose(g(p, t), np.clip(p, -1.0, 1.0), rtol=1e-12)
