@@ -226,8 +226,8 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
             fparams = user_params + list(f.extra_params)
             body = NodePrinter(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
             fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
-            printed.append(Function(fname, fparams, f.doc if not branching else f"{f.doc} Path {k}.",
-                                    body if branching else checks + body))
+            printed.append(Function(fname, fparams if branching else _defaults(fn, fparams),
+                                    f"{f.doc} Path {k}." if branching else f.doc, body if branching else checks + body))
     if branching:
         sizes = size_bindings(paths[0].inputs)
         for j, (cond, origin) in enumerate(conditions):
@@ -239,7 +239,7 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
             call = f"({', '.join(fparams)})"
             lines = dispatch_lines(tree, lambda j: f"_{name}_branch_{j}({', '.join(user_params)})",
                                    lambda k: _leaf(name, f.suffix, k, call, built, paths, module))
-            printed.append(Function(f"{name}_{f.suffix}", fparams, f.doc, checks + lines))
+            printed.append(Function(f"{name}_{f.suffix}", _defaults(fn, fparams), f.doc, checks + lines))
     wrt_names = [specs[i].name for i in wrt]
     header = {
         "summary": f"{kind.capitalize() if kind != 'grad' else 'Value and gradient'} of `{name}` with respect "
@@ -249,6 +249,22 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
         "polymorphic": any(isinstance(d, sp.Symbol) for b in ok for n in b[1] for d in n.shape),
     }
     return render_module(header, printed, module)
+
+
+def _defaults(fn: Callable, params: list[str]) -> list[str]:
+    """Parameters as the user's function declares them: ``delta=1.0`` keeps its default when it is a
+    literal (and only trailing parameters have defaults, so directions added after them stay plain)."""
+    try:
+        declared = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return params
+    out: list[str] = []
+    for k, p in enumerate(params):
+        default = declared[p].default if p in declared else inspect.Parameter.empty
+        literal = default is None or isinstance(default, (bool, int, float, str))
+        later_plain = any(q not in declared or declared[q].default is inspect.Parameter.empty for q in params[k + 1:])
+        out.append(f"{p}={default!r}" if literal and default is not inspect.Parameter.empty and not later_plain else p)
+    return out
 
 
 def _leaf(name, suffix, k, call, built, paths, module) -> list[str]:

@@ -454,3 +454,22 @@ def test_decorator_module_is_a_real_file_in_the_cache(work, cases):
     assert frames, [f.filename for f in traceback.extract_tb(info.tb)]
     assert frames[-1].name == "deco_loss_grad"
     assert "np.log(x)" in frames[-1].line
+
+
+def test_exported_functions_keep_literal_defaults(tmp_path):
+    import importlib.util
+
+    import symdiff
+
+    def huber(p, t, delta=1.0):
+        r = p - t
+        return np.mean(np.where(np.abs(r) <= delta, 0.5 * r ** 2, delta * (np.abs(r) - 0.5 * delta)))
+    path = tmp_path / "huber_grad.py"
+    text = symdiff.export(huber, path, shapes={"p": ("n",), "t": ("n",)})
+    assert "def huber_grad(p, t, delta=1.0):" in text
+    spec = importlib.util.spec_from_file_location("huber_grad", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    p, t = np.array([0.2, 3.0, -2.5]), np.zeros(3)
+    np.testing.assert_allclose(module.huber_grad(p, t), np.clip(p, -1.0, 1.0) / 3)
+    np.testing.assert_allclose(module.huber_grad(p, t, 0.1), np.clip(p, -0.1, 0.1) / 3)
