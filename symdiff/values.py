@@ -1,20 +1,21 @@
-"""The values a traced function sees: :class:`Tracer` arrays and :class:`Size` array sizes.
+"""The values a traced function sees: :class:`Tracer` arrays (their sizes: :mod:`symdiff.sizes`).
 
 A Tracer stands for an array and records every operation done to it; NumPy's dispatch protocols
 route ``np.exp(t)``, ``np.mean(t)``, ``t @ w`` and friends to the registry in
-:mod:`symdiff.numpy_api`. A Size is an element of ``t.shape``: symbolic while only used in
-arithmetic, specialised to its value when the program needs a Python int.
+:mod:`symdiff.numpy_api`. Assignments (``a[i] = v``, ``a += v``) replace the Tracer's node, so every
+alias sees them, as in NumPy; views remember their base, so writes NumPy would share through memory
+are refused rather than silently differing. A Tracer of a constant (``np.zeros(n)`` inside the
+function) holds its array: NumPy computes on it at trace time.
 """
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from .errors import ShapeError, UnsupportedError
-from .ir import ARG, ConstValue, Node
+from .ir import ConstValue, Node
 from .tracer import current_trace, user_origin
 
 
@@ -320,72 +321,6 @@ class TracerList(list):
     __array__ = Tracer.__array__
 
 
-class Size:
-    """An array size from ``.shape``/``.size``: an int to Python, a symbol to the generated code."""
-
-    __slots__ = ("expr",)
-
-    def __init__(self, expr: sp.Expr) -> None:
-        self.expr = sp.sympify(expr)
-
-    def _int(self) -> int:
-        if self.expr.is_Integer:
-            return int(self.expr)
-        return current_trace().concrete(self.expr)
-
-    __index__ = __int__ = _int
-
-    def __float__(self) -> float:
-        return float(self._int())
-
-    # NumPy functions of a size trace it, keeping it symbolic (``np.log(n)``, ``array * n``);
-    # converting it to an array (``np.arange(n)``, ``np.array(n)``) uses its value.
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return Tracer.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)  # type: ignore[arg-type]
-
-    def __array__(self, dtype=None, copy=None):
-        return np.asarray(self._int(), dtype=dtype)
-
-    def __hash__(self) -> int:
-        return hash(self._int())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Size):
-            return self.expr == other.expr or self._int() == other._int()
-        if isinstance(other, numbers.Integral):
-            return self._int() == other
-        return NotImplemented
-
-    def __lt__(self, o): return self._int() < int(o)
-    def __le__(self, o): return self._int() <= int(o)
-    def __gt__(self, o): return self._int() > int(o)
-    def __ge__(self, o): return self._int() >= int(o)
-
-    def _arith(self, other, fn):
-        if isinstance(other, Size):
-            return Size(fn(self.expr, other.expr))
-        if isinstance(other, numbers.Integral) and not isinstance(other, bool):
-            return Size(fn(self.expr, sp.Integer(other)))
-        if isinstance(other, (Tracer, np.ndarray, numbers.Number)):
-            return NotImplemented if isinstance(other, Tracer) else fn(as_tracer(self), other)
-        return NotImplemented
-
-    def __add__(self, o): return self._arith(o, lambda a, b: a + b)
-    def __radd__(self, o): return self._arith(o, lambda a, b: b + a)
-    def __sub__(self, o): return self._arith(o, lambda a, b: a - b)
-    def __rsub__(self, o): return self._arith(o, lambda a, b: b - a)
-    def __mul__(self, o): return self._arith(o, lambda a, b: a * b)
-    def __rmul__(self, o): return self._arith(o, lambda a, b: b * a)
-    def __floordiv__(self, o): return self._arith(o, lambda a, b: sp.floor(a / b))
-    def __neg__(self): return as_tracer(self) * -1
-    def __pos__(self): return self
-    def __truediv__(self, o): return as_tracer(self) / o
-    def __rtruediv__(self, o): return o / as_tracer(self)
-
-    def __repr__(self) -> str:
-        return str(self.expr)
-
-
 _CONST_METHODS = frozenset({"all", "any", "tolist", "item", "nonzero", "argsort", "searchsorted"})
 
 
@@ -412,25 +347,10 @@ def _constant(x: Any) -> Any:
     return x
 
 
-def as_tracer(size: Size) -> Tracer:
-    from .primitives import scalar
-    return Tracer(scalar(size.expr))
-
-
-def _sizes_value(node: Node) -> sp.Expr | None:
-    if node.op != "elementwise" or node.shape:
-        return None
-    values = [_sizes_value(i) for i in node.inputs]
-    if any(v is None for v in values):
-        return None
-    trace = current_trace()
-    expr = node.expr.xreplace({ARG[i]: v for i, v in enumerate(values)})
-    return expr.xreplace({s: sp.Integer(trace.concrete(s)) for s in expr.free_symbols})
-
-
 def _where() -> str:
     o = user_origin()
     return f"{o.file}:{o.line}" if o else "<unknown location>"
 
 
+from .sizes import Size, _sizes_value, as_tracer  # noqa: E402,F401  (sizes use Tracer)
 from . import indexing, numpy_api  # noqa: E402  (they use Tracer; imported last)
