@@ -318,6 +318,8 @@ def _func_name(func: Any) -> str:
 def call(func: Any, args: tuple, kwargs: dict) -> Any:
     """Apply a registered NumPy function to traced operands."""
     func = getattr(func, "__symdiff_standin__", func)  # NumPy's own function behind a trace-time stand-in
+    if func in _ABOUT and args and isinstance(args[0], Tracer):  # np.shape(x), np.ndim(x), np.size(x)
+        return _ABOUT[func](args[0], *args[1:], **kwargs)
     constants = _constant((args, kwargs))
     if constants is not None:  # only arrays the function built from constants: NumPy computes it now
         result = func(*constants[0], **constants[1])
@@ -336,6 +338,9 @@ def call(func: Any, args: tuple, kwargs: dict) -> Any:
         return TracerList(Tracer(t.node, base=base) for t in result)
     return result
 
+
+_ABOUT: dict[Any, Callable] = {np.shape: lambda x: x.shape, np.ndim: lambda x: x.ndim,
+                                np.size: lambda x, axis=None: x.size if axis is None else x.shape[axis]}
 
 #: Functions whose result is a view of their (first) array argument in NumPy.
 VIEWS = {np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.squeeze, np.expand_dims, np.broadcast_to,

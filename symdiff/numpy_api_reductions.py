@@ -86,6 +86,38 @@ def _cumprod(origin, a, axis=None, dtype=None, out=None):
     return P.concatenate(parts, axis, origin)
 
 
+def _diff(origin, a, n=1, axis=-1, prepend=None, append=None):
+    """``np.diff``: ``x[1:] - x[:-1]`` along ``axis``, ``n`` times."""
+    _no_extras("diff", {"prepend": prepend, "append": append})
+    x = as_node(a)
+    axis = normalize_axes(axis, x.ndim)[0]
+    for _ in range(int(n)):
+        size = x.shape[axis]
+        x = P.elementwise(ARG[0] - ARG[1], (P.slice_axis(x, axis, 1, size, origin),
+                                            P.slice_axis(x, axis, 0, size - 1, origin)), origin=origin)
+    return x
+
+
+def _sort(origin, a, axis=-1, kind=None, order=None, stable=None):
+    """``np.sort``: the elements gathered in the order ``np.argsort`` gives (so the gradient goes back
+    to where each element came from; ties get one of the equal elements' gradient each)."""
+    _no_extras("sort", {"order": order})
+    x = as_node(a)
+    if axis is None:
+        x, axis = P.reshape(x, (size_of(x.shape),)), 0
+    axis = normalize_axes(axis, x.ndim)[0]
+    order_node = P.argreduce("argsort", x, axis, x.shape, origin)
+    arrays, index = [], []
+    for k in range(x.ndim):  # every axis indexed by an array: the others by aranges shaped to broadcast
+        if k == axis:
+            arrays.append(order_node)
+        else:
+            positions = np.arange(current_trace().concrete(x.shape[k], "the size of a sorted array's axis"))
+            arrays.append(P.index_const(positions.reshape([-1 if j == k else 1 for j in range(x.ndim)])))
+        index.append(("array", k))
+    return P.gather(x, tuple(index), arrays, x.shape, origin)
+
+
 def _argreduce(op: str):
     def build(origin, a, axis=None, out=None, keepdims=False):
         _no_extras(op, {"out": out, "keepdims": keepdims or None})
@@ -114,6 +146,12 @@ register(np.min, Entry("min", _reduction("min"), cases=REDUCE_CASES))
 register(np.amin, Entry("amin", _reduction("min"), cases=REDUCE_CASES))
 register(np.argmax, Entry("argmax", _argreduce("argmax"), cases=ARG_CASES, notes="integer positions: no gradient"))
 register(np.argmin, Entry("argmin", _argreduce("argmin"), cases=ARG_CASES, notes="integer positions: no gradient"))
+register(np.diff, Entry("diff", _diff, cases=((((5,),), ()), (((2, 4),), (("n", 2),)), (((3, 2),), (("axis", 0),)))))
+register(np.sort, Entry("sort", _sort, cases=((((5,),), ()), (((2, 4),), ()), (((3, 2),), (("axis", 0),))),
+                        notes="a gather in np.argsort's order"))
+register(np.argsort, Entry("argsort", lambda origin, a, axis=-1, kind=None, order=None, stable=None: P.argreduce(
+    "argsort", as_node(a), normalize_axes(axis, as_node(a).ndim)[0], as_node(a).shape, origin), cases=ARG_CASES,
+    notes="integer positions: no gradient"))
 register(np.prod, Entry("prod", _reduction("prod"), domain=(0.5, 1.5), cases=REDUCE_CASES,
                         notes="gradient exact with zeros too (product of the others, no division by 0)"))
 register(np.var, Entry("var", _var(False), cases=VAR_CASES))

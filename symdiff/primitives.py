@@ -406,5 +406,5 @@ defprim("copy", lambda g, n: [g], lambda n, a, p: f"np.copy({a[0]})", linear=Tru
 # The rest of the primitives, registered into the same table (imported last: they build on the above).
 from .primitives_linalg import diag_embed, diagonal, einsum, matmul, outer  # noqa: E402,F401
 from .primitives_shape import concatenate, cumsum, flip, roll, slice_axis  # noqa: E402,F401
-from .primitives_index import argreduce, gather, scatter_add, setitem, take  # noqa: E402,F401
+from .primitives_index import argreduce, gather, index_const, scatter_add, setitem, take  # noqa: E402,F401
 from .primitives_matrix import matrix_fn, solve  # noqa: E402,F401

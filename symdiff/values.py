@@ -99,6 +99,9 @@ class Tracer:
 
     # ---- NumPy protocols ----
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "outer" and len(inputs) == 2 and not kwargs:  # np.subtract.outer(a, b)
+            a, b = (x if isinstance(x, Tracer) else np.asarray(x) for x in inputs)
+            return numpy_api.call(ufunc, (a[(...,) + (None,) * b.ndim], b), {})
         if method != "__call__":
             raise UnsupportedError(f"{_where()}: np.{ufunc.__name__}.{method} is not supported; "
                                    f"call np.{ufunc.__name__}(...) or a reduction such as np.sum instead")

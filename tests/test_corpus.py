@@ -50,9 +50,6 @@ GAPS: dict[str, tuple[str, type]] = {
     "numerics.boolean_mask_sum": TRACED_MASK,
     "losses.smooth_l1:export": EXPLODE,
     "control_flow.branch_in_loop:export": EXPLODE,
-    "geometry.parametric_arc_length": ("np.diff is not registered", symdiff.UnsupportedError),
-    "numerics.trimmed_mean_loss": ("np.sort is not registered", symdiff.UnsupportedError),
-    "geometry.pairwise_subtract_outer": ("ufunc methods (np.subtract.outer) are refused", symdiff.UnsupportedError),
 }
 
 #: Entries also run through the command line in a subprocess.
