@@ -343,15 +343,24 @@ def parse_shape(text: str) -> tuple:
     return tuple(dims)
 
 
-def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64") -> list[ArgSpec]:
-    """Argument specs for export: listed shapes are arrays, the rest scalars."""
-    shapes = dict(shapes or {})
+def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64",
+              static: dict[str, Any] | None = None) -> list[ArgSpec]:
+    """Argument specs for export: listed shapes are arrays, ``static`` values are constants (an int loop
+    bound, a flag: the code is made for that value and checks it), the rest scalars."""
+    shapes, static = dict(shapes or {}), dict(static or {})
     params = _params(fn)
-    for name in shapes:
+    for name in [*shapes, *static]:
         if name not in params:
-            raise ShapeError(f"shape given for {name!r}, but {fn.__name__} has no such argument ({', '.join(params)})")
+            raise ShapeError(f"shape or value given for {name!r}, but {fn.__name__} has no such argument "
+                             f"({', '.join(params)})")
     specs = []
     for name in params:
+        if name in static:
+            if not isinstance(static[name], (bool, int, str, type(None))):
+                raise ShapeError(f"static value of {name!r}: use an int, bool, str or None (floats and arrays "
+                                 "are arguments: give arrays a shape)")
+            specs.append(ArgSpec(name, None, static=static[name]))
+            continue
         shape = shapes.get(name, ())
         try:
             shape = parse_shape(shape) if isinstance(shape, str) else tuple(shape)
@@ -365,21 +374,23 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
 
 
 def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
-                       kind: str = "grad", has_aux: bool = False) -> Compiled:
+                       kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None) -> Compiled:
     from .compiler import compile_function
     indices, single = _wrt_indices(fn, wrt)
-    return compile_function(fn, specs_for(fn, shapes), indices, single=single, kind=kind, has_aux=has_aux)
+    return compile_function(fn, specs_for(fn, shapes, static=static), indices, single=single, kind=kind,
+                            has_aux=has_aux)
 
 
 def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
-           kind: str = "grad", has_aux: bool = False) -> str:
+           kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None) -> str:
     """Write the gradient module of ``fn`` to ``path`` (written whole or not at all); return its text.
 
     ``shapes`` maps argument names to shapes of ints or names (``("n", "k")``); arguments not listed
     are scalars. The module exposes ``<fn>_grad`` and ``<fn>_value_and_grad`` and imports only NumPy;
     ``kind="hessian"`` adds ``<fn>_hessian``, ``"hvp"`` adds ``<fn>_hvp``; ``"jacobian"`` and ``"jvp"``
-    give ``<fn>_jacobian`` and ``<fn>_jvp``.
+    give ``<fn>_jacobian`` and ``<fn>_jvp``. ``static`` maps arguments to constant values the code is
+    made for (``{"steps": 10}``).
     """
-    compiled = compile_for_export(fn, wrt, shapes, kind, has_aux)
+    compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static)
     cache.write_atomic(path, compiled.source)
     return compiled.source

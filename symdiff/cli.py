@@ -5,6 +5,7 @@ Errors print one paragraph and exit 1 (2 for bad usage); ``--debug`` shows the t
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import os
 import sys
@@ -65,6 +66,21 @@ def parse_shapes(items: Sequence[str]) -> dict[str, str]:
     return shapes
 
 
+def parse_static(items: Sequence[str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        try:
+            value = ast.literal_eval(text) if sep else None
+        except (ValueError, SyntaxError):
+            value = None
+        if not sep or not name.strip().isidentifier() or not isinstance(value, (bool, int, str)):
+            raise CliError(f"--static {item!r}: expected NAME=VALUE with an int, True/False or a quoted string, "
+                           "e.g. --static steps=10")
+        values[name.strip()] = value
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="symdiff", description="Print readable NumPy gradient code for a plain NumPy function.",
@@ -85,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--shape", action="append", default=[], metavar="NAME=SIZES",
                        help="shape of an array argument, sizes as integers or names (n,k); repeatable; "
                             "arguments without a shape are scalars")
+        p.add_argument("--static", action="append", default=[], metavar="NAME=VALUE",
+                       help="an argument the code is made for one value of (an int loop bound, a flag); repeatable")
         p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
         if cmd in ("grad", "graph"):
             p.add_argument("--has-aux", action="store_true",
@@ -101,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
     names = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
     wrt = names[0] if names and len(names) == 1 else (tuple(names) if names else None)
     kind = "grad" if args.command == "graph" else args.command
-    compiled = compile_for_export(fn, wrt, parse_shapes(args.shape), kind, getattr(args, "has_aux", False))
+    compiled = compile_for_export(fn, wrt, parse_shapes(args.shape), kind, getattr(args, "has_aux", False),
+                                  parse_static(args.static))
     if args.command == "graph":
         print(compiled.graph)
     elif args.output:

@@ -276,8 +276,14 @@ def _leaf(name, suffix, k, call, built, paths, module) -> list[str]:
 
 
 def _guard_lines(name: str, specs: Sequence[ArgSpec], guard) -> list[str]:
-    """Sizes the code was specialised to (the function used them as numbers) are checked on every call."""
+    """Constants and sizes the code was specialised to (the function used them as numbers) are checked
+    on every call."""
     lines = []
+    for spec in specs:  # constants the code was made for
+        if not spec.is_array and isinstance(spec.static, (bool, int, str)):
+            lines += [f"if {spec.name} != {spec.static!r}:",
+                      f"    raise ValueError(\"{name}: this code was generated for {spec.name} == {spec.static!r}; "
+                      f"generate it again for other values\")"]
     for index, axis, size in guard:
         arg = specs[index].name
         lines += [f"if {arg}.shape[{axis}] != {size}:",

@@ -359,3 +359,19 @@ def test_per_element_branches_follow_the_values():
     for seed in range(4):
         p = np.random.default_rng(seed).normal(scale=1.5, size=8)
         np.testing.assert_allclose(g(p, t), np.clip(p, -1.0, 1.0), rtol=1e-12)
+
+
+def test_export_with_a_static_loop_bound(tmp_path):
+    def unrolled(x, steps):
+        for _ in range(steps):
+            x = np.sin(x) + 0.5 * x
+        return np.sum(x)
+    path = tmp_path / "unrolled_grad.py"
+    text = symdiff.export(unrolled, path, shapes={"x": (3,)}, static={"steps": 3})
+    assert "if steps != 3:" in text
+    module = _load(path)
+    x = np.array([0.2, -0.7, 1.1])
+    fd = [(unrolled(x + e, 3) - unrolled(x - e, 3)) / 2e-6 for e in np.eye(3) * 1e-6]
+    np.testing.assert_allclose(module.unrolled_grad(x, 3), fd, rtol=1e-6)
+    with pytest.raises(ValueError, match="steps == 3"):
+        module.unrolled_grad(x, 4)
