@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
 import sympy as sp
 
 from .ir import ARG, Node, consumers, rebuild, with_inputs
@@ -113,7 +114,11 @@ def _split_product(term: sp.Expr, full: set[sp.Symbol], scalars: set[sp.Symbol]
             return None
         base, exp = f.as_base_exp()
         factors += [base, base] if exp == 2 else [f]
-    return (sp.Mul(*scale), factors) if len(factors) == 2 else None
+    if len(factors) != 2:
+        return None
+    contents = [u.as_content_primitive() if u.is_Add else (sp.S.One, u) for u in factors]
+    # 4*a - 4*b: the 4 goes outside, with the other scalars (u*u: squared)
+    return sp.Mul(*scale, contents[0][0], contents[1][0]), [p for _, p in contents]
 
 
 def contract_products(outputs: list[Node]) -> list[Node]:
@@ -479,4 +484,45 @@ def pairwise_sums(outputs: list[Node]) -> list[Node]:
             expr = k * (ARG[0] - ARG[1] * ARG[2])
         _note(f"sum over axis {node.param('axis')[0]} of products with pairwise differences -> matmul")
         return elementwise(expr, (*parts, *scalars), origin=o)
+    return rebuild(outputs, fn)
+
+
+# ---------------------------------------------------------------- diagonal --------------------------
+
+def _emit_add_diagonal(node: Node, a: list[str], p) -> list[str]:
+    n = int(node.shape[0])
+    return [f"{{name}} = {a[0]}", f"{{name}}.flat[::{n + 1}] += {float(node.param('value'))!r}"]
+
+
+EMITTERS["add_diagonal"] = _emit_add_diagonal
+
+
+def add_diagonal(outputs: list[Node]) -> list[Node]:
+    """``sum(d*d, axis) + c*np.eye(n)`` adds ``c`` to the diagonal of the fresh sum of squares in place
+    (no pass over an n*n identity matrix). Only for sums of squares, which are never -0.0, so adding
+    0.0 off the diagonal is the identity there."""
+    users = consumers(outputs)
+    protected = {id(o) for o in outputs}
+
+    def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(old, inputs)
+        if node.op != "elementwise" or node.ndim != 2 or not node.shape[0].is_Integer or \
+                node.shape[0] != node.shape[1] or len(node.inputs) != 2:
+            return node
+        for i, j in ((0, 1), (1, 0)):
+            x, e = node.inputs[i], node.inputs[j]
+            if not (x.op == "contract" and x.inputs[0] is x.inputs[1] and x.shape == node.shape
+                    and len(users.get(id(old.inputs[i]), ())) == 1 and id(old.inputs[i]) not in protected
+                    and e.op == "const" and e.dtype == "float64" and node.dtype == "float64"):
+                continue
+            c = sp.expand(node.expr - ARG[i])
+            arr = e.param("value").array
+            off = ~np.eye(len(arr), dtype=bool)
+            if c.free_symbols != {ARG[j]} or not (c / ARG[j]).is_Number or np.any(arr[off] != 0) or \
+                    np.any(np.diag(arr) != arr[0, 0]):  # zeros of either sign add nothing to squares
+                continue
+            _note("a multiple of the identity added to a sum of squares: added to its diagonal in place")
+            return Node("add_diagonal", (x,), node.shape, params=(("value", float(c / ARG[j]) * float(arr[0, 0])),),
+                        dtype=node.dtype, origin=node.origin, name=node.name)
+        return node
     return rebuild(outputs, fn)

@@ -18,8 +18,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from .ir import ARG, Node, consumers, rebuild, toposort, with_inputs
 from .primitives import elementwise, reduce, stop_gradient
-from .rewrites import (contract_products, drop_shift_gradient, merge_scatters, pairwise_sums, share_powers,
-                       share_scaled_sums, split_total_sums, tidy_signs)
+from .rewrites import (add_diagonal, contract_products, drop_shift_gradient, merge_scatters, pairwise_sums,
+                       share_powers, share_scaled_sums, split_total_sums, tidy_signs)
 from .scalar import sigmoid, softplus
 from .shapes import broadcast_shapes
 
@@ -364,6 +364,6 @@ FORWARD_PASSES: list[Pass] = [stable_softmax, fuse, drop_shift_gradient, simplif
                               merge_duplicates]
 #: Passes on the value together with its gradient.
 PASSES: list[Pass] = [elide_broadcasts, fuse, elide_broadcasts, simplify_exprs, merge_duplicates, split_total_sums,
-                      contract_products, pairwise_sums, merge_duplicates, fuse, merge_scatters, lower_functions,
-                      share_subexpressions, merge_duplicates, tidy_signs]
+                      contract_products, pairwise_sums, merge_duplicates, fuse, add_diagonal, merge_scatters,
+                      lower_functions, share_subexpressions, merge_duplicates, tidy_signs]
 

@@ -181,8 +181,22 @@ def test_lennard_jones_shares_powers_and_uses_matmul():
     X = X + 0.05 * rng.standard_normal(X.shape)
     vg, g = value_and_grad(lj, (X,))
     code = body(vg)
-    assert code.count("1.0/r2") == 1 and "@ X" in code and "np.eye(8)" in vg.source
+    assert code.count("1.0/r2") == 1 and "@ X" in code and "r2.flat[::9] += 1.0" in code
+    assert "= np.eye" not in vg.source and "1 - np.eye(8)" in vg.source
     np.testing.assert_allclose(g, lj_grad(X), rtol=1e-12, atol=1e-12 * np.abs(g).max())
+
+
+def eye_plus_other(d):  # the identity added to something that is not a sum of squares: kept as is
+    r2 = np.sum(d * d, axis=-1) + 2 * np.eye(3)
+    return np.sum(1 / (np.sum(d, axis=-1) + np.eye(3)) + 1 / r2)
+
+
+def test_identity_added_in_place_only_to_sums_of_squares():
+    d = rng.standard_normal((3, 3, 2))
+    vg, _ = value_and_grad(eye_plus_other, (d,))
+    code = body(vg)
+    assert code.count(".flat[::4] += 2.0") == 1 and "np.eye(3)" in vg.source
+    check_grads(eye_plus_other, (d,))
 
 
 def two_sets(A, B, w):
