@@ -18,8 +18,9 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from .ir import ARG, Node, consumers, rebuild, toposort, with_inputs
 from .primitives import elementwise, reduce, stop_gradient
-from .rewrites import (add_diagonal, contract_products, drop_shift_gradient, merge_scatters, pairwise_sums,
-                       share_powers, share_scaled_sums, split_total_sums, tidy_signs)
+from .rewrites import (contract_products, drop_shift_gradient, share_powers, share_scaled_sums, split_total_sums,
+                       tidy_signs)
+from .rewrites_arrays import add_diagonal, merge_scatters, pairwise_sums
 from .scalar import sigmoid, softplus
 from .shapes import broadcast_shapes
 
