@@ -136,7 +136,8 @@ def fuse(outputs: list[Node]) -> list[Node]:
     fusable = {id(n) for n in toposort(outputs) if _is_fusable(n, users, protected)}
 
     def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
-        if node.op != "elementwise":
+        if node.op != "elementwise" or not any(id(old) in fusable and inp.op == "elementwise"
+                                               for old, inp in zip(node.inputs, inputs)):
             return with_inputs(node, inputs)
         expr, new_inputs = node.expr, []
         mapping: dict[sp.Symbol, sp.Expr] = {}
