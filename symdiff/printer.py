@@ -144,13 +144,15 @@ class ExprPrinter(NumPyPrinter):
         if self.small:
             small = [a for a in expr.args if a.free_symbols <= self.small or a.is_number]
             big = [a for a in expr.args if not (a.free_symbols <= self.small or a.is_number)]
-            if len(small) >= 2 and big:
+            # x/n as x*(1.0/n): NumPy multiplies an array by a float faster than it divides by an int
+            reciprocal = self.float_literals and any(a.is_Pow and a.exp.is_negative for a in small)
+            if (len(small) >= 2 or reciprocal) and big:
                 sign = ""
                 if small[0] == -1 or (small[0].is_Number and small[0] < 0):
                     sign, small[0] = "-", -small[0]
                     if small[0] == 1:
                         small.pop(0)
-                if len(small) >= 2:
+                if len(small) >= 2 or reciprocal:
                     scale = self._print(sp.Mul(*small))
                     return f"{sign}{self.parenthesize(sp.Mul(*big), precedence(expr))}*({scale})"
         return self._print_Mul_plain(expr)
