@@ -137,7 +137,7 @@ class ExprPrinter(NumPyPrinter):
         adds = [f for f in factors if f.is_Add]
         if c not in (1, -1) and len(factors) >= 2 and len(adds) == 1 and \
                 not any(f.free_symbols <= self.small for f in factors if not f.is_Add) and \
-                all(t.as_coeff_Mul()[0] not in (1, -1) for t in adds[0].args):
+                all(t.is_Number or t.as_coeff_Mul()[0] not in (1, -1) for t in adds[0].args):
             # 0.5*C*(12*a - 24*b) as C*(6*a - 12*b): the number goes where it costs no pass of its own
             inner = sp.Add(*(c * t for t in adds[0].args))
             return self._print(sp.Mul(*(inner if f is adds[0] else f for f in factors), evaluate=False))

@@ -194,7 +194,8 @@ def simplify_exprs(outputs: list[Node]) -> list[Node]:
         elif time.perf_counter() >= deadline:
             _report(f"{label}: not simplified: the {SIMPLIFY_SECONDS} s budget of this compilation is spent")
         else:
-            candidates = [expr, sp.factor_terms(expr), stabilize(sp.cancel(expr))]
+            # on a tie the factored form: a common factor is one pass over the arrays, not one per term
+            candidates = [sp.factor_terms(expr), expr, stabilize(sp.cancel(expr))]
             if expr.has(sigmoid):
                 candidates.append(sp.factor_terms(sp.expand(sigmoid_reflect(expr))))
             best = min(candidates, key=sp.count_ops)
