@@ -14,13 +14,35 @@ from .primitives import elementwise, getitem, matmul, reduce, transpose
 from .rewrites import EMITTERS, note, replacement
 
 
+_FULL = ("slice", None, None, None)
+
+
 # ---------------------------------------------------------------- sums of scatters ----------------
 
+def _complement(index: tuple) -> list[tuple] | None:
+    """Indexes that with ``index`` cover the whole array, if ``index`` slices one axis with step 1
+    (``[:-1]`` -> ``[-1]``; ``[:, 2:5]`` -> ``[:, :2]``, ``[:, 5:]``); None for other indexes."""
+    sliced = [k for k, item in enumerate(index) if item != _FULL]
+    if len(sliced) != 1 or not isinstance(index[sliced[0]], tuple) or index[sliced[0]][3] not in (None, 1):
+        return None
+    k = sliced[0]
+    _, start, stop, _ = index[k]
+    parts = ([0 if start == 1 else ("slice", None, start, None)] if start not in (None, 0) else []) + \
+        ([-1 if stop == -1 else ("slice", stop, None, None)] if stop is not None else [])  # x[-1]: faster
+    return [index[:k] + (part,) + index[k + 1:] for part in parts]
+
+
 def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
+    """One buffer: the first gradient written into it, the rest of it zeroed (an uninitialised
+    buffer, not np.zeros: a pass less over a large array), the other gradients added in place."""
     dtype = "" if node.dtype == "float64" else f", dtype=np.{node.dtype}"
-    lines = [f"{{name}} = np.zeros({p.shape(node.shape)}{dtype})"]
+    first = node.param("indices")[0]
+    rest = _complement(first)
+    lines = [f"{{name}} = np.{'zeros' if rest is None else 'empty'}({p.shape(node.shape)}{dtype})"]
     for k, (index, sign, g) in enumerate(zip(node.param("indices"), node.param("signs"), a)):
         lines.append(f"{{name}}[{p.index(index)}] {'=' if k == 0 else sign + '='} {g}")
+        if k == 0:
+            lines += [f"{{name}}[{p.index(part)}] = 0.0" for part in rest or ()]
     return lines
 
 
@@ -53,9 +75,6 @@ def merge_scatters(outputs: list[Node]) -> list[Node]:
 
 
 # ---------------------------------------------------------------- pairwise differences ------------
-
-_FULL = ("slice", None, None, None)
-
 
 def _axes_added(x: Node, shape: tuple) -> Node | None:
     """The array ``x`` is made from by only inserting axes of size 1, if it has ``shape``."""

@@ -149,15 +149,28 @@ def test_rosenbrock_gradient_fills_one_buffer_and_is_exact():
     x = 1 + 0.5 * rng.standard_normal(9)
     vg, g = value_and_grad(rosenbrock, (x,))
     code = body(vg)
-    assert code.count("np.zeros(") == 1 and "_scatter" not in code and "-= 200.0*" in code
+    assert "np.zeros(" not in code and "_scatter" not in code and "-= 200.0*" in code
+    assert code.count("np.empty(") == 1 and "dx[-1] = 0.0" in code  # all but x[-1] written first
     np.testing.assert_allclose(g, rosenbrock_grad(x), rtol=1e-13)
 
 
-def test_overlapping_slices():
-    x = rng.standard_normal(7)
-    vg, _ = value_and_grad(overlapping_slices, (x,))
-    assert body(vg).count("np.zeros(") == 1
-    check_grads(overlapping_slices, (x,))
+def slices_of_a_matrix(a):
+    return np.sum(a[:, 1:] * a[:, :-1]) + np.sum(np.sin(a[1:3]))
+
+
+def slices_with_steps(x):  # no slice of step 1 to write first: a buffer of zeros
+    return np.sum(np.sin(x[::2])) + np.sum(np.cos(x[1::2]))
+
+
+@pytest.mark.parametrize("fn,shape,fill", [(overlapping_slices, (7,), ["dx[0] = 0.0", "dx[4:] = 0.0"]),
+                                            (slices_of_a_matrix, (4, 5), ["da[0] = 0.0", "da[3:] = 0.0"]),
+                                            (slices_with_steps, (6,), ["np.zeros("])])
+def test_slices_fill_one_buffer_zeroed_where_the_first_does_not_write(fn, shape, fill):
+    x = rng.standard_normal(shape)
+    vg, _ = value_and_grad(fn, (x,))
+    code = body(vg)
+    assert code.count("np.zeros(") + code.count("np.empty(") == 1 and all(f in code for f in fill), code
+    check_grads(fn, (x,))
 
 
 # ---- shared powers and pairwise differences ---------------------------------------------------------
