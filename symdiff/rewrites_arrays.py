@@ -222,3 +222,30 @@ def add_diagonal(outputs: list[Node]) -> list[Node]:
                         dtype=node.dtype, origin=node.origin, name=node.name)
         return node
     return rebuild(outputs, fn)
+
+
+# ---------------------------------------------------------------- sums as products ------------------
+
+def _emit_ones(node: Node, a: list[str], p) -> str:
+    return f"np.ones({p.size(node.shape[0])})"
+
+
+EMITTERS["ones"] = _emit_ones
+
+
+def sums_as_products(outputs: list[Node]) -> list[Node]:
+    """The sum over one axis of a matrix is a product with a vector of ones (``t.sum(axis=0)`` ->
+    ``np.ones(n) @ t``): BLAS goes over the matrix once, where NumPy's reduction over a short or
+    strided axis is several times slower (the bias gradients, the softmax normaliser)."""
+    def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(old, inputs)
+        if node.op != "sum" or node.dtype != "float64" or node.inputs[0].ndim != 2 or \
+                len(node.param("axis")) != 1 or node.inputs[0].shape[node.param("axis")[0]] == 1:
+            return node
+        x, axis, o = node.inputs[0], node.param("axis")[0], node.origin
+        ones = Node("ones", (), (x.shape[axis],), origin=o)
+        total = matmul(x, ones, o) if axis == 1 else matmul(ones, x, o)
+        if node.param("keepdims"):
+            total = getitem(total, (_FULL, None) if axis == 1 else (None, _FULL), o)
+        return total
+    return rebuild(outputs, fn)

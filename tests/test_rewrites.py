@@ -1,6 +1,8 @@
 """Speed rewrites (symdiff/rewrites.py): each one is seen in the generated code where it applies, and
 the gradient stays exact (central finite differences of the user's function, or a closed form),
 including near misses of each pattern that must not be rewritten."""
+import re
+
 import numpy as np
 import pytest
 
@@ -126,6 +128,20 @@ def test_row_sums_inside_a_total_become_one_vdot():
     vg, _ = value_and_grad(row_sum_not_linear, args[:2], wrt=(0, 1))
     assert "np.vdot" not in body(vg)
     check_grads(row_sum_not_linear, args[:2])
+
+
+def bias_and_rows(X, W, b):
+    z = X @ W + b
+    return np.sum(np.log(np.sum(np.exp(z), axis=1)) ** 2)
+
+
+def test_sums_over_one_axis_of_a_matrix_are_products_with_ones():
+    args = (rng.standard_normal((6, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3))
+    vg, _ = value_and_grad(bias_and_rows, args, wrt=(1, 2))
+    code = body(vg)
+    assert re.search(r"@ np\.ones\(n_\w+\)", code) and re.search(r"np\.ones\(n_\w+\) @ ", code), code
+    assert ".sum(axis" not in code
+    check_grads(bias_and_rows, args, wrt=(1, 2))
 
 
 # ---- gradients of several slices in one buffer -------------------------------------------------------
