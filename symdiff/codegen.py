@@ -18,7 +18,7 @@ from .naming import Namer
 from .primitives import PRIMITIVES
 from .paths import templates_dir
 from .printer import ExprPrinter, Helpers, is_atomic, unwrap
-from .rewrites import EMITTERS
+from .rewrites_arrays import EMITTERS  # with the emitters of rewrites_arrays' nodes registered
 
 
 @dataclass

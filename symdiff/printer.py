@@ -137,20 +137,22 @@ class ExprPrinter(NumPyPrinter):
         adds = [f for f in factors if f.is_Add]
         if c not in (1, -1) and len(factors) >= 2 and len(adds) == 1 and \
                 not any(f.free_symbols <= self.small for f in factors if not f.is_Add) and \
-                all(t.as_coeff_Mul()[0] not in (1, -1) for t in adds[0].args):
+                all(t.is_Number or t.as_coeff_Mul()[0] not in (1, -1) for t in adds[0].args):
             # 0.5*C*(12*a - 24*b) as C*(6*a - 12*b): the number goes where it costs no pass of its own
             inner = sp.Add(*(c * t for t in adds[0].args))
             return self._print(sp.Mul(*(inner if f is adds[0] else f for f in factors), evaluate=False))
         if self.small:
             small = [a for a in expr.args if a.free_symbols <= self.small or a.is_number]
             big = [a for a in expr.args if not (a.free_symbols <= self.small or a.is_number)]
-            if len(small) >= 2 and big:
+            # x/n as x*(1.0/n): NumPy multiplies an array by a float faster than it divides by an int
+            reciprocal = self.float_literals and any(a.is_Pow and a.exp.is_negative for a in small)
+            if (len(small) >= 2 or reciprocal) and big:
                 sign = ""
                 if small[0] == -1 or (small[0].is_Number and small[0] < 0):
                     sign, small[0] = "-", -small[0]
                     if small[0] == 1:
                         small.pop(0)
-                if len(small) >= 2:
+                if len(small) >= 2 or reciprocal:
                     scale = self._print(sp.Mul(*small))
                     return f"{sign}{self.parenthesize(sp.Mul(*big), precedence(expr))}*({scale})"
         return self._print_Mul_plain(expr)

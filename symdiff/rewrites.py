@@ -3,7 +3,13 @@
 - :func:`drop_shift_gradient` (before differentiation): in ``log(sum(exp(z - m))) + m`` the shift
   ``m`` cancels, so no gradient flows through it (the mathematically zero term is not computed).
 - :func:`contract_products` (after): ``sum(c*u*v)`` and ``sum(c*u**2)`` over some axes become one
-  ``np.einsum`` (or ``np.dot``) that reads ``u`` and ``v`` once and makes no temporary.
+  ``np.einsum`` (or ``np.dot``) that reads ``u`` and ``v`` once and makes no temporary;
+  :func:`split_total_sums` lets a total of row sums of products be one ``np.vdot``.
+- :func:`share_powers` and :func:`share_scaled_sums` (inside common-subexpression elimination):
+  ``r**-6`` and ``r**-3`` share ``1/r``; ``200*a - 200*b`` shares ``a - b``.
+- :func:`tidy_signs` (last): ``np.dot(-u, -u)`` reads ``u``; ``out[i] += -g`` is ``out[i] -= g``.
+
+Rewrites of how arrays are built are in :mod:`symdiff.rewrites_arrays`.
 """
 from __future__ import annotations
 
@@ -12,18 +18,20 @@ from typing import Any, Callable
 import sympy as sp
 
 from .ir import ARG, Node, consumers, rebuild, with_inputs
-from .primitives import elementwise, getitem, matmul, reduce, stop_gradient, transpose
+from .primitives import elementwise, getitem, reduce, stop_gradient
 from .shapes import size_of
 
 
-def _note(line: str) -> None:
+def note(line: str) -> None:
+    """Add a line to the simplification report of the current compilation (shown by ``.graph``)."""
     from .simplify import REPORT  # the report of the current compilation (shown by ``.graph``)
     report = REPORT.get()
     if report is not None:
         report.append(line)
 
 
-def _rewritten(node: Node, expr: sp.Expr, inputs) -> Node:
+def replacement(node: Node, expr: sp.Expr, inputs) -> Node:
+    """An elementwise node computing ``expr`` where ``node`` stood (same shape, dtype, name, origin)."""
     return elementwise(expr, inputs, shape=node.shape, origin=node.origin, dtype=node.dtype, name=node.name)
 
 
@@ -77,7 +85,7 @@ def drop_shift_gradient(outputs: list[Node]) -> list[Node]:
             new_e = new_s.inputs[0]
             new_e = with_inputs(new_e, tuple(frozen if i == j else x for i, x in enumerate(new_e.inputs)))
             new_s = with_inputs(new_s, (new_e,))
-            _note(f"{node.name or 'logsumexp'}: the shift {m.op} cancels in log(sum(exp(z - m))) + m: "
+            note(f"{node.name or 'logsumexp'}: the shift {m.op} cancels in log(sum(exp(z - m))) + m: "
                   "no gradient through it")
             return with_inputs(node, tuple(new_s if i == k else frozen if i == p else x
                                            for i, x in enumerate(inputs)))
@@ -113,7 +121,11 @@ def _split_product(term: sp.Expr, full: set[sp.Symbol], scalars: set[sp.Symbol]
             return None
         base, exp = f.as_base_exp()
         factors += [base, base] if exp == 2 else [f]
-    return (sp.Mul(*scale), factors) if len(factors) == 2 else None
+    if len(factors) != 2:
+        return None
+    contents = [u.as_content_primitive() if u.is_Add else (sp.S.One, u) for u in factors]
+    # 4*a - 4*b: the 4 goes outside, with the other scalars (u*u: squared)
+    return sp.Mul(*scale, contents[0][0], contents[1][0]), [p for _, p in contents]
 
 
 def contract_products(outputs: list[Node]) -> list[Node]:
@@ -152,7 +164,7 @@ def contract_products(outputs: list[Node]) -> list[Node]:
         if node.param("keepdims"):
             index = tuple(None if i in axes else ("slice", None, None, None) for i in range(e.ndim))
             result = getitem(result, index, origin=node.origin)
-        _note(f"sum of products over axes {axes} -> {'dot' if not out else 'einsum'}")
+        note(f"sum of products over axes {axes} -> {'dot' if not out else 'einsum'}")
         return result
     return rebuild(outputs, fn)
 
@@ -194,46 +206,8 @@ def split_total_sums(outputs: list[Node]) -> list[Node]:
                         keepdims=node.param("keepdims"), origin=o)] if rest != 0 else []
         total = sum(((c / count if node.op == "mean" else c) * ARG[n + j] for j, (c, _) in enumerate(pulled)),
                     ARG[n + len(pulled)] if parts else sp.S.Zero)
-        _note(f"{len(pulled)} row sums inside a total summed as a whole")
+        note(f"{len(pulled)} row sums inside a total summed as a whole")
         return elementwise(total, (*e.inputs, *(t for _, t in pulled), *parts), shape=node.shape, origin=o)
-    return rebuild(outputs, fn)
-
-
-# ---------------------------------------------------------------- sums of scatters ----------------
-
-def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
-    dtype = "" if node.dtype == "float64" else f", dtype=np.{node.dtype}"
-    lines = [f"{{name}} = np.zeros({p.shape(node.shape)}{dtype})"]
-    for k, (index, sign, g) in enumerate(zip(node.param("indices"), node.param("signs"), a)):
-        lines.append(f"{{name}}[{p.index(index)}] {'=' if k == 0 else sign + '='} {g}")
-    return lines
-
-
-#: ``_scatter(g1, index1) + _scatter(g2, index2) + ...`` filling one array of zeros.
-EMITTERS["scatter_sum"] = _emit_scatter_sum
-
-
-def merge_scatters(outputs: list[Node]) -> list[Node]:
-    """A sum of gradients of indexing (``x[:-1]`` and ``x[1:]``, say) fills one buffer of zeros, in
-    place, instead of one array of zeros per term and a sum of them."""
-    users = consumers(outputs)
-
-    def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
-        node = with_inputs(old, inputs)
-        if node.op != "elementwise" or not node.expr.is_Add:
-            return node
-        picked = [i for i, x in enumerate(old.inputs) if x.op == "scatter" and x.shape == node.shape
-                  and len(users.get(id(x), ())) == 1 and ARG[i] in node.expr.args]
-        if len(picked) < 2:
-            return node
-        scatters = [node.inputs[i] for i in picked]
-        merged = Node("scatter_sum", tuple(x.inputs[0] for x in scatters), node.shape,
-                      params=(("indices", tuple(x.param("index") for x in scatters)), ("signs", ("+",) * len(picked))),
-                      dtype=node.dtype, origin=scatters[0].origin)
-        k = len(node.inputs)
-        rest = node.expr - sp.Add(*(ARG[i] for i in picked)) + ARG[k]
-        _note(f"{len(picked)} gradients of indexing summed in one buffer")
-        return _rewritten(node, rest, (*node.inputs, merged))
     return rebuild(outputs, fn)
 
 
@@ -368,115 +342,3 @@ def share_powers(exprs: list[sp.Expr], handles: set[sp.Symbol], symbols
     if not mapping:
         return exprs, []
     return [e.xreplace(mapping) for e in exprs], pairs
-
-
-# ---------------------------------------------------------------- pairwise differences ------------
-
-_FULL = ("slice", None, None, None)
-
-
-def _axes_added(x: Node, shape: tuple) -> Node | None:
-    """The array ``x`` is made from by only inserting axes of size 1, if it has ``shape``."""
-    if x.op not in ("reshape", "getitem") or tuple(x.inputs[0].shape) != tuple(shape):
-        return None
-    if x.op == "getitem" and not all(i is None or i == _FULL for i in x.param("index")):
-        return None
-    return x.inputs[0]
-
-
-def _pairwise(e: Node) -> tuple[sp.Expr, Node, Node, Node] | None:
-    """``e = k * (A[:, None, :] - B[None, :, :]) * G[:, :, None]`` as ``(k, scalars, A, B, G)`` (``k`` over
-    ``ARG[3:]``, standing for the 0-d ``scalars``);
-    elementwise products among ``e``'s inputs are looked into."""
-    if e.op != "elementwise" or e.ndim != 3:
-        return None
-    inputs, mapping = list(e.inputs), {}
-    for i, x in enumerate(e.inputs):
-        if x.op == "elementwise" and x.expr.is_Mul and x.shape == e.shape:
-            mapping[ARG[i]] = x.expr.xreplace({ARG[j]: ARG[len(inputs) + j] for j in range(len(x.inputs))})
-            inputs.extend(x.inputs)
-    n, m, k = e.shape
-    scale, diff, weight = [], None, None
-    for f in sp.Mul.make_args(e.expr.xreplace(mapping)):
-        x = inputs[ARG.index(f)] if f in ARG[:len(inputs)] else None
-        if x is None:
-            if any(inputs[ARG.index(s)].ndim for s in f.free_symbols if s in ARG[:len(inputs)]):
-                return None
-            scale.append(f)
-        elif x.shape == (n, m, 1) and weight is None and (g := _axes_added(x, (n, m))) is not None:
-            weight = g
-        elif x.shape == e.shape and diff is None and x.op == "elementwise" and x.expr == ARG[0] - ARG[1]:
-            diff = x
-        else:
-            return None
-    if diff is None or weight is None:
-        return None
-    if diff.inputs[0].shape != (n, 1, k) or diff.inputs[1].shape != (1, m, k):
-        return None
-    a, b = _axes_added(diff.inputs[0], (n, k)), _axes_added(diff.inputs[1], (m, k))
-    if a is None or b is None:
-        return None
-    scalars = sorted({s for f in scale for s in f.free_symbols if s in ARG[:len(inputs)]}, key=ARG.index)
-    scale_expr = sp.Mul(*scale).xreplace({s: ARG[3 + i] for i, s in enumerate(scalars)})
-    return scale_expr, [inputs[ARG.index(s)] for s in scalars], a, b, weight
-
-
-def _pair_parity(x: Node, memo: dict[int, int]) -> int:
-    """1 if ``x[i, j, ...] == x[j, i, ...]`` for sure, -1 if ``x[i, j, ...] == -x[j, i, ...]``, else 0."""
-    if id(x) in memo:
-        return memo[id(x)]
-    memo[id(x)] = 0  # unknown while looking (and if nothing below says otherwise)
-    p = 0
-    if x.ndim >= 2 and x.shape[0] == x.shape[1]:
-        if x.op == "const" and x.ndim == 2:
-            arr = x.param("value").array
-            p = 1 if arr.tobytes() == arr.T.copy().tobytes() else 0
-        elif x.op in ("stop_gradient", "copy"):
-            p = _pair_parity(x.inputs[0], memo)
-        elif x.op == "sum" and min(x.param("axis")) >= 2:
-            p = _pair_parity(x.inputs[0], memo)
-        elif x.op == "contract":
-            ins, out = x.param("subscripts").split("->")
-            a, b = ins.split(",")
-            if a == b and out == a[:x.ndim] and x.ndim == 2:
-                p = _pair_parity(x.inputs[0], memo) * _pair_parity(x.inputs[1], memo)
-        elif x.op == "elementwise" and x.expr == ARG[0] - ARG[1] and x.ndim == 3 and \
-                x.inputs[0].shape == (x.shape[0], 1, x.shape[2]) and x.inputs[1].shape == (1, *x.shape[1:]):
-            a, b = _axes_added(x.inputs[0], (x.shape[0], x.shape[2])), _axes_added(x.inputs[1], x.shape[1:])
-            p = -1 if a is not None and a is b else 0
-        elif x.op == "elementwise" and x.dtype != "bool":
-            parities = [0 if y.shape != x.shape else _pair_parity(y, memo) for y in x.inputs]
-            if all(y.ndim == 0 or q for y, q in zip(x.inputs, parities)):
-                flipped = x.expr.xreplace({ARG[i]: -ARG[i] for i, q in enumerate(parities) if q == -1})
-                p = 1 if flipped == x.expr else -1 if flipped == -x.expr else 0
-    memo[id(x)] = p
-    return p
-
-
-def pairwise_sums(outputs: list[Node]) -> list[Node]:
-    """``sum_j k*(A_i - B_j)*G_ij`` is ``k*(rowsum(G)*A - G @ B)`` (and over ``i``:
-    ``k*(G.T @ A - colsum(G)*B)``): two matrix products instead of a pass over the n*m*k array of
-    pairwise differences (the gradient of pairwise distances, as in a Lennard-Jones energy)."""
-    memo: dict[int, int] = {}
-
-    def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
-        node = with_inputs(old, inputs)
-        if node.op != "sum" or node.param("keepdims") or node.param("axis") not in ((0,), (1,)) or \
-                (found := _pairwise(node.inputs[0])) is None:
-            return node
-        k, scalars, a, b, g = found  # k is over ARG[3:] (the scalars)
-        o = node.origin
-        parity = _pair_parity(g, memo)
-        if node.param("axis") == (0,) and parity:  # G.T is G (or -G): the products of the sum over j
-            rows = getitem(reduce("sum", g, axis=1, origin=o), (_FULL, None), o)
-            parts, expr = (matmul(g, a, o), rows, b), parity * k * (ARG[0] - ARG[1] * ARG[2])
-        elif node.param("axis") == (1,):
-            parts = (getitem(reduce("sum", g, axis=1, origin=o), (_FULL, None), o), a, matmul(g, b, o))
-            expr = k * (ARG[0] * ARG[1] - ARG[2])
-        else:
-            column_sums = getitem(reduce("sum", g, axis=0, origin=o), (_FULL, None), o)
-            parts = (matmul(transpose(g, (1, 0), o), a, o), column_sums, b)
-            expr = k * (ARG[0] - ARG[1] * ARG[2])
-        _note(f"sum over axis {node.param('axis')[0]} of products with pairwise differences -> matmul")
-        return elementwise(expr, (*parts, *scalars), origin=o)
-    return rebuild(outputs, fn)

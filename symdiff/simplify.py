@@ -18,8 +18,9 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from .ir import ARG, Node, consumers, rebuild, toposort, with_inputs
 from .primitives import elementwise, reduce, stop_gradient
-from .rewrites import (contract_products, drop_shift_gradient, merge_scatters, pairwise_sums, share_powers,
-                       share_scaled_sums, split_total_sums, tidy_signs)
+from .rewrites import (contract_products, drop_shift_gradient, share_powers, share_scaled_sums, split_total_sums,
+                       tidy_signs)
+from .rewrites_arrays import add_diagonal, merge_scatters, pairwise_sums, sums_as_products
 from .scalar import sigmoid, softplus
 from .shapes import broadcast_shapes
 
@@ -135,7 +136,8 @@ def fuse(outputs: list[Node]) -> list[Node]:
     fusable = {id(n) for n in toposort(outputs) if _is_fusable(n, users, protected)}
 
     def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
-        if node.op != "elementwise":
+        if node.op != "elementwise" or not any(id(old) in fusable and inp.op == "elementwise"
+                                               for old, inp in zip(node.inputs, inputs)):
             return with_inputs(node, inputs)
         expr, new_inputs = node.expr, []
         mapping: dict[sp.Symbol, sp.Expr] = {}
@@ -193,7 +195,8 @@ def simplify_exprs(outputs: list[Node]) -> list[Node]:
         elif time.perf_counter() >= deadline:
             _report(f"{label}: not simplified: the {SIMPLIFY_SECONDS} s budget of this compilation is spent")
         else:
-            candidates = [expr, sp.factor_terms(expr), stabilize(sp.cancel(expr))]
+            # on a tie the factored form: a common factor is one pass over the arrays, not one per term
+            candidates = [sp.factor_terms(expr), expr, stabilize(sp.cancel(expr))]
             if expr.has(sigmoid):
                 candidates.append(sp.factor_terms(sp.expand(sigmoid_reflect(expr))))
             best = min(candidates, key=sp.count_ops)
@@ -365,6 +368,6 @@ FORWARD_PASSES: list[Pass] = [stable_softmax, fuse, drop_shift_gradient, simplif
                               merge_duplicates]
 #: Passes on the value together with its gradient.
 PASSES: list[Pass] = [elide_broadcasts, fuse, elide_broadcasts, simplify_exprs, merge_duplicates, split_total_sums,
-                      contract_products, pairwise_sums, merge_duplicates, fuse, merge_scatters, lower_functions,
-                      share_subexpressions, merge_duplicates, tidy_signs]
+                      contract_products, pairwise_sums, merge_duplicates, fuse, add_diagonal, merge_scatters,
+                      sums_as_products, lower_functions, share_subexpressions, merge_duplicates, tidy_signs]
 

@@ -1,6 +1,8 @@
 """Speed rewrites (symdiff/rewrites.py): each one is seen in the generated code where it applies, and
 the gradient stays exact (central finite differences of the user's function, or a closed form),
 including near misses of each pattern that must not be rewritten."""
+import re
+
 import numpy as np
 import pytest
 
@@ -128,6 +130,20 @@ def test_row_sums_inside_a_total_become_one_vdot():
     check_grads(row_sum_not_linear, args[:2])
 
 
+def bias_and_rows(X, W, b):
+    z = X @ W + b
+    return np.sum(np.log(np.sum(np.exp(z), axis=1)) ** 2)
+
+
+def test_sums_over_one_axis_of_a_matrix_are_products_with_ones():
+    args = (rng.standard_normal((6, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3))
+    vg, _ = value_and_grad(bias_and_rows, args, wrt=(1, 2))
+    code = body(vg)
+    assert re.search(r"@ np\.ones\(n_\w+\)", code) and re.search(r"np\.ones\(n_\w+\) @ ", code), code
+    assert ".sum(axis" not in code
+    check_grads(bias_and_rows, args, wrt=(1, 2))
+
+
 # ---- gradients of several slices in one buffer -------------------------------------------------------
 
 def rosenbrock(x):
@@ -149,15 +165,28 @@ def test_rosenbrock_gradient_fills_one_buffer_and_is_exact():
     x = 1 + 0.5 * rng.standard_normal(9)
     vg, g = value_and_grad(rosenbrock, (x,))
     code = body(vg)
-    assert code.count("np.zeros(") == 1 and "_scatter" not in code and "-= 200.0*" in code
+    assert "np.zeros(" not in code and "_scatter" not in code and "-= 200.0*" in code
+    assert code.count("np.empty(") == 1 and "dx[-1] = 0.0" in code  # all but x[-1] written first
     np.testing.assert_allclose(g, rosenbrock_grad(x), rtol=1e-13)
 
 
-def test_overlapping_slices():
-    x = rng.standard_normal(7)
-    vg, _ = value_and_grad(overlapping_slices, (x,))
-    assert body(vg).count("np.zeros(") == 1
-    check_grads(overlapping_slices, (x,))
+def slices_of_a_matrix(a):
+    return np.sum(a[:, 1:] * a[:, :-1]) + np.sum(np.sin(a[1:3]))
+
+
+def slices_with_steps(x):  # no slice of step 1 to write first: a buffer of zeros
+    return np.sum(np.sin(x[::2])) + np.sum(np.cos(x[1::2]))
+
+
+@pytest.mark.parametrize("fn,shape,fill", [(overlapping_slices, (7,), ["dx[0] = 0.0", "dx[4:] = 0.0"]),
+                                            (slices_of_a_matrix, (4, 5), ["da[0] = 0.0", "da[3:] = 0.0"]),
+                                            (slices_with_steps, (6,), ["np.zeros("])])
+def test_slices_fill_one_buffer_zeroed_where_the_first_does_not_write(fn, shape, fill):
+    x = rng.standard_normal(shape)
+    vg, _ = value_and_grad(fn, (x,))
+    code = body(vg)
+    assert code.count("np.zeros(") + code.count("np.empty(") == 1 and all(f in code for f in fill), code
+    check_grads(fn, (x,))
 
 
 # ---- shared powers and pairwise differences ---------------------------------------------------------
@@ -181,8 +210,22 @@ def test_lennard_jones_shares_powers_and_uses_matmul():
     X = X + 0.05 * rng.standard_normal(X.shape)
     vg, g = value_and_grad(lj, (X,))
     code = body(vg)
-    assert code.count("1.0/r2") == 1 and "@ X" in code and "np.eye(8)" in vg.source
+    assert code.count("1.0/r2") == 1 and "@ X" in code and "r2.flat[::9] += 1.0" in code
+    assert "= np.eye" not in vg.source and "1 - np.eye(8)" in vg.source
     np.testing.assert_allclose(g, lj_grad(X), rtol=1e-12, atol=1e-12 * np.abs(g).max())
+
+
+def eye_plus_other(d):  # the identity added to something that is not a sum of squares: kept as is
+    r2 = np.sum(d * d, axis=-1) + 2 * np.eye(3)
+    return np.sum(1 / (np.sum(d, axis=-1) + np.eye(3)) + 1 / r2)
+
+
+def test_identity_added_in_place_only_to_sums_of_squares():
+    d = rng.standard_normal((3, 3, 2))
+    vg, _ = value_and_grad(eye_plus_other, (d,))
+    code = body(vg)
+    assert code.count(".flat[::4] += 2.0") == 1 and "np.eye(3)" in vg.source
+    check_grads(eye_plus_other, (d,))
 
 
 def two_sets(A, B, w):

@@ -19,7 +19,7 @@ def loss_value_and_grad(x, y, w, b):
     t1 = np.exp(-np.abs(z))
     loss = (np.log1p(t1) + np.maximum(z, 0.0) - z*y).sum()/n_w1
     # Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
-    dz = (np.exp(np.minimum(z, 0.0))/(t1 + 1.0) - y)/n_w1
+    dz = (np.exp(np.minimum(z, 0.0))/(t1 + 1.0) - y)*(1.0/n_w1)
     # Grad of: z = x @ w + b
     dw = np.outer(x, dz)
     db = dz
@@ -32,7 +32,7 @@ def loss_grad(x, y, w, b):
     # z = x @ w + b
     z = x @ w + b
     # Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
-    dz = (np.exp(np.minimum(z, 0.0))/(np.exp(-np.abs(z)) + 1.0) - y)/n_w1
+    dz = (np.exp(np.minimum(z, 0.0))/(np.exp(-np.abs(z)) + 1.0) - y)*(1.0/n_w1)
     # Grad of: z = x @ w + b
     dw = np.outer(x, dz)
     db = dz
