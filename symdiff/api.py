@@ -90,20 +90,24 @@ def _spec_of(name: str, value: Any) -> ArgSpec:
                      "pass NumPy float arrays, floats, or ints (ints are treated as constants)")
 
 
+_F64 = np.dtype(np.float64)
+
+
+def _other_key(a: Any) -> Any:
+    t = type(a)
+    if t is np.ndarray:  # not float64: a float array keeps its dtype in the key; others are converted
+        return (a.shape, a.dtype) if a.dtype.kind == "f" else None
+    if t is float:
+        return float
+    if t is int or t is str:
+        return (t, a)
+    return None
+
+
 def _exact_key(args: tuple) -> tuple:
-    """Types, dtypes and exact shapes (values, for static arguments) of a call; None marks an argument
-    that the fast path does not handle."""
-    key = []
-    for a in args:
-        if isinstance(a, np.ndarray):
-            key.append((a.dtype, a.shape) if a.dtype.kind == "f" else None)
-        elif isinstance(a, float):
-            key.append(float)
-        elif isinstance(a, (int, str)) and not isinstance(a, bool):
-            key.append((type(a), a))
-        else:
-            key.append(None)
-    return tuple(key)
+    """Exact shapes (and dtypes other than float64; values, for static arguments) of a call; None marks
+    an argument that the fast path does not handle. Kept cheap: it runs on every call."""
+    return tuple([a.shape if type(a) is np.ndarray and a.dtype is _F64 else _other_key(a) for a in args])
 
 
 #: What each transform calls in the generated module, and the kind of module it needs.
@@ -195,8 +199,7 @@ class Transformed:
             key = _exact_key(args)
             hit = self._fast.get(key)
             if hit is not None:
-                self._last = hit[0]
-                self.cache_info = "memory"
+                self._last, self.cache_info = hit[0], "memory"
                 try:
                     return hit[1](*args)
                 except LookupError as exc:  # a branch not compiled yet: the slow path compiles it
