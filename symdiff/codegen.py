@@ -16,6 +16,7 @@ import sympy as sp
 from .ir import ARG, Node, toposort
 from .naming import Namer
 from .primitives import PRIMITIVES
+from .primitives_index import format_index
 from .paths import templates_dir
 from .printer import ExprPrinter, Helpers, is_atomic, unwrap
 from .rewrites_arrays import EMITTERS  # with the emitters of rewrites_arrays' nodes registered
@@ -137,6 +138,10 @@ class NodePrinter:
         return out
 
     # ---- the body ----
+    def _in_place(self, node: Node, uses: dict[int, int], out_ids: set[int]) -> bool:
+        return node.op == "setitem" and _fresh_and_dead(node.inputs[0], uses, out_ids) and \
+            self.code.get(id(node.inputs[0]), "").isidentifier()
+
     def body(self, outputs: list[Node], labels: list[str], returns: str,
              casts: Sequence[str | None] = ()) -> list[str]:
         """Statements computing ``outputs``, bound to ``labels``, then ``returns`` formatted with
@@ -154,11 +159,18 @@ class NodePrinter:
             if node.op == "stop_gradient":  # the same array: no statement of its own
                 self.code[id(node)] = self.code[id(node.inputs[0])]
                 continue
+            if self._in_place(node, uses, out_ids):  # y[t] = v into the array made by the previous assignment
+                base = self.code[id(node.inputs[0])]
+                index = format_index(node.param("index"), [self.code[id(a)] for a in node.inputs[2:]])
+                lines.append(f"{base}[{index}] = {unwrap(self.code[id(node.inputs[1])])}")
+                self.code[id(node)] = base
+                continue
             emit = PRIMITIVES[node.op].emit if node.op in PRIMITIVES else EMITTERS[node.op]
             code = emit(node, [self.code[id(i)] for i in node.inputs], self)
             block = not isinstance(code, str)  # statements filling the array named {name}
-            inline = not block and ((node.name is None and id(node) not in out_ids and uses.get(id(node), 0) == 1)
-                                    or node.op == "const" or (node.op == "elementwise" and not node.inputs))
+            inline = not block and node.op != "setitem" and (
+                (node.name is None and id(node) not in out_ids and uses.get(id(node), 0) == 1)
+                or node.op == "const" or (node.op == "elementwise" and not node.inputs))
             if inline:
                 self.code[id(node)] = code
                 continue
@@ -181,6 +193,12 @@ class NodePrinter:
         sizes = [f"{name} = {self.size_bindings[s]}"
                  for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1])]
         return sizes + lines + [returns.format(*final)]
+
+
+def _fresh_and_dead(base: Node, uses: dict[int, int], out_ids: set[int]) -> bool:
+    """``base`` is an array this function made by an assignment (so no one else holds it) and nothing
+    reads it later: the next assignment may write into it instead of copying it."""
+    return base.op == "setitem" and uses.get(id(base), 0) == 1 and id(base) not in out_ids
 
 
 def _use_counts(order: list[Node]) -> dict[int, int]:

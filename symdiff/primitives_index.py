@@ -84,7 +84,8 @@ def take(x: Node, index: tuple, arrays: Sequence[Node], shape: Shape, origin: Or
     return gather(x, index, arrays, shape, origin)
 
 
-def _format(index: tuple, arrays: list[str]) -> str:
+def format_index(index: tuple, arrays: list[str]) -> str:
+    """The index as NumPy code, ``arrays`` naming its index arrays."""
     parts = []
     for item in index:
         if item is None:
@@ -115,7 +116,7 @@ def _vjp_gather(g: Node, node: Node) -> list[Node | None]:
 
 
 def _emit_gather(node: Node, a: list[str], p) -> str:
-    return f"{p.paren(a[0], '[')}[{_format(node.param('index'), a[1:])}]"
+    return f"{p.paren(a[0], '[')}[{format_index(node.param('index'), a[1:])}]"
 
 
 defprim("gather", _vjp_gather, _emit_gather)
@@ -137,7 +138,7 @@ def _vjp_scatter_add(g: Node, node: Node) -> list[Node | None]:
 
 def _emit_scatter_add(node: Node, a: list[str], p) -> str:
     helper = "_scatter" if node.param("unique") else "_scatter_add"
-    return p.helper_call_code(helper, [a[0], p.shape(node.shape), f"np.s_[{_format(node.param('index'), a[1:])}]"])
+    return p.helper_call_code(helper, [a[0], p.shape(node.shape), f"np.s_[{format_index(node.param('index'), a[1:])}]"])
 
 
 defprim("scatter_add", _vjp_scatter_add, _emit_scatter_add)
@@ -164,7 +165,7 @@ def _vjp_setitem(g: Node, node: Node) -> list[Node | None]:
 
 
 def _emit_setitem(node: Node, a: list[str], p) -> str:
-    return p.helper_call_code("_updated", [a[0], f"np.s_[{_format(node.param('index'), a[2:])}]", a[1]])
+    return p.helper_call_code("_updated", [a[0], f"np.s_[{format_index(node.param('index'), a[2:])}]", a[1]])
 
 
 defprim("setitem", _vjp_setitem, _emit_setitem)

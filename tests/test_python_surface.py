@@ -375,3 +375,14 @@ def test_export_with_a_static_loop_bound(tmp_path):
     np.testing.assert_allclose(module.unrolled_grad(x, 3), fd, rtol=1e-6)
     with pytest.raises(ValueError, match="steps == 3"):
         module.unrolled_grad(x, 4)
+
+
+def test_assignments_in_a_loop_write_in_place_into_the_array_they_made():
+    g = symdiff.grad(recurrence, wrt=(0, 1))
+    x = RNG.normal(size=30)
+    g(x, 0.6)
+    check_grads(recurrence, [x, 0.6])
+    body = g.source.split("def recurrence_grad")[1]
+    # the first assignment copies the buffer once; the other 29 write into that copy (no O(n^2) copying)
+    assert body.count("_updated(") == 1
+    assert all(f"y[{t}] = " in body for t in range(1, 30))
