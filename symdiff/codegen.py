@@ -101,19 +101,7 @@ class NodePrinter:
         return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
     def index(self, index: tuple) -> str:
-        parts = []
-        for item in index:
-            if item is None:
-                parts.append("None")
-            elif isinstance(item, tuple):
-                start, stop, step = item[1:]
-                s = f"{'' if start is None else start}:{'' if stop is None else stop}"
-                parts.append(s + (f":{step}" if step not in (None, 1) else ""))
-            else:
-                parts.append(str(item))
-        while len(parts) > 1 and parts[-1] == ":":
-            parts.pop()
-        return ", ".join(parts) if parts else "..."
+        return format_index(index, [])
 
     def helper_call_code(self, name: str, args: list[str]) -> str:
         return f"{self.module.helpers.use(name)}({', '.join(args)})"
