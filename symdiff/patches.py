@@ -87,6 +87,9 @@ def _array(orig: Callable, fresh: bool) -> Callable:
         if isinstance(obj, v.Tracer):
             if obj.is_const():
                 return v.const_tracer(orig(obj.node.param("value").array, *args, **kwargs)) if fresh else obj
+            dtype = kwargs.get("dtype", args[0] if args else None)
+            if dtype is not None:
+                obj = obj.astype(dtype)  # refuses integer dtypes, which would truncate
             return obj.copy() if fresh else obj
         if _holds_tracer(obj, v.Tracer):
             from .numpy_api import as_node

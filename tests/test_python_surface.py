@@ -386,3 +386,9 @@ def test_assignments_in_a_loop_write_in_place_into_the_array_they_made():
     # the first assignment copies the buffer once; the other 29 write into that copy (no O(n^2) copying)
     assert body.count("_updated(") == 1
     assert all(f"y[{t}] = " in body for t in range(1, 30))
+
+
+def test_np_array_of_a_traced_value_with_an_integer_dtype_is_refused():
+    with pytest.raises(UnsupportedError, match="truncate"):
+        symdiff.grad(lambda x: np.sum(np.array(x, dtype=int)))(np.ones(3))
+    np.testing.assert_allclose(symdiff.grad(lambda x: np.sum(np.asarray(x, dtype=float) ** 2))(np.ones(3)), 2.0)
