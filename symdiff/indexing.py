@@ -75,7 +75,7 @@ def parse(x: Tracer, index: Any) -> tuple[tuple, list[Node], tuple]:
                 if item.size and not (-size <= item.min() and item.max() < size):
                     raise ShapeError(f"{_here()}: index {item.max() if item.max() >= size else item.min()} is "
                                      f"out of bounds for axis {axis} with size {size}")
-                item = index_const(item)
+                item = index_const(np.where(item < 0, item + size, item))  # -1 and size-1: one element
             out.append(("array", len(arrays)))
             arrays.append(item)
             axis += 1

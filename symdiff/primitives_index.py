@@ -39,13 +39,16 @@ def has_arrays(index: tuple) -> bool:
 
 def scatter_is_unique(index: tuple, arrays: Sequence[Node]) -> bool:
     """True when no element is named twice by the index (known only for constant index arrays)."""
+    named = [arrays[item[1]] for item in index if isinstance(item, tuple) and item[0] == "array"]
+    shapes = [tuple(n.shape) for n in named]
+    if named and all(all(d.is_Integer for d in s) for s in shapes) and \
+            int(np.prod(np.broadcast_shapes(*[tuple(int(d) for d in s) for s in shapes]))) <= 1:
+        return True  # one element (x[np.argmax(x)] = 0)
     values = []
-    for item in index:
-        if isinstance(item, tuple) and item[0] == "array":
-            node = arrays[item[1]]
-            if node.op != "const":
-                return False
-            values.append(node.param("value").array)
+    for node in named:
+        if node.op != "const":
+            return False
+        values.append(node.param("value").array)
     if not values:
         return True
     rows = np.stack([v.ravel() for v in np.broadcast_arrays(*values)], axis=-1)

@@ -392,3 +392,19 @@ def test_np_array_of_a_traced_value_with_an_integer_dtype_is_refused():
     with pytest.raises(UnsupportedError, match="truncate"):
         symdiff.grad(lambda x: np.sum(np.array(x, dtype=int)))(np.ones(3))
     np.testing.assert_allclose(symdiff.grad(lambda x: np.sum(np.asarray(x, dtype=float) ** 2))(np.ones(3)), 2.0)
+
+
+def test_negative_and_positive_indices_of_one_element_add_up():
+    x = np.arange(1.0, 6.0)
+    g = symdiff.grad(lambda x: np.sum(x[[-1, 4, 0]] ** 2))(x)
+    np.testing.assert_allclose(g, [2.0, 0.0, 0.0, 0.0, 2 * 2 * 5.0])  # x[-1] and x[4] are one element
+
+
+def test_assignment_at_a_traced_position():
+    def f(x):
+        y = x * 1.0
+        y[np.argmax(x)] = 0.0
+        return np.sum(y ** 2)
+    x = np.array([1.0, 5.0, 2.0])
+    np.testing.assert_allclose(symdiff.grad(f)(x), [2.0, 0.0, 4.0])
+    check_grads(f, [x])
