@@ -184,10 +184,13 @@ def setitem(x: Tracer, index: Any, value: Any) -> Node:
         raise UnsupportedError(f"{_here()}: assigning a traced float value into an array of {x.node.dtype}: NumPy "
                                "would truncate it; create the array as float (np.zeros(n)) instead")
     try:
-        broadcast_shapes(v.shape, tuple(region))
+        joint = broadcast_shapes(v.shape, tuple(region))  # unifies sizes that must be equal
     except ShapeError:
         raise ShapeError(f"{_here()}: could not broadcast a value of shape {v.shape} into the indexed shape "
                          f"{tuple(region)}") from None
-    if broadcast_shapes(v.shape, tuple(region)) != tuple(region):
+    trace = current_trace()
+    if [trace.resolve(d) for d in joint] != [trace.resolve(d) for d in region]:
         raise ShapeError(f"{_here()}: a value of shape {v.shape} does not fit the indexed shape {tuple(region)}")
+    if [trace.resolve(d) for d in v.shape] == [trace.resolve(d) for d in region]:
+        region = tuple(v.shape)  # the same sizes (unified above): no broadcast
     return current_trace().note(P.setitem(x.checked(), v, items, arrays, region, user_origin()))
