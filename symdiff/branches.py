@@ -123,7 +123,13 @@ def dispatch_lines(tree: Tree, call_condition: Callable[[int], str], leaf: Calla
         return [indent + line for line in leaf(tree.path)]
     assert tree.yes is not None and tree.no is not None and tree.condition is not None
     note = f"  # {tree.origin.text}  ({_short(tree.origin)})" if tree.origin is not None else ""
-    lines = [f"{indent}if {call_condition(tree.condition)}:{note}"]
+    test = call_condition(tree.condition)
+    missing = [t.path is None and t.condition is None for t in (tree.yes, tree.no)]
+    if missing[1] or missing[0]:  # one side not compiled: a guard, and the chain goes on unindented
+        lines = [f"{indent}if {'not ' if missing[1] else ''}{test}:{note}"]
+        lines += [indent + "    " + line for line in leaf(None)]
+        return lines + dispatch_lines(tree.no if missing[0] else tree.yes, call_condition, leaf, indent)
+    lines = [f"{indent}if {test}:{note}"]
     lines += dispatch_lines(tree.yes, call_condition, leaf, indent + "    ")
     return lines + dispatch_lines(tree.no, call_condition, leaf, indent)
 

@@ -29,9 +29,13 @@ from .shapes import _sizes
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
 
-#: Most branches on traced values one path may take, and most paths one function may have.
+#: Most branches on traced values one path may take when every path is traced (export), and most
+#: paths one function may have.
 MAX_BRANCHES = 16
 MAX_PATHS = 32
+#: When the trace follows actual values (the decorator), a path ends where the program does; this
+#: only stops a loop that would not.
+MAX_BRANCHES_FOLLOWED = 256
 
 _TRACE: ContextVar["Trace | None"] = ContextVar("symdiff_trace", default=None)
 
@@ -77,9 +81,10 @@ class Trace:
     def decide(self, condition: Node, origin: Origin | None) -> bool:
         """The outcome of ``if condition:`` on this path; the compiler traces every path."""
         k = len(self.decisions)
-        if k >= MAX_BRANCHES:
+        limit = MAX_BRANCHES if self.evaluate is None else MAX_BRANCHES_FOLLOWED
+        if k >= limit and k >= len(self.path):  # (a replayed path is as long as it was)
             raise BranchLimitError(
-                f"{_here()}: more than {MAX_BRANCHES} branches on traced values on one path (a loop whose "
+                f"{_here()}: more than {limit} branches on traced values on one path (a loop whose "
                 "condition depends on traced values?); give the loop a fixed number of steps (for ... in range(n)) "
                 "or write the choice with np.where")
         if k < len(self.path):

@@ -408,3 +408,26 @@ def test_assignment_at_a_traced_position():
     x = np.array([1.0, 5.0, 2.0])
     np.testing.assert_allclose(symdiff.grad(f)(x), [2.0, 0.0, 4.0])
     check_grads(f, [x])
+
+
+def bounce(v0, g):
+    """A ball dropped from 1 m, bouncing with restitution 0.9: a branch in every step of the loop."""
+    h, v = 1.0, v0
+    heights = np.zeros(40)
+    for t in range(40):
+        v = v - g * 0.05
+        h = h + v * 0.05
+        if h < 0:
+            h = -h
+            v = -0.9 * v
+        heights[t] = h
+    return np.sum(heights ** 2)
+
+
+def test_a_branch_in_every_step_of_a_simulation():
+    vg = symdiff.value_and_grad(bounce, wrt=(0, 1))
+    for v0 in (1.0, -0.5, 2.0):  # different bounce times: each call's path is compiled when first taken
+        check_grads(bounce, [v0, 9.81])
+        value, _ = vg(v0, 9.81)
+        np.testing.assert_allclose(value, bounce(v0, 9.81), rtol=1e-12)
+    assert vg.source.count("def _bounce_value_and_grad_") == 3  # the three paths taken, one module
