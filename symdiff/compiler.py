@@ -104,7 +104,10 @@ def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = Fa
         if not tr.decisions or not is_failure(exc):
             raise
         path.error = exc
-        path.conditions = [c for c, _, _ in tr.decisions]
+        try:
+            path.conditions = tr.finish([c for c, _, _ in tr.decisions])
+        except SymdiffError:
+            path.conditions = [c for c, _, _ in tr.decisions]
     path.outcomes = tuple(o for _, o, _ in tr.decisions)
     path.origins = [origin for _, _, origin in tr.decisions]
     return path
@@ -209,7 +212,8 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
     params = [s.name for s in specs]
     ok = [b for b in built if b is not None]
     tree, conditions = decision_tree(paths)
-    nodes = toposort([o for b in ok for f in b[0] for o in f.outputs] + [c for c, _ in conditions])
+    nodes = toposort([o for b in ok for f in b[0] for o in f.outputs] + [c for c, _ in conditions]
+                     + [c for p in paths for c in p.conditions])
     labels = [label for f in ok[0][0] for label in f.labels]
     module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
     module.name_constants(nodes)
@@ -228,7 +232,9 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
             fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
             printed.append(Function(fname, fparams if branching else _defaults(fn, fparams),
                                     f"{f.doc} Path {k}." if branching else f.doc, body if branching else checks + body))
-    if branching:
+    if branching and max(len(p.outcomes) for p in paths) > DEEP:
+        printed += _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks)
+    elif branching:
         sizes = size_bindings(paths[0].inputs)
         for j, (cond, origin) in enumerate(conditions):
             body = NodePrinter(module, user_params, sizes).body([cond], ["branch"], "return bool({0})")
@@ -249,6 +255,36 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
         "polymorphic": any(isinstance(d, sp.Symbol) for b in ok for n in b[1] for d in n.shape),
     }
     return render_module(header, printed, module)
+
+
+#: Past this many branches on one path, the generated function checks each path's outcomes in turn
+#: (one pass over each path's conditions) instead of a tree of condition functions (one pass each).
+DEEP = 8
+
+
+def _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks) -> list[Function]:
+    """Per path, a function computing the outcomes of its branches along it; the entry points return
+    the code of the path whose outcomes these arguments reproduce (exactly one, when all were traced)."""
+    printed = []
+    args = ", ".join(user_params)
+    for k, path in enumerate(paths):
+        sizes = size_bindings(path.inputs or ok[0][1])
+        labels = [f"c{i}" for i in range(len(path.conditions))]
+        slots = ", ".join("{%d}" % i for i in range(len(labels)))
+        returns = f'return "".join("1" if c else "0" for c in ({slots},))'
+        body = NodePrinter(module, user_params, sizes).body(list(path.conditions), labels, returns)
+        printed.append(Function(f"_{name}_branches_{k}", user_params, f"The outcomes of the {len(labels)} branches "
+                                f"on path {k} (1: taken), computed along it.", body))
+    for f in ok[0][0]:
+        fparams = user_params + list(f.extra_params)
+        call = f"({', '.join(fparams)})"
+        lines = []
+        for k, path in enumerate(paths):
+            lines.append(f"if _{name}_branches_{k}({args}) == {''.join('1' if o else '0' for o in path.outcomes)!r}:")
+            lines += ["    " + line for line in _leaf(name, f.suffix, k, call, built, paths, module)]
+        lines.append(f"raise {module.helpers.use('BranchNotCompiled')}({name!r})")
+        printed.append(Function(f"{name}_{f.suffix}", _defaults(fn, fparams), f.doc, checks + lines))
+    return printed
 
 
 def _defaults(fn: Callable, params: list[str]) -> list[str]:

@@ -431,3 +431,29 @@ def test_a_branch_in_every_step_of_a_simulation():
         value, _ = vg(v0, 9.81)
         np.testing.assert_allclose(value, bounce(v0, 9.81), rtol=1e-12)
     assert vg.source.count("def _bounce_value_and_grad_") == 3  # the three paths taken, one module
+
+
+def early_exit(x):
+    """Sums the leading non-negative entries, then stops at the first negative one."""
+    total = 0.0
+    for i in range(10):
+        if x[i] < 0:
+            return total + 0.5 * np.sum(x ** 2)
+        total = total + np.sin(x[i])
+    return total
+
+
+def test_export_of_a_deep_chain_of_branches(tmp_path):
+    path = tmp_path / "early_exit_grad.py"
+    text = symdiff.export(early_exit, path, shapes={"x": (10,)})
+    assert text.count("def _early_exit_grad_") == 11  # the first negative at 0..9, or none
+    assert "if _early_exit_branches_10(x) == '0000000000':" in text
+    module = _load(path)
+    rng = np.random.default_rng(3)
+    for stop in (0, 4, 9, None):
+        x = rng.uniform(0.1, 1.0, size=10)
+        if stop is not None:
+            x[stop] = -0.5
+        k = 10 if stop is None else stop
+        expected = np.where(np.arange(10) < k, np.cos(x), 0.0) + (x if stop is not None else 0.0)
+        np.testing.assert_allclose(module.early_exit_grad(x), expected, rtol=1e-12)
