@@ -14,7 +14,7 @@ from . import primitives as P
 from .errors import ShapeError, UnsupportedError
 from .ir import ARG, Node
 from .numpy_api import Case, Entry, _compose, _here, _no_extras, as_node, register
-from .shapes import normalize_axes, size_of
+from .shapes import normalize_axes, same_dim, size_of
 from .tracer import current_trace
 from .values import Tracer, TracerList
 
@@ -99,10 +99,24 @@ def _einsum(origin, *operands, out=None, optimize=False, dtype=None, order="K", 
     if len(subs) != len(arrays):
         raise ShapeError(f"{_here()}: np.einsum subscripts {operands[0]!r} name {len(subs)} operands, "
                          f"got {len(arrays)}")
+    arrays, subs = zip(*[_diagonals(x, sub, origin) for x, sub in zip(arrays, subs)]) if arrays else ((), ())
     try:
-        return _einsum_checked(arrays, subs, output, origin)
+        return _einsum_checked(list(arrays), list(subs), output, origin)
     except UnsupportedError as exc:
         raise UnsupportedError(f"{_here()}: {exc}") from None
+
+
+def _diagonals(x: Node, sub: str, origin) -> tuple[Node, str]:
+    """An operand whose subscripts repeat a letter (``'ii'``, ``'iij'``): its diagonal over those axes
+    first (np.diagonal puts it last), so each letter names one axis."""
+    while len(set(sub)) < len(sub):
+        letter = next(c for c in sub if sub.count(c) > 1)
+        p = sub.index(letter)
+        q = sub.index(letter, p + 1)
+        length = same_dim(x.shape[p], x.shape[q])
+        x = P.diagonal(x, 0, p, q, length, origin)
+        sub = sub[:p] + sub[p + 1:q] + sub[q + 1:] + letter
+    return x, sub
 
 
 def _diag_axes(x: Node, offset, axis1, axis2) -> tuple[int, int, int, sp.Expr]:

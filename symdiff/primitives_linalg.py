@@ -95,8 +95,8 @@ def einsum(operands: Sequence[Node], subscripts: Sequence[str], output: str, ori
         if len(sub) != x.ndim:
             raise ShapeError(f"einsum: subscripts {sub!r} for an operand of {x.ndim} dimensions")
         if len(set(sub)) != len(sub):
-            raise UnsupportedError(f"einsum: index repeated within one operand ({sub!r}); "
-                                   "take the diagonal with np.diagonal or np.trace")
+            raise UnsupportedError(f"einsum: index repeated within one operand ({sub!r}); the tracer takes "
+                                   "such diagonals first (numpy_api_linalg._diagonals)")
         for c, d in zip(sub, x.shape):
             dims[c] = broadcast_shapes((dims[c],), (d,))[0] if c in dims else d
     if len(set(output)) != len(output) or not set(output) <= set(dims):

@@ -141,13 +141,27 @@ def test_einsum_code_is_einsum():
     assert "np.einsum('ij,jk->ik', a, b)" in g.source
 
 
-@pytest.mark.parametrize("spec, error", [("ii->i", UnsupportedError), ("...i->i", UnsupportedError),
-                                         ("ij->k", ShapeError), ("ijk->", ShapeError)])
+@pytest.mark.parametrize("spec, error", [("...i->i", UnsupportedError), ("ij->k", ShapeError), ("ijk->", ShapeError)])
 def test_einsum_refusals(spec, error):
     def f(x):
         return np.sum(np.einsum(spec, x))
     with pytest.raises(error):
         symdiff.grad(f)(np.ones((3, 3)))
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("ii->", lambda A: np.eye(3) * 2 * np.trace(A)),                       # (trace A)^2
+    ("ii->i", lambda A: np.diag(2 * np.diag(A))),                          # sum of squared diagonal
+    ("ii", lambda A: np.eye(3) * 2 * np.trace(A)),                         # implicit: the trace
+])
+def test_einsum_with_a_repeated_index_takes_the_diagonal(spec, expected):
+    A = np.arange(9.0).reshape(3, 3) / 4
+
+    def f(A):
+        return np.sum(np.einsum(spec, A) ** 2)
+    np.testing.assert_allclose(symdiff.grad(f)(A), expected(A))
+    B = np.random.default_rng(1).normal(size=(3, 3, 2))
+    check_grads(lambda A: np.sum(np.einsum("iij,ik->jk", B * A[:, :, None], A) ** 2), [A])
 
 
 # ---------------------------------------------------------------- norms ---------------------------
