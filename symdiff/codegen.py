@@ -70,11 +70,28 @@ def constant_code(arr) -> str:
         if arr.ndim == 2 and arr.shape[0] == arr.shape[1]:
             n = arr.shape[0]
             candidates += [(f"np.eye({n})", np.eye(n)), (f"1 - np.eye({n})", 1 - np.eye(n))]
+        if arr.ndim == 2 and np.isin(arr, (0.0, 1.0)).all():
+            candidates += _triangles(arr)
         for code, made in candidates:
             if made.tobytes() == arr.tobytes():
                 return code
     listing = repr(arr.tolist())  # Python's repr of a float reads back to the same float
     return f"np.array({listing}, dtype=np.{arr.dtype})"
+
+
+def _triangles(arr) -> list:
+    """``np.triu(np.ones((n, m)), k)`` and ``np.tril(...)`` with the ``k`` each would need to give ``arr``."""
+    import numpy as np
+    n, m = arr.shape
+    out = []
+    row, col = arr[0], arr[:, 0]
+    # triu: row 0 starts at column k >= 0, or column 0 holds 1 - k ones (k <= 0)
+    k_up = int(np.argmax(row)) if row.any() and not row[0] else -int(np.argmin(col) - 1 if not col.all() else n - 1)
+    # tril: column 0 starts at row -k >= 0, or row 0 holds k + 1 ones (k >= 0)
+    k_lo = -int(np.argmax(col)) if col.any() and not col[0] else int(np.argmin(row) - 1 if not row.all() else m - 1)
+    for fn, k in (("triu", k_up), ("tril", k_lo)):
+        out.append((f"np.{fn}(np.ones(({n}, {m})){'' if k == 0 else f', {k}'})", getattr(np, fn)(np.ones((n, m)), k)))
+    return out
 
 
 class NodePrinter:

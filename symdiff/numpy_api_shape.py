@@ -14,7 +14,7 @@ import sympy as sp
 
 from . import primitives as P
 from .errors import ShapeError, UnsupportedError
-from .ir import Node
+from .ir import ARG, Node
 from .numpy_api import Case, Entry, _here, _no_extras, as_node, register, stack_nodes, tracers
 from .shapes import ONE, broadcast_shapes, normalize_axes, size_of
 from .tracer import current_trace
@@ -280,6 +280,18 @@ def _constant_like(value: float | None):
     return build
 
 
+def _triangle(fn):
+    """``np.triu``/``np.tril`` of a traced array: times a constant 0/1 mask over its last two axes."""
+    def build(origin, m, k=0):
+        x = as_node(m)
+        if x.ndim < 2:
+            raise ShapeError(f"{_here()}: np.{fn.__name__} of a traced array of {x.ndim} dimensions; pass a matrix")
+        n, p = (current_trace().concrete(d, f"an axis size of np.{fn.__name__}'s argument") for d in x.shape[-2:])
+        mask = P.const_node(fn(np.ones((n, p)), int(k)))
+        return P.elementwise(ARG[0] * ARG[1], (x, mask), origin=origin)
+    return build
+
+
 def _copy(origin, a, order="K", subok=False):
     return as_node(a)
 
@@ -332,6 +344,10 @@ register(np.fliplr, Entry("fliplr", _fliplr, cases=((((2, 3),), ()),)))
 register(np.flipud, Entry("flipud", _flipud, cases=((((2, 3),), ()),)))
 register(np.roll, Entry("roll", _roll, cases=ROLL_CASES))
 register(np.copy, Entry("copy", _copy))
+register(np.triu, Entry("triu", _triangle(np.triu), cases=((((3, 3),), ()), (((3, 4),), (("k", 1),)),
+                                                         (((2, 3, 3),), (("k", -1),)))))
+register(np.tril, Entry("tril", _triangle(np.tril), cases=((((3, 3),), ()), (((4, 3),), (("k", -1),)),
+                                                         (((2, 3, 3),), (("k", 1),)))))
 register(np.zeros_like, Entry("zeros_like", _constant_like(0)))
 register(np.ones_like, Entry("ones_like", _constant_like(1)))
 register(np.full_like, Entry("full_like", _constant_like(None), cases=(
