@@ -21,7 +21,7 @@ def loss_value_and_grad(x, y, w, b):
     # Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     dz = (np.exp(np.minimum(z, 0.0))/(t1 + 1.0) - y)*(1.0/n_w1)
     # Grad of: z = x @ w + b
-    dw = np.outer(x, dz)
+    dw = x[:, None]*dz
     db = dz
     return loss, (dw, db)
 
@@ -34,6 +34,6 @@ def loss_grad(x, y, w, b):
     # Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     dz = (np.exp(np.minimum(z, 0.0))/(np.exp(-np.abs(z)) + 1.0) - y)*(1.0/n_w1)
     # Grad of: z = x @ w + b
-    dw = np.outer(x, dz)
+    dw = x[:, None]*dz
     db = dz
     return (dw, db)
