@@ -6,6 +6,8 @@ matrix products, a multiple of the identity added to a diagonal in place. The no
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import sympy as sp
 
@@ -40,10 +42,30 @@ def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
     rest = _complement(first)
     lines = [f"{{name}} = np.{'zeros' if rest is None else 'empty'}({p.shape(node.shape)}{dtype})"]
     for k, (index, sign, g) in enumerate(zip(node.param("indices"), node.param("signs"), a)):
-        lines.append(f"{{name}}[{p.index(index)}] {'=' if k == 0 else sign + '='} {g}")
+        target = f"{{name}}[{p.index(index)}]"
+        if k == 0:
+            view = all(isinstance(item, tuple) and item[0] == "slice" for item in index)  # not x[0]: no out=
+            lines += (_sum_into(node.inputs[0], g, target, p) if view else []) or [f"{target} = {g}"]
+        else:
+            lines.append(f"{target} {sign}= {g}")
         if k == 0:
             lines += [f"{{name}}[{p.index(part)}] = 0.0" for part in rest or ()]
     return lines
+
+
+def _sum_into(g: Node, code: str, target: str, p) -> list[str]:
+    """A sum ``g`` (printed inline as ``code``) written into ``target`` by the ufunc itself,
+    ``np.add(400.0*a*b, 2.0*c, out=target)``, instead of into a temporary copied there (on a large
+    array: a pass and a temporary less; on a small one, the same calls). Empty when ``g`` is not a
+    sum printed inline."""
+    if code.isidentifier() or g.op != "elementwise" or not g.expr.is_Add:
+        return []
+    args = [p.code[id(x)] for x in g.inputs]
+    first, *others = g.expr.as_ordered_terms()
+    rest = sp.Add(*others)
+    ufunc, rest = ("subtract", -rest) if rest.could_extract_minus_sign() else ("add", rest)
+    first_code, rest_code = (p.expr(replace(g, expr=e), args) for e in (first, rest))
+    return [f"np.{ufunc}({first_code}, {rest_code}, out={target})"]
 
 
 #: ``_scatter(g1, index1) + _scatter(g2, index2) + ...`` filling one array of zeros.

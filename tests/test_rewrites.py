@@ -170,6 +170,33 @@ def test_rosenbrock_gradient_fills_one_buffer_and_is_exact():
     np.testing.assert_allclose(g, rosenbrock_grad(x), rtol=1e-13)
 
 
+def first_slice_a_difference(x):
+    return np.sum(np.sin(x[1:]) * x[:-1]) - np.sum(x[:-1] ** 3)
+
+
+@pytest.mark.parametrize("fn,dtype,line", [
+    (rosenbrock, np.float64, "np.add(400.0*t1*t3, 2.0*t2, out=dx[:-1])"),
+    (first_slice_a_difference, np.float64, "np.subtract(t3, 3.0*t4, out=dx[:-1])"),
+    (first_slice_a_difference, np.float32, "np.subtract("),
+])
+def test_the_first_sum_is_written_into_the_buffer(fn, dtype, line):
+    """No temporary copied into the buffer: the ufunc of the sum writes into it (out=)."""
+    x = (1 + 0.5 * rng.standard_normal(9)).astype(dtype)
+    vg = symdiff.value_and_grad(fn)
+    value, g = vg(x)
+    np.testing.assert_allclose(value, fn(x.astype(np.float64)), rtol=1e-12 if dtype == np.float64 else 1e-6)
+    code = body(vg)
+    assert line in code and code.count("out=dx[:-1]") == 1 and "dx[:-1] = " not in code, code
+    assert g.dtype == dtype
+    if dtype == np.float64:
+        check_grads(fn, (x,))
+        if fn is rosenbrock:
+            np.testing.assert_allclose(g, rosenbrock_grad(x), rtol=1e-13)
+    else:  # float32 code: against the float64 gradient
+        g64 = symdiff.grad(fn)(x.astype(np.float64))
+        np.testing.assert_allclose(g, g64, rtol=1e-5, atol=1e-5)
+
+
 def slices_of_a_matrix(a):
     return np.sum(a[:, 1:] * a[:, :-1]) + np.sum(np.sin(a[1:3]))
 
