@@ -205,6 +205,55 @@ def pairwise_sums(outputs: list[Node]) -> list[Node]:
     return rebuild(outputs, fn)
 
 
+def _emit_pairwise_squares(node: Node, a: list[str], p) -> list[str]:
+    x, y = (p.paren(c, "[") for c in a)
+    k = node.inputs[0].shape[1]
+    square = f"({x}[:, {{c}}, None] - {y}[:, {{c}}])**2"
+    if k.is_Integer:
+        return [f"{{name}} {'+=' if c else '='} {square.format(c=c)}" for c in range(int(k))]
+    k, c = p.size(k), p.namer.fresh("c")
+    return [f"if 1 <= {k} <= {_FEW}:  # one pass per coordinate, no n*m*k array of differences",
+            f"    {{name}} = {square.format(c=0)}",
+            f"    for {c} in range(1, {k}):",
+            f"        {{name}} += {square.format(c=c)}",
+            "else:",
+            f"    {{name}} = {x}[:, None] - {y}[None]",
+            "    {name} = np.einsum('ijk,ijk->ij', {name}, {name})"]
+
+
+EMITTERS["pairwise_squares"] = _emit_pairwise_squares
+
+
+#: Up to this many coordinates, squared distances are summed coordinate by coordinate.
+_FEW = 4
+
+
+def pairwise_squares(outputs: list[Node]) -> list[Node]:
+    """``d = A[:, None, :] - B[None, :, :]`` read only by ``einsum('ijk,ijk->ij', d, d)`` (squared
+    distances) is built coordinate by coordinate, ``(A[:, c, None] - B[:, c])**2`` summed over the
+    few ``c`` (up to 4; a size known only at run time is tested there): no n*m*k array, and no inner
+    loop over k (a few times faster)."""
+    users = consumers(outputs)
+
+    def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(old, inputs)
+        if node.op != "contract" or node.inputs[0] is not node.inputs[1] or node.ndim != 2:
+            return node
+        ins, out = node.param("subscripts").split("->")
+        d = node.inputs[0]
+        if ins != f"{out}{ins[2]},{out}{ins[2]}" or len(out) != 2 or d.op != "elementwise" or \
+                d.expr != ARG[0] - ARG[1] or (d.shape[2].is_Integer and not 1 <= int(d.shape[2]) <= _FEW) or \
+                any(u is not old for u in users.get(id(old.inputs[0]), ())):
+            return node
+        n, m, k = d.shape
+        a, b = _axes_added(d.inputs[0], (n, k)), _axes_added(d.inputs[1], (m, k))
+        if a is None or b is None or d.inputs[0].shape != (n, 1, k) or d.inputs[1].shape != (1, m, k):
+            return node
+        note(f"squared pairwise distances summed over {k} coordinates, without the differences")
+        return Node("pairwise_squares", (a, b), node.shape, dtype=node.dtype, origin=node.origin, name=node.name)
+    return rebuild(outputs, fn)
+
+
 # ---------------------------------------------------------------- diagonal --------------------------
 
 def _emit_add_diagonal(node: Node, a: list[str], p) -> list[str]:

@@ -216,6 +216,42 @@ def test_slices_fill_one_buffer_zeroed_where_the_first_does_not_write(fn, shape,
     check_grads(fn, (x,))
 
 
+# ---- squared pairwise distances coordinate by coordinate -------------------------------------------
+
+def soft_distances(X, Y):
+    d = X[:, None, :] - Y[None, :, :]
+    return np.sum(np.exp(-np.sum(d * d, axis=-1)))
+
+
+def distances_and_differences(X):  # d is read again: the differences stay
+    d = X[:, None, :] - X[None, :, :]
+    return np.sum(np.sqrt(np.sum(d ** 2, axis=-1) + 1.0)) + np.sum(np.sin(d))
+
+
+@pytest.mark.parametrize("k", [1, 3, 6])
+def test_squared_distances_are_summed_per_coordinate(k):
+    X, Y = rng.standard_normal((5, k)), rng.standard_normal((4, k))
+    vg = symdiff.value_and_grad(soft_distances, wrt=("X", "Y"))
+    value, (gx, gy) = vg(X, Y)
+    code = body(vg)
+    if k == 1:  # a size-1 axis is part of the signature: one known coordinate
+        assert "(X[:, 0, None] - Y[:, 0])**2" in code and "einsum" not in code, code
+    else:  # k known at run time: tested there (the other branch: k > 4)
+        assert "for c in range(1, n_X1):" in code and "np.einsum('ijk,ijk->ij'" in code, code
+    e = np.exp(-((X[:, None, :] - Y[None, :, :]) ** 2).sum(-1))
+    np.testing.assert_allclose(value, e.sum(), rtol=1e-13)
+    np.testing.assert_allclose(gx, -2 * (e.sum(1)[:, None] * X - e @ Y), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(gy, -2 * (e.sum(0)[:, None] * Y - e.T @ X), rtol=1e-12, atol=1e-14)
+    check_grads(soft_distances, (X, Y), wrt=(0, 1))
+
+
+def test_differences_read_elsewhere_are_not_rebuilt():
+    X = rng.standard_normal((4, 3))
+    vg, _ = value_and_grad(distances_and_differences, (X,))
+    assert "for c in range(" not in body(vg)
+    check_grads(distances_and_differences, (X,))
+
+
 # ---- shared powers and pairwise differences ---------------------------------------------------------
 
 def lj(X):
