@@ -238,7 +238,7 @@ def lower(e: sp.Expr) -> sp.Expr:
     (exact, and faster in NumPy than a ``where``)."""
     def low(t):
         u = t.args[0]
-        e = sp.exp(-sp.Abs(u))
+        e = sp.exp(sp.Min(u, 0) - sp.Max(u, 0))  # -|u|, from the min and max the forms use anyway
         if isinstance(t, softplus):
             return sp.Max(u, 0) + log1p(e)
         return sp.exp(sp.Min(u, 0)) / (1 + e)
