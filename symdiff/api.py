@@ -27,6 +27,7 @@ import numpy as np
 
 from . import cache
 from .errors import ShapeError, SymdiffError, TraceError, UnsupportedError
+from .fastpath import MISS, exact_key, guarded, miss
 from .fingerprint import fingerprint
 from .specs import ArgSpec, Compiled
 
@@ -90,26 +91,6 @@ def _spec_of(name: str, value: Any) -> ArgSpec:
                      "pass NumPy float arrays, floats, or ints (ints are treated as constants)")
 
 
-_F64 = np.dtype(np.float64)
-
-
-def _other_key(a: Any) -> Any:
-    t = type(a)
-    if t is np.ndarray:  # not float64: a float array keeps its dtype in the key; others are converted
-        return (a.shape, a.dtype) if a.dtype.kind == "f" else None
-    if t is float:
-        return float
-    if t is int or t is str:
-        return (t, a)
-    return None
-
-
-def _exact_key(args: tuple) -> tuple:
-    """Exact shapes (and dtypes other than float64; values, for static arguments) of a call; None marks
-    an argument that the fast path does not handle. Kept cheap: it runs on every call."""
-    return tuple([a.shape if type(a) is np.ndarray and a.dtype is _F64 else _other_key(a) for a in args])
-
-
 #: What each transform calls in the generated module, and the kind of module it needs.
 ENTRIES = {"value_and_grad": "grad", "grad": "grad", "jacobian": "jacobian", "hessian": "hessian",
            "hvp": "hvp", "jvp": "jvp", "vjp": "vjp", "elementwise_grad": "elementwise_grad"}
@@ -130,7 +111,9 @@ class Transformed:
         self.params = _params(fn)
         self._signature = inspect.signature(fn)
         self._cache: dict[tuple, list[tuple[Compiled, Any]]] = {}
-        self._fast: dict[tuple, tuple[Compiled, Callable]] = {}  # exact shapes -> generated function
+        # exact shapes -> the module, its function, and that function behind a guard of those shapes
+        self._fast: dict[tuple, tuple[Compiled, Callable, Callable]] = {}
+        self._hot: Callable = miss  # the guarded function of the latest call, if it came from self._fast
         self._last: Compiled | None = None
         self._fingerprint: str | None | bool = False  # False: not computed yet
         #: Where the code of the most recent call came from: "memory", "disk" or "compiled".
@@ -195,16 +178,34 @@ class Transformed:
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def __call__(self, *args, **kwargs):
-        if not kwargs:  # fast path: the same exact shapes as an earlier call
-            key = _exact_key(args)
+        if not kwargs:  # fast path: the same exact key as the latest call
+            try:
+                result = self._hot(*args)
+            except LookupError as exc:  # a branch not compiled yet: the slow path compiles it
+                if type(exc).__name__ != "BranchNotCompiled":
+                    raise
+            else:
+                if result is not MISS:
+                    return result
+        return self._call(args, kwargs)
+
+    def _call(self, args: tuple, kwargs: dict) -> Any:
+        # self._hot is set again only by a call served from self._fast, which sets self._last and
+        # self.cache_info: a hot call then leaves both as they are
+        self._hot = miss
+        if not kwargs:  # the same exact key as an earlier call
+            key = exact_key(args)
             hit = self._fast.get(key)
             if hit is not None:
                 self._last, self.cache_info = hit[0], "memory"
                 try:
-                    return hit[1](*args)
-                except LookupError as exc:  # a branch not compiled yet: the slow path compiles it
+                    result = hit[1](*args)
+                except LookupError as exc:
                     if type(exc).__name__ != "BranchNotCompiled":
                         raise
+                else:
+                    self._hot = hit[2]
+                    return result
         values = self._bind(args, kwargs)
         if any(is_tracer(v) for v in values):
             return self._compose(values)
@@ -222,7 +223,7 @@ class Transformed:
                 compiled, module = self._compiled(values, grow=compiled)
         self._last = compiled
         if not kwargs and len(args) == len(values) and None not in key:
-            self._fast[key] = (compiled, func)
+            self._fast[key] = (compiled, func, guarded(key, func))
         return result
 
     def _compose(self, values: list[Any]) -> Any:

@@ -292,8 +292,10 @@ def _negated(x: Node, users: dict[int, list[Node]]) -> Node | None:
 
 
 def tidy_signs(outputs: list[Node]) -> list[Node]:
-    """After sharing: ``np.dot(-u, -u)`` reads ``u``, and ``out[i] += -g`` becomes ``out[i] -= g``."""
+    """After sharing: ``np.dot(-u, -u)`` reads ``u``, ``out[i] += -g`` becomes ``out[i] -= g``, and
+    ``exp(-(a - b))`` is ``exp(b - a)``."""
     users = consumers(outputs)
+    returned = {id(o) for o in outputs}
 
     def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
         node = with_inputs(old, inputs)
@@ -308,6 +310,15 @@ def tidy_signs(outputs: list[Node]) -> list[Node]:
                     terms[k], signs[k] = flipped, "-" if signs[k] == "+" else "+"
             params = tuple((key, tuple(signs)) if key == "signs" else (key, v) for key, v in node.params)
             return with_inputs(node, tuple(terms), params=params)
+        if node.op == "elementwise":
+            for i, x in enumerate(inputs):  # exp(-(a - b)) reads b - a (exp(-0.0) == exp(0.0): the same values)
+                e = sp.exp(-ARG[i])
+                if x is old.inputs[i] and x.op == "elementwise" and x.expr.is_Add and x.name is None and \
+                        id(x) not in returned and len(users.get(id(x), ())) == 1 and node.expr.has(e) and \
+                        not node.expr.xreplace({e: sp.Integer(1)}).has(ARG[i]):
+                    flipped = with_inputs(x, x.inputs, expr=-x.expr)
+                    node = with_inputs(node, (*node.inputs[:i], flipped, *node.inputs[i + 1:]),
+                                       expr=node.expr.xreplace({e: sp.exp(ARG[i])}))
         return node
     return rebuild(outputs, fn)
 

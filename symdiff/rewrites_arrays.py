@@ -6,6 +6,8 @@ matrix products, a multiple of the identity added to a diagonal in place. The no
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import sympy as sp
 
@@ -40,10 +42,30 @@ def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
     rest = _complement(first)
     lines = [f"{{name}} = np.{'zeros' if rest is None else 'empty'}({p.shape(node.shape)}{dtype})"]
     for k, (index, sign, g) in enumerate(zip(node.param("indices"), node.param("signs"), a)):
-        lines.append(f"{{name}}[{p.index(index)}] {'=' if k == 0 else sign + '='} {g}")
+        target = f"{{name}}[{p.index(index)}]"
+        if k == 0:
+            view = all(isinstance(item, tuple) and item[0] == "slice" for item in index)  # not x[0]: no out=
+            lines += (_sum_into(node.inputs[0], g, target, p) if view else []) or [f"{target} = {g}"]
+        else:
+            lines.append(f"{target} {sign}= {g}")
         if k == 0:
             lines += [f"{{name}}[{p.index(part)}] = 0.0" for part in rest or ()]
     return lines
+
+
+def _sum_into(g: Node, code: str, target: str, p) -> list[str]:
+    """A sum ``g`` (printed inline as ``code``) written into ``target`` by the ufunc itself,
+    ``np.add(400.0*a*b, 2.0*c, out=target)``, instead of into a temporary copied there (on a large
+    array: a pass and a temporary less; on a small one, the same calls). Empty when ``g`` is not a
+    sum printed inline."""
+    if code.isidentifier() or g.op != "elementwise" or not g.expr.is_Add:
+        return []
+    args = [p.code[id(x)] for x in g.inputs]
+    first, *others = g.expr.as_ordered_terms()
+    rest = sp.Add(*others)
+    ufunc, rest = ("subtract", -rest) if rest.could_extract_minus_sign() else ("add", rest)
+    first_code, rest_code = (p.expr(replace(g, expr=e), args) for e in (first, rest))
+    return [f"np.{ufunc}({first_code}, {rest_code}, out={target})"]
 
 
 #: ``_scatter(g1, index1) + _scatter(g2, index2) + ...`` filling one array of zeros.
@@ -180,6 +202,55 @@ def pairwise_sums(outputs: list[Node]) -> list[Node]:
             expr = k * (ARG[0] - ARG[1] * ARG[2])
         note(f"sum over axis {node.param('axis')[0]} of products with pairwise differences -> matmul")
         return elementwise(expr, (*parts, *scalars), origin=o)
+    return rebuild(outputs, fn)
+
+
+def _emit_pairwise_squares(node: Node, a: list[str], p) -> list[str]:
+    x, y = (p.paren(c, "[") for c in a)
+    k = node.inputs[0].shape[1]
+    square = f"({x}[:, {{c}}, None] - {y}[:, {{c}}])**2"
+    if k.is_Integer:
+        return [f"{{name}} {'+=' if c else '='} {square.format(c=c)}" for c in range(int(k))]
+    k, c = p.size(k), p.namer.fresh("c")
+    return [f"if 1 <= {k} <= {_FEW}:  # one pass per coordinate, no n*m*k array of differences",
+            f"    {{name}} = {square.format(c=0)}",
+            f"    for {c} in range(1, {k}):",
+            f"        {{name}} += {square.format(c=c)}",
+            "else:",
+            f"    {{name}} = {x}[:, None] - {y}[None]",
+            "    {name} = np.einsum('ijk,ijk->ij', {name}, {name})"]
+
+
+EMITTERS["pairwise_squares"] = _emit_pairwise_squares
+
+
+#: Up to this many coordinates, squared distances are summed coordinate by coordinate.
+_FEW = 4
+
+
+def pairwise_squares(outputs: list[Node]) -> list[Node]:
+    """``d = A[:, None, :] - B[None, :, :]`` read only by ``einsum('ijk,ijk->ij', d, d)`` (squared
+    distances) is built coordinate by coordinate, ``(A[:, c, None] - B[:, c])**2`` summed over the
+    few ``c`` (up to 4; a size known only at run time is tested there): no n*m*k array, and no inner
+    loop over k (a few times faster)."""
+    users = consumers(outputs)
+
+    def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(old, inputs)
+        if node.op != "contract" or node.inputs[0] is not node.inputs[1] or node.ndim != 2:
+            return node
+        ins, out = node.param("subscripts").split("->")
+        d = node.inputs[0]
+        if ins != f"{out}{ins[2]},{out}{ins[2]}" or len(out) != 2 or d.op != "elementwise" or \
+                d.expr != ARG[0] - ARG[1] or (d.shape[2].is_Integer and not 1 <= int(d.shape[2]) <= _FEW) or \
+                any(u is not old for u in users.get(id(old.inputs[0]), ())):
+            return node
+        n, m, k = d.shape
+        a, b = _axes_added(d.inputs[0], (n, k)), _axes_added(d.inputs[1], (m, k))
+        if a is None or b is None or d.inputs[0].shape != (n, 1, k) or d.inputs[1].shape != (1, m, k):
+            return node
+        note(f"squared pairwise distances summed over {k} coordinates, without the differences")
+        return Node("pairwise_squares", (a, b), node.shape, dtype=node.dtype, origin=node.origin, name=node.name)
     return rebuild(outputs, fn)
 
 

@@ -20,7 +20,7 @@ from .ir import ARG, Node, consumers, rebuild, toposort, with_inputs
 from .primitives import elementwise, reduce, stop_gradient
 from .rewrites import (contract_products, drop_shift_gradient, share_powers, share_scaled_sums, split_total_sums,
                        tidy_signs)
-from .rewrites_arrays import add_diagonal, merge_scatters, pairwise_sums, sums_as_products
+from .rewrites_arrays import add_diagonal, merge_scatters, pairwise_squares, pairwise_sums, sums_as_products
 from .scalar_special import xlogy
 from .scalar import sigmoid, softplus
 from .shapes import broadcast_shapes
@@ -238,7 +238,7 @@ def lower(e: sp.Expr) -> sp.Expr:
     (exact, and faster in NumPy than a ``where``)."""
     def low(t):
         u = t.args[0]
-        e = sp.exp(-sp.Abs(u))
+        e = sp.exp(sp.Min(u, 0) - sp.Max(u, 0))  # -|u|, from the min and max the forms use anyway
         if isinstance(t, softplus):
             return sp.Max(u, 0) + log1p(e)
         return sp.exp(sp.Min(u, 0)) / (1 + e)
@@ -391,6 +391,7 @@ FORWARD_PASSES: list[Pass] = [stable_softmax, fuse, drop_shift_gradient, simplif
                               merge_duplicates]
 #: Passes on the value together with its gradient.
 PASSES: list[Pass] = [elide_broadcasts, fuse, elide_broadcasts, simplify_exprs, merge_duplicates, split_total_sums,
-                      contract_products, pairwise_sums, merge_duplicates, fuse, add_diagonal, merge_scatters,
-                      sums_as_products, lower_functions, share_subexpressions, merge_duplicates, tidy_signs]
+                      contract_products, pairwise_sums, merge_duplicates, fuse, add_diagonal, pairwise_squares,
+                      merge_scatters, sums_as_products, lower_functions, share_subexpressions, merge_duplicates,
+                      tidy_signs]
 

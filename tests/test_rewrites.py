@@ -3,6 +3,7 @@ the gradient stays exact (central finite differences of the user's function, or 
 including near misses of each pattern that must not be rewritten."""
 import re
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -170,6 +171,33 @@ def test_rosenbrock_gradient_fills_one_buffer_and_is_exact():
     np.testing.assert_allclose(g, rosenbrock_grad(x), rtol=1e-13)
 
 
+def first_slice_a_difference(x):
+    return np.sum(np.sin(x[1:]) * x[:-1]) - np.sum(x[:-1] ** 3)
+
+
+@pytest.mark.parametrize("fn,dtype,line", [
+    (rosenbrock, np.float64, "np.add(400.0*t1*t3, 2.0*t2, out=dx[:-1])"),
+    (first_slice_a_difference, np.float64, "np.subtract(t3, 3.0*t4, out=dx[:-1])"),
+    (first_slice_a_difference, np.float32, "np.subtract("),
+])
+def test_the_first_sum_is_written_into_the_buffer(fn, dtype, line):
+    """No temporary copied into the buffer: the ufunc of the sum writes into it (out=)."""
+    x = (1 + 0.5 * rng.standard_normal(9)).astype(dtype)
+    vg = symdiff.value_and_grad(fn)
+    value, g = vg(x)
+    np.testing.assert_allclose(value, fn(x.astype(np.float64)), rtol=1e-12 if dtype == np.float64 else 1e-6)
+    code = body(vg)
+    assert line in code and code.count("out=dx[:-1]") == 1 and "dx[:-1] = " not in code, code
+    assert g.dtype == dtype
+    if dtype == np.float64:
+        check_grads(fn, (x,))
+        if fn is rosenbrock:
+            np.testing.assert_allclose(g, rosenbrock_grad(x), rtol=1e-13)
+    else:  # float32 code: against the float64 gradient
+        g64 = symdiff.grad(fn)(x.astype(np.float64))
+        np.testing.assert_allclose(g, g64, rtol=1e-5, atol=1e-5)
+
+
 def slices_of_a_matrix(a):
     return np.sum(a[:, 1:] * a[:, :-1]) + np.sum(np.sin(a[1:3]))
 
@@ -187,6 +215,64 @@ def test_slices_fill_one_buffer_zeroed_where_the_first_does_not_write(fn, shape,
     code = body(vg)
     assert code.count("np.zeros(") + code.count("np.empty(") == 1 and all(f in code for f in fill), code
     check_grads(fn, (x,))
+
+
+# ---- softplus and sigmoid share min(z, 0) and max(z, 0) ------------------------------------------------
+
+def bce(z, y):
+    return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+
+
+def test_bce_value_and_gradient_share_min_and_max():
+    """-|z| is min(z, 0) - max(z, 0), both needed anyway: one pass less, the same values."""
+    z = np.array([-1000.0, -40.0, -0.5, -0.0, 0.0, 0.5, 40.0, 1000.0])
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0])
+    vg = symdiff.value_and_grad(bce)
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        value, dz = vg(z, y)
+    code = "\n".join(line for line in body(vg).splitlines() if not line.lstrip().startswith("#"))
+    assert "np.abs" not in code and "np.exp(-" not in code and code.count("np.exp(") == 2, code
+    assert code.count("np.maximum(") == 1 and code.count("np.minimum(") == 1, code
+    np.testing.assert_allclose(value, np.mean(np.logaddexp(0.0, z) - z * y), rtol=1e-15)
+    sigmoid = np.array([float(1 / (1 + mpmath.exp(-mpmath.mpf(t)))) for t in z])
+    np.testing.assert_allclose(dz, (sigmoid - y) / z.size, rtol=1e-15, atol=1e-300)
+    check_grads(bce, (z[1:-1] + 0.1, y[1:-1]))
+
+
+# ---- squared pairwise distances coordinate by coordinate -------------------------------------------
+
+def soft_distances(X, Y):
+    d = X[:, None, :] - Y[None, :, :]
+    return np.sum(np.exp(-np.sum(d * d, axis=-1)))
+
+
+def distances_and_differences(X):  # d is read again: the differences stay
+    d = X[:, None, :] - X[None, :, :]
+    return np.sum(np.sqrt(np.sum(d ** 2, axis=-1) + 1.0)) + np.sum(np.sin(d))
+
+
+@pytest.mark.parametrize("k", [1, 3, 6])
+def test_squared_distances_are_summed_per_coordinate(k):
+    X, Y = rng.standard_normal((5, k)), rng.standard_normal((4, k))
+    vg = symdiff.value_and_grad(soft_distances, wrt=("X", "Y"))
+    value, (gx, gy) = vg(X, Y)
+    code = body(vg)
+    if k == 1:  # a size-1 axis is part of the signature: one known coordinate
+        assert "(X[:, 0, None] - Y[:, 0])**2" in code and "einsum" not in code, code
+    else:  # k known at run time: tested there (the other branch: k > 4)
+        assert "for c in range(1, n_X1):" in code and "np.einsum('ijk,ijk->ij'" in code, code
+    e = np.exp(-((X[:, None, :] - Y[None, :, :]) ** 2).sum(-1))
+    np.testing.assert_allclose(value, e.sum(), rtol=1e-13)
+    np.testing.assert_allclose(gx, -2 * (e.sum(1)[:, None] * X - e @ Y), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(gy, -2 * (e.sum(0)[:, None] * Y - e.T @ X), rtol=1e-12, atol=1e-14)
+    check_grads(soft_distances, (X, Y), wrt=(0, 1))
+
+
+def test_differences_read_elsewhere_are_not_rebuilt():
+    X = rng.standard_normal((4, 3))
+    vg, _ = value_and_grad(distances_and_differences, (X,))
+    assert "for c in range(" not in body(vg)
+    check_grads(distances_and_differences, (X,))
 
 
 # ---- shared powers and pairwise differences ---------------------------------------------------------

@@ -16,12 +16,14 @@ def loss_value_and_grad(x, y, w, b):
     # z = x @ w + b
     z = x @ w + b
     # return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
-    t1 = np.exp(-np.abs(z))
-    loss = (np.log1p(t1) + np.maximum(z, 0.0) - z*y).sum()/n_w1
+    t1 = np.maximum(z, 0.0)
+    t2 = np.minimum(z, 0.0)
+    t3 = np.exp(t2 - t1)
+    loss = (t1 + np.log1p(t3) - z*y).sum()/n_w1
     # Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
-    dz = (np.exp(np.minimum(z, 0.0))/(t1 + 1.0) - y)*(1.0/n_w1)
+    dz = (np.exp(t2)/(t3 + 1.0) - y)*(1.0/n_w1)
     # Grad of: z = x @ w + b
-    dw = np.outer(x, dz)
+    dw = x[:, None]*dz
     db = dz
     return loss, (dw, db)
 
@@ -31,9 +33,11 @@ def loss_grad(x, y, w, b):
     n_w1 = w.shape[1]
     # z = x @ w + b
     z = x @ w + b
+    # return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+    t1 = np.minimum(z, 0.0)
     # Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
-    dz = (np.exp(np.minimum(z, 0.0))/(np.exp(-np.abs(z)) + 1.0) - y)*(1.0/n_w1)
+    dz = (np.exp(t1)/(np.exp(t1 - np.maximum(z, 0.0)) + 1.0) - y)*(1.0/n_w1)
     # Grad of: z = x @ w + b
-    dw = np.outer(x, dz)
+    dw = x[:, None]*dz
     db = dz
     return (dw, db)
