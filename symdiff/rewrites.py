@@ -224,11 +224,12 @@ def _canonical(add: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
 def _part_of(add: sp.Expr, p: sp.Expr) -> tuple[sp.Expr, list[sp.Expr]] | None:
     """``(c, rest)`` when the terms ``c*p`` are some of the terms of ``add`` (and rest the others)."""
     terms = list(add.args)
-    first = p.args[0]
+    f_coeff, f_rest = p.args[0].as_coeff_Mul()
     for t in terms:
-        c = t / first
-        if not c.is_Number:
+        t_coeff, t_rest = t.as_coeff_Mul()
+        if t_rest != f_rest:  # t is not a number times p's first term (cheaper than dividing)
             continue
+        c = t_coeff / f_coeff
         scaled = [c * q for q in p.args]
         if all(s in terms for s in scaled):
             return c, [t for t in terms if t not in scaled]
@@ -251,8 +252,9 @@ def share_scaled_sums(exprs: list[sp.Expr], symbols) -> tuple[list[sp.Expr], lis
     count: dict[sp.Expr, int] = {}
     for p in prims:
         count[p] = count.get(p, 0) + 1
+    distinct = set(prims)
     for a in adds:
-        for p in set(prims):
+        for p in distinct:
             if len(p.args) < len(a.args) and _part_of(a, p) is not None:
                 count[p] = count.get(p, 0) + 1
     chosen = [p for p, n in count.items() if n >= 2]
