@@ -347,6 +347,9 @@ def _constant(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         items = [_constant(i) for i in x]
         return None if any(i is None and j is not None for i, j in zip(items, x)) else type(x)(items)
+    if isinstance(x, dict):  # keyword arguments
+        values = {k: _constant(v) for k, v in x.items()}
+        return None if any(values[k] is None and x[k] is not None for k in x) else values
     return x
 
 
