@@ -46,8 +46,9 @@ def _user_failure(name: str, exc: Exception) -> SymdiffError:
 def source_hash(fn: Callable) -> str:
     try:
         text = inspect.getsource(fn)
-    except (OSError, TypeError):
-        text = repr(fn.__code__.co_code)
+    except (OSError, TypeError):  # no source file (an interactive session): the bytecode
+        code = getattr(inspect.unwrap(fn), "__code__", None)
+        text = repr(code.co_code) if code is not None else repr(fn)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

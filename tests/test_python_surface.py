@@ -457,3 +457,13 @@ def test_export_of_a_deep_chain_of_branches(tmp_path):
         k = 10 if stop is None else stop
         expected = np.where(np.arange(10) < k, np.cos(x), 0.0) + (x if stop is not None else 0.0)
         np.testing.assert_allclose(module.early_exit_grad(x), expected, rtol=1e-12)
+
+
+def test_second_derivative_through_a_branch():
+    def f(x):
+        if x > 0:
+            return x ** 3
+        return np.sin(x)
+    d2 = symdiff.grad(symdiff.grad(f))
+    np.testing.assert_allclose(d2(np.float64(0.7)), 6 * 0.7)
+    np.testing.assert_allclose(d2(np.float64(-0.4)), -np.sin(-0.4))
