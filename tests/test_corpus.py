@@ -25,22 +25,15 @@ from corpus import CATEGORIES, FEATURES, Entry, listing, load, rebind
 #: Features symdiff does not support yet: entries needing them must fail with a symdiff error.
 PENDING: set[str] = set()
 
-#: What unsupported code raises today, per feature (has_aux: the keyword does not exist yet).
-PENDING_RAISES = {"has_aux": (symdiff.SymdiffError, TypeError)}
+#: What unsupported code raises, per feature still pending (none are now).
+PENDING_RAISES: dict[str, tuple[type, ...]] = {}
 
 #: Entries that fail for another reason than a pending feature, each one a bug: id (all paths) or
-#: "id:path" (path: decorator, export, cli, peer) -> (reason, the exception observed).
-ROW_LOOP = ("loops over the rows of a traced array (`for x in xs`) are refused: 'iterating over a traced array'",
-            symdiff.UnsupportedError)
-UNPACK = ("tuple unpacking of a traced array (`x, y = P.T`) is refused: 'iterating over a traced array'",
-          symdiff.UnsupportedError)
-SIZE_NEG = ("unary minus of a size (`n = x.size; -n * ...`) raises TypeError: bad operand type for unary -: 'Size'",
-            symdiff.TraceError)
-LINALG = ("np.linalg.det/inv/slogdet/solve are in the issue's surface but not registered", symdiff.UnsupportedError)
+#: "id:path" (path: decorator, export, cli, peer) -> (reason, the exception observed). None now.
 BUGS: dict[str, tuple[str, type]] = {}
 
-#: Entries using NumPy outside the issue's surface (not bugs; the lead may choose to support them):
-#: id -> (reason, exception observed). Marked like BUGS.
+#: Entries symdiff does not support, by choice (see the README): id or "id:path" -> (reason, exception
+#: observed). Marked like BUGS.
 TRACED_MASK = ("x[mask] with a mask computed from traced values: the result's size depends on the data "
                "(refused; np.where keeps the shape)", symdiff.UnsupportedError)
 EXPLODE = ("export traces every path: a branch per element of a loop gives 2**n paths (refused past 32; the "
