@@ -65,7 +65,9 @@ def _constructor(orig: Callable, fill: str | None = None) -> Callable:
             return orig(*args, **kwargs)
         v = _values()
         if fill == "full" and len(args) >= 2 and isinstance(args[1], v.Tracer):  # np.full(n, traced value)
-            return np.broadcast_to(args[1], args[0]).copy()
+            dtype = kwargs.get("dtype", args[2] if len(args) > 2 else None)
+            filled = np.broadcast_to(args[1], args[0]).copy()
+            return filled.astype(dtype) if dtype is not None else filled  # integer dtypes refused
         if fill in ("like", "empty") and args and isinstance(args[0], (v.Tracer, v.TracerList)):
             # traced: the registry's entry handles it; np.empty_like gives zeros (never old memory)
             return (_ORIG["zeros_like"] if orig is _ORIG["empty_like"] else orig)(*args, **kwargs)
@@ -93,7 +95,9 @@ def _array(orig: Callable, fresh: bool) -> Callable:
             return obj.copy() if fresh else obj
         if _holds_tracer(obj, v.Tracer):
             from .numpy_api import as_node
-            return v.Tracer(as_node(_values_of(obj, v)))
+            stacked = v.Tracer(as_node(_values_of(obj, v)))
+            dtype = kwargs.get("dtype", args[0] if args else None)
+            return stacked.astype(dtype) if dtype is not None else stacked  # integer dtypes refused
         result = orig(obj, *args, **kwargs)
         return v.const_tracer(result) if fresh and isinstance(result, np.ndarray) else result
     array.__name__, array.__doc__, array.__wrapped__ = orig.__name__, orig.__doc__, orig  # type: ignore[attr-defined]

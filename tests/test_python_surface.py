@@ -389,8 +389,10 @@ def test_assignments_in_a_loop_write_in_place_into_the_array_they_made():
 
 
 def test_np_array_of_a_traced_value_with_an_integer_dtype_is_refused():
-    with pytest.raises(UnsupportedError, match="truncate"):
-        symdiff.grad(lambda x: np.sum(np.array(x, dtype=int)))(np.ones(3))
+    for f in (lambda x: np.sum(np.array(x, dtype=int)), lambda x: np.sum(np.array([x[0], x[1]], dtype=int)),
+              lambda x: np.sum(np.full(3, x[0], dtype=int))):
+        with pytest.raises(UnsupportedError, match="truncate"):
+            symdiff.grad(f)(np.ones(3))
     np.testing.assert_allclose(symdiff.grad(lambda x: np.sum(np.asarray(x, dtype=float) ** 2))(np.ones(3)), 2.0)
 
 
