@@ -24,6 +24,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from .numpy_api import _holds_tracer, as_node
+
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
 _LOCK = threading.RLock()
@@ -65,9 +67,7 @@ def _constructor(orig: Callable, fill: str | None = None) -> Callable:
             return orig(*args, **kwargs)
         v = _values()
         if fill == "full" and len(args) >= 2 and isinstance(args[1], v.Tracer):  # np.full(n, traced value)
-            dtype = kwargs.get("dtype", args[2] if len(args) > 2 else None)
-            filled = np.broadcast_to(args[1], args[0]).copy()
-            return filled.astype(dtype) if dtype is not None else filled  # integer dtypes refused
+            return _typed(np.broadcast_to(args[1], args[0]).copy(), args[2:], kwargs)
         if fill in ("like", "empty") and args and isinstance(args[0], (v.Tracer, v.TracerList)):
             # traced: the registry's entry handles it; np.empty_like gives zeros (never old memory)
             return (_ORIG["zeros_like"] if orig is _ORIG["empty_like"] else orig)(*args, **kwargs)
@@ -89,15 +89,9 @@ def _array(orig: Callable, fresh: bool) -> Callable:
         if isinstance(obj, v.Tracer):
             if obj.is_const():
                 return v.const_tracer(orig(obj.node.param("value").array, *args, **kwargs)) if fresh else obj
-            dtype = kwargs.get("dtype", args[0] if args else None)
-            if dtype is not None:
-                obj = obj.astype(dtype)  # refuses integer dtypes, which would truncate
-            return obj.copy() if fresh else obj
-        if _holds_tracer(obj, v.Tracer):
-            from .numpy_api import as_node
-            stacked = v.Tracer(as_node(_values_of(obj, v)))
-            dtype = kwargs.get("dtype", args[0] if args else None)
-            return stacked.astype(dtype) if dtype is not None else stacked  # integer dtypes refused
+            return _typed(obj.copy() if fresh else obj, args, kwargs)
+        if _holds_tracer(obj):  # a list of traced values: stacked, as NumPy converts it
+            return _typed(v.Tracer(as_node(obj)), args, kwargs)
         result = orig(obj, *args, **kwargs)
         return v.const_tracer(result) if fresh and isinstance(result, np.ndarray) else result
     array.__name__, array.__doc__, array.__wrapped__ = orig.__name__, orig.__doc__, orig  # type: ignore[attr-defined]
@@ -105,16 +99,11 @@ def _array(orig: Callable, fresh: bool) -> Callable:
     return array
 
 
-def _holds_tracer(x: Any, tracer: type) -> bool:
-    return isinstance(x, tracer) or (isinstance(x, (list, tuple)) and any(_holds_tracer(e, tracer) for e in x))
-
-
-def _values_of(x: Any, v) -> Any:
-    if isinstance(x, v.Tracer):
-        return x
-    if isinstance(x, (list, tuple)):
-        return [_values_of(e, v) for e in x]
-    return x
+def _typed(t: Any, args: tuple, kwargs: dict) -> Any:
+    """``t`` with the ``dtype`` given first in ``args`` or by keyword, if any (integer dtypes are refused:
+    they would truncate, see :meth:`symdiff.values.Tracer.astype`)."""
+    dtype = kwargs.get("dtype", args[0] if args else None)
+    return t.astype(dtype) if dtype is not None else t
 
 
 def _of_list(orig: Callable) -> Callable:
@@ -122,9 +111,8 @@ def _of_list(orig: Callable) -> Callable:
     list to one array first, so the stand-in stacks it into one traced array."""
     def reduce(a, *args, **kwargs):
         v = _values()
-        if _tracing() and isinstance(a, (list, tuple)) and _holds_tracer(a, v.Tracer):
-            from .numpy_api import as_node
-            a = v.Tracer(as_node(_values_of(a, v)))
+        if _tracing() and isinstance(a, (list, tuple)) and _holds_tracer(a):
+            a = v.Tracer(as_node(a))
         return orig(a, *args, **kwargs)
     reduce.__name__, reduce.__doc__, reduce.__wrapped__ = orig.__name__, orig.__doc__, orig  # type: ignore
     reduce.__symdiff_standin__ = orig  # type: ignore[attr-defined]
