@@ -29,7 +29,7 @@ from . import cache
 from .errors import ShapeError, SymdiffError, TraceError, UnsupportedError
 from .fastpath import MISS, exact_key, guarded, miss
 from .fingerprint import fingerprint
-from .specs import ArgSpec, Compiled
+from .specs import ArgSpec, Compiled, call_values
 
 # The compiler (SymPy, Jinja) is imported only when something has to be compiled: a function served
 # from the on-disk cache never imports it.
@@ -209,8 +209,7 @@ class Transformed:
         values = self._bind(args, kwargs)
         if any(is_tracer(v) for v in values):
             return self._compose(values)
-        arrays = [np.asarray(v, dtype=float) if isinstance(v, np.ndarray) and v.dtype.kind in "iub" else v
-                  for v in values]
+        arrays = call_values(values)
         compiled, module = self._compiled(values)
         while True:
             func = getattr(module, f"{compiled.func_name}_{self.entry}")

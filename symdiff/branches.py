@@ -21,11 +21,11 @@ import builtins
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-import numpy as np
 import sympy as sp
 
 from .errors import BranchLimitError, SymdiffError, where
 from .ir import Node, Origin
+from .specs import call_values
 from .tracer import MAX_PATHS
 
 
@@ -184,5 +184,4 @@ def evaluate(condition: Node, tr, inputs: list[Node], specs, values: Sequence[An
                       *module.helpers.sources(), f"def branch({', '.join(params)}):", *("    " + b for b in body)])
     namespace: dict[str, Any] = {}
     exec(compile(text, "<symdiff branch condition>", "exec"), namespace)  # noqa: S102  (our own generated code)
-    arrays = [np.asarray(v, dtype=float) if isinstance(v, np.ndarray) and v.dtype.kind in "iub" else v for v in values]
-    return bool(namespace["branch"](*arrays))
+    return bool(namespace["branch"](*call_values(list(values))))

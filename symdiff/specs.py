@@ -28,3 +28,11 @@ class Compiled:
     func_name: str
     guard: tuple[tuple[int, int, int], ...]  # (arg index, axis, size) that the code was specialised to
     paths: tuple[tuple[bool, ...], ...] = ((),)  # outcomes of the branches on traced values, per path
+
+
+def call_values(values: list[Any]) -> list[Any]:
+    """The arguments a generated function is called with: integer and boolean arrays as float64 (the
+    code was made for float data, see ``api._spec_of``), everything else as given."""
+    import numpy as np
+    return [np.asarray(v, dtype=float) if isinstance(v, np.ndarray) and v.dtype.kind in "iub" else v
+            for v in values]
