@@ -23,7 +23,8 @@ import numpy as np
 import sympy as sp
 
 from .ir import ConstValue, Node, Origin
-from .primitives import _grad, broadcast_to, defprim, getitem, scalar
+from .primitives import _grad, broadcast_to, defprim, getitem
+from .primitives_shape import _zeros
 from .shapes import Shape
 
 def index_const(array: np.ndarray) -> Node:
@@ -162,7 +163,7 @@ def setitem(base: Node, value: Node, index: tuple, arrays: Sequence[Node], regio
 def _vjp_setitem(g: Node, node: Node) -> list[Node | None]:
     value, arrays = node.inputs[1], list(node.inputs[2:])
     index, origin = node.param("index"), _grad(node)
-    zeros = broadcast_to(scalar(sp.Integer(0), g.dtype), value.shape)
+    zeros = _zeros(value.shape, g.dtype)
     return [setitem(g, zeros, index, arrays, value.shape, origin),
             take(g, index, arrays, value.shape, origin)] + [None] * len(arrays)
 
@@ -191,10 +192,6 @@ defprim("argreduce", lambda g, n: [None], _emit_argreduce)
 
 
 # ---------------------------------------------------------------- forward mode --------------------
-
-def _zeros(shape: Shape, dtype: str) -> Node:
-    return broadcast_to(scalar(sp.Integer(0), dtype), tuple(shape))
-
 
 def _jvp_gather(node: Node, tangents: list, batch: Shape) -> Node:
     return gather(tangents[0], node.param("index"), list(node.inputs[1:]), node.shape + tuple(batch), node.origin)
