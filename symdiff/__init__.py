@@ -18,7 +18,7 @@ from .errors import NonScalarOutputError, ShapeError, SymdiffError, TraceError, 
 def __getattr__(name: str):
     # The registry imports SymPy: load it only when asked for.
     if name in ("register", "Entry"):
-        from . import numpy_api
+        from .numpy import core as numpy_api
         return getattr(numpy_api, name)
     raise AttributeError(f"module 'symdiff' has no attribute {name!r}")
 

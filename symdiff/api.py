@@ -25,11 +25,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import cache
+from .runtime import cache
 from .errors import ShapeError, SymdiffError, TraceError, UnsupportedError
-from .fastpath import MISS, exact_key, guarded, miss
-from .fingerprint import fingerprint
-from .specs import ArgSpec, Compiled, call_values
+from .runtime.fastpath import MISS, exact_key, guarded, miss
+from .runtime.fingerprint import fingerprint
+from .runtime.specs import ArgSpec, Compiled, call_values
 
 # The compiler (SymPy, Jinja) is imported only when something has to be compiled: a function served
 # from the on-disk cache never imports it.
@@ -73,7 +73,7 @@ def _wrt_indices(fn: Callable, wrt: Wrt) -> tuple[list[int], bool]:
 
 def _spec_of(name: str, value: Any) -> ArgSpec:
     if is_tracer(value):  # a transformed function called inside another one being traced: compose
-        from .tracer import current_trace
+        from .trace.tracer import current_trace
         trace = current_trace()
         dims = tuple(trace.value(d) if trace.value(d) is not None else str(d) for d in value.node.shape)
         return ArgSpec(name, dims, value.node.dtype)
@@ -155,7 +155,7 @@ class Transformed:
                 self.cache_info = "disk"
                 break
         else:
-            from .compiler import compile_function
+            from .pipeline import compile_function
             compiled = compile_function(self.fn, specs, self.wrt, single=self.single, kind=self.kind,
                                         has_aux=self.has_aux, values=values,
                                         known=grow.paths if grow is not None else ())
@@ -228,10 +228,10 @@ class Transformed:
     def _compose(self, values: list[Any]) -> Any:
         """Called on traced values (inside another transform): the derivative becomes more graph
         in the enclosing trace, so ``grad(grad(f))`` and ``jacobian(grad(f))`` are exact."""
-        from .derivatives import SCALAR_OUTPUT, plans
+        from .ad.derivatives import SCALAR_OUTPUT, plans
         from .errors import NonScalarOutputError
-        from .numpy_api import as_node
-        from .values import Tracer
+        from .numpy.core import as_node
+        from .trace.values import Tracer
         n = len(self.params)
         if self.has_aux:
             raise UnsupportedError(f"{self.entry}(..., has_aux=True) of {self.fn.__name__} inside another transform "
@@ -321,15 +321,15 @@ def stop_gradient(x: Any) -> Any:
     """``x`` itself, treated as a constant by differentiation (PyTorch's ``detach``/``no_grad``)."""
     if not is_tracer(x):
         return x
-    from .numpy_api import as_node
-    from .primitives import stop_gradient as stop
-    from .values import Tracer
+    from .numpy.core import as_node
+    from .ir.primitives.core import stop_gradient as stop
+    from .trace.values import Tracer
     return Tracer(stop(as_node(x)))
 
 
 def is_tracer(x: Any) -> bool:
     """Whether ``x`` is a traced value (without importing the tracer when nothing was ever traced)."""
-    values = sys.modules.get("symdiff.values")
+    values = sys.modules.get("symdiff.trace.values")
     return values is not None and isinstance(x, values.Tracer)
 
 
@@ -378,7 +378,7 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
 
 def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
                        kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None) -> Compiled:
-    from .compiler import compile_function
+    from .pipeline import compile_function
     indices, single = _wrt_indices(fn, wrt)
     return compile_function(fn, specs_for(fn, shapes, static=static), indices, single=single, kind=kind,
                             has_aux=has_aux)

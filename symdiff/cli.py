@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from .api import compile_for_export
-    from .cache import write_atomic
+    from .runtime.cache import write_atomic
     fn = load_function(args.target)
     names = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
     wrt = names[0] if names and len(names) == 1 else (tuple(names) if names else None)

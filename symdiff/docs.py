@@ -7,10 +7,10 @@ True
 """
 from __future__ import annotations
 
-from .numpy_api import REGISTRY
+from .numpy.core import REGISTRY
 
 try:  # SciPy's entries are in the table when SciPy is installed (it is a test extra)
-    from . import numpy_api_scipy  # noqa: F401
+    from .scipy import special as numpy_api_scipy  # noqa: F401
 except ImportError:  # pragma: no cover
     pass
 

@@ -31,7 +31,7 @@ class TraceError(SymdiffError, TypeError):
 
 
 def where(origin) -> str:
-    """Format an origin (see :class:`symdiff.ir.Origin`) as ``file:line`` for messages."""
+    """Format an origin (see :class:`symdiff.ir.graph.Origin`) as ``file:line`` for messages."""
     if origin is None:
         return "<unknown location>"
     return f"{origin.file}:{origin.line}"

@@ -17,10 +17,10 @@ from .api import is_tracer, stop_gradient
 
 
 def _traced(name: str, x):
-    from . import scalar
-    from .numpy_api import _compose
-    from .tracer import current_trace, user_origin
-    from .values import Tracer
+    from .ir import scalar
+    from .numpy.core import _compose
+    from .trace.tracer import current_trace, user_origin
+    from .trace.values import Tracer
     return Tracer(current_trace().note(_compose(getattr(scalar, name), (x,), user_origin())))
 
 

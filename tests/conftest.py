@@ -2,7 +2,7 @@
 loaded up front, so every table-driven test sees the same registry."""
 import pytest
 
-from symdiff import numpy_api_scipy  # noqa: F401  (SciPy is a test extra)
+from symdiff.scipy import special  # noqa: F401  (SciPy is a test extra)
 
 
 @pytest.fixture(autouse=True)

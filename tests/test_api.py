@@ -225,7 +225,7 @@ def test_loop_with_traced_condition_follows_the_values_up_to_a_limit(monkeypatch
     x = np.array([1.2, -0.3])  # one iteration: the decorator traces the path these values take
     np.testing.assert_allclose(symdiff.grad(f)(x), 2 * (x - 0.5))
     np.testing.assert_allclose(symdiff.grad(f)(x + 0.5), 2 * (x - 0.5))  # two iterations: code grown
-    monkeypatch.setattr(symdiff.tracer, "MAX_BRANCHES_FOLLOWED", 16)  # (256 by default: slow to reach here)
+    monkeypatch.setattr(symdiff.trace.tracer, "MAX_BRANCHES_FOLLOWED", 16)  # (256 by default: slow to reach here)
     with pytest.raises(symdiff.UnsupportedError, match="np.where"):
         symdiff.grad(f)(np.full(2, 10.0))  # 20 iterations: more than 16 branches on one path
     with pytest.raises(symdiff.UnsupportedError, match="np.where"):

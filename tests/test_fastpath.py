@@ -3,7 +3,7 @@ calls of that key; everything else goes through the slow path, which compiles wh
 import numpy as np
 
 import symdiff
-from symdiff.fastpath import MISS, exact_key, guarded
+from symdiff.runtime.fastpath import MISS, exact_key, guarded
 
 
 def _echo(*args):

@@ -1,4 +1,4 @@
-"""Forward mode (symdiff.forward): Jacobians, JVPs, Hessian-vector products and Hessians.
+"""Forward mode (symdiff.ad.forward): Jacobians, JVPs, Hessian-vector products and Hessians.
 
 Graphs come from tracing plain NumPy functions (or, for primitives no NumPy function reaches yet,
 from the primitive builders); tangent nodes are printed by the code generator into a function
@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symdiff import compiler
-from symdiff.codegen import ModuleText, NodePrinter
+from symdiff import pipeline as compiler
+from symdiff.backends.numpy.codegen import ModuleText, NodePrinter
 from symdiff.errors import UnsupportedError
-from symdiff.forward import JVP_RULES, hessian_nodes, hvp_nodes, identity, jacobian_nodes, jvp_nodes
-from symdiff.ir import ARG, Node, toposort
-from symdiff.numpy_api import as_node
-from symdiff.primitives import (PRIMITIVES, concatenate, cumsum, diag_embed, diagonal, einsum, elementwise,
+from symdiff.ad.forward import JVP_RULES, hessian_nodes, hvp_nodes, identity, jacobian_nodes, jvp_nodes
+from symdiff.ir.graph import ARG, Node, toposort
+from symdiff.numpy.core import as_node
+from symdiff.ir.primitives.core import (PRIMITIVES, concatenate, cumsum, diag_embed, diagonal, einsum, elementwise,
                                 flip, full_like, input_node, outer, reduce, roll, slice_axis)
-from symdiff.simplify import FORWARD_PASSES, PASSES, run
-from symdiff.specs import ArgSpec
-from symdiff.tracer import Trace, trace
+from symdiff.rewrite.simplify import FORWARD_PASSES, PASSES, run
+from symdiff.runtime.specs import ArgSpec
+from symdiff.trace.tracer import Trace, trace
 
 RNG = np.random.default_rng(0)
 
@@ -352,7 +352,7 @@ def test_unknown_primitive_is_reported():
 # ---------------------------------------------------------------- every registered NumPy function -
 
 def _registry_cases():
-    from symdiff.numpy_api import REGISTRY, SPECIAL_FORMS
+    from symdiff.numpy.core import REGISTRY, SPECIAL_FORMS
     return [(func, entry, case) for table in (REGISTRY, SPECIAL_FORMS) for func, entry in table.items()
             for case in entry.cases]
 

@@ -9,11 +9,11 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 import symdiff
-from symdiff import simplify
-from symdiff.ir import ARG
-from symdiff.printer import ExprPrinter
-from symdiff.scalar import sigmoid, softplus
-from symdiff.scalar_special import xlogy
+from symdiff.rewrite import simplify
+from symdiff.ir.graph import ARG
+from symdiff.backends.numpy.printer import ExprPrinter
+from symdiff.ir.scalar import sigmoid, softplus
+from symdiff.ir.special import xlogy
 
 u, v = ARG[0], ARG[1]
 

@@ -1,4 +1,4 @@
-"""Banded Jacobians and Hessians (symdiff.structure): the values against finite differences and
+"""Banded Jacobians and Hessians (symdiff.ad.structure): the values against finite differences and
 closed forms written by hand, and the generated code built from diagonals, not dense products."""
 import numpy as np
 import pytest

@@ -1,0 +1,410 @@
+"""Tensor-level primitives: how each builds its node (shape rule), differentiates, and prints.
+
+Everything about one primitive stands together, under its banner. ``vjp(g, node)`` returns, for
+each input, the contribution of the output adjoint ``g`` to that input's adjoint (``None`` for
+none), with the *output's* broadcasting left in: :func:`unbroadcast` undoes it in one place.
+``emit(node, args, printer)`` returns the NumPy expression computing the node from its arguments'
+code.
+
+>>> import sympy as sp
+>>> x = input_node("x", (sp.Integer(2), sp.Integer(3)), 0)
+>>> reduce("sum", x, axis=0).shape
+(3,)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import sympy as sp
+
+from ...errors import ShapeError
+from ..graph import ARG, ConstValue, Node, Origin, arg_index
+from ..shapes import ONE, Shape, broadcast_shapes, normalize_axes, size_of
+
+Vjp = Callable[[Node, Node], Sequence[Node | None]]
+Emit = Callable[[Node, list[str], object], str]
+
+
+@dataclass(frozen=True)
+class Primitive:
+    name: str
+    vjp: Vjp | None  # None: no inputs to differentiate (leaves)
+    emit: Emit
+    linear: bool = False  # the primitive is linear in its (single) input
+
+
+PRIMITIVES: dict[str, Primitive] = {}
+
+
+def defprim(name: str, vjp: Vjp | None, emit: Emit, linear: bool = False) -> None:
+    PRIMITIVES[name] = Primitive(name, vjp, emit, linear)
+
+
+def _dtype(*nodes: Node) -> str:
+    floats = [n.dtype for n in nodes if n.dtype != "bool"]
+    return str(np.result_type(*floats)) if floats else "float64"
+
+
+# ---------------------------------------------------------------- leaves --------------------------
+
+def input_node(name: str, shape: Shape, index: int, dtype: str = "float64") -> Node:
+    return Node("input", (), tuple(shape), params=(("name", name), ("index", index)), dtype=dtype, name=name)
+
+
+def const_node(array: np.ndarray) -> Node:
+    array = np.asarray(array)
+    if array.dtype.kind in "iu":  # integer constants are float64 data (and so is their gradient)
+        array = array.astype(np.float64)
+    dtype = "bool" if array.dtype == bool else str(array.dtype)
+    shape = tuple(sp.Integer(d) for d in array.shape)
+    return Node("const", (), shape, params=(("value", ConstValue(array)),), dtype=dtype)
+
+
+defprim("input", None, lambda n, a, p: n.param("name"))
+defprim("const", None, lambda n, a, p: p.const_name(n))
+
+
+# ---------------------------------------------------------------- elementwise ---------------------
+
+def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = None,
+                origin: Origin | None = None, dtype: str | None = None, name: str | None = None) -> Node:
+    """An elementwise node computing ``expr`` (over ``ARG[i]`` for ``inputs[i]``), normalised:
+    unused inputs dropped, repeated inputs merged, and an explicit broadcast kept when ``shape`` is
+    larger than the inputs' broadcast shape."""
+    expr = sp.sympify(expr)
+    used = sorted((arg_index(s) for s in expr.free_symbols if arg_index(s) is not None))
+    kept: list[Node] = []
+    remap: dict[sp.Symbol, sp.Symbol] = {}
+    for i in used:
+        node = inputs[i]
+        j = next((k for k, n in enumerate(kept) if n is node), None)
+        if j is None:
+            kept.append(node)
+            j = len(kept) - 1
+        remap[ARG[i]] = ARG[j]
+    expr = expr.xreplace(remap)
+    if len(kept) != len(used) and len(expr.free_symbols & set(ARG)) < len(kept):
+        # merging repeated inputs cancelled some (x - x): normalise again
+        return elementwise(expr, kept, shape=shape or broadcast_shapes(*(n.shape for n in kept)),
+                           origin=origin, dtype=dtype, name=name)
+    truth = isinstance(expr, sp.logic.boolalg.Boolean) and not isinstance(expr, sp.Expr)  # a Symbol is Boolean too
+    out_dtype = dtype or ("bool" if truth else _dtype(*kept))
+    natural = broadcast_shapes(*(n.shape for n in kept))
+    if len(kept) == 1 and expr == ARG[0] and shape in (None, natural):
+        return kept[0]
+    node = Node("elementwise", tuple(kept), natural, expr=expr, dtype=out_dtype, origin=origin, name=name)
+    if shape is not None and tuple(shape) != natural:
+        node = broadcast_to(node, shape)
+    return node
+
+
+def scalar(value, dtype: str = "float64") -> Node:
+    return Node("elementwise", (), (), expr=sp.sympify(value), dtype=dtype)
+
+
+def _vjp_elementwise(g: Node, node: Node) -> list[Node | None]:
+    out: list[Node | None] = []
+    for i, inp in enumerate(node.inputs):
+        if inp.dtype == "bool":
+            out.append(None)
+            continue
+        d = sp.diff(node.expr, ARG[i])
+        if d == 0:
+            out.append(None)
+            continue
+        k = len(node.inputs)
+        out.append(elementwise(ARG[k] * d, (*node.inputs, g), shape=node.shape, origin=_grad(node)))
+    return out
+
+
+defprim("elementwise", _vjp_elementwise, lambda n, a, p: p.expr(n, a))
+
+
+def _grad(node: Node) -> Origin | None:
+    return node.origin.as_grad() if node.origin else None
+
+
+def _uniform(x: Node) -> Node | None:
+    """The scalar constant that every element of ``x`` equals, if ``x`` is one broadcast."""
+    if x.op == "elementwise" and not x.inputs:
+        return x
+    if x.op == "broadcast_to" and x.inputs[0].op == "elementwise" and not x.inputs[0].inputs:
+        return x.inputs[0]
+    return None
+
+
+def _placeholder(x: Node) -> Node:
+    return Node("input", (), x.shape, params=(("name", "_"), ("index", -1)))
+
+
+# ---------------------------------------------------------------- broadcasting --------------------
+
+def broadcast_to(x: Node, shape: Shape) -> Node:
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    if broadcast_shapes(x.shape, shape) != shape:
+        raise ShapeError(f"cannot broadcast shape {x.shape} to {shape}")
+    return Node("broadcast_to", (x,), shape, params=(("shape", shape),), dtype=x.dtype, origin=x.origin)
+
+
+defprim("broadcast_to", lambda g, n: [g],
+        lambda n, a, p: f"np.broadcast_to({a[0]}, {p.shape(n.shape)})", linear=True)
+
+
+def unbroadcast(g: Node, shape: Shape) -> Node:
+    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape``."""
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        raise ShapeError(f"gradient of shape {g.shape} is smaller than its argument's {shape}")
+    if lead:
+        g = reduce("sum", g, axis=tuple(range(lead)))
+    stretched = tuple(i for i, (d, s) in enumerate(zip(g.shape, shape)) if s == ONE and d != ONE)
+    if stretched:
+        g = reduce("sum", g, axis=stretched, keepdims=True)
+    if g.shape != shape:
+        raise ShapeError(f"cannot unbroadcast {g.shape} to {shape}")
+    return g
+
+
+# ---------------------------------------------------------------- reductions ----------------------
+
+def reduce(op: str, x: Node, axis=None, keepdims: bool = False, origin: Origin | None = None) -> Node:
+    axes = normalize_axes(axis, x.ndim)
+    if keepdims:
+        shape = tuple(ONE if i in axes else d for i, d in enumerate(x.shape))
+    else:
+        shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+    params = (("axis", axes), ("keepdims", bool(keepdims)))
+    return Node(op, (x,), shape, params=params, dtype=x.dtype, origin=origin)
+
+
+def _restore(g: Node, node: Node) -> Node:
+    """Reshape a reduction's adjoint so it broadcasts against the reduction's input."""
+    if node.param("keepdims") or g.ndim == 0:
+        return g
+    return expand_dims(g, node.param("axis"))
+
+
+def _count(node: Node) -> sp.Expr:
+    x = node.inputs[0]
+    return size_of([x.shape[i] for i in node.param("axis")])
+
+
+def _vjp_sum(g: Node, node: Node) -> list[Node]:
+    return [broadcast_to(_restore(g, node), node.inputs[0].shape)]
+
+
+def _vjp_mean(g: Node, node: Node) -> list[Node]:
+    scaled = elementwise(ARG[0] / _count(node), (g,), origin=g.origin)
+    return [broadcast_to(_restore(scaled, node), node.inputs[0].shape)]
+
+
+def _vjp_max(g: Node, node: Node) -> list[Node]:
+    # The adjoint is shared equally among the positions that attain the maximum.
+    x = node.inputs[0]
+    mask = elementwise(sp.Piecewise((1, sp.Eq(ARG[0], ARG[1])), (0, True)), (x, _restore(node, node)))
+    ties = reduce("sum", mask, axis=node.param("axis"), keepdims=True)
+    return [elementwise(ARG[0] * ARG[1] / ARG[2], (mask, _restore(g, node), ties), origin=_grad(node))]
+
+
+def _emit_reduce(method: str) -> Emit:
+    """``a.sum(axis=...)``: the method form, which costs half a call of ``np.sum`` on small arrays."""
+    def emit(node: Node, a: list[str], p) -> str:
+        axes, x = node.param("axis"), node.inputs[0]
+        args = []
+        if len(axes) != x.ndim or (node.param("keepdims") and x.ndim):
+            args.append("axis=" + (str(axes[0]) if len(axes) == 1 else str(axes)))
+        if node.param("keepdims") and x.ndim:
+            args.append("keepdims=True")
+        if not x.ndim:  # a 0-d argument may be a Python float, which has no methods
+            return f"np.{method}({', '.join([a[0], *args])})"
+        return f"{p.paren(a[0], '.')}.{method}({', '.join(args)})"
+    return emit
+
+
+def _emit_mean(node: Node, a: list[str], p) -> str:
+    """``a.sum(...)/n``, with ``n`` read at run time: cheaper than ``np.mean`` and as exact."""
+    count = _count(node)
+    total = _emit_reduce("sum")(node, a, p)
+    return total if count == 1 else f"{total}/{p.paren(p.size(count), '/')}"
+
+
+defprim("sum", _vjp_sum, _emit_reduce("sum"), linear=True)
+defprim("mean", _vjp_mean, _emit_mean, linear=True)
+defprim("max", _vjp_max, _emit_reduce("max"))
+defprim("min", _vjp_max, _emit_reduce("min"))
+
+
+def _vjp_prod(g: Node, node: Node) -> list[Node]:
+    """d prod / d x_i is the product of the others: ``prod / x_i`` without zeros; with one zero, the
+    product of the nonzeros at the zero and 0 elsewhere; with two or more zeros, 0 (no division by 0)."""
+    x, axes = node.inputs[0], node.param("axis")
+    is_zero = sp.Eq(ARG[0], 0)
+    zeros = reduce("sum", elementwise(sp.Piecewise((1, is_zero), (0, True)), (x,)), axis=axes, keepdims=True)
+    safe = elementwise(sp.Piecewise((1, is_zero), (ARG[0], True)), (x,))
+    others = reduce("prod", safe, axis=axes, keepdims=True)  # product of the nonzeros
+    pieces = sp.Piecewise((ARG[2] / ARG[1], sp.Eq(ARG[4], 0)), (ARG[2], sp.And(is_zero, sp.Eq(ARG[4], 1))), (0, True))
+    return [elementwise(ARG[3] * pieces, (x, safe, others, _restore(g, node), zeros), origin=_grad(node))]
+
+
+defprim("prod", _vjp_prod, _emit_reduce("prod"))
+
+
+# ---------------------------------------------------------------- shape ---------------------------
+
+def transpose(x: Node, axes: Sequence[int] | None = None, origin: Origin | None = None) -> Node:
+    axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(normalize_axes(a, x.ndim)[0] for a in axes)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ShapeError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes")
+    if axes == tuple(range(x.ndim)):
+        return x
+    if _uniform(x) is not None:
+        return broadcast_to(_uniform(x), tuple(x.shape[i] for i in axes))
+    shape = tuple(x.shape[i] for i in axes)
+    return Node("transpose", (x,), shape, params=(("axes", axes),), dtype=x.dtype, origin=origin)
+
+
+def swapaxes(x: Node) -> Node:
+    axes = list(range(x.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return transpose(x, axes)
+
+
+def _emit_transpose(node: Node, a: list[str], p) -> str:
+    axes = node.param("axes")
+    if axes == tuple(range(len(axes)))[::-1]:
+        return f"{p.paren(a[0], '.')}.T"
+    return f"np.transpose({a[0]}, {axes})"
+
+
+defprim("transpose", lambda g, n: [transpose(g, tuple(np.argsort(n.param("axes"))))], _emit_transpose, linear=True)
+
+
+def reshape(x: Node, shape: Shape, origin: Origin | None = None) -> Node:
+    shape = tuple(shape)
+    if shape == x.shape:
+        return x
+    difference = sp.simplify(size_of(shape) - size_of(x.shape))
+    if difference.is_number and difference != 0:  # symbolic sizes: tracing has checked their values
+        raise ShapeError(f"cannot reshape an array of shape {x.shape} into shape {shape}")
+    if _uniform(x) is not None:
+        return broadcast_to(_uniform(x), shape)
+    if x.op in ("sum", "mean", "max", "min") and x.param("keepdims") and \
+            shape == tuple(d for i, d in enumerate(x.shape) if i not in x.param("axis")):
+        return reduce(x.op, x.inputs[0], axis=x.param("axis"), origin=x.origin)  # the kept axes dropped
+    return Node("reshape", (x,), shape, params=(("shape", shape),), dtype=x.dtype, origin=origin)
+
+
+defprim("reshape", lambda g, n: [reshape(g, n.inputs[0].shape)],
+        lambda n, a, p: f"np.reshape({a[0]}, {p.shape(n.shape)})", linear=True)
+
+
+def expand_dims(x: Node, axes: Sequence[int]) -> Node:
+    """Insert axes of size 1 at ``axes`` (positions in the result)."""
+    shape = list(x.shape)
+    for axis in sorted(axes):
+        shape.insert(axis, ONE)
+    return reshape(x, tuple(shape)) if axes else x
+
+
+def squeeze(x: Node, axes: Sequence[int]) -> Node:
+    return reshape(x, tuple(d for i, d in enumerate(x.shape) if i not in axes))
+
+
+# ---------------------------------------------------------------- indexing ------------------------
+
+def getitem(x: Node, index: tuple, origin: Origin | None = None, shape: Shape | None = None) -> Node:
+    """Basic indexing; ``index`` items are ints, ``("slice", start, stop, step)`` or None, one per axis.
+    ``shape``: the result's shape when the caller knows it better (tracing checks slice bounds)."""
+    if _uniform(x) is not None:
+        return broadcast_to(_uniform(x), shape or getitem(_placeholder(x), index).shape)
+    if shape is not None:
+        return Node("getitem", (x,), tuple(shape), params=(("index", index),), dtype=x.dtype, origin=origin)
+    shape = []
+    axis = 0
+    for item in index:
+        if item is None:
+            shape.append(ONE)
+            continue
+        dim = x.shape[axis]
+        axis += 1
+        if isinstance(item, tuple):
+            length = slice_length(dim, *item[1:])
+            if length is None:
+                raise ShapeError(f"cannot tell the length of slice {item[1:]} of an axis of size {dim}")
+            shape.append(length)
+    shape.extend(x.shape[axis:])
+    return Node("getitem", (x,), tuple(shape), params=(("index", index),), dtype=x.dtype, origin=origin)
+
+
+def slice_length(dim: sp.Expr, start, stop, step) -> sp.Expr | None:
+    """Length of ``[start:stop:step]`` of an axis of size ``dim``; for a symbolic size, the formula that
+    holds when the bounds lie inside the axis (tracing checks that), or None where there is none."""
+    if dim.is_Integer:
+        return sp.Integer(len(range(*slice(start, stop, step).indices(int(dim)))))
+    if step not in (None, 1):
+        return None
+    start = 0 if start is None else start
+    lo = start if start >= 0 else dim + start
+    hi = dim if stop is None else (stop if stop >= 0 else dim + stop)
+    return sp.sympify(hi - lo)
+
+
+_FULL = ("slice", None, None, None)
+
+
+def _vjp_getitem(g: Node, node: Node) -> list[Node]:
+    x = node.inputs[0]
+    if all(item is None or item == _FULL for item in node.param("index")):  # x[:, None]: only new axes
+        return [reshape(g, x.shape)]
+    return [Node("scatter", (g,), x.shape, params=(("index", node.param("index")), ("shape", x.shape)),
+                 dtype=g.dtype, origin=_grad(node))]
+
+
+def _emit_getitem(node: Node, a: list[str], p) -> str:
+    base = p.paren(a[0], "[") if node.inputs[0].ndim else f"np.asarray({a[0]})"
+    return f"{base}[{p.index(node.param('index'))}]"
+
+
+defprim("getitem", _vjp_getitem, _emit_getitem, linear=True)
+defprim("scatter", lambda g, n: [getitem(g, n.param("index"))],
+        lambda n, a, p: p.helper_call_code("_scatter", [a[0], p.shape(n.shape), f"np.s_[{p.index(n.param('index'))}]"]),
+        linear=True)
+
+
+def full_like(like: Node, value: Node) -> Node:
+    """A fresh, writable array shaped and typed like ``like`` holding ``value`` (broadcast)."""
+    return Node("full_like", (like, value), like.shape, dtype=like.dtype, origin=value.origin)
+
+
+defprim("full_like", lambda g, n: [None, g], lambda n, a, p: f"np.full_like({a[0]}, {a[1]})")
+
+
+# ---------------------------------------------------------------- gradient control ----------------
+
+def stop_gradient(x: Node) -> Node:
+    return Node("stop_gradient", (x,), x.shape, dtype=x.dtype, origin=x.origin)
+
+
+defprim("stop_gradient", lambda g, n: [None], lambda n, a, p: a[0])
+
+
+def copy(x: Node) -> Node:
+    """A new array with ``x``'s values (results the caller owns: never a view or a read-only broadcast)."""
+    return Node("copy", (x,), x.shape, dtype=x.dtype, origin=x.origin)
+
+
+defprim("copy", lambda g, n: [g], lambda n, a, p: f"np.copy({a[0]})", linear=True)
+
+
+# The rest of the primitives, registered into the same table (imported last: they build on the above).
+from .linalg import diag_embed, diagonal, einsum, matmul, outer  # noqa: E402,F401
+from .shape import concatenate, cumsum, flip, roll, slice_axis  # noqa: E402,F401
+from .index import argreduce, gather, index_const, scatter_add, setitem, take  # noqa: E402,F401
+from .matrix import matrix_fn, solve  # noqa: E402,F401

@@ -1,0 +1,218 @@
+"""Indexing primitives beyond basic slicing: ``gather`` (integer-array and boolean-mask indexing),
+its adjoint ``scatter_add``, and ``setitem`` (a copy of an array with some elements replaced, what
+``a[i] = v`` means to the graph). Each: builder, vjp, emit and JVP rule under its banner.
+
+An index is a tuple with one item per leading axis: an int, ``("slice", start, stop, step)``,
+None, or ``("array", k)``: the integer array ``node.inputs[1 + k]`` (``node.inputs[2 + k]`` for
+setitem), with NumPy's rules for where the broadcast index axes go. Index arrays are ``int64``
+nodes, usually constants. Registered into :data:`symdiff.ir.primitives.core.PRIMITIVES`.
+
+>>> import numpy as np, sympy as sp
+>>> from symdiff.ir.primitives.core import input_node
+>>> x = input_node("x", (sp.Integer(5),), 0)
+>>> i = index_const(np.array([0, 3, 3]))
+>>> g = gather(x, (("array", 0),), [i], (sp.Integer(3),))
+>>> g.op, g.shape, scatter_is_unique(g.param("index"), [i])
+('gather', (3,), False)
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import sympy as sp
+
+from ..graph import ConstValue, Node, Origin
+from .core import _grad, broadcast_to, defprim, getitem
+from .shape import _zeros
+from ..shapes import Shape
+
+def index_const(array: np.ndarray) -> Node:
+    """An integer index array as a constant node (kept ``int64``, unlike data constants)."""
+    array = np.ascontiguousarray(array, dtype=np.int64)
+    return Node("const", (), tuple(sp.Integer(d) for d in array.shape),
+                params=(("value", ConstValue(array)),), dtype="int64")
+
+
+def has_arrays(index: tuple) -> bool:
+    return any(isinstance(i, tuple) and i[0] == "array" for i in index)
+
+
+def scatter_is_unique(index: tuple, arrays: Sequence[Node]) -> bool:
+    """True when no element is named twice by the index (known only for constant index arrays)."""
+    named = [arrays[item[1]] for item in index if isinstance(item, tuple) and item[0] == "array"]
+    shapes = [tuple(n.shape) for n in named]
+    if named and all(all(d.is_Integer for d in s) for s in shapes) and \
+            int(np.prod(np.broadcast_shapes(*[tuple(int(d) for d in s) for s in shapes]))) <= 1:
+        return True  # one element (x[np.argmax(x)] = 0)
+    values = []
+    for node in named:
+        if node.op != "const":
+            return False
+        values.append(node.param("value").array)
+    if not values:
+        return True
+    rows = np.stack([v.ravel() for v in np.broadcast_arrays(*values)], axis=-1)
+    return len(np.unique(rows, axis=0)) == len(rows)
+
+
+def _overlap(a: tuple, b: tuple, shape: Shape) -> str | None:
+    """How two basic indices relate: "same" elements, "disjoint" ones, or None (can't tell cheaply)."""
+    if has_arrays(a) or has_arrays(b) or None in a or None in b:
+        return None
+    if a == b:
+        return "same"
+    for axis, (i, j) in enumerate(zip(a, b)):
+        dim = shape[axis]
+        if not dim.is_Integer:
+            continue
+        axis_range = range(int(dim))
+        picked = [{axis_range[k]} if isinstance(k, int) else set(axis_range[slice(*k[1:])]) for k in (i, j)]
+        if not picked[0] & picked[1]:
+            return "disjoint"
+    return None
+
+
+def take(x: Node, index: tuple, arrays: Sequence[Node], shape: Shape, origin: Origin | None = None) -> Node:
+    """``x[index]``: basic indexing when the index has no arrays, else a gather. Reading what an
+    assignment wrote gives the value assigned; reading elsewhere looks past the assignment."""
+    while x.op == "setitem" and not arrays:
+        relation = _overlap(x.param("index"), index, x.shape)
+        if relation == "same" and x.inputs[1].shape == tuple(shape):
+            return x.inputs[1]
+        if relation != "disjoint":
+            break
+        x = x.inputs[0]
+    if not has_arrays(index):
+        return getitem(x, index, origin, shape=tuple(shape))
+    return gather(x, index, arrays, shape, origin)
+
+
+def format_index(index: tuple, arrays: list[str]) -> str:
+    """The index as NumPy code, ``arrays`` naming its index arrays."""
+    parts = []
+    for item in index:
+        if item is None:
+            parts.append("None")
+        elif isinstance(item, tuple) and item[0] == "array":
+            parts.append(arrays[item[1]])
+        elif isinstance(item, tuple):
+            start, stop, step = item[1:]
+            s = f"{'' if start is None else start}:{'' if stop is None else stop}"
+            parts.append(s + (f":{step}" if step not in (None, 1) else ""))
+        else:
+            parts.append(str(item))
+    while len(parts) > 1 and parts[-1] == ":":
+        parts.pop()
+    return ", ".join(parts) if parts else "..."
+
+
+# ---------------------------------------------------------------- gather --------------------------
+
+def gather(x: Node, index: tuple, arrays: Sequence[Node], shape: Shape, origin: Origin | None = None) -> Node:
+    """``x[index]`` with integer index arrays; ``shape`` is the result's (the tracer computes it)."""
+    return Node("gather", (x, *arrays), tuple(shape), params=(("index", index),), dtype=x.dtype, origin=origin)
+
+
+def _vjp_gather(g: Node, node: Node) -> list[Node | None]:
+    x, arrays = node.inputs[0], list(node.inputs[1:])
+    return [scatter_add(g, x.shape, node.param("index"), arrays, _grad(node))] + [None] * len(arrays)
+
+
+def _emit_gather(node: Node, a: list[str], p) -> str:
+    return f"{p.paren(a[0], '[')}[{format_index(node.param('index'), a[1:])}]"
+
+
+defprim("gather", _vjp_gather, _emit_gather)
+
+
+# ---------------------------------------------------------------- scatter_add ---------------------
+
+def scatter_add(g: Node, shape: Shape, index: tuple, arrays: Sequence[Node], origin: Origin | None = None) -> Node:
+    """Zeros of ``shape`` with ``g`` added at ``index`` (repeated elements add up)."""
+    unique = scatter_is_unique(index, arrays)
+    return Node("scatter_add", (g, *arrays), tuple(shape), params=(("index", index), ("unique", unique)),
+                dtype=g.dtype, origin=origin)
+
+
+def _vjp_scatter_add(g: Node, node: Node) -> list[Node | None]:
+    arrays = list(node.inputs[1:])
+    return [gather(g, node.param("index"), arrays, node.inputs[0].shape, _grad(node))] + [None] * len(arrays)
+
+
+def _emit_scatter_add(node: Node, a: list[str], p) -> str:
+    helper = "_scatter" if node.param("unique") else "_scatter_add"
+    return p.helper_call_code(helper, [a[0], p.shape(node.shape), f"np.s_[{format_index(node.param('index'), a[1:])}]"])
+
+
+defprim("scatter_add", _vjp_scatter_add, _emit_scatter_add)
+
+
+# ---------------------------------------------------------------- setitem -------------------------
+
+def setitem(base: Node, value: Node, index: tuple, arrays: Sequence[Node], region: Shape,
+            origin: Origin | None = None) -> Node:
+    """A copy of ``base`` with ``base[index]`` (of shape ``region``) replaced by ``value``."""
+    if value.shape != tuple(region):
+        value = broadcast_to(value, tuple(region))
+    dtype = base.dtype if base.dtype != "bool" else value.dtype
+    return Node("setitem", (base, value, *arrays), base.shape, params=(("index", index),), dtype=dtype,
+                origin=origin)
+
+
+def _vjp_setitem(g: Node, node: Node) -> list[Node | None]:
+    value, arrays = node.inputs[1], list(node.inputs[2:])
+    index, origin = node.param("index"), _grad(node)
+    zeros = _zeros(value.shape, g.dtype)
+    return [setitem(g, zeros, index, arrays, value.shape, origin),
+            take(g, index, arrays, value.shape, origin)] + [None] * len(arrays)
+
+
+def _emit_setitem(node: Node, a: list[str], p) -> str:
+    return p.helper_call_code("_updated", [a[0], f"np.s_[{format_index(node.param('index'), a[2:])}]", a[1]])
+
+
+defprim("setitem", _vjp_setitem, _emit_setitem)
+
+
+# ---------------------------------------------------------------- argmax / argmin ----------------
+
+def argreduce(op: str, x: Node, axis: int | None, shape: Shape, origin: Origin | None = None) -> Node:
+    """``np.argmax``/``np.argmin`` (``op``) of ``x`` along ``axis`` (None: of the flattened array):
+    integer positions, constant almost everywhere, so no derivative flows through them."""
+    return Node("argreduce", (x,), tuple(shape), params=(("op", op), ("axis", axis)), dtype="int64", origin=origin)
+
+
+def _emit_argreduce(node: Node, a: list[str], p) -> str:
+    axis = node.param("axis")
+    return f"np.{node.param('op')}({a[0]}{'' if axis is None else f', axis={axis}'})"
+
+
+defprim("argreduce", lambda g, n: [None], _emit_argreduce)
+
+
+# ---------------------------------------------------------------- forward mode --------------------
+
+def _jvp_gather(node: Node, tangents: list, batch: Shape) -> Node:
+    return gather(tangents[0], node.param("index"), list(node.inputs[1:]), node.shape + tuple(batch), node.origin)
+
+
+def _jvp_scatter_add(node: Node, tangents: list, batch: Shape) -> Node:
+    return scatter_add(tangents[0], node.shape + tuple(batch), node.param("index"), list(node.inputs[1:]),
+                       node.origin)
+
+
+def _jvp_setitem(node: Node, tangents: list, batch: Shape) -> Node:
+    base, value = node.inputs[0], node.inputs[1]
+    tb, tv = tangents[0], tangents[1]
+    tb = tb if tb is not None else _zeros(base.shape + tuple(batch), node.dtype)
+    tv = tv if tv is not None else _zeros(value.shape + tuple(batch), node.dtype)
+    return setitem(tb, tv, node.param("index"), list(node.inputs[2:]), value.shape + tuple(batch), node.origin)
+
+
+def register_jvps(defjvp) -> None:
+    """Add this module's JVP rules to :data:`symdiff.ad.forward.JVP_RULES` (called by that module)."""
+    defjvp("gather")(_jvp_gather)
+    defjvp("scatter_add")(_jvp_scatter_add)
+    defjvp("setitem")(_jvp_setitem)
+    defjvp("argreduce")(lambda node, tangents, batch: None)

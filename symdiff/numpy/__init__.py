@@ -1,0 +1,7 @@
+"""The registry of NumPy functions, one module per NumPy namespace or function family.
+
+Each entry says how a NumPy function builds graph nodes from traced arguments and the domain it is
+tested on: ``core`` (ufuncs, where, clip and the registry itself), ``reductions``, ``shape``
+(reshaping, joining, indexing helpers) and ``linalg`` (products, einsum and ``np.linalg``). Adding a
+NumPy function means adding an entry here; it may import :mod:`symdiff.trace` and :mod:`symdiff.ir`.
+"""

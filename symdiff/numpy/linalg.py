@@ -1,0 +1,253 @@
+"""Registry entries (see :mod:`symdiff.numpy.core`): linear algebra.
+
+Contractions (``inner``, ``tensordot``, ``dot`` of many dimensions) are einsum nodes, whose adjoint
+is an einsum again; ``trace``, ``diag`` and ``diagonal`` are diagonal nodes (adjoint: diag_embed).
+"""
+from __future__ import annotations
+
+import string
+
+import numpy as np
+import sympy as sp
+
+from ..ir.primitives import core as P
+from ..errors import ShapeError, UnsupportedError
+from ..ir.graph import ARG, Node
+from .core import Case, Entry, _compose, _here, _no_extras, as_node, register
+from ..ir.shapes import normalize_axes, same_dim, size_of
+from ..trace.tracer import current_trace
+from ..trace.values import Tracer, TracerList
+
+LETTERS = string.ascii_lowercase + string.ascii_uppercase
+
+
+def _matmul(origin, a, b, **kwargs):
+    _no_extras("matmul", kwargs)
+    return P.matmul(as_node(a), as_node(b), origin)
+
+
+def _dot(origin, a, b, out=None):
+    _no_extras("dot", {"out": out})
+    na, nb = as_node(a), as_node(b)
+    if na.ndim == 0 or nb.ndim == 0:
+        return _compose(lambda x, y: x * y, (a, b), origin)
+    if na.ndim > 2 or nb.ndim > 2:  # sum over the last axis of a and the second-to-last of b
+        return contract(na, nb, [na.ndim - 1], [max(nb.ndim - 2, 0)], origin)
+    return P.matmul(na, nb, origin)
+
+
+def contract(a: Node, b: Node, a_axes, b_axes, origin) -> Node:
+    """``np.tensordot(a, b, (a_axes, b_axes))`` as an einsum node."""
+    a_axes = [normalize_axes(i, a.ndim)[0] for i in a_axes]
+    b_axes = [normalize_axes(i, b.ndim)[0] for i in b_axes]
+    if len(a_axes) != len(b_axes) or len(set(a_axes)) != len(a_axes) or len(set(b_axes)) != len(b_axes):
+        raise ShapeError(f"{_here()}: tensordot axes {a_axes} and {b_axes} do not pair up")
+    if a.ndim + b.ndim > len(LETTERS):
+        raise UnsupportedError(f"{_here()}: too many dimensions for einsum")
+    sa = LETTERS[:a.ndim]
+    fresh = iter(LETTERS[a.ndim:])
+    sb = "".join(sa[a_axes[b_axes.index(i)]] if i in b_axes else next(fresh) for i in range(b.ndim))
+    out = "".join(c for i, c in enumerate(sa) if i not in a_axes)
+    out += "".join(c for i, c in enumerate(sb) if i not in b_axes)
+    return _einsum_checked((a, b), [sa, sb], out, origin)
+
+
+def _einsum_checked(operands, subs, out, origin) -> Node:
+    try:
+        return P.einsum(operands, subs, out, origin)
+    except ShapeError as exc:
+        raise ShapeError(f"{_here()}: {exc}") from None
+
+
+def _tensordot(origin, a, b, axes=2):
+    na, nb = as_node(a), as_node(b)
+    if isinstance(axes, (int, np.integer)):
+        n = int(axes)
+        return contract(na, nb, list(range(na.ndim - n, na.ndim)), list(range(n)), origin)
+    a_axes, b_axes = axes
+    listed = lambda v: list(v) if isinstance(v, (list, tuple)) else [v]  # noqa: E731
+    return contract(na, nb, listed(a_axes), listed(b_axes), origin)
+
+
+def _inner(origin, a, b):
+    na, nb = as_node(a), as_node(b)
+    if na.ndim == 0 or nb.ndim == 0:
+        return _compose(lambda x, y: x * y, (a, b), origin)
+    return contract(na, nb, [-1], [-1], origin)
+
+
+def _outer(origin, a, b, out=None):
+    _no_extras("outer", {"out": out})
+    flat = [P.reshape(n, (size_of(n.shape),)) for n in (as_node(a), as_node(b))]
+    return P.outer(*flat, origin)
+
+
+def _einsum(origin, *operands, out=None, optimize=False, dtype=None, order="K", casting="safe"):
+    _no_extras("einsum", {"out": out, "dtype": dtype})
+    if not operands or not isinstance(operands[0], str):
+        raise UnsupportedError(f"{_here()}: np.einsum needs a subscripts string first "
+                               "(the sublist form is not supported)")
+    spec, arrays = operands[0].replace(" ", ""), [as_node(x) for x in operands[1:]]
+    if "." in spec:
+        raise UnsupportedError(f"{_here()}: np.einsum with '...' is not supported yet; name every axis")
+    ins, arrow, output = spec.partition("->")
+    subs = ins.split(",")
+    if not arrow:  # implicit mode: the indices that occur once, in alphabetical order
+        output = "".join(sorted(c for c in set(ins) if c.isalpha() and ins.count(c) == 1))
+    if not all(s.isalpha() or s == "" for s in subs + [output]):
+        raise ShapeError(f"{_here()}: np.einsum subscripts {operands[0]!r}: use letters, commas and '->'")
+    if len(subs) != len(arrays):
+        raise ShapeError(f"{_here()}: np.einsum subscripts {operands[0]!r} name {len(subs)} operands, "
+                         f"got {len(arrays)}")
+    arrays, subs = zip(*[_diagonals(x, sub, origin) for x, sub in zip(arrays, subs)]) if arrays else ((), ())
+    try:
+        return _einsum_checked(list(arrays), list(subs), output, origin)
+    except UnsupportedError as exc:
+        raise UnsupportedError(f"{_here()}: {exc}") from None
+
+
+def _diagonals(x: Node, sub: str, origin) -> tuple[Node, str]:
+    """An operand whose subscripts repeat a letter (``'ii'``, ``'iij'``): its diagonal over those axes
+    first (np.diagonal puts it last), so each letter names one axis."""
+    while len(set(sub)) < len(sub):
+        letter = next(c for c in sub if sub.count(c) > 1)
+        p = sub.index(letter)
+        q = sub.index(letter, p + 1)
+        length = same_dim(x.shape[p], x.shape[q])
+        x = P.diagonal(x, 0, p, q, length, origin)
+        sub = sub[:p] + sub[p + 1:q] + sub[q + 1:] + letter
+    return x, sub
+
+
+def _diag_axes(x: Node, offset, axis1, axis2) -> tuple[int, int, int, sp.Expr]:
+    """Normalised (offset, axis1, axis2) and the diagonal's length, specialising sizes whose relation
+    decides it (``min(n, m - offset)`` for unrelated ``n``, ``m``)."""
+    if x.ndim < 2:
+        raise ShapeError(f"{_here()}: the diagonal of an array of {x.ndim} dimensions; it needs at least 2")
+    a1, a2 = normalize_axes(axis1, x.ndim)[0], normalize_axes(axis2, x.ndim)[0]
+    if a1 == a2:
+        raise ShapeError(f"{_here()}: axis1 and axis2 cannot be the same")
+    trace, k = current_trace(), int(offset)
+    n1, n2 = trace.resolve(x.shape[a1]), trace.resolve(x.shape[a2])
+    length = sp.Min(n1, n2 - k) if k >= 0 else sp.Min(n1 + k, n2)
+    if length.has(sp.Min):
+        n1, n2 = trace.concrete(n1), trace.concrete(n2)
+        length = sp.Integer(min(n1, n2 - k) if k >= 0 else min(n1 + k, n2))
+    value = trace.value(length)
+    if value is not None and value <= 0:
+        raise ShapeError(f"{_here()}: diagonal {k} of a {n1} x {n2} array is empty")
+    return k, a1, a2, length
+
+
+def _diagonal(origin, a, offset=0, axis1=0, axis2=1):
+    x = as_node(a)
+    return P.diagonal(x, *_diag_axes(x, offset, axis1, axis2), origin)
+
+
+def _trace(origin, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    _no_extras("trace", {"out": out, "dtype": dtype})
+    return P.reduce("sum", _diagonal(origin, a, offset, axis1, axis2), axis=-1, origin=origin)
+
+
+def _diag(origin, v, k=0):
+    x = as_node(v)
+    if x.ndim == 2:
+        return _diagonal(origin, x, k)
+    if x.ndim != 1:
+        raise ShapeError(f"{_here()}: np.diag needs a 1-d or 2-d array, got {x.ndim} dimensions")
+    n = x.shape[0] + abs(int(k))
+    return P.diag_embed(x, (n, n), int(k), 0, 1, origin)
+
+
+def _norm(origin, x, ord=None, axis=None, keepdims=False):
+    node = as_node(x)
+    axes = normalize_axes(tuple(axis) if isinstance(axis, list) else axis, node.ndim)
+    if axis is not None and len(axes) > 2:
+        raise ShapeError(f"{_here()}: np.linalg.norm over {len(axes)} axes; give one or two")
+    same = ord is None or (ord == "fro" and len(axes) == 2) or (ord == 2 and len(axes) == 1)
+    if not same:
+        raise UnsupportedError(f"{_here()}: np.linalg.norm(..., ord={ord!r}) is not supported; only the 2-norm of "
+                               "vectors and the Frobenius norm (ord=None)")
+    squares = P.reduce("sum", P.elementwise(ARG[0] ** 2, (node,), origin=origin), axis=axes, keepdims=keepdims,
+                       origin=origin)
+    return P.elementwise(sp.sqrt(ARG[0]), (squares,), origin=origin)
+
+
+MATMUL_CASES: tuple[Case, ...] = ((((3,), (3,)), ()), (((3,), (3, 2)), ()), (((2, 3), (3,)), ()),
+                                  (((2, 3), (3, 4)), ()), (((2, 2, 3), (3, 4)), ()), (((3,), (2, 3, 4)), ()))
+DIAG_CASES: tuple[Case, ...] = ((((3, 3),), ()), (((3, 4),), (("offset", 1),)), (((4, 3),), (("offset", -2),)),
+                                (((2, 3, 4),), (("axis1", -1), ("axis2", 0))))
+NORM_CASES: tuple[Case, ...] = ((((4,),), ()), (((2, 3),), ()), (((2, 3),), (("axis", -1),)),
+                                (((2, 3, 4),), (("axis", (0, 2)), ("keepdims", True))), (((2, 3),), (("ord", "fro"),)))
+
+register(np.matmul, Entry("matmul", _matmul, cases=MATMUL_CASES))
+register(np.dot, Entry("dot", _dot, cases=MATMUL_CASES[:4] + ((((), (3,)), ()), (((2, 2, 3), (4, 3, 2)), ()),
+                                                                (((2, 2, 3), (3,)), ()))))
+register(np.inner, Entry("inner", _inner, cases=((((3,), (3,)), ()), (((2, 3), (4, 3)), ()), (((), (2, 3)), ()))))
+register(np.outer, Entry("outer", _outer, cases=((((3,), (4,)), ()), (((2, 2), (3,)), ()))))
+register(np.tensordot, Entry("tensordot", _tensordot, cases=(
+    (((2, 3, 4), (3, 4, 5)), ()), (((2, 3), (3, 2)), (("axes", 1),)),
+    (((2, 3, 4), (4, 2)), (("axes", ((0, -1), (1, 0))),)),
+    (((2, 3), (4,)), (("axes", 0),)))))
+register(np.einsum, Entry("einsum", _einsum, form="subscripts", cases=(
+    (((2, 3), (3, 4)), (("subscripts", "ij,jk->ik"),)), (((2, 3), (2, 3)), (("subscripts", "ij,ij->j"),)),
+    (((2, 3),), (("subscripts", "ij->ji"),)), (((2, 3),), (("subscripts", "ij->"),)),
+    (((3,), (4,), (3, 4)), (("subscripts", "i,j,ij->"),)), (((2, 3), (3, 4)), (("subscripts", "ij,jk"),)),
+    (((1, 3), (2, 3)), (("subscripts", "ij,ij->ij"),)), (((2, 3), (4,)), (("subscripts", "ij,k->ikj"),)))))
+register(np.trace, Entry("trace", _trace, cases=DIAG_CASES))
+register(np.diagonal, Entry("diagonal", _diagonal, cases=DIAG_CASES))
+register(np.diag, Entry("diag", _diag, cases=((((3,),), ()), (((3,),), (("k", -1),)), (((3, 4),), ()),
+                                              (((3, 4),), (("k", 2),)))))
+register(np.linalg.norm, Entry("norm", _norm, cases=NORM_CASES, notes="ord=None only; gradient NaN at 0"))
+
+
+# ---------------------------------------------------------------- np.linalg matrix functions ------
+
+class SlogdetResult(TracerList):
+    """``np.linalg.slogdet``'s result: ``(sign, logabsdet)``, also by attribute, as NumPy's."""
+
+    @property
+    def sign(self):
+        return self[0]
+
+    @property
+    def logabsdet(self):
+        return self[1]
+
+
+def _matrix_fn(fn: str):
+    def build(origin, a):
+        return P.matrix_fn(fn, as_node(a), origin)
+    return build
+
+
+def _slogdet(origin, a):
+    x = as_node(a)
+    trace = current_trace()
+    return SlogdetResult(Tracer(trace.note(P.matrix_fn(part, x, origin))) for part in ("signdet", "logabsdet"))
+
+
+def _solve(origin, a, b):
+    A, B = as_node(a), as_node(b)
+    if B.ndim != 1:
+        return P.solve(A, B, origin)
+    x = P.solve(A, P.reshape(B, B.shape + (sp.Integer(1),)), origin)  # a vector: one column
+    return P.reshape(x, x.shape[:-1])
+
+
+def well_conditioned(rng, shape):
+    """Test matrices far from singular: entries in [-1, 1] plus 3 on the diagonal."""
+    x = rng.uniform(-1.0, 1.0, size=shape)
+    if len(shape) >= 2 and shape[-1] == shape[-2]:
+        x = x + 3.0 * np.eye(shape[-1])
+    return x
+
+
+SQUARE_CASES: tuple[Case, ...] = ((((3, 3),), ()), (((2, 3, 3),), ()), (((1, 1),), ()))
+SOLVE_CASES: tuple[Case, ...] = ((((3, 3), (3,)), ()), (((3, 3), (3, 2)), ()), (((2, 3, 3), (3,)), ()),
+                                 (((2, 3, 3), (2, 3, 2)), ()), (((3, 3), (2, 3, 2)), ()))
+register(np.linalg.inv, Entry("inv", _matrix_fn("inv"), cases=SQUARE_CASES, sample=well_conditioned))
+register(np.linalg.det, Entry("det", _matrix_fn("det"), cases=SQUARE_CASES, sample=well_conditioned))
+register(np.linalg.slogdet, Entry("slogdet", _slogdet, cases=SQUARE_CASES, sample=well_conditioned,
+                                  notes="(sign, logabsdet); sign has no gradient"))
+register(np.linalg.solve, Entry("solve", _solve, cases=SOLVE_CASES, sample=well_conditioned))

@@ -1,0 +1,345 @@
+"""The pipeline, stage by stage: trace -> forward passes -> reverse mode -> passes -> code.
+
+:func:`compile_function` is pure: the same function, argument specs and ``wrt`` give the same
+module text, byte for byte.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import traceback
+from typing import Any, Callable, Sequence
+
+import sympy as sp
+
+from . import __version__
+from .backends.numpy.codegen import Function, ModuleText, NodePrinter, render_module
+from .ad.derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
+from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
+from .ir.graph import Graph, format_graph, toposort
+from .naming import identifier, size_name
+from .numpy.core import as_node
+from .ir.primitives.core import copy, input_node
+from .ir.shapes import ONE, format_shape
+from .rewrite.simplify import FORWARD_PASSES, PASSES, REPORT, run
+from .runtime.specs import ArgSpec, Compiled
+from .trace.tracer import Trace, trace
+from .trace.auxiliary import attach, flatten
+from .trace.branches import (Path, decision_tree, dispatch_lines, evaluate, explore, failure_lines, guided, is_failure,
+                       size_bindings)
+from .trace.values import Tracer
+
+_PKG = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_failure(name: str, exc: Exception) -> SymdiffError:
+    frame = next((f for f in reversed(traceback.extract_tb(exc.__traceback__))
+                  if not f.filename.startswith(_PKG) and "numpy" not in f.filename), None)
+    where = f"{frame.filename}:{frame.lineno} ({frame.line})" if frame else "the function"
+    if isinstance(exc, AttributeError) and "Tracer" in str(exc):
+        return UnsupportedError(f"{where}: {exc}: this method or attribute of arrays is not supported on traced "
+                                "values; use a NumPy function symdiff supports (see the README table)")
+    return TraceError(f"{name} raised {type(exc).__name__}: {exc}, at {where}, while being traced")
+
+
+def source_hash(fn: Callable) -> str:
+    try:
+        text = inspect.getsource(fn)
+    except (OSError, TypeError):  # no source file (an interactive session): the bytecode
+        code = getattr(inspect.unwrap(fn), "__code__", None)
+        text = repr(code.co_code) if code is not None else repr(fn)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
+    args: list[Any] = []
+    for index, spec in enumerate(specs):
+        if not spec.is_array:
+            args.append(spec.static)
+            continue
+        dims = []
+        for axis, d in enumerate(spec.shape):
+            if isinstance(d, str):
+                dims.append(tr.new_size(d, tr.values.get(sp.Symbol(d, integer=True, positive=True))))
+            elif int(d) == 1:
+                dims.append(ONE)
+            else:
+                dims.append(tr.new_size(size_name(spec.name, axis, len(spec.shape)), int(d)))
+        args.append(Tracer(input_node(spec.name, tuple(dims), index, spec.dtype), argument=True))
+    return args
+
+
+def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int], *, single: bool | None = None,
+                     kind: str = "grad", func_name: str | None = None, file: str | None = None,
+                     has_aux: bool = False, values: Sequence[Any] | None = None,
+                     known: Sequence[tuple[bool, ...]] = ()) -> Compiled:
+    """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module
+    of the ``kind`` of derivative (see :mod:`symdiff.ad.derivatives`). Branches on traced values: with
+    ``values`` (the decorator's actual arguments), the paths ``known`` and the one the values take;
+    without, every path (see :mod:`symdiff.trace.branches`)."""
+    if kind not in KINDS:
+        raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
+    name = identifier(func_name or fn.__name__)
+    for i in wrt:
+        if not specs[i].is_array:
+            raise TraceError(f"cannot differentiate with respect to {specs[i].name!r}: it is a "
+                             f"{type(specs[i].static).__name__} (static); pass a float or a float array")
+    report: list[str] = []
+    token = REPORT.set(report)
+    try:
+        return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
+                        has_aux, values, known)
+    finally:
+        REPORT.reset(token)
+
+
+def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = False, values=None) -> Path:
+    """Stage 1: one path of the program (the branches on traced values decided by ``outcomes``, then
+    by ``values`` if given, else True): its output, input nodes and branch conditions, sizes unified."""
+    tr = Trace(outcomes)
+    path = Path(outcomes)
+    try:
+        path.out, path.inputs, path.conditions, path.aux = _trace_path(fn, specs, name, kind, tr, has_aux, values)
+    except SymdiffError as exc:
+        if not tr.decisions or not is_failure(exc):
+            raise
+        path.error = exc
+        try:
+            path.conditions = tr.finish([c for c, _, _ in tr.decisions])
+        except SymdiffError:
+            path.conditions = [c for c, _, _ in tr.decisions]
+    path.outcomes = tuple(o for _, o, _ in tr.decisions)
+    path.origins = [origin for _, _, origin in tr.decisions]
+    return path
+
+
+def _trace_path(fn, specs, name, kind, tr, has_aux, values):
+    args = _input_nodes(specs, tr)
+    if values is not None:
+        tr.evaluate = lambda cond: evaluate(cond, tr, [a.node for a in args if isinstance(a, Tracer)], specs, values)
+    try:
+        result = trace(fn, args, tr)
+    except SymdiffError:
+        raise
+    except Exception as exc:  # the user's code failed on traced values: say where, in one paragraph
+        raise _user_failure(name, exc) from exc
+    aux_text, aux_nodes = None, []
+    if has_aux:
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TraceError(f"{name} was given has_aux=True: it must return a pair (value, aux)")
+        result, aux = result
+        aux_text, aux_nodes = flatten(aux, as_node)
+    elif isinstance(result, tuple):
+        raise TraceError(f"{name} returned a tuple; return a single array, or pass has_aux=True to return "
+                         "(value, aux) and get aux back with the gradient")
+    try:
+        out = as_node(result)
+    except UnsupportedError:
+        raise TraceError(f"{name} returned a {type(result).__name__}; return an array") from None
+    if out.shape != () and kind in SCALAR_OUTPUT:
+        shape = tuple(tr.value(d) if tr.value(d) is not None else d for d in out.shape)
+        raise NonScalarOutputError(
+            f"{name} returns an array of shape {format_shape(shape)}, not a scalar: {kind} needs a scalar output. "
+            "Reduce it (np.sum, np.mean), or use symdiff.jacobian for the derivative of every output")
+    inputs = [a.node for a in args if isinstance(a, Tracer)]
+    conditions = [c for c, _, _ in tr.decisions]
+    out, *rest = tr.finish([out, *inputs, *conditions, *aux_nodes])
+    n, m = len(inputs), len(conditions)
+    return out, rest[:n], rest[n:n + m], (aux_text, rest[n + m:]) if has_aux else None
+
+
+def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known) -> Compiled:
+    run = lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux)  # noqa: E731
+    if values is None:
+        paths = explore(run)
+    else:
+        paths = guided(run, lambda: _trace(fn, specs, name, kind, (), has_aux, values), known)
+    dspecs = direction_specs(kind, specs, wrt)
+    built = [_differentiate(p, specs, wrt, single, name, kind, dspecs) if p.error is None else None for p in paths]
+    guard = tuple(sorted({(n.param("index"), axis, int(d)) for p in paths for n in p.inputs
+                          for axis, d in enumerate(n.shape) if d.is_Integer and d != ONE}))
+    source = _module(name, fn, [*specs, *dspecs], wrt, paths, built, file, guard, kind)
+    texts = []
+    for k, (path, b) in enumerate(zip(paths, built)):
+        title = "" if len(paths) == 1 else f"path {k} ({', '.join(_outcome_text(path))}): "
+        if b is None:
+            texts.append(f"{title}not traced: {path.error}")
+            continue
+        forward, joint, main = b[2], b[3], b[4]
+        texts.append(format_graph(forward, f"{title}{name}: traced graph") + "\n\n" + format_graph(
+            joint, f"{title}{name}: {TITLES[main.suffix]} with respect to {', '.join(specs[i].name for i in wrt)}"))
+    graph_text = "\n\n".join(texts)
+    graph_text += "\n\nsimplification:\n" + "\n".join(f"  {line}" for line in report or ["(nothing to do)"])
+    return Compiled(source, graph_text, name, guard, tuple(p.outcomes for p in paths))
+
+
+def _outcome_text(path: Path) -> list[str]:
+    return [f"{o.text if o else 'branch'} -> {outcome}" for o, outcome in zip(path.origins, path.outcomes)]
+
+
+def _differentiate(path: Path, specs, wrt, single, name, kind, dspecs):
+    """Stages 2-4 for one path: forward passes, derivative plans, passes over all outputs together."""
+    inputs = path.inputs
+    (out,) = run([path.out], FORWARD_PASSES)
+    forward = Graph(tuple(inputs), (out,), (name,))
+    wrt_nodes = [next(n for n in inputs if n.param("index") == i) for i in wrt]
+    directions = direction_nodes(kind, dspecs, out, wrt_nodes, len(specs))
+    call = f"{name}({', '.join(s.name for s in specs)})"
+    functions = plans(kind, name, out, wrt_nodes, directions, single, call)
+    if path.aux is not None:
+        attach(functions, *path.aux)
+    # Every function's outputs through the passes together, so they share their work.
+    flat = [o for f in functions for o in f.outputs]
+    simplified = iter(run(flat, PASSES))
+    for f in functions:
+        f.outputs = [next(simplified) for _ in f.outputs]
+        owners = f.owners or (None,) * len(f.outputs)
+        f.outputs = [o if k == 0 and f.with_value else owned(o, owner)
+                     for k, (o, owner) in enumerate(zip(f.outputs, owners))]
+        f.outputs = [copy(o) if any(o is p for p in f.outputs[:k]) else o  # one array returned twice would alias
+                     for k, o in enumerate(f.outputs)]
+    main = functions[-1] if kind in ("hessian", "hvp") else functions[0]
+    joint = Graph(tuple(inputs + directions), tuple(main.outputs), tuple(main.labels))
+    return functions, inputs + directions, forward, joint, main
+
+
+TITLES = {"value_and_grad": "value and gradient", "jacobian": "Jacobian", "hessian": "Hessian (from the gradient)",
+          "hvp": "Hessian-vector product (from the gradient)", "jvp": "value and tangent",
+          "vjp": "value and vector-Jacobian product", "elementwise_grad": "elementwise derivative"}
+
+
+def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
+    params = [s.name for s in specs]
+    ok = [b for b in built if b is not None]
+    tree, conditions = decision_tree(paths)
+    nodes = toposort([o for b in ok for f in b[0] for o in f.outputs] + [c for c, _ in conditions]
+                     + [c for p in paths for c in p.conditions])
+    labels = [label for f in ok[0][0] for label in f.labels]
+    module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
+    module.name_constants(nodes)
+    checks = _guard_lines(name, specs, guard)
+    extra = {q for f in ok[0][0] for q in f.extra_params}
+    user_params = [p for p in params if p not in extra]
+    printed = []
+    branching = any(p.outcomes for p in paths)  # branches on traced values: dispatch on them
+    for k, b in enumerate(built):
+        if b is None:
+            continue
+        sizes = size_bindings(b[1])
+        for f in b[0]:
+            fparams = user_params + list(f.extra_params)
+            body = NodePrinter(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
+            fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
+            printed.append(Function(fname, fparams if branching else _defaults(fn, fparams),
+                                    f"{f.doc} Path {k}." if branching else f.doc, body if branching else checks + body))
+    if branching and max(len(p.outcomes) for p in paths) > DEEP:
+        printed += _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks)
+    elif branching:
+        sizes = size_bindings(paths[0].inputs)
+        for j, (cond, origin) in enumerate(conditions):
+            body = NodePrinter(module, user_params, sizes).body([cond], ["branch"], "return bool({0})")
+            doc = f"Branch condition: {origin.text if origin else ''}"
+            printed.append(Function(f"_{name}_branch_{j}", user_params, doc, body))
+        for f in ok[0][0]:
+            fparams = user_params + list(f.extra_params)
+            call = f"({', '.join(fparams)})"
+            lines = dispatch_lines(tree, lambda j: f"_{name}_branch_{j}({', '.join(user_params)})",
+                                   lambda k: _leaf(name, f.suffix, k, call, built, paths, module))
+            printed.append(Function(f"{name}_{f.suffix}", _defaults(fn, fparams), f.doc, checks + lines))
+    wrt_names = [specs[i].name for i in wrt]
+    header = {
+        "summary": f"{kind.capitalize() if kind != 'grad' else 'Value and gradient'} of `{name}` with respect "
+                   f"to {', '.join(wrt_names)}.",
+        "version": __version__, "function": name, "file": file or _file_of(fn), "source_hash": source_hash(fn),
+        "wrt": wrt_names, "shapes": ", ".join(f"{s.name}: {_shape_text(s)}" for s in specs),
+        "polymorphic": any(isinstance(d, sp.Symbol) for b in ok for n in b[1] for d in n.shape),
+    }
+    return render_module(header, printed, module)
+
+
+#: Past this many branches on one path, the generated function checks each path's outcomes in turn
+#: (one pass over each path's conditions) instead of a tree of condition functions (one pass each).
+DEEP = 8
+
+
+def _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks) -> list[Function]:
+    """Per path, a function computing the outcomes of its branches along it; the entry points return
+    the code of the path whose outcomes these arguments reproduce (exactly one, when all were traced)."""
+    printed = []
+    args = ", ".join(user_params)
+    for k, path in enumerate(paths):
+        sizes = size_bindings(path.inputs or ok[0][1])
+        labels = [f"c{i}" for i in range(len(path.conditions))]
+        slots = ", ".join("{%d}" % i for i in range(len(labels)))
+        returns = f'return "".join("1" if c else "0" for c in ({slots},))'
+        body = NodePrinter(module, user_params, sizes).body(list(path.conditions), labels, returns)
+        printed.append(Function(f"_{name}_branches_{k}", user_params, f"The outcomes of the {len(labels)} branches "
+                                f"on path {k} (1: taken), computed along it.", body))
+    for f in ok[0][0]:
+        fparams = user_params + list(f.extra_params)
+        call = f"({', '.join(fparams)})"
+        lines = []
+        for k, path in enumerate(paths):
+            lines.append(f"if _{name}_branches_{k}({args}) == {''.join('1' if o else '0' for o in path.outcomes)!r}:")
+            lines += ["    " + line for line in _leaf(name, f.suffix, k, call, built, paths, module)]
+        lines.append(f"raise {module.helpers.use('BranchNotCompiled')}({name!r})")
+        printed.append(Function(f"{name}_{f.suffix}", _defaults(fn, fparams), f.doc, checks + lines))
+    return printed
+
+
+def _defaults(fn: Callable, params: list[str]) -> list[str]:
+    """Parameters as the user's function declares them: ``delta=1.0`` keeps its default when it is a
+    literal (and only trailing parameters have defaults, so directions added after them stay plain)."""
+    try:
+        declared = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return params
+    out: list[str] = []
+    for k, p in enumerate(params):
+        default = declared[p].default if p in declared else inspect.Parameter.empty
+        literal = default is None or isinstance(default, (bool, int, float, str))
+        later_plain = any(q not in declared or declared[q].default is inspect.Parameter.empty for q in params[k + 1:])
+        out.append(f"{p}={default!r}" if literal and default is not inspect.Parameter.empty and not later_plain else p)
+    return out
+
+
+def _leaf(name, suffix, k, call, built, paths, module) -> list[str]:
+    if k is None:  # a side no call has taken yet (decorator): the caller compiles it and calls again
+        return [f"raise {module.helpers.use('BranchNotCompiled')}({name!r})"]
+    if built[k] is None:
+        return failure_lines(name, paths[k])
+    return [f"return _{name}_{suffix}_{k}{call}"]
+
+
+def _guard_lines(name: str, specs: Sequence[ArgSpec], guard) -> list[str]:
+    """Constants and sizes the code was specialised to (the function used them as numbers) are checked
+    on every call."""
+    lines = []
+    for spec in specs:  # constants the code was made for
+        if not spec.is_array and isinstance(spec.static, (bool, int, str)):
+            lines += [f"if {spec.name} != {spec.static!r}:",
+                      f"    raise ValueError(\"{name}: this code was generated for {spec.name} == {spec.static!r}; "
+                      f"generate it again for other values\")"]
+    for index, axis, size in guard:
+        arg = specs[index].name
+        lines += [f"if {arg}.shape[{axis}] != {size}:",
+                  f"    raise ValueError(\"{name}: this code was generated for {arg}.shape[{axis}] == {size} "
+                  f"(the function uses that size as a number); generate it again for other sizes\")"]
+    return lines
+
+
+def _shape_text(spec: ArgSpec) -> str:
+    if not spec.is_array:
+        return f"{spec.static!r} (a constant)"
+    if not spec.shape:
+        return f"{spec.dtype} scalar"
+    return f"{spec.dtype} array of shape ({', '.join(str(d) for d in spec.shape)}{',' if len(spec.shape) == 1 else ''})"
+
+
+def _file_of(fn: Callable) -> str:
+    import os
+    try:
+        return os.path.basename(inspect.getsourcefile(fn) or "<unknown>")
+    except TypeError:
+        return "<unknown>"

@@ -1,0 +1,322 @@
+"""Graph rewrites for speed that change how arrays are built: the gradients of several slices filled
+into one buffer, sums over ``i`` or ``j`` of weights times pairwise differences ``A_i - B_j`` as
+matrix products, a multiple of the identity added to a diagonal in place. The nodes they make
+(``scatter_sum``, ``add_diagonal``) exist only after differentiation: they have code
+(:data:`symdiff.rewrite.speed.EMITTERS`), not derivative rules.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import sympy as sp
+
+from ..ir.graph import ARG, Node, consumers, rebuild, with_inputs
+from ..ir.primitives.core import elementwise, getitem, matmul, reduce, transpose
+from .speed import EMITTERS, note, replacement
+
+
+_FULL = ("slice", None, None, None)
+
+
+# ---------------------------------------------------------------- sums of scatters ----------------
+
+def _complement(index: tuple) -> list[tuple] | None:
+    """Indexes that with ``index`` cover the whole array, if ``index`` slices one axis with step 1
+    (``[:-1]`` -> ``[-1]``; ``[:, 2:5]`` -> ``[:, :2]``, ``[:, 5:]``); None for other indexes."""
+    sliced = [k for k, item in enumerate(index) if item != _FULL]
+    if len(sliced) != 1 or not isinstance(index[sliced[0]], tuple) or index[sliced[0]][3] not in (None, 1):
+        return None
+    k = sliced[0]
+    _, start, stop, _ = index[k]
+    parts = ([0 if start == 1 else ("slice", None, start, None)] if start not in (None, 0) else []) + \
+        ([-1 if stop == -1 else ("slice", stop, None, None)] if stop is not None else [])  # x[-1]: faster
+    return [index[:k] + (part,) + index[k + 1:] for part in parts]
+
+
+def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
+    """One buffer: the first gradient written into it, the rest of it zeroed (an uninitialised
+    buffer, not np.zeros: a pass less over a large array), the other gradients added in place."""
+    dtype = "" if node.dtype == "float64" else f", dtype=np.{node.dtype}"
+    first = node.param("indices")[0]
+    rest = _complement(first)
+    lines = [f"{{name}} = np.{'zeros' if rest is None else 'empty'}({p.shape(node.shape)}{dtype})"]
+    for k, (index, sign, g) in enumerate(zip(node.param("indices"), node.param("signs"), a)):
+        target = f"{{name}}[{p.index(index)}]"
+        if k == 0:
+            view = all(isinstance(item, tuple) and item[0] == "slice" for item in index)  # not x[0]: no out=
+            lines += (_sum_into(node.inputs[0], g, target, p) if view else []) or [f"{target} = {g}"]
+        else:
+            lines.append(f"{target} {sign}= {g}")
+        if k == 0:
+            lines += [f"{{name}}[{p.index(part)}] = 0.0" for part in rest or ()]
+    return lines
+
+
+def _sum_into(g: Node, code: str, target: str, p) -> list[str]:
+    """A sum ``g`` (printed inline as ``code``) written into ``target`` by the ufunc itself,
+    ``np.add(400.0*a*b, 2.0*c, out=target)``, instead of into a temporary copied there (on a large
+    array: a pass and a temporary less; on a small one, the same calls). Empty when ``g`` is not a
+    sum printed inline."""
+    if code.isidentifier() or g.op != "elementwise" or not g.expr.is_Add:
+        return []
+    args = [p.code[id(x)] for x in g.inputs]
+    first, *others = g.expr.as_ordered_terms()
+    rest = sp.Add(*others)
+    ufunc, rest = ("subtract", -rest) if rest.could_extract_minus_sign() else ("add", rest)
+    first_code, rest_code = (p.expr(replace(g, expr=e), args) for e in (first, rest))
+    return [f"np.{ufunc}({first_code}, {rest_code}, out={target})"]
+
+
+#: ``_scatter(g1, index1) + _scatter(g2, index2) + ...`` filling one array of zeros.
+EMITTERS["scatter_sum"] = _emit_scatter_sum
+
+
+def merge_scatters(outputs: list[Node]) -> list[Node]:
+    """A sum of gradients of indexing (``x[:-1]`` and ``x[1:]``, say) fills one buffer of zeros, in
+    place, instead of one array of zeros per term and a sum of them."""
+    users = consumers(outputs)
+
+    def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(old, inputs)
+        if node.op != "elementwise" or not node.expr.is_Add:
+            return node
+        picked = [i for i, x in enumerate(old.inputs) if x.op == "scatter" and x.shape == node.shape
+                  and len(users.get(id(x), ())) == 1 and ARG[i] in node.expr.args]
+        if len(picked) < 2:
+            return node
+        scatters = [node.inputs[i] for i in picked]
+        merged = Node("scatter_sum", tuple(x.inputs[0] for x in scatters), node.shape,
+                      params=(("indices", tuple(x.param("index") for x in scatters)), ("signs", ("+",) * len(picked))),
+                      dtype=node.dtype, origin=scatters[0].origin)
+        k = len(node.inputs)
+        rest = node.expr - sp.Add(*(ARG[i] for i in picked)) + ARG[k]
+        note(f"{len(picked)} gradients of indexing summed in one buffer")
+        return replacement(node, rest, (*node.inputs, merged))
+    return rebuild(outputs, fn)
+
+
+# ---------------------------------------------------------------- pairwise differences ------------
+
+def _axes_added(x: Node, shape: tuple) -> Node | None:
+    """The array ``x`` is made from by only inserting axes of size 1, if it has ``shape``."""
+    if x.op not in ("reshape", "getitem") or tuple(x.inputs[0].shape) != tuple(shape):
+        return None
+    if x.op == "getitem" and not all(i is None or i == _FULL for i in x.param("index")):
+        return None
+    return x.inputs[0]
+
+
+def _pairwise(e: Node) -> tuple[sp.Expr, Node, Node, Node] | None:
+    """``e = k * (A[:, None, :] - B[None, :, :]) * G[:, :, None]`` as ``(k, scalars, A, B, G)`` (``k`` over
+    ``ARG[3:]``, standing for the 0-d ``scalars``);
+    elementwise products among ``e``'s inputs are looked into."""
+    if e.op != "elementwise" or e.ndim != 3:
+        return None
+    inputs, mapping = list(e.inputs), {}
+    for i, x in enumerate(e.inputs):
+        if x.op == "elementwise" and x.expr.is_Mul and x.shape == e.shape:
+            mapping[ARG[i]] = x.expr.xreplace({ARG[j]: ARG[len(inputs) + j] for j in range(len(x.inputs))})
+            inputs.extend(x.inputs)
+    n, m, k = e.shape
+    scale, diff, weight = [], None, None
+    for f in sp.Mul.make_args(e.expr.xreplace(mapping)):
+        x = inputs[ARG.index(f)] if f in ARG[:len(inputs)] else None
+        if x is None:
+            if any(inputs[ARG.index(s)].ndim for s in f.free_symbols if s in ARG[:len(inputs)]):
+                return None
+            scale.append(f)
+        elif x.shape == (n, m, 1) and weight is None and (g := _axes_added(x, (n, m))) is not None:
+            weight = g
+        elif x.shape == e.shape and diff is None and x.op == "elementwise" and x.expr == ARG[0] - ARG[1]:
+            diff = x
+        else:
+            return None
+    if diff is None or weight is None:
+        return None
+    if diff.inputs[0].shape != (n, 1, k) or diff.inputs[1].shape != (1, m, k):
+        return None
+    a, b = _axes_added(diff.inputs[0], (n, k)), _axes_added(diff.inputs[1], (m, k))
+    if a is None or b is None:
+        return None
+    scalars = sorted({s for f in scale for s in f.free_symbols if s in ARG[:len(inputs)]}, key=ARG.index)
+    scale_expr = sp.Mul(*scale).xreplace({s: ARG[3 + i] for i, s in enumerate(scalars)})
+    return scale_expr, [inputs[ARG.index(s)] for s in scalars], a, b, weight
+
+
+def _pair_parity(x: Node, memo: dict[int, int]) -> int:
+    """1 if ``x[i, j, ...] == x[j, i, ...]`` for sure, -1 if ``x[i, j, ...] == -x[j, i, ...]``, else 0."""
+    if id(x) in memo:
+        return memo[id(x)]
+    memo[id(x)] = 0  # unknown while looking (and if nothing below says otherwise)
+    p = 0
+    if x.ndim >= 2 and x.shape[0] == x.shape[1]:
+        if x.op == "const" and x.ndim == 2:
+            arr = x.param("value").array
+            p = 1 if arr.tobytes() == arr.T.copy().tobytes() else 0
+        elif x.op in ("stop_gradient", "copy"):
+            p = _pair_parity(x.inputs[0], memo)
+        elif x.op == "sum" and min(x.param("axis")) >= 2:
+            p = _pair_parity(x.inputs[0], memo)
+        elif x.op == "contract":
+            ins, out = x.param("subscripts").split("->")
+            a, b = ins.split(",")
+            if a == b and out == a[:x.ndim] and x.ndim == 2:
+                p = _pair_parity(x.inputs[0], memo) * _pair_parity(x.inputs[1], memo)
+        elif x.op == "elementwise" and x.expr == ARG[0] - ARG[1] and x.ndim == 3 and \
+                x.inputs[0].shape == (x.shape[0], 1, x.shape[2]) and x.inputs[1].shape == (1, *x.shape[1:]):
+            a, b = _axes_added(x.inputs[0], (x.shape[0], x.shape[2])), _axes_added(x.inputs[1], x.shape[1:])
+            p = -1 if a is not None and a is b else 0
+        elif x.op == "elementwise" and x.dtype != "bool":
+            parities = [0 if y.shape != x.shape else _pair_parity(y, memo) for y in x.inputs]
+            if all(y.ndim == 0 or q for y, q in zip(x.inputs, parities)):
+                flipped = x.expr.xreplace({ARG[i]: -ARG[i] for i, q in enumerate(parities) if q == -1})
+                p = 1 if flipped == x.expr else -1 if flipped == -x.expr else 0
+    memo[id(x)] = p
+    return p
+
+
+def pairwise_sums(outputs: list[Node]) -> list[Node]:
+    """``sum_j k*(A_i - B_j)*G_ij`` is ``k*(rowsum(G)*A - G @ B)`` (and over ``i``:
+    ``k*(G.T @ A - colsum(G)*B)``): two matrix products instead of a pass over the n*m*k array of
+    pairwise differences (the gradient of pairwise distances, as in a Lennard-Jones energy)."""
+    memo: dict[int, int] = {}
+
+    def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(old, inputs)
+        if node.op != "sum" or node.param("keepdims") or node.param("axis") not in ((0,), (1,)) or \
+                (found := _pairwise(node.inputs[0])) is None:
+            return node
+        k, scalars, a, b, g = found  # k is over ARG[3:] (the scalars)
+        o = node.origin
+        parity = _pair_parity(g, memo)
+        if node.param("axis") == (0,) and parity:  # G.T is G (or -G): the products of the sum over j
+            rows = getitem(reduce("sum", g, axis=1, origin=o), (_FULL, None), o)
+            parts, expr = (matmul(g, a, o), rows, b), parity * k * (ARG[0] - ARG[1] * ARG[2])
+        elif node.param("axis") == (1,):
+            parts = (getitem(reduce("sum", g, axis=1, origin=o), (_FULL, None), o), a, matmul(g, b, o))
+            expr = k * (ARG[0] * ARG[1] - ARG[2])
+        else:
+            column_sums = getitem(reduce("sum", g, axis=0, origin=o), (_FULL, None), o)
+            parts = (matmul(transpose(g, (1, 0), o), a, o), column_sums, b)
+            expr = k * (ARG[0] - ARG[1] * ARG[2])
+        note(f"sum over axis {node.param('axis')[0]} of products with pairwise differences -> matmul")
+        return elementwise(expr, (*parts, *scalars), origin=o)
+    return rebuild(outputs, fn)
+
+
+def _emit_pairwise_squares(node: Node, a: list[str], p) -> list[str]:
+    x, y = (p.paren(c, "[") for c in a)
+    k = node.inputs[0].shape[1]
+    square = f"({x}[:, {{c}}, None] - {y}[:, {{c}}])**2"
+    if k.is_Integer:
+        return [f"{{name}} {'+=' if c else '='} {square.format(c=c)}" for c in range(int(k))]
+    k, c = p.size(k), p.namer.fresh("c")
+    return [f"if 1 <= {k} <= {_FEW}:  # one pass per coordinate, no n*m*k array of differences",
+            f"    {{name}} = {square.format(c=0)}",
+            f"    for {c} in range(1, {k}):",
+            f"        {{name}} += {square.format(c=c)}",
+            "else:",
+            f"    {{name}} = {x}[:, None] - {y}[None]",
+            "    {name} = np.einsum('ijk,ijk->ij', {name}, {name})"]
+
+
+EMITTERS["pairwise_squares"] = _emit_pairwise_squares
+
+
+#: Up to this many coordinates, squared distances are summed coordinate by coordinate.
+_FEW = 4
+
+
+def pairwise_squares(outputs: list[Node]) -> list[Node]:
+    """``d = A[:, None, :] - B[None, :, :]`` read only by ``einsum('ijk,ijk->ij', d, d)`` (squared
+    distances) is built coordinate by coordinate, ``(A[:, c, None] - B[:, c])**2`` summed over the
+    few ``c`` (up to 4; a size known only at run time is tested there): no n*m*k array, and no inner
+    loop over k (a few times faster)."""
+    users = consumers(outputs)
+
+    def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(old, inputs)
+        if node.op != "contract" or node.inputs[0] is not node.inputs[1] or node.ndim != 2:
+            return node
+        ins, out = node.param("subscripts").split("->")
+        d = node.inputs[0]
+        if ins != f"{out}{ins[2]},{out}{ins[2]}" or len(out) != 2 or d.op != "elementwise" or \
+                d.expr != ARG[0] - ARG[1] or (d.shape[2].is_Integer and not 1 <= int(d.shape[2]) <= _FEW) or \
+                any(u is not old for u in users.get(id(old.inputs[0]), ())):
+            return node
+        n, m, k = d.shape
+        a, b = _axes_added(d.inputs[0], (n, k)), _axes_added(d.inputs[1], (m, k))
+        if a is None or b is None or d.inputs[0].shape != (n, 1, k) or d.inputs[1].shape != (1, m, k):
+            return node
+        note(f"squared pairwise distances summed over {k} coordinates, without the differences")
+        return Node("pairwise_squares", (a, b), node.shape, dtype=node.dtype, origin=node.origin, name=node.name)
+    return rebuild(outputs, fn)
+
+
+# ---------------------------------------------------------------- diagonal --------------------------
+
+def _emit_add_diagonal(node: Node, a: list[str], p) -> list[str]:
+    n = int(node.shape[0])
+    return [f"{{name}} = {a[0]}", f"{{name}}.flat[::{n + 1}] += {float(node.param('value'))!r}"]
+
+
+EMITTERS["add_diagonal"] = _emit_add_diagonal
+
+
+def add_diagonal(outputs: list[Node]) -> list[Node]:
+    """``sum(d*d, axis) + c*np.eye(n)`` adds ``c`` to the diagonal of the fresh sum of squares in place
+    (no pass over an n*n identity matrix). Only for sums of squares, which are never -0.0, so adding
+    0.0 off the diagonal is the identity there."""
+    users = consumers(outputs)
+    protected = {id(o) for o in outputs}
+
+    def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(old, inputs)
+        if node.op != "elementwise" or node.ndim != 2 or not node.shape[0].is_Integer or \
+                node.shape[0] != node.shape[1] or len(node.inputs) != 2:
+            return node
+        for i, j in ((0, 1), (1, 0)):
+            x, e = node.inputs[i], node.inputs[j]
+            if not (x.op == "contract" and x.inputs[0] is x.inputs[1] and x.shape == node.shape
+                    and len(users.get(id(old.inputs[i]), ())) == 1 and id(old.inputs[i]) not in protected
+                    and e.op == "const" and e.dtype == "float64" and node.dtype == "float64"):
+                continue
+            c = sp.expand(node.expr - ARG[i])
+            arr = e.param("value").array
+            off = ~np.eye(len(arr), dtype=bool)
+            if c.free_symbols != {ARG[j]} or not (c / ARG[j]).is_Number or np.any(arr[off] != 0) or \
+                    np.any(np.diag(arr) != arr[0, 0]):  # zeros of either sign add nothing to squares
+                continue
+            note("a multiple of the identity added to a sum of squares: added to its diagonal in place")
+            return Node("add_diagonal", (x,), node.shape, params=(("value", float(c / ARG[j]) * float(arr[0, 0])),),
+                        dtype=node.dtype, origin=node.origin, name=node.name)
+        return node
+    return rebuild(outputs, fn)
+
+
+# ---------------------------------------------------------------- sums as products ------------------
+
+def _emit_ones(node: Node, a: list[str], p) -> str:
+    return f"np.ones({p.size(node.shape[0])})"
+
+
+EMITTERS["ones"] = _emit_ones
+
+
+def sums_as_products(outputs: list[Node]) -> list[Node]:
+    """The sum over one axis of a matrix is a product with a vector of ones (``t.sum(axis=0)`` ->
+    ``np.ones(n) @ t``): BLAS goes over the matrix once, where NumPy's reduction over a short or
+    strided axis is several times slower (the bias gradients, the softmax normaliser)."""
+    def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(old, inputs)
+        if node.op != "sum" or node.dtype != "float64" or node.inputs[0].ndim != 2 or \
+                len(node.param("axis")) != 1 or node.inputs[0].shape[node.param("axis")[0]] == 1:
+            return node
+        x, axis, o = node.inputs[0], node.param("axis")[0], node.origin
+        ones = Node("ones", (), (x.shape[axis],), origin=o)
+        total = matmul(x, ones, o) if axis == 1 else matmul(ones, x, o)
+        if node.param("keepdims"):
+            total = getitem(total, (_FULL, None) if axis == 1 else (None, _FULL), o)
+        return total
+    return rebuild(outputs, fn)

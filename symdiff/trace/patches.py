@@ -1,0 +1,247 @@
+"""Stand-ins, active only while a function is traced, for what NumPy's dispatch cannot reach.
+
+- Array constructors (``np.zeros``, ``np.ones``, ``np.empty``, ``np.full``, ``np.eye``, ``np.array``
+  and the ``*_like`` forms on constants) return constant Tracers, so the function may assign
+  traced values into them (``a = np.zeros(n); a[i] = x[i] ** 2``). Constant Tracers behave as the
+  arrays they hold: NumPy computes on them at trace time and ``np.asarray`` gives the array back.
+- ``np.array``/``np.asarray`` of (lists of) traced values stack them.
+- ``math`` functions of traced scalars become their NumPy counterparts.
+- ``scipy.special.logsumexp``/``softmax``/``log_softmax`` of traced values become symdiff's, when
+  SciPy is loaded; SciPy's ufuncs (``expit``, ``erf``, ``gammaln``, ...) are registry entries.
+
+Calls from symdiff's or NumPy's own code always get the originals. Patching is process-wide but
+reference counted and guarded by a lock; outside tracing every stand-in is the original.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import sysconfig
+import threading
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from ..numpy.core import _holds_tracer, as_node
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the symdiff package
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
+_LOCK = threading.RLock()
+_ACTIVE = [0]
+_SAVED: list[tuple[Any, str, Any]] = []
+
+
+def _library_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {os.path.abspath(paths[k]) for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    return tuple(sorted(dirs | {_PKG_DIR, _NUMPY_DIR}))
+
+
+_LIBRARIES = _library_dirs()
+
+
+def _from_user() -> bool:
+    """True when the stand-in was called by the user's code, not by symdiff, NumPy or an installed
+    library (a library gets NumPy's own arrays: it may hand them to compiled code that writes into them)."""
+    path = sys._getframe(2).f_code.co_filename
+    return not (path.startswith(_LIBRARIES) or path.startswith("<frozen"))
+
+
+def _tracing() -> bool:
+    from .tracer import _TRACE
+    return _TRACE.get() is not None
+
+
+def _values():
+    from . import values
+    return values
+
+
+# ---------------------------------------------------------------- NumPy constructors --------------
+
+def _constructor(orig: Callable, fill: str | None = None) -> Callable:
+    def make(*args, **kwargs):
+        if not (_tracing() and _from_user()):
+            return orig(*args, **kwargs)
+        v = _values()
+        if fill == "full" and len(args) >= 2 and isinstance(args[1], v.Tracer):  # np.full(n, traced value)
+            return _typed(np.broadcast_to(args[1], args[0]).copy(), args[2:], kwargs)
+        if fill in ("like", "empty") and args and isinstance(args[0], (v.Tracer, v.TracerList)):
+            # traced: the registry's entry handles it; np.empty_like gives zeros (never old memory)
+            return (_ORIG["zeros_like"] if orig is _ORIG["empty_like"] else orig)(*args, **kwargs)
+        if fill == "empty":  # deterministic contents for memory NumPy leaves uninitialised
+            result = np.zeros(*args, **kwargs) if orig is _ORIG["empty"] else np.zeros_like(*args, **kwargs)
+        else:
+            result = orig(*args, **kwargs)
+        return v.const_tracer(result) if isinstance(result, np.ndarray) else result
+    make.__name__, make.__doc__, make.__wrapped__ = orig.__name__, orig.__doc__, orig  # type: ignore[attr-defined]
+    make.__symdiff_standin__ = orig  # type: ignore[attr-defined]
+    return make
+
+
+def _array(orig: Callable, fresh: bool) -> Callable:
+    def array(obj, *args, **kwargs):
+        if not (_tracing() and _from_user()):
+            return orig(obj, *args, **kwargs)
+        v = _values()
+        if isinstance(obj, v.Tracer):
+            if obj.is_const():
+                return v.const_tracer(orig(obj.node.param("value").array, *args, **kwargs)) if fresh else obj
+            return _typed(obj.copy() if fresh else obj, args, kwargs)
+        if _holds_tracer(obj):  # a list of traced values: stacked, as NumPy converts it
+            return _typed(v.Tracer(as_node(obj)), args, kwargs)
+        result = orig(obj, *args, **kwargs)
+        return v.const_tracer(result) if fresh and isinstance(result, np.ndarray) else result
+    array.__name__, array.__doc__, array.__wrapped__ = orig.__name__, orig.__doc__, orig  # type: ignore[attr-defined]
+    array.__symdiff_standin__ = orig  # type: ignore[attr-defined]
+    return array
+
+
+def _typed(t: Any, args: tuple, kwargs: dict) -> Any:
+    """``t`` with the ``dtype`` given first in ``args`` or by keyword, if any (integer dtypes are refused:
+    they would truncate, see :meth:`symdiff.trace.values.Tracer.astype`)."""
+    dtype = kwargs.get("dtype", args[0] if args else None)
+    return t.astype(dtype) if dtype is not None else t
+
+
+def _of_list(orig: Callable) -> Callable:
+    """A NumPy function given a list holding traced values (``np.mean([a, b])``): NumPy would convert the
+    list to one array first, so the stand-in stacks it into one traced array."""
+    def reduce(a, *args, **kwargs):
+        v = _values()
+        if _tracing() and isinstance(a, (list, tuple)) and _holds_tracer(a):
+            a = v.Tracer(as_node(a))
+        return orig(a, *args, **kwargs)
+    reduce.__name__, reduce.__doc__, reduce.__wrapped__ = orig.__name__, orig.__doc__, orig  # type: ignore
+    reduce.__symdiff_standin__ = orig  # type: ignore[attr-defined]
+    return reduce
+
+
+_LIST_FUNCTIONS = ("sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "cumsum", "average", "ptp")
+
+_ORIG: dict[str, Callable] = {name: getattr(np, name) for name in (
+    "zeros", "ones", "empty", "full", "eye", "identity", "zeros_like", "ones_like", "empty_like", "full_like",
+    "array", "asarray", *(n for n in _LIST_FUNCTIONS if hasattr(np, n)))}
+_NUMPY_STANDINS = {
+    "zeros": _constructor(np.zeros), "ones": _constructor(np.ones), "empty": _constructor(np.empty, "empty"),
+    "full": _constructor(np.full, "full"), "eye": _constructor(np.eye), "identity": _constructor(np.identity),
+    "zeros_like": _constructor(np.zeros_like, "like"), "ones_like": _constructor(np.ones_like, "like"),
+    "empty_like": _constructor(np.empty_like, "empty"), "full_like": _constructor(np.full_like, "like"),
+    "array": _array(np.array, fresh=True), "asarray": _array(np.asarray, fresh=False),
+    **{name: _of_list(getattr(np, name)) for name in _LIST_FUNCTIONS if hasattr(np, name)},
+}
+
+
+# ---------------------------------------------------------------- math ----------------------------
+
+def _math_log(x, base=None):
+    return np.log(x) if base is None else np.log(x) / np.log(base)
+
+
+_MATH = {
+    "exp": np.exp, "expm1": np.expm1, "log": _math_log, "log1p": np.log1p, "log2": np.log2, "log10": np.log10,
+    "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
+    "atan": np.arctan, "atan2": np.arctan2, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
+    "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "hypot": np.hypot, "pow": np.power,
+    "fabs": np.fabs, "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc, "degrees": np.degrees,
+    "radians": np.radians, "cbrt": np.cbrt, "exp2": np.exp2,
+}
+
+
+def _math_standin(name: str, orig: Callable) -> Callable:
+    def standin(*args):
+        if _tracing() and any(isinstance(a, (_values().Tracer, _values().Size)) for a in args):
+            if name in ("erf", "erfc", "lgamma"):
+                import scipy.special as special
+                fn = {"erf": special.erf, "erfc": special.erfc, "lgamma": special.gammaln}[name]
+                return fn(*args)
+            return _MATH[name](*args)
+        return orig(*args)
+    standin.__name__, standin.__doc__, standin.__wrapped__ = orig.__name__, orig.__doc__, orig  # type: ignore
+    return standin
+
+
+_MATH_ORIG = {name: getattr(math, name) for name in [*_MATH, "erf", "erfc", "lgamma"] if hasattr(math, name)}
+_MATH_STANDINS = {name: _math_standin(name, orig) for name, orig in _MATH_ORIG.items()}
+
+
+# ---------------------------------------------------------------- scipy.special -------------------
+
+def _scipy_standins() -> dict[str, Callable]:
+    special = sys.modules.get("scipy.special")
+    if special is None:
+        return {}
+    from .. import functions  # noqa: F401  (registers SciPy's ufuncs)
+    from ..scipy import special as numpy_api_scipy  # noqa: F401  (registers SciPy's ufuncs)
+    origs = {name: getattr(special, name) for name in ("logsumexp", "softmax", "log_softmax")}
+
+    def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+        if not (_tracing() and isinstance(a, _values().Tracer)):
+            return origs["logsumexp"](a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
+        if b is not None or return_sign:
+            from ..errors import UnsupportedError
+            raise UnsupportedError("scipy.special.logsumexp with b= or return_sign=True is not supported on traced "
+                                   "values; write log(sum(b * exp(a - m))) + m with m = stop_gradient(max(a))")
+        return functions.logsumexp(a, axis=axis, keepdims=keepdims)
+
+    def softmax(x, axis=None):
+        if not (_tracing() and isinstance(x, _values().Tracer)):
+            return origs["softmax"](x, axis=axis)
+        return np.exp(x - functions.logsumexp(x, axis=axis, keepdims=True))
+
+    def log_softmax(x, axis=None):
+        if not (_tracing() and isinstance(x, _values().Tracer)):
+            return origs["log_softmax"](x, axis=axis)
+        return x - functions.logsumexp(x, axis=axis, keepdims=True)
+
+    return {"logsumexp": logsumexp, "softmax": softmax, "log_softmax": log_softmax}
+
+
+# ---------------------------------------------------------------- activation ----------------------
+
+@contextlib.contextmanager
+def active(fn: Callable | None = None) -> Iterator[None]:
+    """Install the stand-ins for the duration of a trace (nested traces share one installation).
+    ``fn``'s module globals bound to ``math`` functions (``from math import exp``) are covered too."""
+    with _LOCK:
+        if _ACTIVE[0] == 0:
+            _install(fn)
+        _ACTIVE[0] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _ACTIVE[0] -= 1
+            if _ACTIVE[0] == 0:
+                for target, name, orig in reversed(_SAVED):
+                    if isinstance(target, dict):
+                        target[name] = orig
+                    else:
+                        setattr(target, name, orig)
+                _SAVED.clear()
+
+
+def _install(fn: Callable | None) -> None:
+    def put(target, name, value):
+        old = target[name] if isinstance(target, dict) else getattr(target, name)
+        _SAVED.append((target, name, old))
+        if isinstance(target, dict):
+            target[name] = value
+        else:
+            setattr(target, name, value)
+    for name, standin in _NUMPY_STANDINS.items():
+        put(np, name, standin)
+    for name, standin in _MATH_STANDINS.items():
+        put(math, name, standin)
+    special = sys.modules.get("scipy.special")
+    for name, standin in _scipy_standins().items():
+        put(special, name, standin)
+    glob = getattr(fn, "__globals__", None)
+    if isinstance(glob, dict):
+        by_id = {id(orig): _MATH_STANDINS[name] for name, orig in _MATH_ORIG.items()}
+        by_id.update({id(_ORIG[name]): s for name, s in _NUMPY_STANDINS.items()})
+        for key, value in list(glob.items()):
+            if id(value) in by_id and not key.startswith("__"):
+                put(glob, key, by_id[id(value)])

@@ -1,0 +1,233 @@
+"""Tracing: run the user's plain NumPy function on :class:`Tracer` values and record the graph.
+
+NumPy hands every ufunc and array function called on a Tracer to ``__array_ufunc__`` /
+``__array_function__`` (NEP 13 / NEP 18), which look the function up in the registry
+(:mod:`symdiff.numpy.core`); operators and methods go through the same table. Users write
+``import numpy as np`` and nothing else.
+
+Sizes of array arguments are symbols (so the generated code serves every length); two sizes that
+must agree are unified, and a size the program uses as a Python int (``np.zeros(n)``, ``range``)
+is specialised to its value, which the cache then guards.
+"""
+from __future__ import annotations
+
+import ast
+import linecache
+import os
+import sys
+from contextvars import ContextVar
+from dataclasses import replace
+from typing import Any, Callable
+
+import numpy as np
+import sympy as sp
+
+from ..errors import BranchLimitError, ShapeError, TraceError, UnsupportedError
+from ..ir.graph import Node, Origin, rebuild
+from ..ir.shapes import _sizes
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the symdiff package
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
+
+#: Most branches on traced values one path may take when every path is traced (export), and most
+#: paths one function may have.
+MAX_BRANCHES = 16
+MAX_PATHS = 32
+#: When the trace follows actual values (the decorator), a path ends where the program does; this
+#: only stops a loop that would not.
+MAX_BRANCHES_FOLLOWED = 256
+
+_TRACE: ContextVar["Trace | None"] = ContextVar("symdiff_trace", default=None)
+
+
+def current_trace() -> "Trace":
+    trace = _TRACE.get()
+    if trace is None:
+        raise TraceError("a symdiff Tracer was used outside of tracing")
+    return trace
+
+
+def user_frame():
+    """The innermost frame of the user's code (not symdiff's, not NumPy's)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if not (path.startswith(_PKG_DIR) or path.startswith(_NUMPY_DIR) or path.startswith("<frozen")):
+            return frame
+        frame = frame.f_back
+    return None
+
+
+def user_origin() -> Origin | None:
+    frame = user_frame()
+    if frame is None:
+        return None
+    text = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    return Origin(frame.f_code.co_filename, frame.f_lineno, text)
+
+
+class Trace:
+    """State of one tracing run: size unification and the nodes made, in order."""
+
+    def __init__(self, path: tuple[bool, ...] = (), evaluate: Callable[[Node], bool] | None = None) -> None:
+        self.parent: dict[sp.Symbol, sp.Expr] = {}
+        self.values: dict[sp.Symbol, int | None] = {}
+        self.made: list[tuple[Node, int, int]] = []  # (node, frame id, line)
+        self.path = path  # outcomes of the first branches on traced values (later ones: True, or ...)
+        self.evaluate = evaluate  # ... the condition's value for the actual arguments, when given
+        self.decisions: list[tuple[Node, bool, Origin | None]] = []
+
+    # ---- branches on traced values ----
+    def decide(self, condition: Node, origin: Origin | None) -> bool:
+        """The outcome of ``if condition:`` on this path; the compiler traces every path."""
+        k = len(self.decisions)
+        limit = MAX_BRANCHES if self.evaluate is None else MAX_BRANCHES_FOLLOWED
+        if k >= limit and k >= len(self.path):  # (a replayed path is as long as it was)
+            raise BranchLimitError(
+                f"{_here()}: more than {limit} branches on traced values on one path (a loop whose "
+                "condition depends on traced values?); give the loop a fixed number of steps (for ... in range(n)) "
+                "or write the choice with np.where")
+        if k < len(self.path):
+            outcome = self.path[k]
+        else:
+            outcome = bool(self.evaluate(condition)) if self.evaluate is not None else True
+        self.decisions.append((condition, outcome, origin))
+        return outcome
+
+    # ---- sizes ----
+    def new_size(self, name: str, value: int | None) -> sp.Symbol:
+        sym = sp.Symbol(name, integer=True, positive=True)
+        self.values[sym] = value
+        return sym
+
+    def find(self, d: sp.Expr) -> sp.Expr:
+        while isinstance(d, sp.Symbol) and d in self.parent:
+            d = self.parent[d]
+        return d
+
+    def resolve(self, expr: sp.Expr) -> sp.Expr:
+        if not isinstance(expr, sp.Basic) or not expr.free_symbols:
+            return expr
+        reps = {s: self.find(s) for s in expr.free_symbols if s in self.parent}
+        return expr.xreplace(reps) if reps else expr
+
+    def value(self, expr: sp.Expr) -> int | None:
+        expr = self.resolve(expr)
+        subs = {s: self.values.get(s) for s in expr.free_symbols}
+        if any(v is None for v in subs.values()):
+            return None
+        return int(expr.xreplace(subs))
+
+    def unify(self, a: sp.Expr, b: sp.Expr) -> sp.Expr:
+        """Record that sizes ``a`` and ``b`` are equal; returns the size both now are."""
+        a, b = self.resolve(a), self.resolve(b)
+        if a == b:
+            return a
+        va, vb = self.value(a), self.value(b)
+        if va is None or vb is None:
+            raise ShapeError(f"{_here()}: sizes {a} and {b} must be equal here; "
+                             "if they are the same size, give them the same name")
+        if va != vb:
+            raise ShapeError(f"{_here()}: sizes {va} and {vb} do not match "
+                             "(operands could not be broadcast together)")
+        if isinstance(b, sp.Symbol):
+            self.parent[b] = a
+            return a
+        if isinstance(a, sp.Symbol):
+            self.parent[a] = b
+            return b
+        self.concrete(a), self.concrete(b)  # two compound sizes: fall back to their values
+        return sp.Integer(va)
+
+    def is_one(self, d: sp.Expr) -> bool:
+        d = self.resolve(d)
+        if d == 1:
+            return True
+        if isinstance(d, sp.Symbol) or self.value(d) != 1:
+            return False  # an argument's axis is 1 only if it was 1 when traced (part of the cache key)
+        self.concrete(d)
+        return True
+
+    def concrete(self, expr: sp.Expr, what: str = "a size") -> int:
+        """The value of a size used as a Python int; its symbols are specialised to their values."""
+        expr = self.resolve(expr)
+        value = self.value(expr)
+        if value is None:
+            raise UnsupportedError(
+                f"{_here()}: {what} ({expr}) is used as a Python int, but its value is unknown; "
+                "give concrete sizes (e.g. --shape x=5) instead of names for this function")
+        for s in expr.free_symbols:
+            self.unify(s, sp.Integer(self.values[s]))
+        return value
+
+    # ---- nodes ----
+    def note(self, node: Node) -> Node:
+        frame = user_frame()
+        if frame is not None:
+            self.made.append((node, id(frame), frame.f_lineno))
+        return node
+
+    def finish(self, outputs: list[Node]) -> list[Node]:
+        """Rewrite every shape to unified sizes and name nodes after the variables they were bound to."""
+        names = _assigned_names(self.made)
+
+        def fix(node: Node, inputs: tuple[Node, ...]) -> Node:
+            params = tuple((k, _resolve_any(self, v)) for k, v in node.params)
+            shape = tuple(self.resolve(d) for d in node.shape)
+            expr = self.resolve(node.expr) if node.expr is not None else None
+            return replace(node, inputs=inputs, params=params, shape=shape, expr=expr,
+                           name=node.name or names.get(id(node)))
+        return rebuild(outputs, fix)
+
+
+def _resolve_any(trace: Trace, v: Any) -> Any:
+    if isinstance(v, sp.Expr):
+        return trace.resolve(v)
+    if isinstance(v, tuple):
+        return tuple(_resolve_any(trace, x) for x in v)
+    return v
+
+
+def _here() -> str:
+    o = user_origin()
+    return f"{o.file}:{o.line}" if o else "<unknown location>"
+
+
+def _assigned_names(made: list[tuple[Node, int, int]]) -> dict[int, str]:
+    """The last node made on a line ``name = ...`` (or ``name += ...``) is called ``name``."""
+    names: dict[int, str] = {}
+    for i, (node, frame, line) in enumerate(made):
+        nxt = made[i + 1] if i + 1 < len(made) else None
+        if nxt is not None and (nxt[1], nxt[2]) == (frame, line):
+            continue
+        if node.origin is None:
+            continue
+        target = _target_of(node.origin.text)
+        if target:
+            names[id(node)] = target
+    return names
+
+
+def _target_of(text: str) -> str | None:
+    try:
+        stmt = ast.parse(text).body[0]
+    except (SyntaxError, IndexError):
+        return None
+    target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else \
+        stmt.target if isinstance(stmt, (ast.AugAssign, ast.AnnAssign)) else None
+    while isinstance(target, ast.Subscript):  # y[t] = ...: the new value of y
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def trace(fn: Callable, args: list[Any], tr: Trace) -> Any:
+    """Call ``fn(*args)`` (args may hold Tracers) with the trace ``tr`` active; return its result."""
+    from .patches import active
+    token, utoken = _TRACE.set(tr), _sizes.set(tr)
+    try:
+        with active(fn):
+            result = fn(*args)
+    finally:
+        _TRACE.reset(token)
+        _sizes.reset(utoken)
+    return result
