@@ -322,7 +322,7 @@ def stop_gradient(x: Any) -> Any:
     if not is_tracer(x):
         return x
     from .numpy.core import as_node
-    from .ir.primitives.core import stop_gradient as stop
+    from .ir.primitives import stop_gradient as stop
     from .trace.values import Tracer
     return Tracer(stop(as_node(x)))
 

@@ -20,7 +20,7 @@ from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedE
 from .ir.graph import Graph, format_graph, toposort
 from .naming import identifier, size_name
 from .numpy.core import as_node
-from .ir.primitives.core import copy, input_node
+from .ir.primitives import copy, input_node
 from .ir.shapes import ONE, format_shape
 from .rewrite.simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .runtime.specs import ArgSpec, Compiled

@@ -197,7 +197,7 @@ def test_jacobian_of_a_constant_is_a_float_array_the_caller_owns():
 def test_which_mode():
     import sympy as sp
     from symdiff.ad.derivatives import reverse_is_cheaper
-    from symdiff.ir.primitives.core import input_node
+    from symdiff.ir.primitives import input_node
     n = sp.Symbol("n", positive=True, integer=True)
     x, y = input_node("x", (n,), 0), input_node("y", (n - 1,), 1)
     s, two = input_node("s", (), 2), input_node("p", (sp.Integer(2),), 3)

@@ -16,7 +16,7 @@ from symdiff.errors import UnsupportedError
 from symdiff.ad.forward import JVP_RULES, hessian_nodes, hvp_nodes, identity, jacobian_nodes, jvp_nodes
 from symdiff.ir.graph import ARG, Node, toposort
 from symdiff.numpy.core import as_node
-from symdiff.ir.primitives.core import (PRIMITIVES, concatenate, cumsum, diag_embed, diagonal, einsum, elementwise,
+from symdiff.ir.primitives import (PRIMITIVES, concatenate, cumsum, diag_embed, diagonal, einsum, elementwise,
                                 flip, full_like, input_node, outer, reduce, roll, slice_axis)
 from symdiff.rewrite.simplify import FORWARD_PASSES, PASSES, run
 from symdiff.runtime.specs import ArgSpec

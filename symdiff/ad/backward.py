@@ -24,7 +24,7 @@ from ..errors import UnsupportedError, where
 from ..ir.graph import ARG, Node, toposort
 from ..naming import grad_name
 from ..ir.shapes import broadcast_shapes
-from ..ir.primitives.core import PRIMITIVES, broadcast_to, elementwise, scalar, unbroadcast
+from ..ir.primitives import PRIMITIVES, broadcast_to, elementwise, scalar, unbroadcast
 
 
 def _add(a: Node, b: Node) -> Node:

@@ -21,7 +21,7 @@ from .backward import gradients
 from .forward import identity, jacobian_nodes, jvp_nodes
 from ..naming import grad_name
 from ..ir.graph import ARG, Node, toposort
-from ..ir.primitives.core import broadcast_to, copy, elementwise, full_like, input_node, reduce, scalar, transpose
+from ..ir.primitives import broadcast_to, copy, elementwise, full_like, input_node, reduce, scalar, transpose
 from ..ir.shapes import size_of
 from ..runtime.specs import ArgSpec
 from .structure import seed

@@ -1,16 +1,16 @@
 """Forward-mode (JVP) rules of the linear-algebra primitives: matmul, outer, einsum.
 
-Registered into :data:`symdiff.ad.forward.JVP_RULES`; imported at the end of :mod:`symdiff.ad.forward`,
-whose helpers these rules use (import that module, not this one).
+Registered into :data:`symdiff.ad.jvp_rules.JVP_RULES` with its helpers; :mod:`symdiff.ad.forward`
+imports this module so that the rules are there.
 """
 from __future__ import annotations
 
 import sympy as sp
 
 from ..errors import UnsupportedError
-from .forward import _add, _expand, _o, _reshape, defjvp, lift
+from .jvp_rules import _add, _expand, _o, _reshape, defjvp, lift
 from ..ir.graph import ARG, Node
-from ..ir.primitives.core import einsum, elementwise, getitem, matmul, swapaxes, transpose
+from ..ir.primitives import einsum, elementwise, getitem, matmul, swapaxes, transpose
 from ..ir.shapes import Shape, size_of
 
 _ALL = ("slice", None, None, None)

@@ -27,9 +27,10 @@ from typing import Callable, Sequence
 
 import sympy as sp
 
-from .forward import JVP_RULES, _add, _jvp_elementwise, _o, _zeros, defjvp
+from .jvp_rules import JVP_RULES, _add, _jvp_elementwise, _o, _zeros, defjvp
 from ..ir.graph import ARG, Node
-from ..ir.primitives.core import _uniform, broadcast_to, elementwise, getitem, scalar, slice_axis, swapaxes
+from ..ir.primitives import broadcast_to, elementwise, getitem, scalar, slice_axis, swapaxes
+from ..ir.primitives.core import _uniform
 from ..ir.primitives.linalg import band_rows, banded
 from ..ir.shapes import Shape
 

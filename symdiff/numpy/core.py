@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
-from ..ir.primitives import core as P
+from ..ir import primitives as P
 from ..ir import scalar as S
 from ..errors import ShapeError, UnsupportedError, where
 from ..ir.graph import ARG, Node, Origin

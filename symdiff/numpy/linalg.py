@@ -10,7 +10,7 @@ import string
 import numpy as np
 import sympy as sp
 
-from ..ir.primitives import core as P
+from ..ir import primitives as P
 from ..errors import ShapeError, UnsupportedError
 from ..ir.graph import ARG, Node
 from .core import Case, Entry, _compose, _here, _no_extras, as_node, register

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from ..ir.primitives import core as P
+from ..ir import primitives as P
 from ..ir.graph import ARG, Node, Origin
 from ..errors import UnsupportedError
 from .core import Case, Entry, _here, _no_extras, as_node, register

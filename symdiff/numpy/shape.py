@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..ir.primitives import core as P
+from ..ir import primitives as P
 from ..errors import ShapeError, UnsupportedError
 from ..ir.graph import ARG, Node
 from .core import Case, Entry, _here, _no_extras, as_node, register, stack_nodes, tracers

@@ -2,18 +2,17 @@
 into one buffer, sums over ``i`` or ``j`` of weights times pairwise differences ``A_i - B_j`` as
 matrix products, a multiple of the identity added to a diagonal in place. The nodes they make
 (``scatter_sum``, ``add_diagonal``) exist only after differentiation: they have code
-(:data:`symdiff.rewrite.speed.EMITTERS`), not derivative rules.
+(:mod:`symdiff.backends.numpy.dispatch.rewrites`), not derivative rules.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 
 import numpy as np
 import sympy as sp
 
 from ..ir.graph import ARG, Node, consumers, rebuild, with_inputs
-from ..ir.primitives.core import elementwise, getitem, matmul, reduce, transpose
-from .speed import EMITTERS, note, replacement
+from ..ir.primitives import elementwise, getitem, matmul, reduce, transpose
+from .report import note, replacement
 
 
 _FULL = ("slice", None, None, None)
@@ -21,55 +20,7 @@ _FULL = ("slice", None, None, None)
 
 # ---------------------------------------------------------------- sums of scatters ----------------
 
-def _complement(index: tuple) -> list[tuple] | None:
-    """Indexes that with ``index`` cover the whole array, if ``index`` slices one axis with step 1
-    (``[:-1]`` -> ``[-1]``; ``[:, 2:5]`` -> ``[:, :2]``, ``[:, 5:]``); None for other indexes."""
-    sliced = [k for k, item in enumerate(index) if item != _FULL]
-    if len(sliced) != 1 or not isinstance(index[sliced[0]], tuple) or index[sliced[0]][3] not in (None, 1):
-        return None
-    k = sliced[0]
-    _, start, stop, _ = index[k]
-    parts = ([0 if start == 1 else ("slice", None, start, None)] if start not in (None, 0) else []) + \
-        ([-1 if stop == -1 else ("slice", stop, None, None)] if stop is not None else [])  # x[-1]: faster
-    return [index[:k] + (part,) + index[k + 1:] for part in parts]
-
-
-def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
-    """One buffer: the first gradient written into it, the rest of it zeroed (an uninitialised
-    buffer, not np.zeros: a pass less over a large array), the other gradients added in place."""
-    dtype = "" if node.dtype == "float64" else f", dtype=np.{node.dtype}"
-    first = node.param("indices")[0]
-    rest = _complement(first)
-    lines = [f"{{name}} = np.{'zeros' if rest is None else 'empty'}({p.shape(node.shape)}{dtype})"]
-    for k, (index, sign, g) in enumerate(zip(node.param("indices"), node.param("signs"), a)):
-        target = f"{{name}}[{p.index(index)}]"
-        if k == 0:
-            view = all(isinstance(item, tuple) and item[0] == "slice" for item in index)  # not x[0]: no out=
-            lines += (_sum_into(node.inputs[0], g, target, p) if view else []) or [f"{target} = {g}"]
-        else:
-            lines.append(f"{target} {sign}= {g}")
-        if k == 0:
-            lines += [f"{{name}}[{p.index(part)}] = 0.0" for part in rest or ()]
-    return lines
-
-
-def _sum_into(g: Node, code: str, target: str, p) -> list[str]:
-    """A sum ``g`` (printed inline as ``code``) written into ``target`` by the ufunc itself,
-    ``np.add(400.0*a*b, 2.0*c, out=target)``, instead of into a temporary copied there (on a large
-    array: a pass and a temporary less; on a small one, the same calls). Empty when ``g`` is not a
-    sum printed inline."""
-    if code.isidentifier() or g.op != "elementwise" or not g.expr.is_Add:
-        return []
-    args = [p.code[id(x)] for x in g.inputs]
-    first, *others = g.expr.as_ordered_terms()
-    rest = sp.Add(*others)
-    ufunc, rest = ("subtract", -rest) if rest.could_extract_minus_sign() else ("add", rest)
-    first_code, rest_code = (p.expr(replace(g, expr=e), args) for e in (first, rest))
-    return [f"np.{ufunc}({first_code}, {rest_code}, out={target})"]
-
-
 #: ``_scatter(g1, index1) + _scatter(g2, index2) + ...`` filling one array of zeros.
-EMITTERS["scatter_sum"] = _emit_scatter_sum
 
 
 def merge_scatters(outputs: list[Node]) -> list[Node]:
@@ -205,25 +156,6 @@ def pairwise_sums(outputs: list[Node]) -> list[Node]:
     return rebuild(outputs, fn)
 
 
-def _emit_pairwise_squares(node: Node, a: list[str], p) -> list[str]:
-    x, y = (p.paren(c, "[") for c in a)
-    k = node.inputs[0].shape[1]
-    square = f"({x}[:, {{c}}, None] - {y}[:, {{c}}])**2"
-    if k.is_Integer:
-        return [f"{{name}} {'+=' if c else '='} {square.format(c=c)}" for c in range(int(k))]
-    k, c = p.size(k), p.namer.fresh("c")
-    return [f"if 1 <= {k} <= {_FEW}:  # one pass per coordinate, no n*m*k array of differences",
-            f"    {{name}} = {square.format(c=0)}",
-            f"    for {c} in range(1, {k}):",
-            f"        {{name}} += {square.format(c=c)}",
-            "else:",
-            f"    {{name}} = {x}[:, None] - {y}[None]",
-            "    {name} = np.einsum('ijk,ijk->ij', {name}, {name})"]
-
-
-EMITTERS["pairwise_squares"] = _emit_pairwise_squares
-
-
 #: Up to this many coordinates, squared distances are summed coordinate by coordinate.
 _FEW = 4
 
@@ -250,18 +182,12 @@ def pairwise_squares(outputs: list[Node]) -> list[Node]:
         if a is None or b is None or d.inputs[0].shape != (n, 1, k) or d.inputs[1].shape != (1, m, k):
             return node
         note(f"squared pairwise distances summed over {k} coordinates, without the differences")
-        return Node("pairwise_squares", (a, b), node.shape, dtype=node.dtype, origin=node.origin, name=node.name)
+        return Node("pairwise_squares", (a, b), node.shape, params=(("few", _FEW),), dtype=node.dtype,
+                    origin=node.origin, name=node.name)
     return rebuild(outputs, fn)
 
 
 # ---------------------------------------------------------------- diagonal --------------------------
-
-def _emit_add_diagonal(node: Node, a: list[str], p) -> list[str]:
-    n = int(node.shape[0])
-    return [f"{{name}} = {a[0]}", f"{{name}}.flat[::{n + 1}] += {float(node.param('value'))!r}"]
-
-
-EMITTERS["add_diagonal"] = _emit_add_diagonal
 
 
 def add_diagonal(outputs: list[Node]) -> list[Node]:
@@ -296,12 +222,6 @@ def add_diagonal(outputs: list[Node]) -> list[Node]:
 
 
 # ---------------------------------------------------------------- sums as products ------------------
-
-def _emit_ones(node: Node, a: list[str], p) -> str:
-    return f"np.ones({p.size(node.shape[0])})"
-
-
-EMITTERS["ones"] = _emit_ones
 
 
 def sums_as_products(outputs: list[Node]) -> list[Node]:

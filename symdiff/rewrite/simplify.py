@@ -10,20 +10,20 @@ softplus(_a0)
 from __future__ import annotations
 
 import time
-from contextvars import ContextVar
 from typing import Callable, Sequence
 
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..ir.graph import ARG, Node, consumers, rebuild, toposort, with_inputs
-from ..ir.primitives.core import elementwise, reduce, stop_gradient
+from ..ir.primitives import elementwise, reduce, stop_gradient
 from .speed import (contract_products, drop_shift_gradient, share_powers, share_scaled_sums, split_total_sums,
                        tidy_signs)
 from .arrays import add_diagonal, merge_scatters, pairwise_squares, pairwise_sums, sums_as_products
 from ..ir.special import xlogy
 from ..ir.scalar import sigmoid, softplus
 from ..ir.shapes import broadcast_shapes
+from .report import REPORT
 
 #: Largest expression (SymPy ``count_ops``) that fusion builds and that simplification attempts.
 FUSE_BUDGET = 60
@@ -192,7 +192,6 @@ def elide_broadcasts(outputs: list[Node]) -> list[Node]:
 
 
 #: What simplification did in the current compilation, one line each (shown by ``.graph``).
-REPORT: ContextVar[list[str] | None] = ContextVar("symdiff_simplify_report", default=None)
 
 
 def _report(line: str) -> None:

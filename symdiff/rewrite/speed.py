@@ -13,26 +13,13 @@ Rewrites of how arrays are built are in :mod:`symdiff.rewrite.arrays`.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
 
 import sympy as sp
 
 from ..ir.graph import ARG, Node, consumers, rebuild, with_inputs
-from ..ir.primitives.core import elementwise, getitem, reduce, stop_gradient
+from ..ir.primitives import elementwise, getitem, reduce, stop_gradient
 from ..ir.shapes import size_of
-
-
-def note(line: str) -> None:
-    """Add a line to the simplification report of the current compilation (shown by ``.graph``)."""
-    from .simplify import REPORT  # the report of the current compilation (shown by ``.graph``)
-    report = REPORT.get()
-    if report is not None:
-        report.append(line)
-
-
-def replacement(node: Node, expr: sp.Expr, inputs) -> Node:
-    """An elementwise node computing ``expr`` where ``node`` stood (same shape, dtype, name, origin)."""
-    return elementwise(expr, inputs, shape=node.shape, origin=node.origin, dtype=node.dtype, name=node.name)
+from .report import note
 
 
 # ---------------------------------------------------------------- shift invariance ----------------
@@ -95,16 +82,9 @@ def drop_shift_gradient(outputs: list[Node]) -> list[Node]:
 
 # ---------------------------------------------------------------- sums of products ----------------
 
-def _emit_contract(node: Node, a: list[str], p) -> str:
-    spec = node.param("subscripts")
-    if spec.endswith("->"):  # a full sum of a product: one BLAS dot
-        return f"np.{'dot' if node.inputs[0].ndim == 1 else 'vdot'}({a[0]}, {a[1]})"
-    return f"np.einsum({spec!r}, {a[0]}, {a[1]})"
-
 
 #: Code of the nodes that only the passes after differentiation make (they have no derivative rules,
 #: so they are not primitives): ``contract`` is ``sum(u*v)`` over some axes of two arrays of one shape.
-EMITTERS: dict[str, Callable[[Node, list[str], Any], str | list[str]]] = {"contract": _emit_contract}
 
 
 def _split_product(term: sp.Expr, full: set[sp.Symbol], scalars: set[sp.Symbol]

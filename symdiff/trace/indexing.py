@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..ir.primitives import core as P
+from ..ir import primitives as P
 from ..errors import ShapeError, UnsupportedError, where
 from ..ir.graph import Node
 from ..ir.primitives.index import index_const, scatter_is_unique

@@ -83,7 +83,7 @@ class Size:
 
 
 def as_tracer(size: Size) -> Tracer:
-    from ..ir.primitives.core import scalar
+    from ..ir.primitives import scalar
     return Tracer(scalar(size.expr))
 
 

@@ -15,11 +15,10 @@ import sympy as sp
 
 from ...ir.graph import ARG, Node, toposort
 from ...naming import Namer
-from ...ir.primitives.core import PRIMITIVES
-from ...ir.primitives.index import format_index
+from .dispatch.index import format_index
 from ...runtime.paths import templates_dir
 from .printer import ExprPrinter, Helpers, is_atomic, unwrap
-from ...rewrite.arrays import EMITTERS  # with the emitters of rewrites_arrays' nodes registered
+from .dispatch import EMIT
 
 
 @dataclass
@@ -170,7 +169,7 @@ class NodePrinter:
                 lines.append(f"{base}[{index}] = {unwrap(self.code[id(node.inputs[1])])}")
                 self.code[id(node)] = base
                 continue
-            emit = PRIMITIVES[node.op].emit if node.op in PRIMITIVES else EMITTERS[node.op]
+            emit = EMIT[node.op]
             code = emit(node, [self.code[id(i)] for i in node.inputs], self)
             block = not isinstance(code, str)  # statements filling the array named {name}
             inline = not block and node.op != "setitem" and (

@@ -1,4 +1,19 @@
 """Tensor-level primitives, one module per family: ``core`` (leaves, elementwise, broadcasting,
-reductions, reshapes; it re-exports the others), ``shape`` (slices, concatenation, flips, cumulative
+reductions, reshapes), ``shape`` (slices, concatenation, flips, cumulative
 sums), ``index`` (gathers, scatters, assignment), ``linalg`` (matmul, einsum, diagonals, bands) and
-``matrix`` (inverse, determinants, solves). Each primitive has its shape rule and its vjp rule."""
+``matrix`` (inverse, determinants, solves). Each primitive has its shape rule and its vjp rule.
+This package re-exports them all: import primitives from here."""
+
+from .core import (  # noqa: F401
+    Vjp, Primitive, PRIMITIVES, defprim, input_node, const_node, elementwise, scalar,
+    broadcast_to, unbroadcast, reduce, transpose, swapaxes, reshape, expand_dims, squeeze, getitem,
+    slice_length, full_like, stop_gradient, copy)
+from .shape import (  # noqa: F401
+    concatenate, slice_axis, flip, roll, cumsum)
+from .index import (  # noqa: F401
+    index_const, has_arrays, scatter_is_unique, take, gather, scatter_add, setitem,
+    argreduce)
+from .linalg import (  # noqa: F401
+    matmul, outer, reshape_like, einsum, diagonal, diag_embed, banded, band_rows)
+from .matrix import (  # noqa: F401
+    matrix_fn, solve)

@@ -24,22 +24,20 @@ from ..graph import ARG, ConstValue, Node, Origin, arg_index
 from ..shapes import ONE, Shape, broadcast_shapes, normalize_axes, size_of
 
 Vjp = Callable[[Node, Node], Sequence[Node | None]]
-Emit = Callable[[Node, list[str], object], str]
 
 
 @dataclass(frozen=True)
 class Primitive:
     name: str
     vjp: Vjp | None  # None: no inputs to differentiate (leaves)
-    emit: Emit
     linear: bool = False  # the primitive is linear in its (single) input
 
 
 PRIMITIVES: dict[str, Primitive] = {}
 
 
-def defprim(name: str, vjp: Vjp | None, emit: Emit, linear: bool = False) -> None:
-    PRIMITIVES[name] = Primitive(name, vjp, emit, linear)
+def defprim(name: str, vjp: Vjp | None, linear: bool = False) -> None:
+    PRIMITIVES[name] = Primitive(name, vjp, linear)
 
 
 def _dtype(*nodes: Node) -> str:
@@ -62,8 +60,8 @@ def const_node(array: np.ndarray) -> Node:
     return Node("const", (), shape, params=(("value", ConstValue(array)),), dtype=dtype)
 
 
-defprim("input", None, lambda n, a, p: n.param("name"))
-defprim("const", None, lambda n, a, p: p.const_name(n))
+defprim("input", None)
+defprim("const", None)
 
 
 # ---------------------------------------------------------------- elementwise ---------------------
@@ -119,7 +117,7 @@ def _vjp_elementwise(g: Node, node: Node) -> list[Node | None]:
     return out
 
 
-defprim("elementwise", _vjp_elementwise, lambda n, a, p: p.expr(n, a))
+defprim("elementwise", _vjp_elementwise)
 
 
 def _grad(node: Node) -> Origin | None:
@@ -150,8 +148,7 @@ def broadcast_to(x: Node, shape: Shape) -> Node:
     return Node("broadcast_to", (x,), shape, params=(("shape", shape),), dtype=x.dtype, origin=x.origin)
 
 
-defprim("broadcast_to", lambda g, n: [g],
-        lambda n, a, p: f"np.broadcast_to({a[0]}, {p.shape(n.shape)})", linear=True)
+defprim("broadcast_to", lambda g, n: [g], linear=True)
 
 
 def unbroadcast(g: Node, shape: Shape) -> Node:
@@ -213,32 +210,10 @@ def _vjp_max(g: Node, node: Node) -> list[Node]:
     return [elementwise(ARG[0] * ARG[1] / ARG[2], (mask, _restore(g, node), ties), origin=_grad(node))]
 
 
-def _emit_reduce(method: str) -> Emit:
-    """``a.sum(axis=...)``: the method form, which costs half a call of ``np.sum`` on small arrays."""
-    def emit(node: Node, a: list[str], p) -> str:
-        axes, x = node.param("axis"), node.inputs[0]
-        args = []
-        if len(axes) != x.ndim or (node.param("keepdims") and x.ndim):
-            args.append("axis=" + (str(axes[0]) if len(axes) == 1 else str(axes)))
-        if node.param("keepdims") and x.ndim:
-            args.append("keepdims=True")
-        if not x.ndim:  # a 0-d argument may be a Python float, which has no methods
-            return f"np.{method}({', '.join([a[0], *args])})"
-        return f"{p.paren(a[0], '.')}.{method}({', '.join(args)})"
-    return emit
-
-
-def _emit_mean(node: Node, a: list[str], p) -> str:
-    """``a.sum(...)/n``, with ``n`` read at run time: cheaper than ``np.mean`` and as exact."""
-    count = _count(node)
-    total = _emit_reduce("sum")(node, a, p)
-    return total if count == 1 else f"{total}/{p.paren(p.size(count), '/')}"
-
-
-defprim("sum", _vjp_sum, _emit_reduce("sum"), linear=True)
-defprim("mean", _vjp_mean, _emit_mean, linear=True)
-defprim("max", _vjp_max, _emit_reduce("max"))
-defprim("min", _vjp_max, _emit_reduce("min"))
+defprim("sum", _vjp_sum, linear=True)
+defprim("mean", _vjp_mean, linear=True)
+defprim("max", _vjp_max)
+defprim("min", _vjp_max)
 
 
 def _vjp_prod(g: Node, node: Node) -> list[Node]:
@@ -253,7 +228,7 @@ def _vjp_prod(g: Node, node: Node) -> list[Node]:
     return [elementwise(ARG[3] * pieces, (x, safe, others, _restore(g, node), zeros), origin=_grad(node))]
 
 
-defprim("prod", _vjp_prod, _emit_reduce("prod"))
+defprim("prod", _vjp_prod)
 
 
 # ---------------------------------------------------------------- shape ---------------------------
@@ -276,14 +251,7 @@ def swapaxes(x: Node) -> Node:
     return transpose(x, axes)
 
 
-def _emit_transpose(node: Node, a: list[str], p) -> str:
-    axes = node.param("axes")
-    if axes == tuple(range(len(axes)))[::-1]:
-        return f"{p.paren(a[0], '.')}.T"
-    return f"np.transpose({a[0]}, {axes})"
-
-
-defprim("transpose", lambda g, n: [transpose(g, tuple(np.argsort(n.param("axes"))))], _emit_transpose, linear=True)
+defprim("transpose", lambda g, n: [transpose(g, tuple(np.argsort(n.param("axes"))))], linear=True)
 
 
 def reshape(x: Node, shape: Shape, origin: Origin | None = None) -> Node:
@@ -301,8 +269,7 @@ def reshape(x: Node, shape: Shape, origin: Origin | None = None) -> Node:
     return Node("reshape", (x,), shape, params=(("shape", shape),), dtype=x.dtype, origin=origin)
 
 
-defprim("reshape", lambda g, n: [reshape(g, n.inputs[0].shape)],
-        lambda n, a, p: f"np.reshape({a[0]}, {p.shape(n.shape)})", linear=True)
+defprim("reshape", lambda g, n: [reshape(g, n.inputs[0].shape)], linear=True)
 
 
 def expand_dims(x: Node, axes: Sequence[int]) -> Node:
@@ -367,14 +334,8 @@ def _vjp_getitem(g: Node, node: Node) -> list[Node]:
                  dtype=g.dtype, origin=_grad(node))]
 
 
-def _emit_getitem(node: Node, a: list[str], p) -> str:
-    base = p.paren(a[0], "[") if node.inputs[0].ndim else f"np.asarray({a[0]})"
-    return f"{base}[{p.index(node.param('index'))}]"
-
-
-defprim("getitem", _vjp_getitem, _emit_getitem, linear=True)
+defprim("getitem", _vjp_getitem, linear=True)
 defprim("scatter", lambda g, n: [getitem(g, n.param("index"))],
-        lambda n, a, p: p.helper_call_code("_scatter", [a[0], p.shape(n.shape), f"np.s_[{p.index(n.param('index'))}]"]),
         linear=True)
 
 
@@ -383,7 +344,7 @@ def full_like(like: Node, value: Node) -> Node:
     return Node("full_like", (like, value), like.shape, dtype=like.dtype, origin=value.origin)
 
 
-defprim("full_like", lambda g, n: [None, g], lambda n, a, p: f"np.full_like({a[0]}, {a[1]})")
+defprim("full_like", lambda g, n: [None, g])
 
 
 # ---------------------------------------------------------------- gradient control ----------------
@@ -392,7 +353,7 @@ def stop_gradient(x: Node) -> Node:
     return Node("stop_gradient", (x,), x.shape, dtype=x.dtype, origin=x.origin)
 
 
-defprim("stop_gradient", lambda g, n: [None], lambda n, a, p: a[0])
+defprim("stop_gradient", lambda g, n: [None])
 
 
 def copy(x: Node) -> Node:
@@ -400,11 +361,4 @@ def copy(x: Node) -> Node:
     return Node("copy", (x,), x.shape, dtype=x.dtype, origin=x.origin)
 
 
-defprim("copy", lambda g, n: [g], lambda n, a, p: f"np.copy({a[0]})", linear=True)
-
-
-# The rest of the primitives, registered into the same table (imported last: they build on the above).
-from .linalg import diag_embed, diagonal, einsum, matmul, outer  # noqa: E402,F401
-from .shape import concatenate, cumsum, flip, roll, slice_axis  # noqa: E402,F401
-from .index import argreduce, gather, index_const, scatter_add, setitem, take  # noqa: E402,F401
-from .matrix import matrix_fn, solve  # noqa: E402,F401
+defprim("copy", lambda g, n: [g], linear=True)

@@ -88,25 +88,6 @@ def take(x: Node, index: tuple, arrays: Sequence[Node], shape: Shape, origin: Or
     return gather(x, index, arrays, shape, origin)
 
 
-def format_index(index: tuple, arrays: list[str]) -> str:
-    """The index as NumPy code, ``arrays`` naming its index arrays."""
-    parts = []
-    for item in index:
-        if item is None:
-            parts.append("None")
-        elif isinstance(item, tuple) and item[0] == "array":
-            parts.append(arrays[item[1]])
-        elif isinstance(item, tuple):
-            start, stop, step = item[1:]
-            s = f"{'' if start is None else start}:{'' if stop is None else stop}"
-            parts.append(s + (f":{step}" if step not in (None, 1) else ""))
-        else:
-            parts.append(str(item))
-    while len(parts) > 1 and parts[-1] == ":":
-        parts.pop()
-    return ", ".join(parts) if parts else "..."
-
-
 # ---------------------------------------------------------------- gather --------------------------
 
 def gather(x: Node, index: tuple, arrays: Sequence[Node], shape: Shape, origin: Origin | None = None) -> Node:
@@ -119,11 +100,7 @@ def _vjp_gather(g: Node, node: Node) -> list[Node | None]:
     return [scatter_add(g, x.shape, node.param("index"), arrays, _grad(node))] + [None] * len(arrays)
 
 
-def _emit_gather(node: Node, a: list[str], p) -> str:
-    return f"{p.paren(a[0], '[')}[{format_index(node.param('index'), a[1:])}]"
-
-
-defprim("gather", _vjp_gather, _emit_gather)
+defprim("gather", _vjp_gather)
 
 
 # ---------------------------------------------------------------- scatter_add ---------------------
@@ -140,12 +117,7 @@ def _vjp_scatter_add(g: Node, node: Node) -> list[Node | None]:
     return [gather(g, node.param("index"), arrays, node.inputs[0].shape, _grad(node))] + [None] * len(arrays)
 
 
-def _emit_scatter_add(node: Node, a: list[str], p) -> str:
-    helper = "_scatter" if node.param("unique") else "_scatter_add"
-    return p.helper_call_code(helper, [a[0], p.shape(node.shape), f"np.s_[{format_index(node.param('index'), a[1:])}]"])
-
-
-defprim("scatter_add", _vjp_scatter_add, _emit_scatter_add)
+defprim("scatter_add", _vjp_scatter_add)
 
 
 # ---------------------------------------------------------------- setitem -------------------------
@@ -168,11 +140,7 @@ def _vjp_setitem(g: Node, node: Node) -> list[Node | None]:
             take(g, index, arrays, value.shape, origin)] + [None] * len(arrays)
 
 
-def _emit_setitem(node: Node, a: list[str], p) -> str:
-    return p.helper_call_code("_updated", [a[0], f"np.s_[{format_index(node.param('index'), a[2:])}]", a[1]])
-
-
-defprim("setitem", _vjp_setitem, _emit_setitem)
+defprim("setitem", _vjp_setitem)
 
 
 # ---------------------------------------------------------------- argmax / argmin ----------------
@@ -183,12 +151,7 @@ def argreduce(op: str, x: Node, axis: int | None, shape: Shape, origin: Origin |
     return Node("argreduce", (x,), tuple(shape), params=(("op", op), ("axis", axis)), dtype="int64", origin=origin)
 
 
-def _emit_argreduce(node: Node, a: list[str], p) -> str:
-    axis = node.param("axis")
-    return f"np.{node.param('op')}({a[0]}{'' if axis is None else f', axis={axis}'})"
-
-
-defprim("argreduce", lambda g, n: [None], _emit_argreduce)
+defprim("argreduce", lambda g, n: [None])
 
 
 # ---------------------------------------------------------------- forward mode --------------------

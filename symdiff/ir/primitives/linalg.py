@@ -19,11 +19,9 @@ import sympy as sp
 
 from ...errors import ShapeError, UnsupportedError
 from ..graph import ARG, Node, Origin
-from ..scalar import HELPERS
 from .core import (_dtype, _grad, _uniform, broadcast_to, defprim, elementwise, expand_dims, reduce, reshape,
                          swapaxes, transpose)
 from ..shapes import Shape, broadcast_shapes, same_dim
-
 
 
 def matmul(a: Node, b: Node, origin: Origin | None = None) -> Node:
@@ -76,10 +74,8 @@ def reshape_like(g: Node, x: Node) -> Node:
     return reshape(g, x.shape)
 
 
-defprim("matmul", _vjp_matmul, lambda n, a, p: f"{p.paren(a[0], '@')} @ {p.paren(a[1], '@', right=True)}")
-defprim("outer", lambda g, n: [matmul(g, n.inputs[1], _grad(n)), matmul(n.inputs[0], g, _grad(n))],
-        lambda n, a, p: f"{p.paren(a[0], '*')}[:, None]*{p.paren(a[1], '*', right=True)}")  # cheaper than np.outer
-
+defprim("matmul", _vjp_matmul)
+defprim("outer", lambda g, n: [matmul(g, n.inputs[1], _grad(n)), matmul(n.inputs[0], g, _grad(n))])  # cheaper than np.outer
 
 
 # ---------------------------------------------------------------- einsum --------------------------
@@ -153,12 +149,7 @@ def _vjp_einsum(g: Node, node: Node) -> list[Node]:
     return grads
 
 
-def _emit_einsum(node: Node, a: list[str], p) -> str:
-    optimize = ", optimize=True" if len(a) > 2 else ""
-    return f"np.einsum({node.param('subscripts')!r}, {', '.join(a)}{optimize})"
-
-
-defprim("einsum", _vjp_einsum, _emit_einsum)
+defprim("einsum", _vjp_einsum)
 
 
 # ---------------------------------------------------------------- diagonal ------------------------
@@ -179,21 +170,10 @@ def diag_embed(g: Node, shape: Shape, offset: int, axis1: int, axis2: int, origi
     return Node("diag_embed", (g,), shape, params=params, dtype=g.dtype, origin=origin)
 
 
-def _emit_diagonal(node: Node, a: list[str], p) -> str:
-    o, a1, a2 = node.param("offset"), node.param("axis1"), node.param("axis2")
-    args = "" if (o, a1, a2) == (0, 0, 1) else f", {o}, {a1}, {a2}"
-    return f"np.diagonal({a[0]}{args}).copy()"  # np.diagonal is a read-only view
-
-
-def _emit_diag_embed(node: Node, a: list[str], p) -> str:
-    params = [str(node.param(k)) for k in ("offset", "axis1", "axis2")]
-    return p.helper_call_code("_diag_embed", [a[0], p.shape(node.shape), *params])
-
-
 defprim("diagonal", lambda g, n: [diag_embed(g, n.inputs[0].shape, n.param("offset"), n.param("axis1"),
-                                             n.param("axis2"), _grad(n))], _emit_diagonal, linear=True)
+                                             n.param("axis2"), _grad(n))], linear=True)
 defprim("diag_embed", lambda g, n: [diagonal(g, n.param("offset"), n.param("axis1"), n.param("axis2"),
-                                             n.inputs[0].shape[-1], _grad(n))], _emit_diag_embed, linear=True)
+                                             n.inputs[0].shape[-1], _grad(n))], linear=True)
 
 
 # ---------------------------------------------------------------- banded matrices -----------------
@@ -219,33 +199,7 @@ def band_rows(x: Node, offset: int, origin: Origin | None = None) -> Node:
                 origin=origin)
 
 
-def _emit_banded(node: Node, a: list[str], p) -> str:
-    offsets = node.param("offsets")
-    return p.helper_call_code("_banded", [p.shape(node.shape), str(offsets), *a])
+defprim("banded", lambda g, n: [band_rows(g, o, _grad(n)) for o in n.param("offsets")])
+defprim("band_rows", lambda g, n: [banded([g], [n.param("offset")], n.inputs[0].shape, _grad(n))], linear=True)
 
 
-defprim("banded", lambda g, n: [band_rows(g, o, _grad(n)) for o in n.param("offsets")], _emit_banded)
-defprim("band_rows", lambda g, n: [banded([g], [n.param("offset")], n.inputs[0].shape, _grad(n))],
-        lambda n, a, p: p.helper_call_code("_band_rows", [a[0], str(n.param("offset"))]), linear=True)
-
-HELPERS["_banded"] = '''def _banded(shape, offsets, *diagonals):
-    """Zeros of ``shape`` ((m, n) + more axes) with ``d[i]`` at ``[i, i + o]`` for each offset ``o`` and
-    its diagonal ``d`` (one element per row; those whose column falls outside are not used): one
-    buffer, each diagonal written through a strided view of it."""
-    m, n = shape[:2]
-    out = np.zeros(shape, dtype=np.result_type(*diagonals, 1.0))
-    flat = out.reshape((m * n,) + shape[2:])
-    for o, d in zip(offsets, diagonals):
-        lo, hi = max(0, -o), min(m, n - o)
-        if hi > lo:
-            flat[lo * (n + 1) + o:(hi - 1) * (n + 1) + o + 1:n + 1] = np.broadcast_to(d, (m,) + shape[2:])[lo:hi]
-    return out'''
-
-HELPERS["_band_rows"] = '''def _band_rows(x, offset):
-    """``out[i] = x[i, i + offset]`` where that column lies inside ``x``, else 0."""
-    m, n = np.shape(x)[:2]
-    out = np.zeros((m,) + np.shape(x)[2:], dtype=np.result_type(x, 1.0))
-    lo, hi = max(0, -offset), min(m, n - offset)
-    if hi > lo:
-        out[lo:hi] = np.moveaxis(np.diagonal(x, offset, 0, 1), -1, 0)
-    return out'''

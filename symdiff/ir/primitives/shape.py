@@ -57,12 +57,7 @@ def _vjp_concatenate(g: Node, node: Node) -> list[Node]:
     return out
 
 
-def _emit_concatenate(node: Node, a: list[str], p) -> str:
-    axis = node.param("axis")
-    return f"np.concatenate([{', '.join(a)}]{'' if axis == 0 else f', axis={axis}'})"
-
-
-defprim("concatenate", _vjp_concatenate, _emit_concatenate, linear=True)
+defprim("concatenate", _vjp_concatenate, linear=True)
 
 
 # ---------------------------------------------------------------- slice_axis ----------------------
@@ -88,14 +83,7 @@ def _vjp_slice_axis(g: Node, node: Node) -> list[Node]:
     return [concatenate(parts, axis, _grad(node))]
 
 
-def _emit_slice_axis(node: Node, a: list[str], p) -> str:
-    axis, start, stop = node.param("axis"), node.param("start"), node.param("stop")
-    end = "" if stop == node.inputs[0].shape[axis] else p.size(stop)
-    cut = f"{'' if start == 0 else p.size(start)}:{end}"
-    return f"{p.paren(a[0], '[')}[{', '.join([':'] * axis + [cut])}]"
-
-
-defprim("slice_axis", _vjp_slice_axis, _emit_slice_axis, linear=True)
+defprim("slice_axis", _vjp_slice_axis, linear=True)
 
 
 # ---------------------------------------------------------------- flip ----------------------------
@@ -108,14 +96,7 @@ def flip(x: Node, axes: Sequence[int], origin: Origin | None = None) -> Node:
     return Node("flip", (x,), x.shape, params=(("axes", axes),), dtype=x.dtype, origin=origin)
 
 
-def _emit_flip(node: Node, a: list[str], p) -> str:
-    axes = node.param("axes")
-    if axes == (0,):
-        return f"{p.paren(a[0], '[')}[::-1]"
-    return f"np.flip({a[0]}, {axes[0] if len(axes) == 1 else axes})"
-
-
-defprim("flip", lambda g, n: [flip(g, n.param("axes"), _grad(n))], _emit_flip, linear=True)
+defprim("flip", lambda g, n: [flip(g, n.param("axes"), _grad(n))], linear=True)
 
 
 # ---------------------------------------------------------------- roll ----------------------------
@@ -129,15 +110,7 @@ def roll(x: Node, shifts: Sequence[int], axes: Sequence[int], origin: Origin | N
     return Node("roll", (x,), x.shape, params=params, dtype=x.dtype, origin=origin)
 
 
-def _emit_roll(node: Node, a: list[str], p) -> str:
-    shift, axis = node.param("shift"), node.param("axis")
-    if len(shift) == 1:
-        return f"np.roll({a[0]}, {shift[0]}, {axis[0]})"
-    return f"np.roll({a[0]}, {shift}, {axis})"
-
-
-defprim("roll", lambda g, n: [roll(g, [-s for s in n.param("shift")], n.param("axis"), _grad(n))],
-        _emit_roll, linear=True)
+defprim("roll", lambda g, n: [roll(g, [-s for s in n.param("shift")], n.param("axis"), _grad(n))], linear=True)
 
 
 # ---------------------------------------------------------------- cumsum --------------------------
@@ -155,4 +128,4 @@ def _vjp_cumsum(g: Node, node: Node) -> list[Node]:
     return [flip(cumsum(flip(g, (axis,)), axis, _grad(node)), (axis,))]
 
 
-defprim("cumsum", _vjp_cumsum, lambda n, a, p: f"np.cumsum({a[0]}, axis={n.param('axis')})", linear=True)
+defprim("cumsum", _vjp_cumsum, linear=True)

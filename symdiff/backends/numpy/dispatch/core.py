@@ -1,0 +1,64 @@
+"""NumPy code of the primitives of :mod:`symdiff.ir.primitives.core`: leaves, elementwise kernels, broadcasting, reductions, transposes, reshapes, basic indexing.
+
+``emit(node, args, printer)`` returns the expression (or statements) computing ``node`` from its
+arguments' code."""
+from __future__ import annotations
+
+from __future__ import annotations
+from ....ir.graph import Node
+from ....ir.primitives.core import _count
+from .table import EMIT, Emit
+
+
+def _emit_reduce(method: str) -> Emit:
+    """``a.sum(axis=...)``: the method form, which costs half a call of ``np.sum`` on small arrays."""
+    def emit(node: Node, a: list[str], p) -> str:
+        axes, x = node.param("axis"), node.inputs[0]
+        args = []
+        if len(axes) != x.ndim or (node.param("keepdims") and x.ndim):
+            args.append("axis=" + (str(axes[0]) if len(axes) == 1 else str(axes)))
+        if node.param("keepdims") and x.ndim:
+            args.append("keepdims=True")
+        if not x.ndim:  # a 0-d argument may be a Python float, which has no methods
+            return f"np.{method}({', '.join([a[0], *args])})"
+        return f"{p.paren(a[0], '.')}.{method}({', '.join(args)})"
+    return emit
+
+
+def _emit_mean(node: Node, a: list[str], p) -> str:
+    """``a.sum(...)/n``, with ``n`` read at run time: cheaper than ``np.mean`` and as exact."""
+    count = _count(node)
+    total = _emit_reduce("sum")(node, a, p)
+    return total if count == 1 else f"{total}/{p.paren(p.size(count), '/')}"
+
+
+def _emit_transpose(node: Node, a: list[str], p) -> str:
+    axes = node.param("axes")
+    if axes == tuple(range(len(axes)))[::-1]:
+        return f"{p.paren(a[0], '.')}.T"
+    return f"np.transpose({a[0]}, {axes})"
+
+
+def _emit_getitem(node: Node, a: list[str], p) -> str:
+    base = p.paren(a[0], "[") if node.inputs[0].ndim else f"np.asarray({a[0]})"
+    return f"{base}[{p.index(node.param('index'))}]"
+
+
+EMIT.update({
+    'input': lambda n, a, p: n.param("name"),
+    'const': lambda n, a, p: p.const_name(n),
+    'elementwise': lambda n, a, p: p.expr(n, a),
+    'broadcast_to': lambda n, a, p: f"np.broadcast_to({a[0]}, {p.shape(n.shape)})",
+    'sum': _emit_reduce("sum"),
+    'mean': _emit_mean,
+    'max': _emit_reduce("max"),
+    'min': _emit_reduce("min"),
+    'prod': _emit_reduce("prod"),
+    'transpose': _emit_transpose,
+    'reshape': lambda n, a, p: f"np.reshape({a[0]}, {p.shape(n.shape)})",
+    'getitem': _emit_getitem,
+    'scatter': lambda n, a, p: p.helper_call_code("_scatter", [a[0], p.shape(n.shape), f"np.s_[{p.index(n.param('index'))}]"]),
+    'full_like': lambda n, a, p: f"np.full_like({a[0]}, {a[1]})",
+    'stop_gradient': lambda n, a, p: a[0],
+    'copy': lambda n, a, p: f"np.copy({a[0]})",
+})
