@@ -7,8 +7,7 @@
 >>> bool(np.allclose(g(np.array([0.0, 1.0])), [0.0, np.cos(1.0) + np.sin(1.0)]))
 True
 """
-__version__ = "0.1.0"
-
+from .version import __version__
 from . import functions  # noqa: E402
 from .api import (  # noqa: E402
     elementwise_grad, export, grad, hessian, hvp, jacobian, jvp, stop_gradient, value_and_grad, vjp)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import __version__
+from .version import __version__
 from .errors import SymdiffError
 
 EXAMPLES = """examples:

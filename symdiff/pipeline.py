@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import sympy as sp
 
-from . import __version__
+from .version import __version__
 from .backends.numpy.codegen import Function, ModuleText, NodePrinter, render_module
 from .ad.derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError

@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 PKG = Path(__file__).resolve().parent.parent / "symdiff"
 
 #: What each part of the package may import besides itself. "" stands for the top-level modules.
@@ -120,3 +122,12 @@ def test_modules_are_small_and_subpackages_say_what_they_hold():
 def test_the_checks_see_a_cycle_and_a_wrong_way_import():
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
     assert _part("symdiff.ir.graph") == "ir" and _part("symdiff.api") == "api"
+
+
+def test_every_subpackage_is_shipped():
+    """A non-editable install ships exactly the packages pyproject.toml lists: each folder must be there."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    listed = set(tomllib.loads((PKG.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+                 ["packages"])
+    folders = {".".join(p.parent.relative_to(PKG.parent).parts) for p in PKG.rglob("__init__.py")}
+    assert folders - listed == set()

@@ -7,7 +7,7 @@ import pytest
 
 import symdiff
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(symdiff.__path__, "symdiff.") if m.name != "symdiff.__main__")
+MODULES = sorted(m.name for m in pkgutil.walk_packages(symdiff.__path__, "symdiff.") if m.name != "symdiff.__main__")
 
 
 @pytest.mark.parametrize("name", ["symdiff", *MODULES])
