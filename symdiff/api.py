@@ -29,6 +29,7 @@ from . import cache
 from .errors import ShapeError, SymdiffError, TraceError, UnsupportedError
 from .fastpath import MISS, exact_key, guarded, miss
 from .fingerprint import fingerprint
+from .signature import name_of, param_names, parameters
 from .specs import ArgSpec, Compiled, call_values
 
 # The compiler (SymPy, Jinja) is imported only when something has to be compiled: a function served
@@ -38,31 +39,25 @@ Wrt = str | int | Sequence[str | int] | None
 
 
 def _params(fn: Callable) -> list[str]:
-    sig = inspect.signature(fn)
-    out = []
-    for p in sig.parameters.values():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            raise TraceError(f"{fn.__name__}: *args/**kwargs parameters are not supported; name each argument")
-        out.append(p.name)
-    return out
+    return param_names(fn)
 
 
 def _wrt_indices(fn: Callable, wrt: Wrt) -> tuple[list[int], bool]:
     """Positions of the ``wrt`` parameters, and whether a single one was asked for (bare result)."""
-    names = _params(fn)
+    names, fname = _params(fn), name_of(fn)
     if not names:
-        raise TraceError(f"{fn.__name__} takes no arguments: nothing to differentiate")
+        raise TraceError(f"{fname} takes no arguments: nothing to differentiate")
     single = wrt is None or isinstance(wrt, (str, int))
     items = [0] if wrt is None else ([wrt] if single else list(wrt))
     out = []
     for item in items:
         if isinstance(item, str):
             if item not in names:
-                raise TraceError(f"wrt={item!r}: {fn.__name__} has no argument {item!r} (it has {', '.join(names)})")
+                raise TraceError(f"wrt={item!r}: {fname} has no argument {item!r} (it has {', '.join(names)})")
             out.append(names.index(item))
         elif isinstance(item, numbers.Integral):
             if not -len(names) <= item < len(names):
-                raise TraceError(f"wrt={item}: {fn.__name__} has only {len(names)} arguments")
+                raise TraceError(f"wrt={item}: {fname} has only {len(names)} arguments")
             out.append(int(item) % len(names))
         else:
             raise TraceError(f"wrt must be argument names or positions, got {item!r}")
@@ -102,14 +97,16 @@ class Transformed:
     function's own arguments."""
 
     def __init__(self, fn: Callable, wrt: Wrt, entry: str, has_aux: bool = False) -> None:
-        functools.update_wrapper(self, fn)
+        functools.update_wrapper(self, fn, updated=())  # a callable object's attributes stay its own
+        self.__name__ = name_of(fn)  # a partial, a bound method, a callable object: the function's name
         self.fn = fn
         self.has_aux = bool(has_aux)
         self.wrt, self.single = _wrt_indices(fn, wrt)
         self.entry, self.kind = entry, ENTRIES[entry]
         self.n_directions = {"hvp": len(self.wrt), "jvp": len(self.wrt), "vjp": 1}.get(self.kind, 0)
-        self.params = _params(fn)
-        self._signature = inspect.signature(fn)
+        self.parameters = parameters(fn)  # keyword-only ones included; a partial's bound ones are not
+        self.params = [p.name for p in self.parameters]
+        self._signature = inspect.Signature(self.parameters)
         self._cache: dict[tuple, list[tuple[Compiled, Any]]] = {}
         # exact shapes -> the module, its function, and that function behind a guard of those shapes
         self._fast: dict[tuple, tuple[Compiled, Callable, Callable]] = {}
@@ -122,7 +119,7 @@ class Transformed:
     def _bind(self, args, kwargs) -> list[Any]:
         if self.n_directions:
             if len(args) < self.n_directions:
-                raise TraceError(f"{self.entry} of {self.fn.__name__}: pass the function's arguments, then "
+                raise TraceError(f"{self.entry} of {self.__name__}: pass the function's arguments, then "
                                  f"{self.n_directions} direction(s), one per wrt argument")
             args, directions = args[:-self.n_directions], list(args[-self.n_directions:])
         else:
@@ -130,7 +127,7 @@ class Transformed:
         try:
             bound = self._signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise TraceError(f"{self.fn.__name__}: {exc}") from None
+            raise TraceError(f"{self.__name__}{self._signature}: {exc}") from None
         bound.apply_defaults()
         return [bound.arguments[p] for p in self.params] + directions
 
@@ -207,7 +204,7 @@ class Transformed:
                     self._hot = hit[2]
                     return result
         values = self._bind(args, kwargs)
-        if any(is_tracer(v) for v in values):
+        if any(is_tracer(v) for v in values) or _tracing():  # inside another trace (closures may hold traced values)
             return self._compose(values)
         arrays = call_values(values)
         compiled, module = self._compiled(values)
@@ -226,31 +223,14 @@ class Transformed:
         return result
 
     def _compose(self, values: list[Any]) -> Any:
-        """Called on traced values (inside another transform): the derivative becomes more graph
-        in the enclosing trace, so ``grad(grad(f))`` and ``jacobian(grad(f))`` are exact."""
-        from .derivatives import SCALAR_OUTPUT, plans
-        from .errors import NonScalarOutputError
-        from .numpy_api import as_node
-        from .values import Tracer
-        n = len(self.params)
-        if self.has_aux:
-            raise UnsupportedError(f"{self.entry}(..., has_aux=True) of {self.fn.__name__} inside another transform "
-                                   "is not supported; differentiate a function that returns the value alone")
-        out = as_node(self.fn(*values[:n]))
-        if out.shape != () and self.kind in SCALAR_OUTPUT:
-            raise NonScalarOutputError(f"{self.fn.__name__} returns an array, not a scalar: {self.entry} needs a "
-                                       "scalar output; use symdiff.jacobian")
-        wrt_nodes = [as_node(values[i]) for i in self.wrt]
-        directions = [as_node(v) for v in values[n:]]
-        name = self.fn.__name__
-        plan = next(p for p in plans(self.kind, name, out, wrt_nodes, directions, self.single, name)
-                    if p.suffix == self.entry)
-        slots = {f"_r{k}": Tracer(o) for k, o in enumerate(plan.outputs)}
-        return eval(plan.returns.removeprefix("return ").format(*slots), {}, slots)  # the same nesting as the module
+        """Called inside another trace: the derivative becomes more graph in the enclosing trace
+        (:mod:`symdiff.compose`), so ``grad(grad(f))`` and ``jacobian(grad(f))`` are exact."""
+        from .compose import compose
+        return compose(self, values)
 
     def _need(self) -> Compiled:
         if self._last is None:
-            raise SymdiffError(f"{self.fn.__name__} has not been compiled yet: call it once (it compiles on first "
+            raise SymdiffError(f"{self.__name__} has not been compiled yet: call it once (it compiles on first "
                                "call, for the shapes it is given), or use symdiff.export with shapes")
         return self._last
 
@@ -327,6 +307,12 @@ def stop_gradient(x: Any) -> Any:
     return Tracer(stop(as_node(x)))
 
 
+def _tracing() -> bool:
+    """Whether a function is being traced (without importing the tracer when nothing was ever traced)."""
+    tracer = sys.modules.get("symdiff.tracer")
+    return tracer is not None and tracer._TRACE.get() is not None
+
+
 def is_tracer(x: Any) -> bool:
     """Whether ``x`` is a traced value (without importing the tracer when nothing was ever traced)."""
     values = sys.modules.get("symdiff.values")
@@ -354,7 +340,7 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
     params = _params(fn)
     for name in [*shapes, *static]:
         if name not in params:
-            raise ShapeError(f"shape or value given for {name!r}, but {fn.__name__} has no such argument "
+            raise ShapeError(f"shape or value given for {name!r}, but {name_of(fn)} has no such argument "
                              f"({', '.join(params)})")
     specs = []
     for name in params:
