@@ -27,7 +27,9 @@ class CliError(Exception):
 
 
 def load_function(target: str) -> Callable:
-    """``path/to/file.py:func`` -> the function, importing the file as a module."""
+    """``path/to/file.py:func`` -> the function, importing the file as a module. ``func`` may be any
+    callable the module defines (a ``functools.partial``, an instance with ``__call__``) or a dotted
+    name of one (``model.loss``: a method of the instance ``model``)."""
     path, sep, name = target.rpartition(":")
     if not sep or not path or not name:
         raise CliError(f"{target!r}: expected FILE.py:FUNCTION, e.g. model.py:loss")
@@ -47,11 +49,15 @@ def load_function(target: str) -> Callable:
         raise CliError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from exc
     finally:
         sys.path.pop(0)
-    fn = getattr(module, name, None)
-    if fn is None or not callable(fn):
+    fn = module
+    for part in name.split("."):
+        fn = getattr(fn, part, None)
+    if fn is None or not callable(fn) or isinstance(fn, type):
         funcs = sorted(k for k, v in vars(module).items()
                        if callable(v) and getattr(v, "__module__", "") == module_name)
-        raise CliError(f"{path} has no function {name!r}" + (f" (it defines: {', '.join(funcs)})" if funcs else ""))
+        what = "is a class, not a function" if isinstance(fn, type) else "is not callable" if fn is not None else ""
+        raise CliError(f"{path}: {name!r} {what}; give a function, an instance with __call__, or obj.method" if what
+                       else f"{path} has no function {name!r}" + (f" (it defines: {', '.join(funcs)})" if funcs else ""))
     return fn
 
 

@@ -23,6 +23,7 @@ from .numpy_api import as_node
 from .primitives import copy, input_node
 from .shapes import ONE, format_shape
 from .simplify import FORWARD_PASSES, PASSES, REPORT, run
+from .signature import function_of, name_of
 from .specs import ArgSpec, Compiled
 from .tracer import Trace, trace
 from .aux import attach, flatten
@@ -44,11 +45,12 @@ def _user_failure(name: str, exc: Exception) -> SymdiffError:
 
 
 def source_hash(fn: Callable) -> str:
+    fn = function_of(fn) or fn  # a partial, a method, a callable object: the function holding the code
     try:
         text = inspect.getsource(fn)
     except (OSError, TypeError):  # no source file (an interactive session): the bytecode
         code = getattr(inspect.unwrap(fn), "__code__", None)
-        text = repr(code.co_code) if code is not None else repr(fn)
+        text = repr(code.co_code) if code is not None else type(fn).__qualname__
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -80,7 +82,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     without, every path (see :mod:`symdiff.branches`)."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
-    name = identifier(func_name or fn.__name__)
+    name = identifier(func_name or name_of(fn))
     for i in wrt:
         if not specs[i].is_array:
             raise TraceError(f"cannot differentiate with respect to {specs[i].name!r}: it is a "
@@ -340,6 +342,6 @@ def _shape_text(spec: ArgSpec) -> str:
 def _file_of(fn: Callable) -> str:
     import os
     try:
-        return os.path.basename(inspect.getsourcefile(fn) or "<unknown>")
+        return os.path.basename(inspect.getsourcefile(function_of(fn) or fn) or "<unknown>")
     except TypeError:
         return "<unknown>"

@@ -67,6 +67,11 @@ def _bound_keywords(fn: Any) -> set[str]:
 
 def parameters(fn: Any) -> list[inspect.Parameter]:
     """The parameters a caller of ``fn`` passes, in order (keyword-only ones last, as declared)."""
+    if isinstance(fn, type):
+        raise TraceError(f"{fn.__name__} is a class: pass a function, a method of an instance (model.loss) or an "
+                         "instance of a class with __call__")
+    if not callable(fn):
+        raise TraceError(f"{type(fn).__name__} object {fn!r:.60}: not callable; pass a function")
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError) as exc:
@@ -80,7 +85,7 @@ def parameters(fn: Any) -> list[inspect.Parameter]:
             raise TraceError(
                 f"{name_of(fn)}{sig}: {star}{p.name} parameters are not supported: symdiff makes code for a fixed "
                 f"list of named arguments. Name each argument (def {name_of(fn)}(x, y, z)), or pass several arrays "
-                "as one stacked array, or bind the extra ones with functools.partial")
+                "as one stacked array (np.stack) and index it")
         if p.kind == p.KEYWORD_ONLY and p.name in bound:
             continue  # bound by a partial: a constant of the function
         out.append(p)

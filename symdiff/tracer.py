@@ -221,12 +221,15 @@ def _target_of(text: str) -> str | None:
 
 
 def trace(fn: Callable, args: list[Any], tr: Trace) -> Any:
-    """Call ``fn(*args)`` (args may hold Tracers) with the trace ``tr`` active; return its result."""
+    """Call ``fn`` on ``args`` (one per parameter, in order; keyword-only ones are passed by keyword;
+    args may hold Tracers) with the trace ``tr`` active; return its result."""
     from .patches import active
+    from .signature import caller, function_of
+    call = caller(fn)
     token, utoken = _TRACE.set(tr), _sizes.set(tr)
     try:
-        with active(fn):
-            result = fn(*args)
+        with active(function_of(fn) or fn):
+            result = call(*args)
     finally:
         _TRACE.reset(token)
         _sizes.reset(utoken)

@@ -176,7 +176,7 @@ def test_branch_conditions_of_the_inner_function_follow_its_arguments():
 
 
 def test_export_of_a_composition_with_named_sizes(tmp_path):
-    text = symdiff.export(jacobian(grad(g)), tmp_path / "jg.py", shapes={"x": "n", "c": "n"})
+    text = symdiff.export(grad(g), tmp_path / "jg.py", kind="jacobian", shapes={"x": "n", "c": "n"})
     namespace = {}
     exec(compile(text, "jg.py", "exec"), namespace)
     x, c = np.linspace(-1, 1, 5), np.linspace(2, 3, 5)
