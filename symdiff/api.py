@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import cache
-from .errors import ShapeError, SymdiffError, TraceError, UnsupportedError
+from .errors import ShapeError, SymdiffError, TraceError
 from .fastpath import MISS, exact_key, guarded, miss
 from .fingerprint import fingerprint
 from .signature import name_of, param_names, parameters

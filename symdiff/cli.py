@@ -55,9 +55,10 @@ def load_function(target: str) -> Callable:
     if fn is None or not callable(fn) or isinstance(fn, type):
         funcs = sorted(k for k, v in vars(module).items()
                        if callable(v) and getattr(v, "__module__", "") == module_name)
-        what = "is a class, not a function" if isinstance(fn, type) else "is not callable" if fn is not None else ""
-        raise CliError(f"{path}: {name!r} {what}; give a function, an instance with __call__, or obj.method" if what
-                       else f"{path} has no function {name!r}" + (f" (it defines: {', '.join(funcs)})" if funcs else ""))
+        if fn is not None:
+            what = "is a class, not a function" if isinstance(fn, type) else "is not callable"
+            raise CliError(f"{path}: {name!r} {what}; give a function, an instance with __call__ or obj.method")
+        raise CliError(f"{path} has no function {name!r}" + (f" (it defines: {', '.join(funcs)})" if funcs else ""))
     return fn
 
 

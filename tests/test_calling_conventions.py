@@ -194,7 +194,8 @@ def test_cli_accepts_partials_objects_methods_and_keyword_only(tmp_path, capsys,
     exec(compile(out, "generated.py", "exec"), namespace)
     fn = namespace[name]
     result = fn(X, Y) if target in ("part", "model.loss") else fn(X)
-    for r, e in zip(result if isinstance(result, tuple) else [result], expected() if target == "part" else [expected()]):
+    results = result if target == "part" else [result]
+    for r, e in zip(results, expected() if target == "part" else [expected()], strict=True):
         np.testing.assert_allclose(r, e, rtol=1e-12)
 
 
