@@ -29,7 +29,7 @@ from . import cache
 from .errors import ShapeError, SymdiffError, TraceError
 from .fastpath import MISS, exact_key, guarded, miss
 from .fingerprint import fingerprint
-from .signature import name_of, param_names, parameters
+from .signature import direction_names, name_of, param_names, parameters, with_directions
 from .specs import ArgSpec, Compiled, call_values
 
 # The compiler (SymPy, Jinja) is imported only when something has to be compiled: a function served
@@ -67,11 +67,7 @@ def _wrt_indices(fn: Callable, wrt: Wrt) -> tuple[list[int], bool]:
 
 
 def _spec_of(name: str, value: Any) -> ArgSpec:
-    if is_tracer(value):  # a transformed function called inside another one being traced: compose
-        from .tracer import current_trace
-        trace = current_trace()
-        dims = tuple(trace.value(d) if trace.value(d) is not None else str(d) for d in value.node.shape)
-        return ArgSpec(name, dims, value.node.dtype)
+    # (traced values never get here: a transformed function called while tracing composes, see _call)
     if isinstance(value, (bool, np.bool_)) or (isinstance(value, (numbers.Integral, np.integer))):
         return ArgSpec(name, None, static=value)
     if isinstance(value, (numbers.Real, np.floating)):
@@ -107,6 +103,8 @@ class Transformed:
         self.parameters = parameters(fn)  # keyword-only ones included; a partial's bound ones are not
         self.params = [p.name for p in self.parameters]
         self._signature = inspect.Signature(self.parameters)
+        if self.n_directions:  # what inspect.signature says, and what a transform of this one passes
+            self.__signature__ = with_directions(self.parameters, direction_names(self.kind, self.params, self.wrt))
         self._cache: dict[tuple, list[tuple[Compiled, Any]]] = {}
         # exact shapes -> the module, its function, and that function behind a guard of those shapes
         self._fast: dict[tuple, tuple[Compiled, Callable, Callable]] = {}

@@ -23,7 +23,7 @@ from .errors import NonScalarOutputError, ShapeError, SymdiffError, TraceError
 from .ir import Node, rebuild, toposort, with_inputs
 from .numpy_api import as_node
 from .primitives import input_node
-from .signature import caller
+from .signature import caller, direction_names
 from .tracer import current_trace
 from .values import Tracer
 
@@ -72,7 +72,8 @@ def compose(t: Any, values: list[Any]) -> Any:
         raise NonScalarOutputError(f"{name} returns an array, not a scalar: {t.entry} needs a scalar output. "
                                    "Reduce it (np.sum, np.mean), or use symdiff.jacobian")
     out = _closed(trace, out, stand)
-    directions = [_stand_in(trace, _direction_name(t, k), as_node(v), stand, _like(t, k, out, wrt_stand))
+    names = direction_names(t.kind, t.params, t.wrt)
+    directions = [_stand_in(trace, names[k], as_node(v), stand, _like(t, k, out, wrt_stand))
                   for k, v in enumerate(values[n:])]
     keys = list(stand)
     resolved = trace.finish([out, *(stand[k][0] for k in keys)])  # sizes unified, nodes named
@@ -101,12 +102,6 @@ def _stand_in(trace, name: str, node: Node, stand: dict[int, tuple[Node, Node]],
     s = input_node(name, shape, STAND_IN, node.dtype)
     stand[id(s)] = (s, node)
     return s
-
-
-def _direction_name(t: Any, k: int) -> str:
-    if t.kind == "vjp":
-        return "cotangent"
-    return f"{t.params[t.wrt[k]]}_dot"
 
 
 def _like(t: Any, k: int, out: Node, wrt: list[Node]) -> tuple:

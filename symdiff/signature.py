@@ -20,6 +20,8 @@ import inspect
 import types
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
 from .errors import TraceError
 
 
@@ -72,6 +74,9 @@ def parameters(fn: Any) -> list[inspect.Parameter]:
                          "instance of a class with __call__")
     if not callable(fn):
         raise TraceError(f"{type(fn).__name__} object {fn!r:.60}: not callable; pass a function")
+    if isinstance(fn, np.ufunc):  # np.sin: its inputs (its out=, where=, dtype= ... are not arrays to trace)
+        names = ["x"] if fn.nin == 1 else [f"x{k + 1}" for k in range(fn.nin)]
+        return [inspect.Parameter(n, inspect.Parameter.POSITIONAL_ONLY) for n in names]
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError) as exc:
@@ -108,3 +113,35 @@ def caller(fn: Any, params: Sequence[inspect.Parameter] | None = None) -> Callab
     def call(*args: Any) -> Any:
         return fn(*args[:first], **{name: args[k] for k, name in keyword})
     return call
+
+
+def direction_names(kind: str, names: Sequence[str], wrt: Sequence[int]) -> list[str]:
+    """The names of the directions ``hvp`` (``v``), ``jvp`` (``x_dot``) and ``vjp`` (``cotangent``) take
+    after the function's arguments (as :func:`symdiff.derivatives.direction_specs` names them)."""
+    taken = set(names)
+    if kind == "vjp":
+        name = "cotangent"
+        while name in taken:
+            name += "_"
+        return [name]
+    if kind not in ("hvp", "jvp"):
+        return []
+    out = []
+    for i in wrt:
+        base = ("v" if len(wrt) == 1 else f"v_{names[i]}") if kind == "hvp" else f"{names[i]}_dot"
+        name, k = base, 0
+        while name in taken:
+            k += 1
+            name = f"{base}_{k}"
+        taken.add(name)
+        out.append(name)
+    return out
+
+
+def with_directions(params: Sequence[inspect.Parameter], names: Sequence[str]) -> inspect.Signature:
+    """The signature of a transformed function taking directions ``names`` after the function's
+    positional arguments (those then lose their defaults: a direction without one follows them)."""
+    positional = [p.replace(default=p.empty) for p in params if p.kind != p.KEYWORD_ONLY]
+    keyword = [p for p in params if p.kind == p.KEYWORD_ONLY]
+    extra = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+    return inspect.Signature(positional + extra + keyword)

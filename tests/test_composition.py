@@ -4,6 +4,8 @@ Every case is checked against central differences of the inner function called o
 inner derivative then comes from its own compiled module, not from the composed graph), and against a
 closed form where there is a simple one.
 """
+import inspect
+
 import numpy as np
 import pytest
 
@@ -186,3 +188,22 @@ def test_export_of_a_composition_with_named_sizes(tmp_path):
 def test_composition_refuses_a_static_wrt_argument():
     with pytest.raises(symdiff.TraceError, match="static"):
         grad(lambda x: np.sum(x) * grad(lambda n, y: n * np.sum(y))(3, x))(X)
+
+
+def test_transforms_with_directions_compose_and_name_them():
+    h = hvp(cube)
+    assert str(inspect.signature(h)) == "(x, v)" and str(inspect.signature(jvp(g, wrt=(0, 1)))) == "(x, c, x_dot, c_dot)"
+    np.testing.assert_allclose(jacobian(h, wrt="v")(X, V), hessian(cube)(X), rtol=1e-12)
+    third = jacobian(h)(X, V)  # d/dx (H(x) v): diagonal, d3 cube / dx3 times v
+    s, c = np.sin(X), np.cos(X)
+    np.testing.assert_allclose(third, np.diag((6 * c ** 3 - 21 * s ** 2 * c) * V), rtol=1e-10)
+    np.testing.assert_allclose(jacobian(lambda x, t: vjp(np.sin)(x, t)[1], wrt=1)(X, C), np.diag(np.cos(X)),
+                               rtol=1e-12)
+
+
+def test_value_and_grad_with_aux_inside_grad():
+    def outer(x):
+        (value, total), d = value_and_grad(with_aux, has_aux=True)(x)
+        return value * total + np.sum(d)
+    expected = 4 * X ** 3 * np.sum(X) + np.sum(X ** 4) + 12 * X ** 2
+    np.testing.assert_allclose(grad(outer)(X), expected, rtol=1e-12)
