@@ -192,7 +192,8 @@ def test_composition_refuses_a_static_wrt_argument():
 
 def test_transforms_with_directions_compose_and_name_them():
     h = hvp(cube)
-    assert str(inspect.signature(h)) == "(x, v)" and str(inspect.signature(jvp(g, wrt=(0, 1)))) == "(x, c, x_dot, c_dot)"
+    assert str(inspect.signature(h)) == "(x, v)"
+    assert str(inspect.signature(jvp(g, wrt=(0, 1)))) == "(x, c, x_dot, c_dot)"
     np.testing.assert_allclose(jacobian(h, wrt="v")(X, V), hessian(cube)(X), rtol=1e-12)
     third = jacobian(h)(X, V)  # d/dx (H(x) v): diagonal, d3 cube / dx3 times v
     s, c = np.sin(X), np.cos(X)
