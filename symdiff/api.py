@@ -103,8 +103,9 @@ class Transformed:
         self.parameters = parameters(fn)  # keyword-only ones included; a partial's bound ones are not
         self.params = [p.name for p in self.parameters]
         self._signature = inspect.Signature(self.parameters)
-        if self.n_directions:  # what inspect.signature says, and what a transform of this one passes
-            self.__signature__ = with_directions(self.parameters, direction_names(self.kind, self.params, self.wrt))
+        # what inspect.signature says, and what a transform of this one passes (directions last)
+        self.__signature__ = with_directions(self.parameters, direction_names(self.kind, self.params, self.wrt)) \
+            if self.n_directions else self._signature
         self._cache: dict[tuple, list[tuple[Compiled, Any]]] = {}
         # exact shapes -> the module, its function, and that function behind a guard of those shapes
         self._fast: dict[tuple, tuple[Compiled, Callable, Callable]] = {}

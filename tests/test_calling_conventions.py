@@ -207,3 +207,12 @@ def test_cli_accepts_partials_objects_methods_and_keyword_only(tmp_path, capsys,
 def test_cli_refuses_clearly(tmp_path, capsys, target, message):
     code, out, err = _cli(tmp_path, capsys, f"cc_bad_{target}", "grad", target, "--shape", "x=3")
     assert code == 1 and message in err and "Traceback" not in err and out == ""
+
+
+def test_transforms_of_partials_and_keyword_only_compose():
+    p = functools.partial(mse, lam=0.5)
+    np.testing.assert_allclose(symdiff.jacobian(symdiff.grad(p))(X, Y), np.eye(3), rtol=1e-12)
+    assert str(inspect.signature(symdiff.grad(p))) == "(x, y)"
+    hess = symdiff.jacobian(symdiff.grad(penalised))
+    np.testing.assert_allclose(hess(X, lam=2.0), np.diag(2 + 24 * X ** 2), rtol=1e-12)
+    np.testing.assert_allclose(hess(X), np.diag(2 + 1.2 * X ** 2), rtol=1e-12)
