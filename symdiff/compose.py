@@ -24,7 +24,7 @@ from .ir import Node, rebuild, toposort, with_inputs
 from .numpy_api import as_node
 from .primitives import input_node
 from .signature import caller, direction_names
-from .tracer import current_trace
+from .tracer import _here, current_trace
 from .values import Tracer
 
 #: The ``index`` of stand-in input nodes (never an argument of generated code).
@@ -43,8 +43,8 @@ def compose(t: Any, values: list[Any]) -> Any:
     for i in t.wrt:
         value = values[i]
         if isinstance(value, (bool, np.bool_, numbers.Integral, np.integer, str, type(None))):
-            raise TraceError(f"{t.entry} of {name}: cannot differentiate with respect to {t.params[i]!r}: it is a "
-                             f"{type(value).__name__} (static); pass a float or a float array")
+            raise TraceError(f"{_here()}: {t.entry} of {name}: cannot differentiate with respect to {t.params[i]!r}: "
+                             f"it is a {type(value).__name__} (static); pass a float or a float array")
         node = as_node(value)
         s = _stand_in(trace, t.params[i], node, stand)
         wrt_stand.append(s)
@@ -69,8 +69,8 @@ def compose(t: Any, values: list[Any]) -> Any:
                          "(value, aux) and get aux back with the gradient")
     out = as_node(result)
     if out.shape != () and t.kind in SCALAR_OUTPUT:
-        raise NonScalarOutputError(f"{name} returns an array, not a scalar: {t.entry} needs a scalar output. "
-                                   "Reduce it (np.sum, np.mean), or use symdiff.jacobian")
+        raise NonScalarOutputError(f"{_here()}: {name} returns an array, not a scalar: {t.entry} needs a scalar "
+                                   "output. Reduce it (np.sum, np.mean), or use symdiff.jacobian")
     out = _closed(trace, out, stand)
     names = direction_names(t.kind, t.params, t.wrt)
     directions = [_stand_in(trace, names[k], as_node(v), stand, _like(t, k, out, wrt_stand))
