@@ -208,3 +208,31 @@ def test_value_and_grad_with_aux_inside_grad():
         return value * total + np.sum(d)
     expected = 4 * X ** 3 * np.sum(X) + np.sum(X ** 4) + 12 * X ** 2
     np.testing.assert_allclose(grad(outer)(X), expected, rtol=1e-12)
+
+
+def _branchy_outer(x):
+    return np.sum(grad(branchy)(x - 1.0))
+
+
+def test_export_traces_both_sides_of_a_branch_inside_a_composed_function(tmp_path):
+    text = symdiff.export(_branchy_outer, tmp_path / "b.py", shapes={"x": "n"})
+    namespace: dict = {}
+    exec(compile(text, "b.py", "exec"), namespace)
+    for x in (X, X + 3.0):  # sum(x - 1) < 0, then > 0
+        inner = x - 1.0
+        expected = np.exp(inner) if np.sum(inner) <= 0 else 6 * inner
+        np.testing.assert_allclose(namespace["_branchy_outer_grad"](x), expected, rtol=1e-12)
+
+
+MORE = [
+    ("elementwise_grad of a ufunc inside grad", grad(lambda x: np.sum(symdiff.elementwise_grad(np.tanh)(x) * x)),
+     lambda x: np.sum(symdiff.elementwise_grad(np.tanh)(x) * x), (X,), (0,),
+     lambda x: (1 - np.tanh(x) ** 2) - 2 * x * np.tanh(x) * (1 - np.tanh(x) ** 2)),
+    ("jacobian of grad of a function of grad", jacobian(grad(lambda x: np.sum(grad(cube)(x) ** 2))),
+     grad(lambda x: np.sum(grad(cube)(x) ** 2)), (X,), (0,), None),
+]
+
+
+@pytest.mark.parametrize("name, transformed, plain, args, wrt, closed", MORE, ids=[c[0] for c in MORE])
+def test_more_compositions(name, transformed, plain, args, wrt, closed):
+    test_composition_matches_central_differences(name, transformed, plain, args, wrt, closed)
