@@ -230,6 +230,9 @@ MORE = [
      lambda x: (1 - np.tanh(x) ** 2) - 2 * x * np.tanh(x) * (1 - np.tanh(x) ** 2)),
     ("jacobian of grad of a function of grad", jacobian(grad(lambda x: np.sum(grad(cube)(x) ** 2))),
      grad(lambda x: np.sum(grad(cube)(x) ** 2)), (X,), (0,), None),
+    ("grad of the sum of a hessian", grad(lambda x: np.sum(hessian(cube)(x))), lambda x: np.sum(hessian(cube)(x)),
+     (X,), (0,), lambda x: 6 * np.cos(x) ** 3 - 21 * np.sin(x) ** 2 * np.cos(x)),
+    ("jacobian of hessian", jacobian(hessian(cube)), hessian(cube), (X,), (0,), None),
 ]
 
 
