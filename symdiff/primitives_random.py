@@ -40,8 +40,7 @@ def draw(method: str, serial: int, shape, dtype: str, receiver: Node | None, pre
 
 
 def after(value: Node, tails: Sequence[Node]) -> Node:
-    return Node("random_after", (value, *tails), value.shape, dtype=value.dtype, origin=value.origin,
-                name=value.name)
+    return Node("random_after", (value, *tails), value.shape, dtype=value.dtype, origin=value.origin)
 
 
 def _emit_source(node: Node, a: list[str], p) -> Any:
