@@ -323,3 +323,133 @@ def test_hessian_of_a_noisy_function():
     v = np.array([1.0, 0.0, -1.0, 2.0])
     np.random.seed(13)
     np.testing.assert_allclose(hvp(W, v), (12 * a * W ** 2 + 2 * b) * v, rtol=1e-13)
+
+
+# ---------------------------------------------------------------- traced parameters ---------------
+
+def normal_of_traced(w):
+    return np.sum(np.random.default_rng(3).normal(w, np.exp(w)) ** 2)
+
+
+def uniform_of_traced(w):
+    return np.sum(np.random.uniform(w, 2 * w + 1) ** 2)
+
+
+def test_traced_loc_and_scale_are_reparameterised_with_numpys_numbers():
+    eps = np.random.default_rng(3).standard_normal(W.shape)
+    z = W + np.exp(W) * eps
+    assert np.allclose(z, np.random.default_rng(3).normal(W, np.exp(W)), rtol=1e-14)  # NumPy's own formula
+    np.testing.assert_allclose(symdiff.grad(normal_of_traced)(W), 2 * z * (1 + np.exp(W) * eps), rtol=1e-13)
+    np.random.seed(4)
+    got = symdiff.grad(uniform_of_traced)(W)
+    np.random.seed(4)
+    r = np.random.random_sample(4)
+    u = W + (W + 1) * r
+    np.random.seed(4)
+    assert np.allclose(u, np.random.uniform(W, 2 * W + 1), rtol=1e-14)  # NumPy's own formula
+    np.testing.assert_allclose(got, 2 * u * (1 + r), rtol=1e-13)
+
+
+# ---------------------------------------------------------------- integer data --------------------
+
+def minibatch(w):
+    idx = np.random.randint(0, w.shape[0], size=6)
+    perm = np.random.permutation(w.shape[0])
+    rng = np.random.default_rng(1)
+    pick = rng.choice(4, size=3, replace=False)
+    keep = np.random.binomial(1, 0.5, size=w.shape)
+    return np.sum(w[idx] ** 2) + np.sum(w[perm] * np.arange(4.0)) + np.sum(w[pick] ** 3) + np.sum(w * keep)
+
+
+def test_integer_draws_are_data():
+    np.random.seed(6)
+    got = symdiff.grad(minibatch)(W)
+    np.random.seed(6)
+    idx, perm = np.random.randint(0, 4, size=6), np.random.permutation(4)
+    pick = np.random.default_rng(1).choice(4, size=3, replace=False)
+    keep = np.random.binomial(1, 0.5, size=4)
+    expected = np.bincount(idx, minlength=4) * 2 * W + np.arange(4.0)[np.argsort(perm)] \
+        + np.bincount(pick, minlength=4) * 3 * W ** 2 + keep
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
+    assert got.dtype == np.float64
+
+
+def binomial_only(w):
+    return np.sum(w * np.random.binomial(1, 0.5, size=w.shape))
+
+
+def test_a_gradient_equal_to_integer_data_is_typed_like_its_argument():
+    np.random.seed(7)
+    got = symdiff.grad(binomial_only)(W)
+    np.random.seed(7)
+    np.testing.assert_array_equal(got, np.random.binomial(1, 0.5, size=4).astype(float))
+    assert got.dtype == np.float64
+
+
+# ---------------------------------------------------------------- refusals ------------------------
+
+OUTSIDE = np.random.default_rng(0)
+
+
+def _refused(fn, *args, match: str, error=UnsupportedError):
+    with pytest.raises(error, match=match) as info:
+        symdiff.grad(fn)(*args)
+    return str(info.value)
+
+
+def test_generators_made_outside_the_function_are_refused():
+    def from_global(w):
+        return np.sum(w * OUTSIDE.standard_normal(4))
+    message = _refused(from_global, W, match="'OUTSIDE' is a Generator made outside the function")
+    assert "test_random_draws.py:" in message and "create the generator inside the function" in message
+    state = np.random.RandomState(1)
+
+    def from_closure(w):
+        return np.sum(w * state.randn(4))
+    _refused(from_closure, W, match="'state' is a RandomState made outside")
+
+    def from_argument(w, rng):
+        return np.sum(w * rng.standard_normal(4))
+    _refused(from_argument, W, np.random.default_rng(0), match="'rng' is a Generator made outside",
+             error=TraceError)
+    assert np.isfinite(OUTSIDE.standard_normal())  # the global is itself again after tracing
+
+
+def test_branches_on_draws_are_refused(tmp_path):
+    def coin(w):
+        if np.random.rand() < 0.5:
+            return np.sum(w)
+        return np.sum(w ** 2)
+
+    def noisy_condition(w):
+        u = np.random.rand(4)
+        if np.sum(u * w) > 0:
+            return np.sum(w)
+        return np.sum(w ** 2)
+    for fn in (coin, noisy_condition):
+        message = _refused(fn, W, match="this branch depends on a random draw")
+        assert "np.where" in message
+        with pytest.raises(UnsupportedError, match="depends on a random draw"):
+            symdiff.export(fn, tmp_path / "unused.py", shapes={"w": (4,)})
+
+
+def test_traced_seeds_and_parameters_and_unsupported_functions_are_refused():
+    cases = [
+        (lambda w: np.sum(w * np.random.default_rng(w[0]).standard_normal(4)), "seed of np.random.default_rng is a traced"),
+        (lambda w: np.sum(np.random.binomial(1, w)), "the p of np.random.binomial is a traced value"),
+        (lambda w: np.sum(np.random.choice(w, 3)), r"a\[rng.choice\(len\(a\), size\)\]"),
+        (lambda w: np.sum(np.random.permutation(w) * np.arange(4.0)), r"x\[rng.permutation\(len\(x\)\)\]"),
+        (lambda w: np.sum(np.random.randn(w[0])), "size of a random draw"),
+        (lambda w: np.sum(w * np.random.multivariate_normal(np.zeros(4), np.eye(4))), "multivariate_normal is not"),
+        (lambda w: np.sum(w * np.random.Generator(np.random.PCG64(0)).random(4)), "np.random.default_rng"),
+        (lambda w: np.sum(w * np.random.default_rng(0).permuted(np.arange(4.0))), "Generator.permuted is not"),
+    ]
+    for fn, match in cases:
+        _refused(fn, W, match=match)
+
+    def shuffles(w):
+        x = np.arange(4.0)
+        np.random.shuffle(x)
+        return np.sum(w * x)
+    _refused(shuffles, W, match="np.random.shuffle is not supported")
+    assert issubclass(UnsupportedError, SymdiffError)
