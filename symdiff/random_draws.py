@@ -19,7 +19,7 @@ gradient draws fresh noise as the function does, and a seeded generator gives th
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import sympy as sp

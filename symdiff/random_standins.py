@@ -11,6 +11,7 @@ refused with :func:`outside_message`. This module does not import SymPy (the API
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -23,7 +24,8 @@ _CLASSES = ("RandomState", "Generator", "SeedSequence", "BitGenerator", "PCG64",
 _ORIG: dict[str, Any] = {name: getattr(np.random, name) for name in dir(np.random)
                          if not name.startswith("_") and callable(getattr(np.random, name))
                          and name not in ("test",)}
-_ADVICE = "create the generator inside the function (rng = np.random.default_rng(seed)), or pass the noise as an argument"
+_ADVICE = ("create the generator inside the function (rng = np.random.default_rng(seed)), or pass the noise as "
+           "an argument")
 
 
 def is_generator(value: Any) -> bool:
@@ -191,21 +193,36 @@ class _Outside:
         raise UnsupportedError(f"{_here()}: {self._message}")
 
 
+def _user_namespaces(glob: Any) -> list[dict]:
+    """The globals of ``fn`` and of every loaded module of the user's (not the standard library's, NumPy's,
+    an installed package's or symdiff's): a name bound to an original there would reach NumPy's compiled
+    code from the user's code."""
+    from .patches import _LIBRARIES
+    out = [glob] if isinstance(glob, dict) else []
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        namespace = getattr(module, "__dict__", None)
+        if isinstance(path, str) and isinstance(namespace, dict) and namespace is not glob and \
+                not path.startswith(_LIBRARIES):
+            out.append(namespace)
+    return out
+
+
 def install(put: Callable[[Any, str, Any], None], fn: Callable | None) -> None:
     """Put the stand-ins in place with ``put(target, name, value)`` (which remembers what to restore):
     ``np.random``'s functions, the names ``fn``'s module bound to them, and refusals for generators
     made outside ``fn`` that its globals and closure hold."""
     for name, standin in _STANDINS.items():
         put(_RANDOM, name, standin)
+    by_id = {id(orig): _STANDINS[name] for name, orig in _ORIG.items()}
     glob = getattr(fn, "__globals__", None)
+    for namespace in _user_namespaces(glob):  # from numpy.random import randn, in any module of the user's
+        for key, value in list(namespace.items()):
+            if id(value) in by_id and not key.startswith("__"):
+                put(namespace, key, by_id[id(value)])
     if isinstance(glob, dict):
-        by_id = {id(orig): _STANDINS[name] for name, orig in _ORIG.items()}
         for key, value in list(glob.items()):
-            if key.startswith("__"):
-                continue
-            if id(value) in by_id:
-                put(glob, key, by_id[id(value)])
-            elif is_generator(value):
+            if is_generator(value) and not key.startswith("__"):
                 put(glob, key, _Outside(key, value))
     code = getattr(fn, "__code__", None)
     for var, cell in zip(code.co_freevars if code else (), getattr(fn, "__closure__", None) or ()):
