@@ -12,6 +12,7 @@ refused with :func:`outside_message`. This module does not import SymPy (the API
 from __future__ import annotations
 
 import sys
+import types
 from typing import Any, Callable
 
 import numpy as np
@@ -199,13 +200,20 @@ def _user_namespaces(glob: Any) -> list[dict]:
     code from the user's code."""
     from .patches import _LIBRARIES
     out = [glob] if isinstance(glob, dict) else []
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
+    for name, module in list(sys.modules.items()):
+        user = _USER_MODULES.get(name)
+        if not isinstance(module, types.ModuleType):
+            continue
+        if user is None:
+            path = getattr(module, "__file__", None)
+            user = _USER_MODULES[name] = isinstance(path, str) and not path.startswith(_LIBRARIES)
         namespace = getattr(module, "__dict__", None)
-        if isinstance(path, str) and isinstance(namespace, dict) and namespace is not glob and \
-                not path.startswith(_LIBRARIES):
+        if user and isinstance(namespace, dict) and namespace is not glob:
             out.append(namespace)
     return out
+
+
+_USER_MODULES: dict[str, bool] = {}  # module name -> the module is the user's (its file is not a library's)
 
 
 def install(put: Callable[[Any, str, Any], None], fn: Callable | None) -> None:
