@@ -325,7 +325,8 @@ def name_draws(nodes: list[Node]) -> list[Node]:
         if node.op in R.DRAW_OPS and node.name is None and not (node.op == "random_source"
                                                                 and node.param("kind") == "seed"):
             from dataclasses import replace
-            return replace(node, inputs=inputs, name="rng" if node.op == "random_source" else "noise")
+            name = "rng" if node.op == "random_source" else "noise" if node.dtype.startswith("float") else "draw"
+            return replace(node, inputs=inputs, name=name)
         return with_inputs(node, inputs)
     return rebuild(nodes, fn) if any(n.op in R.DRAW_OPS for n in toposort(nodes)) else nodes
 

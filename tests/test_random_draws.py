@@ -517,3 +517,27 @@ def test_a_branch_on_the_arguments_draws_once_on_either_side(tmp_path):
             np.random.seed(14)
             np.testing.assert_allclose(fn(w), expected, rtol=1e-13)
             assert np.random.rand() == after  # one draw, not one per condition
+
+
+# ---------------------------------------------------------------- transforms composed, aux --------
+
+def cubic(w):
+    rng = np.random.default_rng(0)
+    return np.sum(rng.standard_normal(w.shape) * w ** 3)
+
+
+def noise_as_aux(w):
+    eps = np.random.randn(4)
+    return np.sum(w * eps), eps
+
+
+def test_composed_transforms_and_aux_outputs():
+    a = np.random.default_rng(0).standard_normal(W.shape)
+    np.testing.assert_allclose(symdiff.jacobian(symdiff.grad(cubic))(W), np.diag(6 * a * W), rtol=1e-13)
+    np.random.seed(15)
+    (value, eps), g = symdiff.value_and_grad(noise_as_aux, has_aux=True)(W)
+    np.random.seed(15)
+    expected = np.random.randn(4)
+    np.testing.assert_allclose(eps, expected, rtol=1e-15)
+    np.testing.assert_allclose(g, expected, rtol=1e-15)
+    np.testing.assert_allclose(value, W @ expected, rtol=1e-13)
