@@ -313,7 +313,9 @@ def _permutation(flavour, stream, receiver, given) -> Any:
 def check_condition(condition: Node, origin) -> None:
     """Refuse a branch on a value computed from a random draw (called by the trace at each branch; free
     when the function has not drawn)."""
-    if getattr(current_trace(), "_random_streams", None) is not None and any(n.op in R.DRAW_OPS for n in toposort([condition])):
+    if getattr(current_trace(), "_random_streams", None) is None:
+        return
+    if any(n.op in R.DRAW_OPS for n in toposort([condition])):
         raise UnsupportedError(
             f"{where(origin)}: this branch depends on a random draw; symdiff's generated code evaluates branch "
             "conditions in functions of their own, which would draw again. Write the choice with "
