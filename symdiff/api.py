@@ -78,6 +78,9 @@ def _spec_of(name: str, value: Any) -> ArgSpec:
         return ArgSpec(name, tuple(value.shape), "float64")
     if isinstance(value, (str, type(None))):
         return ArgSpec(name, None, static=value)
+    from .random_standins import is_generator, outside_message
+    if is_generator(value):
+        raise TraceError(f"argument {outside_message(name, value)}")
     raise TraceError(f"argument {name!r}: values of type {type(value).__name__} are not supported; "
                      "pass NumPy float arrays, floats, or ints (ints are treated as constants)")
 

@@ -40,6 +40,7 @@ class Path:
     inputs: list[Node] = field(default_factory=list)
     error: Exception | None = None
     aux: tuple[str, list[Node]] | None = None  # has_aux: the format of aux and its arrays
+    draws: list[Node] = field(default_factory=list)  # the last random draw of each stream (random_draws)
 
 
 def guided(run: Callable[[tuple[bool, ...]], Path], new: Callable[[], Path],

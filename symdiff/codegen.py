@@ -161,7 +161,7 @@ class NodePrinter:
             if node.op == "input":
                 self.code[id(node)] = node.param("name")
                 continue
-            if node.op == "stop_gradient":  # the same array: no statement of its own
+            if node.op in ("stop_gradient", "random_after"):  # the same array: no statement of its own
                 self.code[id(node)] = self.code[id(node.inputs[0])]
                 continue
             if self._in_place(node, uses, out_ids):  # y[t] = v into the array made by the previous assignment

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import sympy as sp
 
-from . import __version__
+from . import __version__, random_draws
 from .codegen import Function, ModuleText, NodePrinter, render_module
 from .derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
@@ -111,6 +111,7 @@ def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = Fa
             path.conditions = tr.finish([c for c, _, _ in tr.decisions])
         except SymdiffError:
             path.conditions = [c for c, _, _ in tr.decisions]
+    path.draws = getattr(tr, "random_tails", [])
     path.outcomes = tuple(o for _, o, _ in tr.decisions)
     path.origins = [origin for _, _, origin in tr.decisions]
     return path
@@ -146,9 +147,11 @@ def _trace_path(fn, specs, name, kind, tr, has_aux, values):
             "Reduce it (np.sum, np.mean), or use symdiff.jacobian for the derivative of every output")
     inputs = [a.node for a in args if isinstance(a, Tracer)]
     conditions = [c for c, _, _ in tr.decisions]
-    out, *rest = tr.finish([out, *inputs, *conditions, *aux_nodes])
-    n, m = len(inputs), len(conditions)
-    return out, rest[:n], rest[n:n + m], (aux_text, rest[n + m:]) if has_aux else None
+    last = random_draws.tails(tr)  # every function draws every draw: see random_draws.keep_draws
+    out, *rest = random_draws.name_draws(tr.finish([out, *inputs, *conditions, *aux_nodes, *last]))
+    n, m, k = len(inputs), len(conditions), len(aux_nodes)
+    tr.random_tails = rest[n + m + k:]
+    return out, rest[:n], rest[n:n + m], (aux_text, rest[n + m:n + m + k]) if has_aux else None
 
 
 def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known) -> Compiled:
@@ -201,6 +204,7 @@ def _differentiate(path: Path, specs, wrt, single, name, kind, dspecs):
                      for k, (o, owner) in enumerate(zip(f.outputs, owners))]
         f.outputs = [copy(o) if any(o is p for p in f.outputs[:k]) else o  # one array returned twice would alias
                      for k, o in enumerate(f.outputs)]
+        f.outputs = random_draws.keep_draws(f.outputs, path.draws)  # unused draws still consume the generator
     main = functions[-1] if kind in ("hessian", "hvp") else functions[0]
     joint = Graph(tuple(inputs + directions), tuple(main.outputs), tuple(main.labels))
     return functions, inputs + directions, forward, joint, main

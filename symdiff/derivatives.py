@@ -198,7 +198,8 @@ def owned(node: Node, like: Node | None = None) -> Node:
     if like is not None:
         if node.op == "broadcast_to":
             return full_like(like, node.inputs[0])
-        if node.shape != like.shape or (node.op == "elementwise" and not node.inputs) or _shares_memory(node):
+        if node.shape != like.shape or (node.op == "elementwise" and not node.inputs) or _shares_memory(node) \
+                or node.dtype in ("int64", "bool"):  # (integer data, e.g. a random draw: typed like the argument)
             return full_like(like, node)
         return node
     if node.op == "broadcast_to":  # read-only; a whole number would also make an integer array

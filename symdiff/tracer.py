@@ -80,6 +80,8 @@ class Trace:
     # ---- branches on traced values ----
     def decide(self, condition: Node, origin: Origin | None) -> bool:
         """The outcome of ``if condition:`` on this path; the compiler traces every path."""
+        from .random_draws import check_condition
+        check_condition(condition, origin)  # a branch on a random draw would draw again: refused
         k = len(self.decisions)
         limit = MAX_BRANCHES if self.evaluate is None else MAX_BRANCHES_FOLLOWED
         if k >= limit and k >= len(self.path):  # (a replayed path is as long as it was)
