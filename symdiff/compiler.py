@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import sympy as sp
 
-from . import __version__
+from . import __version__, escape
 from .codegen import Function, ModuleText, NodePrinter, render_module
 from .derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
@@ -239,7 +239,7 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
         sizes = size_bindings(paths[0].inputs)
         for j, (cond, origin) in enumerate(conditions):
             body = NodePrinter(module, user_params, sizes).body([cond], ["branch"], "return bool({0})")
-            doc = f"Branch condition: {origin.text if origin else ''}"
+            doc = f"Branch condition: {escape.comment(origin.text) if origin else ''}"
             printed.append(Function(f"_{name}_branch_{j}", user_params, doc, body))
         for f in ok[0][0]:
             fparams = user_params + list(f.extra_params)
@@ -281,9 +281,9 @@ def _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks)
         call = f"({', '.join(fparams)})"
         lines = []
         for k, path in enumerate(paths):
-            lines.append(f"if _{name}_branches_{k}({args}) == {''.join('1' if o else '0' for o in path.outcomes)!r}:")
+            lines.append(f"if _{name}_branches_{k}({args}) == {escape.literal(''.join('1' if o else '0' for o in path.outcomes))}:")
             lines += ["    " + line for line in _leaf(name, f.suffix, k, call, built, paths, module)]
-        lines.append(f"raise {module.helpers.use('BranchNotCompiled')}({name!r})")
+        lines.append(f"raise {module.helpers.use('BranchNotCompiled')}({escape.literal(name)})")
         printed.append(Function(f"{name}_{f.suffix}", _defaults(fn, fparams), f.doc, checks + lines))
     return printed
 
@@ -297,16 +297,22 @@ def _defaults(fn: Callable, params: list[str]) -> list[str]:
         return params
     out: list[str] = []
     for k, p in enumerate(params):
-        default = declared[p].default if p in declared else inspect.Parameter.empty
-        literal = default is None or isinstance(default, (bool, int, float, str))
-        later_plain = any(q not in declared or declared[q].default is inspect.Parameter.empty for q in params[k + 1:])
-        out.append(f"{p}={default!r}" if literal and default is not inspect.Parameter.empty and not later_plain else p)
+        code = _default_code(declared, p)
+        later_plain = any(_default_code(declared, q) is None for q in params[k + 1:])
+        out.append(f"{p}={code}" if code is not None and not later_plain else p)
     return out
+
+
+def _default_code(declared, p: str) -> str | None:
+    """The code of the default of parameter ``p`` (None: it has none, or one generated code cannot hold)."""
+    if p not in declared or declared[p].default is inspect.Parameter.empty:
+        return None
+    return escape.default_code(declared[p].default)
 
 
 def _leaf(name, suffix, k, call, built, paths, module) -> list[str]:
     if k is None:  # a side no call has taken yet (decorator): the caller compiles it and calls again
-        return [f"raise {module.helpers.use('BranchNotCompiled')}({name!r})"]
+        return [f"raise {module.helpers.use('BranchNotCompiled')}({escape.literal(name)})"]
     if built[k] is None:
         return failure_lines(name, paths[k])
     return [f"return _{name}_{suffix}_{k}{call}"]
@@ -317,10 +323,11 @@ def _guard_lines(name: str, specs: Sequence[ArgSpec], guard) -> list[str]:
     on every call."""
     lines = []
     for spec in specs:  # constants the code was made for
-        if not spec.is_array and isinstance(spec.static, (bool, int, str)):
-            lines += [f"if {spec.name} != {spec.static!r}:",
-                      f"    raise ValueError(\"{name}: this code was generated for {spec.name} == {spec.static!r}; "
-                      f"generate it again for other values\")"]
+        if not spec.is_array and isinstance(_plain(spec.static), (bool, int, str)):
+            value = escape.literal(spec.static)
+            message = (f"{name}: this code was generated for {spec.name} == {value}; "
+                       "generate it again for other values")
+            lines += [f"if {spec.name} != {value}:", f"    raise ValueError({escape.literal(message)})"]
     for index, axis, size in guard:
         arg = specs[index].name
         lines += [f"if {arg}.shape[{axis}] != {size}:",
@@ -329,9 +336,16 @@ def _guard_lines(name: str, specs: Sequence[ArgSpec], guard) -> list[str]:
     return lines
 
 
+def _plain(value):
+    try:
+        return escape.plain(value)
+    except escape.NotALiteral:
+        return None
+
+
 def _shape_text(spec: ArgSpec) -> str:
     if not spec.is_array:
-        return f"{spec.static!r} (a constant)"
+        return f"{escape.literal(spec.static)} (a constant)"
     if not spec.shape:
         return f"{spec.dtype} scalar"
     return f"{spec.dtype} array of shape ({', '.join(str(d) for d in spec.shape)}{',' if len(spec.shape) == 1 else ''})"
