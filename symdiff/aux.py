@@ -36,12 +36,19 @@ def flatten(aux: Any, leaf: Callable[[Any], Any]) -> tuple[str, list[Any]]:
         if isinstance(a, list):
             return "[" + ", ".join(fmt(e) for e in a) + "]"
         if isinstance(a, dict):
-            return "{{" + ", ".join(f"{_escape(_literal(k, 'key'))}: {fmt(v)}" for k, v in a.items()) + "}}"
+            return "{{" + ", ".join(f"{_escape(_key(k))}: {fmt(v)}" for k, v in a.items()) + "}}"
         if a is None or isinstance(a, (bool, str, numbers.Number, np.generic)):
             return _escape(_literal(a, "value"))
         raise TraceError(f"has_aux: cannot pass a {type(a).__name__} through generated code; return arrays, "
                          "numbers, strings, or tuples/lists/dicts of them as aux")
     return fmt(aux), leaves
+
+
+def _key(k: Any) -> str:
+    if isinstance(k, tuple):
+        parts = [_key(e) for e in k]
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+    return _literal(k, "key")
 
 
 def _literal(a: Any, what: str) -> str:
