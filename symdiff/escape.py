@@ -119,7 +119,12 @@ def literal(value: Any) -> str:
 
 def default_code(value: Any) -> str | None:
     """The code of a parameter's default: a literal, ``float("nan")`` for NaN, or None (no code: the
-    generated function then has no default for it)."""
+    generated function then has no default for it). Tuples of those are tuples of their codes."""
+    if type(value) is tuple:
+        parts = [default_code(v) for v in value]
+        if any(p is None for p in parts):
+            return None
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
     try:
         value = plain(value)
     except NotALiteral:

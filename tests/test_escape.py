@@ -211,5 +211,65 @@ def test_escape_functions_round_trip():
     for bad in (object(), [1], (1, 2), 1j, float("nan")):
         with pytest.raises(escape.NotALiteral):
             escape.literal(bad)
-    assert escape.default_code(float("nan")) == 'float("nan")' and escape.default_code((1, 2)) is None
+    assert escape.default_code(float("nan")) == 'float("nan")' and escape.default_code((1, (2.5,))) == "(1, (2.5,))"
+    assert escape.default_code((1, object())) is None
     assert sys.float_info.max < ast.literal_eval(escape.literal(np.inf))
+
+
+DEFAULTS_SRC = """import enum
+import numpy as np
+
+
+class Color(enum.IntEnum):
+    RED = 2
+
+
+def f(x, a=np.inf, b=np.nan, c=Color.RED, t=(1, 2)):
+    return np.sum(np.minimum(x, a) * c)
+
+
+def g(x, a=-np.inf, b=np.nan, c=Color.RED):
+    return np.sum(np.maximum(x, a) * c) + np.where(np.isnan(b), 0.0, b)
+
+
+def h(x, np, bool, float, sum, ValueError=1.5):
+    import numpy
+    if numpy.sum(x) > 0:
+        return numpy.sum(x * bool * float * ValueError + sum) + np
+    return numpy.sum(x ** 2) * np
+"""
+
+
+def test_defaults_that_are_not_literals_give_working_modules(tmp_path):
+    f = user_module(tmp_path, DEFAULTS_SRC).f
+    out = tmp_path / "defaults.py"
+    source = symdiff.export(f, out, shapes={"x": (3,)})
+    assert 'def f_grad(x, a=1e999, b=float("nan"), c=2, t=(1, 2)):' in source
+    mod = load(out)
+    x = np.array([1.0, -2.0, 3.0])
+    np.testing.assert_allclose(mod.f_grad(x), [2.0, 2.0, 2.0])
+    np.testing.assert_allclose(mod.f_grad(x, 0.0), [0.0, 2.0, 0.0])
+    g = user_module(tmp_path, DEFAULTS_SRC, "user_g.py").g
+    dg = symdiff.grad(g)
+    np.testing.assert_allclose(dg(x), [2.0, 2.0, 2.0])
+    assert compiles(dg.source)
+
+
+def test_parameters_named_like_numpy_or_builtins(tmp_path):
+    h = user_module(tmp_path, DEFAULTS_SRC).h
+    x = np.array([1.0, 2.0])
+    args = (x, 5.0, 2.0, 3.0, 4.0)
+    np.testing.assert_allclose(symdiff.grad(h)(*args), [9.0, 9.0])
+    np.testing.assert_allclose(symdiff.grad(h)(-x, 5.0, 2.0, 3.0, 4.0), -2 * x * 5.0)
+    np.testing.assert_allclose(symdiff.grad(h, wrt="np")(*args), 1.0)
+    out = tmp_path / "shadow.py"
+    source = symdiff.export(h, out, wrt=("x", "np"), shapes={"x": (2,)})
+    assert "def h_grad(x, np, bool, float, sum, ValueError=1.5):" in source
+    mod = load(out)
+    dx, dnp = mod.h_grad(*args)
+    np.testing.assert_allclose(dx, [9.0, 9.0])
+    np.testing.assert_allclose(dnp, 1.0)
+    dx, dnp = mod.h_grad(-x, 5.0, 2.0, 3.0, 4.0)
+    np.testing.assert_allclose(dnp, np.sum(x ** 2))
+    value, _ = mod.h_value_and_grad(x, np=5.0, bool=2.0, float=3.0, sum=4.0)
+    assert value == pytest.approx(1.5 * 6 * 3 + 8 + 5)
