@@ -141,7 +141,7 @@ BRANCH_SRC = "\n".join([
 def test_hostile_source_lines_file_names_and_messages(tmp_path, filename, monkeypatch):
     monkeypatch.chdir(tmp_path)
     message = f'"""\n{RUN}\n\'\'\' \\'
-    src = BRANCH_SRC.format(payload=f'\\n{RUN}', message=message)
+    src = BRANCH_SRC.format(payload=f'\\n{RUN}\u2028{RUN}\x0c\x85\x1c{RUN}', message=message)
     try:
         f = user_module(tmp_path, src, filename).f
     except OSError as exc:  # pragma: no cover  (a file system refusing the name)
