@@ -49,7 +49,7 @@ def load_function(target: str) -> Callable:
         raise CliError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from exc
     finally:
         sys.path.pop(0)
-    fn = getattr(module, name, None)
+    fn = getattr(module, unicodedata.normalize("NFKC", name), None)  # as Python reads identifiers
     if fn is None or not callable(fn):
         funcs = sorted(k for k, v in vars(module).items()
                        if callable(v) and getattr(v, "__module__", "") == module_name)

@@ -168,3 +168,8 @@ def test_hostile_static_from_the_command_line(user, tmp_path, capsys, value):
     mod = load(out)
     assert not hasattr(builtins, "SYMDIFF_CANARY")
     np.testing.assert_allclose(mod.g_grad(np.array([1.0, 2.0]), value), [3.0, 12.0])
+
+
+def test_function_name_in_fullwidth_letters_is_found(user, capsys):
+    rc, out, err = run(capsys, "grad", f"{user}:\uff46", "--shape", "x=3", "--shape", "y=2")
+    assert rc == 0 and "def f_grad(x, y):" in out, err
