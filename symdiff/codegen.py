@@ -236,10 +236,15 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
                   filename: str = "<symdiff generated module>") -> str:
     """The module text, checked: every function and parameter name an identifier, and the whole text
     compiled (as ``filename``) before anyone writes or imports it (see :mod:`symdiff.escape`)."""
-    for f in functions:
-        escape.name(f.name)
-        for p in f.params:
-            escape.name(p.partition("=")[0])
+    try:
+        for f in functions:
+            escape.name(f.name)
+            for p in f.params:
+                escape.name(p.partition("=")[0])
+    except escape.NotALiteral as exc:
+        from .errors import InternalError
+        raise InternalError(f"internal error: a generated function or parameter name: {exc}; nothing was "
+                            "written. Please report this with the function") from exc
     body_text = "\n".join(line for f in functions for line in f.body)
     uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
     text = environment().get_template("module.py.j2").render(

@@ -142,7 +142,7 @@ def normal(text: str) -> str:
 def name(text: str) -> str:
     """``text`` checked to be an identifier that is not a keyword, in the form Python reads it."""
     out = normal(text) if isinstance(text, str) else text
-    if not isinstance(out, str) or not out.isidentifier() or keyword.iskeyword(out):
+    if not isinstance(out, str) or not text.isidentifier() or not out.isidentifier() or keyword.iskeyword(out):
         raise NotALiteral(f"{text!r} is not a Python identifier (or is a keyword)")
     return out
 

@@ -273,3 +273,14 @@ def test_parameters_named_like_numpy_or_builtins(tmp_path):
     np.testing.assert_allclose(dnp, np.sum(x ** 2))
     value, _ = mod.h_value_and_grad(x, np=5.0, bool=2.0, float=3.0, sum=4.0)
     assert value == pytest.approx(1.5 * 6 * 3 + 8 + 5)
+
+
+@pytest.mark.parametrize("bad", ["a b", "class", "x\u00b2", 'x"'])
+def test_a_generated_name_that_is_not_an_identifier_is_an_internal_error(bad):
+    from symdiff.codegen import Function, ModuleText, render_module
+    header = {"summary": "s", "version": "0", "function": "f", "file": "f.py", "source_hash": "0", "wrt": ["x"],
+              "shapes": "", "polymorphic": False}
+    for functions in ([Function(bad, ["x"], "doc", ["return x"])], [Function("f", [bad], "doc", ["return 1"])]):
+        with pytest.raises(InternalError, match="name"):
+            render_module(header, functions, ModuleText())
+    assert "def f(x):" in render_module(header, [Function("f", ["x"], "doc", ["return x"])], ModuleText())
