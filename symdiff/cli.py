@@ -144,6 +144,7 @@ def write_output(out: str, text: str) -> str:
     """Write ``text`` to ``out`` whole or not at all, as ``cp`` would: through a symbolic link to its target,
     never over a read-only file (nor a folder), keeping the mode of a file it replaces; errors name ``out``."""
     from .cache import write_atomic
+    from .escape import check_compiles
     path = Path(out)
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     if path.is_symlink() and not target.exists():
@@ -155,6 +156,7 @@ def write_output(out: str, text: str) -> str:
         mode = stat.S_IMODE(target.stat().st_mode)
         if not os.access(target, os.W_OK) or not mode & 0o222:
             raise CliError(f"{out}: the file is read-only; not replaced (make it writable, or remove it first)")
+    check_compiles(text, os.fspath(target))
     try:
         write_atomic(target, text)
         if mode is not None:

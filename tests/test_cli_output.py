@@ -173,3 +173,22 @@ def test_hostile_static_from_the_command_line(user, tmp_path, capsys, value):
 def test_function_name_in_fullwidth_letters_is_found(user, capsys):
     rc, out, err = run(capsys, "grad", f"{user}:\uff46", "--shape", "x=3", "--shape", "y=2")
     assert rc == 0 and "def f_grad(x, y):" in out, err
+
+
+HOSTILE_NAMES = ['m""";import os;os.system("touch CANARY");""".py', "m\nx'''\\.py"]
+BRANCHY = ('import numpy as np\n\n\ndef h(x):\n    if np.sum(x) > 0:  # """ C:\\Users\\x\n'
+           "        return np.sum(x ** 2)\n    return np.sum(x ** 3)\n")
+
+
+@pytest.mark.parametrize("filename", HOSTILE_NAMES)
+def test_hostile_file_name_from_the_command_line(tmp_path, capsys, monkeypatch, filename):
+    monkeypatch.chdir(tmp_path)
+    user = tmp_path / filename
+    user.write_text(BRANCHY, encoding="utf-8")
+    out = tmp_path / "h_grad.py"
+    rc, _, err = run(capsys, "grad", f"{user}:h", "--shape", "x=2", "-o", out)
+    assert rc == 0, err
+    mod = load(out)
+    np.testing.assert_allclose(mod.h_grad(np.array([1.0, 2.0])), [2.0, 4.0])
+    np.testing.assert_allclose(mod.h_grad(np.array([-1.0, -2.0])), [3.0, 12.0])
+    assert not (tmp_path / "CANARY").exists()
