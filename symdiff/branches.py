@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 
 import sympy as sp
 
+from .escape import comment, literal
 from .errors import BranchLimitError, SymdiffError, where
 from .ir import Node, Origin
 from .specs import call_values
@@ -123,7 +124,7 @@ def dispatch_lines(tree: Tree, call_condition: Callable[[int], str], leaf: Calla
     if tree.path is not None or tree.condition is None:
         return [indent + line for line in leaf(tree.path)]
     assert tree.yes is not None and tree.no is not None and tree.condition is not None
-    note = f"  # {tree.origin.text}  ({_short(tree.origin)})" if tree.origin is not None else ""
+    note = f"  # {comment(tree.origin.text)}  ({comment(_short(tree.origin))})" if tree.origin is not None else ""
     test = call_condition(tree.condition)
     missing = [t.path is None and t.condition is None for t in (tree.yes, tree.no)]
     if missing[1] or missing[0]:  # one side not compiled: a guard, and the chain goes on unindented
@@ -145,9 +146,9 @@ def failure_lines(name: str, path: Path) -> list[str]:
     exc = path.error
     cause = exc.__cause__ if exc is not None else None
     if cause is not None and type(cause).__module__ == "builtins" and hasattr(builtins, type(cause).__name__):
-        return [f"raise {type(cause).__name__}({str(cause)!r})"]
+        return [f"raise {type(cause).__name__}({literal(str.__str__(str(cause)))})"]
     message = f"{name}: symdiff could not trace this branch: {exc}"
-    return [f"raise NotImplementedError({message!r})"]
+    return [f"raise NotImplementedError({literal(message)})"]
 
 
 def is_failure(exc: Exception) -> bool:

@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from types import ModuleType
 
+from .escape import check_compiles
+
 
 def cache_dir() -> Path:
     env = os.environ.get("SYMDIFF_CACHE_DIR")
@@ -50,12 +52,14 @@ def store_module(source: str, stem: str) -> Path:
     """Store ``source`` in the cache folder, named by its hash; return the path."""
     digest = hashlib.sha256(source.encode()).hexdigest()[:16]
     path = cache_dir() / f"{stem}_{digest}.py"
+    check_compiles(source, os.fspath(path))
     if not path.exists() or path.read_text(encoding="utf-8") != source:
         write_atomic(path, source)
     return path
 
 
 def import_file(path: Path) -> ModuleType:
+    check_compiles(Path(path).read_text(encoding="utf-8"), os.fspath(path))
     spec = importlib.util.spec_from_file_location(f"symdiff_generated_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -13,6 +13,7 @@ from typing import Sequence
 import jinja2
 import sympy as sp
 
+from . import escape
 from .ir import ARG, Node, toposort
 from .naming import Namer
 from .primitives import PRIMITIVES
@@ -183,7 +184,7 @@ class NodePrinter:
             self.code[id(node)] = name
             origin = node.origin
             if origin is not None and origin.text and origin != last_origin:
-                lines.append(f"# {'Grad of: ' if origin.grad else ''}{origin.text}")
+                lines.append(f"# {'Grad of: ' if origin.grad else ''}{escape.comment(origin.text)}")
                 last_origin = origin
             lines.extend([line.replace("{name}", name) for line in code] if block else [f"{name} = {unwrap(code)}"])
         # Outputs under their own labels (the value, dw, db, ...).
@@ -226,12 +227,28 @@ def environment() -> jinja2.Environment:
         _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(os.fspath(templates_dir())),
                                   undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                   keep_trailing_newline=True, autoescape=False)
+        # the only ways user text enters the module text: see symdiff.escape
+        _ENV.filters.update(comment=escape.comment, docstring=escape.docstring)
     return _ENV
 
 
-def render_module(header: dict, functions: list[Function], module: ModuleText) -> str:
+def render_module(header: dict, functions: list[Function], module: ModuleText,
+                  filename: str = "<symdiff generated module>") -> str:
+    """The module text, checked: every function and parameter name an identifier, and the whole text
+    compiled (as ``filename``) before anyone writes or imports it (see :mod:`symdiff.escape`)."""
+    try:
+        for f in functions:
+            escape.name(f.name)
+            for p in f.params:
+                escape.name(p.partition("=")[0])
+    except escape.NotALiteral as exc:
+        from .errors import InternalError
+        raise InternalError(f"internal error: a generated function or parameter name: {exc}; nothing was "
+                            "written. Please report this with the function") from exc
     body_text = "\n".join(line for f in functions for line in f.body)
     uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
-    return environment().get_template("module.py.j2").render(
+    text = environment().get_template("module.py.j2").render(
         header=header, functions=functions, constants=module.constants,
         helpers=module.helpers.sources(), uses_numpy=uses_np)
+    escape.check_compiles(text, filename)
+    return text

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import sympy as sp
 
-from . import __version__, random_draws
+from . import __version__, escape, random_draws
 from .codegen import Function, ModuleText, NodePrinter, render_module
 from .derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
@@ -23,6 +23,7 @@ from .numpy_api import as_node
 from .primitives import copy, input_node
 from .shapes import ONE, format_shape
 from .simplify import FORWARD_PASSES, PASSES, REPORT, run
+from .entry_points import defaults, internal, wrap
 from .signature import function_of, name_of
 from .specs import ArgSpec, Compiled
 from .tracer import Trace, trace
@@ -87,11 +88,12 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
         if not specs[i].is_array:
             raise TraceError(f"cannot differentiate with respect to {specs[i].name!r}: it is a "
                              f"{type(specs[i].static).__name__} (static); pass a float or a float array")
+    specs, public = internal(specs)  # parameters named np, sum, ...: internal names (see signature.py)
     report: list[str] = []
     token = REPORT.set(report)
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
-                        has_aux, values, known)
+                        has_aux, values, known, public)
     finally:
         REPORT.reset(token)
 
@@ -154,17 +156,18 @@ def _trace_path(fn, specs, name, kind, tr, has_aux, values):
     return out, rest[:n], rest[n:n + m], (aux_text, rest[n + m:n + m + k]) if has_aux else None
 
 
-def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known) -> Compiled:
+def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known, public) -> Compiled:
     run = lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux)  # noqa: E731
     if values is None:
         paths = explore(run)
     else:
         paths = guided(run, lambda: _trace(fn, specs, name, kind, (), has_aux, values), known)
     dspecs = direction_specs(kind, specs, wrt)
-    built = [_differentiate(p, specs, wrt, single, name, kind, dspecs) if p.error is None else None for p in paths]
+    built = [_differentiate(p, specs, wrt, single, name, kind, dspecs, public) if p.error is None else None
+             for p in paths]
     guard = tuple(sorted({(n.param("index"), axis, int(d)) for p in paths for n in p.inputs
                           for axis, d in enumerate(n.shape) if d.is_Integer and d != ONE}))
-    source = _module(name, fn, [*specs, *dspecs], wrt, paths, built, file, guard, kind)
+    source = _module(name, fn, [*specs, *dspecs], wrt, paths, built, file, guard, kind, public)
     texts = []
     for k, (path, b) in enumerate(zip(paths, built)):
         title = "" if len(paths) == 1 else f"path {k} ({', '.join(_outcome_text(path))}): "
@@ -183,14 +186,14 @@ def _outcome_text(path: Path) -> list[str]:
     return [f"{o.text if o else 'branch'} -> {outcome}" for o, outcome in zip(path.origins, path.outcomes)]
 
 
-def _differentiate(path: Path, specs, wrt, single, name, kind, dspecs):
+def _differentiate(path: Path, specs, wrt, single, name, kind, dspecs, public):
     """Stages 2-4 for one path: forward passes, derivative plans, passes over all outputs together."""
     inputs = path.inputs
     (out,) = run([path.out], FORWARD_PASSES)
     forward = Graph(tuple(inputs), (out,), (name,))
     wrt_nodes = [next(n for n in inputs if n.param("index") == i) for i in wrt]
     directions = direction_nodes(kind, dspecs, out, wrt_nodes, len(specs))
-    call = f"{name}({', '.join(s.name for s in specs)})"
+    call = f"{name}({', '.join(public.get(s.name, s.name) for s in specs)})"
     functions = plans(kind, name, out, wrt_nodes, directions, single, call)
     if path.aux is not None:
         attach(functions, *path.aux)
@@ -215,7 +218,7 @@ TITLES = {"value_and_grad": "value and gradient", "jacobian": "Jacobian", "hessi
           "vjp": "value and vector-Jacobian product", "elementwise_grad": "elementwise derivative"}
 
 
-def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
+def _module(name, fn, specs, wrt, paths, built, file, guard, kind, public) -> str:
     params = [s.name for s in specs]
     ok = [b for b in built if b is not None]
     tree, conditions = decision_tree(paths)
@@ -224,7 +227,7 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
     labels = [label for f in ok[0][0] for label in f.labels]
     module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
     module.name_constants(nodes)
-    checks = _guard_lines(name, specs, guard)
+    checks = _guard_lines(name, specs, guard, public)
     extra = {q for f in ok[0][0] for q in f.extra_params}
     user_params = [p for p in params if p not in extra]
     printed = []
@@ -237,7 +240,7 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
             fparams = user_params + list(f.extra_params)
             body = NodePrinter(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
             fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
-            printed.append(Function(fname, fparams if branching else _defaults(fn, fparams),
+            printed.append(Function(fname, fparams if branching else defaults(fn, fparams),
                                     f"{f.doc} Path {k}." if branching else f.doc, body if branching else checks + body))
     if branching and max(len(p.outcomes) for p in paths) > DEEP:
         printed += _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks)
@@ -245,20 +248,21 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
         sizes = size_bindings(paths[0].inputs)
         for j, (cond, origin) in enumerate(conditions):
             body = NodePrinter(module, user_params, sizes).body([cond], ["branch"], "return bool({0})")
-            doc = f"Branch condition: {origin.text if origin else ''}"
+            doc = f"Branch condition: {escape.comment(origin.text) if origin else ''}"
             printed.append(Function(f"_{name}_branch_{j}", user_params, doc, body))
         for f in ok[0][0]:
             fparams = user_params + list(f.extra_params)
             call = f"({', '.join(fparams)})"
             lines = dispatch_lines(tree, lambda j: f"_{name}_branch_{j}({', '.join(user_params)})",
                                    lambda k: _leaf(name, f.suffix, k, call, built, paths, module))
-            printed.append(Function(f"{name}_{f.suffix}", _defaults(fn, fparams), f.doc, checks + lines))
-    wrt_names = [specs[i].name for i in wrt]
+            printed.append(Function(f"{name}_{f.suffix}", defaults(fn, fparams), f.doc, checks + lines))
+    printed = wrap(printed, public, fn)
+    wrt_names = [public.get(specs[i].name, specs[i].name) for i in wrt]
     header = {
         "summary": f"{kind.capitalize() if kind != 'grad' else 'Value and gradient'} of `{name}` with respect "
                    f"to {', '.join(wrt_names)}.",
         "version": __version__, "function": name, "file": file or _file_of(fn), "source_hash": source_hash(fn),
-        "wrt": wrt_names, "shapes": ", ".join(f"{s.name}: {_shape_text(s)}" for s in specs),
+        "wrt": wrt_names, "shapes": ", ".join(f"{public.get(s.name, s.name)}: {_shape_text(s)}" for s in specs),
         "polymorphic": any(isinstance(d, sp.Symbol) for b in ok for n in b[1] for d in n.shape),
     }
     return render_module(header, printed, module)
@@ -287,57 +291,50 @@ def _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks)
         call = f"({', '.join(fparams)})"
         lines = []
         for k, path in enumerate(paths):
-            lines.append(f"if _{name}_branches_{k}({args}) == {''.join('1' if o else '0' for o in path.outcomes)!r}:")
+            outcomes = escape.literal("".join("1" if o else "0" for o in path.outcomes))
+            lines.append(f"if _{name}_branches_{k}({args}) == {outcomes}:")
             lines += ["    " + line for line in _leaf(name, f.suffix, k, call, built, paths, module)]
-        lines.append(f"raise {module.helpers.use('BranchNotCompiled')}({name!r})")
-        printed.append(Function(f"{name}_{f.suffix}", _defaults(fn, fparams), f.doc, checks + lines))
+        lines.append(f"raise {module.helpers.use('BranchNotCompiled')}({escape.literal(name)})")
+        printed.append(Function(f"{name}_{f.suffix}", defaults(fn, fparams), f.doc, checks + lines))
     return printed
-
-
-def _defaults(fn: Callable, params: list[str]) -> list[str]:
-    """Parameters as the user's function declares them: ``delta=1.0`` keeps its default when it is a
-    literal (and only trailing parameters have defaults, so directions added after them stay plain)."""
-    try:
-        declared = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return params
-    out: list[str] = []
-    for k, p in enumerate(params):
-        default = declared[p].default if p in declared else inspect.Parameter.empty
-        literal = default is None or isinstance(default, (bool, int, float, str))
-        later_plain = any(q not in declared or declared[q].default is inspect.Parameter.empty for q in params[k + 1:])
-        out.append(f"{p}={default!r}" if literal and default is not inspect.Parameter.empty and not later_plain else p)
-    return out
 
 
 def _leaf(name, suffix, k, call, built, paths, module) -> list[str]:
     if k is None:  # a side no call has taken yet (decorator): the caller compiles it and calls again
-        return [f"raise {module.helpers.use('BranchNotCompiled')}({name!r})"]
+        return [f"raise {module.helpers.use('BranchNotCompiled')}({escape.literal(name)})"]
     if built[k] is None:
         return failure_lines(name, paths[k])
     return [f"return _{name}_{suffix}_{k}{call}"]
 
 
-def _guard_lines(name: str, specs: Sequence[ArgSpec], guard) -> list[str]:
+def _guard_lines(name: str, specs: Sequence[ArgSpec], guard, public) -> list[str]:
     """Constants and sizes the code was specialised to (the function used them as numbers) are checked
     on every call."""
     lines = []
     for spec in specs:  # constants the code was made for
-        if not spec.is_array and isinstance(spec.static, (bool, int, str)):
-            lines += [f"if {spec.name} != {spec.static!r}:",
-                      f"    raise ValueError(\"{name}: this code was generated for {spec.name} == {spec.static!r}; "
-                      f"generate it again for other values\")"]
+        if not spec.is_array and isinstance(_plain(spec.static), (bool, int, str)):
+            value = escape.literal(spec.static)
+            message = (f"{name}: this code was generated for {public.get(spec.name, spec.name)} == {value}; "
+                       "generate it again for other values")
+            lines += [f"if {spec.name} != {value}:", f"    raise ValueError({escape.literal(message)})"]
     for index, axis, size in guard:
         arg = specs[index].name
-        lines += [f"if {arg}.shape[{axis}] != {size}:",
-                  f"    raise ValueError(\"{name}: this code was generated for {arg}.shape[{axis}] == {size} "
-                  f"(the function uses that size as a number); generate it again for other sizes\")"]
+        message = (f"{name}: this code was generated for {public.get(arg, arg)}.shape[{axis}] == {size} "
+                   "(the function uses that size as a number); generate it again for other sizes")
+        lines += [f"if {arg}.shape[{axis}] != {size}:", f"    raise ValueError({escape.literal(message)})"]
     return lines
+
+
+def _plain(value):
+    try:
+        return escape.plain(value)
+    except escape.NotALiteral:
+        return None
 
 
 def _shape_text(spec: ArgSpec) -> str:
     if not spec.is_array:
-        return f"{spec.static!r} (a constant)"
+        return f"{escape.literal(spec.static)} (a constant)"
     if not spec.shape:
         return f"{spec.dtype} scalar"
     return f"{spec.dtype} array of shape ({', '.join(str(d) for d in spec.shape)}{',' if len(spec.shape) == 1 else ''})"

@@ -35,3 +35,7 @@ def where(origin) -> str:
     if origin is None:
         return "<unknown location>"
     return f"{origin.file}:{origin.line}"
+
+
+class InternalError(SymdiffError, RuntimeError):
+    """A bug of symdiff's: e.g. a generated module that does not compile (it is never written)."""

@@ -18,6 +18,7 @@ from typing import Sequence
 import sympy as sp
 
 from .errors import ShapeError, UnsupportedError
+from .escape import literal
 from .ir import ARG, Node, Origin
 from .scalar import HELPERS
 from .primitives import (_dtype, _grad, _uniform, broadcast_to, defprim, elementwise, expand_dims, reduce, reshape,
@@ -155,7 +156,7 @@ def _vjp_einsum(g: Node, node: Node) -> list[Node]:
 
 def _emit_einsum(node: Node, a: list[str], p) -> str:
     optimize = ", optimize=True" if len(a) > 2 else ""
-    return f"np.einsum({node.param('subscripts')!r}, {', '.join(a)}{optimize})"
+    return f"np.einsum({literal(node.param('subscripts'))}, {', '.join(a)}{optimize})"
 
 
 defprim("einsum", _vjp_einsum, _emit_einsum)
