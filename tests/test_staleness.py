@@ -264,3 +264,20 @@ def test_collect_records_what_the_function_reads():
     labels = [item[0] for item in reads.items]
     assert "with_array: global ARR" in labels and "with_array: global np" in labels
     assert reads.fresh() and reads.disk is not None
+
+
+@pytest.mark.parametrize("size", [5, 20_000, 200_000])  # bytes, a copy, a digest (limits lowered below)
+def test_arrays_of_every_size_are_checked_by_content(monkeypatch, size):
+    monkeypatch.setattr(freshness, "BYTES_LIMIT", 1000)
+    monkeypatch.setattr(freshness, "COPY_LIMIT", 1_000_000)
+    big = np.ones(size)
+    big[0] = np.nan  # NaN equals itself here: no endless recompiling
+
+    def f(w):
+        return big[1] * np.sum(w ** 2)
+
+    g = symdiff.grad(f)
+    assert check(g, f) == "compiled"
+    assert check(g, f) == "memory"
+    big[1] = 4.0
+    assert check(g, f) == "compiled" and np.allclose(g(W), 8.0 * W)
