@@ -216,6 +216,8 @@ class Transformed:
                 if type(exc).__name__ != "BranchNotCompiled":
                     raise
                 compiled, module = self._compiled(values, grow=compiled)
+        if self.cache_info == "compiled":
+            freshness.after_compile(self.fn, self._reads)
         self._last = compiled
         if not kwargs and len(args) == len(values) and None not in key:
             self._fast[key] = (compiled, func, guarded(key, func, self._reads.check))

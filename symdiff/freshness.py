@@ -30,11 +30,14 @@ True
 from __future__ import annotations
 
 import dis
+import functools
 import hashlib
 import inspect
 import os
 import sys
+import sysconfig
 import types
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -60,11 +63,24 @@ _IMMUTABLE = (bool, int, float, complex, str, bytes, type(None), np.generic, typ
               types.FunctionType, types.BuiltinFunctionType, range)
 
 
+_INSTALLED = tuple(str(Path(p).resolve()) + os.sep for p in {sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
+
+
+@lru_cache(maxsize=None)
+def _installed(top: str) -> bool:
+    """Whether the top-level module ``top`` is the standard library or an installed package (its
+    code is taken as fixed) rather than the user's own code."""
+    if top in _LIBRARIES:
+        return True
+    path = getattr(sys.modules.get(top), "__file__", None)
+    return bool(path) and str(Path(path).resolve()).startswith(_INSTALLED)
+
+
 def _library(v: Any) -> bool:
     name = getattr(v, "__name__", "") if isinstance(v, types.ModuleType) else getattr(v, "__module__", None)
     if not isinstance(name, str):
         name = type(v).__module__
-    return name.split(".")[0] in _LIBRARIES
+    return _installed(name.split(".")[0])
 
 
 def _env_message(where: str) -> str:
@@ -160,7 +176,7 @@ def _snapshot(v: Any) -> Any:
         if v.nbytes <= BYTES_LIMIT or v.dtype.kind not in "biufc":
             return (v.shape, v.dtype, v.tobytes(), "b")
         return (v.shape, v.dtype, v.copy(), "c") if v.nbytes <= COPY_LIMIT else (v.shape, v.dtype, _digest(v), "d")
-    if isinstance(v, (list, dict, set, tuple)) and not _flat(v):
+    if isinstance(v, (list, dict, set, tuple, functools.partial)) and not _flat(v):
         return _freeze(v)
     return None
 
@@ -179,6 +195,8 @@ def _freeze(v: Any) -> Any:
         return (dict, tuple((k, _freeze(x)) for k, x in v.items()))
     if isinstance(v, set):
         return (set, frozenset(v))
+    if isinstance(v, functools.partial):
+        return (functools.partial, _freeze((v.func, v.args, v.keywords)))
     return ("id", v)
 
 
@@ -198,7 +216,25 @@ def _eq(v: Any, f: Any) -> bool:
         return f[0] is dict and len(v) == len(f[1]) and all(k in v and _eq(v[k], x) for k, x in f[1])
     if isinstance(v, set):
         return f[0] is set and frozenset(v) == f[1]
+    if isinstance(v, functools.partial):
+        return f[0] is functools.partial and _eq((v.func, v.args, v.keywords), f[1])
     return f[0] == "id" and f[1] is v
+
+
+def _memo_value(v: Any, h: "hashlib._Hash") -> None:
+    """Hash ``v`` for the in-memory key: what the per-call check compares by content (arrays, containers,
+    a partial's arguments) by content, any other object by identity (it is kept alive by its Reads)."""
+    if isinstance(v, (list, tuple, set, dict, functools.partial)):
+        h.update(type(v).__name__.encode())
+        if isinstance(v, functools.partial):
+            v = (v.func, v.args, v.keywords)
+        for x in (v.items() if isinstance(v, dict) else v):
+            _memo_value(x, h)
+        return
+    try:
+        _value(v, h, set())
+    except (Unpinnable, OSError, RecursionError):
+        h.update(f"id {id(v)}".encode())
 
 
 class _Collector:
@@ -241,18 +277,21 @@ class _Collector:
             return self.token(f"{label} code")  # hashed by function()
         if isinstance(v, type):
             return self.token(f"{label} class {v.__module__}.{v.__qualname__}")
-        if isinstance(v, (types.FunctionType, types.MethodType)) or (_library(v) and callable(v)):
+        if isinstance(v, (types.FunctionType, types.MethodType)) or (
+                _library(v) and isinstance(v, (types.BuiltinFunctionType, np.ufunc))):
             return self.token(f"{label} callable {getattr(v, '__module__', '')}.{getattr(v, '__qualname__', '')}")
         if type(v).__module__.split(".")[0] == "symdiff" and hasattr(v, "fn"):
             return self.token(f"{label} transformed {getattr(v, 'entry', '')} {getattr(v, 'wrt', '')}")
-        if hasattr(v, "__dict__") and not isinstance(v, (list, dict, tuple, set)):
+        if hasattr(v, "__dict__") and not isinstance(v, (list, dict, tuple, set, functools.partial)):
             return self.token(f"{label} object {type(v).__module__}.{type(v).__qualname__}")  # attributes: read
         h = hashlib.sha256()
         try:
             _value(v, h, set())
         except (Unpinnable, OSError, RecursionError):
-            self.pinned = False
-            self.memo.update(f"{label} id {id(v)}".encode())
+            self.pinned = False  # this process only: the content of containers, other objects by identity
+            h = hashlib.sha256(label.encode())
+            _memo_value(v, h)
+            self.memo.update(h.digest())
             return None
         self.token(f"{label} value", h.digest())
         return None
@@ -266,7 +305,7 @@ class _Collector:
             for k, x in enumerate(v.values() if isinstance(v, dict) else v):
                 if not isinstance(x, (str, bytes, int, float, np.ndarray)):
                     self.expand(f"{label}[{k}]", x)
-        elif _library(v) and not isinstance(v, (types.MethodType, staticmethod, classmethod)):
+        elif _library(v) and not isinstance(v, (types.MethodType, staticmethod, classmethod, functools.partial)):
             return
         elif isinstance(v, types.FunctionType):
             self.function(v, label)
@@ -277,6 +316,9 @@ class _Collector:
             self.expand(f"{label}.fn", v.fn)
         elif isinstance(v, (staticmethod, classmethod)):
             self.expand(label, v.__func__)
+        elif isinstance(v, functools.partial):
+            self.expand(f"{label}.func", v.func)
+            self.expand(f"{label}.args", (v.args, v.keywords))
         elif isinstance(v, type):
             for cls in v.__mro__:
                 if not _library(cls):
@@ -326,6 +368,21 @@ class _Collector:
                     break
                 where = f"{where}.{attr}"
                 v = self.read(where, "ns", vars(v), attr)
+
+
+def after_compile(fn: Callable, reads: Reads) -> None:
+    """Warn (once per function) when tracing ``fn`` changed values it reads (a global counter, a list it
+    appends to): its code is then compiled again on every call, never served stale, but slowly."""
+    if reads.fresh() or id(fn) in _warned:
+        return
+    _warned.add(id(fn))
+    name = getattr(fn, "__qualname__", repr(fn))
+    warnings.warn(f"{name} changes values it reads while it runs ({', '.join(reads.changed())}): symdiff compiles "
+                  "its gradient again on every call. Keep that state outside the function, or pass it as an argument",
+                  stacklevel=4)
+
+
+_warned: set[int] = set()
 
 
 def collect(fn: Callable) -> Reads:

@@ -281,3 +281,66 @@ def test_arrays_of_every_size_are_checked_by_content(monkeypatch, size):
     assert check(g, f) == "memory"
     big[1] = 4.0
     assert check(g, f) == "compiled" and np.allclose(g(W), 8.0 * W)
+
+
+CALLS = [0]
+
+
+def counting(w):
+    CALLS[0] += 1
+    return np.sum(w ** 2)
+
+
+def test_a_function_changing_what_it_reads_is_compiled_again_with_a_warning():
+    g = symdiff.grad(counting)
+    with pytest.warns(UserWarning, match="compiles its gradient again on every call"):
+        assert np.allclose(g(W), 2 * W)
+    assert np.allclose(g(W), 2 * W) and g.cache_info == "compiled"
+
+
+def test_a_partial_of_a_helper():
+    import functools
+    factor = np.array([2.0])
+
+    def helper(x, c):
+        return c[0] * np.sum(x ** 2)
+
+    part = functools.partial(helper, c=factor)
+
+    def f(w):
+        return part(w)
+
+    g = symdiff.grad(f)
+    assert check(g, f) == "compiled"
+    factor[0] = 5.0
+    assert check(g, f) == "compiled" and np.allclose(g(W), 10.0 * W)
+
+
+def test_installed_packages_and_the_standard_library_are_taken_as_fixed():
+    import json as stdlib_module
+    assert freshness._library(stdlib_module) and freshness._library(np)
+    assert not freshness._library(sys.modules[__name__])
+
+
+class Layer:
+    def __init__(self, scale):
+        self.scale = scale
+
+
+LAYERS = [Layer(1.0)]
+
+
+def layered(w):
+    return sum(layer.scale for layer in LAYERS) * np.sum(w ** 2)
+
+
+def test_a_global_list_of_objects_appended_to_and_changed():
+    g = symdiff.grad(layered)
+    try:
+        assert check(g, layered) == "compiled"
+        LAYERS.append(Layer(2.0))  # the list's content (objects compared by identity)
+        assert check(g, layered) == "compiled" and np.allclose(g(W), 6.0 * W)
+        LAYERS[0].scale = 4.0  # an attribute of an object in it
+        assert check(g, layered) == "compiled" and np.allclose(g(W), 12.0 * W)
+    finally:
+        LAYERS[:] = [Layer(1.0)]
