@@ -123,9 +123,11 @@ class Reads:
         conds = []
         for i, (label, kind, where, name, value, snap) in enumerate(items):
             names[f"W{i}"], names[f"V{i}"] = where, value
-            cur = {"ns": f"W{i}.get({name!r}, ABSENT)", "cell": f"W{i}.cell_contents", "attr": f"W{i}.{name}",
-                   "len": f"len(W{i})"}[kind]
-            if kind == "len":
+            cur = {"ns": f"W{i}[{name!r}]", "cell": f"W{i}.cell_contents", "attr": f"W{i}.{name}",
+                   "len": f"len(W{i})"}[kind]  # a name gone raises: caught, not fresh
+            if kind == "ns" and value is ABSENT:
+                conds.append(f"{name!r} not in W{i}")
+            elif kind == "len":
                 conds.append(f"{cur} == V{i}")
             elif isinstance(value, np.ndarray):
                 names[f"S{i}"] = snap
