@@ -344,3 +344,36 @@ def test_a_global_list_of_objects_appended_to_and_changed():
         assert check(g, layered) == "compiled" and np.allclose(g(W), 12.0 * W)
     finally:
         LAYERS[:] = [Layer(1.0)]
+
+
+class Config:
+    LAM = 2.0
+
+
+def with_class_attribute(w):
+    return Config.LAM * np.sum(w ** 2)
+
+
+def test_a_class_attribute_rebound():
+    g = symdiff.grad(with_class_attribute)
+    try:
+        assert check(g, with_class_attribute) == "compiled"
+        Config.LAM = 3.0
+        assert check(g, with_class_attribute) == "compiled" and np.allclose(g(W), 6.0 * W)
+    finally:
+        Config.LAM = 2.0
+
+
+def test_a_transform_of_a_transform_follows_the_inner_function_s_globals():
+    global LAM
+    h = symdiff.hessian(reg)
+    try:
+        assert np.allclose(h(W), 0.2 * np.eye(3))
+        LAM = 2.0
+        assert np.allclose(h(W), 4.0 * np.eye(3)) and h.cache_info == "compiled"
+        gg = symdiff.jacobian(symdiff.grad(reg))
+        assert np.allclose(gg(W), 4.0 * np.eye(3))
+        LAM = 0.5
+        assert np.allclose(gg(W), 1.0 * np.eye(3))
+    finally:
+        LAM = 0.1
