@@ -76,6 +76,9 @@ def _installed(top: str) -> bool:
     return bool(path) and str(Path(path).resolve()).startswith(_INSTALLED)
 
 
+_METHODS = (types.FunctionType, staticmethod, classmethod, property)
+
+
 def _library(v: Any) -> bool:
     name = getattr(v, "__name__", "") if isinstance(v, types.ModuleType) else getattr(v, "__module__", None)
     if not isinstance(name, str):
@@ -284,7 +287,8 @@ class _Collector:
             return self.token(f"{label} callable {getattr(v, '__module__', '')}.{getattr(v, '__qualname__', '')}")
         if type(v).__module__.split(".")[0] == "symdiff" and hasattr(v, "fn"):
             return self.token(f"{label} transformed {getattr(v, 'entry', '')} {getattr(v, 'wrt', '')}")
-        if hasattr(v, "__dict__") and not isinstance(v, (list, dict, tuple, set, functools.partial)):
+        if hasattr(v, "__dict__") and not _library(v) and not isinstance(v, (list, dict, tuple, set,
+                                                                              functools.partial)):
             return self.token(f"{label} object {type(v).__module__}.{type(v).__qualname__}")  # attributes: read
         h = hashlib.sha256()
         try:
@@ -303,11 +307,13 @@ class _Collector:
         if id(v) in self.seen or v is ABSENT or isinstance(v, (str, bytes, int, float, np.ndarray)):
             return
         self.seen.add(id(v))
+        self.keep.append(v)  # its id stays its own while the collection runs
         if isinstance(v, (list, tuple, set)) or isinstance(v, dict):
             for k, x in enumerate(v.values() if isinstance(v, dict) else v):
                 if not isinstance(x, (str, bytes, int, float, np.ndarray)):
                     self.expand(f"{label}[{k}]", x)
-        elif _library(v) and not isinstance(v, (types.MethodType, staticmethod, classmethod, functools.partial)):
+        elif _library(v) and not isinstance(v, (types.MethodType, staticmethod, classmethod, functools.partial,
+                                                 property)):
             return
         elif isinstance(v, types.FunctionType):
             self.function(v, label)
@@ -318,14 +324,17 @@ class _Collector:
             self.expand(f"{label}.fn", v.fn)
         elif isinstance(v, (staticmethod, classmethod)):
             self.expand(label, v.__func__)
+        elif isinstance(v, property):
+            for part in (v.fget, v.fset, v.fdel):
+                self.expand(label, part)
         elif isinstance(v, functools.partial):
             self.expand(f"{label}.func", v.func)
             self.expand(f"{label}.args", (v.args, v.keywords))
         elif isinstance(v, type):
             for cls in v.__mro__:
                 if not _library(cls):
-                    for name in sorted(vars(cls)):
-                        if not (name.startswith("__") and name.endswith("__")):
+                    for name, x in sorted(vars(cls).items()):
+                        if not (name.startswith("__") and name.endswith("__")) or isinstance(x, _METHODS):
                             self.read(f"{cls.__qualname__}.{name}", "ns", vars(cls), name)
         elif not isinstance(v, types.ModuleType) and isinstance(getattr(v, "__dict__", None), dict):
             self.read(f"{label}.__class__", "attr", v, "__class__")

@@ -377,3 +377,40 @@ def test_a_transform_of_a_transform_follows_the_inner_function_s_globals():
         assert np.allclose(gg(W), 1.0 * np.eye(3))
     finally:
         LAM = 0.1
+
+
+class Scaled:
+    factor = np.array([1.0])
+
+    def __init__(self, x):
+        self.x = x
+
+    def __mul__(self, other):
+        return self.factor[0] * other * self.x
+
+
+def with_dunder(w):
+    return np.sum(Scaled(w) * w)
+
+
+def test_a_class_attribute_read_by_a_dunder_method_mutated_in_place():
+    g = symdiff.grad(with_dunder)
+    try:
+        assert check(g, with_dunder) == "compiled"
+        Scaled.factor[0] = 3.0
+        assert check(g, with_dunder) == "compiled" and np.allclose(g(W), 6.0 * W)
+    finally:
+        Scaled.factor[0] = 1.0
+
+
+def test_objects_of_installed_packages_are_not_hashed_for_the_disk():
+    import fractions
+    frac = fractions.Fraction(1, 2)
+
+    def f(w):
+        return float(frac) * np.sum(w)
+
+    reads = freshness.collect(f)
+    assert reads.disk is None and reads.fresh()  # a Fraction is only compared by identity, in this process
+    g = symdiff.grad(f)
+    assert np.allclose(g(W), 0.5) and g.cache_info == "compiled"
