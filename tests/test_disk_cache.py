@@ -180,6 +180,7 @@ def calls_warn_once():
     found = [w for w in caught if issubclass(w.category, symdiff.CacheWarning)]
     assert len(found) == 1, [str(w.message) for w in caught]
     assert "SYMDIFF_CACHE_DIR" in str(found[0].message)
+    assert found[0].filename == __file__  # it points at the call
     return g
 
 
