@@ -93,7 +93,13 @@ def _env_message(where: str) -> str:
 
 
 def _env_object(v: Any) -> bool:
-    return any(v is getattr(os, n, ABSENT) for n in _ENV)
+    return isinstance(v, (os._Environ, types.BuiltinFunctionType, types.FunctionType)) and any(
+        v is getattr(os, n, ABSENT) for n in _ENV)
+
+
+@lru_cache(maxsize=1024)
+def _compiled_check(source: str) -> types.CodeType:
+    return compile(source, "<symdiff freshness>", "exec")
 
 
 @lru_cache(maxsize=4096)
@@ -146,7 +152,7 @@ class Reads:
         self.check = (" and ".join(conds) or "True", names)
         source = (f"def fresh():\n    try:\n        return {self.check[0]}\n"
                   "    except Exception:\n        return False\n")
-        exec(compile(source, "<symdiff freshness>", "exec"), names)  # noqa: S102 - built from our own items
+        exec(_compiled_check(source), names)  # noqa: S102 - built from our own items
         self.fresh: Callable[[], bool] = names.pop("fresh")
 
     def changed(self) -> list[str]:
