@@ -2,6 +2,7 @@
 what the function reads (its file, closure constants, globals) makes it compile again."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -218,3 +219,25 @@ def test_no_folder_can_be_written_at_all(monkeypatch, one_warning):
     monkeypatch.setattr(cache.tempfile, "mkdtemp", lambda **kw: failing(None, None))
     g = calls_warn_once()
     assert "def tanh_loss_grad" in g.source
+
+
+def test_an_edited_helper_module_is_never_served_stale_to_a_fresh_process(tmp_path):
+    """``helpers.SCALE`` and ``helpers.part`` are read through ``module.name``: an edit of helpers.py
+    (not of the model's file) gives a new key."""
+    model, folder = tmp_path / "model.py", tmp_path / "cache"
+    model.write_text(textwrap.dedent("""
+        import sys, os
+        sys.path.insert(0, os.path.dirname(__file__))
+        import numpy as np
+        import sd_disk_helpers as helpers
+        def loss(x, w):
+            return helpers.SCALE * np.sum(helpers.part(w) * x)
+    """))
+    helpers = tmp_path / "sd_disk_helpers.py"
+    w, x = np.array([0.5, -1.0, 2.0]), np.arange(3.0)
+    for scale, factor, cached in [(2.0, 1.0, "compiled"), (2.0, 1.0, "disk"), (3.0, 1.0, "compiled"),
+                                  (3.0, 5.0, "compiled"), (2.0, 1.0, "disk")]:
+        helpers.write_text(f"import numpy as np\nSCALE = {scale}\ndef part(v):\n    return {factor} * np.sin(v)\n")
+        shutil.rmtree(tmp_path / "__pycache__", ignore_errors=True)  # a .pyc of the same second and size
+        got = run(model, folder)
+        assert got["cache"] == cached and np.allclose(got["dw"], scale * factor * np.cos(w) * x), (scale, factor, got)
