@@ -363,10 +363,9 @@ class _Collector:
         code = hashlib.sha256()
         _code(fn.__code__, code)
         self.token(f"code {fn.__qualname__}", code.digest())
-        self.read(f"{fn.__qualname__}.__code__", "attr", fn, "__code__")
-        if not top:  # the transformed function's own defaults are arguments, not baked in
-            self.read(f"{fn.__qualname__}.__defaults__", "attr", fn, "__defaults__")
-            self.read(f"{fn.__qualname__}.__kwdefaults__", "attr", fn, "__kwdefaults__")
+        for attr in ("__defaults__", "__kwdefaults__") if not top else ():  # the transformed function's own
+            if getattr(fn, attr) is not None:                                  # are arguments, not baked in
+                self.read(f"{fn.__qualname__}.{attr}", "attr", fn, attr)
         cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
         for kind, name, attrs in _chains(fn.__code__):
             if kind == "c" and name not in cells:
