@@ -320,7 +320,9 @@ class _Collector:
                     self.expand(f"{label}[{k}]", x)
         elif _library(v) and not isinstance(v, (types.MethodType, staticmethod, classmethod, functools.partial,
                                                  property)):
-            return
+            wrapped = getattr(v, "__wrapped__", None)  # functools.lru_cache and other wrappers
+            if isinstance(wrapped, types.FunctionType):
+                self.expand(f"{label}.__wrapped__", wrapped)
         elif isinstance(v, types.FunctionType):
             self.function(v, label)
         elif isinstance(v, types.MethodType):

@@ -414,3 +414,21 @@ def test_objects_of_installed_packages_are_not_hashed_for_the_disk():
     assert reads.disk is None and reads.fresh()  # a Fraction is only compared by identity, in this process
     g = symdiff.grad(f)
     assert np.allclose(g(W), 0.5) and g.cache_info == "compiled"
+
+
+OFFSET = [1.0]
+
+
+def test_a_helper_behind_a_library_wrapper_is_followed():
+    import functools
+
+    @functools.lru_cache(maxsize=None)
+    def offset():
+        return OFFSET[0]
+
+    def f(w):
+        offset.cache_clear()
+        return offset() * np.sum(w ** 2)
+
+    labels = [item[0] for item in freshness.collect(f).items]
+    assert any("OFFSET" in label for label in labels), labels
