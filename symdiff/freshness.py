@@ -7,7 +7,7 @@ function and of every Python function reachable from it, and snapshots each one.
 
 * ``check``: the condition, as Python source, that every value is still the one the code was made
   from: by identity (immutable values), identity plus the bytes of an array (arrays up to
-  :data:`COPY_LIMIT` bytes, a BLAKE2 digest of larger ones), identity plus a deep comparison
+  ``snapshots.COPY_LIMIT`` bytes, a BLAKE2 digest of larger ones), identity plus a deep comparison
   (lists, dicts, sets, tuples of arrays). The fast path runs it on every call;
 * ``memo``: the key of the in-memory cache, and ``disk``: the key of the on-disk cache (None when a
   value cannot be hashed across processes, e.g. an object without ``__dict__``): both are hashes of
@@ -46,21 +46,14 @@ import numpy as np
 
 from .errors import EnvironmentReadError
 from .fingerprint import Unpinnable, _code, _value, file_digest, symdiff_digest
+from .snapshots import digest, equal, memo_value, same, snapshot
 
-#: Arrays up to BYTES_LIMIT bytes are checked against a stored copy of their bytes (``tobytes``: about
-#: 0.1 us for 5 elements, 0.4 us for 1000); up to COPY_LIMIT bytes with ``np.array_equal`` against a
-#: stored copy (about 0.5 ms per 8 MB, and the copy's memory); larger ones by a BLAKE2 digest of their
-#: content (about 20 ms per 8 MB, no copy). Each is one pass over the array on every call.
-BYTES_LIMIT = 1 << 16
-COPY_LIMIT = 1 << 28
 
 #: A name that is not there (a global deleted, an empty cell).
 ABSENT = type("Absent", (), {"__repr__": lambda self: "<absent>"})()
 
 _LIBRARIES = {"numpy", "math", "builtins", "symdiff", "scipy", "sympy", "cmath", *sys.stdlib_module_names}
 _ENV = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
-_IMMUTABLE = (bool, int, float, complex, str, bytes, type(None), np.generic, types.ModuleType, type,
-              types.FunctionType, types.BuiltinFunctionType, range)
 
 
 _INSTALLED = tuple(str(Path(p).resolve()) + os.sep for p in {sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
@@ -128,7 +121,7 @@ class Reads:
 
     def __init__(self, items: list[tuple], disk: str | None, memo: str, keep: list[Any]) -> None:
         self.items, self.disk, self.memo, self._keep = items, disk, memo, keep
-        names: dict[str, Any] = {"ABSENT": ABSENT, "_same": _same, "_digest": _digest, "_equal": _equal}
+        names: dict[str, Any] = {"ABSENT": ABSENT, "_same": same, "_digest": digest, "_equal": equal}
         conds = []
         for i, (label, kind, where, name, value, snap) in enumerate(items):
             names[f"W{i}"], names[f"V{i}"] = where, value
@@ -173,80 +166,6 @@ def _current(kind: str, where: Any, name: str | None) -> Any:
         return ABSENT
 
 
-def _digest(a: np.ndarray) -> bytes:
-    return hashlib.blake2b(np.ascontiguousarray(a).data).digest()
-
-
-def _equal(a: np.ndarray, copy: np.ndarray) -> bool:
-    return a.shape == copy.shape and bool(np.array_equal(a, copy, equal_nan=a.dtype.kind in "fc"))
-
-
-def _snapshot(v: Any) -> Any:
-    """What the content of ``v`` is compared with on each call; None: identity is enough."""
-    if isinstance(v, np.ndarray):
-        if v.nbytes <= BYTES_LIMIT or v.dtype.kind not in "biufc":
-            return (v.shape, v.dtype, v.tobytes(), "b")
-        return (v.shape, v.dtype, v.copy(), "c") if v.nbytes <= COPY_LIMIT else (v.shape, v.dtype, _digest(v), "d")
-    if isinstance(v, (list, dict, set, tuple, functools.partial)) and not _flat(v):
-        return _freeze(v)
-    return None
-
-
-def _flat(v: Any) -> bool:
-    """A tuple of immutable values: identity says it all."""
-    return isinstance(v, tuple) and all(isinstance(x, _IMMUTABLE) and not isinstance(x, np.ndarray) for x in v)
-
-
-def _freeze(v: Any) -> Any:
-    if isinstance(v, np.ndarray):
-        return ("nd", v.shape, v.dtype, v.tobytes())
-    if isinstance(v, (list, tuple)):
-        return (type(v), tuple(_freeze(x) for x in v))
-    if isinstance(v, dict):
-        return (dict, tuple((k, _freeze(x)) for k, x in v.items()))
-    if isinstance(v, set):
-        return (set, frozenset(v))
-    if isinstance(v, functools.partial):
-        return (functools.partial, _freeze((v.func, v.args, v.keywords)))
-    return ("id", v)
-
-
-def _same(v: Any, frozen: Any) -> bool:
-    try:
-        return _eq(v, frozen)
-    except Exception:
-        return False
-
-
-def _eq(v: Any, f: Any) -> bool:
-    if isinstance(v, np.ndarray):
-        return f[0] == "nd" and v.shape == f[1] and v.dtype == f[2] and v.tobytes() == f[3]
-    if isinstance(v, (list, tuple)):
-        return type(v) is f[0] and len(v) == len(f[1]) and all(_eq(x, y) for x, y in zip(v, f[1]))
-    if isinstance(v, dict):
-        return f[0] is dict and len(v) == len(f[1]) and all(k in v and _eq(v[k], x) for k, x in f[1])
-    if isinstance(v, set):
-        return f[0] is set and frozenset(v) == f[1]
-    if isinstance(v, functools.partial):
-        return f[0] is functools.partial and _eq((v.func, v.args, v.keywords), f[1])
-    return f[0] == "id" and f[1] is v
-
-
-def _memo_value(v: Any, h: "hashlib._Hash") -> None:
-    """Hash ``v`` for the in-memory key: what the per-call check compares by content (arrays, containers,
-    a partial's arguments) by content, any other object by identity (it is kept alive by its Reads)."""
-    if isinstance(v, (list, tuple, set, dict, functools.partial)):
-        h.update(type(v).__name__.encode())
-        if isinstance(v, functools.partial):
-            v = (v.func, v.args, v.keywords)
-        for x in (v.items() if isinstance(v, dict) else v):
-            _memo_value(x, h)
-        return
-    try:
-        _value(v, h, set())
-    except (Unpinnable, OSError, RecursionError):
-        h.update(f"id {id(v)}".encode())
-
 
 class _Collector:
     def __init__(self) -> None:
@@ -270,7 +189,7 @@ class _Collector:
         value = _current(kind, where, name)
         if _env_object(value):
             raise EnvironmentReadError(_env_message(label))
-        self.items.append((label, kind, where, name, value, _snapshot(value) if kind != "len" else None))
+        self.items.append((label, kind, where, name, value, snapshot(value) if kind != "len" else None))
         self.pin(label, value)
         self.expand(label, value)
         return value
@@ -302,7 +221,7 @@ class _Collector:
         except (Unpinnable, OSError, RecursionError):
             self.pinned = False  # this process only: the content of containers, other objects by identity
             h = hashlib.sha256(label.encode())
-            _memo_value(v, h)
+            memo_value(v, h)
             self.memo.update(h.digest())
             return None
         self.token(f"{label} value", h.digest())

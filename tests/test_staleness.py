@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import symdiff
-from symdiff import freshness
+from symdiff import freshness, snapshots
 
 W = np.array([0.5, -1.0, 2.0])
 LAM = 0.1
@@ -268,8 +268,8 @@ def test_collect_records_what_the_function_reads():
 
 @pytest.mark.parametrize("size", [5, 20_000, 200_000])  # bytes, a copy, a digest (limits lowered below)
 def test_arrays_of_every_size_are_checked_by_content(monkeypatch, size):
-    monkeypatch.setattr(freshness, "BYTES_LIMIT", 1000)
-    monkeypatch.setattr(freshness, "COPY_LIMIT", 1_000_000)
+    monkeypatch.setattr(snapshots, "BYTES_LIMIT", 1000)
+    monkeypatch.setattr(snapshots, "COPY_LIMIT", 1_000_000)
     big = np.ones(size)
     big[0] = np.nan  # NaN equals itself here: no endless recompiling
 
