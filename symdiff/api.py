@@ -25,10 +25,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import cache
+from . import cache, freshness
 from .errors import ShapeError, SymdiffError, TraceError
 from .fastpath import MISS, exact_key, guarded, miss
-from .fingerprint import fingerprint
 from .signature import direction_names, name_of, param_names, parameters, with_directions
 from .specs import ArgSpec, Compiled, call_values
 
@@ -114,7 +113,7 @@ class Transformed:
         self._fast: dict[tuple, tuple[Compiled, Callable, Callable]] = {}
         self._hot: Callable = miss  # the guarded function of the latest call, if it came from self._fast
         self._last: Compiled | None = None
-        self._fingerprint: str | None | bool = False  # False: not computed yet
+        self._reads = freshness.NEVER  # what the function reads, snapshotted at the latest change
         #: Where the code of the most recent call came from: "memory", "disk" or "compiled".
         self.cache_info: str | None = None
 
@@ -134,46 +133,41 @@ class Transformed:
         return [bound.arguments[p] for p in self.params] + directions
 
     def _compiled(self, values: list[Any], grow: Compiled | None = None) -> tuple[Compiled, Any]:
-        """The module for these arguments: from memory, from disk, or compiled. ``grow``: a module whose
-        code lacks the branch these values take; the new module has its paths and that one."""
+        """The module for these arguments and the values the function reads now (``self._reads``): from
+        memory, from disk, or compiled. ``grow``: a module whose code lacks the branch these values
+        take; the new module has its paths and that one."""
         specs = [_spec_of(n, v) for n, v in zip(self.params, values)]  # directions: shaped like their wrt
         key = tuple((s.dtype, tuple(d == 1 for d in s.shape)) if s.is_array else ("static", repr(s.static))
                     for s in specs)
         fits = lambda guard: all(np.shape(values[i])[axis] == size for i, axis, size in guard)  # noqa: E731
-        for compiled, module in self._cache.get(key, ()) if grow is None else ():
+        memo = (self._reads.memo, key)
+        for compiled, module in self._cache.get(memo, ()) if grow is None else ():
             if fits(compiled.guard):
                 self.cache_info = "memory"
                 return compiled, module
         disk_key = self._disk_key(key)
-        for entry in cache.lookup(disk_key) if disk_key and grow is None else ():
-            guard = tuple(tuple(g) for g in entry["guard"])
-            if fits(guard):
-                path = cache.cache_dir() / entry["module"]
-                compiled = Compiled(path.read_text(encoding="utf-8"), entry["graph"], entry["func_name"], guard,
-                                    tuple(tuple(p) for p in entry.get("paths", [[]])))
-                self.cache_info = "disk"
-                break
+        compiled, module = cache.from_disk(disk_key, fits, self.entry) if disk_key and grow is None else (None, None)
+        if compiled is not None:
+            self.cache_info = "disk"
         else:
             from .compiler import compile_function
             compiled = compile_function(self.fn, specs, self.wrt, single=self.single, kind=self.kind,
                                         has_aux=self.has_aux, values=values,
                                         known=grow.paths if grow is not None else ())
-            path = cache.store_module(compiled.source, compiled.func_name)
-            if disk_key:
-                cache.remember(disk_key, path, compiled.func_name, compiled.guard, compiled.graph, compiled.paths)
+            path = cache.save(compiled.source, compiled.func_name, disk_key, compiled.guard, compiled.graph,
+                              compiled.paths)
+            module = (cache.import_file(path, compiled.source) if path else
+                      cache.import_text(compiled.source, compiled.func_name))
             self.cache_info = "compiled"
-        module = cache.import_file(path)
-        entries = [e for e in self._cache.get(key, []) if grow is None or e[0] is not grow]
-        self._cache[key] = [(compiled, module)] + entries
+        entries = [e for e in self._cache.get(memo, []) if grow is None or e[0] is not grow]
+        self._cache[memo] = [(compiled, module)] + entries
         return compiled, module
 
     def _disk_key(self, key: tuple) -> str | None:
-        """Key of the on-disk cache: the function's fingerprint, the signature, ``wrt``."""
-        if self._fingerprint is False:
-            self._fingerprint = fingerprint(self.fn)
-        if self._fingerprint is None:
+        """Key of the on-disk cache: the hash of what the function reads now, the signature, ``wrt``."""
+        if self._reads.disk is None:
             return None
-        text = repr((self._fingerprint, key, self.wrt, self.single, self.params, self.kind, self.has_aux))
+        text = repr((self._reads.disk, key, self.wrt, self.single, self.params, self.kind, self.has_aux))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def __call__(self, *args, **kwargs):
@@ -192,6 +186,8 @@ class Transformed:
         # self._hot is set again only by a call served from self._fast, which sets self._last and
         # self.cache_info: a hot call then leaves both as they are
         self._hot = miss
+        if not self._reads.fresh():  # a global, cell, attribute... changed: code for the new values
+            self._reads, self._fast = freshness.collect(self.fn), {}
         if not kwargs:  # the same exact key as an earlier call
             key = exact_key(args)
             hit = self._fast.get(key)
@@ -219,9 +215,11 @@ class Transformed:
                 if type(exc).__name__ != "BranchNotCompiled":
                     raise
                 compiled, module = self._compiled(values, grow=compiled)
+        if self.cache_info == "compiled":
+            freshness.after_compile(self.fn, self._reads)
         self._last = compiled
         if not kwargs and len(args) == len(values) and None not in key:
-            self._fast[key] = (compiled, func, guarded(key, func))
+            self._fast[key] = (compiled, func, guarded(key, func, self._reads.check))
         return result
 
     def _compose(self, values: list[Any]) -> Any:

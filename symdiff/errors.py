@@ -18,6 +18,10 @@ class BranchLimitError(UnsupportedError):
     """Branches on traced values give too many paths (a loop whose condition depends on traced values)."""
 
 
+class EnvironmentReadError(UnsupportedError):
+    """A traced function reads ``os.environ`` (or ``os.getenv``): its compiled code could go stale unseen."""
+
+
 class ShapeError(SymdiffError, ValueError):
     """Shapes that do not fit together, or a bad shape specification."""
 
@@ -28,6 +32,10 @@ class NonScalarOutputError(SymdiffError, TypeError):
 
 class TraceError(SymdiffError, TypeError):
     """The function could not be traced (bad arguments, bad return value, ...)."""
+
+
+class CacheWarning(UserWarning):
+    """The cache folder cannot be written: compiled code is kept for this process only."""
 
 
 def where(origin) -> str:

@@ -37,6 +37,8 @@ symdiff.escape.NotALiteral: 'import' is not a Python identifier (or is a keyword
 '''
 from __future__ import annotations
 
+from types import CodeType
+
 import ast
 import keyword
 import math
@@ -147,12 +149,12 @@ def name(text: str) -> str:
     return out
 
 
-def check_compiles(source: str, filename: str) -> None:
-    """``compile`` the generated module: a failure is an internal error of symdiff, raised before the
-    module is written or imported."""
+def check_compiles(source: str, filename: str) -> CodeType:
+    """``compile`` the generated module (the code object is returned): a failure is an internal error
+    of symdiff, raised before the module is written or imported."""
     from .errors import InternalError
     try:
-        compile(source, filename, "exec", dont_inherit=True)
+        return compile(source, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
         raise InternalError(f"internal error: the generated module for {comment(filename)} does not compile "
                             f"({type(exc).__name__}: {comment(exc)}); nothing was written. Please report this "
