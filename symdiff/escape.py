@@ -37,12 +37,11 @@ symdiff.escape.NotALiteral: 'import' is not a Python identifier (or is a keyword
 '''
 from __future__ import annotations
 
-from types import CodeType
-
 import ast
 import keyword
 import math
 import unicodedata
+from types import CodeType
 from typing import Any
 
 
