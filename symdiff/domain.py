@@ -27,7 +27,7 @@ from sympy.codegen.cfunctions import log1p, log2, log10
 
 from .ir import arg_index
 from .scalar import isfinite, sigmoid
-from .scalar_special import xlog1py, xlogy
+from .scalar_special import mullog, xlog1py, xlogy
 
 
 class nan_outside(sp.Function):
@@ -77,7 +77,7 @@ def _own_requirements(t: sp.Basic):
         return (_nonnegative(t.args[0]),)
     if isinstance(t, log1p):
         return (_nonnegative(t.args[0] + 1),)
-    if isinstance(t, xlogy):
+    if isinstance(t, (xlogy, mullog)):
         return (_nonnegative(t.args[1]),)
     if isinstance(t, xlog1py):
         return (_nonnegative(t.args[1] + 1),)
@@ -139,3 +139,40 @@ def keep_domain(before, after: sp.Expr) -> sp.Expr:
     if not lost:
         return after
     return nan_outside(after, *lost)
+
+
+# ---------------------------------------------------------------- derivatives at a zero base ------
+
+def _at_zero_base(m: sp.Mul) -> sp.Expr:
+    """In a product with ``b**e`` (``e`` not a number): ``b**e / b`` -> ``b**(e - 1)`` and
+    ``b**e * log(b)**k`` -> ``mullog(... mullog(b**e, b) ..., b)``, exact and finite at ``b = 0``."""
+    factors = list(m.args)
+    for p in [f for f in factors if isinstance(f, sp.Pow) and not f.exp.is_Number]:
+        if p not in factors:
+            continue
+        b, e, k = p.base, p.exp, 0
+        for q in list(factors):
+            if isinstance(q, sp.Pow) and q.base == b and q.exp.is_Integer and q.exp < 0:
+                factors.remove(q)
+                e += q.exp
+            elif q == sp.log(b) or (isinstance(q, sp.Pow) and q.base == sp.log(b) and q.exp.is_Integer and q.exp > 0):
+                factors.remove(q)
+                k += 1 if q == sp.log(b) else int(q.exp)
+        if e == p.exp and not k:
+            continue
+        factors.remove(p)
+        out = sp.Mul(*factors, b ** e)
+        for _ in range(k):
+            out = mullog(out, b)
+        return out
+    return m
+
+
+def derivative(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """``d expr / d x`` as SymPy gives it, with the derivatives of ``b**e`` in a form that is right
+    at ``b = 0``: SymPy's ``b**e * e / b`` and ``b**e * log(b)`` are ``0/0`` and ``0 * -inf`` there
+    (NaN), where ``e * b**(e - 1)`` and the limit 0 are the derivatives (``np.power(0.0, y)``)."""
+    d = sp.diff(expr, x)
+    if not any(isinstance(t, sp.Pow) and not t.exp.is_Number for t in sp.preorder_traversal(d)):
+        return d
+    return d.replace(lambda t: isinstance(t, sp.Mul), _at_zero_base)

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 import sympy as sp
 
-from .domain import composed_requirements, keep_domain
+from .domain import composed_requirements, derivative, keep_domain
 from .errors import ShapeError
 from .ir import ARG, ConstValue, Node, Origin, arg_index
 from .shapes import ONE, Shape, broadcast_shapes, normalize_axes, size_of
@@ -112,7 +112,7 @@ def _vjp_elementwise(g: Node, node: Node) -> list[Node | None]:
         if inp.dtype == "bool":
             out.append(None)
             continue
-        d = sp.diff(node.expr, ARG[i])
+        d = derivative(node.expr, ARG[i])
         if d == 0:
             out.append(None)
             continue

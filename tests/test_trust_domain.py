@@ -128,3 +128,68 @@ def test_log1m_sigmoid_stays_finite_at_extremes():
     vg = symdiff.value_and_grad(lambda z: np.sum(np.log(1 - 1 / (1 + np.exp(-z)))))
     value, grad = vg(np.array([1000.0, -1000.0]))
     assert value == -1000.0 and list(grad) == [-1.0, 0.0]
+
+
+# ---------------------------------------------------------------- x**y at x = 0 -------------------
+
+@pytest.mark.parametrize("y", [0.5, 1.0, 2.0, 3.0, 2.5])
+def test_power_gradient_at_zero_base(y):
+    """d/dx x**y = y*x**(y-1) and d/dy x**y = x**y*log(x), whose limit at x = 0 is 0 for y > 0
+    (SymPy's forms x**y*y/x and x**y*log(x) are 0/0 and 0*-inf there)."""
+    g = symdiff.grad(lambda x, y: np.sum(np.power(x, y)), wrt=(0, 1))
+    with np.errstate(divide="ignore"):
+        dx, dy = g(np.array([0.0, 1.5]), np.array([y, y]))
+        expected_dx = y * np.array([0.0, 1.5]) ** (y - 1)
+    np.testing.assert_allclose(dx, expected_dx, rtol=1e-14)
+    np.testing.assert_allclose(dy, [0.0, 1.5 ** y * np.log(1.5)], rtol=1e-14)
+
+
+def test_power_gradient_outside_the_domain_of_log():
+    g = symdiff.grad(lambda x, y: np.sum(np.power(x, y)), wrt=(0, 1))
+    with np.errstate(invalid="ignore"):
+        dx, dy = g(np.array([-2.0]), np.array([2.0]))
+    assert dx[0] == -4.0 and np.isnan(dy[0])  # (-2)**y is not real for y near 2: NaN, as NumPy's log(-2)
+
+
+@pytest.mark.parametrize("x,y", [(0.0, 2.0), (0.0, 3.0), (0.0, 2.5), (1.5, 2.5), (0.7, 0.5)])
+def test_power_hessian_closed_form(x, y):
+    hess = symdiff.hessian(lambda v: v[0] ** v[1])(np.array([x, y]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log = np.log(x) if x > 0 else 0.0  # x**y * log(x)**k -> 0 at x = 0 for y > 0
+        fxx = y * (y - 1) * x ** (y - 2) if x > 0 or y > 2 else (2.0 if y == 2 else np.inf)
+        fxy = x ** (y - 1) * (1 + y * log) if x > 0 else 0.0
+        fyy = x ** y * log ** 2
+    np.testing.assert_allclose(hess, [[fxx, fxy], [fxy, fyy]], rtol=1e-12, atol=1e-300)
+
+
+def test_power_second_derivative_in_the_exponent_at_zero():
+    h = symdiff.hessian(lambda y, x: np.sum(np.power(x, y)))(np.array([1.5, 2.0]), np.array([0.0, 0.0]))
+    np.testing.assert_array_equal(h, np.zeros((2, 2)))
+
+
+# ---------------------------------------------------------------- var and std ---------------------
+
+@pytest.mark.parametrize("shape,axis", [((1,), None), ((1, 3), 0), ((4, 1), 1), ((1, 1), None)])
+def test_std_of_one_element_has_zero_derivatives(shape, axis):
+    """std over one element is identically 0: gradient and Hessian 0 (sqrt(0)'s derivative would be 0/0)."""
+    x = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape)
+    f = lambda x: np.sum(np.std(x, axis=axis) + np.var(x, axis=axis))  # noqa: E731
+    value, grad = symdiff.value_and_grad(f)(x)
+    assert value == f(x) == 0.0
+    np.testing.assert_array_equal(grad, np.zeros(shape))
+    np.testing.assert_array_equal(symdiff.hessian(f)(x), np.zeros(shape + shape))
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(symdiff.value_and_grad(f)(np.full(shape, np.inf))[0])  # as np.std([inf])
+
+
+def test_std_and_var_at_zero_spread():
+    """var is smooth: Hessian (2/n)(I - 1/n) at any point; std is a cone at zero spread, not differentiable:
+    its gradient is NaN there (as autograd's and JAX's), and the closed form (x - mean)/(n*std) elsewhere."""
+    n, var, std = 3, (lambda x: np.var(x)), (lambda x: np.std(x))
+    x = np.full(n, 2.0)
+    np.testing.assert_allclose(symdiff.hessian(var)(x), 2 / n * (np.eye(n) - 1 / n), rtol=1e-14)
+    np.testing.assert_array_equal(symdiff.grad(var)(x), np.zeros(n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        assert np.all(np.isnan(symdiff.grad(std)(x)))
+    x = np.array([1.0, 2.0, 4.0])
+    np.testing.assert_allclose(symdiff.grad(std)(x), (x - x.mean()) / (n * x.std()), rtol=1e-14)
