@@ -22,6 +22,7 @@ from .naming import identifier, size_name
 from .numpy_api import as_node
 from .primitives import copy, input_node
 from .shapes import ONE, format_shape
+from .size_checks import size_check_lines
 from .simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .specs import ArgSpec, Compiled
 from .tracer import Trace, trace
@@ -230,6 +231,7 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
         for f in b[0]:
             fparams = user_params + list(f.extra_params)
             body = NodePrinter(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
+            body = size_check_lines(name, b[1], params, f.outputs, fparams) + body
             fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
             printed.append(Function(fname, fparams if branching else _defaults(fn, fparams),
                                     f"{f.doc} Path {k}." if branching else f.doc, body if branching else checks + body))

@@ -124,6 +124,11 @@ class Trace:
         if a == b:
             return a
         va, vb = self.value(a), self.value(b)
+        if (va is None or vb is None) and isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol) and va == vb:
+            # two named sizes (--shape x=n --shape y=m) the program needs equal: one size; the generated
+            # code compares them at run time (symdiff.size_checks)
+            self.parent[b] = a
+            return a
         if va is None or vb is None:
             raise ShapeError(f"{_here()}: sizes {a} and {b} must be equal here; "
                              "if they are the same size, give them the same name")

@@ -193,3 +193,74 @@ def test_std_and_var_at_zero_spread():
         assert np.all(np.isnan(symdiff.grad(std)(x)))
     x = np.array([1.0, 2.0, 4.0])
     np.testing.assert_allclose(symdiff.grad(std)(x), (x - x.mean()) / (n * x.std()), rtol=1e-14)
+
+
+# ---------------------------------------------------------------- size checks ---------------------
+# (function, argument shapes NumPy accepts, argument shapes NumPy refuses): the operation that
+# broadcasts the arguments together is simplified away, the generated code still compares the sizes.
+SIZE_CASES = {
+    "x + 0*y": (lambda x, y: np.sum(x + 0 * y), [(3,), (3,)], [(5,), (3,)]),
+    "x*0*y + x": (lambda x, y: np.sum(x * 0 * y + x), [(4,), (4,)], [(4,), (2,)]),
+    "0 * sum(A @ x)": (lambda x, A: np.sum(x) + 0 * np.sum(A @ x), [(3,), (2, 3)], [(3,), (2, 4)]),
+    "X + 0*w[None, :]": (lambda X, w: np.sum(X + 0 * w[None, :]), [(4, 3), (3,)], [(4, 3), (5,)]),
+    "x - x + y": (lambda x, y: np.sum(x - x + y), [(3,), (3,)], [(2,), (3,)]),
+    "stop_gradient-free: x + y*0 then sum(y)": (lambda x, y: np.sum(x + y * 0) + np.sum(y), [(3,), (3,)],
+                                               [(3,), (4,)]),
+}
+
+
+def _args(shapes, rng):
+    return [rng.standard_normal(s) for s in shapes]
+
+
+@pytest.mark.parametrize("name", list(SIZE_CASES))
+def test_sizes_the_program_broadcasts_are_checked(name):
+    f, good, bad = SIZE_CASES[name]
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError):  # NumPy itself refuses the bad sizes
+        f(*_args(bad, rng))
+    vg = symdiff.value_and_grad(f)
+    args = _args(good, rng)
+    value, grad = vg(*args)  # compiled for these ranks; the sizes are read at run time
+    np.testing.assert_allclose(value, f(*args), rtol=1e-12)
+    with pytest.raises(ValueError, match="broadcast"):  # ours, or NumPy's where the operation survives
+        vg(*_args(bad, rng))  # the same compiled module (same signature) must refuse them
+    with pytest.raises(ValueError, match="broadcast"):
+        symdiff.grad(f)(*_args(bad, rng))
+    args = [rng.standard_normal([d + 1 if d > 1 else d for d in s]) for s in good]  # other equal sizes work
+    np.testing.assert_allclose(vg(*args)[0], f(*args), rtol=1e-12)
+
+
+def test_named_sizes_that_must_agree_are_checked_by_the_module(tmp_path):
+    def f(x, y):
+        return np.sum(x + 0 * y)
+    for shapes in ({"x": ("n",), "y": ("m",)}, {"x": ("n",), "y": ("n",)}):
+        src = symdiff.export(f, tmp_path / "f_grad.py", shapes=shapes)
+        namespace = {}
+        exec(src, namespace)
+        assert namespace["f_value_and_grad"](np.ones(4), np.ones(4))[0] == 4.0
+        with pytest.raises(ValueError, match=r"y.shape\[0\] \(3\) != x.shape\[0\] \(5\)"):
+            namespace["f_grad"](np.ones(5), np.ones(3))
+
+
+def test_cli_module_checks_named_sizes(tmp_path):
+    from symdiff.cli import main
+    src = tmp_path / "model.py"
+    src.write_text("import numpy as np\n\n\ndef f(x, y):\n    return np.sum(x + 0 * y)\n")
+    out = tmp_path / "f_grad.py"
+    assert main(["grad", f"{src}:f", "--shape", "x=n", "--shape", "y=m", "-o", str(out)]) in (0, None)
+    namespace = {}
+    exec(out.read_text(), namespace)
+    with pytest.raises(ValueError, match="broadcasts them together"):
+        namespace["f_grad"](np.ones(5), np.ones(3))
+    np.testing.assert_array_equal(namespace["f_grad"](np.ones(3), np.ones(3)), np.ones(3))
+
+
+def test_size_check_costs_one_comparison():
+    """Where the operation survives, NumPy checks by itself: no extra line (the seed model has none)."""
+    vg = symdiff.value_and_grad(lambda x, y: np.sum(x * y))
+    vg(np.ones(3), np.ones(3))
+    assert "broadcasts them together" not in vg.source
+    vg = symdiff.value_and_grad(lambda x, y: np.sum(x + 0 * y))
+    vg(np.ones(3), np.ones(3))
+    assert vg.source.count("broadcasts them together") == 2  # one `if` in each of the two functions
