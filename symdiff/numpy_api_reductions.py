@@ -162,7 +162,8 @@ register(np.argsort, Entry("argsort", lambda origin, a, axis=-1, kind=None, orde
 register(np.prod, Entry("prod", _reduction("prod"), domain=(0.5, 1.5), cases=REDUCE_CASES,
                         notes="gradient exact with zeros too (product of the others, no division by 0)"))
 register(np.var, Entry("var", _var(False), cases=VAR_CASES))
-register(np.std, Entry("std", _var(True), cases=VAR_CASES, notes="one element: all derivatives 0; equal elements: gradient NaN (not differentiable, as autograd)"))
+register(np.std, Entry("std", _var(True), cases=VAR_CASES,
+                       notes="one element: all derivatives 0; equal elements: gradient NaN (as autograd)"))
 register(np.ptp, Entry("ptp", _ptp, cases=REDUCE_CASES))
 register(np.cumsum, Entry("cumsum", _cumsum, cases=SCAN_CASES))
 register(np.cumprod, Entry("cumprod", _cumprod, cases=SCAN_CASES, domain=(-1.5, 1.5),

@@ -264,3 +264,20 @@ def test_size_check_costs_one_comparison():
     vg = symdiff.value_and_grad(lambda x, y: np.sum(x + 0 * y))
     vg(np.ones(3), np.ones(3))
     assert vg.source.count("broadcasts them together") == 2  # one `if` in each of the two functions
+
+
+def test_size_checks_on_one_branch_and_for_hvp_directions():
+    def f(x, y):
+        if np.sum(x) > 0:
+            return np.sum(x + 0 * y)  # NumPy raises here for sizes 4 and 3 ...
+        return np.sum(x)  # ... not here
+    g = symdiff.grad(f)
+    np.testing.assert_array_equal(g(np.ones(3), np.ones(3)), np.ones(3))
+    with pytest.raises(ValueError, match="broadcasts them together"):
+        g(np.ones(4), np.ones(3))
+    np.testing.assert_array_equal(g(-np.ones(4), np.ones(3)), np.ones(4))  # the other side broadcasts nothing
+    hvp = symdiff.hvp(lambda x: np.sum(np.sin(x)))
+    x = np.array([0.1, 0.2, 0.3])
+    np.testing.assert_allclose(hvp(x, np.ones(3)), -np.sin(x), rtol=1e-14)
+    with pytest.raises(ValueError):
+        hvp(x, np.ones(4))
