@@ -59,8 +59,8 @@ def _nonnegative(a: sp.Expr) -> sp.Basic:
 
 
 def _number_exponent_requirements(base: sp.Expr, exp: sp.Expr):
-    if not exp.is_Number:
-        return ()
+    if not exp.is_Number:  # x**y: NaN for x < 0 unless y is a whole number
+        return (sp.Or(_nonnegative(base), sp.Eq(sp.Mod(exp, 1), 0)),)
     out = []
     if not exp.is_integer and not (isinstance(exp, sp.Float) and float(exp).is_integer()):
         out.append(_nonnegative(base))  # x**0.5, x**(1/3): NaN for x < 0 in NumPy

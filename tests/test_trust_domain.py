@@ -281,3 +281,18 @@ def test_size_checks_on_one_branch_and_for_hvp_directions():
     np.testing.assert_allclose(hvp(x, np.ones(3)), -np.sin(x), rtol=1e-14)
     with pytest.raises(ValueError):
         hvp(x, np.ones(4))
+
+
+@pytest.mark.parametrize("x,y", [(-2.0, 0.5), (-2.0, 2.0), (2.0, 0.5), (0.5, -1.5)])
+def test_power_with_a_traced_exponent_keeps_its_domain(x, y):
+    """x**y * x**-y is 1 to SymPy; NumPy gives NaN for x < 0 unless y is a whole number."""
+    f = lambda x, y: np.sum(np.power(x, y) * np.power(x, -y))  # noqa: E731
+    X, Y = np.array([x]), np.array([y])
+    with np.errstate(invalid="ignore"):
+        want = f(X, Y)
+        value, (dx, dy) = symdiff.value_and_grad(f, wrt=(0, 1))(X, Y)
+    if np.isnan(want):
+        assert np.isnan(value) and np.isnan(dx[0]) and np.isnan(dy[0])
+    else:
+        np.testing.assert_allclose(value, want, rtol=1e-14)
+        assert dx[0] == 0.0 and dy[0] == 0.0
