@@ -40,6 +40,8 @@ class Path:
     inputs: list[Node] = field(default_factory=list)
     error: Exception | None = None
     aux: tuple[str, list[Node]] | None = None  # has_aux: the format of aux and its arrays
+    #: (argument index, axis) -> "file:line" where the program made that axis's size equal to another's
+    size_origins: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def guided(run: Callable[[tuple[bool, ...]], Path], new: Callable[[], Path],

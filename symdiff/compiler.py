@@ -67,6 +67,7 @@ def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
                 dims.append(ONE)
             else:
                 dims.append(tr.new_size(size_name(spec.name, axis, len(spec.shape)), int(d)))
+        tr.argument_sizes[index] = tuple(dims)
         args.append(Tracer(input_node(spec.name, tuple(dims), index, spec.dtype), argument=True))
     return args
 
@@ -110,6 +111,8 @@ def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = Fa
             path.conditions = tr.finish([c for c, _, _ in tr.decisions])
         except SymdiffError:
             path.conditions = [c for c, _, _ in tr.decisions]
+    path.size_origins = {(i, axis): tr.unified_at[d] for i, dims in tr.argument_sizes.items()
+                         for axis, d in enumerate(dims) if d in tr.unified_at}
     path.outcomes = tuple(o for _, o, _ in tr.decisions)
     path.origins = [origin for _, _, origin in tr.decisions]
     return path
@@ -231,7 +234,7 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
         for f in b[0]:
             fparams = user_params + list(f.extra_params)
             body = NodePrinter(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
-            body = size_check_lines(name, b[1], params, f.outputs, fparams) + body
+            body = size_check_lines(name, b[1], params, f.outputs, fparams, paths[k].size_origins) + body
             fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
             printed.append(Function(fname, fparams if branching else _defaults(fn, fparams),
                                     f"{f.doc} Path {k}." if branching else f.doc, body if branching else checks + body))

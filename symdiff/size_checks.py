@@ -11,6 +11,7 @@ argument axis that the program tied to another one and that the code left unchec
 """
 from __future__ import annotations
 
+import os
 from typing import Iterable, Sequence
 
 import sympy as sp
@@ -82,11 +83,18 @@ def _components(outputs: Sequence[Node]):
     return find
 
 
+def _place(where: str) -> str:
+    """``file:line`` without the folders, and nothing that would end the generated f-string."""
+    return "".join(c for c in os.path.basename(where) if c not in '{}"\\')
+
+
 def size_check_lines(name: str, arguments: Sequence[Node], arg_names: Sequence[str],
-                     outputs: Sequence[Node], params: Sequence[str]) -> list[str]:
+                     outputs: Sequence[Node], params: Sequence[str],
+                     origins: dict[tuple[int, int], str] | None = None) -> list[str]:
     """``if`` statements raising ValueError where two argument axes that the traced program requires
     equal are not compared by the code computing ``outputs``. ``arguments``: the path's input nodes
-    (``arg_names`` by their index), of which those among the function's ``params`` are checked."""
+    (``arg_names`` by their index), of which those among the function's ``params`` are checked;
+    ``origins``: where the program made an argument axis equal to another (named in the message)."""
     groups: dict[sp.Symbol, list[tuple[Node, int]]] = {}
     for node in arguments:
         index = node.param("index")
@@ -107,9 +115,11 @@ def size_check_lines(name: str, arguments: Sequence[Node], arg_names: Sequence[s
             seen.setdefault(find((id(node), axis)), (node, axis))
         (first, i), *rest = seen.values()
         a = f"{label[id(first)]}.shape[{i}]"
+        places = [(origins or {}).get((n.param("index"), axis)) for n, axis in members]
+        at = next((f" at {_place(p)}" for p in places if p and not p.startswith("<")), "")
         for node, j in rest:
             b = f"{label[id(node)]}.shape[{j}]"
             lines += [f"if {b} != {a}:",
                       f"    raise ValueError(f\"{name}: {b} ({{{b}}}) != {a} ({{{a}}}), but {name} broadcasts "
-                      f"them together: NumPy raises here\")"]
+                      f"them together{at}: NumPy raises there\")"]
     return lines

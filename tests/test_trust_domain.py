@@ -251,7 +251,7 @@ def test_cli_module_checks_named_sizes(tmp_path):
     assert main(["grad", f"{src}:f", "--shape", "x=n", "--shape", "y=m", "-o", str(out)]) in (0, None)
     namespace = {}
     exec(out.read_text(), namespace)
-    with pytest.raises(ValueError, match="broadcasts them together"):
+    with pytest.raises(ValueError, match="broadcasts them together at "):
         namespace["f_grad"](np.ones(5), np.ones(3))
     np.testing.assert_array_equal(namespace["f_grad"](np.ones(3), np.ones(3)), np.ones(3))
 
@@ -273,7 +273,7 @@ def test_size_checks_on_one_branch_and_for_hvp_directions():
         return np.sum(x)  # ... not here
     g = symdiff.grad(f)
     np.testing.assert_array_equal(g(np.ones(3), np.ones(3)), np.ones(3))
-    with pytest.raises(ValueError, match="broadcasts them together"):
+    with pytest.raises(ValueError, match="broadcasts them together at "):
         g(np.ones(4), np.ones(3))
     np.testing.assert_array_equal(g(-np.ones(4), np.ones(3)), np.ones(4))  # the other side broadcasts nothing
     hvp = symdiff.hvp(lambda x: np.sum(np.sin(x)))
