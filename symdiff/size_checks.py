@@ -120,6 +120,6 @@ def size_check_lines(name: str, arguments: Sequence[Node], arg_names: Sequence[s
         for node, j in rest:
             b = f"{label[id(node)]}.shape[{j}]"
             lines += [f"if {b} != {a}:",
-                      f"    raise ValueError(f\"{name}: {b} ({{{b}}}) != {a} ({{{a}}}), but {name} broadcasts "
-                      f"them together{at}: NumPy raises there\")"]
+                      f"    raise ValueError(f\"{name}: {b} ({{{b}}}) != {a} ({{{a}}}), but {name} needs them "
+                      f"equal{at} (NumPy raises: operands could not be broadcast together)\")"]
     return lines
