@@ -42,6 +42,8 @@ class Path:
     error: Exception | None = None
     aux: tuple[str, list[Node]] | None = None  # has_aux: the format of aux and its arrays
     draws: list[Node] = field(default_factory=list)  # the last random draw of each stream (random_draws)
+    #: (argument index, axis) -> "file:line" where the program made that axis's size equal to another's
+    size_origins: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def guided(run: Callable[[tuple[bool, ...]], Path], new: Callable[[], Path],

@@ -22,6 +22,7 @@ from .naming import identifier, size_name
 from .numpy_api import as_node
 from .primitives import copy, input_node
 from .shapes import ONE, format_shape
+from .size_checks import size_check_lines
 from .simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .entry_points import defaults, internal, wrap
 from .signature import function_of, name_of
@@ -69,6 +70,7 @@ def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
                 dims.append(ONE)
             else:
                 dims.append(tr.new_size(size_name(spec.name, axis, len(spec.shape)), int(d)))
+        tr.argument_sizes[index] = tuple(dims)
         args.append(Tracer(input_node(spec.name, tuple(dims), index, spec.dtype), argument=True))
     return args
 
@@ -114,6 +116,8 @@ def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = Fa
         except SymdiffError:
             path.conditions = [c for c, _, _ in tr.decisions]
     path.draws = getattr(tr, "random_tails", [])
+    path.size_origins = {(i, axis): tr.unified_at[d] for i, dims in tr.argument_sizes.items()
+                         for axis, d in enumerate(dims) if d in tr.unified_at}
     path.outcomes = tuple(o for _, o, _ in tr.decisions)
     path.origins = [origin for _, _, origin in tr.decisions]
     return path
@@ -239,6 +243,7 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind, public) -> st
         for f in b[0]:
             fparams = user_params + list(f.extra_params)
             body = NodePrinter(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
+            body = size_check_lines(name, b[1], params, f.outputs, fparams, paths[k].size_origins) + body
             fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
             printed.append(Function(fname, fparams if branching else defaults(fn, fparams),
                                     f"{f.doc} Path {k}." if branching else f.doc, body if branching else checks + body))

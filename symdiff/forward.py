@@ -28,6 +28,7 @@ from typing import Callable, Sequence
 
 import sympy as sp
 
+from .domain import derivative
 from .errors import ShapeError, UnsupportedError, where
 from .ir import ARG, Node, toposort
 from .primitives import (PRIMITIVES, broadcast_to, concatenate, cumsum, diag_embed, diagonal, elementwise,
@@ -111,7 +112,7 @@ def _add(terms: Sequence[Node], shape: Shape) -> Node | None:
 
 def _partial(expr: sp.Expr, i: int, node: Node) -> sp.Expr:
     """d expr / d ARG[i]; Dirac deltas (derivatives of jumps: sign, Heaviside) are 0 almost everywhere."""
-    d = sp.diff(expr, ARG[i])
+    d = derivative(expr, ARG[i])
     if d.has(sp.DiracDelta):
         d = d.replace(lambda t: isinstance(t, sp.DiracDelta), lambda t: sp.S.Zero)
     if d.has(sp.Derivative, sp.Subs):

@@ -23,6 +23,7 @@ from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
 from . import primitives as P
 from . import scalar as S
+from .domain import keep_domain, requirements
 from .errors import ShapeError, UnsupportedError, where
 from .ir import ARG, Node, Origin
 from .shapes import ONE, broadcast_shapes, normalize_axes
@@ -125,7 +126,8 @@ def scalar_value(x: Any) -> sp.Expr | None:
     return None
 
 
-def _compose(fn: Callable[..., sp.Expr], operands: tuple, origin: Origin | None, conditions=()) -> Node:
+def _compose(fn: Callable[..., sp.Expr], operands: tuple, origin: Origin | None, conditions=(),
+             keep_inputs: bool = False) -> Node:
     """Elementwise node ``fn(*operands)``: traced operands become placeholders, scalars numbers,
     and boolean elementwise operands (comparisons) are inlined as SymPy relations. Operands at the
     positions ``conditions`` (``"all"``: every one) are truth values (``x != 0`` for numbers); elsewhere
@@ -151,7 +153,10 @@ def _compose(fn: Callable[..., sp.Expr], operands: tuple, origin: Origin | None,
         elif truth:
             value = sp.Piecewise((1, value), (0, True))
         values.append(value)
-    return P.elementwise(fn(*values), nodes, shape=broadcast_shapes(*(n.shape for n in nodes)), origin=origin)
+    expr = fn(*values)
+    if keep_inputs:  # 0*y is NaN for y = inf or NaN in NumPy (not 0, as SymPy says): keep y
+        expr = keep_domain({c: None for v in values for c in requirements(v)}, expr)
+    return P.elementwise(expr, nodes, shape=broadcast_shapes(*(n.shape for n in nodes)), origin=origin)
 
 
 def is_truth(e: Any) -> bool:
@@ -188,7 +193,7 @@ def ufunc(name: str, fn: Callable[..., sp.Expr], domain=(-2.0, 2.0), cases=None,
         _no_extras(name, kwargs)
         if len(args) != nargs:
             raise UnsupportedError(f"{_here()}: np.{name} takes {nargs} argument(s), got {len(args)}")
-        return _compose(fn, args, origin, conditions)
+        return _compose(fn, args, origin, conditions, keep_inputs=name == "multiply")
     return Entry(name, build, domain, cases or (UNARY if nargs == 1 else BINARY), differentiable, notes)
 
 

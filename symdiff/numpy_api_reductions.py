@@ -9,8 +9,10 @@ import numpy as np
 import sympy as sp
 
 from . import primitives as P
+from .domain import nan_outside
 from .ir import ARG, Node, Origin
 from .errors import UnsupportedError
+from .scalar import isfinite
 from .numpy_api import Case, Entry, _here, _no_extras, as_node, register
 from .tracer import current_trace
 from .shapes import normalize_axes, size_of
@@ -33,7 +35,12 @@ def variance(x: Node, axis, ddof, keepdims: bool, origin: Origin | None, root: b
     mean = P.reduce("mean", x, axis=axes, keepdims=True, origin=origin)
     squares = P.elementwise((ARG[0] - ARG[1]) ** 2, (x, mean), origin=origin)
     total = P.reduce("sum", squares, axis=axes, keepdims=keepdims, origin=origin)
-    scaled = ARG[0] / (size_of([x.shape[i] for i in axes]) - sp.sympify(ddof))
+    n = size_of([x.shape[i] for i in axes])
+    if n == 1 and ddof == 0:
+        # one element (a size-1 axis is part of the traced signature): var and std are identically 0, so
+        # are all their derivatives (sqrt(0)'s would be 0/0); NaN or inf elements still give NaN
+        return P.elementwise(nan_outside(sp.S.Zero, isfinite(ARG[0])), (total,), origin=origin)
+    scaled = ARG[0] / (n - sp.sympify(ddof))
     return P.elementwise(sp.sqrt(scaled) if root else scaled, (total,), origin=origin)
 
 
@@ -155,7 +162,8 @@ register(np.argsort, Entry("argsort", lambda origin, a, axis=-1, kind=None, orde
 register(np.prod, Entry("prod", _reduction("prod"), domain=(0.5, 1.5), cases=REDUCE_CASES,
                         notes="gradient exact with zeros too (product of the others, no division by 0)"))
 register(np.var, Entry("var", _var(False), cases=VAR_CASES))
-register(np.std, Entry("std", _var(True), cases=VAR_CASES, notes="gradient infinite where std is 0"))
+register(np.std, Entry("std", _var(True), cases=VAR_CASES,
+                       notes="one element: all derivatives 0; equal elements: gradient NaN (as autograd)"))
 register(np.ptp, Entry("ptp", _ptp, cases=REDUCE_CASES))
 register(np.cumsum, Entry("cumsum", _cumsum, cases=SCAN_CASES))
 register(np.cumprod, Entry("cumprod", _cumprod, cases=SCAN_CASES, domain=(-1.5, 1.5),

@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 import sympy as sp
 
+from .domain import composed_requirements, derivative, keep_domain
 from .errors import ShapeError
 from .ir import ARG, ConstValue, Node, Origin, arg_index
 from .shapes import ONE, Shape, broadcast_shapes, normalize_axes, size_of
@@ -84,8 +85,9 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
             kept.append(node)
             j = len(kept) - 1
         remap[ARG[i]] = ARG[j]
-    expr = expr.xreplace(remap)
-    if len(kept) != len(used) and len(expr.free_symbols & set(ARG)) < len(kept):
+    merged = len(kept) != len(used)
+    expr = keep_domain(composed_requirements(expr, remap), expr.xreplace(remap)) if merged else expr.xreplace(remap)
+    if merged and len(expr.free_symbols & set(ARG)) < len(kept):
         # merging repeated inputs cancelled some (x - x): normalise again
         return elementwise(expr, kept, shape=shape or broadcast_shapes(*(n.shape for n in kept)),
                            origin=origin, dtype=dtype, name=name)
@@ -110,7 +112,7 @@ def _vjp_elementwise(g: Node, node: Node) -> list[Node | None]:
         if inp.dtype == "bool":
             out.append(None)
             continue
-        d = sp.diff(node.expr, ARG[i])
+        d = derivative(node.expr, ARG[i])
         if d == 0:
             out.append(None)
             continue

@@ -76,6 +76,8 @@ class Trace:
         self.path = path  # outcomes of the first branches on traced values (later ones: True, or ...)
         self.evaluate = evaluate  # ... the condition's value for the actual arguments, when given
         self.decisions: list[tuple[Node, bool, Origin | None]] = []
+        self.unified_at: dict[sp.Symbol, str] = {}  # size symbol -> where it was made equal to another
+        self.argument_sizes: dict[int, tuple[sp.Expr, ...]] = {}  # argument index -> its axes' sizes
 
     # ---- branches on traced values ----
     def decide(self, condition: Node, origin: Origin | None) -> bool:
@@ -126,6 +128,12 @@ class Trace:
         if a == b:
             return a
         va, vb = self.value(a), self.value(b)
+        if (va is None or vb is None) and isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol) and va == vb:
+            # two named sizes (--shape x=n --shape y=m) the program needs equal: one size; the generated
+            # code compares them at run time (symdiff.size_checks)
+            self.parent[b] = a
+            self.unified_at[b] = _here()
+            return a
         if va is None or vb is None:
             raise ShapeError(f"{_here()}: sizes {a} and {b} must be equal here; "
                              "if they are the same size, give them the same name")
@@ -134,9 +142,11 @@ class Trace:
                              "(operands could not be broadcast together)")
         if isinstance(b, sp.Symbol):
             self.parent[b] = a
+            self.unified_at[b] = _here()
             return a
         if isinstance(a, sp.Symbol):
             self.parent[a] = b
+            self.unified_at[a] = _here()
             return b
         self.concrete(a), self.concrete(b)  # two compound sizes: fall back to their values
         return sp.Integer(va)
