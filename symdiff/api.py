@@ -72,6 +72,14 @@ def _wrt_indices(fn: Callable, wrt: Wrt) -> tuple[list[int], bool]:
 
 
 def _spec_of(name: str, value: Any) -> ArgSpec:
+    """The argument record of ``value`` passed as ``name``. ``np.matrix`` (``*`` is a matrix product, every
+    result is 2-d) and masked arrays (masked entries are left out) have semantics the traced NumPy code
+    does not follow: they are refused rather than differentiated as plain arrays."""
+    if isinstance(value, (np.matrix, np.ma.MaskedArray)):
+        kind = "an np.matrix" if isinstance(value, np.matrix) else "a masked array (np.ma)"
+        raise TraceError(f"argument {name!r} is {kind}: symdiff differentiates plain NumPy arrays and would "
+                         f"not follow its semantics; pass np.asarray({name}) (for a masked array, fill or drop "
+                         f"its masked entries first, e.g. {name}.filled(0) or {name}.compressed())")
     if is_tracer(value):  # a transformed function called inside another one being traced: compose
         from .tracer import current_trace
         trace = current_trace()

@@ -181,7 +181,16 @@ def reduce(op: str, x: Node, axis=None, keepdims: bool = False, origin: Origin |
     else:
         shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
     params = (("axis", axes), ("keepdims", bool(keepdims)))
-    return Node(op, (x,), shape, params=params, dtype=x.dtype, origin=origin)
+    return Node(op, (x,), shape, params=params, dtype=counted_dtype(op, x), origin=origin)
+
+
+def counted_dtype(op: str, x: Node) -> str:
+    """The dtype of reduction or scan ``op`` of ``x``: as in NumPy, a sum, mean, product or cumulative
+    sum of booleans counts them as 0/1 (a number: float64 data here, as integers are); only ``max`` and
+    ``min`` (``any``/``all``) of booleans stay booleans."""
+    if x.dtype == "bool" and op not in ("max", "min"):
+        return "float64"
+    return x.dtype
 
 
 def _restore(g: Node, node: Node) -> Node:

@@ -19,7 +19,7 @@ import sympy as sp
 
 from .errors import ShapeError
 from .ir import Node, Origin
-from .primitives import _dtype, _grad, _uniform, broadcast_to, defprim, scalar
+from .primitives import _dtype, _grad, _uniform, broadcast_to, counted_dtype, defprim, scalar
 from .shapes import same_dim
 
 
@@ -146,7 +146,7 @@ def cumsum(x: Node, axis: int, origin: Origin | None = None) -> Node:
     """``np.cumsum(x, axis)`` along one non-negative axis of an array of at least one dimension."""
     if not 0 <= axis < x.ndim:
         raise ShapeError(f"cumsum: axis {axis} of an array of {x.ndim} dimensions")
-    return Node("cumsum", (x,), x.shape, params=(("axis", axis),), dtype=x.dtype, origin=origin)
+    return Node("cumsum", (x,), x.shape, params=(("axis", axis),), dtype=counted_dtype("cumsum", x), origin=origin)
 
 
 def _vjp_cumsum(g: Node, node: Node) -> list[Node]:
