@@ -23,6 +23,7 @@ from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
 from . import primitives as P
 from . import scalar as S
+from .booleans import is_boolean, truth_table_form
 from .errors import ShapeError, UnsupportedError, where
 from .ir import ARG, Node, Origin
 from .shapes import ONE, broadcast_shapes, normalize_axes
@@ -188,6 +189,9 @@ def ufunc(name: str, fn: Callable[..., sp.Expr], domain=(-2.0, 2.0), cases=None,
         _no_extras(name, kwargs)
         if len(args) != nargs:
             raise UnsupportedError(f"{_here()}: np.{name} takes {nargs} argument(s), got {len(args)}")
+        logic = truth_table_form(name, args)  # booleans only: NumPy's result type (mask + mask is an or)
+        if logic is not None:
+            return _compose(logic, args, origin, "all")
         return _compose(fn, args, origin, conditions)
     return Entry(name, build, domain, cases or (UNARY if nargs == 1 else BINARY), differentiable, notes)
 
@@ -196,6 +200,8 @@ def _where(origin, cond, a=None, b=None):
     if a is None or b is None:
         raise UnsupportedError(f"{_here()}: np.where with one argument (indices) is not differentiable; "
                                "use np.where(cond, a, b)")
+    if is_boolean(a) and is_boolean(b):  # a choice between booleans is a boolean, as in NumPy
+        return _compose(lambda c, x, y: sp.Or(sp.And(c, x), sp.And(sp.Not(c), y)), (cond, a, b), origin, "all")
     return _compose(lambda c, x, y: sp.Piecewise((x, c), (y, True)), (cond, a, b), origin, conditions=(0,))
 
 

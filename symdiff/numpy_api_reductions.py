@@ -11,7 +11,7 @@ import sympy as sp
 from . import primitives as P
 from .ir import ARG, Node, Origin
 from .errors import UnsupportedError
-from .numpy_api import Case, Entry, _here, _no_extras, as_node, register
+from .numpy_api import Case, Entry, _compose, _here, _no_extras, as_node, register
 from .tracer import current_trace
 from .shapes import normalize_axes, size_of
 
@@ -44,6 +44,16 @@ def _var(root: bool):
               correction=None):
         _no_extras(name, {"out": out, "where": where, "mean": mean})
         return variance(as_node(a), axis, ddof if correction is None else correction, keepdims, origin, root)
+    return build
+
+
+def _truths(op: str, name: str):
+    """``np.any`` / ``np.all`` (the max / min of ``x != 0``: booleans) and ``np.count_nonzero`` (the sum of
+    ``x != 0``: a count, a number)."""
+    def build(origin, a, axis=None, out=None, keepdims=False, **kwargs):
+        _no_extras(name, {"out": out, **kwargs})
+        truth = _compose(lambda v: v, (a,), origin, conditions="all")
+        return P.reduce(op, truth, axis=_axis(axis), keepdims=keepdims, origin=origin)
     return build
 
 
@@ -154,6 +164,10 @@ register(np.argsort, Entry("argsort", lambda origin, a, axis=-1, kind=None, orde
     notes="integer positions: no gradient"))
 register(np.prod, Entry("prod", _reduction("prod"), domain=(0.5, 1.5), cases=REDUCE_CASES,
                         notes="gradient exact with zeros too (product of the others, no division by 0)"))
+register(np.any, Entry("any", _truths("max", "any"), cases=REDUCE_CASES, notes="boolean: gradient zero"))
+register(np.all, Entry("all", _truths("min", "all"), cases=REDUCE_CASES, notes="boolean: gradient zero"))
+register(np.count_nonzero, Entry("count_nonzero", _truths("sum", "count_nonzero"), cases=REDUCE_CASES,
+                                 notes="a count of x != 0: gradient zero"))
 register(np.var, Entry("var", _var(False), cases=VAR_CASES))
 register(np.std, Entry("std", _var(True), cases=VAR_CASES, notes="gradient infinite where std is 0"))
 register(np.ptp, Entry("ptp", _ptp, cases=REDUCE_CASES))

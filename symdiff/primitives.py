@@ -231,6 +231,8 @@ def _emit_reduce(method: str) -> Emit:
             args.append("axis=" + (str(axes[0]) if len(axes) == 1 else str(axes)))
         if node.param("keepdims") and x.ndim:
             args.append("keepdims=True")
+        if x.dtype == "bool" and node.dtype != "bool":  # counts of booleans: float64 data, not int64
+            args.append("dtype=float")
         if not x.ndim:  # a 0-d argument may be a Python float, which has no methods
             return f"np.{method}({', '.join([a[0], *args])})"
         return f"{p.paren(a[0], '.')}.{method}({', '.join(args)})"

@@ -45,7 +45,8 @@ def concatenate(xs: Sequence[Node], axis: int, origin: Origin | None = None) -> 
             if i != axis:
                 dims[i] = same_dim(dims[i], x.shape[i])
     dims[axis] = sp.Add(*(x.shape[axis] for x in xs))
-    return Node("concatenate", tuple(xs), tuple(dims), params=(("axis", axis),), dtype=_dtype(*xs), origin=origin)
+    dtype = "bool" if all(x.dtype == "bool" for x in xs) else _dtype(*xs)  # booleans joined stay booleans
+    return Node("concatenate", tuple(xs), tuple(dims), params=(("axis", axis),), dtype=dtype, origin=origin)
 
 
 def _vjp_concatenate(g: Node, node: Node) -> list[Node]:
@@ -155,4 +156,9 @@ def _vjp_cumsum(g: Node, node: Node) -> list[Node]:
     return [flip(cumsum(flip(g, (axis,)), axis, _grad(node)), (axis,))]
 
 
-defprim("cumsum", _vjp_cumsum, lambda n, a, p: f"np.cumsum({a[0]}, axis={n.param('axis')})", linear=True)
+def _emit_cumsum(n: Node, a: list[str], p) -> str:
+    counts = ", dtype=float" if n.inputs[0].dtype == "bool" else ""  # 0/1 counts as float64 data
+    return f"np.cumsum({a[0]}, axis={n.param('axis')}{counts})"
+
+
+defprim("cumsum", _vjp_cumsum, _emit_cumsum, linear=True)
