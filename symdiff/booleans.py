@@ -37,6 +37,12 @@ def is_boolean(x: Any) -> bool:
     return isinstance(x, np.ndarray) and x.dtype == bool
 
 
+def numeric_dtype(dtype: str) -> str:
+    """The dtype of a derivative of values of ``dtype``: a boolean output counts as 0/1 (float64), as in
+    autograd, so its derivatives (zero) are float64 zeros, not integer or boolean ones."""
+    return "float64" if dtype == "bool" else dtype
+
+
 def truth_table_form(name: str, operands: tuple) -> Callable[..., sp.Basic] | None:
     """For ``np.<name>`` (a ufunc) applied to operands that are all booleans: the formula of its
     result over the operands' truth values when NumPy's result is boolean, None when it is a number

@@ -105,6 +105,10 @@ def scalar(value, dtype: str = "float64") -> Node:
 
 
 def _vjp_elementwise(g: Node, node: Node) -> list[Node | None]:
+    """Adjoints of the inputs; none through a boolean node (a comparison or logic: piecewise constant,
+    gradient 0 almost everywhere, so a boolean-valued function has a zero gradient)."""
+    if node.dtype == "bool":
+        return [None] * len(node.inputs)
     out: list[Node | None] = []
     for i, inp in enumerate(node.inputs):
         if inp.dtype == "bool":
