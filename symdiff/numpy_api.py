@@ -84,6 +84,8 @@ def as_node(x: Any) -> Node:
         return x
     if isinstance(x, Size):
         return P.scalar(x.expr)
+    if isinstance(x, (bool, np.bool_)):
+        return P.scalar(sp.true if x else sp.false, "bool")
     value = scalar_value(x)
     if value is not None:
         return P.scalar(value)

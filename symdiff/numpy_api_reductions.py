@@ -60,6 +60,9 @@ def _truths(op: str, name: str):
 def _ptp(origin, a, axis=None, out=None, keepdims=False):
     _no_extras("ptp", {"out": out})
     x = as_node(a)
+    if x.dtype == "bool":
+        raise UnsupportedError(f"{_here()}: np.ptp of booleans is an error in NumPy (boolean subtract); "
+                               "use np.any(x) & ~np.all(x), or x.astype(float) first")
     hi = P.reduce("max", x, axis=_axis(axis), keepdims=keepdims, origin=origin)
     lo = P.reduce("min", x, axis=_axis(axis), keepdims=keepdims, origin=origin)
     return P.elementwise(ARG[0] - ARG[1], (hi, lo), origin=origin)
@@ -97,13 +100,14 @@ def _cumprod(origin, a, axis=None, dtype=None, out=None):
 
 
 def _diff(origin, a, n=1, axis=-1, prepend=None, append=None):
-    """``np.diff``: ``x[1:] - x[:-1]`` along ``axis``, ``n`` times."""
+    """``np.diff``: ``x[1:] - x[:-1]`` along ``axis``, ``n`` times (``x[1:] != x[:-1]`` for booleans, as NumPy)."""
     _no_extras("diff", {"prepend": prepend, "append": append})
     x = as_node(a)
     axis = normalize_axes(axis, x.ndim)[0]
     for _ in range(int(n)):
         size = x.shape[axis]
-        x = P.elementwise(ARG[0] - ARG[1], (P.slice_axis(x, axis, 1, size, origin),
+        change = sp.Ne(ARG[0], ARG[1]) if x.dtype == "bool" else ARG[0] - ARG[1]  # NumPy: booleans differ
+        x = P.elementwise(change, (P.slice_axis(x, axis, 1, size, origin),
                                             P.slice_axis(x, axis, 0, size - 1, origin)), origin=origin)
     return x
 

@@ -90,6 +90,8 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
         return elementwise(expr, kept, shape=shape or broadcast_shapes(*(n.shape for n in kept)),
                            origin=origin, dtype=dtype, name=name)
     truth = isinstance(expr, sp.logic.boolalg.Boolean) and not isinstance(expr, sp.Expr)  # a Symbol is Boolean too
+    if not truth:
+        expr = _booleans_as_numbers(expr, kept)
     out_dtype = dtype or ("bool" if truth else _dtype(*kept))
     natural = broadcast_shapes(*(n.shape for n in kept))
     if len(kept) == 1 and expr == ARG[0] and shape in (None, natural):
@@ -98,6 +100,34 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
     if shape is not None and tuple(shape) != natural:
         node = broadcast_to(node, shape)
     return node
+
+
+def _booleans_as_numbers(expr: sp.Expr, inputs: Sequence[Node]) -> sp.Expr:
+    """``expr`` with its boolean inputs counted as 0/1 where arithmetic uses them, as NumPy does
+    (NumPy keeps ``a_bool * b_bool`` or ``x_bool ** 2`` boolean or small-integer, which printed code
+    would reproduce with other values); uses as truth values (conditions, logic, comparisons) are kept."""
+    flags = {ARG[i]: sp.Piecewise((1, sp.Ne(ARG[i], 0)), (0, True)) for i, n in enumerate(inputs) if n.dtype == "bool"}
+    return _count_flags(expr, flags) if flags else expr
+
+
+def _count_flags(e: sp.Basic, flags: dict) -> sp.Basic:
+    """:func:`_booleans_as_numbers` on one expression: a flag that is an operand of arithmetic becomes 0/1."""
+    if e.is_Atom:
+        return flags.get(e, e)
+    if isinstance(e, sp.Piecewise):
+        return sp.Piecewise(*((_count_flags(v, flags), _truth_uses(c, flags)) for v, c in e.args))
+    if isinstance(e, (sp.logic.boolalg.Boolean, sp.core.relational.Relational)) and not isinstance(e, sp.Expr):
+        return _truth_uses(e, flags)
+    return e.func(*(_count_flags(a, flags) for a in e.args))
+
+
+def _truth_uses(e: sp.Basic, flags: dict) -> sp.Basic:
+    """Inside a truth value: bare flags (and flags compared as numbers) stay, arithmetic below is counted."""
+    if e.is_Atom:
+        return e
+    return e.func(*(a if a in flags else (_truth_uses(a, flags) if isinstance(a, sp.logic.boolalg.Boolean)
+                                          and not isinstance(a, sp.Expr) else _count_flags(a, flags))
+                    for a in e.args))
 
 
 def scalar(value, dtype: str = "float64") -> Node:
