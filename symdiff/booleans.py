@@ -73,3 +73,18 @@ def require_boolean(operator: str, *operands: Any) -> None:
         raise UnsupportedError(f"{where(user_origin())}: `{operator}` of a traced value that is not boolean "
                                "(NumPy's bitwise operators do not apply to floats); use it on comparisons such "
                                "as (x > 0), or np.logical_and / np.logical_or / np.logical_not")
+
+
+#: NumPy's bitwise ufuncs (what ``mask_array & traced`` calls) are its logical ones on booleans.
+BITWISE = {np.bitwise_and: (np.logical_and, "&"), np.bitwise_or: (np.logical_or, "|"),
+           np.bitwise_xor: (np.logical_xor, "^"), np.invert: (np.logical_not, "~")}
+
+
+def logical_for(func: Any, operands: tuple) -> Any:
+    """The logical ufunc standing for the bitwise ufunc ``func`` on boolean ``operands`` (refused on
+    numbers, see :func:`require_boolean`); ``func`` itself if it is not bitwise."""
+    if func not in BITWISE:
+        return func
+    logical, operator = BITWISE[func]
+    require_boolean(operator, *operands)
+    return logical

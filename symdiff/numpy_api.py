@@ -23,7 +23,7 @@ from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
 from . import primitives as P
 from . import scalar as S
-from .booleans import is_boolean, truth_table_form
+from .booleans import is_boolean, logical_for, truth_table_form
 from .errors import ShapeError, UnsupportedError, where
 from .ir import ARG, Node, Origin
 from .shapes import ONE, broadcast_shapes, normalize_axes
@@ -332,7 +332,7 @@ def call(func: Any, args: tuple, kwargs: dict) -> Any:
     if constants is not None:  # only arrays the function built from constants: NumPy computes it now
         result = func(*constants[0], **constants[1])
         return [const_tracer(r) for r in result] if isinstance(result, (list, tuple)) else const_tracer(result)
-    entry = lookup(func)
+    entry = lookup(logical_for(func, args))  # mask & x: np.bitwise_and, logical on booleans
     if entry is None:
         raise UnsupportedError(
             f"{_here()}: {_func_name(func)} is not supported by symdiff. Rewrite it with supported functions "

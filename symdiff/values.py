@@ -23,12 +23,6 @@ def _call(func, *args, **kwargs):
     return numpy_api.call(func, args, kwargs)
 
 
-def _logic(func, operator: str, *args):
-    from .booleans import require_boolean
-    require_boolean(operator, *args)
-    return _call(func, *args)
-
-
 class Tracer:
     """A traced array. Behaves like a NumPy array under the supported operations."""
 
@@ -278,14 +272,14 @@ class Tracer:
     def __le__(self, o): return _call(np.less_equal, self, o)
     def __eq__(self, o): return _call(np.equal, self, o)  # type: ignore[override]
     def __ne__(self, o): return _call(np.not_equal, self, o)  # type: ignore[override]
-    # logical on booleans only (see :func:`symdiff.booleans.require_boolean`)
-    def __invert__(self): return _logic(np.logical_not, "~", self)
-    def __and__(self, o): return _logic(np.logical_and, "&", self, o)
-    def __rand__(self, o): return _logic(np.logical_and, "&", o, self)
-    def __or__(self, o): return _logic(np.logical_or, "|", self, o)
-    def __ror__(self, o): return _logic(np.logical_or, "|", o, self)
-    def __xor__(self, o): return _logic(np.logical_xor, "^", self, o)
-    def __rxor__(self, o): return _logic(np.logical_xor, "^", o, self)
+    # NumPy's bitwise operators: logical on booleans, refused on numbers (see symdiff.booleans.logical_for)
+    def __invert__(self): return _call(np.invert, self)
+    def __and__(self, o): return _call(np.bitwise_and, self, o)
+    def __rand__(self, o): return _call(np.bitwise_and, o, self)
+    def __or__(self, o): return _call(np.bitwise_or, self, o)
+    def __ror__(self, o): return _call(np.bitwise_or, o, self)
+    def __xor__(self, o): return _call(np.bitwise_xor, self, o)
+    def __rxor__(self, o): return _call(np.bitwise_xor, o, self)
     __hash__ = object.__hash__
 
     def _sizes_only(self) -> sp.Expr | None:
