@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 import sympy as sp
 
+from .booleans import booleans_as_numbers, counted_dtype
 from .errors import ShapeError
 from .ir import ARG, ConstValue, Node, Origin, arg_index
 from .shapes import ONE, Shape, broadcast_shapes, normalize_axes, size_of
@@ -91,7 +92,7 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
                            origin=origin, dtype=dtype, name=name)
     truth = isinstance(expr, sp.logic.boolalg.Boolean) and not isinstance(expr, sp.Expr)  # a Symbol is Boolean too
     if not truth:
-        expr = _booleans_as_numbers(expr, kept)
+        expr = booleans_as_numbers(expr, kept)
     out_dtype = dtype or ("bool" if truth else _dtype(*kept))
     natural = broadcast_shapes(*(n.shape for n in kept))
     if len(kept) == 1 and expr == ARG[0] and shape in (None, natural):
@@ -100,34 +101,6 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
     if shape is not None and tuple(shape) != natural:
         node = broadcast_to(node, shape)
     return node
-
-
-def _booleans_as_numbers(expr: sp.Expr, inputs: Sequence[Node]) -> sp.Expr:
-    """``expr`` with its boolean inputs counted as 0/1 where arithmetic uses them, as NumPy does
-    (NumPy keeps ``a_bool * b_bool`` or ``x_bool ** 2`` boolean or small-integer, which printed code
-    would reproduce with other values); uses as truth values (conditions, logic, comparisons) are kept."""
-    flags = {ARG[i]: sp.Piecewise((1, sp.Ne(ARG[i], 0)), (0, True)) for i, n in enumerate(inputs) if n.dtype == "bool"}
-    return _count_flags(expr, flags) if flags else expr
-
-
-def _count_flags(e: sp.Basic, flags: dict) -> sp.Basic:
-    """:func:`_booleans_as_numbers` on one expression: a flag that is an operand of arithmetic becomes 0/1."""
-    if e.is_Atom:
-        return flags.get(e, e)
-    if isinstance(e, sp.Piecewise):
-        return sp.Piecewise(*((_count_flags(v, flags), _truth_uses(c, flags)) for v, c in e.args))
-    if isinstance(e, (sp.logic.boolalg.Boolean, sp.core.relational.Relational)) and not isinstance(e, sp.Expr):
-        return _truth_uses(e, flags)
-    return e.func(*(_count_flags(a, flags) for a in e.args))
-
-
-def _truth_uses(e: sp.Basic, flags: dict) -> sp.Basic:
-    """Inside a truth value: bare flags (and flags compared as numbers) stay, arithmetic below is counted."""
-    if e.is_Atom:
-        return e
-    return e.func(*(a if a in flags else (_truth_uses(a, flags) if isinstance(a, sp.logic.boolalg.Boolean)
-                                          and not isinstance(a, sp.Expr) else _count_flags(a, flags))
-                    for a in e.args))
 
 
 def scalar(value, dtype: str = "float64") -> Node:
@@ -216,15 +189,6 @@ def reduce(op: str, x: Node, axis=None, keepdims: bool = False, origin: Origin |
         shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
     params = (("axis", axes), ("keepdims", bool(keepdims)))
     return Node(op, (x,), shape, params=params, dtype=counted_dtype(op, x), origin=origin)
-
-
-def counted_dtype(op: str, x: Node) -> str:
-    """The dtype of reduction or scan ``op`` of ``x``: as in NumPy, a sum, mean, product or cumulative
-    sum of booleans counts them as 0/1 (a number: float64 data here, as integers are); only ``max`` and
-    ``min`` (``any``/``all``) of booleans stay booleans."""
-    if x.dtype == "bool" and op not in ("max", "min"):
-        return "float64"
-    return x.dtype
 
 
 def _restore(g: Node, node: Node) -> Node:

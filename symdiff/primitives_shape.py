@@ -19,7 +19,8 @@ import sympy as sp
 
 from .errors import ShapeError
 from .ir import Node, Origin
-from .primitives import _dtype, _grad, _uniform, broadcast_to, counted_dtype, defprim, scalar
+from .booleans import counted_dtype
+from .primitives import _dtype, _grad, _uniform, broadcast_to, defprim, scalar
 from .shapes import same_dim
 
 

@@ -177,11 +177,16 @@ HESSIAN_PROGRAMS = {
 
 
 @pytest.mark.parametrize("name", list(HESSIAN_PROGRAMS))
-def test_hessian_through_booleans(name):
+def test_hessian_through_booleans(name, tmp_path):
     f = HESSIAN_PROGRAMS[name]
+    expected = central_hessian(f, X)
     hessian = symdiff.hessian(f)(X)
     assert hessian.dtype == np.float64
-    assert np.allclose(hessian, central_hessian(f, X), rtol=1e-5, atol=1e-5)
+    assert np.allclose(hessian, expected, rtol=1e-5, atol=1e-5)
+    path = tmp_path / "bools_hessian.py"
+    symdiff.export(f, path, shapes={"x": (6,)}, kind="hessian")
+    exported = _load(path, f"bools_hessian_{abs(hash(name))}").f_hessian(X.copy())
+    assert np.allclose(exported, expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("f", [
