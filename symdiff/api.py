@@ -91,7 +91,9 @@ def _spec_of(name: str, value: Any) -> ArgSpec:
         return ArgSpec(name, (), str(np.result_type(value)) if isinstance(value, np.floating) else "float64")
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
         return ArgSpec(name, tuple(value.shape), str(value.dtype))
-    if isinstance(value, np.ndarray) and value.dtype.kind in "iub":
+    if isinstance(value, np.ndarray) and value.dtype == bool:  # a mask: booleans, as NumPy computes with them
+        return ArgSpec(name, tuple(value.shape), "bool")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
         return ArgSpec(name, tuple(value.shape), "float64")
     if isinstance(value, (str, type(None))):
         return ArgSpec(name, None, static=value)

@@ -57,7 +57,7 @@ def gradients(output: Node, wrt: Sequence[Node]) -> list[Node]:
     for w in wrt:
         g = grads.get(id(w))
         if g is None:  # the output does not depend on w
-            g = broadcast_to(scalar(sp.Integer(0), w.dtype), w.shape)
+            g = broadcast_to(scalar(sp.Integer(0), numeric_dtype(w.dtype)), w.shape)
         elif g.dtype == "bool":  # d(mask @ x)/dx is the mask: a gradient holds numbers (0/1)
             g = elementwise(sp.Piecewise((1, sp.Ne(ARG[0], 0)), (0, True)), (g,), origin=g.origin)
         out.append(g)

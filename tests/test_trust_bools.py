@@ -250,3 +250,26 @@ def test_matrix_made_inside_the_function_is_refused():
         symdiff.grad(lambda x: np.sum(np.matrix(x) * np.matrix(x).T))(X)
     with pytest.raises(SymdiffError):
         symdiff.grad(lambda x: np.sum(np.ma.array(x, mask=M)))(X)
+
+
+MASK_ARGUMENT_PROGRAMS = {
+    "mask_plus_mask": lambda x, m: np.sum(m + m) * x[0],   # NumPy: an or, so m is counted once
+    "mask_times_x": lambda x, m: np.sum(m * x),
+    "where": lambda x, m: np.sum(np.where(m, x, x ** 2)),
+    "invert": lambda x, m: np.sum(~m * x),
+    "and_comparison": lambda x, m: np.sum(m & (x > 0)) * x[0],
+    "mean_cast": lambda x, m: np.mean(m) * x[0] + np.sum(m.astype(float) * x ** 2),
+    "dot": lambda x, m: np.dot(m, x ** 2) + np.dot(m, m) * x[1],
+}
+
+
+@pytest.mark.parametrize("name", list(MASK_ARGUMENT_PROGRAMS))
+def test_boolean_array_arguments_stay_booleans(name):
+    """A mask passed as an argument is a boolean array inside the function, as in NumPy (not 0.0/1.0
+    floats, which would make ``m + m`` count twice); its gradient is float64 zeros."""
+    f = MASK_ARGUMENT_PROGRAMS[name]
+    value, gradient = symdiff.value_and_grad(f)(X, M)
+    assert np.allclose(value, f(X, M), rtol=1e-12, atol=1e-12)
+    assert np.allclose(gradient, central_gradient(lambda x: f(x, M), X), rtol=1e-6, atol=1e-6)
+    dx, dm = symdiff.grad(f, wrt=(0, 1))(X, M)
+    assert np.array_equal(dx, gradient) and dm.dtype == np.float64 and np.array_equal(dm, np.zeros(6))
