@@ -260,6 +260,7 @@ MASK_ARGUMENT_PROGRAMS = {
     "and_comparison": lambda x, m: np.sum(m & (x > 0)) * x[0],
     "mean_cast": lambda x, m: np.mean(m) * x[0] + np.sum(m.astype(float) * x ** 2),
     "dot": lambda x, m: np.dot(m, x ** 2) + np.dot(m, m) * x[1],
+    "branch_on_or": lambda x, m: np.sum(x) if np.sum(m + m) > 5 else np.sum(x ** 2),  # 4 > 5 in NumPy
 }
 
 
