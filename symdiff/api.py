@@ -66,6 +66,14 @@ def _wrt_indices(fn: Callable, wrt: Wrt) -> tuple[list[int], bool]:
 
 
 def _spec_of(name: str, value: Any) -> ArgSpec:
+    """The argument record of ``value`` passed as ``name``. ``np.matrix`` (``*`` is a matrix product, every
+    result is 2-d) and masked arrays (masked entries are left out) have semantics the traced NumPy code
+    does not follow: they are refused rather than differentiated as plain arrays."""
+    if isinstance(value, (np.matrix, np.ma.MaskedArray)):
+        kind = "an np.matrix" if isinstance(value, np.matrix) else "a masked array (np.ma)"
+        raise TraceError(f"argument {name!r} is {kind}: symdiff differentiates plain NumPy arrays and would "
+                         f"not follow its semantics; pass np.asarray({name}) (for a masked array, fill or drop "
+                         f"its masked entries first, e.g. {name}.filled(0) or {name}.compressed())")
     # (traced values never get here: a transformed function called while tracing composes, see _call)
     if isinstance(value, (bool, np.bool_)) or (isinstance(value, (numbers.Integral, np.integer))):
         return ArgSpec(name, None, static=value)
@@ -73,7 +81,9 @@ def _spec_of(name: str, value: Any) -> ArgSpec:
         return ArgSpec(name, (), str(np.result_type(value)) if isinstance(value, np.floating) else "float64")
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
         return ArgSpec(name, tuple(value.shape), str(value.dtype))
-    if isinstance(value, np.ndarray) and value.dtype.kind in "iub":
+    if isinstance(value, np.ndarray) and value.dtype == bool:  # a mask: booleans, as NumPy computes with them
+        return ArgSpec(name, tuple(value.shape), "bool")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
         return ArgSpec(name, tuple(value.shape), "float64")
     if isinstance(value, (str, type(None))):
         return ArgSpec(name, None, static=value)

@@ -28,6 +28,7 @@ from typing import Callable, Sequence
 
 import sympy as sp
 
+from .booleans import numeric_dtype
 from .domain import derivative
 from .errors import ShapeError, UnsupportedError, where
 from .ir import ARG, Node, toposort
@@ -330,7 +331,7 @@ def jacobian_nodes(output: Node, w: Node) -> Node:
     """``d output / d w`` of shape ``output.shape + w.shape``: forward mode seeded with the identity
     (banded while it can be, for a vector ``w``: :mod:`symdiff.structure`)."""
     (t,) = jvp_nodes([output], {id(w): seed(w) if w.ndim == 1 else identity(w.shape, w.dtype)}, w.shape)
-    return t if t is not None else _zeros(output.shape + w.shape, output.dtype)
+    return t if t is not None else _zeros(output.shape + w.shape, numeric_dtype(output.dtype))
 
 
 def hessian_nodes(output: Node, w: Node) -> tuple[Node, Node]:

@@ -23,6 +23,7 @@ from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
 from . import primitives as P
 from . import scalar as S
+from .booleans import is_boolean, logical_for, truth_table_form
 from .domain import keep_domain, requirements
 from .errors import ShapeError, UnsupportedError, where
 from .ir import ARG, Node, Origin
@@ -84,6 +85,8 @@ def as_node(x: Any) -> Node:
         return x
     if isinstance(x, Size):
         return P.scalar(x.expr)
+    if isinstance(x, (bool, np.bool_)):
+        return P.scalar(sp.true if x else sp.false, "bool")
     value = scalar_value(x)
     if value is not None:
         return P.scalar(value)
@@ -193,6 +196,9 @@ def ufunc(name: str, fn: Callable[..., sp.Expr], domain=(-2.0, 2.0), cases=None,
         _no_extras(name, kwargs)
         if len(args) != nargs:
             raise UnsupportedError(f"{_here()}: np.{name} takes {nargs} argument(s), got {len(args)}")
+        logic = truth_table_form(name, args)  # booleans only: NumPy's result type (mask + mask is an or)
+        if logic is not None:
+            return _compose(logic, args, origin, "all")
         return _compose(fn, args, origin, conditions, keep_inputs=name == "multiply")
     return Entry(name, build, domain, cases or (UNARY if nargs == 1 else BINARY), differentiable, notes)
 
@@ -201,6 +207,8 @@ def _where(origin, cond, a=None, b=None):
     if a is None or b is None:
         raise UnsupportedError(f"{_here()}: np.where with one argument (indices) is not differentiable; "
                                "use np.where(cond, a, b)")
+    if is_boolean(a) and is_boolean(b):  # a choice between booleans is a boolean, as in NumPy
+        return _compose(lambda c, x, y: sp.Or(sp.And(c, x), sp.And(sp.Not(c), y)), (cond, a, b), origin, "all")
     return _compose(lambda c, x, y: sp.Piecewise((x, c), (y, True)), (cond, a, b), origin, conditions=(0,))
 
 
@@ -329,7 +337,7 @@ def call(func: Any, args: tuple, kwargs: dict) -> Any:
     if constants is not None:  # only arrays the function built from constants: NumPy computes it now
         result = func(*constants[0], **constants[1])
         return [const_tracer(r) for r in result] if isinstance(result, (list, tuple)) else const_tracer(result)
-    entry = lookup(func)
+    entry = lookup(logical_for(func, args))  # mask & x: np.bitwise_and, logical on booleans
     if entry is None:
         raise UnsupportedError(
             f"{_here()}: {_func_name(func)} is not supported by symdiff. Rewrite it with supported functions "

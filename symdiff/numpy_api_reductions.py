@@ -13,7 +13,7 @@ from .domain import nan_outside
 from .ir import ARG, Node, Origin
 from .errors import UnsupportedError
 from .scalar import isfinite
-from .numpy_api import Case, Entry, _here, _no_extras, as_node, register
+from .numpy_api import Case, Entry, _compose, _here, _no_extras, as_node, register
 from .tracer import current_trace
 from .shapes import normalize_axes, size_of
 
@@ -54,9 +54,22 @@ def _var(root: bool):
     return build
 
 
+def _truths(op: str, name: str):
+    """``np.any`` / ``np.all`` (the max / min of ``x != 0``: booleans) and ``np.count_nonzero`` (the sum of
+    ``x != 0``: a count, a number)."""
+    def build(origin, a, axis=None, out=None, keepdims=False, **kwargs):
+        _no_extras(name, {"out": out, **kwargs})
+        truth = _compose(lambda v: v, (a,), origin, conditions="all")
+        return P.reduce(op, truth, axis=_axis(axis), keepdims=keepdims, origin=origin)
+    return build
+
+
 def _ptp(origin, a, axis=None, out=None, keepdims=False):
     _no_extras("ptp", {"out": out})
     x = as_node(a)
+    if x.dtype == "bool":
+        raise UnsupportedError(f"{_here()}: np.ptp of booleans is an error in NumPy (boolean subtract); "
+                               "use np.any(x) & ~np.all(x), or x.astype(float) first")
     hi = P.reduce("max", x, axis=_axis(axis), keepdims=keepdims, origin=origin)
     lo = P.reduce("min", x, axis=_axis(axis), keepdims=keepdims, origin=origin)
     return P.elementwise(ARG[0] - ARG[1], (hi, lo), origin=origin)
@@ -94,13 +107,14 @@ def _cumprod(origin, a, axis=None, dtype=None, out=None):
 
 
 def _diff(origin, a, n=1, axis=-1, prepend=None, append=None):
-    """``np.diff``: ``x[1:] - x[:-1]`` along ``axis``, ``n`` times."""
+    """``np.diff``: ``x[1:] - x[:-1]`` along ``axis``, ``n`` times (``x[1:] != x[:-1]`` for booleans, as NumPy)."""
     _no_extras("diff", {"prepend": prepend, "append": append})
     x = as_node(a)
     axis = normalize_axes(axis, x.ndim)[0]
     for _ in range(int(n)):
         size = x.shape[axis]
-        x = P.elementwise(ARG[0] - ARG[1], (P.slice_axis(x, axis, 1, size, origin),
+        change = sp.Ne(ARG[0], ARG[1]) if x.dtype == "bool" else ARG[0] - ARG[1]  # NumPy: booleans differ
+        x = P.elementwise(change, (P.slice_axis(x, axis, 1, size, origin),
                                             P.slice_axis(x, axis, 0, size - 1, origin)), origin=origin)
     return x
 
@@ -161,6 +175,10 @@ register(np.argsort, Entry("argsort", lambda origin, a, axis=-1, kind=None, orde
     notes="integer positions: no gradient"))
 register(np.prod, Entry("prod", _reduction("prod"), domain=(0.5, 1.5), cases=REDUCE_CASES,
                         notes="gradient exact with zeros too (product of the others, no division by 0)"))
+register(np.any, Entry("any", _truths("max", "any"), cases=REDUCE_CASES, notes="boolean: gradient zero"))
+register(np.all, Entry("all", _truths("min", "all"), cases=REDUCE_CASES, notes="boolean: gradient zero"))
+register(np.count_nonzero, Entry("count_nonzero", _truths("sum", "count_nonzero"), cases=REDUCE_CASES,
+                                 notes="a count of x != 0: gradient zero"))
 register(np.var, Entry("var", _var(False), cases=VAR_CASES))
 register(np.std, Entry("std", _var(True), cases=VAR_CASES,
                        notes="one element: all derivatives 0; equal elements: gradient NaN (as autograd)"))

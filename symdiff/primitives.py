@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 import sympy as sp
 
+from .booleans import booleans_as_numbers, counted_dtype
 from .domain import composed_requirements, derivative, keep_domain
 from .errors import ShapeError
 from .ir import ARG, ConstValue, Node, Origin, arg_index
@@ -92,6 +93,8 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
         return elementwise(expr, kept, shape=shape or broadcast_shapes(*(n.shape for n in kept)),
                            origin=origin, dtype=dtype, name=name)
     truth = isinstance(expr, sp.logic.boolalg.Boolean) and not isinstance(expr, sp.Expr)  # a Symbol is Boolean too
+    if not truth:
+        expr = booleans_as_numbers(expr, kept)
     out_dtype = dtype or ("bool" if truth else _dtype(*kept))
     natural = broadcast_shapes(*(n.shape for n in kept))
     if len(kept) == 1 and expr == ARG[0] and shape in (None, natural):
@@ -107,6 +110,10 @@ def scalar(value, dtype: str = "float64") -> Node:
 
 
 def _vjp_elementwise(g: Node, node: Node) -> list[Node | None]:
+    """Adjoints of the inputs; none through a boolean node (a comparison or logic: piecewise constant,
+    gradient 0 almost everywhere, so a boolean-valued function has a zero gradient)."""
+    if node.dtype == "bool":
+        return [None] * len(node.inputs)
     out: list[Node | None] = []
     for i, inp in enumerate(node.inputs):
         if inp.dtype == "bool":
@@ -183,7 +190,7 @@ def reduce(op: str, x: Node, axis=None, keepdims: bool = False, origin: Origin |
     else:
         shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
     params = (("axis", axes), ("keepdims", bool(keepdims)))
-    return Node(op, (x,), shape, params=params, dtype=x.dtype, origin=origin)
+    return Node(op, (x,), shape, params=params, dtype=counted_dtype(op, x), origin=origin)
 
 
 def _restore(g: Node, node: Node) -> Node:
@@ -224,6 +231,8 @@ def _emit_reduce(method: str) -> Emit:
             args.append("axis=" + (str(axes[0]) if len(axes) == 1 else str(axes)))
         if node.param("keepdims") and x.ndim:
             args.append("keepdims=True")
+        if x.dtype == "bool" and node.dtype != "bool":  # counts of booleans: float64 data, not int64
+            args.append("dtype=float")
         if not x.ndim:  # a 0-d argument may be a Python float, which has no methods
             return f"np.{method}({', '.join([a[0], *args])})"
         return f"{p.paren(a[0], '.')}.{method}({', '.join(args)})"
