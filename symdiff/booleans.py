@@ -116,6 +116,10 @@ def _count_flags(e: sp.Basic, flags: dict) -> sp.Basic:
         return sp.Piecewise(*((_count_flags(v, flags), _truth_uses(c, flags)) for v, c in e.args))
     if isinstance(e, (sp.logic.boolalg.Boolean, sp.core.relational.Relational)) and not isinstance(e, sp.Expr):
         return _truth_uses(e, flags)
+    first = getattr(type(e), "conditions_from", None)  # a function whose later arguments are truth values
+    if first is not None:
+        return e.func(*(_count_flags(a, flags) if k < first else _truth_uses(a, flags) if not a.is_Atom else a
+                        for k, a in enumerate(e.args)))
     return e.func(*(_count_flags(a, flags) for a in e.args))
 
 

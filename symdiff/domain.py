@@ -34,6 +34,8 @@ class nan_outside(sp.Function):
     """``nan_outside(e, c1, c2, ...)``: ``e`` where every condition ``ci`` holds, NaN elsewhere;
     printed as ``np.where(c1 & c2 ..., e, np.nan)``."""
 
+    conditions_from = 1  # the arguments after the first are truth values (booleans stay booleans there)
+
     @classmethod
     def eval(cls, e, *conditions):
         if not conditions:

@@ -306,3 +306,16 @@ def test_zero_times_infinity_is_nan_as_in_numpy():
     with np.errstate(invalid="ignore"):
         assert np.isnan(f(x, y)) and np.isnan(symdiff.value_and_grad(f)(x, y)[0])
     assert symdiff.value_and_grad(f)(x, np.ones(3))[0] == 3.0
+
+
+def test_domain_guard_whose_conditions_are_boolean_inputs_prints():
+    """A guard's conditions fused into boolean nodes stay truth values (found merging the boolean rules):
+    the discounted sum and its derivative against the closed form."""
+    def npv(cf, rate):
+        t = np.arange(len(cf))
+        return np.sum(cf / (1 + rate) ** t)
+    cf = np.array([1.0, 2.0, 3.0])
+    value, d_rate = symdiff.value_and_grad(npv, wrt="rate")(cf, 0.05)
+    t = np.arange(3)
+    assert np.isclose(value, np.sum(cf / 1.05 ** t))
+    assert np.isclose(d_rate, np.sum(-t * cf / 1.05 ** (t + 1)))
