@@ -131,8 +131,8 @@ def keep_domain(before, after: sp.Expr) -> sp.Expr:
     """``after`` (equal to ``before`` where both are defined), NaN wherever ``before`` is by its
     domain: the requirements of ``before`` (an expression, or its requirements already collected)
     that ``after`` lost are kept by a :class:`nan_outside`."""
-    if after is before:
-        return after
+    if after is before or (isinstance(after, sp.logic.boolalg.Boolean) and not isinstance(after, sp.Expr)):
+        return after  # a truth value is never NaN: NumPy's comparisons and logic of NaN give False
     required = requirements(before) if isinstance(before, sp.Basic) else before
     if not required:
         return after
