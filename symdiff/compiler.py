@@ -218,7 +218,7 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
     labels = [label for f in ok[0][0] for label in f.labels]
     module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
     module.name_constants(nodes)
-    checks = _guard_lines(name, specs, guard)
+    checks = _guard_lines(name, specs, guard) + _relation_lines(name, [p.inputs for p in paths if p.inputs])
     extra = {q for f in ok[0][0] for q in f.extra_params}
     user_params = [p for p in params if p not in extra]
     printed = []
@@ -326,6 +326,25 @@ def _guard_lines(name: str, specs: Sequence[ArgSpec], guard) -> list[str]:
         lines += [f"if {arg}.shape[{axis}] != {size}:",
                   f"    raise ValueError(\"{name}: this code was generated for {arg}.shape[{axis}] == {size} "
                   f"(the function uses that size as a number); generate it again for other sizes\")"]
+    return lines
+
+
+def _relation_lines(name: str, inputs: Sequence[Sequence[Any]]) -> list[str]:
+    """Sizes the trace found to be other arguments' sizes combined (``v`` is assigned into ``x[1:]``:
+    its size is ``n_x - 1``) are checked on every call, as the code relies on them."""
+    from .printer import ExprPrinter
+    lines: list[str] = []
+    for nodes in inputs:
+        printer = ExprPrinter(size_bindings(nodes))
+        for node in nodes:
+            for axis, d in enumerate(node.shape):
+                if d.is_Symbol or d.is_Integer:
+                    continue
+                arg, want = node.param("name"), printer.doprint(d)
+                line = f"if {arg}.shape[{axis}] != {want}:"
+                if line not in lines:
+                    lines += [line, f"    raise ValueError(f\"{name}: {arg}.shape[{axis}] must be {want} (the function "
+                                    f"relies on it); {arg} has shape {{{arg}.shape}}\")"]
     return lines
 
 

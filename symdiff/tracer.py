@@ -101,15 +101,23 @@ class Trace:
         return sym
 
     def find(self, d: sp.Expr) -> sp.Expr:
+        """What the size ``d`` now is, in symbols that are bound to nothing: a symbol may be bound to
+        a compound size (``n_v -> n_x - 1``) whose own symbols were bound later (``n_x -> 4``)."""
         while isinstance(d, sp.Symbol) and d in self.parent:
             d = self.parent[d]
+        if isinstance(d, sp.Basic) and not isinstance(d, sp.Symbol) and any(s in self.parent for s in d.free_symbols):
+            d = self.resolve(d)
         return d
 
     def resolve(self, expr: sp.Expr) -> sp.Expr:
         if not isinstance(expr, sp.Basic) or not expr.free_symbols:
             return expr
         reps = {s: self.find(s) for s in expr.free_symbols if s in self.parent}
-        return expr.xreplace(reps) if reps else expr
+        if not reps:
+            return expr
+        for s, r in reps.items():  # path compression: the next lookup is one step
+            self.parent[s] = r
+        return expr.xreplace(reps)
 
     def value(self, expr: sp.Expr) -> int | None:
         expr = self.resolve(expr)
@@ -124,20 +132,48 @@ class Trace:
         if a == b:
             return a
         va, vb = self.value(a), self.value(b)
+        for e, n in ((a, b), (b, a)):  # a named size the program needs to be a number: specialise it
+            if n.is_Integer and (va is None or vb is None) and self._solve(e, int(n)):
+                return n
+        for s, e in ((a, b), (b, a)):  # a named size and a compound one (m and n - 1): the code checks it
+            if isinstance(s, sp.Symbol) and not isinstance(e, sp.Symbol) and self.values.get(s) is None \
+                    and s not in e.free_symbols:
+                self.parent[s] = e
+                return e
         if va is None or vb is None:
-            raise ShapeError(f"{_here()}: sizes {a} and {b} must be equal here; "
-                             "if they are the same size, give them the same name")
+            if isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol):
+                hint = "if they are the same size, give them the same name"
+            else:
+                hint = "names cannot say how they relate: give concrete sizes (e.g. --shape x=5) for this function"
+            raise ShapeError(f"{_here()}: sizes {a} and {b} must be equal here; {hint}")
         if va != vb:
             raise ShapeError(f"{_here()}: sizes {va} and {vb} do not match "
                              "(operands could not be broadcast together)")
-        if isinstance(b, sp.Symbol):
+        if isinstance(b, sp.Symbol) and b not in a.free_symbols:
             self.parent[b] = a
             return a
-        if isinstance(a, sp.Symbol):
+        if isinstance(a, sp.Symbol) and a not in b.free_symbols:
             self.parent[a] = b
             return b
         self.concrete(a), self.concrete(b)  # two compound sizes: fall back to their values
         return sp.Integer(va)
+
+    def _solve(self, expr: sp.Expr, n: int) -> bool:
+        """``expr == n`` where ``expr`` has one size of unknown value (``k``, ``n_p - 2``): that size is
+        specialised to the one positive integer solving it (the generated code checks it on every call)."""
+        unknown = [s for s in expr.free_symbols if self.values.get(s) is None]
+        if len(unknown) != 1:
+            return False
+        (s,) = unknown
+        known = expr.xreplace({t: self.values[t] for t in expr.free_symbols if t is not s})
+        roots = [r for r in sp.solve(sp.Eq(known, n), s) if r.is_Integer and r > 0]
+        if len(roots) != 1:
+            return False
+        for t in expr.free_symbols - {s}:
+            self.concrete(t)
+        self.values[s] = int(roots[0])
+        self.parent[s] = roots[0]
+        return True
 
     def is_one(self, d: sp.Expr) -> bool:
         d = self.resolve(d)

@@ -1,0 +1,155 @@
+"""Regression tests of issue 9 ("Trust"): crashes and spurious refusals found by the property tests
+and by hand, each pinned by a plain (non-random) test."""
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+from hypothesis import settings
+
+import symdiff
+from symdiff.testing import check_grads
+
+W4 = np.array([2.0, 3.0, 4.0, 5.0])
+
+
+def _exported(fn, tmp_path, shapes, wrt=None, name="mod"):
+    path = tmp_path / f"{name}.py"
+    symdiff.export(fn, path, wrt=wrt, shapes=shapes)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---- sizes bound to compound sizes whose symbols are specialised later ----------------------------
+
+def _assign_tail(x, v):
+    y = x.copy()
+    y[1:] = v  # n_v is bound to n_x - 1 ...
+    return np.sum(W4 * y)  # ... and n_x to 4 afterwards (W4 is a constant of 4 elements)
+
+
+def test_assigning_a_tail_then_broadcasting_against_a_constant():
+    """Found by test_random_indexing.py::test_assigning_any_index: "no code for symbol n_x"."""
+    x, v = np.arange(4.0), np.array([1.0, 2.0, 3.0])
+    gx, gv = symdiff.grad(_assign_tail, wrt=(0, 1))(x, v)
+    np.testing.assert_array_equal(gx, [2.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(gv, [3.0, 4.0, 5.0])
+
+
+@pytest.mark.parametrize("index", [slice(None, -1), slice(None, None, 2), slice(2, None), slice(None, None, -1)])
+def test_assigning_slices_then_broadcasting_against_a_constant(index):
+    def f(x, v):
+        y = x.copy()
+        y[index] = v
+        return np.sum(W4 * y ** 2)
+    x = np.array([0.5, -1.0, 2.0, 1.5])
+    v = np.linspace(1.0, 2.0, len(x[index]))
+    check_grads(f, [x, v], wrt=(0, 1))
+
+
+def test_a_size_bound_to_a_chain_of_compound_sizes():
+    def f(x, u, v):
+        a = x[1:] * u  # n_u -> n_x - 1
+        b = a[1:] * v  # n_v -> n_x - 2
+        return np.sum(b * np.array([1.0, 2.0]))  # n_x -> 4
+    check_grads(f, [np.arange(1.0, 5.0), np.ones(3) * 0.5, np.ones(2) * 2.0], wrt=(0, 1, 2))
+
+
+def test_the_export_of_an_assigned_tail_reads_sizes_at_run_time(tmp_path):
+    """Named sizes m and n with m == n - 1: the module serves every n, and checks m on every call."""
+    def f(x, v):
+        y = x.copy()
+        y[1:] = v
+        return np.sum(y ** 2)
+    mod = _exported(f, tmp_path, {"x": ("n",), "v": ("m",)}, wrt=("x", "v"))
+    for n in (3, 6):
+        x, v = np.arange(float(n)), np.arange(1.0, n)
+        gx, gv = mod.f_grad(x, v)
+        np.testing.assert_allclose(gx, np.r_[2 * x[0], np.zeros(n - 1)])
+        np.testing.assert_allclose(gv, 2 * v)
+    with pytest.raises(ValueError, match=r"v.shape\[0\] must be x.shape\[0\] - 1"):
+        mod.f_grad(np.ones(4), np.ones(1))  # NumPy would broadcast v silently
+
+
+def test_two_names_for_one_size_are_still_refused(tmp_path):
+    def f(x, v):
+        return np.sum(x * v)
+    with pytest.raises(symdiff.ShapeError, match="give them the same name"):
+        symdiff.export(f, tmp_path / "unused.py", shapes={"x": ("n",), "v": ("m",)})
+
+
+# ---- spurious ShapeErrors on valid NumPy ----------------------------------------------------------
+
+def _split(p, X):
+    a, b = p[:2], p[2:]
+    return np.sum((X - a) ** 2) + np.sum((X * b - 1.0) ** 2)
+
+
+P4, X32 = np.array([0.1, -0.2, 0.3, 0.7]), np.arange(6.0).reshape(3, 2) / 5
+
+
+def test_a_split_parameter_vector_broadcast_against_a_matrix():
+    check_grads(_split, [P4, X32], wrt=(0, 1))
+
+
+@pytest.mark.parametrize("shapes", [{"p": (4,), "X": (3, 2)}, {"p": ("n",), "X": ("m", "k")}])
+def test_the_export_of_a_split_parameter_vector(tmp_path, shapes):
+    """With names, the program fixes k == 2 and n - 2 == 2: n and k are specialised, and checked."""
+    mod = _exported(_split, tmp_path, shapes, wrt=("p", "X"))
+    expected = symdiff.grad(_split, wrt=(0, 1))(P4, X32)
+    for got, want in zip(mod._split_grad(P4, X32), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"p.shape\[0\] == 4"):
+        mod._split_grad(np.ones(6), X32)
+
+
+def _shifted_softmax(X, W):
+    N, D = X.shape
+    s = X @ W
+    s -= np.max(s, axis=1).reshape(N, 1)
+    e = np.exp(s)
+    return np.sum(np.log(e / e.sum(axis=1, keepdims=True))[:, 0])
+
+
+def test_an_in_place_shift_by_a_reshaped_max():
+    """``.reshape(N, 1)`` with N from ``X.shape`` kept N symbolic (an int here used to specialise it
+    before the in-place check compared shapes)."""
+    rng = np.random.default_rng(0)
+    check_grads(_shifted_softmax, [rng.normal(size=(3, 2)), rng.normal(size=(2, 4))], wrt=(1,))
+
+
+@pytest.mark.parametrize("shapes", [{"X": (3, 2), "W": (2, 4)}, {"X": ("n", "d"), "W": ("d", "k")}])
+def test_the_export_of_an_in_place_shift(tmp_path, shapes):
+    mod = _exported(_shifted_softmax, tmp_path, shapes, wrt="W")
+    rng = np.random.default_rng(1)
+    X, W = rng.normal(size=(3, 2)), rng.normal(size=(2, 4))
+    np.testing.assert_allclose(mod._shifted_softmax_grad(X, W), symdiff.grad(_shifted_softmax, wrt="W")(X, W),
+                               rtol=1e-10)
+    if "n" in shapes["X"]:  # one module for every number of rows
+        X5 = rng.normal(size=(5, 2))
+        np.testing.assert_allclose(mod._shifted_softmax_grad(X5, W),
+                                   symdiff.grad(_shifted_softmax, wrt="W")(X5, W), rtol=1e-10)
+
+
+def test_the_cli_on_both(tmp_path):
+    from symdiff.cli import main
+    src = tmp_path / "model.py"
+    src.write_text("import numpy as np\n\n\n"
+                   "def split(p, X):\n    a, b = p[:2], p[2:]\n    return np.sum((X - a) ** 2) + np.sum((X * b) ** 2)\n\n\n"
+                   "def shift(X, W):\n    N, D = X.shape\n    s = X @ W\n"
+                   "    s -= np.max(s, axis=1).reshape(N, 1)\n    return np.sum(np.exp(s))\n")
+    assert main(["grad", f"{src}:split", "--shape", "p=n", "--shape", "X=m,k", "-o", str(tmp_path / "a.py")]) == 0
+    assert main(["grad", f"{src}:shift", "--wrt", "W", "--shape", "X=n,d", "--shape", "W=d,k",
+                 "-o", str(tmp_path / "b.py")]) == 0
+    assert "def split_grad" in (tmp_path / "a.py").read_text()
+    assert "def shift_grad" in (tmp_path / "b.py").read_text()
+
+
+def test_hypothesis_runs_are_deterministic_by_default():
+    """conftest.py loads the ``ci`` profile; ``--hypothesis-profile=dev`` searches at random."""
+    if settings.get_current_profile_name() == "ci":
+        assert settings.default.derandomize and settings.default.database is None
+        assert settings.default.deadline is None
