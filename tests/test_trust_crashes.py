@@ -153,3 +153,54 @@ def test_hypothesis_runs_are_deterministic_by_default():
     if settings.get_current_profile_name() == "ci":
         assert settings.default.derandomize and settings.default.database is None
         assert settings.default.deadline is None
+
+
+# ---- found by the property tests with random seeds (--hypothesis-profile=dev) ---------------------
+
+W13 = np.array([[0.45, 0.08, 0.87]])
+
+
+def test_a_slice_of_zeros_whose_size_is_found_to_be_one():
+    """Seed 12 of test_random_programs: ``h[1:]`` of a (2, 3) array of zeros broadcast against a
+    (1, 3) constant: "cannot broadcast shape () to (n_y0 - 1, n_y1)" (the size was just found to be 1)."""
+    def prog(x, y):
+        h = y * 0.0
+        h = h[1:]
+        return np.sum(h * W13) + x * np.sum(y[1:] * W13)
+    gx, gy = symdiff.grad(prog, wrt=(0, 1))(np.array(0.5), np.ones((2, 3)))
+    assert gx == pytest.approx(np.sum(W13))
+    np.testing.assert_allclose(gy, np.r_[np.zeros((1, 3)), 0.5 * W13])
+
+
+# ---- huge programs ---------------------------------------------------------------------------------
+
+def _ast_depth(tree) -> int:
+    import ast
+    deepest, stack = 0, [(tree, 1)]
+    while stack:  # (iteratively: the point is that the code may be deep)
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(node))
+    return deepest
+
+
+def test_a_long_chain_is_printed_as_statements_of_bounded_depth():
+    """3,500 chained np.sin ended in a RecursionError from ast.parse in the printer: the gradient,
+    a product of 3,500 cosines, was inlined into one statement. Inlined operands now nest at most
+    MAX_CODE_DEPTH deep, so a statement at most twice that (a chain of 200 nested 200 deep before)."""
+    import ast
+
+    from symdiff.printer import MAX_CODE_DEPTH
+
+    def f(x):
+        for _ in range(200):
+            x = np.sin(x)
+        return np.sum(x)
+    x = np.array([0.3, 0.9])
+    g = symdiff.grad(f)
+    got = g(x)
+    want, y = np.ones_like(x), x
+    for _ in range(200):
+        want, y = want * np.cos(y), np.sin(y)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert _ast_depth(ast.parse(g.source)) <= 2 * MAX_CODE_DEPTH + 15  # (+ def, return, call, attribute ...)
