@@ -24,22 +24,29 @@ from .primitives import copy, input_node
 from .shapes import ONE, format_shape
 from .simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .specs import ArgSpec, Compiled
-from .tracer import Trace, trace
+from .tracer import Trace, is_user_file, trace
 from .aux import attach, flatten
 from .branches import (Path, decision_tree, dispatch_lines, evaluate, explore, failure_lines, guided, is_failure,
                        size_bindings)
 from .values import Tracer
 
-_PKG = os.path.dirname(os.path.abspath(__file__))
+
+
+def _deepest(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"in {frames[-1].name} of {os.path.basename(frames[-1].filename)}" if frames else "at an unknown place"
 
 
 def _user_failure(name: str, exc: Exception) -> SymdiffError:
-    frame = next((f for f in reversed(traceback.extract_tb(exc.__traceback__))
-                  if not f.filename.startswith(_PKG) and "numpy" not in f.filename), None)
+    frame = next((f for f in reversed(traceback.extract_tb(exc.__traceback__)) if is_user_file(f.filename)), None)
     where = f"{frame.filename}:{frame.lineno} ({frame.line})" if frame else "the function"
     if isinstance(exc, AttributeError) and "Tracer" in str(exc):
         return UnsupportedError(f"{where}: {exc}: this method or attribute of arrays is not supported on traced "
                                 "values; use a NumPy function symdiff supports (see the README table)")
+    if isinstance(exc, RecursionError) and frame is not None:
+        return TraceError(f"{name} raised RecursionError ({exc}) while being traced: {frame.name} recursed too deep "
+                          f"(without end?) at {where}; give the recursion a base case that does not depend on traced values, "
+                          "or write it as a loop")
     return TraceError(f"{name} raised {type(exc).__name__}: {exc}, at {where}, while being traced")
 
 
@@ -90,6 +97,10 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
                         has_aux, values, known)
+    except RecursionError as exc:  # (the user's own recursion is reported by _user_failure, at its line)
+        raise UnsupportedError(f"{name} is too deep for symdiff to compile ({exc}, {_deepest(exc)}): its graph nests "
+                               "deeper than Python's recursion limit; split it into smaller functions, or raise "
+                               "sys.setrecursionlimit") from None
     finally:
         REPORT.reset(token)
 

@@ -47,12 +47,20 @@ def current_trace() -> "Trace":
     return trace
 
 
+_SYMPY_DIR = os.path.dirname(os.path.abspath(sp.__file__))
+
+
+def is_user_file(path: str) -> bool:
+    """Whether code of ``path`` is the user's (not symdiff's, NumPy's or SymPy's)."""
+    return not (path.startswith(_PKG_DIR) or path.startswith(_NUMPY_DIR) or path.startswith(_SYMPY_DIR)
+                or path.startswith("<frozen"))
+
+
 def user_frame():
     """The innermost frame of the user's code (not symdiff's, not NumPy's)."""
     frame = sys._getframe(1)
     while frame is not None:
-        path = frame.f_code.co_filename
-        if not (path.startswith(_PKG_DIR) or path.startswith(_NUMPY_DIR) or path.startswith("<frozen")):
+        if is_user_file(frame.f_code.co_filename):
             return frame
         frame = frame.f_back
     return None

@@ -204,3 +204,22 @@ def test_a_long_chain_is_printed_as_statements_of_bounded_depth():
         want, y = want * np.cos(y), np.sin(y)
     np.testing.assert_allclose(got, want, rtol=1e-12)
     assert _ast_depth(ast.parse(g.source)) <= 2 * MAX_CODE_DEPTH + 15  # (+ def, return, call, attribute ...)
+
+
+def _forever(x):
+    return _forever(x)
+
+
+def _forever_with_math(x):
+    return np.sum(x) + _forever_with_math(x * 2.0)  # (the recursion limit is hit inside SymPy)
+
+
+@pytest.mark.parametrize("fn", [_forever, _forever_with_math])
+def test_infinite_recursion_is_reported_at_the_users_line(fn):
+    with pytest.raises(symdiff.TraceError) as info:
+        symdiff.grad(fn)(np.ones(3))
+    message = str(info.value)
+    assert f"{fn.__name__} recursed too deep" in message
+    assert f"{__file__}:" in message and "sympy" not in message
+    line = fn.__code__.co_firstlineno + 1
+    assert f"{__file__}:{line} (" in message
