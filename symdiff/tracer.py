@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 
-from .errors import BranchLimitError, ShapeError, TraceError, UnsupportedError
+from .errors import MADE, BranchLimitError, ShapeError, SymdiffError, TraceError, UnsupportedError
 from .ir import Node, Origin, rebuild
 from .shapes import _sizes
 
@@ -153,7 +153,9 @@ class Trace:
                 hint = "if they are the same size, give them the same name"
             else:
                 hint = "names cannot say how they relate: give concrete sizes (e.g. --shape x=5) for this function"
-            raise ShapeError(f"{_here()}: sizes {a} and {b} must be equal here; {hint}")
+            error = ShapeError(f"{_here()}: sizes {a} and {b} must be equal here; {hint}")
+            error.refusal = True  # (NumPy would go on: the sizes may be equal)
+            raise error
         if va != vb:
             raise ShapeError(f"{_here()}: sizes {va} and {vb} do not match "
                              "(operands could not be broadcast together)")
@@ -267,11 +269,27 @@ def _target_of(text: str) -> str | None:
 def trace(fn: Callable, args: list[Any], tr: Trace) -> Any:
     """Call ``fn(*args)`` (args may hold Tracers) with the trace ``tr`` active; return its result."""
     from .patches import active
-    token, utoken = _TRACE.set(tr), _sizes.set(tr)
+    made: list[SymdiffError] = []
+    token, utoken, etoken = _TRACE.set(tr), _sizes.set(tr), MADE.set(made)
     try:
         with active(fn):
             result = fn(*args)
     finally:
         _TRACE.reset(token)
         _sizes.reset(utoken)
+        MADE.reset(etoken)
+    swallowed = next((e for e in made if e.refusal and _caught_by_user(e)), None)
+    if swallowed is not None:
+        tb = swallowed.__traceback__
+        raise type(swallowed)(
+            f"{swallowed} -- and the function caught this error ({tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}, "
+            f"in {tb.tb_frame.f_code.co_name}) and went on, which computes something else than the code says: "
+            "symdiff refuses it anyway. Do not catch symdiff's errors around traced values (catch only your own)")
     return result
+
+
+def _caught_by_user(error: SymdiffError) -> bool:
+    """Whether ``error`` was raised and then caught in the user's code: the outermost frame its
+    traceback reached is the user's (errors symdiff catches itself end in symdiff's frames)."""
+    tb = error.__traceback__
+    return tb is not None and is_user_file(tb.tb_frame.f_code.co_filename)

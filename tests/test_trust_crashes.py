@@ -223,3 +223,54 @@ def test_infinite_recursion_is_reported_at_the_users_line(fn):
     assert f"{__file__}:" in message and "sympy" not in message
     line = fn.__code__.co_firstlineno + 1
     assert f"{__file__}:{line} (" in message
+
+
+# ---- refusals swallowed by the user's try/except ---------------------------------------------------
+
+def _swallows(x):
+    try:
+        y = np.fft.fft(x)  # not supported: symdiff raises UnsupportedError here ...
+    except Exception:  # ... which this catches: the trace would go on with y = x (gradient 1, not fft's)
+        y = x
+    return np.sum(y)
+
+
+def test_a_refusal_caught_by_the_users_code_is_raised_anyway(tmp_path):
+    with pytest.raises(symdiff.UnsupportedError) as info:
+        symdiff.grad(_swallows)(np.ones(3))
+    line = _swallows.__code__.co_firstlineno + 2
+    assert f"{__file__}:{line}" in str(info.value) and "caught this error" in str(info.value)
+    with pytest.raises(symdiff.UnsupportedError, match="caught this error"):
+        symdiff.export(_swallows, tmp_path / "unused.py", shapes={"x": ("n",)})
+
+
+def _catches_its_own(x):
+    try:
+        if x.shape[0] > 2:
+            raise ValueError("too long")
+        y = x
+    except ValueError:
+        y = 3.0 * x
+    return np.sum(y)
+
+
+def _catches_numpys_own(x, w):
+    try:
+        z = x * w  # shapes (3,) and (2,): NumPy raises ValueError too
+    except ValueError:
+        z = x * w[0]
+    return np.sum(z ** 2)
+
+
+def _branches_and_composes(x):
+    inner = symdiff.grad(lambda v: np.sum(v ** 3))
+    return np.sum(inner(x)) if np.sum(x) > 0 else -np.sum(x)
+
+
+def test_the_users_own_exceptions_still_work():
+    np.testing.assert_array_equal(symdiff.grad(_catches_its_own)(np.ones(3)), [3.0, 3.0, 3.0])
+    np.testing.assert_array_equal(symdiff.grad(_catches_its_own)(np.ones(2)), [1.0, 1.0])
+    x, w = np.array([1.0, 2.0, 3.0]), np.array([2.0, 5.0])
+    np.testing.assert_allclose(symdiff.grad(_catches_numpys_own)(x, w), 2 * x * w[0] ** 2)
+    np.testing.assert_allclose(symdiff.grad(_branches_and_composes)(x), 6 * x)
+    np.testing.assert_allclose(symdiff.grad(_branches_and_composes)(-x), -np.ones(3))
