@@ -44,9 +44,9 @@ def _user_failure(name: str, exc: Exception) -> SymdiffError:
         return UnsupportedError(f"{where}: {exc}: this method or attribute of arrays is not supported on traced "
                                 "values; use a NumPy function symdiff supports (see the README table)")
     if isinstance(exc, RecursionError) and frame is not None:
-        return TraceError(f"{name} raised RecursionError ({exc}) while being traced: {frame.name} recursed too deep "
-                          f"(without end?) at {where}; give the recursion a base case that does not depend on traced values, "
-                          "or write it as a loop")
+        return TraceError(f"{name} raised RecursionError ({exc}) while being traced: {frame.name} recursed too "
+                          f"deep (without end?) at {where}; give the recursion a base case that does not depend on "
+                          "traced values, or write it as a loop")
     return TraceError(f"{name} raised {type(exc).__name__}: {exc}, at {where}, while being traced")
 
 

@@ -138,7 +138,8 @@ def test_the_cli_on_both(tmp_path):
     from symdiff.cli import main
     src = tmp_path / "model.py"
     src.write_text("import numpy as np\n\n\n"
-                   "def split(p, X):\n    a, b = p[:2], p[2:]\n    return np.sum((X - a) ** 2) + np.sum((X * b) ** 2)\n\n\n"
+                   "def split(p, X):\n    a, b = p[:2], p[2:]\n"
+                   "    return np.sum((X - a) ** 2) + np.sum((X * b) ** 2)\n\n\n"
                    "def shift(X, W):\n    N, D = X.shape\n    s = X @ W\n"
                    "    s -= np.max(s, axis=1).reshape(N, 1)\n    return np.sum(np.exp(s))\n")
     assert main(["grad", f"{src}:split", "--shape", "p=n", "--shape", "X=m,k", "-o", str(tmp_path / "a.py")]) == 0
