@@ -19,7 +19,7 @@ from .naming import Namer
 from .primitives import PRIMITIVES
 from .primitives_index import format_index
 from .paths import templates_dir
-from .printer import ExprPrinter, Helpers, is_atomic, unwrap
+from .printer import MAX_CODE_DEPTH, ExprPrinter, Helpers, code_depth, is_atomic, unwrap
 from .rewrites_arrays import EMITTERS  # with the emitters of rewrites_arrays' nodes registered
 
 
@@ -158,6 +158,7 @@ class NodePrinter:
         hints = {id(o): label for o, label in zip(reversed(outputs), reversed(labels))}
         lines: list[str] = []
         last_origin = None
+        depths: dict[int, int] = {}  # how deep the code of inlined nodes nests (named ones: 0)
         for node in order:
             if node.op == "input":
                 self.code[id(node)] = node.param("name")
@@ -174,11 +175,13 @@ class NodePrinter:
             emit = PRIMITIVES[node.op].emit if node.op in PRIMITIVES else EMITTERS[node.op]
             code = emit(node, [self.code[id(i)] for i in node.inputs], self)
             block = not isinstance(code, str)  # statements filling the array named {name}
+            depth = code_depth(node, [depths.get(id(i), 0) for i in node.inputs])
             inline = not block and node.op != "setitem" and (
-                (node.name is None and id(node) not in out_ids and uses.get(id(node), 0) == 1)
-                or node.op == "const" or (node.op == "elementwise" and not node.inputs))
+                (node.name is None and id(node) not in out_ids and uses.get(id(node), 0) == 1
+                 and depth <= MAX_CODE_DEPTH) or node.op == "const" or (node.op == "elementwise" and not node.inputs))
             if inline:
                 self.code[id(node)] = code
+                depths[id(node)] = depth
                 continue
             name = self.namer.fresh(node.name or hints.get(id(node)))
             self.code[id(node)] = name

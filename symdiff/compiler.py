@@ -27,22 +27,29 @@ from .simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .entry_points import defaults, internal, wrap
 from .signature import function_of, name_of
 from .specs import ArgSpec, Compiled
-from .tracer import Trace, trace
+from .tracer import Trace, is_user_file, trace
 from .aux import attach, flatten
 from .branches import (Path, decision_tree, dispatch_lines, evaluate, explore, failure_lines, guided, is_failure,
                        size_bindings)
 from .values import Tracer
 
-_PKG = os.path.dirname(os.path.abspath(__file__))
+
+
+def _deepest(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"in {frames[-1].name} of {os.path.basename(frames[-1].filename)}" if frames else "at an unknown place"
 
 
 def _user_failure(name: str, exc: Exception) -> SymdiffError:
-    frame = next((f for f in reversed(traceback.extract_tb(exc.__traceback__))
-                  if not f.filename.startswith(_PKG) and "numpy" not in f.filename), None)
+    frame = next((f for f in reversed(traceback.extract_tb(exc.__traceback__)) if is_user_file(f.filename)), None)
     where = f"{frame.filename}:{frame.lineno} ({frame.line})" if frame else "the function"
     if isinstance(exc, AttributeError) and "Tracer" in str(exc):
         return UnsupportedError(f"{where}: {exc}: this method or attribute of arrays is not supported on traced "
                                 "values; use a NumPy function symdiff supports (see the README table)")
+    if isinstance(exc, RecursionError) and frame is not None:
+        return TraceError(f"{name} raised RecursionError ({exc}) while being traced: {frame.name} recursed too "
+                          f"deep (without end?) at {where}; give the recursion a base case that does not depend on "
+                          "traced values, or write it as a loop")
     return TraceError(f"{name} raised {type(exc).__name__}: {exc}, at {where}, while being traced")
 
 
@@ -96,6 +103,10 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
                         has_aux, values, known, public)
+    except RecursionError as exc:  # (the user's own recursion is reported by _user_failure, at its line)
+        raise UnsupportedError(f"{name} is too deep for symdiff to compile ({exc}, {_deepest(exc)}): its graph nests "
+                               "deeper than Python's recursion limit; split it into smaller functions, or raise "
+                               "sys.setrecursionlimit") from None
     finally:
         REPORT.reset(token)
 
@@ -231,7 +242,7 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind, public) -> st
     labels = [label for f in ok[0][0] for label in f.labels]
     module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
     module.name_constants(nodes)
-    checks = _guard_lines(name, specs, guard, public)
+    checks = _guard_lines(name, specs, guard, public) + _relation_lines(name, [p.inputs for p in paths if p.inputs])
     extra = {q for f in ok[0][0] for q in f.extra_params}
     user_params = [p for p in params if p not in extra]
     printed = []
@@ -335,6 +346,26 @@ def _plain(value):
         return escape.plain(value)
     except escape.NotALiteral:
         return None
+
+
+def _relation_lines(name: str, inputs: Sequence[Sequence[Any]]) -> list[str]:
+    """Sizes the trace found to be other arguments' sizes combined (``v`` is assigned into ``x[1:]``:
+    its size is ``n_x - 1``) are checked on every call, as the code relies on them."""
+    from .printer import ExprPrinter
+    lines: list[str] = []
+    for nodes in inputs:
+        printer = ExprPrinter(size_bindings(nodes))
+        for node in nodes:
+            for axis, d in enumerate(node.shape):
+                if d.is_Symbol or d.is_Integer:
+                    continue
+                arg, want = node.param("name"), printer.doprint(d)
+                line = f"if {arg}.shape[{axis}] != {want}:"
+                if line not in lines:
+                    message = (escape.literal(f"{name}: {arg}.shape[{axis}] must be {want} (the function relies on "
+                                              f"it); {arg} has shape "), f"str({arg}.shape)")
+                    lines += [line, f"    raise ValueError({' + '.join(message)})"]
+    return lines
 
 
 def _shape_text(spec: ArgSpec) -> str:

@@ -5,9 +5,25 @@ Messages name what went wrong, where (file:line of the user's code when known) a
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
+
+#: While a function is traced, every symdiff error made (see :func:`symdiff.tracer.trace`, which
+#: raises a refusal the user's code caught and went on from).
+MADE: ContextVar["list[SymdiffError] | None"] = ContextVar("symdiff_errors_made", default=None)
+
 
 class SymdiffError(Exception):
     """Base class of all symdiff errors."""
+
+    #: Whether this error is symdiff refusing what NumPy would do (not NumPy's own error, mirrored):
+    #: user code that catches a refusal and goes on computes something else than it says.
+    refusal = True
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        made = MADE.get()
+        if made is not None:
+            made.append(self)
 
 
 class UnsupportedError(SymdiffError, NotImplementedError):
@@ -24,6 +40,8 @@ class EnvironmentReadError(UnsupportedError):
 
 class ShapeError(SymdiffError, ValueError):
     """Shapes that do not fit together, or a bad shape specification."""
+
+    refusal = False  # NumPy raises a ValueError there too (a refusal sets it on the instance)
 
 
 class NonScalarOutputError(SymdiffError, TypeError):

@@ -23,7 +23,7 @@ from .booleans import booleans_as_numbers, counted_dtype
 from .domain import composed_requirements, derivative, keep_domain
 from .errors import ShapeError
 from .ir import ARG, ConstValue, Node, Origin, arg_index
-from .shapes import ONE, Shape, broadcast_shapes, normalize_axes, size_of
+from .shapes import ONE, Shape, broadcast_shapes, is_one, normalize_axes, size_of
 
 Vjp = Callable[[Node, Node], Sequence[Node | None]]
 Emit = Callable[[Node, list[str], object], str]
@@ -154,7 +154,8 @@ def broadcast_to(x: Node, shape: Shape) -> Node:
     shape = tuple(shape)
     if x.shape == shape:
         return x
-    if broadcast_shapes(x.shape, shape) != shape:
+    joint = broadcast_shapes(x.shape, shape)  # (1 where a size of shape was just found to be 1: the same)
+    if len(joint) != len(shape) or any(j != d and not (j == ONE and is_one(d)) for j, d in zip(joint, shape)):
         raise ShapeError(f"cannot broadcast shape {x.shape} to {shape}")
     return Node("broadcast_to", (x,), shape, params=(("shape", shape),), dtype=x.dtype, origin=x.origin)
 

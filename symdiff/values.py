@@ -81,7 +81,7 @@ class Tracer:
         self._write(indexing.setitem(self, index, value))
 
     def _inplace(self, result: "Tracer") -> "Tracer":
-        if tuple(result.node.shape) != tuple(self.node.shape):
+        if _resolved(result.node.shape) != _resolved(self.node.shape):  # (sizes unified since: the same)
             raise ShapeError(f"{_where()}: in-place operation would change the shape {self.node.shape} to "
                              f"{result.node.shape}; write x = x + ... to make a new array")
         if self.base is not None:  # a[i] += v: Python writes the result back into a next
@@ -360,18 +360,37 @@ def const_tracer(value: Any, base: Tracer | None = None) -> Any:
 
 
 def _constant(x: Any) -> Any:
-    """``x`` with constant Tracers replaced by their arrays; None if it holds a traced value."""
+    """``x`` with constant Tracers replaced by their arrays and sizes by their values; None if it holds
+    a traced value. Sizes become ints only then (``int`` specialises them): in ``s.reshape(N, 1)``
+    with ``N, D = X.shape``, N stays symbolic."""
+    return None if _traced(x) else _values(x)
+
+
+def _traced(x: Any) -> bool:
     if isinstance(x, Tracer):
-        return x.node.param("value").array if x.is_const() else None
+        return not x.is_const()
+    if isinstance(x, (list, tuple)):
+        return any(_traced(i) for i in x)
+    if isinstance(x, dict):  # keyword arguments
+        return any(_traced(v) for v in x.values())
+    return False
+
+
+def _values(x: Any) -> Any:
+    if isinstance(x, Tracer):
+        return x.node.param("value").array
     if isinstance(x, Size):
         return int(x)
     if isinstance(x, (list, tuple)):
-        items = [_constant(i) for i in x]
-        return None if any(i is None and j is not None for i, j in zip(items, x)) else type(x)(items)
-    if isinstance(x, dict):  # keyword arguments
-        values = {k: _constant(v) for k, v in x.items()}
-        return None if any(values[k] is None and x[k] is not None for k in x) else values
+        return type(x)([_values(i) for i in x])
+    if isinstance(x, dict):
+        return {k: _values(v) for k, v in x.items()}
     return x
+
+
+def _resolved(shape) -> tuple:
+    trace = current_trace()
+    return tuple(trace.resolve(d) for d in shape)
 
 
 def _where() -> str:
