@@ -74,11 +74,18 @@ def test_the_export_of_an_assigned_tail_reads_sizes_at_run_time(tmp_path):
         mod.f_grad(np.ones(4), np.ones(1))  # NumPy would broadcast v silently
 
 
-def test_two_names_for_one_size_are_still_refused(tmp_path):
+def test_two_names_for_one_size_are_one_size_checked_at_run_time(tmp_path):
+    """Two names the program needs equal (--shape x=n --shape v=m) become one size that the module
+    compares on every call (as NumPy raises on mismatched sizes)."""
     def f(x, v):
         return np.sum(x * v)
-    with pytest.raises(symdiff.ShapeError, match="give them the same name"):
-        symdiff.export(f, tmp_path / "unused.py", shapes={"x": ("n",), "v": ("m",)})
+    mod = _exported(f, tmp_path, {"x": ("n",), "v": ("m",)}, wrt=("x", "v"))
+    x, v = np.arange(1.0, 4.0), np.arange(2.0, 5.0)
+    gx, gv = mod.f_grad(x, v)
+    np.testing.assert_allclose(gx, v)
+    np.testing.assert_allclose(gv, x)
+    with pytest.raises(ValueError):  # by the module's check or by NumPy's broadcasting in its code
+        mod.f_grad(np.ones(3), np.ones(2))
 
 
 # ---- spurious ShapeErrors on valid NumPy ----------------------------------------------------------
