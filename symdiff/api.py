@@ -26,9 +26,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .runtime import cache
-from .errors import ShapeError, SymdiffError, TraceError, UnsupportedError
+from .runtime import freshness
+from .errors import ShapeError, SymdiffError, TraceError
 from .runtime.fastpath import MISS, exact_key, guarded, miss
-from .runtime.fingerprint import fingerprint
+from .runtime.signature import direction_names, name_of, param_names, parameters, with_directions
 from .runtime.specs import ArgSpec, Compiled, call_values
 
 # The compiler (SymPy, Jinja) is imported only when something has to be compiled: a function served
@@ -38,31 +39,25 @@ Wrt = str | int | Sequence[str | int] | None
 
 
 def _params(fn: Callable) -> list[str]:
-    sig = inspect.signature(fn)
-    out = []
-    for p in sig.parameters.values():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            raise TraceError(f"{fn.__name__}: *args/**kwargs parameters are not supported; name each argument")
-        out.append(p.name)
-    return out
+    return param_names(fn)
 
 
 def _wrt_indices(fn: Callable, wrt: Wrt) -> tuple[list[int], bool]:
     """Positions of the ``wrt`` parameters, and whether a single one was asked for (bare result)."""
-    names = _params(fn)
+    names, fname = _params(fn), name_of(fn)
     if not names:
-        raise TraceError(f"{fn.__name__} takes no arguments: nothing to differentiate")
+        raise TraceError(f"{fname} takes no arguments: nothing to differentiate")
     single = wrt is None or isinstance(wrt, (str, int))
     items = [0] if wrt is None else ([wrt] if single else list(wrt))
     out = []
     for item in items:
         if isinstance(item, str):
             if item not in names:
-                raise TraceError(f"wrt={item!r}: {fn.__name__} has no argument {item!r} (it has {', '.join(names)})")
+                raise TraceError(f"wrt={item!r}: {fname} has no argument {item!r} (it has {', '.join(names)})")
             out.append(names.index(item))
         elif isinstance(item, numbers.Integral):
             if not -len(names) <= item < len(names):
-                raise TraceError(f"wrt={item}: {fn.__name__} has only {len(names)} arguments")
+                raise TraceError(f"wrt={item}: {fname} has only {len(names)} arguments")
             out.append(int(item) % len(names))
         else:
             raise TraceError(f"wrt must be argument names or positions, got {item!r}")
@@ -72,21 +67,30 @@ def _wrt_indices(fn: Callable, wrt: Wrt) -> tuple[list[int], bool]:
 
 
 def _spec_of(name: str, value: Any) -> ArgSpec:
-    if is_tracer(value):  # a transformed function called inside another one being traced: compose
-        from .trace.tracer import current_trace
-        trace = current_trace()
-        dims = tuple(trace.value(d) if trace.value(d) is not None else str(d) for d in value.node.shape)
-        return ArgSpec(name, dims, value.node.dtype)
+    """The argument record of ``value`` passed as ``name``. ``np.matrix`` (``*`` is a matrix product, every
+    result is 2-d) and masked arrays (masked entries are left out) have semantics the traced NumPy code
+    does not follow: they are refused rather than differentiated as plain arrays."""
+    if isinstance(value, (np.matrix, np.ma.MaskedArray)):
+        kind = "an np.matrix" if isinstance(value, np.matrix) else "a masked array (np.ma)"
+        raise TraceError(f"argument {name!r} is {kind}: symdiff differentiates plain NumPy arrays and would "
+                         f"not follow its semantics; pass np.asarray({name}) (for a masked array, fill or drop "
+                         f"its masked entries first, e.g. {name}.filled(0) or {name}.compressed())")
+    # (traced values never get here: a transformed function called while tracing composes, see _call)
     if isinstance(value, (bool, np.bool_)) or (isinstance(value, (numbers.Integral, np.integer))):
         return ArgSpec(name, None, static=value)
     if isinstance(value, (numbers.Real, np.floating)):
         return ArgSpec(name, (), str(np.result_type(value)) if isinstance(value, np.floating) else "float64")
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
         return ArgSpec(name, tuple(value.shape), str(value.dtype))
-    if isinstance(value, np.ndarray) and value.dtype.kind in "iub":
+    if isinstance(value, np.ndarray) and value.dtype == bool:  # a mask: booleans, as NumPy computes with them
+        return ArgSpec(name, tuple(value.shape), "bool")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
         return ArgSpec(name, tuple(value.shape), "float64")
     if isinstance(value, (str, type(None))):
         return ArgSpec(name, None, static=value)
+    from .trace.random_standins import is_generator, outside_message
+    if is_generator(value):
+        raise TraceError(f"argument {outside_message(name, value)}")
     raise TraceError(f"argument {name!r}: values of type {type(value).__name__} are not supported; "
                      "pass NumPy float arrays, floats, or ints (ints are treated as constants)")
 
@@ -102,27 +106,32 @@ class Transformed:
     function's own arguments."""
 
     def __init__(self, fn: Callable, wrt: Wrt, entry: str, has_aux: bool = False) -> None:
-        functools.update_wrapper(self, fn)
+        functools.update_wrapper(self, fn, updated=())  # a callable object's attributes stay its own
+        self.__name__ = name_of(fn)  # a partial, a bound method, a callable object: the function's name
         self.fn = fn
         self.has_aux = bool(has_aux)
         self.wrt, self.single = _wrt_indices(fn, wrt)
         self.entry, self.kind = entry, ENTRIES[entry]
         self.n_directions = {"hvp": len(self.wrt), "jvp": len(self.wrt), "vjp": 1}.get(self.kind, 0)
-        self.params = _params(fn)
-        self._signature = inspect.signature(fn)
+        self.parameters = parameters(fn)  # keyword-only ones included; a partial's bound ones are not
+        self.params = [p.name for p in self.parameters]
+        self._signature = inspect.Signature(self.parameters)
+        # what inspect.signature says, and what a transform of this one passes (directions last)
+        self.__signature__ = with_directions(self.parameters, direction_names(self.kind, self.params, self.wrt)) \
+            if self.n_directions else self._signature
         self._cache: dict[tuple, list[tuple[Compiled, Any]]] = {}
         # exact shapes -> the module, its function, and that function behind a guard of those shapes
         self._fast: dict[tuple, tuple[Compiled, Callable, Callable]] = {}
         self._hot: Callable = miss  # the guarded function of the latest call, if it came from self._fast
         self._last: Compiled | None = None
-        self._fingerprint: str | None | bool = False  # False: not computed yet
+        self._reads = freshness.NEVER  # what the function reads, snapshotted at the latest change
         #: Where the code of the most recent call came from: "memory", "disk" or "compiled".
         self.cache_info: str | None = None
 
     def _bind(self, args, kwargs) -> list[Any]:
         if self.n_directions:
             if len(args) < self.n_directions:
-                raise TraceError(f"{self.entry} of {self.fn.__name__}: pass the function's arguments, then "
+                raise TraceError(f"{self.entry} of {self.__name__}: pass the function's arguments, then "
                                  f"{self.n_directions} direction(s), one per wrt argument")
             args, directions = args[:-self.n_directions], list(args[-self.n_directions:])
         else:
@@ -130,51 +139,46 @@ class Transformed:
         try:
             bound = self._signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise TraceError(f"{self.fn.__name__}: {exc}") from None
+            raise TraceError(f"{self.__name__}{self._signature}: {exc}") from None
         bound.apply_defaults()
         return [bound.arguments[p] for p in self.params] + directions
 
     def _compiled(self, values: list[Any], grow: Compiled | None = None) -> tuple[Compiled, Any]:
-        """The module for these arguments: from memory, from disk, or compiled. ``grow``: a module whose
-        code lacks the branch these values take; the new module has its paths and that one."""
+        """The module for these arguments and the values the function reads now (``self._reads``): from
+        memory, from disk, or compiled. ``grow``: a module whose code lacks the branch these values
+        take; the new module has its paths and that one."""
         specs = [_spec_of(n, v) for n, v in zip(self.params, values)]  # directions: shaped like their wrt
         key = tuple((s.dtype, tuple(d == 1 for d in s.shape)) if s.is_array else ("static", repr(s.static))
                     for s in specs)
         fits = lambda guard: all(np.shape(values[i])[axis] == size for i, axis, size in guard)  # noqa: E731
-        for compiled, module in self._cache.get(key, ()) if grow is None else ():
+        memo = (self._reads.memo, key)
+        for compiled, module in self._cache.get(memo, ()) if grow is None else ():
             if fits(compiled.guard):
                 self.cache_info = "memory"
                 return compiled, module
         disk_key = self._disk_key(key)
-        for entry in cache.lookup(disk_key) if disk_key and grow is None else ():
-            guard = tuple(tuple(g) for g in entry["guard"])
-            if fits(guard):
-                path = cache.cache_dir() / entry["module"]
-                compiled = Compiled(path.read_text(encoding="utf-8"), entry["graph"], entry["func_name"], guard,
-                                    tuple(tuple(p) for p in entry.get("paths", [[]])))
-                self.cache_info = "disk"
-                break
+        compiled, module = cache.from_disk(disk_key, fits, self.entry) if disk_key and grow is None else (None, None)
+        if compiled is not None:
+            self.cache_info = "disk"
         else:
             from .pipeline import compile_function
             compiled = compile_function(self.fn, specs, self.wrt, single=self.single, kind=self.kind,
                                         has_aux=self.has_aux, values=values,
                                         known=grow.paths if grow is not None else ())
-            path = cache.store_module(compiled.source, compiled.func_name)
-            if disk_key:
-                cache.remember(disk_key, path, compiled.func_name, compiled.guard, compiled.graph, compiled.paths)
+            path = cache.save(compiled.source, compiled.func_name, disk_key, compiled.guard, compiled.graph,
+                              compiled.paths)
+            module = (cache.import_file(path, compiled.source) if path else
+                      cache.import_text(compiled.source, compiled.func_name))
             self.cache_info = "compiled"
-        module = cache.import_file(path)
-        entries = [e for e in self._cache.get(key, []) if grow is None or e[0] is not grow]
-        self._cache[key] = [(compiled, module)] + entries
+        entries = [e for e in self._cache.get(memo, []) if grow is None or e[0] is not grow]
+        self._cache[memo] = [(compiled, module)] + entries
         return compiled, module
 
     def _disk_key(self, key: tuple) -> str | None:
-        """Key of the on-disk cache: the function's fingerprint, the signature, ``wrt``."""
-        if self._fingerprint is False:
-            self._fingerprint = fingerprint(self.fn)
-        if self._fingerprint is None:
+        """Key of the on-disk cache: the hash of what the function reads now, the signature, ``wrt``."""
+        if self._reads.disk is None:
             return None
-        text = repr((self._fingerprint, key, self.wrt, self.single, self.params, self.kind, self.has_aux))
+        text = repr((self._reads.disk, key, self.wrt, self.single, self.params, self.kind, self.has_aux))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def __call__(self, *args, **kwargs):
@@ -193,6 +197,8 @@ class Transformed:
         # self._hot is set again only by a call served from self._fast, which sets self._last and
         # self.cache_info: a hot call then leaves both as they are
         self._hot = miss
+        if not self._reads.fresh():  # a global, cell, attribute... changed: code for the new values
+            self._reads, self._fast = freshness.collect(self.fn), {}
         if not kwargs:  # the same exact key as an earlier call
             key = exact_key(args)
             hit = self._fast.get(key)
@@ -207,7 +213,7 @@ class Transformed:
                     self._hot = hit[2]
                     return result
         values = self._bind(args, kwargs)
-        if any(is_tracer(v) for v in values):
+        if any(is_tracer(v) for v in values) or _tracing():  # inside another trace (closures may hold traced values)
             return self._compose(values)
         arrays = call_values(values)
         compiled, module = self._compiled(values)
@@ -220,37 +226,22 @@ class Transformed:
                 if type(exc).__name__ != "BranchNotCompiled":
                     raise
                 compiled, module = self._compiled(values, grow=compiled)
+        if self.cache_info == "compiled":
+            freshness.after_compile(self.fn, self._reads)
         self._last = compiled
         if not kwargs and len(args) == len(values) and None not in key:
-            self._fast[key] = (compiled, func, guarded(key, func))
+            self._fast[key] = (compiled, func, guarded(key, func, self._reads.check))
         return result
 
     def _compose(self, values: list[Any]) -> Any:
-        """Called on traced values (inside another transform): the derivative becomes more graph
-        in the enclosing trace, so ``grad(grad(f))`` and ``jacobian(grad(f))`` are exact."""
-        from .ad.derivatives import SCALAR_OUTPUT, plans
-        from .errors import NonScalarOutputError
-        from .numpy.core import as_node
-        from .trace.values import Tracer
-        n = len(self.params)
-        if self.has_aux:
-            raise UnsupportedError(f"{self.entry}(..., has_aux=True) of {self.fn.__name__} inside another transform "
-                                   "is not supported; differentiate a function that returns the value alone")
-        out = as_node(self.fn(*values[:n]))
-        if out.shape != () and self.kind in SCALAR_OUTPUT:
-            raise NonScalarOutputError(f"{self.fn.__name__} returns an array, not a scalar: {self.entry} needs a "
-                                       "scalar output; use symdiff.jacobian")
-        wrt_nodes = [as_node(values[i]) for i in self.wrt]
-        directions = [as_node(v) for v in values[n:]]
-        name = self.fn.__name__
-        plan = next(p for p in plans(self.kind, name, out, wrt_nodes, directions, self.single, name)
-                    if p.suffix == self.entry)
-        slots = {f"_r{k}": Tracer(o) for k, o in enumerate(plan.outputs)}
-        return eval(plan.returns.removeprefix("return ").format(*slots), {}, slots)  # the same nesting as the module
+        """Called inside another trace: the derivative becomes more graph in the enclosing trace
+        (:mod:`symdiff.compose`), so ``grad(grad(f))`` and ``jacobian(grad(f))`` are exact."""
+        from .compose import compose
+        return compose(self, values)
 
     def _need(self) -> Compiled:
         if self._last is None:
-            raise SymdiffError(f"{self.fn.__name__} has not been compiled yet: call it once (it compiles on first "
+            raise SymdiffError(f"{self.__name__} has not been compiled yet: call it once (it compiles on first "
                                "call, for the shapes it is given), or use symdiff.export with shapes")
         return self._last
 
@@ -327,6 +318,12 @@ def stop_gradient(x: Any) -> Any:
     return Tracer(stop(as_node(x)))
 
 
+def _tracing() -> bool:
+    """Whether a function is being traced (without importing the tracer when nothing was ever traced)."""
+    tracer = sys.modules.get("symdiff.trace.tracer")
+    return tracer is not None and tracer._TRACE.get() is not None
+
+
 def is_tracer(x: Any) -> bool:
     """Whether ``x`` is a traced value (without importing the tracer when nothing was ever traced)."""
     values = sys.modules.get("symdiff.trace.values")
@@ -354,7 +351,7 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
     params = _params(fn)
     for name in [*shapes, *static]:
         if name not in params:
-            raise ShapeError(f"shape or value given for {name!r}, but {fn.__name__} has no such argument "
+            raise ShapeError(f"shape or value given for {name!r}, but {name_of(fn)} has no such argument "
                              f"({', '.join(params)})")
     specs = []
     for name in params:

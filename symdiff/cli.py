@@ -8,7 +8,9 @@ import argparse
 import ast
 import importlib.util
 import os
+import stat
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -27,7 +29,9 @@ class CliError(Exception):
 
 
 def load_function(target: str) -> Callable:
-    """``path/to/file.py:func`` -> the function, importing the file as a module."""
+    """``path/to/file.py:func`` -> the function, importing the file as a module. ``func`` may be any
+    callable the module defines (a ``functools.partial``, an instance with ``__call__``) or a dotted
+    name of one (``model.loss``: a method of the instance ``model``)."""
     path, sep, name = target.rpartition(":")
     if not sep or not path or not name:
         raise CliError(f"{target!r}: expected FILE.py:FUNCTION, e.g. model.py:loss")
@@ -47,12 +51,26 @@ def load_function(target: str) -> Callable:
         raise CliError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from exc
     finally:
         sys.path.pop(0)
-    fn = getattr(module, name, None)
-    if fn is None or not callable(fn):
+    fn = module
+    for part in unicodedata.normalize("NFKC", name).split("."):  # as Python reads identifiers
+        fn = getattr(fn, part, None)
+    if fn is None or not callable(fn) or isinstance(fn, type):
         funcs = sorted(k for k, v in vars(module).items()
                        if callable(v) and getattr(v, "__module__", "") == module_name)
+        if fn is not None:
+            what = "is a class, not a function" if isinstance(fn, type) else "is not callable"
+            raise CliError(f"{path}: {name!r} {what}; give a function, an instance with __call__ or obj.method")
         raise CliError(f"{path} has no function {name!r}" + (f" (it defines: {', '.join(funcs)})" if funcs else ""))
     return fn
+
+
+def _name(option: str, name: str, seen: dict) -> str:
+    """An argument name as Python reads it (NFKC: fullwidth ``ｘ`` is ``x``), given once."""
+    norm = unicodedata.normalize("NFKC", name.strip())
+    if norm in seen:
+        same = "" if norm == name.strip() else f" ({name.strip()!r} is {norm!r} to Python)"
+        raise CliError(f"{option} {name.strip()!r}: the argument {norm!r} is given twice{same}")
+    return norm
 
 
 def parse_shapes(items: Sequence[str]) -> dict[str, str]:
@@ -62,7 +80,7 @@ def parse_shapes(items: Sequence[str]) -> dict[str, str]:
         if not sep or not name.strip().isidentifier():
             raise CliError(f"--shape {item!r}: expected NAME=SIZES, e.g. --shape w=5,3 or --shape x=n,k "
                            "(nothing after = for a scalar: x=)")
-        shapes[name.strip()] = dims
+        shapes[_name("--shape", name, shapes)] = dims
     return shapes
 
 
@@ -77,7 +95,7 @@ def parse_static(items: Sequence[str]) -> dict[str, object]:
         if not sep or not name.strip().isidentifier() or not isinstance(value, (bool, int, str)):
             raise CliError(f"--static {item!r}: expected NAME=VALUE with an int, True/False or a quoted string, "
                            "e.g. --static steps=10")
-        values[name.strip()] = value
+        values[_name("--static", name, values)] = value
     return values
 
 
@@ -114,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from .api import compile_for_export
-    from .runtime.cache import write_atomic
+
     fn = load_function(args.target)
     names = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
     wrt = names[0] if names and len(names) == 1 else (tuple(names) if names else None)
@@ -124,11 +142,36 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "graph":
         print(compiled.graph)
     elif args.output:
-        write_atomic(args.output, compiled.source)
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(write_output(args.output, compiled.source), file=sys.stderr)
     else:
         sys.stdout.write(compiled.source)
     return 0
+
+
+def write_output(out: str, text: str) -> str:
+    """Write ``text`` to ``out`` whole or not at all, as ``cp`` would: through a symbolic link to its target,
+    never over a read-only file (nor a folder), keeping the mode of a file it replaces; errors name ``out``."""
+    from .runtime.cache import write_atomic
+    from .escape import check_compiles
+    path = Path(out)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if path.is_symlink() and not target.exists():
+        raise CliError(f"{out}: a symbolic link to {target}, which does not exist; not writing through it")
+    mode = None
+    if target.exists():
+        if target.is_dir():
+            raise CliError(f"{out}: is a folder; give a file name (nothing written)")
+        mode = stat.S_IMODE(target.stat().st_mode)
+        if not os.access(target, os.W_OK) or not mode & 0o222:
+            raise CliError(f"{out}: the file is read-only; not replaced (make it writable, or remove it first)")
+    check_compiles(text, os.fspath(target))
+    try:
+        write_atomic(target, text)
+        if mode is not None:
+            os.chmod(target, mode)
+    except OSError as exc:
+        raise CliError(f"{out}: cannot write it: {exc.strerror or exc}; nothing written") from exc
+    return f"wrote {out}" + (f" (through the symbolic link, to {target})" if target != path else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -141,6 +184,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else exc
         print(f"symdiff {args.command}: error: {what}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"symdiff {args.command}: interrupted; nothing written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import builtins
 import keyword
-import re
+import unicodedata
 from typing import Iterable
 
 RESERVED = {"np", "numpy"} | set(keyword.kwlist) | set(dir(builtins))
 
 
 def identifier(text: str, default: str = "f") -> str:
-    """A valid Python identifier made from ``text`` (``<lambda>`` -> ``f``)."""
-    name = re.sub(r"\W", "", text)
+    """A valid Python identifier made from ``text`` (``<lambda>`` -> ``f``), in the form Python reads it:
+    identifiers are NFKC-normalised, so ``ｎ`` (fullwidth) is ``n`` and must not be a second name.
+
+    >>> identifier("ｎ"), identifier("x²"), identifier("2x"), identifier("class")
+    ('n', 'x2', 'f2x', 'f')
+    """
+    name = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ("_" + ch).isidentifier())
     if not name or keyword.iskeyword(name):
         return default
-    return name if not name[0].isdigit() else f"{default}{name}"
+    name = name if name.isidentifier() else f"{default}{name}"
+    return name if name.isidentifier() and not keyword.iskeyword(name) else default
 
 
 def grad_name(name: str) -> str:
@@ -36,11 +42,11 @@ class Namer:
     """Hands out unique identifiers, preferring the hint it is given."""
 
     def __init__(self, taken: Iterable[str] = ()) -> None:
-        self.taken = set(RESERVED) | set(taken)
+        self.taken = set(RESERVED) | {unicodedata.normalize("NFKC", t) for t in taken}
         self.counter = 0
 
     def reserve(self, name: str) -> None:
-        self.taken.add(name)
+        self.taken.add(unicodedata.normalize("NFKC", name))
 
     def fresh(self, hint: str | None) -> str:
         if hint is None:

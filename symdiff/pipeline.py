@@ -14,6 +14,8 @@ from typing import Any, Callable, Sequence
 import sympy as sp
 
 from .version import __version__
+from . import escape
+from .trace import random_draws
 from .backends.numpy.codegen import Function, ModuleText, NodePrinter, render_module
 from .ad.derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
@@ -22,33 +24,44 @@ from .naming import identifier, size_name
 from .numpy.core import as_node
 from .ir.primitives import copy, input_node
 from .ir.shapes import ONE, format_shape
+from .backends.numpy.size_checks import size_check_lines
 from .rewrite.simplify import FORWARD_PASSES, PASSES, REPORT, run
+from .backends.numpy.entry_points import defaults, internal, wrap
+from .runtime.signature import function_of, name_of
 from .runtime.specs import ArgSpec, Compiled
-from .trace.tracer import Trace, trace
+from .trace.tracer import Trace, is_user_file, trace
 from .trace.auxiliary import attach, flatten
 from .trace.branches import (Path, decision_tree, dispatch_lines, evaluate, explore, failure_lines, guided, is_failure,
                        size_bindings)
 from .trace.values import Tracer
 
-_PKG = os.path.dirname(os.path.abspath(__file__))
+
+
+def _deepest(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"in {frames[-1].name} of {os.path.basename(frames[-1].filename)}" if frames else "at an unknown place"
 
 
 def _user_failure(name: str, exc: Exception) -> SymdiffError:
-    frame = next((f for f in reversed(traceback.extract_tb(exc.__traceback__))
-                  if not f.filename.startswith(_PKG) and "numpy" not in f.filename), None)
+    frame = next((f for f in reversed(traceback.extract_tb(exc.__traceback__)) if is_user_file(f.filename)), None)
     where = f"{frame.filename}:{frame.lineno} ({frame.line})" if frame else "the function"
     if isinstance(exc, AttributeError) and "Tracer" in str(exc):
         return UnsupportedError(f"{where}: {exc}: this method or attribute of arrays is not supported on traced "
                                 "values; use a NumPy function symdiff supports (see the README table)")
+    if isinstance(exc, RecursionError) and frame is not None:
+        return TraceError(f"{name} raised RecursionError ({exc}) while being traced: {frame.name} recursed too "
+                          f"deep (without end?) at {where}; give the recursion a base case that does not depend on "
+                          "traced values, or write it as a loop")
     return TraceError(f"{name} raised {type(exc).__name__}: {exc}, at {where}, while being traced")
 
 
 def source_hash(fn: Callable) -> str:
+    fn = function_of(fn) or fn  # a partial, a method, a callable object: the function holding the code
     try:
         text = inspect.getsource(fn)
     except (OSError, TypeError):  # no source file (an interactive session): the bytecode
         code = getattr(inspect.unwrap(fn), "__code__", None)
-        text = repr(code.co_code) if code is not None else repr(fn)
+        text = repr(code.co_code) if code is not None else type(fn).__qualname__
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -66,6 +79,7 @@ def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
                 dims.append(ONE)
             else:
                 dims.append(tr.new_size(size_name(spec.name, axis, len(spec.shape)), int(d)))
+        tr.argument_sizes[index] = tuple(dims)
         args.append(Tracer(input_node(spec.name, tuple(dims), index, spec.dtype), argument=True))
     return args
 
@@ -80,16 +94,21 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     without, every path (see :mod:`symdiff.trace.branches`)."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
-    name = identifier(func_name or fn.__name__)
+    name = identifier(func_name or name_of(fn))
     for i in wrt:
         if not specs[i].is_array:
             raise TraceError(f"cannot differentiate with respect to {specs[i].name!r}: it is a "
                              f"{type(specs[i].static).__name__} (static); pass a float or a float array")
+    specs, public = internal(specs)  # parameters named np, sum, ...: internal names (see signature.py)
     report: list[str] = []
     token = REPORT.set(report)
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
-                        has_aux, values, known)
+                        has_aux, values, known, public)
+    except RecursionError as exc:  # (the user's own recursion is reported by _user_failure, at its line)
+        raise UnsupportedError(f"{name} is too deep for symdiff to compile ({exc}, {_deepest(exc)}): its graph nests "
+                               "deeper than Python's recursion limit; split it into smaller functions, or raise "
+                               "sys.setrecursionlimit") from None
     finally:
         REPORT.reset(token)
 
@@ -109,6 +128,9 @@ def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = Fa
             path.conditions = tr.finish([c for c, _, _ in tr.decisions])
         except SymdiffError:
             path.conditions = [c for c, _, _ in tr.decisions]
+    path.draws = getattr(tr, "random_tails", [])
+    path.size_origins = {(i, axis): tr.unified_at[d] for i, dims in tr.argument_sizes.items()
+                         for axis, d in enumerate(dims) if d in tr.unified_at}
     path.outcomes = tuple(o for _, o, _ in tr.decisions)
     path.origins = [origin for _, _, origin in tr.decisions]
     return path
@@ -144,22 +166,25 @@ def _trace_path(fn, specs, name, kind, tr, has_aux, values):
             "Reduce it (np.sum, np.mean), or use symdiff.jacobian for the derivative of every output")
     inputs = [a.node for a in args if isinstance(a, Tracer)]
     conditions = [c for c, _, _ in tr.decisions]
-    out, *rest = tr.finish([out, *inputs, *conditions, *aux_nodes])
-    n, m = len(inputs), len(conditions)
-    return out, rest[:n], rest[n:n + m], (aux_text, rest[n + m:]) if has_aux else None
+    last = random_draws.tails(tr)  # every function draws every draw: see random_draws.keep_draws
+    out, *rest = random_draws.name_draws(tr.finish([out, *inputs, *conditions, *aux_nodes, *last]))
+    n, m, k = len(inputs), len(conditions), len(aux_nodes)
+    tr.random_tails = rest[n + m + k:]
+    return out, rest[:n], rest[n:n + m], (aux_text, rest[n + m:n + m + k]) if has_aux else None
 
 
-def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known) -> Compiled:
+def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known, public) -> Compiled:
     run = lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux)  # noqa: E731
     if values is None:
         paths = explore(run)
     else:
         paths = guided(run, lambda: _trace(fn, specs, name, kind, (), has_aux, values), known)
     dspecs = direction_specs(kind, specs, wrt)
-    built = [_differentiate(p, specs, wrt, single, name, kind, dspecs) if p.error is None else None for p in paths]
+    built = [_differentiate(p, specs, wrt, single, name, kind, dspecs, public) if p.error is None else None
+             for p in paths]
     guard = tuple(sorted({(n.param("index"), axis, int(d)) for p in paths for n in p.inputs
                           for axis, d in enumerate(n.shape) if d.is_Integer and d != ONE}))
-    source = _module(name, fn, [*specs, *dspecs], wrt, paths, built, file, guard, kind)
+    source = _module(name, fn, [*specs, *dspecs], wrt, paths, built, file, guard, kind, public)
     texts = []
     for k, (path, b) in enumerate(zip(paths, built)):
         title = "" if len(paths) == 1 else f"path {k} ({', '.join(_outcome_text(path))}): "
@@ -178,14 +203,14 @@ def _outcome_text(path: Path) -> list[str]:
     return [f"{o.text if o else 'branch'} -> {outcome}" for o, outcome in zip(path.origins, path.outcomes)]
 
 
-def _differentiate(path: Path, specs, wrt, single, name, kind, dspecs):
+def _differentiate(path: Path, specs, wrt, single, name, kind, dspecs, public):
     """Stages 2-4 for one path: forward passes, derivative plans, passes over all outputs together."""
     inputs = path.inputs
     (out,) = run([path.out], FORWARD_PASSES)
     forward = Graph(tuple(inputs), (out,), (name,))
     wrt_nodes = [next(n for n in inputs if n.param("index") == i) for i in wrt]
     directions = direction_nodes(kind, dspecs, out, wrt_nodes, len(specs))
-    call = f"{name}({', '.join(s.name for s in specs)})"
+    call = f"{name}({', '.join(public.get(s.name, s.name) for s in specs)})"
     functions = plans(kind, name, out, wrt_nodes, directions, single, call)
     if path.aux is not None:
         attach(functions, *path.aux)
@@ -199,6 +224,7 @@ def _differentiate(path: Path, specs, wrt, single, name, kind, dspecs):
                      for k, (o, owner) in enumerate(zip(f.outputs, owners))]
         f.outputs = [copy(o) if any(o is p for p in f.outputs[:k]) else o  # one array returned twice would alias
                      for k, o in enumerate(f.outputs)]
+        f.outputs = random_draws.keep_draws(f.outputs, path.draws)  # unused draws still consume the generator
     main = functions[-1] if kind in ("hessian", "hvp") else functions[0]
     joint = Graph(tuple(inputs + directions), tuple(main.outputs), tuple(main.labels))
     return functions, inputs + directions, forward, joint, main
@@ -209,7 +235,7 @@ TITLES = {"value_and_grad": "value and gradient", "jacobian": "Jacobian", "hessi
           "vjp": "value and vector-Jacobian product", "elementwise_grad": "elementwise derivative"}
 
 
-def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
+def _module(name, fn, specs, wrt, paths, built, file, guard, kind, public) -> str:
     params = [s.name for s in specs]
     ok = [b for b in built if b is not None]
     tree, conditions = decision_tree(paths)
@@ -218,7 +244,7 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
     labels = [label for f in ok[0][0] for label in f.labels]
     module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
     module.name_constants(nodes)
-    checks = _guard_lines(name, specs, guard)
+    checks = _guard_lines(name, specs, guard, public) + _relation_lines(name, [p.inputs for p in paths if p.inputs])
     extra = {q for f in ok[0][0] for q in f.extra_params}
     user_params = [p for p in params if p not in extra]
     printed = []
@@ -230,8 +256,9 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
         for f in b[0]:
             fparams = user_params + list(f.extra_params)
             body = NodePrinter(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
+            body = size_check_lines(name, b[1], params, f.outputs, fparams, paths[k].size_origins) + body
             fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
-            printed.append(Function(fname, fparams if branching else _defaults(fn, fparams),
+            printed.append(Function(fname, fparams if branching else defaults(fn, fparams),
                                     f"{f.doc} Path {k}." if branching else f.doc, body if branching else checks + body))
     if branching and max(len(p.outcomes) for p in paths) > DEEP:
         printed += _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks)
@@ -239,20 +266,21 @@ def _module(name, fn, specs, wrt, paths, built, file, guard, kind) -> str:
         sizes = size_bindings(paths[0].inputs)
         for j, (cond, origin) in enumerate(conditions):
             body = NodePrinter(module, user_params, sizes).body([cond], ["branch"], "return bool({0})")
-            doc = f"Branch condition: {origin.text if origin else ''}"
+            doc = f"Branch condition: {escape.comment(origin.text) if origin else ''}"
             printed.append(Function(f"_{name}_branch_{j}", user_params, doc, body))
         for f in ok[0][0]:
             fparams = user_params + list(f.extra_params)
             call = f"({', '.join(fparams)})"
             lines = dispatch_lines(tree, lambda j: f"_{name}_branch_{j}({', '.join(user_params)})",
                                    lambda k: _leaf(name, f.suffix, k, call, built, paths, module))
-            printed.append(Function(f"{name}_{f.suffix}", _defaults(fn, fparams), f.doc, checks + lines))
-    wrt_names = [specs[i].name for i in wrt]
+            printed.append(Function(f"{name}_{f.suffix}", defaults(fn, fparams), f.doc, checks + lines))
+    printed = wrap(printed, public, fn)
+    wrt_names = [public.get(specs[i].name, specs[i].name) for i in wrt]
     header = {
         "summary": f"{kind.capitalize() if kind != 'grad' else 'Value and gradient'} of `{name}` with respect "
                    f"to {', '.join(wrt_names)}.",
         "version": __version__, "function": name, "file": file or _file_of(fn), "source_hash": source_hash(fn),
-        "wrt": wrt_names, "shapes": ", ".join(f"{s.name}: {_shape_text(s)}" for s in specs),
+        "wrt": wrt_names, "shapes": ", ".join(f"{public.get(s.name, s.name)}: {_shape_text(s)}" for s in specs),
         "polymorphic": any(isinstance(d, sp.Symbol) for b in ok for n in b[1] for d in n.shape),
     }
     return render_module(header, printed, module)
@@ -281,57 +309,70 @@ def _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks)
         call = f"({', '.join(fparams)})"
         lines = []
         for k, path in enumerate(paths):
-            lines.append(f"if _{name}_branches_{k}({args}) == {''.join('1' if o else '0' for o in path.outcomes)!r}:")
+            outcomes = escape.literal("".join("1" if o else "0" for o in path.outcomes))
+            lines.append(f"if _{name}_branches_{k}({args}) == {outcomes}:")
             lines += ["    " + line for line in _leaf(name, f.suffix, k, call, built, paths, module)]
-        lines.append(f"raise {module.helpers.use('BranchNotCompiled')}({name!r})")
-        printed.append(Function(f"{name}_{f.suffix}", _defaults(fn, fparams), f.doc, checks + lines))
+        lines.append(f"raise {module.helpers.use('BranchNotCompiled')}({escape.literal(name)})")
+        printed.append(Function(f"{name}_{f.suffix}", defaults(fn, fparams), f.doc, checks + lines))
     return printed
-
-
-def _defaults(fn: Callable, params: list[str]) -> list[str]:
-    """Parameters as the user's function declares them: ``delta=1.0`` keeps its default when it is a
-    literal (and only trailing parameters have defaults, so directions added after them stay plain)."""
-    try:
-        declared = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return params
-    out: list[str] = []
-    for k, p in enumerate(params):
-        default = declared[p].default if p in declared else inspect.Parameter.empty
-        literal = default is None or isinstance(default, (bool, int, float, str))
-        later_plain = any(q not in declared or declared[q].default is inspect.Parameter.empty for q in params[k + 1:])
-        out.append(f"{p}={default!r}" if literal and default is not inspect.Parameter.empty and not later_plain else p)
-    return out
 
 
 def _leaf(name, suffix, k, call, built, paths, module) -> list[str]:
     if k is None:  # a side no call has taken yet (decorator): the caller compiles it and calls again
-        return [f"raise {module.helpers.use('BranchNotCompiled')}({name!r})"]
+        return [f"raise {module.helpers.use('BranchNotCompiled')}({escape.literal(name)})"]
     if built[k] is None:
         return failure_lines(name, paths[k])
     return [f"return _{name}_{suffix}_{k}{call}"]
 
 
-def _guard_lines(name: str, specs: Sequence[ArgSpec], guard) -> list[str]:
+def _guard_lines(name: str, specs: Sequence[ArgSpec], guard, public) -> list[str]:
     """Constants and sizes the code was specialised to (the function used them as numbers) are checked
     on every call."""
     lines = []
     for spec in specs:  # constants the code was made for
-        if not spec.is_array and isinstance(spec.static, (bool, int, str)):
-            lines += [f"if {spec.name} != {spec.static!r}:",
-                      f"    raise ValueError(\"{name}: this code was generated for {spec.name} == {spec.static!r}; "
-                      f"generate it again for other values\")"]
+        if not spec.is_array and isinstance(_plain(spec.static), (bool, int, str)):
+            value = escape.literal(spec.static)
+            message = (f"{name}: this code was generated for {public.get(spec.name, spec.name)} == {value}; "
+                       "generate it again for other values")
+            lines += [f"if {spec.name} != {value}:", f"    raise ValueError({escape.literal(message)})"]
     for index, axis, size in guard:
         arg = specs[index].name
-        lines += [f"if {arg}.shape[{axis}] != {size}:",
-                  f"    raise ValueError(\"{name}: this code was generated for {arg}.shape[{axis}] == {size} "
-                  f"(the function uses that size as a number); generate it again for other sizes\")"]
+        message = (f"{name}: this code was generated for {public.get(arg, arg)}.shape[{axis}] == {size} "
+                   "(the function uses that size as a number); generate it again for other sizes")
+        lines += [f"if {arg}.shape[{axis}] != {size}:", f"    raise ValueError({escape.literal(message)})"]
+    return lines
+
+
+def _plain(value):
+    try:
+        return escape.plain(value)
+    except escape.NotALiteral:
+        return None
+
+
+def _relation_lines(name: str, inputs: Sequence[Sequence[Any]]) -> list[str]:
+    """Sizes the trace found to be other arguments' sizes combined (``v`` is assigned into ``x[1:]``:
+    its size is ``n_x - 1``) are checked on every call, as the code relies on them."""
+    from .backends.numpy.printer import ExprPrinter
+    lines: list[str] = []
+    for nodes in inputs:
+        printer = ExprPrinter(size_bindings(nodes))
+        for node in nodes:
+            for axis, d in enumerate(node.shape):
+                if d.is_Symbol or d.is_Integer:
+                    continue
+                arg, want = node.param("name"), printer.doprint(d)
+                line = f"if {arg}.shape[{axis}] != {want}:"
+                if line not in lines:
+                    message = (escape.literal(f"{name}: {arg}.shape[{axis}] must be {want} (the function relies on "
+                                              f"it); {arg} has shape "), f"str({arg}.shape)")
+                    lines += [line, f"    raise ValueError({' + '.join(message)})"]
     return lines
 
 
 def _shape_text(spec: ArgSpec) -> str:
     if not spec.is_array:
-        return f"{spec.static!r} (a constant)"
+        return f"{escape.literal(spec.static)} (a constant)"
     if not spec.shape:
         return f"{spec.dtype} scalar"
     return f"{spec.dtype} array of shape ({', '.join(str(d) for d in spec.shape)}{',' if len(spec.shape) == 1 else ''})"
@@ -340,6 +381,6 @@ def _shape_text(spec: ArgSpec) -> str:
 def _file_of(fn: Callable) -> str:
     import os
     try:
-        return os.path.basename(inspect.getsourcefile(fn) or "<unknown>")
+        return os.path.basename(inspect.getsourcefile(function_of(fn) or fn) or "<unknown>")
     except TypeError:
         return "<unknown>"

@@ -58,7 +58,9 @@ VAR_NAMES = ["h", "a", "u", "v", "out", "tmp", "s", "y1", "x", "y", "w",
 
 # 60 examples take about 2 s per test; SYMDIFF_RANDOM_PROGRAMS=2000 (say) searches harder.
 MAX_EXAMPLES = int(os.environ.get("SYMDIFF_RANDOM_PROGRAMS", "200"))
-SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None, print_blob=False,
+# Determinism (derandomize, no database) comes from the profile in conftest.py: --hypothesis-profile=dev
+# --hypothesis-seed=N searches at random.
+SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None,
                     report_multiple_bugs=False,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                            HealthCheck.data_too_large])

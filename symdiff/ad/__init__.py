@@ -3,5 +3,5 @@
 ``backward`` is reverse mode (the whole backward pass), ``forward`` batched forward mode (JVP rules)
 with ``linalg_rules`` for products and einsum, ``structure`` banded tangents, and ``derivatives`` the
 kinds of derivative a module holds (gradient, Jacobian, Hessian, HVP, JVP, VJP). Imports only
-:mod:`symdiff.ir` (and errors, naming, the argument specs).
+:mod:`symdiff.ir.graph` (and errors, naming, the argument specs).
 """

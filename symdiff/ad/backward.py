@@ -20,6 +20,7 @@ from typing import Sequence
 
 import sympy as sp
 
+from ..ir.booleans import numeric_dtype
 from ..errors import UnsupportedError, where
 from ..ir.graph import ARG, Node, toposort
 from ..naming import grad_name
@@ -32,8 +33,9 @@ def _add(a: Node, b: Node) -> Node:
 
 
 def gradients(output: Node, wrt: Sequence[Node]) -> list[Node]:
-    """Adjoints of ``output`` (a scalar) with respect to each node of ``wrt``."""
-    grads: dict[int, Node] = {id(output): scalar(1, output.dtype)}
+    """Adjoints of ``output`` (a scalar) with respect to each node of ``wrt``. A boolean ``output``
+    (``np.sum(x) > 0``) counts as 0/1, as in autograd: its gradient is zero (float64 zeros)."""
+    grads: dict[int, Node] = {id(output): scalar(1, numeric_dtype(output.dtype))}
     for node in reversed(toposort([output])):
         g = grads.get(id(node))
         if g is None:
@@ -55,6 +57,8 @@ def gradients(output: Node, wrt: Sequence[Node]) -> list[Node]:
     for w in wrt:
         g = grads.get(id(w))
         if g is None:  # the output does not depend on w
-            g = broadcast_to(scalar(sp.Integer(0), w.dtype), w.shape)
+            g = broadcast_to(scalar(sp.Integer(0), numeric_dtype(w.dtype)), w.shape)
+        elif g.dtype == "bool":  # d(mask @ x)/dx is the mask: a gradient holds numbers (0/1)
+            g = elementwise(sp.Piecewise((1, sp.Ne(ARG[0], 0)), (0, True)), (g,), origin=g.origin)
         out.append(g)
     return out

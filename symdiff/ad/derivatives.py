@@ -18,6 +18,7 @@ from typing import Sequence
 import sympy as sp
 
 from .backward import gradients
+from ..ir.booleans import numeric_dtype
 from .forward import identity, jacobian_nodes, jvp_nodes
 from ..naming import grad_name
 from ..ir.graph import ARG, Node, toposort
@@ -63,13 +64,13 @@ def reverse_jacobians(out: Node, wrt: Sequence[Node]) -> list[Node] | None:
     axes are moved to ``out.shape + w.shape``. None if the result still needed ``c`` (it should not)."""
     if not out.ndim:  # one row: the gradient
         return gradients(out, wrt)
-    c = input_node("_cotangent", out.shape, -1, out.dtype)
+    c = input_node("_cotangent", out.shape, -1, numeric_dtype(out.dtype))
     pulled = gradients(reduce("sum", elementwise(ARG[0] * ARG[1], (out, c), shape=out.shape)), wrt)
     one_hot = seed(c) if c.ndim == 1 else identity(c.shape, c.dtype)
     result = []
     for w, t in zip(wrt, jvp_nodes(pulled, {id(c): one_hot}, out.shape)):
         if t is None:
-            t = broadcast_to(scalar(0, out.dtype), out.shape + w.shape)
+            t = broadcast_to(scalar(0, numeric_dtype(out.dtype)), out.shape + w.shape)
         elif w.ndim:
             t = transpose(t, tuple(range(w.ndim, w.ndim + out.ndim)) + tuple(range(w.ndim)))
         result.append(t)
@@ -132,7 +133,7 @@ def plans(kind: str, name: str, out: Node, wrt_nodes: list[Node], directions: li
     if kind == "jvp":
         seeds = {id(w): d for w, d in zip(wrt_nodes, directions)}
         (t,) = jvp_nodes([out], seeds, ())
-        t = t if t is not None else broadcast_to(scalar(0, out.dtype), out.shape)
+        t = t if t is not None else broadcast_to(scalar(0, numeric_dtype(out.dtype)), out.shape)
         return [Plan("jvp", f"Value of {call} and its derivative along the tangents of {what}.", [out, t],
                      [name, f"{name}_dot"], "return {0}, {1}", tuple(d.param("name") for d in directions),
                      with_value=True)]
@@ -151,7 +152,7 @@ def plans(kind: str, name: str, out: Node, wrt_nodes: list[Node], directions: li
                      "return " + _group(_slots(0, n), single), owners=tuple(wrt_nodes))]
     grads = gradients(out, wrt_nodes)
     labels = [grad_name(w) for w in wnames]
-    casts = tuple(w.dtype if w.dtype != "float64" else None for w in wrt_nodes)
+    casts = tuple(w.dtype if w.dtype not in ("float64", "bool") else None for w in wrt_nodes)  # a mask's: 0.0
     base = [Plan("value_and_grad", f"Return {call} and its gradient with respect to {what}.", [out, *grads],
                  [name, *labels], "return {0}, " + _group(_slots(1, n), single), casts=(None, *casts),
                  with_value=True, owners=(None, *wrt_nodes)),
@@ -165,7 +166,7 @@ def plans(kind: str, name: str, out: Node, wrt_nodes: list[Node], directions: li
                          "return " + _group(rows, single)))
     if kind == "hvp":
         seeds = {id(w): d for w, d in zip(wrt_nodes, directions)}
-        hv = [t if t is not None else broadcast_to(scalar(0, w.dtype), w.shape)
+        hv = [t if t is not None else broadcast_to(scalar(0, numeric_dtype(w.dtype)), w.shape)
               for t, w in zip(jvp_nodes(grads, seeds, ()), wrt_nodes)]
         dnames = tuple(d.param("name") for d in directions)
         base.append(Plan("hvp", f"Hessian of {call} with respect to {what} times ({', '.join(dnames)}).", hv,
@@ -195,10 +196,11 @@ def _shares_memory(g: Node) -> bool:
 def owned(node: Node, like: Node | None = None) -> Node:
     """A result the caller owns: never a read-only broadcast, a bare number, an argument or a view of one.
     With ``like`` (the argument a gradient belongs to), shaped and typed like it."""
-    if like is not None:
+    if like is not None and like.dtype != "bool":  # a mask argument's gradient is float zeros, not a mask
         if node.op == "broadcast_to":
             return full_like(like, node.inputs[0])
-        if node.shape != like.shape or (node.op == "elementwise" and not node.inputs) or _shares_memory(node):
+        if node.shape != like.shape or (node.op == "elementwise" and not node.inputs) or _shares_memory(node) \
+                or node.dtype in ("int64", "bool"):  # (integer data, e.g. a random draw: typed like the argument)
             return full_like(like, node)
         return node
     if node.op == "broadcast_to":  # read-only; a whole number would also make an integer array

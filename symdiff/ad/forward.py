@@ -21,6 +21,7 @@ from typing import Sequence
 import sympy as sp
 
 from ..errors import ShapeError
+from ..ir.booleans import numeric_dtype
 from ..ir.graph import Node, toposort
 from ..ir.primitives import broadcast_to, diag_embed, reshape, scalar
 from ..ir.shapes import Shape, as_shape, size_of
@@ -86,7 +87,7 @@ def jacobian_nodes(output: Node, w: Node) -> Node:
     """``d output / d w`` of shape ``output.shape + w.shape``: forward mode seeded with the identity
     (banded while it can be, for a vector ``w``: :mod:`symdiff.ad.structure`)."""
     (t,) = jvp_nodes([output], {id(w): seed(w) if w.ndim == 1 else identity(w.shape, w.dtype)}, w.shape)
-    return t if t is not None else _zeros(output.shape + w.shape, output.dtype)
+    return t if t is not None else _zeros(output.shape + w.shape, numeric_dtype(output.dtype))
 
 
 def hessian_nodes(output: Node, w: Node) -> tuple[Node, Node]:

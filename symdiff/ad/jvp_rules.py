@@ -20,12 +20,14 @@ from typing import Callable, Sequence
 
 import sympy as sp
 
+from ..ir.domain import derivative
 from ..errors import UnsupportedError, where
 from ..ir.graph import ARG, Node
 from ..ir.primitives import (PRIMITIVES, broadcast_to, concatenate, cumsum, diag_embed, diagonal, elementwise,
                          flip, getitem, reduce, reshape, roll, scalar, slice_axis, transpose)
 from ..ir.primitives.index import register_jvps as register_index_jvps
 from ..ir.primitives.matrix import register_jvps as register_matrix_jvps
+from ..ir.primitives.random import register_jvps as register_random_jvps
 from ..ir.shapes import Shape
 
 #: ``rule(node, tangents, batch)``: the tangent of ``node`` (shape ``node.shape + batch``) from its
@@ -105,7 +107,7 @@ def _add(terms: Sequence[Node], shape: Shape) -> Node | None:
 
 def _partial(expr: sp.Expr, i: int, node: Node) -> sp.Expr:
     """d expr / d ARG[i]; Dirac deltas (derivatives of jumps: sign, Heaviside) are 0 almost everywhere."""
-    d = sp.diff(expr, ARG[i])
+    d = derivative(expr, ARG[i])
     if d.has(sp.DiracDelta):
         d = d.replace(lambda t: isinstance(t, sp.DiracDelta), lambda t: sp.S.Zero)
     if d.has(sp.Derivative, sp.Subs):
@@ -270,3 +272,4 @@ def _jvp_linear_fallback(node: Node, tangents: list, batch: Shape) -> Node:
 # The rules of indexing and matrix functions are defined beside their primitives.
 register_index_jvps(defjvp)
 register_matrix_jvps(defjvp)
+register_random_jvps(defjvp)

@@ -109,3 +109,23 @@ class polygamma(RealFunction):
 
     def _numpycode(self, printer):
         return printer.helper_call("_polygamma", *self.args)
+
+
+HELPERS["_mullog"] = '''def _mullog(x, y):
+    """x * log(y), and 0 where x == y == 0: the limit of y**t * log(y) at y = 0 for t > 0."""
+    zero = (np.asarray(x) == 0) & (np.asarray(y) == 0)
+    return np.where(zero, 0.0, x * np.log(np.where(zero, 1.0, y)))'''
+
+
+class mullog(RealFunction):
+    """``x * log(y)``, 0 where ``x == y == 0``: the derivatives of ``y**t`` in ``t`` at ``y = 0``
+    (``d/dt 0**t = 0**t * log(0)``, 0 for ``t > 0``, where the product is ``0 * -inf``)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        return sp.log(y) if argindex == 1 else x / y
+
+    def _numpycode(self, printer):
+        return printer.helper_call("_mullog", *self.args)

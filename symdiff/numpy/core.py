@@ -23,6 +23,8 @@ from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
 from ..ir import primitives as P
 from ..ir import scalar as S
+from ..ir.booleans import is_boolean, logical_for, truth_table_form
+from ..ir.domain import keep_domain, requirements
 from ..errors import ShapeError, UnsupportedError, where
 from ..ir.graph import ARG, Node, Origin
 from ..ir.shapes import ONE, broadcast_shapes, normalize_axes
@@ -83,6 +85,8 @@ def as_node(x: Any) -> Node:
         return x
     if isinstance(x, Size):
         return P.scalar(x.expr)
+    if isinstance(x, (bool, np.bool_)):
+        return P.scalar(sp.true if x else sp.false, "bool")
     value = scalar_value(x)
     if value is not None:
         return P.scalar(value)
@@ -125,7 +129,8 @@ def scalar_value(x: Any) -> sp.Expr | None:
     return None
 
 
-def _compose(fn: Callable[..., sp.Expr], operands: tuple, origin: Origin | None, conditions=()) -> Node:
+def _compose(fn: Callable[..., sp.Expr], operands: tuple, origin: Origin | None, conditions=(),
+             keep_inputs: bool = False) -> Node:
     """Elementwise node ``fn(*operands)``: traced operands become placeholders, scalars numbers,
     and boolean elementwise operands (comparisons) are inlined as SymPy relations. Operands at the
     positions ``conditions`` (``"all"``: every one) are truth values (``x != 0`` for numbers); elsewhere
@@ -151,7 +156,10 @@ def _compose(fn: Callable[..., sp.Expr], operands: tuple, origin: Origin | None,
         elif truth:
             value = sp.Piecewise((1, value), (0, True))
         values.append(value)
-    return P.elementwise(fn(*values), nodes, shape=broadcast_shapes(*(n.shape for n in nodes)), origin=origin)
+    expr = fn(*values)
+    if keep_inputs:  # 0*y is NaN for y = inf or NaN in NumPy (not 0, as SymPy says): keep y
+        expr = keep_domain({c: None for v in values for c in requirements(v)}, expr)
+    return P.elementwise(expr, nodes, shape=broadcast_shapes(*(n.shape for n in nodes)), origin=origin)
 
 
 def is_truth(e: Any) -> bool:
@@ -188,7 +196,10 @@ def ufunc(name: str, fn: Callable[..., sp.Expr], domain=(-2.0, 2.0), cases=None,
         _no_extras(name, kwargs)
         if len(args) != nargs:
             raise UnsupportedError(f"{_here()}: np.{name} takes {nargs} argument(s), got {len(args)}")
-        return _compose(fn, args, origin, conditions)
+        logic = truth_table_form(name, args)  # booleans only: NumPy's result type (mask + mask is an or)
+        if logic is not None:
+            return _compose(logic, args, origin, "all")
+        return _compose(fn, args, origin, conditions, keep_inputs=name == "multiply")
     return Entry(name, build, domain, cases or (UNARY if nargs == 1 else BINARY), differentiable, notes)
 
 
@@ -196,6 +207,8 @@ def _where(origin, cond, a=None, b=None):
     if a is None or b is None:
         raise UnsupportedError(f"{_here()}: np.where with one argument (indices) is not differentiable; "
                                "use np.where(cond, a, b)")
+    if is_boolean(a) and is_boolean(b):  # a choice between booleans is a boolean, as in NumPy
+        return _compose(lambda c, x, y: sp.Or(sp.And(c, x), sp.And(sp.Not(c), y)), (cond, a, b), origin, "all")
     return _compose(lambda c, x, y: sp.Piecewise((x, c), (y, True)), (cond, a, b), origin, conditions=(0,))
 
 
@@ -324,7 +337,7 @@ def call(func: Any, args: tuple, kwargs: dict) -> Any:
     if constants is not None:  # only arrays the function built from constants: NumPy computes it now
         result = func(*constants[0], **constants[1])
         return [const_tracer(r) for r in result] if isinstance(result, (list, tuple)) else const_tracer(result)
-    entry = lookup(func)
+    entry = lookup(logical_for(func, args))  # mask & x: np.bitwise_and, logical on booleans
     if entry is None:
         raise UnsupportedError(
             f"{_here()}: {_func_name(func)} is not supported by symdiff. Rewrite it with supported functions "

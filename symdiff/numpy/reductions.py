@@ -9,9 +9,11 @@ import numpy as np
 import sympy as sp
 
 from ..ir import primitives as P
+from ..ir.domain import nan_outside
 from ..ir.graph import ARG, Node, Origin
 from ..errors import UnsupportedError
-from .core import Case, Entry, _here, _no_extras, as_node, register
+from ..ir.scalar import isfinite
+from .core import Case, Entry, _compose, _here, _no_extras, as_node, register
 from ..trace.tracer import current_trace
 from ..ir.shapes import normalize_axes, size_of
 
@@ -33,7 +35,12 @@ def variance(x: Node, axis, ddof, keepdims: bool, origin: Origin | None, root: b
     mean = P.reduce("mean", x, axis=axes, keepdims=True, origin=origin)
     squares = P.elementwise((ARG[0] - ARG[1]) ** 2, (x, mean), origin=origin)
     total = P.reduce("sum", squares, axis=axes, keepdims=keepdims, origin=origin)
-    scaled = ARG[0] / (size_of([x.shape[i] for i in axes]) - sp.sympify(ddof))
+    n = size_of([x.shape[i] for i in axes])
+    if n == 1 and ddof == 0:
+        # one element (a size-1 axis is part of the traced signature): var and std are identically 0, so
+        # are all their derivatives (sqrt(0)'s would be 0/0); NaN or inf elements still give NaN
+        return P.elementwise(nan_outside(sp.S.Zero, isfinite(ARG[0])), (total,), origin=origin)
+    scaled = ARG[0] / (n - sp.sympify(ddof))
     return P.elementwise(sp.sqrt(scaled) if root else scaled, (total,), origin=origin)
 
 
@@ -47,9 +54,22 @@ def _var(root: bool):
     return build
 
 
+def _truths(op: str, name: str):
+    """``np.any`` / ``np.all`` (the max / min of ``x != 0``: booleans) and ``np.count_nonzero`` (the sum of
+    ``x != 0``: a count, a number)."""
+    def build(origin, a, axis=None, out=None, keepdims=False, **kwargs):
+        _no_extras(name, {"out": out, **kwargs})
+        truth = _compose(lambda v: v, (a,), origin, conditions="all")
+        return P.reduce(op, truth, axis=_axis(axis), keepdims=keepdims, origin=origin)
+    return build
+
+
 def _ptp(origin, a, axis=None, out=None, keepdims=False):
     _no_extras("ptp", {"out": out})
     x = as_node(a)
+    if x.dtype == "bool":
+        raise UnsupportedError(f"{_here()}: np.ptp of booleans is an error in NumPy (boolean subtract); "
+                               "use np.any(x) & ~np.all(x), or x.astype(float) first")
     hi = P.reduce("max", x, axis=_axis(axis), keepdims=keepdims, origin=origin)
     lo = P.reduce("min", x, axis=_axis(axis), keepdims=keepdims, origin=origin)
     return P.elementwise(ARG[0] - ARG[1], (hi, lo), origin=origin)
@@ -87,13 +107,14 @@ def _cumprod(origin, a, axis=None, dtype=None, out=None):
 
 
 def _diff(origin, a, n=1, axis=-1, prepend=None, append=None):
-    """``np.diff``: ``x[1:] - x[:-1]`` along ``axis``, ``n`` times."""
+    """``np.diff``: ``x[1:] - x[:-1]`` along ``axis``, ``n`` times (``x[1:] != x[:-1]`` for booleans, as NumPy)."""
     _no_extras("diff", {"prepend": prepend, "append": append})
     x = as_node(a)
     axis = normalize_axes(axis, x.ndim)[0]
     for _ in range(int(n)):
         size = x.shape[axis]
-        x = P.elementwise(ARG[0] - ARG[1], (P.slice_axis(x, axis, 1, size, origin),
+        change = sp.Ne(ARG[0], ARG[1]) if x.dtype == "bool" else ARG[0] - ARG[1]  # NumPy: booleans differ
+        x = P.elementwise(change, (P.slice_axis(x, axis, 1, size, origin),
                                             P.slice_axis(x, axis, 0, size - 1, origin)), origin=origin)
     return x
 
@@ -154,8 +175,13 @@ register(np.argsort, Entry("argsort", lambda origin, a, axis=-1, kind=None, orde
     notes="integer positions: no gradient"))
 register(np.prod, Entry("prod", _reduction("prod"), domain=(0.5, 1.5), cases=REDUCE_CASES,
                         notes="gradient exact with zeros too (product of the others, no division by 0)"))
+register(np.any, Entry("any", _truths("max", "any"), cases=REDUCE_CASES, notes="boolean: gradient zero"))
+register(np.all, Entry("all", _truths("min", "all"), cases=REDUCE_CASES, notes="boolean: gradient zero"))
+register(np.count_nonzero, Entry("count_nonzero", _truths("sum", "count_nonzero"), cases=REDUCE_CASES,
+                                 notes="a count of x != 0: gradient zero"))
 register(np.var, Entry("var", _var(False), cases=VAR_CASES))
-register(np.std, Entry("std", _var(True), cases=VAR_CASES, notes="gradient infinite where std is 0"))
+register(np.std, Entry("std", _var(True), cases=VAR_CASES,
+                       notes="one element: all derivatives 0; equal elements: gradient NaN (as autograd)"))
 register(np.ptp, Entry("ptp", _ptp, cases=REDUCE_CASES))
 register(np.cumsum, Entry("cumsum", _cumsum, cases=SCAN_CASES))
 register(np.cumprod, Entry("cumprod", _cumprod, cases=SCAN_CASES, domain=(-1.5, 1.5),

@@ -4,5 +4,5 @@
 log1p, ...), budgeted SymPy simplification and CSE; ``speed`` the rewrites for speed (sums of products
 as dot/einsum, shared powers and scaled sums, no gradient through a logsumexp shift); ``arrays`` the
 rewrites of array structure (one buffer for gradients of slices, pairwise sums as matmuls). Imports
-only :mod:`symdiff.ir`.
+only :mod:`symdiff.ir.graph`.
 """

@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
+from ..ir.domain import composed_requirements, keep_domain
 from ..ir.graph import ARG, Node, consumers, rebuild, toposort, with_inputs
 from ..ir.primitives import elementwise, reduce, stop_gradient
 from .speed import (contract_products, drop_shift_gradient, share_powers, share_scaled_sums, split_total_sums,
@@ -173,7 +174,7 @@ def fuse(outputs: list[Node]) -> list[Node]:
             else:
                 new_inputs.append(inp)
                 mapping[ARG[i]] = ARG[len(new_inputs) - 1]
-        fused = expr.xreplace(mapping)
+        fused = keep_domain(composed_requirements(expr, mapping), expr.xreplace(mapping))
         if sp.count_ops(fused) > FUSE_BUDGET:
             return with_inputs(node, inputs)
         return rewritten(node, fused, new_inputs)
@@ -225,6 +226,7 @@ def simplify_exprs(outputs: list[Node]) -> list[Node]:
             if best != expr:
                 _report(f"{label}: simplified ({size} -> {sp.count_ops(best)} operations): {expr}  ->  {best}")
             expr = best
+        expr = keep_domain(node.expr, expr)
         if expr == node.expr:
             return with_inputs(node, inputs)
         return rewritten(node, expr, inputs)
@@ -266,7 +268,7 @@ def inline_for_stability(outputs: list[Node]) -> list[Node]:
             base = len(node.inputs)
             inner = inp.expr.xreplace({ARG[j]: ARG[base + j] for j in range(len(inp.inputs))})
             merged = node.expr.xreplace({ARG[i]: inner})  # SymPy already folds log(exp(u)) to u here
-            better = stabilize(merged)
+            better = keep_domain(composed_requirements(node.expr, {ARG[i]: inner}), stabilize(merged))
             risky = sum(1 for t in sp.preorder_traversal(node.expr)
                         if isinstance(t, (sp.log, log1p)) and t.args[0].has(ARG[i]))
             if _unstable(better) < _unstable(node.expr) + risky:

@@ -8,7 +8,12 @@ plain function made for one key (no loop, no tuple built, no dict lookup), e.g. 
         if len(args) == 2:
             a0, a1 = args
             if type(a0) is ndarray and a0.dtype is float64 and a0.shape == (10,) and type(a1) is int and a1 == 3:
-                return func(a0, a1)
+                try:
+                    fresh = W0.get('SCALE', ABSENT) is V0  # the values the code was made from
+                except Exception:
+                    fresh = False
+                if fresh:
+                    return func(a0, a1)
         return MISS
 """
 from __future__ import annotations
@@ -60,10 +65,11 @@ def _test(i: int, part: Any, names: dict[str, Any]) -> str:
     return f"type({a}) is ndarray and {a}.dtype is float64 and {a}.shape == s{i}"
 
 
-def guarded(key: tuple, func: Callable) -> Callable:
-    """A function that calls ``func(*args)`` when ``exact_key(args) == key`` and returns :data:`MISS`
-    otherwise (``key`` has no None)."""
-    names: dict[str, Any] = {"ndarray": np.ndarray, "float64": _F64, "func": func, "MISS": MISS}
+def guarded(key: tuple, func: Callable, check: tuple[str, dict[str, Any]] = ("True", {})) -> Callable:
+    """A function that calls ``func(*args)`` when ``exact_key(args) == key`` and the condition
+    ``check[0]`` (on the names ``check[1]``: see :mod:`symdiff.runtime.freshness`) holds, and returns
+    :data:`MISS` otherwise (``key`` has no None)."""
+    names: dict[str, Any] = {**check[1], "ndarray": np.ndarray, "float64": _F64, "func": func, "MISS": MISS}
     params = ", ".join(f"a{i}" for i in range(len(key)))
     tests = " and ".join(_test(i, part, names) for i, part in enumerate(key)) or "True"
     unpack = f"        {params}{',' * (len(key) == 1)} = args\n" if key else ""
@@ -71,7 +77,12 @@ def guarded(key: tuple, func: Callable) -> Callable:
               f"    if len(args) == {len(key)}:\n"
               f"{unpack}"
               f"        if {tests}:\n"
-              f"            return func({params})\n"
+              f"            try:\n"
+              f"                fresh = {check[0]}\n"
+              f"            except Exception:\n"
+              f"                fresh = False\n"
+              f"            if fresh:\n"
+              f"                return func({params})\n"
               f"    return MISS\n")
     exec(compile(source, "<symdiff fast path>", "exec"), names)  # noqa: S102 - built from the key alone
     return names["fast"]

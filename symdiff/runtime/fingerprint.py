@@ -1,4 +1,7 @@
-"""What a compiled gradient depends on, as one hash: the key of the on-disk cache.
+"""Hashes of what a compiled gradient depends on. The cache keys themselves come from
+:mod:`symdiff.runtime.freshness`, which snapshots the values a trace reads and hashes them with the helpers here
+(``_value``, ``_code``, ``file_digest``, ``symdiff_digest``); :func:`fingerprint` is the older whole-function
+hash, taken from the function's current state.
 
 It covers the source file of the function (so an edit anywhere in it, helpers included, makes a
 new key), the values the function reads from its closure and from module globals (arrays by

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import TraceError, UnsupportedError
+from ..escape import NotALiteral, comment, literal
 
 
 def flatten(aux: Any, leaf: Callable[[Any], Any]) -> tuple[str, list[Any]]:
@@ -35,12 +36,27 @@ def flatten(aux: Any, leaf: Callable[[Any], Any]) -> tuple[str, list[Any]]:
         if isinstance(a, list):
             return "[" + ", ".join(fmt(e) for e in a) + "]"
         if isinstance(a, dict):
-            return "{{" + ", ".join(f"{_escape(repr(k))}: {fmt(v)}" for k, v in a.items()) + "}}"
-        if a is None or isinstance(a, (bool, str, numbers.Number)):
-            return _escape(repr(a.item() if isinstance(a, np.generic) else a))
+            return "{{" + ", ".join(f"{_escape(_key(k))}: {fmt(v)}" for k, v in a.items()) + "}}"
+        if a is None or isinstance(a, (bool, str, numbers.Number, np.generic)):
+            return _escape(_literal(a, "value"))
         raise TraceError(f"has_aux: cannot pass a {type(a).__name__} through generated code; return arrays, "
                          "numbers, strings, or tuples/lists/dicts of them as aux")
     return fmt(aux), leaves
+
+
+def _key(k: Any) -> str:
+    if isinstance(k, tuple):
+        parts = [_key(e) for e in k]
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+    return _literal(k, "key")
+
+
+def _literal(a: Any, what: str) -> str:
+    try:
+        return literal(a)
+    except NotALiteral:
+        raise TraceError(f"has_aux: cannot pass the {what} {comment(repr(a))} ({type(a).__name__}) through generated "
+                         "code; use str, int, float, bool or None (or arrays, as values)") from None
 
 
 def _escape(text: str) -> str:

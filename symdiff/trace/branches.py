@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 
 import sympy as sp
 
+from ..escape import comment, literal
 from ..errors import BranchLimitError, SymdiffError, where
 from ..ir.graph import Node, Origin
 from ..runtime.specs import call_values
@@ -40,6 +41,9 @@ class Path:
     inputs: list[Node] = field(default_factory=list)
     error: Exception | None = None
     aux: tuple[str, list[Node]] | None = None  # has_aux: the format of aux and its arrays
+    draws: list[Node] = field(default_factory=list)  # the last random draw of each stream (random_draws)
+    #: (argument index, axis) -> "file:line" where the program made that axis's size equal to another's
+    size_origins: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def guided(run: Callable[[tuple[bool, ...]], Path], new: Callable[[], Path],
@@ -122,7 +126,7 @@ def dispatch_lines(tree: Tree, call_condition: Callable[[int], str], leaf: Calla
     if tree.path is not None or tree.condition is None:
         return [indent + line for line in leaf(tree.path)]
     assert tree.yes is not None and tree.no is not None and tree.condition is not None
-    note = f"  # {tree.origin.text}  ({_short(tree.origin)})" if tree.origin is not None else ""
+    note = f"  # {comment(tree.origin.text)}  ({comment(_short(tree.origin))})" if tree.origin is not None else ""
     test = call_condition(tree.condition)
     missing = [t.path is None and t.condition is None for t in (tree.yes, tree.no)]
     if missing[1] or missing[0]:  # one side not compiled: a guard, and the chain goes on unindented
@@ -144,9 +148,9 @@ def failure_lines(name: str, path: Path) -> list[str]:
     exc = path.error
     cause = exc.__cause__ if exc is not None else None
     if cause is not None and type(cause).__module__ == "builtins" and hasattr(builtins, type(cause).__name__):
-        return [f"raise {type(cause).__name__}({str(cause)!r})"]
+        return [f"raise {type(cause).__name__}({literal(str.__str__(str(cause)))})"]
     message = f"{name}: symdiff could not trace this branch: {exc}"
-    return [f"raise NotImplementedError({message!r})"]
+    return [f"raise NotImplementedError({literal(message)})"]
 
 
 def is_failure(exc: Exception) -> bool:

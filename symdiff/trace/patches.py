@@ -235,6 +235,8 @@ def _install(fn: Callable | None) -> None:
         put(np, name, standin)
     for name, standin in _MATH_STANDINS.items():
         put(math, name, standin)
+    from . import random_standins
+    random_standins.install(put, fn)  # np.random: draws recorded, generators made outside refused
     special = sys.modules.get("scipy.special")
     for name, standin in _scipy_standins().items():
         put(special, name, standin)

@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 
-from ..errors import BranchLimitError, ShapeError, TraceError, UnsupportedError
+from ..errors import MADE, BranchLimitError, ShapeError, SymdiffError, TraceError, UnsupportedError
 from ..ir.graph import Node, Origin, rebuild
 from ..ir.shapes import _sizes
 
@@ -47,12 +47,20 @@ def current_trace() -> "Trace":
     return trace
 
 
+_SYMPY_DIR = os.path.dirname(os.path.abspath(sp.__file__))
+
+
+def is_user_file(path: str) -> bool:
+    """Whether code of ``path`` is the user's (not symdiff's, NumPy's or SymPy's)."""
+    return not (path.startswith(_PKG_DIR) or path.startswith(_NUMPY_DIR) or path.startswith(_SYMPY_DIR)
+                or path.startswith("<frozen"))
+
+
 def user_frame():
     """The innermost frame of the user's code (not symdiff's, not NumPy's)."""
     frame = sys._getframe(1)
     while frame is not None:
-        path = frame.f_code.co_filename
-        if not (path.startswith(_PKG_DIR) or path.startswith(_NUMPY_DIR) or path.startswith("<frozen")):
+        if is_user_file(frame.f_code.co_filename):
             return frame
         frame = frame.f_back
     return None
@@ -76,10 +84,14 @@ class Trace:
         self.path = path  # outcomes of the first branches on traced values (later ones: True, or ...)
         self.evaluate = evaluate  # ... the condition's value for the actual arguments, when given
         self.decisions: list[tuple[Node, bool, Origin | None]] = []
+        self.unified_at: dict[sp.Symbol, str] = {}  # size symbol -> where it was made equal to another
+        self.argument_sizes: dict[int, tuple[sp.Expr, ...]] = {}  # argument index -> its axes' sizes
 
     # ---- branches on traced values ----
     def decide(self, condition: Node, origin: Origin | None) -> bool:
         """The outcome of ``if condition:`` on this path; the compiler traces every path."""
+        from .random_draws import check_condition
+        check_condition(condition, origin)  # a branch on a random draw would draw again: refused
         k = len(self.decisions)
         limit = MAX_BRANCHES if self.evaluate is None else MAX_BRANCHES_FOLLOWED
         if k >= limit and k >= len(self.path):  # (a replayed path is as long as it was)
@@ -101,15 +113,23 @@ class Trace:
         return sym
 
     def find(self, d: sp.Expr) -> sp.Expr:
+        """What the size ``d`` now is, in symbols that are bound to nothing: a symbol may be bound to
+        a compound size (``n_v -> n_x - 1``) whose own symbols were bound later (``n_x -> 4``)."""
         while isinstance(d, sp.Symbol) and d in self.parent:
             d = self.parent[d]
+        if isinstance(d, sp.Basic) and not isinstance(d, sp.Symbol) and any(s in self.parent for s in d.free_symbols):
+            d = self.resolve(d)
         return d
 
     def resolve(self, expr: sp.Expr) -> sp.Expr:
         if not isinstance(expr, sp.Basic) or not expr.free_symbols:
             return expr
         reps = {s: self.find(s) for s in expr.free_symbols if s in self.parent}
-        return expr.xreplace(reps) if reps else expr
+        if not reps:
+            return expr
+        for s, r in reps.items():  # path compression: the next lookup is one step
+            self.parent[s] = r
+        return expr.xreplace(reps)
 
     def value(self, expr: sp.Expr) -> int | None:
         expr = self.resolve(expr)
@@ -124,20 +144,58 @@ class Trace:
         if a == b:
             return a
         va, vb = self.value(a), self.value(b)
+        for e, n in ((a, b), (b, a)):  # a named size the program needs to be a number: specialise it
+            if n.is_Integer and (va is None or vb is None) and self._solve(e, int(n)):
+                return n
+        for s, e in ((a, b), (b, a)):  # a named size and a compound one (m and n - 1): the code checks it
+            if isinstance(s, sp.Symbol) and not isinstance(e, sp.Symbol) and self.values.get(s) is None \
+                    and s not in e.free_symbols:
+                self.parent[s] = e
+                return e
+        if (va is None or vb is None) and isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol) and va == vb:
+            # two named sizes (--shape x=n --shape y=m) the program needs equal: one size; the generated
+            # code compares them at run time (symdiff.backends.numpy.size_checks)
+            self.parent[b] = a
+            self.unified_at[b] = _here()
+            return a
         if va is None or vb is None:
-            raise ShapeError(f"{_here()}: sizes {a} and {b} must be equal here; "
-                             "if they are the same size, give them the same name")
+            if isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol):
+                hint = "if they are the same size, give them the same name"
+            else:
+                hint = "names cannot say how they relate: give concrete sizes (e.g. --shape x=5) for this function"
+            error = ShapeError(f"{_here()}: sizes {a} and {b} must be equal here; {hint}")
+            error.refusal = True  # (NumPy would go on: the sizes may be equal)
+            raise error
         if va != vb:
             raise ShapeError(f"{_here()}: sizes {va} and {vb} do not match "
                              "(operands could not be broadcast together)")
-        if isinstance(b, sp.Symbol):
+        if isinstance(b, sp.Symbol) and b not in a.free_symbols:
             self.parent[b] = a
+            self.unified_at[b] = _here()
             return a
-        if isinstance(a, sp.Symbol):
+        if isinstance(a, sp.Symbol) and a not in b.free_symbols:
             self.parent[a] = b
+            self.unified_at[a] = _here()
             return b
         self.concrete(a), self.concrete(b)  # two compound sizes: fall back to their values
         return sp.Integer(va)
+
+    def _solve(self, expr: sp.Expr, n: int) -> bool:
+        """``expr == n`` where ``expr`` has one size of unknown value (``k``, ``n_p - 2``): that size is
+        specialised to the one positive integer solving it (the generated code checks it on every call)."""
+        unknown = [s for s in expr.free_symbols if self.values.get(s) is None]
+        if len(unknown) != 1:
+            return False
+        (s,) = unknown
+        known = expr.xreplace({t: self.values[t] for t in expr.free_symbols if t is not s})
+        roots = [r for r in sp.solve(sp.Eq(known, n), s) if r.is_Integer and r > 0]
+        if len(roots) != 1:
+            return False
+        for t in expr.free_symbols - {s}:
+            self.concrete(t)
+        self.values[s] = int(roots[0])
+        self.parent[s] = roots[0]
+        return True
 
     def is_one(self, d: sp.Expr) -> bool:
         d = self.resolve(d)
@@ -221,13 +279,32 @@ def _target_of(text: str) -> str | None:
 
 
 def trace(fn: Callable, args: list[Any], tr: Trace) -> Any:
-    """Call ``fn(*args)`` (args may hold Tracers) with the trace ``tr`` active; return its result."""
+    """Call ``fn`` on ``args`` (one per parameter, in order; keyword-only ones are passed by keyword;
+    args may hold Tracers) with the trace ``tr`` active; return its result."""
     from .patches import active
-    token, utoken = _TRACE.set(tr), _sizes.set(tr)
+    from ..runtime.signature import caller, function_of
+    call = caller(fn)
+    made: list[SymdiffError] = []
+    token, utoken, etoken = _TRACE.set(tr), _sizes.set(tr), MADE.set(made)
     try:
-        with active(fn):
-            result = fn(*args)
+        with active(function_of(fn) or fn):
+            result = call(*args)
     finally:
         _TRACE.reset(token)
         _sizes.reset(utoken)
+        MADE.reset(etoken)
+    swallowed = next((e for e in made if e.refusal and _caught_by_user(e)), None)
+    if swallowed is not None:
+        tb = swallowed.__traceback__
+        raise type(swallowed)(
+            f"{swallowed} -- and the function caught this error ({tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}, "
+            f"in {tb.tb_frame.f_code.co_name}) and went on, which computes something else than the code says: "
+            "symdiff refuses it anyway. Do not catch symdiff's errors around traced values (catch only your own)")
     return result
+
+
+def _caught_by_user(error: SymdiffError) -> bool:
+    """Whether ``error`` was raised and then caught in the user's code: the outermost frame its
+    traceback reached is the user's (errors symdiff catches itself end in symdiff's frames)."""
+    tb = error.__traceback__
+    return tb is not None and is_user_file(tb.tb_frame.f_code.co_filename)

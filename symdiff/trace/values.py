@@ -81,7 +81,7 @@ class Tracer:
         self._write(indexing.setitem(self, index, value))
 
     def _inplace(self, result: "Tracer") -> "Tracer":
-        if tuple(result.node.shape) != tuple(self.node.shape):
+        if _resolved(result.node.shape) != _resolved(self.node.shape):  # (sizes unified since: the same)
             raise ShapeError(f"{_where()}: in-place operation would change the shape {self.node.shape} to "
                              f"{result.node.shape}; write x = x + ... to make a new array")
         if self.base is not None:  # a[i] += v: Python writes the result back into a next
@@ -179,6 +179,12 @@ class Tracer:
     def cumprod(self, axis=None):
         return _call(np.cumprod, self, axis=axis)
 
+    def any(self, axis=None, keepdims=False):
+        return _call(np.any, self, axis=axis, keepdims=keepdims)
+
+    def all(self, axis=None, keepdims=False):
+        return _call(np.all, self, axis=axis, keepdims=keepdims)
+
     def clip(self, min=None, max=None):
         return _call(np.clip, self, min, max)
 
@@ -216,7 +222,14 @@ class Tracer:
         return _call(np.squeeze, self, axis=axis)
 
     def astype(self, dtype, copy=True):
-        if np.dtype(dtype).kind != "f":
+        """A cast: booleans become 0/1 numbers (for any numeric dtype; integers are float64 data here),
+        numbers become ``x != 0`` for ``bool``; casting numbers to integers would truncate and is refused."""
+        kind, boolean = np.dtype(dtype).kind, self.node.dtype == "bool"
+        if kind == "b":
+            return self if boolean else _call(np.not_equal, self, 0)
+        if boolean and kind in "iuf":
+            return _call(np.multiply, self, 1)  # an int operand: NumPy's 0/1 arithmetic, a number
+        if kind != "f":
             raise UnsupportedError(
                 f"{_where()}: .astype({np.dtype(dtype).name}) of a traced value would truncate it; write the "
                 "rounding you mean with np.floor, np.trunc or np.round (their gradient is zero)")
@@ -259,6 +272,14 @@ class Tracer:
     def __le__(self, o): return _call(np.less_equal, self, o)
     def __eq__(self, o): return _call(np.equal, self, o)  # type: ignore[override]
     def __ne__(self, o): return _call(np.not_equal, self, o)  # type: ignore[override]
+    # NumPy's bitwise operators: logical on booleans, refused on numbers (see symdiff.ir.booleans.logical_for)
+    def __invert__(self): return _call(np.invert, self)
+    def __and__(self, o): return _call(np.bitwise_and, self, o)
+    def __rand__(self, o): return _call(np.bitwise_and, o, self)
+    def __or__(self, o): return _call(np.bitwise_or, self, o)
+    def __ror__(self, o): return _call(np.bitwise_or, o, self)
+    def __xor__(self, o): return _call(np.bitwise_xor, self, o)
+    def __rxor__(self, o): return _call(np.bitwise_xor, o, self)
     __hash__ = object.__hash__
 
     def _sizes_only(self) -> sp.Expr | None:
@@ -324,7 +345,7 @@ class TracerList(list):
     __array__ = Tracer.__array__
 
 
-_CONST_METHODS = frozenset({"all", "any", "tolist", "item", "nonzero", "argsort", "searchsorted"})
+_CONST_METHODS = frozenset({"tolist", "item", "nonzero", "argsort", "searchsorted"})
 
 
 def const_tracer(value: Any, base: Tracer | None = None) -> Any:
@@ -339,18 +360,37 @@ def const_tracer(value: Any, base: Tracer | None = None) -> Any:
 
 
 def _constant(x: Any) -> Any:
-    """``x`` with constant Tracers replaced by their arrays; None if it holds a traced value."""
+    """``x`` with constant Tracers replaced by their arrays and sizes by their values; None if it holds
+    a traced value. Sizes become ints only then (``int`` specialises them): in ``s.reshape(N, 1)``
+    with ``N, D = X.shape``, N stays symbolic."""
+    return None if _traced(x) else _values(x)
+
+
+def _traced(x: Any) -> bool:
     if isinstance(x, Tracer):
-        return x.node.param("value").array if x.is_const() else None
+        return not x.is_const()
+    if isinstance(x, (list, tuple)):
+        return any(_traced(i) for i in x)
+    if isinstance(x, dict):  # keyword arguments
+        return any(_traced(v) for v in x.values())
+    return False
+
+
+def _values(x: Any) -> Any:
+    if isinstance(x, Tracer):
+        return x.node.param("value").array
     if isinstance(x, Size):
         return int(x)
     if isinstance(x, (list, tuple)):
-        items = [_constant(i) for i in x]
-        return None if any(i is None and j is not None for i, j in zip(items, x)) else type(x)(items)
-    if isinstance(x, dict):  # keyword arguments
-        values = {k: _constant(v) for k, v in x.items()}
-        return None if any(values[k] is None and x[k] is not None for k in x) else values
+        return type(x)([_values(i) for i in x])
+    if isinstance(x, dict):
+        return {k: _values(v) for k, v in x.items()}
     return x
+
+
+def _resolved(shape) -> tuple:
+    trace = current_trace()
+    return tuple(trace.resolve(d) for d in shape)
 
 
 def _where() -> str:

@@ -13,11 +13,12 @@ from typing import Sequence
 import jinja2
 import sympy as sp
 
+from ... import escape
 from ...ir.graph import ARG, Node, toposort
 from ...naming import Namer
 from .dispatch.index import format_index
 from ...runtime.paths import templates_dir
-from .printer import ExprPrinter, Helpers, is_atomic, unwrap
+from .printer import MAX_CODE_DEPTH, ExprPrinter, Helpers, code_depth, is_atomic, unwrap
 from .dispatch import EMIT
 
 
@@ -156,11 +157,12 @@ class NodePrinter:
         hints = {id(o): label for o, label in zip(reversed(outputs), reversed(labels))}
         lines: list[str] = []
         last_origin = None
+        depths: dict[int, int] = {}  # how deep the code of inlined nodes nests (named ones: 0)
         for node in order:
             if node.op == "input":
                 self.code[id(node)] = node.param("name")
                 continue
-            if node.op == "stop_gradient":  # the same array: no statement of its own
+            if node.op in ("stop_gradient", "random_after"):  # the same array: no statement of its own
                 self.code[id(node)] = self.code[id(node.inputs[0])]
                 continue
             if self._in_place(node, uses, out_ids):  # y[t] = v into the array made by the previous assignment
@@ -172,17 +174,19 @@ class NodePrinter:
             emit = EMIT[node.op]
             code = emit(node, [self.code[id(i)] for i in node.inputs], self)
             block = not isinstance(code, str)  # statements filling the array named {name}
+            depth = code_depth(node, [depths.get(id(i), 0) for i in node.inputs])
             inline = not block and node.op != "setitem" and (
-                (node.name is None and id(node) not in out_ids and uses.get(id(node), 0) == 1)
-                or node.op == "const" or (node.op == "elementwise" and not node.inputs))
+                (node.name is None and id(node) not in out_ids and uses.get(id(node), 0) == 1
+                 and depth <= MAX_CODE_DEPTH) or node.op == "const" or (node.op == "elementwise" and not node.inputs))
             if inline:
                 self.code[id(node)] = code
+                depths[id(node)] = depth
                 continue
             name = self.namer.fresh(node.name or hints.get(id(node)))
             self.code[id(node)] = name
             origin = node.origin
             if origin is not None and origin.text and origin != last_origin:
-                lines.append(f"# {'Grad of: ' if origin.grad else ''}{origin.text}")
+                lines.append(f"# {'Grad of: ' if origin.grad else ''}{escape.comment(origin.text)}")
                 last_origin = origin
             lines.extend([line.replace("{name}", name) for line in code] if block else [f"{name} = {unwrap(code)}"])
         # Outputs under their own labels (the value, dw, db, ...).
@@ -225,12 +229,28 @@ def environment() -> jinja2.Environment:
         _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(os.fspath(templates_dir())),
                                   undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                   keep_trailing_newline=True, autoescape=False)
+        # the only ways user text enters the module text: see symdiff.escape
+        _ENV.filters.update(comment=escape.comment, docstring=escape.docstring)
     return _ENV
 
 
-def render_module(header: dict, functions: list[Function], module: ModuleText) -> str:
+def render_module(header: dict, functions: list[Function], module: ModuleText,
+                  filename: str = "<symdiff generated module>") -> str:
+    """The module text, checked: every function and parameter name an identifier, and the whole text
+    compiled (as ``filename``) before anyone writes or imports it (see :mod:`symdiff.escape`)."""
+    try:
+        for f in functions:
+            escape.name(f.name)
+            for p in f.params:
+                escape.name(p.partition("=")[0])
+    except escape.NotALiteral as exc:
+        from ...errors import InternalError
+        raise InternalError(f"internal error: a generated function or parameter name: {exc}; nothing was "
+                            "written. Please report this with the function") from exc
     body_text = "\n".join(line for f in functions for line in f.body)
     uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
-    return environment().get_template("module.py.j2").render(
+    text = environment().get_template("module.py.j2").render(
         header=header, functions=functions, constants=module.constants,
         helpers=module.helpers.sources(), uses_numpy=uses_np)
+    escape.check_compiles(text, filename)
+    return text

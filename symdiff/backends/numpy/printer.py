@@ -12,11 +12,13 @@ stable or readable forms for functions (``np.where`` for Piecewise, ``np.heavisi
 from __future__ import annotations
 
 import ast
+from typing import Sequence
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import precedence
 
+from ...ir.graph import ARG
 from ...ir.scalar import HELPERS
 
 
@@ -68,7 +70,7 @@ def code_precedence(code: str) -> int:
         return 1000
     try:
         node = ast.parse(code, mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):  # (too deep to parse: parenthesise it)
         return 0
     if isinstance(node, ast.Constant):
         return 1000 if not (isinstance(node.value, (int, float)) and node.value < 0) else 45
@@ -79,6 +81,31 @@ def code_precedence(code: str) -> int:
     if isinstance(node, ast.UnaryOp):
         return 45
     return 0
+
+
+#: Deepest nesting of the code of an operand printed inline in its user. Python's parser recurses by
+#: nesting (and a chain ``a*b*c`` nests as deep as it is long), so code that would go deeper gets a
+#: statement and a name of its own: a statement nests at most this plus the depth of one node's own
+#: expression (which fusion bounds), however long the program (3,500 chained np.sin compile).
+MAX_CODE_DEPTH = 60
+
+
+def code_depth(node, input_depths: Sequence[int]) -> int:
+    """How deep the code of ``node`` nests when its inputs' code (of ``input_depths``) is inlined."""
+    deepest = max(input_depths, default=0)
+    if node.op != "elementwise":
+        return deepest + 1
+    arg_depth = {ARG[i]: d for i, d in enumerate(input_depths)}
+    depths: dict[sp.Basic, int] = {}
+    for e in sp.postorder_traversal(node.expr):  # children before their parents
+        if e in depths:
+            continue
+        if not e.args:
+            depths[e] = arg_depth.get(e, 0)
+        else:
+            width = len(e.args) - 1 if isinstance(e, (sp.Add, sp.Mul)) else 1
+            depths[e] = max(depths[a] for a in e.args) + max(width, 1)
+    return depths.get(node.expr, deepest)
 
 
 def is_atomic(code: str) -> bool:

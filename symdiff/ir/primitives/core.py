@@ -19,9 +19,11 @@ from typing import Callable, Sequence
 import numpy as np
 import sympy as sp
 
+from ..booleans import booleans_as_numbers, counted_dtype
+from ..domain import composed_requirements, derivative, keep_domain
 from ...errors import ShapeError
 from ..graph import ARG, ConstValue, Node, Origin, arg_index
-from ..shapes import ONE, Shape, broadcast_shapes, normalize_axes, size_of
+from ..shapes import ONE, Shape, broadcast_shapes, is_one, normalize_axes, size_of
 
 Vjp = Callable[[Node, Node], Sequence[Node | None]]
 
@@ -82,12 +84,15 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
             kept.append(node)
             j = len(kept) - 1
         remap[ARG[i]] = ARG[j]
-    expr = expr.xreplace(remap)
-    if len(kept) != len(used) and len(expr.free_symbols & set(ARG)) < len(kept):
+    merged = len(kept) != len(used)
+    expr = keep_domain(composed_requirements(expr, remap), expr.xreplace(remap)) if merged else expr.xreplace(remap)
+    if merged and len(expr.free_symbols & set(ARG)) < len(kept):
         # merging repeated inputs cancelled some (x - x): normalise again
         return elementwise(expr, kept, shape=shape or broadcast_shapes(*(n.shape for n in kept)),
                            origin=origin, dtype=dtype, name=name)
     truth = isinstance(expr, sp.logic.boolalg.Boolean) and not isinstance(expr, sp.Expr)  # a Symbol is Boolean too
+    if not truth:
+        expr = booleans_as_numbers(expr, kept)
     out_dtype = dtype or ("bool" if truth else _dtype(*kept))
     natural = broadcast_shapes(*(n.shape for n in kept))
     if len(kept) == 1 and expr == ARG[0] and shape in (None, natural):
@@ -103,12 +108,16 @@ def scalar(value, dtype: str = "float64") -> Node:
 
 
 def _vjp_elementwise(g: Node, node: Node) -> list[Node | None]:
+    """Adjoints of the inputs; none through a boolean node (a comparison or logic: piecewise constant,
+    gradient 0 almost everywhere, so a boolean-valued function has a zero gradient)."""
+    if node.dtype == "bool":
+        return [None] * len(node.inputs)
     out: list[Node | None] = []
     for i, inp in enumerate(node.inputs):
         if inp.dtype == "bool":
             out.append(None)
             continue
-        d = sp.diff(node.expr, ARG[i])
+        d = derivative(node.expr, ARG[i])
         if d == 0:
             out.append(None)
             continue
@@ -143,7 +152,8 @@ def broadcast_to(x: Node, shape: Shape) -> Node:
     shape = tuple(shape)
     if x.shape == shape:
         return x
-    if broadcast_shapes(x.shape, shape) != shape:
+    joint = broadcast_shapes(x.shape, shape)  # (1 where a size of shape was just found to be 1: the same)
+    if len(joint) != len(shape) or any(j != d and not (j == ONE and is_one(d)) for j, d in zip(joint, shape)):
         raise ShapeError(f"cannot broadcast shape {x.shape} to {shape}")
     return Node("broadcast_to", (x,), shape, params=(("shape", shape),), dtype=x.dtype, origin=x.origin)
 
@@ -178,7 +188,7 @@ def reduce(op: str, x: Node, axis=None, keepdims: bool = False, origin: Origin |
     else:
         shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
     params = (("axis", axes), ("keepdims", bool(keepdims)))
-    return Node(op, (x,), shape, params=params, dtype=x.dtype, origin=origin)
+    return Node(op, (x,), shape, params=params, dtype=counted_dtype(op, x), origin=origin)
 
 
 def _restore(g: Node, node: Node) -> Node:

@@ -20,7 +20,7 @@ import sympy as sp
 from ...errors import ShapeError, UnsupportedError
 from ..graph import ARG, Node, Origin
 from .core import (_dtype, _grad, _uniform, broadcast_to, defprim, elementwise, expand_dims, reduce, reshape,
-                         swapaxes, transpose)
+                   swapaxes, transpose)
 from ..shapes import Shape, broadcast_shapes, same_dim
 
 
@@ -43,11 +43,19 @@ def matmul(a: Node, b: Node, origin: Origin | None = None) -> Node:
         shape = a.shape[:-1]
     else:
         shape = broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
-    return Node("matmul", (a, b), shape, dtype=_dtype(a, b), origin=origin)
+    return _logical(Node("matmul", (a, b), shape, dtype=_dtype(a, b), origin=origin), (a, b))
 
 
 def outer(a: Node, b: Node, origin: Origin | None = None) -> Node:
-    return Node("outer", (a, b), (a.shape[0], b.shape[0]), dtype=_dtype(a, b), origin=origin)
+    return _logical(Node("outer", (a, b), (a.shape[0], b.shape[0]), dtype=_dtype(a, b), origin=origin), (a, b))
+
+
+def _logical(product: Node, operands: Sequence[Node]) -> Node:
+    """NumPy multiplies arrays that are all booleans logically (an or of ands: a boolean), whereas a
+    boolean with a number counts as 0/1: the 0/1 product ``!= 0`` in the first case."""
+    if all(x.dtype == "bool" for x in operands):
+        return elementwise(sp.Ne(ARG[0], 0), (product,), origin=product.origin)
+    return product
 
 
 def _vjp_matmul(g: Node, node: Node) -> list[Node]:
@@ -75,12 +83,19 @@ def reshape_like(g: Node, x: Node) -> Node:
 
 
 defprim("matmul", _vjp_matmul)
-defprim("outer", lambda g, n: [matmul(g, n.inputs[1], _grad(n)), matmul(n.inputs[0], g, _grad(n))])  # cheaper than np.outer
+# (the vjp of outer: two matrix-vector products, cheaper than np.outer)
+defprim("outer", lambda g, n: [matmul(g, n.inputs[1], _grad(n)), matmul(n.inputs[0], g, _grad(n))])
 
 
 # ---------------------------------------------------------------- einsum --------------------------
 
 def einsum(operands: Sequence[Node], subscripts: Sequence[str], output: str, origin: Origin | None = None) -> Node:
+    """``np.einsum("<subscripts[0]>,...-><output>", *operands)`` (see :func:`_einsum`); logical when every
+    operand is boolean, as in NumPy."""
+    return _logical(_einsum(operands, subscripts, output, origin), operands)
+
+
+def _einsum(operands: Sequence[Node], subscripts: Sequence[str], output: str, origin: Origin | None = None) -> Node:
     """``np.einsum("<subscripts[0]>,...-><output>", *operands)``: explicit output, no ellipsis, no
     index repeated within one operand. Sizes of an index broadcast (1 stretches), as in NumPy. A
     single operand becomes a sum and a transpose."""

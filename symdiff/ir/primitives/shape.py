@@ -19,6 +19,7 @@ import sympy as sp
 
 from ...errors import ShapeError
 from ..graph import Node, Origin
+from ..booleans import counted_dtype
 from .core import _dtype, _grad, _uniform, broadcast_to, defprim, scalar
 from ..shapes import same_dim
 
@@ -45,7 +46,8 @@ def concatenate(xs: Sequence[Node], axis: int, origin: Origin | None = None) -> 
             if i != axis:
                 dims[i] = same_dim(dims[i], x.shape[i])
     dims[axis] = sp.Add(*(x.shape[axis] for x in xs))
-    return Node("concatenate", tuple(xs), tuple(dims), params=(("axis", axis),), dtype=_dtype(*xs), origin=origin)
+    dtype = "bool" if all(x.dtype == "bool" for x in xs) else _dtype(*xs)  # booleans joined stay booleans
+    return Node("concatenate", tuple(xs), tuple(dims), params=(("axis", axis),), dtype=dtype, origin=origin)
 
 
 def _vjp_concatenate(g: Node, node: Node) -> list[Node]:
@@ -119,7 +121,7 @@ def cumsum(x: Node, axis: int, origin: Origin | None = None) -> Node:
     """``np.cumsum(x, axis)`` along one non-negative axis of an array of at least one dimension."""
     if not 0 <= axis < x.ndim:
         raise ShapeError(f"cumsum: axis {axis} of an array of {x.ndim} dimensions")
-    return Node("cumsum", (x,), x.shape, params=(("axis", axis),), dtype=x.dtype, origin=origin)
+    return Node("cumsum", (x,), x.shape, params=(("axis", axis),), dtype=counted_dtype("cumsum", x), origin=origin)
 
 
 def _vjp_cumsum(g: Node, node: Node) -> list[Node]:

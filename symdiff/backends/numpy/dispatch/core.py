@@ -1,4 +1,5 @@
-"""NumPy code of the primitives of :mod:`symdiff.ir.primitives.core`: leaves, elementwise kernels, broadcasting, reductions, transposes, reshapes, basic indexing.
+"""NumPy code of the primitives of :mod:`symdiff.ir.primitives.core`:
+leaves, elementwise kernels, broadcasting, reductions, transposes, reshapes, basic indexing.
 
 ``emit(node, args, printer)`` returns the expression (or statements) computing ``node`` from its
 arguments' code."""
@@ -19,6 +20,8 @@ def _emit_reduce(method: str) -> Emit:
             args.append("axis=" + (str(axes[0]) if len(axes) == 1 else str(axes)))
         if node.param("keepdims") and x.ndim:
             args.append("keepdims=True")
+        if x.dtype == "bool" and node.dtype != "bool":  # counts of booleans: float64 data, not int64
+            args.append("dtype=float")
         if not x.ndim:  # a 0-d argument may be a Python float, which has no methods
             return f"np.{method}({', '.join([a[0], *args])})"
         return f"{p.paren(a[0], '.')}.{method}({', '.join(args)})"
@@ -57,7 +60,8 @@ EMIT.update({
     'transpose': _emit_transpose,
     'reshape': lambda n, a, p: f"np.reshape({a[0]}, {p.shape(n.shape)})",
     'getitem': _emit_getitem,
-    'scatter': lambda n, a, p: p.helper_call_code("_scatter", [a[0], p.shape(n.shape), f"np.s_[{p.index(n.param('index'))}]"]),
+    'scatter': lambda n, a, p: p.helper_call_code("_scatter", [a[0], p.shape(n.shape),
+                                                              f"np.s_[{p.index(n.param('index'))}]"]),
     'full_like': lambda n, a, p: f"np.full_like({a[0]}, {a[1]})",
     'stop_gradient': lambda n, a, p: a[0],
     'copy': lambda n, a, p: f"np.copy({a[0]})",

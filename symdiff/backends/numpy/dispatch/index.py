@@ -1,4 +1,5 @@
-"""NumPy code of the primitives of :mod:`symdiff.ir.primitives.index`: gathers, scatters, assignments and arg-reductions.
+"""NumPy code of the primitives of :mod:`symdiff.ir.primitives.index`:
+gathers, scatters, assignments and arg-reductions.
 
 ``emit(node, args, printer)`` returns the expression (or statements) computing ``node`` from its
 arguments' code."""

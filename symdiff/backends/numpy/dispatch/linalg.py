@@ -1,4 +1,5 @@
-"""NumPy code of the primitives of :mod:`symdiff.ir.primitives.linalg`: matmul, outer products, einsum, diagonals and bands.
+"""NumPy code of the primitives of :mod:`symdiff.ir.primitives.linalg`:
+matmul, outer products, einsum, diagonals and bands.
 
 ``emit(node, args, printer)`` returns the expression (or statements) computing ``node`` from its
 arguments' code."""
@@ -7,12 +8,13 @@ from __future__ import annotations
 from __future__ import annotations
 from ....ir.graph import Node
 from ....ir.scalar import HELPERS
+from ....escape import literal
 from .table import EMIT
 
 
 def _emit_einsum(node: Node, a: list[str], p) -> str:
     optimize = ", optimize=True" if len(a) > 2 else ""
-    return f"np.einsum({node.param('subscripts')!r}, {', '.join(a)}{optimize})"
+    return f"np.einsum({literal(node.param('subscripts'))}, {', '.join(a)}{optimize})"
 
 
 def _emit_diagonal(node: Node, a: list[str], p) -> str:

@@ -1,4 +1,5 @@
-"""NumPy code of the primitives of :mod:`symdiff.ir.primitives.shape`: concatenation, slices along an axis, flips, rolls, cumulative sums.
+"""NumPy code of the primitives of :mod:`symdiff.ir.primitives.shape`:
+concatenation, slices along an axis, flips, rolls, cumulative sums.
 
 ``emit(node, args, printer)`` returns the expression (or statements) computing ``node`` from its
 arguments' code."""
@@ -35,10 +36,15 @@ def _emit_roll(node: Node, a: list[str], p) -> str:
     return f"np.roll({a[0]}, {shift}, {axis})"
 
 
+def _emit_cumsum(n: Node, a: list[str], p) -> str:
+    counts = ", dtype=float" if n.inputs[0].dtype == "bool" else ""  # 0/1 counts as float64 data
+    return f"np.cumsum({a[0]}, axis={n.param('axis')}{counts})"
+
+
 EMIT.update({
     'concatenate': _emit_concatenate,
     'slice_axis': _emit_slice_axis,
     'flip': _emit_flip,
     'roll': _emit_roll,
-    'cumsum': lambda n, a, p: f"np.cumsum({a[0]}, axis={n.param('axis')})",
+    'cumsum': _emit_cumsum,
 })
