@@ -31,6 +31,7 @@ from .errors import ShapeError, SymdiffError, TraceError
 from .runtime.fastpath import MISS, exact_key, guarded, miss
 from .runtime.signature import direction_names, name_of, param_names, parameters, with_directions
 from .runtime.specs import ArgSpec, Compiled, call_values
+from .trace.composites import stop_gradient  # noqa: F401  (public: symdiff.stop_gradient)
 
 # The compiler (SymPy, Jinja) is imported only when something has to be compiled: a function served
 # from the on-disk cache never imports it.
@@ -306,16 +307,6 @@ def elementwise_grad(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
     """For a function applied element by element, its derivative at every element: the gradient of
     the sum of its outputs (as autograd's ``elementwise_grad``)."""
     return _transform("elementwise_grad", fn, wrt)
-
-
-def stop_gradient(x: Any) -> Any:
-    """``x`` itself, treated as a constant by differentiation (PyTorch's ``detach``/``no_grad``)."""
-    if not is_tracer(x):
-        return x
-    from .numpy.core import as_node
-    from .ir.primitives import stop_gradient as stop
-    from .trace.values import Tracer
-    return Tracer(stop(as_node(x)))
 
 
 def _tracing() -> bool:

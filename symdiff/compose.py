@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import NonScalarOutputError, ShapeError, SymdiffError, TraceError
 from .ir.graph import Node, rebuild, toposort, with_inputs
-from .numpy.core import as_node
+from .trace.dispatch import as_node
 from .ir.primitives import input_node
 from .runtime.signature import caller, direction_names
 from .trace.tracer import _here, current_trace

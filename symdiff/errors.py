@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-#: While a function is traced, every symdiff error made (see :func:`symdiff.trace.tracer.trace`, which
+#: While a function is traced, every symdiff error made (see :func:`symdiff.trace.run.trace`, which
 #: raises a refusal the user's code caught and went on from).
 MADE: ContextVar["list[SymdiffError] | None"] = ContextVar("symdiff_errors_made", default=None)
 

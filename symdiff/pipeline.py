@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
+import sys
 import traceback
 from typing import Any, Callable, Sequence
 
@@ -15,13 +16,14 @@ import sympy as sp
 
 from .version import __version__
 from . import escape
+from . import numpy as numpy_registry  # noqa: F401  (loads the NumPy registry: every entry registers itself)
 from .trace import random_draws
 from .backends.numpy.codegen import Function, ModuleText, NodePrinter, render_module
 from .ad.derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
 from .ir.graph import Graph, format_graph, toposort
 from .naming import identifier, size_name
-from .numpy.core import as_node
+from .trace.dispatch import as_node
 from .ir.primitives import copy, input_node
 from .ir.shapes import ONE, format_shape
 from .backends.numpy.size_checks import size_check_lines
@@ -29,10 +31,11 @@ from .rewrite.simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .backends.numpy.entry_points import defaults, internal, wrap
 from .runtime.signature import function_of, name_of
 from .runtime.specs import ArgSpec, Compiled
-from .trace.tracer import Trace, is_user_file, trace
+from .trace.run import trace
+from .trace.tracer import Trace, is_user_file
 from .trace.auxiliary import attach, flatten
-from .trace.branches import (Path, decision_tree, dispatch_lines, evaluate, explore, failure_lines, guided, is_failure,
-                       size_bindings)
+from .backends.numpy.branches import dispatch_lines, evaluate, failure_lines, size_bindings
+from .trace.branches import Path, decision_tree, explore, guided, is_failure
 from .trace.values import Tracer
 
 
@@ -94,6 +97,8 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     without, every path (see :mod:`symdiff.trace.branches`)."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
+    if "scipy.special" in sys.modules:  # the program may call SciPy: its registry entries and stand-ins
+        from .scipy import special  # noqa: F401
     name = identifier(func_name or name_of(fn))
     for i in wrt:
         if not specs[i].is_array:

@@ -14,15 +14,15 @@ PKG = Path(__file__).resolve().parent.parent / "symdiff"
 
 #: What each part of the package may import besides itself. "" stands for the top-level modules.
 ALLOWED = {
-    "errors": set(), "naming": set(),
-    "runtime": {"errors"},
-    "ir": {"errors", "naming"},
-    "trace": {"ir", "errors", "naming", "runtime"},
-    "numpy": {"trace", "ir", "errors", "naming"},
-    "scipy": {"numpy", "trace", "ir", "errors", "naming"},
-    "ad": {"ir", "errors", "naming", "runtime"},
-    "rewrite": {"ir", "errors", "naming"},
-    "backends": {"ir", "errors", "naming", "runtime"},
+    "errors": set(), "naming": set(), "escape": {"errors"},
+    "runtime": {"errors", "escape"},
+    "ir": {"errors", "naming", "escape"},
+    "trace": {"ir", "errors", "naming", "escape", "runtime"},
+    "numpy": {"trace", "ir", "errors", "naming", "escape"},
+    "scipy": {"numpy", "trace", "ir", "errors", "naming", "escape"},
+    "ad": {"ir", "errors", "naming", "escape", "runtime"},
+    "rewrite": {"ir", "errors", "naming", "escape"},
+    "backends": {"ir", "errors", "naming", "escape", "runtime"},
 }
 LIMIT = 420  # lines per module (the guideline is about 400)
 

@@ -20,7 +20,8 @@ from symdiff.ir.primitives import (PRIMITIVES, concatenate, cumsum, diag_embed, 
                                 flip, full_like, input_node, outer, reduce, roll, slice_axis)
 from symdiff.rewrite.simplify import FORWARD_PASSES, PASSES, run
 from symdiff.runtime.specs import ArgSpec
-from symdiff.trace.tracer import Trace, trace
+from symdiff.trace.run import trace
+from symdiff.trace.tracer import Trace
 
 RNG = np.random.default_rng(0)
 

@@ -3,5 +3,6 @@
 Each entry says how a NumPy function builds graph nodes from traced arguments and the domain it is
 tested on: ``core`` (ufuncs, where, clip and the registry itself), ``reductions``, ``shape``
 (reshaping, joining, indexing helpers) and ``linalg`` (products, einsum and ``np.linalg``). Adding a
-NumPy function means adding an entry here; it may import :mod:`symdiff.trace` and :mod:`symdiff.ir.graph`.
+NumPy function means adding an entry here; it may import :mod:`symdiff.trace` and :mod:`symdiff.ir`.
 """
+from . import booleans, core, linalg, reductions, shape  # noqa: F401,E402  (each registers its entries)

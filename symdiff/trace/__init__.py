@@ -1,8 +1,12 @@
-"""The frontend: running the user's function on traced values.
+"""The frontend (stage 1): running the user's function on traced values, building :mod:`symdiff.ir` graphs.
 
-``tracer`` holds the tracing state (sizes, source lines, names, branch outcomes), ``values`` the
-:class:`Tracer` that stands in for an array, ``sizes`` symbolic sizes, ``indexing`` NumPy's indexing
-and assignment rules, ``patches`` the trace-time stand-ins for NumPy constructors, ``math`` and
-``scipy.special``, ``branches`` the exploration of paths through branches on traced values, and
-``auxiliary`` the auxiliary outputs of ``has_aux``. It builds graphs of :mod:`symdiff.ir.graph` nodes.
+``run`` is the entry point (the function runs with the stand-ins installed); ``tracer`` holds the
+tracing state (sizes, source lines, names, branch outcomes); ``values`` the :class:`Tracer` standing
+for an array and ``sizes`` a symbolic size; ``dispatch`` the registry's table and how a NumPy function
+applies to traced values (the entries are in :mod:`symdiff.numpy` and :mod:`symdiff.scipy`);
+``indexing`` NumPy's indexing and assignment rules; ``patches`` the trace-time stand-ins of NumPy's
+constructors, ``math`` and other libraries; ``random_draws`` and ``random_standins`` random draws;
+``branches`` the paths through branches on traced values; ``auxiliary`` ``has_aux`` outputs;
+``composites`` logsumexp and softmax, written once for arrays and traced values.
+It imports :mod:`symdiff.ir` and the runtime's argument records, never a later stage.
 """

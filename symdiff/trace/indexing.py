@@ -21,7 +21,9 @@ from ..errors import ShapeError, UnsupportedError, where
 from ..ir.graph import Node
 from ..ir.primitives.index import index_const, scatter_is_unique
 from ..ir.shapes import ONE, broadcast_shapes
+from .dispatch import as_node
 from .tracer import current_trace, user_origin
+from . import values
 from .values import Size, Tracer
 
 
@@ -174,7 +176,6 @@ def getitem(x: Tracer, index: Any) -> Tracer:
 
 def setitem(x: Tracer, index: Any, value: Any) -> Node:
     """The node ``x`` becomes after ``x[index] = value``."""
-    from ..numpy.core import as_node
     items, arrays, region = parse(x, index)
     if arrays and not scatter_is_unique(items, arrays):
         raise UnsupportedError(f"{_here()}: assignment through an index that names an element twice (NumPy "
@@ -194,3 +195,6 @@ def setitem(x: Tracer, index: Any, value: Any) -> Node:
     if [trace.resolve(d) for d in v.shape] == [trace.resolve(d) for d in region]:
         region = tuple(v.shape)  # the same sizes (unified above): no broadcast
     return current_trace().note(P.setitem(x.checked(), v, items, arrays, region, user_origin()))
+
+
+values.INDEXING.update(getitem=getitem, setitem=setitem)  # what x[i] and x[i] = v call

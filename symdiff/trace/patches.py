@@ -16,42 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import sys
-import sysconfig
 import threading
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..numpy.core import _holds_tracer, as_node
+from . import random_standins
+from .dispatch import _holds_tracer, as_node
+from .tracer import _from_user, _tracing
 
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the symdiff package
-_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
 _LOCK = threading.RLock()
 _ACTIVE = [0]
 _SAVED: list[tuple[Any, str, Any]] = []
-
-
-def _library_dirs() -> tuple[str, ...]:
-    paths = sysconfig.get_paths()
-    dirs = {os.path.abspath(paths[k]) for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
-    return tuple(sorted(dirs | {_PKG_DIR, _NUMPY_DIR}))
-
-
-_LIBRARIES = _library_dirs()
-
-
-def _from_user() -> bool:
-    """True when the stand-in was called by the user's code, not by symdiff, NumPy or an installed
-    library (a library gets NumPy's own arrays: it may hand them to compiled code that writes into them)."""
-    path = sys._getframe(2).f_code.co_filename
-    return not (path.startswith(_LIBRARIES) or path.startswith("<frozen"))
-
-
-def _tracing() -> bool:
-    from .tracer import _TRACE
-    return _TRACE.get() is not None
 
 
 def _values():
@@ -167,36 +143,11 @@ _MATH_ORIG = {name: getattr(math, name) for name in [*_MATH, "erf", "erfc", "lga
 _MATH_STANDINS = {name: _math_standin(name, orig) for name, orig in _MATH_ORIG.items()}
 
 
-# ---------------------------------------------------------------- scipy.special -------------------
+# ---------------------------------------------------------------- other libraries -----------------
 
-def _scipy_standins() -> dict[str, Callable]:
-    special = sys.modules.get("scipy.special")
-    if special is None:
-        return {}
-    from .. import functions  # noqa: F401  (registers SciPy's ufuncs)
-    from ..scipy import special as numpy_api_scipy  # noqa: F401  (registers SciPy's ufuncs)
-    origs = {name: getattr(special, name) for name in ("logsumexp", "softmax", "log_softmax")}
-
-    def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
-        if not (_tracing() and isinstance(a, _values().Tracer)):
-            return origs["logsumexp"](a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
-        if b is not None or return_sign:
-            from ..errors import UnsupportedError
-            raise UnsupportedError("scipy.special.logsumexp with b= or return_sign=True is not supported on traced "
-                                   "values; write log(sum(b * exp(a - m))) + m with m = stop_gradient(max(a))")
-        return functions.logsumexp(a, axis=axis, keepdims=keepdims)
-
-    def softmax(x, axis=None):
-        if not (_tracing() and isinstance(x, _values().Tracer)):
-            return origs["softmax"](x, axis=axis)
-        return np.exp(x - functions.logsumexp(x, axis=axis, keepdims=True))
-
-    def log_softmax(x, axis=None):
-        if not (_tracing() and isinstance(x, _values().Tracer)):
-            return origs["log_softmax"](x, axis=axis)
-        return x - functions.logsumexp(x, axis=axis, keepdims=True)
-
-    return {"logsumexp": logsumexp, "softmax": softmax, "log_softmax": log_softmax}
+#: ``provide() -> [(target, name, stand-in)]``: stand-ins of other libraries, asked at each installation
+#: (the SciPy registry, :mod:`symdiff.scipy.special`, adds those of ``scipy.special``).
+PROVIDERS: list[Callable[[], list[tuple[Any, str, Callable]]]] = []
 
 
 # ---------------------------------------------------------------- activation ----------------------
@@ -235,11 +186,10 @@ def _install(fn: Callable | None) -> None:
         put(np, name, standin)
     for name, standin in _MATH_STANDINS.items():
         put(math, name, standin)
-    from . import random_standins
     random_standins.install(put, fn)  # np.random: draws recorded, generators made outside refused
-    special = sys.modules.get("scipy.special")
-    for name, standin in _scipy_standins().items():
-        put(special, name, standin)
+    for provide in PROVIDERS:
+        for target, name, standin in provide():
+            put(target, name, standin)
     glob = getattr(fn, "__globals__", None)
     if isinstance(glob, dict):
         by_id = {id(orig): _MATH_STANDINS[name] for name, orig in _MATH_ORIG.items()}

@@ -29,7 +29,7 @@ from ..escape import literal
 from ..errors import TraceError, UnsupportedError, where
 from ..ir.graph import Node, rebuild, toposort, with_inputs
 from ..ir.shapes import broadcast_shapes
-from .tracer import current_trace, user_origin
+from .tracer import CONDITION_CHECKS, current_trace, user_origin
 
 #: Methods drawing floats / integers from distributions whose parameters are numbers or constant arrays.
 FLOAT = {"random", "random_sample", "ranf", "sample", "standard_normal", "normal", "uniform", "standard_exponential",
@@ -43,10 +43,22 @@ SPECIAL = {"rand", "randn", "choice", "permutation"}
 STANDARD = {"normal": ("standard_normal", ("loc", 0.0), ("scale", 1.0)),
             "uniform": ("random", ("low", 0.0), ("high", 1.0))}
 ADVICE = "draw the noise outside the function and pass it as an argument"
+#: NumPy's own generator classes (this module is imported before any trace installs stand-ins): the
+#: templates whose method signatures the stand-ins bind arguments with.
+_RANDOM_STATE, _DEFAULT_RNG = np.random.RandomState, np.random.default_rng
+
+
+_TEMPLATES: dict[str, Any] = {}
+
+
+def _template(flavour: str) -> Any:
+    if not _TEMPLATES:
+        _TEMPLATES["legacy"] = _RANDOM_STATE(0)
+        _TEMPLATES["generator"] = _DEFAULT_RNG(0)
+    return _TEMPLATES[flavour]
 
 
 def _signature(flavour: str, method: str) -> inspect.Signature:
-    from .random_standins import _template
     return inspect.signature(getattr(_template(flavour), method))
 
 
@@ -352,3 +364,6 @@ def keep_draws(outputs: list[Node], last: list[Node]) -> list[Node]:
             return present[node.param("draw")]
         return with_inputs(node, inputs)
     return [R.after(outputs[0], rebuild(missing, fn)), *outputs[1:]]
+
+
+CONDITION_CHECKS.append(check_condition)

@@ -17,6 +17,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import random_draws as D
+from .random_draws import _template
+from .tracer import _LIBRARIES, _from_user, _tracing
+
 _RANDOM = np.random
 #: The classes NumPy's random module defines, before any stand-in replaces them.
 GENERATOR_TYPES = (np.random.Generator, np.random.RandomState, np.random.BitGenerator, np.random.SeedSequence)
@@ -39,7 +43,6 @@ def outside_message(name: str, value: Any) -> str:
 
 
 def _active() -> bool:
-    from .patches import _tracing
     return _tracing()
 
 
@@ -58,7 +61,6 @@ class TracedGenerator:
         self._flavour, self._node = flavour, node  # "generator" (default_rng) or "legacy" (RandomState)
 
     def __getattr__(self, name: str) -> Callable:
-        from . import random_draws as D
         kind = "Generator" if self._flavour == "generator" else "RandomState"
         if name.startswith("__") or not hasattr(_template(self._flavour), name):
             raise AttributeError(f"'{kind}' object has no attribute {name!r}")
@@ -72,18 +74,7 @@ class TracedGenerator:
         return f"TracedGenerator({self._flavour})"
 
 
-_TEMPLATES: dict[str, Any] = {}
-
-
-def _template(flavour: str) -> Any:
-    if not _TEMPLATES:
-        _TEMPLATES["legacy"] = _ORIG["RandomState"](0)
-        _TEMPLATES["generator"] = _ORIG["default_rng"](0)
-    return _TEMPLATES[flavour]
-
-
 def _seed_code(seed: Any, what: str) -> tuple:
-    from . import random_draws as D
     if seed is None:
         return ()
     if isinstance(seed, (TracedGenerator, SeedRefusal)) or is_generator(seed):
@@ -99,7 +90,6 @@ def _seed_code(seed: Any, what: str) -> tuple:
 
 def _new_generator(flavour: str, kind: str, seed: Any) -> TracedGenerator:
     from ..ir.primitives import random as R
-    from . import random_draws as D
     from .tracer import current_trace, user_origin
     if flavour == "generator" and isinstance(seed, TracedGenerator) and seed._flavour == "generator":
         return seed  # default_rng(rng) is rng
@@ -110,7 +100,6 @@ def _new_generator(flavour: str, kind: str, seed: Any) -> TracedGenerator:
 
 def _seed(seed: Any = None) -> None:
     from ..ir.primitives import random as R
-    from . import random_draws as D
     from .tracer import user_origin
     args = _seed_code(seed, "np.random.seed")
     streams = D._streams()
@@ -122,7 +111,6 @@ class SeedRefusal:
 
 
 def _global_call(name: str, args: tuple, kwargs: dict) -> Any:
-    from . import random_draws as D
     from ..errors import UnsupportedError
     if name == "seed":
         return _seed(*args, **kwargs)
@@ -143,7 +131,6 @@ def _global_call(name: str, args: tuple, kwargs: dict) -> Any:
 
 def _function(name: str, orig: Callable) -> Callable:
     def standin(*args, **kwargs):
-        from .patches import _from_user
         if not (_active() and _from_user()):
             return orig(*args, **kwargs)
         return _global_call(name, args, kwargs)
@@ -157,7 +144,6 @@ class _StandinType(type):
     everything else see NumPy's class."""
 
     def __call__(cls, *args, **kwargs):
-        from .patches import _from_user
         if not (_active() and _from_user()):
             return cls._orig(*args, **kwargs)
         return _global_call(cls._name, args, kwargs)
@@ -198,7 +184,6 @@ def _user_namespaces(glob: Any) -> list[dict]:
     """The globals of ``fn`` and of every loaded module of the user's (not the standard library's, NumPy's,
     an installed package's or symdiff's): a name bound to an original there would reach NumPy's compiled
     code from the user's code."""
-    from .patches import _LIBRARIES
     out = [glob] if isinstance(glob, dict) else []
     for name, module in list(sys.modules.items()):
         user = _USER_MODULES.get(name)

@@ -7,13 +7,17 @@ program needs one) and a symbol to the generated code while it is only used in a
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from ..ir.graph import ARG, Node
 from .tracer import current_trace
-from .values import Tracer
+
+#: The Tracer class, set by :mod:`symdiff.trace.values` (which builds on sizes): a size used with
+#: arrays or NumPy functions becomes a traced value.
+TRACER: list[type] = []
 
 
 class Size:
@@ -37,7 +41,7 @@ class Size:
     # NumPy functions of a size trace it, keeping it symbolic (``np.log(n)``, ``array * n``);
     # converting it to an array (``np.arange(n)``, ``np.array(n)``) uses its value.
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return Tracer.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)  # type: ignore[arg-type]
+        return TRACER[0].__array_ufunc__(self, ufunc, method, *inputs, **kwargs)
 
     def __array__(self, dtype=None, copy=None):
         return np.asarray(self._int(), dtype=dtype)
@@ -62,8 +66,8 @@ class Size:
             return Size(fn(self.expr, other.expr))
         if isinstance(other, numbers.Integral) and not isinstance(other, bool):
             return Size(fn(self.expr, sp.Integer(other)))
-        if isinstance(other, (Tracer, np.ndarray, numbers.Number)):
-            return NotImplemented if isinstance(other, Tracer) else fn(as_tracer(self), other)
+        if isinstance(other, (*TRACER, np.ndarray, numbers.Number)):
+            return NotImplemented if isinstance(other, TRACER[0]) else fn(as_tracer(self), other)
         return NotImplemented
 
     def __add__(self, o): return self._arith(o, lambda a, b: a + b)
@@ -82,9 +86,9 @@ class Size:
         return str(self.expr)
 
 
-def as_tracer(size: Size) -> Tracer:
+def as_tracer(size: Size) -> Any:
     from ..ir.primitives import scalar
-    return Tracer(scalar(size.expr))
+    return TRACER[0](scalar(size.expr))
 
 
 def _sizes_value(node: Node) -> sp.Expr | None:

@@ -15,6 +15,7 @@ import ast
 import linecache
 import os
 import sys
+import sysconfig
 from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any, Callable
@@ -22,9 +23,8 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 
-from ..errors import MADE, BranchLimitError, ShapeError, SymdiffError, TraceError, UnsupportedError
+from ..errors import BranchLimitError, ShapeError, TraceError, UnsupportedError
 from ..ir.graph import Node, Origin, rebuild
-from ..ir.shapes import _sizes
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the symdiff package
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
@@ -36,8 +36,35 @@ MAX_PATHS = 32
 #: When the trace follows actual values (the decorator), a path ends where the program does; this
 #: only stops a loop that would not.
 MAX_BRANCHES_FOLLOWED = 256
+#: ``check(condition, origin)`` for every branch on a traced value, before it is decided (the random
+#: draws add theirs: :func:`symdiff.trace.random_draws.check_condition`).
+CONDITION_CHECKS: list[Callable[[Node, Origin | None], None]] = []
 
 _TRACE: ContextVar["Trace | None"] = ContextVar("symdiff_trace", default=None)
+
+
+# ---------------------------------------------------------------- who is calling ------------------
+
+
+
+def _library_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {os.path.abspath(paths[k]) for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    return tuple(sorted(dirs | {_PKG_DIR, _NUMPY_DIR}))
+
+
+_LIBRARIES = _library_dirs()
+
+
+def _from_user(depth: int = 2) -> bool:
+    """True when the stand-in was called by the user's code, not by symdiff, NumPy or an installed
+    library (a library gets NumPy's own arrays: it may hand them to compiled code that writes into them)."""
+    path = sys._getframe(depth).f_code.co_filename
+    return not (path.startswith(_LIBRARIES) or path.startswith("<frozen"))
+
+
+def _tracing() -> bool:
+    return _TRACE.get() is not None
 
 
 def current_trace() -> "Trace":
@@ -90,8 +117,8 @@ class Trace:
     # ---- branches on traced values ----
     def decide(self, condition: Node, origin: Origin | None) -> bool:
         """The outcome of ``if condition:`` on this path; the compiler traces every path."""
-        from .random_draws import check_condition
-        check_condition(condition, origin)  # a branch on a random draw would draw again: refused
+        for check in CONDITION_CHECKS:  # e.g. a branch on a random draw would draw again: refused
+            check(condition, origin)
         k = len(self.decisions)
         limit = MAX_BRANCHES if self.evaluate is None else MAX_BRANCHES_FOLLOWED
         if k >= limit and k >= len(self.path):  # (a replayed path is as long as it was)
@@ -276,35 +303,3 @@ def _target_of(text: str) -> str | None:
     while isinstance(target, ast.Subscript):  # y[t] = ...: the new value of y
         target = target.value
     return target.id if isinstance(target, ast.Name) else None
-
-
-def trace(fn: Callable, args: list[Any], tr: Trace) -> Any:
-    """Call ``fn`` on ``args`` (one per parameter, in order; keyword-only ones are passed by keyword;
-    args may hold Tracers) with the trace ``tr`` active; return its result."""
-    from .patches import active
-    from ..runtime.signature import caller, function_of
-    call = caller(fn)
-    made: list[SymdiffError] = []
-    token, utoken, etoken = _TRACE.set(tr), _sizes.set(tr), MADE.set(made)
-    try:
-        with active(function_of(fn) or fn):
-            result = call(*args)
-    finally:
-        _TRACE.reset(token)
-        _sizes.reset(utoken)
-        MADE.reset(etoken)
-    swallowed = next((e for e in made if e.refusal and _caught_by_user(e)), None)
-    if swallowed is not None:
-        tb = swallowed.__traceback__
-        raise type(swallowed)(
-            f"{swallowed} -- and the function caught this error ({tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}, "
-            f"in {tb.tb_frame.f_code.co_name}) and went on, which computes something else than the code says: "
-            "symdiff refuses it anyway. Do not catch symdiff's errors around traced values (catch only your own)")
-    return result
-
-
-def _caught_by_user(error: SymdiffError) -> bool:
-    """Whether ``error`` was raised and then caught in the user's code: the outermost frame its
-    traceback reached is the user's (errors symdiff catches itself end in symdiff's frames)."""
-    tb = error.__traceback__
-    return tb is not None and is_user_file(tb.tb_frame.f_code.co_filename)

@@ -9,18 +9,31 @@ function) holds its array: NumPy computes on it at trace time.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import sympy as sp
 
 from ..errors import ShapeError, UnsupportedError
 from ..ir.graph import ConstValue, Node
+from . import sizes
+from .sizes import Size, _sizes_value, as_tracer  # noqa: F401  (as_tracer: for the registry)
 from .tracer import current_trace, user_origin
 
 
+#: ``getitem(x, index)`` and ``setitem(x, index, value)``: NumPy's indexing rules, installed by
+#: :mod:`symdiff.trace.indexing` when imported.
+INDEXING: dict[str, Callable] = {}
+
+#: How a NumPy function applies to traced operands: :func:`symdiff.trace.dispatch.call`, which installs
+#: itself here when imported (a Tracer knows how to be traced, the registry what NumPy's functions do).
+HANDLER: list[Callable[[Any, tuple, dict], Any]] = []
+
+
 def _call(func, *args, **kwargs):
-    return numpy_api.call(func, args, kwargs)
+    if not HANDLER:
+        raise RuntimeError("symdiff.trace.dispatch is not imported: trace through symdiff.pipeline")
+    return HANDLER[0](func, args, kwargs)
 
 
 class Tracer:
@@ -78,7 +91,7 @@ class Tracer:
             array = np.array(self.node.param("value").array)
             array[_constant(index)] = _constant(value)  # all known: NumPy does it, casting included
             return self._write(const_tracer(array).node)
-        self._write(indexing.setitem(self, index, value))
+        self._write(INDEXING["setitem"](self, index, value))
 
     def _inplace(self, result: "Tracer") -> "Tracer":
         if _resolved(result.node.shape) != _resolved(self.node.shape):  # (sizes unified since: the same)
@@ -101,14 +114,14 @@ class Tracer:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method == "outer" and len(inputs) == 2 and not kwargs:  # np.subtract.outer(a, b)
             a, b = (x if isinstance(x, Tracer) else np.asarray(x) for x in inputs)
-            return numpy_api.call(ufunc, (a[(...,) + (None,) * b.ndim], b), {})
+            return _call(ufunc, a[(...,) + (None,) * b.ndim], b)
         if method != "__call__":
             raise UnsupportedError(f"{_where()}: np.{ufunc.__name__}.{method} is not supported; "
                                    f"call np.{ufunc.__name__}(...) or a reduction such as np.sum instead")
-        return numpy_api.call(ufunc, inputs, kwargs)
+        return _call(ufunc, *inputs, **kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        return numpy_api.call(func, args, kwargs)
+        return _call(func, *args, **kwargs)
 
     def __array__(self, dtype=None, copy=None):
         if self.is_const():  # an array the function built from constants: it has a value
@@ -248,7 +261,7 @@ class Tracer:
     def __getitem__(self, index):
         if self.is_const() and _constant(index) is not None:
             return const_tracer(self.node.param("value").array[_constant(index)], base=self)
-        return indexing.getitem(self, index)
+        return INDEXING["getitem"](self, index)
 
     # ---- Python operators ----
     def __add__(self, o): return _call(np.add, self, o)
@@ -272,7 +285,7 @@ class Tracer:
     def __le__(self, o): return _call(np.less_equal, self, o)
     def __eq__(self, o): return _call(np.equal, self, o)  # type: ignore[override]
     def __ne__(self, o): return _call(np.not_equal, self, o)  # type: ignore[override]
-    # NumPy's bitwise operators: logical on booleans, refused on numbers (see symdiff.ir.booleans.logical_for)
+    # NumPy's bitwise operators: logical on booleans, refused on numbers (see symdiff.numpy.booleans.logical_for)
     def __invert__(self): return _call(np.invert, self)
     def __and__(self, o): return _call(np.bitwise_and, self, o)
     def __rand__(self, o): return _call(np.bitwise_and, o, self)
@@ -340,7 +353,7 @@ class TracerList(list):
         return Tracer.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)  # type: ignore[arg-type]
 
     def __array_function__(self, func, types, args, kwargs):
-        return numpy_api.call(func, args, kwargs)
+        return _call(func, *args, **kwargs)
 
     __array__ = Tracer.__array__
 
@@ -398,6 +411,4 @@ def _where() -> str:
     return f"{o.file}:{o.line}" if o else "<unknown location>"
 
 
-from .sizes import Size, _sizes_value, as_tracer  # noqa: E402,F401  (sizes use Tracer)
-from . import indexing  # noqa: E402  (they use Tracer; imported last)
-from ..numpy import core as numpy_api  # noqa: E402  (they use Tracer; imported last)
+sizes.TRACER[:] = [Tracer]
