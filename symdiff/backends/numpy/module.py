@@ -1,0 +1,162 @@
+"""Stages 4-5 for the NumPy backend: the generated module's functions, the dispatch on branches (one
+function per path and per condition, or each path's outcome string past :data:`DEEP` branches), the
+run-time checks of sizes and constants, and the header; rendered by :func:`codegen.render_module`."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import sympy as sp
+
+from ... import escape
+from ...ir.graph import toposort
+from ...runtime.specs import ArgSpec
+from .branches import dispatch_lines, failure_lines, size_bindings
+from .codegen import Function, ModuleText, NodePrinter, render_module
+from .entry_points import defaults, wrap
+from .printer import ExprPrinter
+from .size_checks import size_check_lines
+
+
+def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kind, public, facts) -> str:
+    """The module's text: for each traced path (``built``: its functions and graphs, None where it failed)
+    the printed functions, the dispatch over the branches (``branching_tree``: the decision tree and its
+    conditions), the guards of sizes and constants, and the header (``facts``: version, file, source hash)."""
+    params = [s.name for s in specs]
+    ok = [b for b in built if b is not None]
+    tree, conditions = branching_tree
+    nodes = toposort([o for b in ok for f in b[0] for o in f.outputs] + [c for c, _ in conditions]
+                     + [c for p in paths for c in p.conditions])
+    labels = [label for f in ok[0][0] for label in f.labels]
+    module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
+    module.name_constants(nodes)
+    checks = _guard_lines(name, specs, guard, public) + _relation_lines(name, [p.inputs for p in paths if p.inputs])
+    extra = {q for f in ok[0][0] for q in f.extra_params}
+    user_params = [p for p in params if p not in extra]
+    printed = []
+    branching = any(p.outcomes for p in paths)  # branches on traced values: dispatch on them
+    for k, b in enumerate(built):
+        if b is None:
+            continue
+        sizes = size_bindings(b[1])
+        for f in b[0]:
+            fparams = user_params + list(f.extra_params)
+            body = NodePrinter(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
+            body = size_check_lines(name, b[1], params, f.outputs, fparams, paths[k].size_origins) + body
+            fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
+            printed.append(Function(fname, fparams if branching else defaults(fn, fparams),
+                                    f"{f.doc} Path {k}." if branching else f.doc, body if branching else checks + body))
+    if branching and max(len(p.outcomes) for p in paths) > DEEP:
+        printed += _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks)
+    elif branching:
+        sizes = size_bindings(paths[0].inputs)
+        for j, (cond, origin) in enumerate(conditions):
+            body = NodePrinter(module, user_params, sizes).body([cond], ["branch"], "return bool({0})")
+            doc = f"Branch condition: {escape.comment(origin.text) if origin else ''}"
+            printed.append(Function(f"_{name}_branch_{j}", user_params, doc, body))
+        for f in ok[0][0]:
+            fparams = user_params + list(f.extra_params)
+            call = f"({', '.join(fparams)})"
+            lines = dispatch_lines(tree, lambda j: f"_{name}_branch_{j}({', '.join(user_params)})",
+                                   lambda k: _leaf(name, f.suffix, k, call, built, paths, module))
+            printed.append(Function(f"{name}_{f.suffix}", defaults(fn, fparams), f.doc, checks + lines))
+    printed = wrap(printed, public, fn)
+    wrt_names = [public.get(specs[i].name, specs[i].name) for i in wrt]
+    header = {
+        "summary": f"{kind.capitalize() if kind != 'grad' else 'Value and gradient'} of `{name}` with respect "
+                   f"to {', '.join(wrt_names)}.",
+        "version": facts["version"], "function": name, "file": facts["file"], "source_hash": facts["source_hash"],
+        "wrt": wrt_names, "shapes": ", ".join(f"{public.get(s.name, s.name)}: {_shape_text(s)}" for s in specs),
+        "polymorphic": any(isinstance(d, sp.Symbol) for b in ok for n in b[1] for d in n.shape),
+    }
+    return render_module(header, printed, module)
+
+
+#: Past this many branches on one path, the generated function checks each path's outcomes in turn
+#: (one pass over each path's conditions) instead of a tree of condition functions (one pass each).
+DEEP = 8
+
+
+def _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks) -> list[Function]:
+    """Per path, a function computing the outcomes of its branches along it; the entry points return
+    the code of the path whose outcomes these arguments reproduce (exactly one, when all were traced)."""
+    printed = []
+    args = ", ".join(user_params)
+    for k, path in enumerate(paths):
+        sizes = size_bindings(path.inputs or ok[0][1])
+        labels = [f"c{i}" for i in range(len(path.conditions))]
+        slots = ", ".join("{%d}" % i for i in range(len(labels)))
+        returns = f'return "".join("1" if c else "0" for c in ({slots},))'
+        body = NodePrinter(module, user_params, sizes).body(list(path.conditions), labels, returns)
+        printed.append(Function(f"_{name}_branches_{k}", user_params, f"The outcomes of the {len(labels)} branches "
+                                f"on path {k} (1: taken), computed along it.", body))
+    for f in ok[0][0]:
+        fparams = user_params + list(f.extra_params)
+        call = f"({', '.join(fparams)})"
+        lines = []
+        for k, path in enumerate(paths):
+            outcomes = escape.literal("".join("1" if o else "0" for o in path.outcomes))
+            lines.append(f"if _{name}_branches_{k}({args}) == {outcomes}:")
+            lines += ["    " + line for line in _leaf(name, f.suffix, k, call, built, paths, module)]
+        lines.append(f"raise {module.helpers.use('BranchNotCompiled')}({escape.literal(name)})")
+        printed.append(Function(f"{name}_{f.suffix}", defaults(fn, fparams), f.doc, checks + lines))
+    return printed
+
+
+def _leaf(name, suffix, k, call, built, paths, module) -> list[str]:
+    if k is None:  # a side no call has taken yet (decorator): the caller compiles it and calls again
+        return [f"raise {module.helpers.use('BranchNotCompiled')}({escape.literal(name)})"]
+    if built[k] is None:
+        return failure_lines(name, paths[k])
+    return [f"return _{name}_{suffix}_{k}{call}"]
+
+
+def _guard_lines(name: str, specs: Sequence[ArgSpec], guard, public) -> list[str]:
+    """Constants and sizes the code was specialised to (the function used them as numbers) are checked
+    on every call."""
+    lines = []
+    for spec in specs:  # constants the code was made for
+        if not spec.is_array and isinstance(_plain(spec.static), (bool, int, str)):
+            value = escape.literal(spec.static)
+            message = (f"{name}: this code was generated for {public.get(spec.name, spec.name)} == {value}; "
+                       "generate it again for other values")
+            lines += [f"if {spec.name} != {value}:", f"    raise ValueError({escape.literal(message)})"]
+    for index, axis, size in guard:
+        arg = specs[index].name
+        message = (f"{name}: this code was generated for {public.get(arg, arg)}.shape[{axis}] == {size} "
+                   "(the function uses that size as a number); generate it again for other sizes")
+        lines += [f"if {arg}.shape[{axis}] != {size}:", f"    raise ValueError({escape.literal(message)})"]
+    return lines
+
+
+def _plain(value):
+    try:
+        return escape.plain(value)
+    except escape.NotALiteral:
+        return None
+
+
+def _relation_lines(name: str, inputs: Sequence[Sequence[Any]]) -> list[str]:
+    """Sizes the trace found to be other arguments' sizes combined (``v`` is assigned into ``x[1:]``:
+    its size is ``n_x - 1``) are checked on every call, as the code relies on them."""
+    lines: list[str] = []
+    for nodes in inputs:
+        printer = ExprPrinter(size_bindings(nodes))
+        for node in nodes:
+            for axis, d in enumerate(node.shape):
+                if d.is_Symbol or d.is_Integer:
+                    continue
+                arg, want = node.param("name"), printer.doprint(d)
+                line = f"if {arg}.shape[{axis}] != {want}:"
+                if line not in lines:
+                    message = (escape.literal(f"{name}: {arg}.shape[{axis}] must be {want} (the function relies on "
+                                              f"it); {arg} has shape "), f"str({arg}.shape)")
+                    lines += [line, f"    raise ValueError({' + '.join(message)})"]
+    return lines
+
+
+def _shape_text(spec: ArgSpec) -> str:
+    if not spec.is_array:
+        return f"{escape.literal(spec.static)} (a constant)"
+    if not spec.shape:
+        return f"{spec.dtype} scalar"
+    return f"{spec.dtype} array of shape ({', '.join(str(d) for d in spec.shape)}{',' if len(spec.shape) == 1 else ''})"
