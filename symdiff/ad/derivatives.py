@@ -24,6 +24,7 @@ from ..naming import grad_name
 from ..ir.graph import ARG, Node, toposort
 from ..ir.primitives import broadcast_to, copy, elementwise, full_like, input_node, reduce, scalar, transpose
 from ..ir.shapes import size_of
+from ..runtime.signature import direction_names
 from ..runtime.specs import ArgSpec
 from .structure import seed
 
@@ -87,25 +88,13 @@ def jacobians(out: Node, wrt: Sequence[Node]) -> list[Node]:
 
 
 def direction_specs(kind: str, specs: Sequence[ArgSpec], wrt: Sequence[int]) -> list[ArgSpec]:
-    """The extra arguments a kind takes: a direction per ``wrt`` argument for ``hvp`` and ``jvp``."""
+    """The extra arguments a kind takes: a direction per ``wrt`` argument for ``hvp`` and ``jvp`` (shaped
+    like it), the cotangent for ``vjp`` (shaped like the output, known after tracing); named by
+    :func:`symdiff.runtime.signature.direction_names`."""
+    names = direction_names(kind, [s.name for s in specs], wrt)
     if kind == "vjp":
-        name = "cotangent"
-        while name in {s.name for s in specs}:
-            name += "_"
-        return [ArgSpec(name, None)]  # shaped like the output, known after tracing
-    if kind not in ("hvp", "jvp"):
-        return []
-    taken = {s.name for s in specs}
-    out = []
-    for i in wrt:
-        base = ("v" if len(wrt) == 1 else f"v_{specs[i].name}") if kind == "hvp" else f"{specs[i].name}_dot"
-        name, k = base, 0
-        while name in taken:
-            k += 1
-            name = f"{base}_{k}"
-        taken.add(name)
-        out.append(ArgSpec(name, specs[i].shape, specs[i].dtype))
-    return out
+        return [ArgSpec(names[0], None)]
+    return [ArgSpec(name, specs[i].shape, specs[i].dtype) for name, i in zip(names, wrt)]
 
 
 def _group(names: list[str], single: bool) -> str:

@@ -117,7 +117,7 @@ def caller(fn: Any, params: Sequence[inspect.Parameter] | None = None) -> Callab
 
 def direction_names(kind: str, names: Sequence[str], wrt: Sequence[int]) -> list[str]:
     """The names of the directions ``hvp`` (``v``), ``jvp`` (``x_dot``) and ``vjp`` (``cotangent``) take
-    after the function's arguments (as :func:`symdiff.ad.derivatives.direction_specs` names them)."""
+    after the function's arguments (:func:`symdiff.ad.derivatives.direction_specs` gives them their shapes)."""
     taken = set(names)
     if kind == "vjp":
         name = "cotangent"
