@@ -46,6 +46,16 @@ def _take_axis(x: Node, idx: np.ndarray, ax: int) -> Node:
     return _gather(x, (slice(None),) * ax + (idx,))
 
 
+def _known(v, what: str):
+    """A constant index argument as NumPy values (constant Tracers too); traced indices are refused."""
+    if isinstance(v, Tracer) and v.is_const():
+        return np.asarray(v)
+    if _holds_tracer(v):
+        raise UnsupportedError(f"{_here()}: {what} with traced indices or positions; they must be known when "
+                               "traced (constants, or computed from sizes)")
+    return v
+
+
 def _flat_gather(sources: list[Node], build, what: str) -> Node:
     """The array ``build(*ids)`` makes from arrays of element numbers shaped as ``sources`` (NumPy's own
     function applied to numbers, so its broadcasting and index rules hold), gathered from the sources."""
@@ -114,16 +124,14 @@ def _flattened(x: Node, axis) -> tuple[Node, int]:
 
 
 def _insert(origin, arr, obj, values, axis=None):
-    if _holds_tracer(obj):
-        raise UnsupportedError(f"{_here()}: np.insert at traced positions; the positions must be known")
+    obj = _known(obj, "np.insert")
     x, ax = _flattened(as_node(arr), axis)
     v = as_node(values)
     return _flat_gather([x, v], lambda i, j: np.insert(i, obj, j, axis=ax), "an axis size of np.insert")
 
 
 def _delete(origin, arr, obj, axis=None):
-    if _holds_tracer(obj):
-        raise UnsupportedError(f"{_here()}: np.delete of traced positions; the positions must be known")
+    obj = _known(obj, "np.delete")
     x, ax = _flattened(as_node(arr), axis)
     n = current_trace().concrete(x.shape[ax], "the size of the axis np.delete removes from")
     keep = np.delete(np.arange(n), obj)
@@ -134,9 +142,7 @@ def _delete(origin, arr, obj, axis=None):
 
 def _take(origin, a, indices, axis=None, out=None, mode="raise"):
     _no_extras("take", {"out": out})
-    if _holds_tracer(indices):
-        raise UnsupportedError(f"{_here()}: np.take with traced indices; use constant indices, or "
-                               "np.take_along_axis with constant indices")
+    indices = _known(indices, "np.take")
     x, ax = _flattened(as_node(a), axis)
     n = current_trace().concrete(x.shape[ax], "the size of the axis np.take reads")
     idx = np.take(np.arange(n), np.asarray(indices), mode=mode)  # NumPy's index rules, wrap and clip
@@ -146,9 +152,7 @@ def _take(origin, a, indices, axis=None, out=None, mode="raise"):
 
 
 def _take_along_axis(origin, arr, indices, axis=-1):
-    if _holds_tracer(indices):
-        raise UnsupportedError(f"{_here()}: np.take_along_axis with traced indices (np.argsort of traced "
-                               "values is fine: it is computed into the indices only when constant)")
+    indices = _known(indices, "np.take_along_axis")
     x = as_node(arr)
     if axis is None:
         x, axis = P.reshape(x, (sp.Mul(*x.shape),)), 0
@@ -158,8 +162,9 @@ def _take_along_axis(origin, arr, indices, axis=-1):
 def _put_along_axis(origin, arr, indices, values, axis):
     if not isinstance(arr, Tracer):
         raise UnsupportedError(f"{_here()}: np.put_along_axis into an array that is not traced")
-    if _holds_tracer(indices) or axis is None:
-        raise UnsupportedError(f"{_here()}: np.put_along_axis needs constant indices and an axis")
+    indices = _known(indices, "np.put_along_axis")
+    if axis is None:
+        raise UnsupportedError(f"{_here()}: np.put_along_axis with axis=None; give the axis")
     shape = _sizes(arr.node, "np.put_along_axis")
     idx = np.asarray(indices)
     ax = _ax(axis, len(shape))
@@ -378,3 +383,30 @@ register(np.linspace, Entry("linspace", _linspace, cases=((((), ()), (("num", 5)
                                                           (((2,), (2,)), (("num", 3), ("axis", -1))))))
 register(np.meshgrid, Entry("meshgrid", _meshgrid, cases=((((3,), (2,)), ()), (((3,), (2,)), (("indexing", "ij"),)),
                                                           (((2,), (3,), (2,)), ()))))
+
+
+class _Call:
+    """How the table-driven test calls a function whose arguments are lists or written in place (its
+    name is the test's id)."""
+
+    def __init__(self, name: str, call) -> None:
+        self.name, self.call = name, call
+
+    def __call__(self, func, *arrays):
+        return self.call(func, *arrays)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _put_call(func, a, v):
+    z = a * 1.0
+    func(z, np.array([[1], [0]]), v, axis=1)
+    return z
+
+
+register(np.select, Entry("select", _select, form="call", cases=(
+    (((3,), (3,)), (("call", _Call("a>0.5,a<-0.5", lambda f, a, b: f([a > 0.5, a < -0.5], [a * b, b], 0.25))),)),
+    (((2, 3), (3,)), (("call", _Call("b>0", lambda f, a, b: f([b > 0], [a]))),)))))
+register(np.put_along_axis, Entry("put_along_axis", _put_along_axis, form="call", cases=(
+    (((2, 3), (2, 1)), (("call", _Call("z[[1],[0]]=v", _put_call)),)),)))

@@ -49,6 +49,8 @@ class Entry:
         ``func(kwargs["subscripts"], *arrays)`` ("subscripts")."""
         if self.form == "list":
             return func(list(arrays), **kwargs)
+        if self.form == "call":  # a function of (func, *arrays) that builds the call (np.select's lists)
+            return kwargs["call"](func, *arrays)
         if self.form == "positional":  # constants a ufunc takes positionally only (np.ldexp's n)
             return func(*arrays, *kwargs.values())
         if self.form == "subscripts":
