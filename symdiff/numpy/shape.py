@@ -236,7 +236,8 @@ def _repeat(origin, a, repeats, axis=None):
     ax = _ax(axis, x.ndim)
     if r == 0:  # an empty array (a constant: nothing of x is in it, so its gradient is zero)
         trace = current_trace()
-        dims = [0 if i == ax else trace.concrete(d, "an axis size of np.repeat's argument") for i, d in enumerate(x.shape)]
+        dims = [0 if i == ax else trace.concrete(d, "an axis size of np.repeat's argument")
+                for i, d in enumerate(x.shape)]
         return P.const_node(np.zeros(dims, dtype=x.dtype))
     wide = x.shape[:ax + 1] + (sp.Integer(r),) + x.shape[ax + 1:]
     out = P.broadcast_to(P.expand_dims(x, (ax + 1,)), wide)
