@@ -5,6 +5,8 @@ The SymPy forms are in :mod:`symdiff.ir.piecewise`; each prints as the NumPy cal
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import sympy as sp
 
@@ -16,8 +18,8 @@ from .shape import broadcast_checked
 
 
 def _remainder_sample(rng, shape):
-    """Dividends ``k + [0.2, 0.7]`` (arrays) and divisors in ``[1, 1.05]`` (scalars and size-1 arrays),
-    so ``a / b`` keeps away from the integers where the remainder jumps."""
+    """Dividends k + 0.2 .. k + 0.7, divisors 1 .. 1.05 (away from jumps): arrays are dividends,
+    scalars and size-1 arrays divisors, so ``a / b`` keeps away from the integers where it jumps."""
     if int(np.prod(shape)) <= 1:
         return rng.uniform(1.0, 1.05, size=shape)
     return rng.integers(-2, 3, size=shape) + rng.uniform(0.2, 0.7, size=shape)
@@ -70,19 +72,24 @@ def _angle(origin, z, deg=False):
 
 
 def _sampled_away_from_zero(rng, shape):
-    x = rng.uniform(0.2, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-    return x
+    """-2 .. -0.2 and 0.2 .. 2: away from the jump at 0"""
+    return rng.uniform(0.2, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
 
 
 LDEXP_CASES = ((((3,),), (("n", 3),)), (((2, 3),), (("n", -2),)), (((),), (("n", 0),)))
 NAN_CASES = ((((3,),), ()), (((2, 3),), (("nan", 1.5), ("posinf", 10.0))))
 
-for _f in (np.mod, np.remainder):
-    register(_f, ufunc("mod", W.mod, nargs=2, cases=REMAINDER_CASES, notes=JUMPS))
-register(np.fmod, ufunc("fmod", W.fmod, nargs=2, cases=REMAINDER_CASES,
-                        notes="jumps where a / b is an integer; derivative 1 in a, -trunc(a / b) in b"))
-register(np.floor_divide, ufunc("floor_divide", W.floor_divide, nargs=2, cases=REMAINDER_CASES, notes=FLAT))
-register(np.divmod, Entry("divmod", _divmod, cases=REMAINDER_CASES, notes="(np.floor_divide, np.mod): " + JUMPS))
+def _remainder(entry: Entry) -> Entry:
+    return replace(entry, sample=_remainder_sample)
+
+
+register(np.remainder, _remainder(ufunc("mod", W.mod, nargs=2, cases=REMAINDER_CASES, notes=JUMPS)))
+register(np.fmod, _remainder(ufunc("fmod", W.fmod, nargs=2, cases=REMAINDER_CASES,
+                                   notes="jumps where a / b is an integer; derivative 1 in a, -trunc(a / b) in b")))
+register(np.floor_divide, _remainder(ufunc("floor_divide", W.floor_divide, nargs=2, cases=REMAINDER_CASES,
+                                           notes=FLAT)))
+register(np.divmod, Entry("divmod", _divmod, cases=REMAINDER_CASES, sample=_remainder_sample,
+                          notes="(np.floor_divide, np.mod): " + JUMPS))
 register(np.copysign, ufunc("copysign", W.copysign, nargs=2, notes=(
     "derivative copysign(1, a) * copysign(1, b) in a (a kink at a == 0), 0 in b (jump at b == 0)")))
 register(np.nextafter, ufunc("nextafter", W.nextafter, nargs=2,
