@@ -165,7 +165,11 @@ def test_refusals_name_the_users_line():
     def odd_ldexp(x):
         return np.sum(np.ldexp(x, np.array([1, 2, 3, 4])))
 
-    for fn, what in ((mean_pad, "mode='mean'"), (traced_take, "np.take"), (odd_ldexp, "np.ldexp")):
+    def traced_arange(x):
+        return np.sum(np.arange(x[0, 0], 3.0))
+
+    for fn, what in ((mean_pad, "mode='mean'"), (traced_take, "np.take"), (odd_ldexp, "np.ldexp"),
+                     (traced_arange, "np.arange")):
         with pytest.raises(UnsupportedError, match=what) as info:
             symdiff.grad(fn)(X)
         assert "test_assembly.py:" in str(info.value)

@@ -1,12 +1,12 @@
 """Registry entries (see :mod:`symdiff.numpy.core`): assembling arrays from pieces and known indices.
 
 Everything here is built from existing primitives: concatenation (``np.append``, ``np.pad`` with
-constants, ``np.r_``/``np.c_``, ``np.dstack``), slices (``np.array_split`` and its axis forms),
-transposes and flips (``np.rot90``, ``np.rollaxis``), ``np.where`` (``np.select``), broadcasting
-(``np.meshgrid``, ``np.linspace``) and gathers of indices NumPy computes at trace time on an array of
-element numbers (``np.pad``'s other modes, ``np.insert``, ``np.delete``, ``np.take``,
-``np.take_along_axis``; ``np.put_along_axis`` is an assignment). A gather's gradient adds repeated
-indices up (``np.add.at``), so edge and reflect padding are exact.
+constants, ``np.dstack``), slices (``np.array_split`` and its axis forms), transposes and flips
+(``np.rot90``, ``np.rollaxis``), ``np.where`` (``np.select``), broadcasting (``np.meshgrid``,
+``np.linspace``) and gathers of indices NumPy computes at trace time on an array of element numbers
+(``np.pad``'s other modes, ``np.insert``, ``np.delete``, ``np.take``, ``np.take_along_axis``;
+``np.put_along_axis`` is an assignment). A gather's gradient adds repeated indices up
+(``np.add.at``), so edge and reflect padding are exact. ``np.r_``/``np.c_``: :mod:`~symdiff.numpy.standins`.
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from ..errors import ShapeError, UnsupportedError
 from ..ir import primitives as P
 from ..ir.graph import Node
 from ..ir.shapes import ONE, normalize_axes
-from ..trace import patches
 from ..trace.tracer import current_trace
 from ..trace.values import Tracer
 from .core import Entry, _here, _holds_tracer, _no_extras, _where, as_node, register, tracers
@@ -300,48 +299,6 @@ def _meshgrid(origin, *xi, copy=True, sparse=False, indexing="xy"):
     return tracers(out)
 
 
-# ---------------------------------------------------------------- np.r_ and np.c_ -----------------
-
-class _Concatenator:
-    """Stand-in for ``np.r_``/``np.c_`` while tracing: ``np.r_[a, b]`` and ``np.c_[a, b]`` of arrays and
-    numbers; NumPy's own object for everything else (string directives on traced values are refused)."""
-
-    def __init__(self, orig, columns: bool) -> None:
-        self.orig, self.columns = orig, columns
-
-    def __getitem__(self, key):
-        items = key if isinstance(key, tuple) else (key,)
-        if not _holds_tracer(list(items)):
-            return self.orig[key]
-        name = "np.c_" if self.columns else "np.r_"
-        parts = []
-        for item in items:
-            if isinstance(item, str):
-                raise UnsupportedError(f"{_here()}: {name}[...] with a string directive on traced values; "
-                                       "use np.concatenate or np.stack")
-            if isinstance(item, slice):
-                item = self.orig[item]
-            x = as_node(item)
-            if self.columns:
-                x = P.reshape(x, (x.shape[0], ONE)) if x.ndim == 1 else _at_least(x, 2)
-            parts.append(_at_least(x, 1))
-        if self.columns and any(p.ndim != parts[0].ndim for p in parts):
-            raise ShapeError(f"{_here()}: {name}[...] of arrays of different ranks")
-        node = P.concatenate(parts, parts[0].ndim - 1 if self.columns else 0)
-        return Tracer(current_trace().note(node))
-
-    def __len__(self):
-        return 0
-
-
-_R, _C = _Concatenator(np.r_, False), _Concatenator(np.c_, True)
-
-
-def _standins():
-    return [(np, "r_", _R), (np, "c_", _C)]
-
-
-patches.PROVIDERS.append(_standins)
 
 
 PAD_CASES = ((((3,),), (("pad_width", 2),)),
