@@ -79,6 +79,8 @@ def _pad(origin, array, pad_width, mode="constant", **kwargs):
     if mode not in PAD_MODES:
         raise UnsupportedError(f"{_here()}: np.pad with mode={mode!r}; supported modes are {', '.join(PAD_MODES)}")
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (x.ndim, 2))
+    if (widths < 0).any():
+        raise ShapeError(f"{_here()}: np.pad with a negative pad width ({pad_width})")
     if mode != "constant":
         if kwargs.get("reflect_type", "even") != "even":
             raise UnsupportedError(f"{_here()}: np.pad with reflect_type={kwargs['reflect_type']!r}; only 'even'")
