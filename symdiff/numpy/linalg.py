@@ -119,7 +119,7 @@ def _diagonals(x: Node, sub: str, origin) -> tuple[Node, str]:
     return x, sub
 
 
-def _diag_axes(x: Node, offset, axis1, axis2) -> tuple[int, int, int, sp.Expr]:
+def _diag_axes(x: Node, offset, axis1, axis2, empty_ok: bool = False) -> tuple[int, int, int, sp.Expr | None]:
     """Normalised (offset, axis1, axis2) and the diagonal's length, specialising sizes whose relation
     decides it (``min(n, m - offset)`` for unrelated ``n``, ``m``)."""
     if x.ndim < 2:
@@ -135,6 +135,8 @@ def _diag_axes(x: Node, offset, axis1, axis2) -> tuple[int, int, int, sp.Expr]:
         length = sp.Integer(min(n1, n2 - k) if k >= 0 else min(n1 + k, n2))
     value = trace.value(length)
     if value is not None and value <= 0:
+        if empty_ok:  # np.trace of an empty diagonal: 0
+            return k, a1, a2, None
         raise ShapeError(f"{_here()}: diagonal {k} of a {n1} x {n2} array is empty")
     return k, a1, a2, length
 
@@ -146,7 +148,12 @@ def _diagonal(origin, a, offset=0, axis1=0, axis2=1):
 
 def _trace(origin, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     _no_extras("trace", {"out": out, "dtype": dtype})
-    return P.reduce("sum", _diagonal(origin, a, offset, axis1, axis2), axis=-1, origin=origin)
+    x = as_node(a)
+    k, a1, a2, length = _diag_axes(x, offset, axis1, axis2, empty_ok=True)
+    if length is None:  # an offset past the edge: NumPy's sum of no elements, zeros of the other axes
+        rest = tuple(d for i, d in enumerate(x.shape) if i not in (a1, a2))
+        return P.broadcast_to(P.scalar(sp.Integer(0), x.dtype), rest) if rest else P.scalar(sp.Integer(0), x.dtype)
+    return P.reduce("sum", P.diagonal(x, k, a1, a2, length, origin), axis=-1, origin=origin)
 
 
 def _diag(origin, v, k=0):

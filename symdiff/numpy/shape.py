@@ -18,7 +18,7 @@ from ..ir.graph import ARG, Node
 from .core import Case, Entry, _here, _no_extras, as_node, register, stack_nodes, tracers
 from ..ir.shapes import ONE, broadcast_shapes, normalize_axes, size_of
 from ..trace.tracer import current_trace
-from ..trace.values import Size
+from ..trace.values import Size, Tracer
 
 
 def _ax(axis, ndim: int) -> int:
@@ -143,6 +143,8 @@ def _atleast(ndim: int):
 
 
 def _joined(arrays) -> list[Node]:
+    if isinstance(arrays, Tracer) and arrays.ndim >= 1:  # NumPy iterates an array: its rows
+        return [as_node(row) for row in arrays]
     if isinstance(arrays, (Node,)) or not isinstance(arrays, (list, tuple)):
         raise UnsupportedError(f"{_here()}: pass the arrays to join as a list or tuple")
     return [as_node(a) for a in arrays]
@@ -227,11 +229,16 @@ def _repeat(origin, a, repeats, axis=None):
     if not isinstance(repeats, (int, np.integer)):
         raise UnsupportedError(f"{_here()}: np.repeat with an array of counts; only one count for all is supported")
     r = int(repeats)
-    if r < 1:
-        raise UnsupportedError(f"{_here()}: np.repeat with a count below 1 (empty results)")
+    if r < 0:
+        raise ShapeError(f"{_here()}: np.repeat with a negative count")
     if axis is None:
         x, axis = _flat(x), 0
     ax = _ax(axis, x.ndim)
+    if r == 0:  # an empty array (a constant: nothing of x is in it, so its gradient is zero)
+        trace = current_trace()
+        dims = [0 if i == ax else trace.concrete(d, "an axis size of np.repeat's argument")
+                for i, d in enumerate(x.shape)]
+        return P.const_node(np.zeros(dims, dtype=x.dtype))
     wide = x.shape[:ax + 1] + (sp.Integer(r),) + x.shape[ax + 1:]
     out = P.broadcast_to(P.expand_dims(x, (ax + 1,)), wide)
     return P.reshape(out, x.shape[:ax] + (x.shape[ax] * r,) + x.shape[ax + 1:], origin)

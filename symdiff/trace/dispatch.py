@@ -45,9 +45,14 @@ class Entry:
 
     def invoke(self, func: Any, arrays: list, kwargs: dict) -> Any:
         """Call ``func`` on test arrays: ``func(*arrays, **kwargs)`` ("arrays"), ``func(list(arrays), **kwargs)``
-        ("list": np.concatenate, np.stack, ...) or ``func(kwargs["subscripts"], *arrays)`` ("subscripts")."""
+        ("list": np.concatenate, np.stack, ...), ``func(*arrays, *kwargs.values())`` ("positional") or
+        ``func(kwargs["subscripts"], *arrays)`` ("subscripts")."""
         if self.form == "list":
             return func(list(arrays), **kwargs)
+        if self.form == "call":  # a function of (func, *arrays) that builds the call (np.select's lists)
+            return kwargs["call"](func, *arrays)
+        if self.form == "positional":  # constants a ufunc takes positionally only (np.ldexp's n)
+            return func(*arrays, *kwargs.values())
         if self.form == "subscripts":
             rest = {k: v for k, v in kwargs.items() if k != "subscripts"}
             return func(kwargs["subscripts"], *arrays, **rest)
