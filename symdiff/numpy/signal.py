@@ -149,7 +149,8 @@ def _polyval(origin, p, x):
 
 
 CONV_CASES = ((((5,), (3,)), ()), (((5,), (3,)), (("mode", "same"),)), (((5,), (4,)), (("mode", "valid"),)),
-              (((3,), (5,)), (("mode", "same"),)), (((4,), (5,)), (("mode", "full"),)), (((4,), (6,)), (("mode", "valid"),)))
+              (((3,), (5,)), (("mode", "same"),)), (((4,), (5,)), (("mode", "full"),)),
+              (((4,), (6,)), (("mode", "valid"),)))
 register(np.convolve, Entry("convolve", _convolve, cases=CONV_CASES,
                             notes="1-d, modes full/same/valid; a gather of the longer array times the shorter"))
 register(np.correlate, Entry("correlate", _correlate, cases=CONV_CASES + ((((4,), (5,)), (("mode", "same"),)),),

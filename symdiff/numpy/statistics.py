@@ -158,7 +158,8 @@ register(np.quantile, Entry("quantile", _quantile("quantile", 1.0), cases=(
     (((3, 4),), (("q", (0.25, 0.6)), ("axis", 0), ("keepdims", True))), (((2, 3),), (("q", 0.4),))),
     notes=QUANTILE_NOTES))
 register(np.percentile, Entry("percentile", _quantile("percentile", 100.0), cases=(
-    (((5,),), (("q", 30.0),)), (((3, 4),), (("q", (25.0, 90.0)), ("axis", -1)))), notes="q in percent; " + QUANTILE_NOTES))
+    (((5,),), (("q", 30.0),)), (((3, 4),), (("q", (25.0, 90.0)), ("axis", -1)))),
+    notes="q in percent; " + QUANTILE_NOTES))
 register(np.average, Entry("average", _average, cases=(
     (((3, 4),), (("axis", 1), ("weights", (0.5, 1.0, 2.0, 0.25)))), (((5,),), ()), (((2, 3),), (("axis", 0),)),
     (((2, 3),), (("weights", ((1.0, 2.0, 0.5), (0.3, 1.5, 1.0))), ("axis", 0), ("keepdims", True)))),
