@@ -15,6 +15,7 @@ from ..errors import ShapeError, UnsupportedError
 from ..ir.shapes import normalize_axes
 from .core import Entry, _here, register
 from .statistics import sizes
+from ..trace.values import _constant
 
 
 def array(x):
@@ -118,6 +119,7 @@ def _gradient(origin, f, *varargs, axis=None, edge_order=1):
 
 def _interp(origin, x, xp, fp, left=None, right=None, period=None):
     """``np.interp`` for constant increasing ``xp``: ``fp[0] + sum_k slope_k * (clip(x, xp_k, xp_k+1) - xp_k)``."""
+    xp, left, right = _constant((xp, left, right)) or (xp, left, right)  # constant tracers: their arrays
     if hasattr(xp, "node") or period is not None or hasattr(left, "node") or hasattr(right, "node"):
         raise UnsupportedError(f"{_here()}: np.interp with traced xp (or left/right), or period=, is not "
                                "supported; xp must be a constant array (x and fp may be traced)")

@@ -39,7 +39,7 @@ def quantile_of(a, q, axis, keepdims: bool, name: str):
     x = a if hasattr(a, "node") else np.asarray(a, dtype=float)
     shape = sizes(x, f"the size of an axis of np.{name}'s argument")
     if axis is None:
-        x, axes = np.reshape(x, (-1,)), None
+        x, axes = (x if len(shape) == 1 else np.reshape(x, (-1,))), None
         n = int(np.prod(shape))
     else:
         axes = normalize_axes(axis, len(shape))
