@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import scipy.signal
 from scipy import signal
+from scipy.signal import convolve2d
 
 import symdiff
 from symdiff.errors import UnsupportedError
@@ -251,3 +252,24 @@ def test_generated_code_reads_as_numpy(tmp_path):
     x, k = RNG.standard_normal(6), RNG.standard_normal(3)
     value, _ = namespace["smooth_value_and_grad"](x, k)
     assert value == pytest.approx(smooth(x, k))
+
+
+def test_median_with_nan_is_nan_as_numpy():
+    """NaN sorts last; NumPy's median and quantiles of an array holding NaN are NaN, so are symdiff's
+    (not an order statistic of the other elements), with a zero gradient."""
+    x = np.array([1.0, np.nan, 2.0, 3.0, 4.0])
+    value, g = symdiff.value_and_grad(lambda a: np.median(a) + np.quantile(a, 0.2))(x)
+    assert np.isnan(value) and np.isnan(np.median(x))
+    assert np.array_equal(g, np.zeros(5))
+
+
+def test_scipy_signal_functions_imported_by_name():
+    """``from scipy.signal import convolve2d`` at the top of the user's module (as this file does): the
+    module's name is replaced during the trace (a name imported inside a function is not)."""
+    def blur(x):
+        return np.sum(convolve2d(x, np.ones((2, 2)), mode="same") ** 2)
+    x = RNG.standard_normal((3, 4))
+    value, g = symdiff.value_and_grad(blur)(x)
+    assert value == pytest.approx(blur(x))
+    A = _basis_jacobian(lambda p: scipy.signal.convolve2d(p, np.ones((2, 2)), mode="same"), x).reshape(12, 12)
+    assert np.allclose(g.ravel(), 2 * A.T @ (A @ x.ravel()))

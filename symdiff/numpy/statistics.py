@@ -5,8 +5,9 @@
 statistics: the gradient goes to those two sorted positions, weighted ``1 - frac`` and ``frac``. With
 ties, each sorted position is one of the equal elements (the one ``np.argsort`` puts there), so the
 gradient goes to the element NumPy's result uses at that position; it is a subgradient at a tie (the
-function has a kink there). ``np.average``, ``np.cov`` and ``np.corrcoef`` are sums, means and matrix
-products of the traced values, so their first and second derivatives come from those entries.
+function has a kink there). A NaN makes the result NaN, as in NumPy. ``np.average``, ``np.cov`` and
+``np.corrcoef`` are sums, means and matrix products of the traced values, so their first and second
+derivatives come from those entries.
 """
 from __future__ import annotations
 
@@ -60,6 +61,9 @@ def quantile_of(a, q, axis, keepdims: bool, name: str):
         out = s[..., lo] if frac == 0 else s[..., lo] * (1 - frac) + s[..., hi] * frac
     else:
         out = s[..., lo] * (1 - frac) + s[..., hi] * frac
+    # NaN sorts last: any NaN makes NumPy's result NaN (and its gradient zero), not an order statistic
+    out = np.where(np.isnan(s[(Ellipsis,) + (-1,) + (None,) * q.ndim]), np.nan, out)
+    if q.ndim:
         out = np.moveaxis(out, tuple(range(out.ndim - q.ndim, out.ndim)), tuple(range(q.ndim)))
     if keepdims:
         rest = q.ndim
