@@ -90,6 +90,12 @@ def test_average_with_weights_closed_form_and_returned():
         avg, total = np.average(a, axis=1, weights=w, returned=True)
         return np.sum(avg * total ** 2)
     A, W = RNG.standard_normal((2, 3)), np.array([0.5, 1.5, 2.0])
+    for axis in (None, 1):  # no weights: the mean, and the count as the sum of weights
+        def plain(a):
+            avg, count = np.average(a, axis=axis, returned=True)
+            return np.sum(avg * count)
+        value, g = symdiff.value_and_grad(plain)(A)
+        assert value == pytest.approx(plain(A)) and np.allclose(g, np.ones((2, 3)))
     value, (gA, gW) = symdiff.value_and_grad(both, wrt=(0, 1))(A, W)
     assert value == pytest.approx(both(A, W))
     # avg * total**2 = (A @ W) * S per row, S = sum(W)

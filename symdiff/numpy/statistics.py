@@ -95,7 +95,8 @@ def _average(origin, a, axis=None, weights=None, returned=False, *, keepdims=Fal
     """``np.average``: ``sum(a * w, axis) / sum(w, axis)``; ``returned=True`` adds the sum of weights."""
     if weights is None:
         avg = np.mean(a, axis=axis, keepdims=keepdims)
-        count = np.size(a) if axis is None else int(np.prod([sizes(a)[k] for k in normalize_axes(axis, np.ndim(a))]))
+        shape = sizes(a)
+        count = int(np.prod(shape if axis is None else [shape[k] for k in normalize_axes(axis, len(shape))]))
         total = np.broadcast_to(float(count), sizes(avg))
     else:
         shape_a, shape_w = sizes(a), sizes(weights)
