@@ -279,3 +279,11 @@ def test_scipy_signal_functions_imported_by_name():
     assert value == pytest.approx(blur(x))
     A = _basis_jacobian(lambda p: scipy.signal.convolve2d(p, np.ones((2, 2)), mode="same"), x).reshape(12, 12)
     assert np.allclose(g.ravel(), 2 * A.T @ (A @ x.ravel()))
+
+
+def test_interp_at_the_knots_takes_the_right_derivative():
+    """At x == xp[k] (a kink) the x-derivative is that of the segment xp[k] <= x < xp[k+1], the one
+    NumPy's search picks (never the sum of both sides); 0 at and beyond xp[-1], where the value is constant."""
+    xp, fp = np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 3.0])
+    g = symdiff.grad(lambda x: np.sum(np.interp(x, xp, fp)))(np.array([0.0, 1.0, 2.0, -1.0, 3.0]))
+    assert np.array_equal(g, [1.0, 2.0, 0.0, 0.0, 0.0])

@@ -3,7 +3,7 @@
 ``np.convolve`` and ``np.correlate`` gather the longer (zero-padded) array at a constant index matrix and
 multiply by the shorter one (``a_pad[idx] @ v``), so both arguments get gradients and second derivatives
 from gather and matmul. ``np.gradient`` is slices and differences (uniform spacing), ``np.interp`` a sum of
-clipped segments (``xp`` constant), ``np.polyval`` Horner's rule.
+segments (``xp`` constant; at a knot the right derivative), ``np.polyval`` Horner's rule.
 """
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def _gradient(origin, f, *varargs, axis=None, edge_order=1):
 
 
 def _interp(origin, x, xp, fp, left=None, right=None, period=None):
-    """``np.interp`` for constant increasing ``xp``: ``fp[0] + sum_k slope_k * (clip(x, xp_k, xp_k+1) - xp_k)``."""
+    """``np.interp`` for constant increasing ``xp``: ``fp[0] + sum_k slope_k * (how far x is into segment k)``."""
     xp, left, right = _constant((xp, left, right)) or (xp, left, right)  # constant tracers: their arrays
     if hasattr(xp, "node") or period is not None or hasattr(left, "node") or hasattr(right, "node"):
         raise UnsupportedError(f"{_here()}: np.interp with traced xp (or left/right), or period=, is not "
@@ -130,7 +130,10 @@ def _interp(origin, x, xp, fp, left=None, right=None, period=None):
     if sizes(fp, "the length of np.interp's fp") != [len(xp)]:
         raise ValueError(f"{_here()}: np.interp: fp and xp are not of the same length")
     slopes = (fp[1:] - fp[:-1]) / np.diff(xp)
-    out = fp[0] + (np.clip(np.expand_dims(x, -1), xp[:-1], xp[1:]) - xp[:-1]) @ slopes
+    # how far x is into each segment [lo, hi): written with np.where (not np.clip, whose derivative is 1 at
+    # both bounds), so at a knot the x-derivative is the right one, the segment NumPy's search picks
+    lo, hi, xe = xp[:-1], xp[1:], np.expand_dims(x, -1)
+    out = fp[0] + np.where(xe < lo, 0.0, np.where(xe >= hi, hi - lo, xe - lo)) @ slopes
     if left is not None:
         out = np.where(x < xp[0], left, out)
     if right is not None:
@@ -167,4 +170,5 @@ register(np.interp, Entry("interp", _interp, cases=(
     (((6,),), (("xp", (-1.5, -0.4, 0.3, 1.5)), ("fp", (0.5, -1.0, 2.0, 1.0)))),
     (((2, 3),), (("xp", (-1.0, 0.0, 1.0)), ("fp", (1.0, 3.0, -2.0)), ("left", -3.0), ("right", 4.0)))),
     notes="xp constant and strictly increasing (else refused); x and fp traced; at a knot x == xp[k] (a kink) "
-          "the x-derivative is np.clip's there; left/right constants"))
+          "the x-derivative is the right one (segment xp[k] <= x < xp[k+1]; 0 at and beyond xp[-1]); left/right "
+          "constants"))
