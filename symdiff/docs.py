@@ -10,7 +10,7 @@ from __future__ import annotations
 from .numpy.core import REGISTRY
 
 try:  # SciPy's entries are in the table when SciPy is installed (it is a test extra)
-    from .scipy import special as numpy_api_scipy  # noqa: F401
+    from .scipy import signal as numpy_api_scipy_signal, special as numpy_api_scipy  # noqa: F401
 except ImportError:  # pragma: no cover
     pass
 
@@ -23,7 +23,11 @@ def registry_table() -> str:
     for func, entry in sorted(REGISTRY.items(), key=lambda kv: kv[1].name):
         scipy = entry.notes.startswith("scipy.special")
         linalg = (getattr(func, "__module__", None) or "").startswith("numpy.linalg")
-        name = f"scipy.special.{entry.name}" if scipy else \
+        if (getattr(func, "__module__", None) or "") == "scipy.signal":
+            scipy, entry_name = True, f"scipy.{entry.name}"
+        else:
+            entry_name = f"scipy.special.{entry.name}"
+        name = entry_name if scipy else \
             f"np.{'linalg.' if linalg else ''}{getattr(func, '__name__', entry.name)}"
         kind = "elementwise (SymPy form)" if entry.build.__qualname__.startswith("ufunc") else "structural"
         if not entry.differentiable:

@@ -199,10 +199,10 @@ def test_non_scalar_output_suggests_jacobian():
 
 def test_unsupported_function_names_it_and_the_line():
     def f(x):
-        return np.sum(np.median(x))
+        return np.sum(np.unwrap(x))
     with pytest.raises(symdiff.UnsupportedError) as info:
         symdiff.grad(f)(np.ones(3))
-    assert "np.median" in str(info.value) and f"{os.path.basename(__file__)}:" in str(info.value)
+    assert "np.unwrap" in str(info.value) and f"{os.path.basename(__file__)}:" in str(info.value)
     assert "symdiff.register" in str(info.value)
 
 

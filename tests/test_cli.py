@@ -32,8 +32,8 @@ USER_FILE = '''\
 import numpy as np
 
 
-def sorted_sum(x):
-    return np.sum(np.median(x) * x)
+def unwrapped_sum(x):
+    return np.sum(np.unwrap(x) * x)
 
 
 def mismatch(x, w):
@@ -82,14 +82,14 @@ CALLS: dict[str, list[str]] = {
     "missing-function": ["grad", f"{USER}:nope", "--shape", "x=3"],
     "bad-shape-negative": ["grad", f"{USER}:tanh_loss", "--shape", "x=5,-1", "--shape", "w=5,3"],
     "bad-shape-no-equals": ["grad", f"{USER}:tanh_loss", "--shape", "x5", "--shape", "w=5,3"],
-    "unsupported": ["grad", f"{USER}:sorted_sum", "--shape", "x=4", "-o", "out-unsupported/g.py"],
+    "unsupported": ["grad", f"{USER}:unwrapped_sum", "--shape", "x=4", "-o", "out-unsupported/g.py"],
     "mismatch": ["grad", f"{USER}:mismatch", "--wrt", "w", "--shape", "x=3", "--shape", "w=4,2"],
     "branch": ["grad", f"{USER}:branchy", "--shape", "x=3", "-o", "out-branch-ok/g.py"],
     "has-aux": ["grad", f"{USER}:with_aux", "--shape", "x=3", "--has-aux", "-o", "out-branch-ok/aux.py"],
     "traced-loop": ["grad", f"{USER}:loopy", "--shape", "x=3", "-o", "out-branch/g.py"],
     "non-scalar": ["grad", f"{USER}:vector_out", "--shape", "x=3"],
     "import-fails": ["grad", "broken.py:f", "--shape", "x=3"],
-    "debug": ["grad", f"{USER}:sorted_sum", "--shape", "x=4", "--debug"],
+    "debug": ["grad", f"{USER}:unwrapped_sum", "--shape", "x=4", "--debug"],
     "o-is-folder": ["grad", f"{MODEL}:loss", *SEED, "-o", "out-o-is-folder/a_folder"],
     "user-raises": ["grad", f"{USER}:raises", "--shape", "x=3"],
 }
@@ -267,8 +267,8 @@ def test_bad_shape_spec(cli, name, shown):
 
 def test_unsupported_numpy_function_names_it_and_the_user_line(cli):
     err = _clean_error(cli["unsupported"])
-    assert "np.median" in err
-    assert f"{USER}:{_line_of(cli.work / USER, 'np.median')}" in err
+    assert "np.unwrap" in err
+    assert f"{USER}:{_line_of(cli.work / USER, 'np.unwrap')}" in err
     assert list((cli.work / "out-unsupported").iterdir()) == []  # -o: no file, no temporary file
 
 
@@ -326,7 +326,7 @@ def test_debug_shows_the_traceback(cli):
     proc = cli["debug"]
     assert proc.returncode != 0
     assert "Traceback" in proc.stderr
-    assert "UnsupportedError" in proc.stderr and "np.median" in proc.stderr
+    assert "UnsupportedError" in proc.stderr and "np.unwrap" in proc.stderr
 
 
 # ---- -o is atomic: a failed run leaves nothing behind ----
