@@ -45,9 +45,13 @@ class Entry:
 
     def invoke(self, func: Any, arrays: list, kwargs: dict) -> Any:
         """Call ``func`` on test arrays: ``func(*arrays, **kwargs)`` ("arrays"), ``func(list(arrays), **kwargs)``
-        ("list": np.concatenate, np.stack, ...) or ``func(kwargs["subscripts"], *arrays)`` ("subscripts")."""
+        ("list": np.concatenate, np.stack, ...), ``func(kwargs["subscripts"], *arrays)`` ("subscripts") or
+        the arrays with constants placed at the positions of ``kwargs["static"]`` ("static": a Bessel order)."""
         if self.form == "list":
             return func(list(arrays), **kwargs)
+        if self.form == "static":  # constants (orders, shape parameters) at the positions kwargs["static"] gives
+            fixed, rest, given = dict(kwargs["static"]), {k: v for k, v in kwargs.items() if k != "static"}, list(arrays)
+            return func(*(fixed[k] if k in fixed else given.pop(0) for k in range(len(arrays) + len(fixed))), **rest)
         if self.form == "subscripts":
             rest = {k: v for k, v in kwargs.items() if k != "subscripts"}
             return func(kwargs["subscripts"], *arrays, **rest)

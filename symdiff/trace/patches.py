@@ -187,13 +187,18 @@ def _install(fn: Callable | None) -> None:
     for name, standin in _MATH_STANDINS.items():
         put(math, name, standin)
     random_standins.install(put, fn)  # np.random: draws recorded, generators made outside refused
+    provided = {}
     for provide in PROVIDERS:
         for target, name, standin in provide():
+            old = target[name] if isinstance(target, dict) else getattr(target, name)
+            if old is not standin:
+                provided[id(old)] = standin
             put(target, name, standin)
     glob = getattr(fn, "__globals__", None)
-    if isinstance(glob, dict):
+    if isinstance(glob, dict):  # names bound when the user's module was imported (from scipy.special import ...)
         by_id = {id(orig): _MATH_STANDINS[name] for name, orig in _MATH_ORIG.items()}
         by_id.update({id(_ORIG[name]): s for name, s in _NUMPY_STANDINS.items()})
+        by_id.update(provided)
         for key, value in list(glob.items()):
             if id(value) in by_id and not key.startswith("__"):
                 put(glob, key, by_id[id(value)])
