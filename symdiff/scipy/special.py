@@ -15,7 +15,7 @@ from ..ir import scalar as S
 from ..ir import special as SS
 from ..ir import special_scipy as SX
 from ..errors import UnsupportedError
-from ..numpy.core import BINARY, POS, UNARY, Entry, _compose, _here, register, ufunc
+from ..numpy.core import BINARY, POS, Entry, _compose, _here, register, ufunc
 from ..trace import composites, dispatch, patches
 from ..trace.values import Tracer
 
@@ -79,7 +79,7 @@ constant_args("betainc", SX.betainc, 3, {0: "a", 1: "b"}, ((0, 2.5), (1, 1.5)), 
               "with respect to x only (a and b constants; refused when traced)")
 constant_args("gammainc", SX.gammainc, 2, {0: "a"}, ((0, 1.7),), POS, "with respect to x only")
 constant_args("gammaincc", SX.gammaincc, 2, {0: "a"}, ((0, 1.7),), POS, "with respect to x only")
-for _name, _order, _dom in (("jv", 1.5, (-4.0, 4.0)), ("yv", 0.5, POS), ("yn", 2, POS), ("iv", 2.5, (-3.0, 3.0)),
+for _name, _order, _dom in (("jv", 1.5, (0.3, 4.0)), ("yv", 0.5, POS), ("yn", 2, POS), ("iv", 2.5, (0.3, 3.0)),
                             ("ive", 1.5, POS), ("kv", 1.5, POS)):
     constant_args(_name, getattr(SX, _name), 2, {0: "the order v"}, ((0, _order),), _dom,
                   "with respect to x; the order v a constant (refused when traced)")
@@ -107,8 +107,9 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     s = np.sum(np.exp(a - m) if b is None else b * np.exp(a - m), axis=axis, keepdims=True)
     out = (np.log(np.abs(s)) if return_sign else np.log(s)) + m  # a negative sum: NaN, as SciPy
     sign = np.sign(s)
-    if not keepdims:
-        out, sign = (np.sum(out, axis=axis), np.sum(sign, axis=axis)) if axis is not None else (np.sum(out), np.sum(sign))
+    if not keepdims:  # drop the kept axes (a sum over axes of size 1)
+        out, sign = (np.sum(out, axis=axis), np.sum(sign, axis=axis)) if axis is not None else \
+            (np.sum(out), np.sum(sign))
     return (out, sign) if return_sign else out
 
 

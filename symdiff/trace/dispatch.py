@@ -50,7 +50,8 @@ class Entry:
         if self.form == "list":
             return func(list(arrays), **kwargs)
         if self.form == "static":  # constants (orders, shape parameters) at the positions kwargs["static"] gives
-            fixed, rest, given = dict(kwargs["static"]), {k: v for k, v in kwargs.items() if k != "static"}, list(arrays)
+            fixed, given = dict(kwargs["static"]), list(arrays)
+            rest = {k: v for k, v in kwargs.items() if k != "static"}
             return func(*(fixed[k] if k in fixed else given.pop(0) for k in range(len(arrays) + len(fixed))), **rest)
         if self.form == "subscripts":
             rest = {k: v for k, v in kwargs.items() if k != "subscripts"}
