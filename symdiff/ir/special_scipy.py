@@ -5,8 +5,9 @@ constant), Hurwitz zeta (in q) and Box-Cox (in x).
 Each function prints as a helper that calls the SciPy function of the same name (SciPy is imported only
 when the helper runs, so a generated module needs SciPy only if it uses one). All arguments numbers:
 the value is SciPy's, computed once (``beta(2, 3)`` becomes ``0.0833...``). An argument whose
-derivative is not implemented (a Bessel order, ``betainc``'s ``a`` and ``b``) raises ``ValueError``
-from ``fdiff``; the registry refuses traced values there before SymPy is asked.
+derivative is not implemented (a Bessel order, ``betainc``'s ``a`` and ``b``) has NaN from ``fdiff``
+(asked only for constant arrays there, whose gradient nobody uses; the registry refuses traced values
+there, with a message naming the parameter).
 
 >>> import sympy as sp
 >>> x = sp.Symbol("x", real=True)
@@ -46,12 +47,12 @@ def _eval_numbers(name: str):
 
 def function(name: str, nargs: int, deriv: Callable[..., sp.Expr], doc: str, constant: tuple[int, ...] = ()) -> type:
     """A SymPy function printed as ``scipy.special.<name>``: ``deriv(k, *args)`` is its derivative in
-    argument ``k`` (0-based); arguments in ``constant`` have none (``fdiff`` raises)."""
+    argument ``k`` (0-based); arguments in ``constant`` have none (NaN, never a silent 0)."""
     _helper(name, nargs)
 
     def fdiff(self, argindex=1):
-        if argindex - 1 in constant:
-            raise ValueError(f"scipy.special.{name}: argument {argindex} is a constant (no derivative)")
+        if argindex - 1 in constant:  # asked for constant arrays' inputs, whose gradients are dropped: never 0
+            return sp.nan
         return deriv(argindex - 1, *self.args)
 
     def numpycode(self, printer):
@@ -92,9 +93,27 @@ erfinv = function("erfinv", 1, lambda k, x: SQRT_PI / 2 * sp.exp(erfinv(x) ** 2)
 erfcinv = function("erfcinv", 1, lambda k, x: -SQRT_PI / 2 * sp.exp(erfcinv(x) ** 2), "Inverse of erfc.")
 erfcx = function("erfcx", 1, lambda k, x: 2 * x * erfcx(x) - 2 / SQRT_PI, "exp(x**2) erfc(x), without overflow.")
 ndtr = function("ndtr", 1, lambda k, x: sp.exp(-x ** 2 / 2) / SQRT_2PI, "The standard normal CDF.")
-# exp(-x**2/2 - log_ndtr(x)): finite where ndtr(x) underflows (x = -40: about 40), unlike pdf / ndtr
-log_ndtr = function("log_ndtr", 1, lambda k, x: sp.exp(-x ** 2 / 2 - log_ndtr(x)) / SQRT_2PI,
-                    "log of the standard normal CDF, accurate far in the left tail.")
+log_ndtr = function("log_ndtr", 1, lambda k, x: ndtr_ratio(x), "log of the standard normal CDF, accurate far in "
+                    "the left tail; derivative ndtr_ratio(x), finite there too.")
+HELPERS["_ndtr_ratio"] = '''def _ndtr_ratio(x):
+    """Normal pdf / ndtr(x), as exp(-x**2/2 - log_ndtr(x)) / sqrt(2 pi): finite where ndtr(x) underflows."""
+    from scipy.special import log_ndtr
+    return np.exp(-0.5 * np.square(x) - log_ndtr(x)) / np.sqrt(2 * np.pi)'''
+
+
+class ndtr_ratio(RealFunction):
+    """``pdf(x) / ndtr(x)`` (the derivative of ``log_ndtr``), one function so that no rewrite splits the
+    exponential into factors that overflow (``x = -40``: about 40); derivative ``-r (x + r)``."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return -self * (self.args[0] + self)
+
+    def _numpycode(self, printer):
+        return printer.helper_call("_ndtr_ratio", self.args[0])
+
+
 ndtri = function("ndtri", 1, lambda k, x: SQRT_2PI * sp.exp(ndtri(x) ** 2 / 2), "Inverse of ndtr.")
 log_expit = function("log_expit", 1, lambda k, x: sigmoid(-x), "log(expit(x)) = -softplus(-x).")
 

@@ -150,14 +150,19 @@ def zeta(x, q=None, out=None):
     return dispatch.call(zeta, (x, 1 if q is None else q), {})
 
 
+def _whole(n) -> bool:
+    """``n`` (as _compose gives it: a SymPy number, or a symbol for an array) a single whole number >= 0."""
+    return isinstance(n, sp.Number) and n == int(n) and n >= 0
+
+
 def _order(n) -> int:
-    if isinstance(n, Tracer) or int(n) != n or n < 0:
+    if not _whole(n):
         raise UnsupportedError(f"{_here()}: scipy.special.polygamma's order n must be a constant integer >= 0")
     return int(n)
 
 
 def _dimension(d) -> int:
-    if isinstance(d, Tracer) or int(d) != d or d < 1:
+    if not _whole(d) or d < 1:
         raise UnsupportedError(f"{_here()}: scipy.special.multigammaln's dimension d must be a constant integer >= 1")
     return int(d)
 
