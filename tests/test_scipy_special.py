@@ -4,13 +4,14 @@ import mpmath
 import numpy as np
 import pytest
 import scipy.special as sc
-from scipy.special import gammaln, logsumexp
+from scipy.special import gammaln, logsumexp, polygamma, softmax
 
 import symdiff
 from symdiff.errors import UnsupportedError
 from symdiff.testing import check_grads
 
 X = np.array([0.4, 1.3, 2.7])
+LSE = logsumexp  # an alias made when this module was imported
 
 
 def _d(f, x, n=1):
@@ -152,3 +153,26 @@ def test_orders_must_be_single_whole_numbers():
                lambda x: np.sum(sc.multigammaln(x + 3, 0))):
         with pytest.raises(UnsupportedError, match="constant integer"):
             symdiff.grad(fn)(np.array([1.5, 2.5]))
+
+
+def test_module_level_alias_and_from_imported_python_functions():
+    x = np.array([0.5, 1.5, 2.5])
+
+    def f(x):
+        return LSE(2 * x) + np.sum(polygamma(1, x)) + softmax(x)[0]
+    s = softmax(x)
+    expected = 2 * softmax(2 * x) + sc.polygamma(2, x) + s[0] * (np.eye(3)[0] - s)
+    np.testing.assert_allclose(symdiff.grad(f)(x), expected, rtol=1e-12)
+
+
+def test_logsumexp_keepdims_and_axis_with_signs():
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((2, 3)), np.array([[1.0, -0.4, 2.0], [-3.0, 0.5, 0.2]])
+
+    def f(a):
+        out, sign = sc.logsumexp(a, axis=0, b=b, keepdims=True, return_sign=True)
+        assert out.shape == (1, 3)
+        return np.sum(out * sign * np.array([1.0, 2.0, 3.0]))
+    check_grads(f, [a])
+    ref, ref_sign = sc.logsumexp(a, axis=0, b=b, keepdims=True, return_sign=True)
+    assert symdiff.value_and_grad(f)(a)[0] == pytest.approx(float(np.sum(ref * ref_sign * [1.0, 2.0, 3.0])))
