@@ -153,6 +153,15 @@ def test_orders_must_be_single_whole_numbers():
                lambda x: np.sum(sc.multigammaln(x + 3, 0))):
         with pytest.raises(UnsupportedError, match="constant integer"):
             symdiff.grad(fn)(np.array([1.5, 2.5]))
+    x = np.array([1.5, 2.5])  # a whole float is an order
+    np.testing.assert_allclose(symdiff.grad(lambda x: np.sum(sc.polygamma(2.0, x)))(x), sc.polygamma(3, x))
+
+
+def test_whole_float_parameters_print_as_integers():
+    g = symdiff.grad(lambda x: np.sum(sc.boxcox(x, 2.0) + sc.betainc(2.0, 3.0, x / 4)))
+    x = np.array([0.5, 1.0, 1.5])
+    np.testing.assert_allclose(g(x), x + 12.0 * (x / 4) * (1 - x / 4) ** 2 / 4, rtol=1e-12)
+    assert "**1.0" not in g.source and "**2.0" not in g.source
 
 
 def test_module_level_alias_and_from_imported_python_functions():

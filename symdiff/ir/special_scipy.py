@@ -65,6 +65,11 @@ def psi(x):
     return polygamma(0, x)
 
 
+def _exact(e):
+    """A whole float constant as an integer: ``x**(2.0 - 1)`` prints as ``x``, not ``x**1.0``."""
+    return sp.Integer(int(e)) if isinstance(e, sp.Float) and float(e).is_integer() else e
+
+
 # ---------------------------------------------------------------- gamma and beta -----------------
 gamma = function("gamma", 1, lambda k, x: gamma(x) * psi(x), "Gamma(x); derivative Gamma(x) digamma(x).")
 rgamma = function("rgamma", 1, lambda k, x: -rgamma(x) * psi(x), "1 / Gamma(x), entire (0 at the poles).")
@@ -72,11 +77,11 @@ gammasgn = function("gammasgn", 1, lambda k, x: sp.S.Zero, "The sign of Gamma(x)
 beta = function("beta", 2, lambda k, a, b: beta(a, b) * (psi((a, b)[k]) - psi(a + b)),
                 "B(a, b) = Gamma(a) Gamma(b) / Gamma(a + b).")
 betaln = function("betaln", 2, lambda k, a, b: psi((a, b)[k]) - psi(a + b), "log|B(a, b)|.")
-betainc = function("betainc", 3, lambda k, a, b, x: x ** (a - 1) * (1 - x) ** (b - 1) / beta(a, b),
+betainc = function("betainc", 3, lambda k, a, b, x: x ** _exact(a - 1) * (1 - x) ** _exact(b - 1) / beta(a, b),
                    "The regularized incomplete beta function I_x(a, b); derivative in x only.", constant=(0, 1))
-gammainc = function("gammainc", 2, lambda k, a, x: x ** (a - 1) * sp.exp(-x) / gamma(a),
+gammainc = function("gammainc", 2, lambda k, a, x: x ** _exact(a - 1) * sp.exp(-x) / gamma(a),
                     "The regularized lower incomplete gamma function P(a, x); derivative in x only.", constant=(0,))
-gammaincc = function("gammaincc", 2, lambda k, a, x: -x ** (a - 1) * sp.exp(-x) / gamma(a),
+gammaincc = function("gammaincc", 2, lambda k, a, x: -x ** _exact(a - 1) * sp.exp(-x) / gamma(a),
                      "1 - P(a, x); derivative in x only.", constant=(0,))
 
 
@@ -144,5 +149,5 @@ k1 = function("k1", 1, lambda k, x: -(k0(x) + kv(2, x)) / 2, "K_1(x) (x > 0).")
 # ---------------------------------------------------------------- zeta, Box-Cox ------------------
 zeta = function("zeta", 2, lambda k, s, q: -s * zeta(s + 1, q), "Hurwitz zeta(s, q); derivative in q only "
                 "(SymPy has no closed form in s).", constant=(0,))
-boxcox = function("boxcox", 2, lambda k, x, lmbda: x ** (lmbda - 1),
+boxcox = function("boxcox", 2, lambda k, x, lmbda: x ** _exact(lmbda - 1),
                   "(x**lmbda - 1) / lmbda (log(x) at lmbda = 0); derivative in x, lmbda a constant.", (1,))

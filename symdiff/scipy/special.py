@@ -152,7 +152,7 @@ def zeta(x, q=None, out=None):
 
 def _whole(n) -> bool:
     """``n`` (as _compose gives it: a SymPy number, or a symbol for an array) a single whole number >= 0."""
-    return isinstance(n, sp.Number) and n == int(n) and n >= 0
+    return isinstance(n, sp.Number) and float(n).is_integer() and n >= 0
 
 
 def _order(n) -> int:
