@@ -185,3 +185,9 @@ def test_logsumexp_keepdims_and_axis_with_signs():
     check_grads(f, [a])
     ref, ref_sign = sc.logsumexp(a, axis=0, b=b, keepdims=True, return_sign=True)
     assert symdiff.value_and_grad(f)(a)[0] == pytest.approx(float(np.sum(ref * ref_sign * [1.0, 2.0, 3.0])))
+
+
+def test_messages_name_scipy_special():
+    out = np.zeros(2)
+    with pytest.raises(UnsupportedError, match=r"scipy\.special\.gamma\(\.\.\., out=\.\.\.\)"):
+        symdiff.grad(lambda x: np.sum(sc.gamma(x, out=out)))(np.array([1.5, 2.5]))

@@ -166,13 +166,15 @@ def is_truth(e: Any) -> bool:
     return isinstance(e, sp.logic.boolalg.Boolean) and not isinstance(e, sp.Expr)
 
 
-def _no_extras(name: str, kwargs: dict, allowed: tuple[str, ...] = ()) -> None:
+def _no_extras(name: str, kwargs: dict, allowed: tuple[str, ...] = (), path: str | None = None) -> None:
+    """Refuse keyword arguments other than ``allowed`` (``path``: the function's name, ``np.<name>`` if None)."""
     for k, v in kwargs.items():
         if k in allowed or v is None:
             continue
         if k == "dtype" and np.dtype(v).kind == "f":
             continue
-        raise UnsupportedError(f"{_here()}: np.{name}(..., {k}=...) is not supported; call it without {k}=")
+        shown = path or f"np.{name}"
+        raise UnsupportedError(f"{_here()}: {shown}(..., {k}=...) is not supported; call it without {k}=")
 
 
 # ---------------------------------------------------------------- dispatch ------------------------
