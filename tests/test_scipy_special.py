@@ -191,3 +191,9 @@ def test_messages_name_scipy_special():
     out = np.zeros(2)
     with pytest.raises(UnsupportedError, match=r"scipy\.special\.gamma\(\.\.\., out=\.\.\.\)"):
         symdiff.grad(lambda x: np.sum(sc.gamma(x, out=out)))(np.array([1.5, 2.5]))
+
+
+def test_logsumexp_traced_weights_only():
+    a = np.array([0.3, -1.2, 2.0])
+    g = symdiff.grad(lambda b: sc.logsumexp(a, b=b))(np.array([0.5, 1.5, 2.0]))
+    np.testing.assert_allclose(g, np.exp(a) / np.sum(np.array([0.5, 1.5, 2.0]) * np.exp(a)), rtol=1e-12)

@@ -36,7 +36,8 @@ register(special.digamma, ufunc("digamma", lambda x: SS.polygamma(0, x), domain=
 SC = "scipy.special; the generated code imports SciPy"
 ONE = ((((),), ()), (((4,),), ()), (((2, 3),), ()))
 for _fn, _dom, _note in (
-        (SX.gamma, POS, "poles at 0, -1, -2, ...: inf there"), (SX.rgamma, POS, "entire: 0 at the poles of gamma"),
+        (SX.gamma, POS, "poles at 0, -1, -2, ...: inf there"),
+        (SX.rgamma, POS, "0 at the poles of gamma, its gradient NaN there (0 * inf)"),
         (SX.gammasgn, POS, "piecewise constant: gradient 0"), (SX.erfinv, (-0.9, 0.9), "inf at +-1"),
         (SX.erfcinv, (0.1, 1.9), "inf at 0 and 2"), (SX.erfcx, (-2.0, 3.0), "stable for large x"),
         (SX.ndtr, (-3.0, 3.0), ""), (SX.log_ndtr, (-40.0, 3.0), "gradient exp(-x**2/2 - log_ndtr(x)) / sqrt(2 pi): "
@@ -103,7 +104,7 @@ def _traced(x) -> bool:
 
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     """``scipy.special.logsumexp`` while tracing: traced values go through symdiff's stable form."""
-    if not _traced(a):
+    if not (_traced(a) or _traced(b)):
         return _ORIG["logsumexp"](a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
     if b is None and not return_sign:
         return composites.logsumexp(a, axis=axis, keepdims=keepdims)
