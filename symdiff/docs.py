@@ -7,7 +7,7 @@ True
 """
 from __future__ import annotations
 
-from .numpy.core import REGISTRY
+from .numpy.core import REGISTRY, SPECIAL_FORMS
 
 try:  # SciPy's entries are in the table when SciPy is installed (it is a test extra)
     from .scipy import signal as numpy_api_scipy_signal, special as numpy_api_scipy  # noqa: F401
@@ -20,7 +20,8 @@ END = "<!-- registry-table: end -->"
 
 def registry_table() -> str:
     rows = ["| function | kind | test domain | test cases |", "|---|---|---|---|"]
-    for func, entry in sorted(REGISTRY.items(), key=lambda kv: kv[1].name):
+    static = {f: e for f, e in SPECIAL_FORMS.items() if e.form == "static"}  # scipy.special, orders constant
+    for func, entry in sorted({**REGISTRY, **static}.items(), key=lambda kv: kv[1].name):
         scipy = entry.notes.startswith("scipy.special")
         linalg = (getattr(func, "__module__", None) or "").startswith("numpy.linalg")
         if (getattr(func, "__module__", None) or "") == "scipy.signal":
@@ -30,6 +31,8 @@ def registry_table() -> str:
         name = entry_name if scipy else \
             f"np.{'linalg.' if linalg else ''}{getattr(func, '__name__', entry.name)}"
         kind = "elementwise (SymPy form)" if entry.build.__qualname__.startswith("ufunc") else "structural"
+        if entry.form == "static":
+            kind = "elementwise (SymPy form), in the arguments that are not constants"
         if not entry.differentiable:
             kind = "comparison (no gradient; used by np.where)"
         domain = f"{entry.domain[0]:g} .. {entry.domain[1]:g}" if entry.sample is None else \

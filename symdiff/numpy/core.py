@@ -43,10 +43,12 @@ def ufunc(name: str, fn: Callable[..., sp.Expr], domain=(-2.0, 2.0), cases=None,
     """An elementwise NumPy function given by its SymPy form (``conditions``: see :func:`_compose`)."""
     nargs = nargs or _arity(fn)
 
+    path = f"scipy.special.{name}" if notes.startswith("scipy.special") else f"np.{name}"  # for messages
+
     def build(origin, *args, **kwargs):
-        _no_extras(name, kwargs)
+        _no_extras(name, kwargs, path=path)
         if len(args) != nargs:
-            raise UnsupportedError(f"{_here()}: np.{name} takes {nargs} argument(s), got {len(args)}")
+            raise UnsupportedError(f"{_here()}: {path} takes {nargs} argument(s), got {len(args)}")
         logic = truth_table_form(name, args)  # booleans only: NumPy's result type (mask + mask is an or)
         if logic is not None:
             return _compose(logic, args, origin, "all")

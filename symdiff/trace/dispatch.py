@@ -45,14 +45,19 @@ class Entry:
 
     def invoke(self, func: Any, arrays: list, kwargs: dict) -> Any:
         """Call ``func`` on test arrays: ``func(*arrays, **kwargs)`` ("arrays"), ``func(list(arrays), **kwargs)``
-        ("list": np.concatenate, np.stack, ...), ``func(*arrays, *kwargs.values())`` ("positional") or
-        ``func(kwargs["subscripts"], *arrays)`` ("subscripts")."""
+        ("list": np.concatenate, np.stack, ...), ``func(*arrays, *kwargs.values())`` ("positional"),
+        ``func(kwargs["subscripts"], *arrays)`` ("subscripts"), ``kwargs["call"](func, *arrays)`` ("call") or
+        the arrays with constants placed at the positions of ``kwargs["static"]`` ("static": a Bessel order)."""
         if self.form == "list":
             return func(list(arrays), **kwargs)
         if self.form == "call":  # a function of (func, *arrays) that builds the call (np.select's lists)
             return kwargs["call"](func, *arrays)
         if self.form == "positional":  # constants a ufunc takes positionally only (np.ldexp's n)
             return func(*arrays, *kwargs.values())
+        if self.form == "static":  # constants (orders, shape parameters) at the positions kwargs["static"] gives
+            fixed, given = dict(kwargs["static"]), list(arrays)
+            rest = {k: v for k, v in kwargs.items() if k != "static"}
+            return func(*(fixed[k] if k in fixed else given.pop(0) for k in range(len(arrays) + len(fixed))), **rest)
         if self.form == "subscripts":
             rest = {k: v for k, v in kwargs.items() if k != "subscripts"}
             return func(kwargs["subscripts"], *arrays, **rest)
@@ -166,13 +171,15 @@ def is_truth(e: Any) -> bool:
     return isinstance(e, sp.logic.boolalg.Boolean) and not isinstance(e, sp.Expr)
 
 
-def _no_extras(name: str, kwargs: dict, allowed: tuple[str, ...] = ()) -> None:
+def _no_extras(name: str, kwargs: dict, allowed: tuple[str, ...] = (), path: str | None = None) -> None:
+    """Refuse keyword arguments other than ``allowed`` (``path``: the function's name, ``np.<name>`` if None)."""
     for k, v in kwargs.items():
         if k in allowed or v is None:
             continue
         if k == "dtype" and np.dtype(v).kind == "f":
             continue
-        raise UnsupportedError(f"{_here()}: np.{name}(..., {k}=...) is not supported; call it without {k}=")
+        shown = path or f"np.{name}"
+        raise UnsupportedError(f"{_here()}: {shown}(..., {k}=...) is not supported; call it without {k}=")
 
 
 # ---------------------------------------------------------------- dispatch ------------------------

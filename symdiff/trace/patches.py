@@ -190,10 +190,12 @@ def _install(fn: Callable | None) -> None:
     provided = {}  # other libraries' functions imported by name (from scipy.signal import convolve2d)
     for provide in PROVIDERS:
         for target, name, standin in provide():
-            provided[id(target[name] if isinstance(target, dict) else getattr(target, name))] = standin
+            old = target[name] if isinstance(target, dict) else getattr(target, name)
+            if old is not standin:
+                provided[id(old)] = standin
             put(target, name, standin)
     glob = getattr(fn, "__globals__", None)
-    if isinstance(glob, dict):
+    if isinstance(glob, dict):  # names bound when the user's module was imported (from scipy.special import ...)
         by_id = {id(orig): _MATH_STANDINS[name] for name, orig in _MATH_ORIG.items()}
         by_id.update({id(_ORIG[name]): s for name, s in _NUMPY_STANDINS.items()})
         by_id.update(provided)
