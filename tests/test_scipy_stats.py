@@ -51,3 +51,119 @@ def test_values_and_gradients(dist, methods, args):
     value, _ = symdiff.value_and_grad(f, wrt=tuple(range(len(args))))(*args)
     assert np.isclose(value, expected, rtol=1e-10, atol=1e-12)
     check_grads(f, list(args))
+
+
+def test_frozen_and_import_forms():
+    """stats.norm, scipy.stats.norm, from scipy.stats import norm and norm(loc, scale) are one thing."""
+    import scipy
+
+    def f(x, loc, scale):
+        return (np.sum(stats.norm.logpdf(x, loc, scale)) + np.sum(scipy.stats.norm.logcdf(x, loc=loc, scale=scale))
+                + np.sum(norm(loc, scale).logsf(x)) + np.sum(stats.gamma(2.5, scale=scale).logpdf(x + 3.0)))
+    x = np.array([-1.0, 0.3, 2.0])
+    value, _ = symdiff.value_and_grad(f, wrt=(0, 1, 2))(x, 0.2, 1.5)
+    expected = (stats.norm.logpdf(x, 0.2, 1.5).sum() + stats.norm.logcdf(x, 0.2, 1.5).sum()
+                + stats.norm.logsf(x, 0.2, 1.5).sum() + stats.gamma.logpdf(x + 3.0, 2.5, scale=1.5).sum())
+    assert np.isclose(value, expected, rtol=1e-12)
+    check_grads(f, [x, 0.2, 1.5])
+
+
+def test_normal_tails_finite():
+    """norm.logcdf(-40) and norm.logsf(40): finite values (about -804.608) and gradients (about 40.025)."""
+    def f(x):
+        return np.sum(norm.logcdf(-x)) + np.sum(norm.logsf(x))
+    x = np.array([40.0, 10.0, 1e3])
+    value, g = symdiff.value_and_grad(f)(x)
+    assert np.isfinite(value) and np.all(np.isfinite(g))
+    assert np.isclose(value, 2 * stats.norm.logcdf(-x).sum(), rtol=1e-12)
+    # d/dx log Phi(-x) = -phi(x) / Phi(-x) (the inverse Mills ratio), in 50-digit arithmetic
+    import mpmath
+    with mpmath.workdps(50):
+        mills = [float(mpmath.npdf(v) / mpmath.ncdf(-v)) for v in x]
+    assert np.allclose(g, -2 * np.array(mills), rtol=1e-9)
+    assert np.isclose(stats.norm.logcdf(-40.0), -804.6084420137538)
+
+
+def test_normal_hessian_in_the_tail():
+    """The second derivative of log Phi(x) stays finite at x = -40: r' = -r (x + r), r = phi/Phi ~ -x."""
+    h = symdiff.hessian(lambda x: np.sum(norm.logcdf(x)))(np.array([-40.0, 0.5]))
+    r = np.exp(stats.norm.logpdf([-40.0, 0.5]) - stats.norm.logcdf([-40.0, 0.5]))
+    assert np.allclose(np.diag(h), -r * (np.array([-40.0, 0.5]) + r), rtol=1e-6)
+
+
+def test_outside_the_support():
+    """Off the support logpdf is -inf (as SciPy's) and its gradient 0, never NaN."""
+    def f(x, a):
+        return np.sum(stats.gamma.logpdf(x, a) + stats.expon.cdf(x) + stats.uniform.logpdf(x, 0.0, 2.0))
+    x = np.array([-1.0, 0.5])
+    value, g = symdiff.value_and_grad(f)(x, 2.0)
+    assert value == -np.inf
+    assert np.all(np.isfinite(g))
+    assert np.isclose(symdiff.value_and_grad(f)(np.array([0.5, 1.5]), 2.0)[0],
+                      sum(d(np.array([0.5, 1.5])).sum() for d in (lambda v: stats.gamma.logpdf(v, 2.0),
+                                                                  stats.expon.cdf,
+                                                                  lambda v: stats.uniform.logpdf(v, 0.0, 2.0))))
+
+
+def test_poisson():
+    k = np.array([0.0, 2.0, 5.0])
+
+    def f(mu, k):
+        return np.sum(stats.poisson.logpmf(k, mu)) + 0.5 * np.sum(stats.poisson(mu).pmf(k))
+    value, g = symdiff.value_and_grad(f)(1.7, k)
+    assert np.isclose(value, stats.poisson.logpmf(k, 1.7).sum() + 0.5 * stats.poisson.pmf(k, 1.7).sum())
+    pmf = stats.poisson.pmf(k, 1.7)  # d/dmu log p = k/mu - 1, d/dmu p = p (k/mu - 1)
+    assert np.isclose(g, np.sum(k / 1.7 - 1) + 0.5 * np.sum(pmf * (k / 1.7 - 1)))
+    assert symdiff.value_and_grad(f)(1.7, np.array([1.5, 2.0]))[0] == -np.inf  # not an integer: SciPy's -inf
+
+
+def test_multivariate_normal():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 3))
+    cov = a @ a.T + 3 * np.eye(3)
+    x, mean = rng.standard_normal((4, 3)), rng.standard_normal(3)
+
+    def f(x, mean, cov):
+        return np.sum(stats.multivariate_normal.logpdf(x, mean, cov)) + \
+            stats.multivariate_normal(mean=mean, cov=cov).logpdf(x[0])
+    value, (gx, gm, gc) = symdiff.value_and_grad(f, wrt=(0, 1, 2))(x, mean, cov)
+    assert np.isclose(value, stats.multivariate_normal.logpdf(x, mean, cov).sum()
+                      + stats.multivariate_normal.logpdf(x[0], mean, cov))
+    prec = np.linalg.inv(cov)  # closed forms: d/dx = -P (x - m), d/dcov = 0.5 (P r r^T P - P) per row
+    r = np.vstack([x, x[:1]]) - mean
+    assert np.allclose(gx[1:], -(x[1:] - mean) @ prec)
+    assert np.allclose(gm, (r @ prec).sum(axis=0))
+    assert np.allclose(gc, 0.5 * sum(prec @ np.outer(ri, ri) @ prec - prec for ri in r))
+
+
+def test_dirichlet():
+    alpha = np.array([1.5, 2.0, 3.5])
+    x = np.array([[0.2, 0.5], [0.3, 0.1], [0.5, 0.4]])
+
+    def f(alpha, x):
+        return np.sum(stats.dirichlet.logpdf(x, alpha)) + stats.dirichlet(alpha).logpdf(x[:, 0])
+    value, g = symdiff.value_and_grad(f)(alpha, x)
+    assert np.isclose(value, stats.dirichlet.logpdf(x, alpha).sum() + stats.dirichlet.logpdf(x[:, 0], alpha))
+    from scipy.special import digamma  # d/dalpha_i = digamma(sum a) - digamma(a_i) + log x_i
+    expected = 3 * (digamma(alpha.sum()) - digamma(alpha)) + np.log(x).sum(axis=1) + np.log(x[:, 0])
+    assert np.allclose(g, expected)
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda x: stats.t.cdf(x, 3.0), "scipy.stats.t.cdf"),
+    (lambda x: stats.norm.ppf(x), "scipy.stats.norm.ppf"),
+    (lambda x: stats.gamma.cdf(x, 2.0), "scipy.stats.gamma.cdf"),
+    (lambda x: stats.weibull_min.logpdf(x, 2.0), "scipy.stats.weibull_min.logpdf"),
+    (lambda x: stats.poisson.cdf(x, 2.0), "scipy.stats.poisson.cdf"),
+    (lambda x: stats.norm.mean(loc=x), "scipy.stats.norm.mean"),
+    (lambda x: stats.multivariate_normal.cdf(x, np.zeros(2), np.eye(2)), "scipy.stats.multivariate_normal.cdf"),
+])
+def test_refusals_name_the_method(call, name):
+    with pytest.raises(UnsupportedError, match=name.replace(".", r"\.")) as info:
+        symdiff.grad(lambda x: np.sum(call(x)))(np.array([0.3, 0.6]))
+    assert "test_scipy_stats.py:" in str(info.value)
+
+
+def test_outside_a_trace_scipy_is_scipy():
+    assert stats.norm.logpdf(0.0) == pytest.approx(-0.5 * np.log(2 * np.pi))
+    assert "standin" not in type(stats.norm).logpdf.__qualname__
