@@ -11,6 +11,7 @@ from .numpy.core import REGISTRY
 
 try:  # SciPy's entries are in the table when SciPy is installed (it is a test extra)
     from .scipy import special as numpy_api_scipy  # noqa: F401
+    from .scipy import stats as numpy_api_scipy_stats  # noqa: F401  (scipy.special.ndtr, log_ndtr)
 except ImportError:  # pragma: no cover
     pass
 

@@ -167,3 +167,56 @@ def test_refusals_name_the_method(call, name):
 def test_outside_a_trace_scipy_is_scipy():
     assert stats.norm.logpdf(0.0) == pytest.approx(-0.5 * np.log(2 * np.pi))
     assert "standin" not in type(stats.norm).logpdf.__qualname__
+
+
+def log_posterior(w, log_sigma, X, y):
+    """Bayesian linear regression: normal prior on w, half-Cauchy-like prior on sigma, normal likelihood."""
+    sigma = np.exp(log_sigma)
+    prior = np.sum(stats.norm.logpdf(w, 0.0, 2.0)) + stats.cauchy.logpdf(sigma, 0.0, 1.0) + log_sigma
+    return prior + np.sum(stats.norm.logpdf(y, X @ w, sigma))
+
+
+def _regression_data():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((20, 3))
+    y = X @ np.array([0.5, -1.0, 2.0]) + 0.3 * rng.standard_normal(20)
+    return X, y
+
+
+def _posterior_gradient(w, log_sigma, X, y):
+    """By hand: d/dw = -w/4 + X^T (y - Xw) / sigma^2; d/dlog_sigma = sum(r^2)/sigma^2 - n + 1 - 2 s^2/(1+s^2)."""
+    s = np.exp(log_sigma)
+    r = y - X @ w
+    return -w / 4 + X.T @ r / s ** 2, np.sum(r ** 2) / s ** 2 - len(y) + 1 - 2 * s ** 2 / (1 + s ** 2)
+
+
+def test_bayesian_regression_decorator():
+    X, y = _regression_data()
+    w, ls = np.array([0.1, -0.2, 0.3]), -0.4
+    value, (gw, gs) = symdiff.value_and_grad(log_posterior, wrt=("w", "log_sigma"))(w, ls, X, y)
+    assert np.isclose(value, log_posterior(w, ls, X, y))
+    ew, es = _posterior_gradient(w, ls, X, y)
+    assert np.allclose(gw, ew) and np.isclose(gs, es)
+    if importlib.util.find_spec("autograd") is None:  # pragma: no cover
+        return
+    import autograd  # autograd's scipy.stats.norm.logpdf, as a second opinion
+    import autograd.numpy as anp
+    from autograd.scipy.stats import norm as anorm
+    ag = autograd.grad(lambda w: anp.sum(anorm.logpdf(w, 0.0, 2.0)) + anp.sum(anorm.logpdf(y, anp.dot(X, w),
+                                                                                          np.exp(ls))))(w)
+    assert np.allclose(gw, ag)
+
+
+def test_bayesian_regression_export(tmp_path):
+    X, y = _regression_data()
+    text = symdiff.export(log_posterior, tmp_path / "posterior_grad.py", wrt=("w", "log_sigma"),
+                          shapes={"w": ("k",), "X": ("n", "k"), "y": ("n",)})
+    assert "from scipy" not in text and "import scipy" not in text  # normal and Cauchy densities: NumPy only
+    assert "# Grad of: prior = np.sum(stats.norm.logpdf(w, 0.0, 2.0))" in text
+    spec = importlib.util.spec_from_file_location("posterior_grad", tmp_path / "posterior_grad.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    w, ls = np.array([0.1, -0.2, 0.3]), -0.4
+    gw, gs = module.log_posterior_grad(w, ls, X, y)
+    ew, es = _posterior_gradient(w, ls, X, y)
+    assert np.allclose(gw, ew) and np.isclose(gs, es)

@@ -190,11 +190,12 @@ def _mvn_logpdf(here, x, mean=None, cov=1, allow_singular=False):
 
 
 def _dirichlet_logpdf(here, x, alpha):
-    if np.ndim(alpha) != 1 or np.ndim(x) not in (1, 2) or np.shape(x)[0] not in (np.shape(alpha)[0], np.shape(alpha)[0] - 1):
+    k = np.shape(alpha)[0] if np.ndim(alpha) == 1 else None
+    if k is None or np.ndim(x) not in (1, 2) or np.shape(x)[0] not in (k, k - 1):
         raise UnsupportedError(f"{here()}: scipy.stats.dirichlet.logpdf on traced values needs alpha of shape (k,) "
                                f"and x of shape (k,) or (k, n) (or k - 1 components); got x {np.shape(x)}, "
                                f"alpha {np.shape(alpha)}")
-    if np.shape(x)[0] == np.shape(alpha)[0] - 1:
+    if np.shape(x)[0] == k - 1:
         x = np.concatenate([x, (1 - np.sum(x, axis=0))[None]], axis=0)
     a = alpha if np.ndim(x) == 1 else alpha[:, None]
     return (special.gammaln(np.sum(alpha)) - np.sum(special.gammaln(alpha))
