@@ -220,3 +220,38 @@ def test_bayesian_regression_export(tmp_path):
     gw, gs = module.log_posterior_grad(w, ls, X, y)
     ew, es = _posterior_gradient(w, ls, X, y)
     assert np.allclose(gw, ew) and np.isclose(gs, es)
+
+
+@pytest.mark.parametrize("cov", [1.7, np.array([0.5, 1.2, 2.0])], ids=["number", "diagonal"])
+def test_multivariate_normal_number_and_diagonal_cov(cov):
+    x, mean = np.array([[0.3, -0.2, 1.0], [1.1, 0.4, -0.7]]), np.array([0.1, 0.2, 0.3])
+    f = lambda x, mean, cov: np.sum(stats.multivariate_normal.logpdf(x, mean, cov))  # noqa: E731
+    value, _ = symdiff.value_and_grad(f, wrt=(0, 1, 2))(x, mean, cov)
+    assert np.isclose(value, stats.multivariate_normal.logpdf(x, mean, cov).sum())
+    check_grads(f, [x, mean, cov])
+
+
+def _second_differences(f, params, h=1e-4):
+    n = len(params)
+    out = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            def at(di, dj):
+                p = np.array(params, dtype=float)
+                p[i] += di * h
+                p[j] += dj * h
+                return f(*p)
+            out[i, j] = (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1)) / (4 * h * h)
+    return out
+
+
+@pytest.mark.parametrize("dist,x", [("t", 0.7), ("gamma", 1.9), ("beta", 0.35), ("lognorm", 1.2)])
+def test_hessian_in_the_parameters(dist, x):
+    """Second derivatives in the shape parameter(s), loc and scale against SciPy's second differences."""
+    d = getattr(stats, dist)
+    params = [2.5, 3.5, 0.05, 1.3] if dist == "beta" else [2.5, 0.05, 1.3]
+    n = len(params)
+    f = (lambda a, b, loc, scale: d.logpdf(x, a, b, loc, scale)) if n == 4 else \
+        (lambda a, loc, scale: d.logpdf(x, a, loc, scale))
+    h = symdiff.hessian(lambda p: f(*[p[i] for i in range(n)]))(np.array(params))
+    assert np.allclose(h, _second_differences(f, params), rtol=1e-4, atol=1e-5)

@@ -4,7 +4,11 @@ they apply to traced values (each operation is a registry entry). ``z = (x - loc
 At the edges: outside a distribution's support ``logpdf`` is ``-inf`` (``np.where``; its gradient is 0
 there), as SciPy's; the normal's ``logcdf``/``logsf`` use ``log_ndtr`` (finite value and gradient at
 ``norm.logcdf(-40)``); ``laplace`` has a kink at ``x == loc`` (the derivative of ``-|z|`` there is 0);
-``expon``'s ``logsf`` and ``uniform``'s ``cdf`` have kinks at the support's ends (one-sided gradients).
+``expon``'s ``logsf`` and ``uniform``'s ``cdf`` have kinks at the support's ends (one-sided gradients);
+``poisson``'s gradient in ``k`` is that of the continuous extension (``gammaln``), its value -inf at
+non-integer ``k`` as SciPy's; ``multivariate_normal`` gives NaN where ``det(cov) <= 0`` and a singular
+``cov`` raises ``LinAlgError`` at run time (an indefinite ``cov`` with a positive determinant is not
+detected: SciPy refuses it); ``dirichlet`` does not check that ``x`` sums to 1 (SciPy raises).
 """
 from __future__ import annotations
 
@@ -174,12 +178,15 @@ def _mvn_logpdf(here, x, mean=None, cov=1, allow_singular=False):
         raise UnsupportedError(f"{here()}: scipy.stats.multivariate_normal.logpdf with allow_singular=True is "
                                "not supported on traced values")
     cov_nd, x_nd = np.ndim(cov), np.ndim(x)
-    if cov_nd != 2 or x_nd not in (1, 2) or np.shape(x)[-1] != np.shape(cov)[0]:
-        raise UnsupportedError(f"{here()}: scipy.stats.multivariate_normal.logpdf on traced values needs a 2-D "
-                               f"cov (d, d) and x of shape (d,) or (n, d); got x {np.shape(x)}, cov {np.shape(cov)} "
-                               "(write np.diag(v) or c * np.eye(d) for a diagonal or scalar cov)")
-    d = np.shape(cov)[0]
+    d = np.shape(x)[-1] if x_nd in (1, 2) else None
+    if d is None or cov_nd > 2 or (cov_nd >= 1 and np.shape(cov)[0] != d):
+        raise UnsupportedError(f"{here()}: scipy.stats.multivariate_normal.logpdf on traced values needs x of shape "
+                               f"(d,) or (n, d) and cov a number, a (d,) diagonal or a (d, d) matrix; got x "
+                               f"{np.shape(x)}, cov {np.shape(cov)}")
     r = x - mean if mean is not None else x
+    if cov_nd < 2:  # c * I or diag(v), as SciPy reads a number or a vector
+        v = cov * np.ones(d) if cov_nd == 0 else cov
+        return -0.5 * (d * LOG_2PI + np.sum(np.log(v)) + np.sum(r * r / v, axis=-1))
     sign, logdet = np.linalg.slogdet(cov)
     logdet = np.where(sign > 0, logdet, np.nan)  # not positive definite: NaN, never a wrong number
     if x_nd == 1:
