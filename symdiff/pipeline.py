@@ -105,8 +105,9 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
     if "scipy.special" in sys.modules:  # the program may call SciPy: its registry entries and stand-ins
         from .scipy import special  # noqa: F401
-    if "scipy.stats" in sys.modules:  # scipy.stats distributions' methods (stand-ins of closed forms)
-        from .scipy import stats  # noqa: F401
+    names = getattr(getattr(fn, "__code__", None), "co_names", ())
+    if "scipy.stats" in sys.modules or ("scipy" in sys.modules and "stats" in names):  # scipy.stats loads lazily
+        from .scipy import stats  # noqa: F401  (distributions' methods: stand-ins of closed forms)
     name = identifier(func_name or name_of(fn))
     for i in wrt:
         if not specs[i].is_array:

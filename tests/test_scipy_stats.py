@@ -256,3 +256,10 @@ def test_hessian_in_the_parameters(dist, x):
         (lambda a, loc, scale: d.logpdf(x, a, loc, scale))
     h = symdiff.hessian(lambda p: f(*[p[i] for i in range(n)]))(np.array(params))
     assert np.allclose(h, _second_differences(f, params), rtol=1e-4, atol=1e-5)
+
+
+def test_frozen_multivariate_refuses_other_methods():
+    def f(mean):
+        return stats.multivariate_normal(mean, np.eye(2)).cdf(np.zeros(2))
+    with pytest.raises(UnsupportedError, match=r"scipy\.stats\.multivariate_normal\.cdf"):
+        symdiff.grad(f)(np.array([0.1, 0.2]))

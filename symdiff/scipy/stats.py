@@ -119,6 +119,8 @@ class _Frozen:
         return getattr(self.gen, "pdf")(x, *self.args, **self.kwargs)
 
     def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
         raise _refuse(self.dist, name, "no closed form here")
 
 
