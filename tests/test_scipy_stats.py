@@ -263,3 +263,16 @@ def test_frozen_multivariate_refuses_other_methods():
         return stats.multivariate_normal(mean, np.eye(2)).cdf(np.zeros(2))
     with pytest.raises(UnsupportedError, match=r"scipy\.stats\.multivariate_normal\.cdf"):
         symdiff.grad(f)(np.array([0.1, 0.2]))
+
+
+def test_far_tails_of_other_distributions():
+    """logistic.pdf far out (no inf * 0 in its gradient) and expon.logcdf near 0 from below (no 1 - 1)."""
+    x = np.array([-1e6, -800.0, -60.0, 0.5])
+    value, g = symdiff.value_and_grad(lambda x: np.sum(stats.logistic.pdf(x, 0.1, 1.3)))(x)
+    assert np.isclose(value, stats.logistic.pdf(x, 0.1, 1.3).sum(), rtol=1e-12, atol=0)
+    p, c = stats.logistic.pdf(x, 0.1, 1.3), stats.logistic.cdf(x, 0.1, 1.3)  # pdf' = pdf (1 - 2 cdf) / scale
+    assert np.all(np.isfinite(g)) and np.allclose(g, p * (1 - 2 * c) / 1.3, rtol=1e-9, atol=0)
+    t = np.array([40.0, 5.0, 0.1])
+    value, g = symdiff.value_and_grad(lambda t: np.sum(stats.expon.logcdf(t)))(t)
+    assert np.isclose(value, np.sum(np.log(-np.expm1(-t))), rtol=1e-12, atol=0)  # -4.248e-18 at 40, not 0
+    assert np.allclose(g, 1 / np.expm1(t), rtol=1e-10, atol=0)

@@ -3,12 +3,15 @@ they apply to traced values (each operation is a registry entry). ``z = (x - loc
 
 At the edges: outside a distribution's support ``logpdf`` is ``-inf`` (``np.where``; its gradient is 0
 there), as SciPy's; the normal's ``logcdf``/``logsf`` use ``log_ndtr`` (finite value and gradient at
-``norm.logcdf(-40)``); ``laplace`` has a kink at ``x == loc`` (the derivative of ``-|z|`` there is 0);
-``expon``'s ``logsf`` and ``uniform``'s ``cdf`` have kinks at the support's ends (one-sided gradients);
-``poisson``'s gradient in ``k`` is that of the continuous extension (``gammaln``), its value -inf at
-non-integer ``k`` as SciPy's; ``multivariate_normal`` gives NaN where ``det(cov) <= 0`` and a singular
-``cov`` raises ``LinAlgError`` at run time (an indefinite ``cov`` with a positive determinant is not
-detected: SciPy refuses it); ``dirichlet`` does not check that ``x`` sums to 1 (SciPy raises).
+``norm.logcdf(-40)``); ``laplace`` has a kink at ``x == loc`` (the derivative of ``-|z|`` there is 0, its
+second derivative 0 too); ``laplace.logpdf`` stays finite far out (-769231.8 at ``z = -769230``, where
+SciPy's underflows to -inf); the ``pdf`` of ``gamma``, ``chi2``, ``beta`` has a NaN gradient exactly at
+the support's end (``0 * inf``: its derivative there is one-sided); ``expon``'s ``logsf`` and
+``uniform``'s ``cdf`` have kinks at the support's ends (one-sided gradients); ``poisson``'s gradient in
+``k`` is that of the continuous extension (``gammaln``), its value -inf at non-integer ``k`` as SciPy's;
+``multivariate_normal`` gives NaN where ``det(cov) <= 0`` and a singular ``cov`` raises ``LinAlgError``
+at run time (an indefinite ``cov`` with a positive determinant is not detected: SciPy refuses it);
+``dirichlet`` does not check that ``x`` sums to 1 (SciPy raises).
 """
 from __future__ import annotations
 
@@ -97,6 +100,12 @@ def _beta():
     return {"logpdf": logpdf}
 
 
+def _log1mexp(z, scale=None):
+    """``log(1 - exp(-z))`` for ``z >= 0``, accurate at both ends (Maechler's switch at ``log 2``)."""
+    small = z < np.log(2.0)
+    return np.where(small, np.log(-np.expm1(-np.where(small, z, 1.0))), np.log1p(-np.exp(-np.where(small, 1.0, z))))
+
+
 def _expon():
     def on(fn, outside):
         def method(x, loc, scale):
@@ -106,7 +115,7 @@ def _expon():
         return method
     return {"logpdf": on(lambda z, scale: -z - np.log(scale), NEG_INF),
             "cdf": on(lambda z, scale: -np.expm1(-z), 0.0),
-            "logcdf": on(lambda z, scale: np.log(-np.expm1(-z)), NEG_INF),
+            "logcdf": on(_log1mexp, NEG_INF),
             "sf": on(lambda z, scale: np.exp(-z), 1.0),
             "logsf": on(lambda z, scale: -z, 0.0)}
 
@@ -147,8 +156,10 @@ def _cauchy():
 
 
 def _logistic():
-    return {"logpdf": lambda x, loc, scale: (-_z(x, loc, scale) - 2 * np.logaddexp(0.0, -_z(x, loc, scale))
-                                             - np.log(scale)),
+    def logpdf(x, loc, scale):  # log sigmoid(z) + log sigmoid(-z): smooth, and each exp of it at most 1
+        z = _z(x, loc, scale)
+        return -np.logaddexp(0.0, z) - np.logaddexp(0.0, -z) - np.log(scale)
+    return {"logpdf": logpdf,
             "cdf": lambda x, loc, scale: special.expit(_z(x, loc, scale)),
             "logcdf": lambda x, loc, scale: -np.logaddexp(0.0, -_z(x, loc, scale)),
             "sf": lambda x, loc, scale: special.expit(-_z(x, loc, scale)),
