@@ -276,3 +276,16 @@ def test_far_tails_of_other_distributions():
     value, g = symdiff.value_and_grad(lambda t: np.sum(stats.expon.logcdf(t)))(t)
     assert np.isclose(value, np.sum(np.log(-np.expm1(-t))), rtol=1e-12, atol=0)  # -4.248e-18 at 40, not 0
     assert np.allclose(g, 1 / np.expm1(t), rtol=1e-10, atol=0)
+
+
+def test_invalid_parameters_give_nan_as_scipy():
+    """scale <= 0 or a shape parameter <= 0: SciPy's NaN, never a number (gammaln(-a) is finite)."""
+    def f(a, scale, mu):
+        return (stats.gamma.logpdf(1.2, a) + stats.beta.pdf(0.3, a, 2.0) + stats.norm.cdf(0.4, 0.0, scale)
+                + stats.poisson.logpmf(k=0.0, mu=mu))
+    vg = symdiff.value_and_grad(f, wrt=(0, 1, 2))
+    assert np.isfinite(vg(1.5, 2.0, 0.5)[0])
+    assert np.isclose(vg(1.5, 2.0, 0.5)[0], stats.gamma.logpdf(1.2, 1.5) + stats.beta.pdf(0.3, 1.5, 2.0)
+                      + stats.norm.cdf(0.4, 0.0, 2.0) + stats.poisson.logpmf(0, 0.5))
+    for args in [(-1.5, 2.0, 0.5), (1.5, -2.0, 0.5), (1.5, 2.0, -0.5)]:
+        assert np.isnan(vg(*args)[0]) and np.isnan(f(*args)), args

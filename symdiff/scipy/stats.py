@@ -53,7 +53,8 @@ def _refuse(dist: str, method: str, why: str) -> UnsupportedError:
 
 def _bind(dist, method: str, args: tuple, kwargs: dict) -> dict:
     """The arguments by name: the data, the shape parameters, ``loc`` and (continuous) ``scale``."""
-    names = ["x", *([s.strip() for s in dist.shapes.split(",")] if dist.shapes else []), "loc"]
+    data = "k" if isinstance(dist, rv_discrete) else "x"
+    names = [data, *([s.strip() for s in dist.shapes.split(",")] if dist.shapes else []), "loc"]
     if isinstance(dist, rv_continuous):
         names.append("scale")
     if len(args) > len(names):
@@ -66,7 +67,25 @@ def _bind(dist, method: str, args: tuple, kwargs: dict) -> dict:
     missing = [n for n in names if n not in bound and n not in ("loc", "scale")]
     if missing:
         raise UnsupportedError(f"{_here()}: scipy.stats.{dist.name}.{method} needs {', '.join(missing)}")
+    bound["x"] = bound.pop(data)
     return {"loc": 0.0, "scale": 1.0, **bound} if "scale" in names else {"loc": 0.0, **bound}
+
+
+def _valid(dist, method: str, bound: dict):
+    """Where the parameters are valid (SciPy gives NaN elsewhere): shape parameters > 0 (``poisson``'s
+    ``mu >= 0``) and ``scale > 0``; None when nothing needs a check. A log-density with ``-log(scale)`` is
+    NaN for ``scale <= 0`` by itself, so only the other methods check ``scale``."""
+    names = [n.strip() for n in dist.shapes.split(",")] if dist.shapes else []
+    if method not in ("logpdf", "logpmf") and "scale" in bound:
+        names.append("scale")
+    guard = None
+    for name in names:
+        p = bound[name]
+        if not isinstance(p, Tracer) and np.all(np.asarray(p) > 0):
+            continue  # a valid constant
+        ok = p >= 0 if dist.name == "poisson" else p > 0
+        guard = ok if guard is None else guard & ok
+    return guard
 
 
 def _univariate(method: str, orig):
@@ -84,9 +103,9 @@ def _univariate(method: str, orig):
         if key not in forms:
             raise _refuse(self.name, method, "no closed form of this method (e.g. it needs an incomplete "
                                              "gamma or beta function with derivatives in its parameters)")
-        if method in ("pdf", "pmf"):
-            return np.exp(forms["log" + method](**bound))
-        return forms[method](**bound)
+        value = np.exp(forms[key](**bound)) if method in ("pdf", "pmf") else forms[key](**bound)
+        guard = _valid(self, key, bound)
+        return value if guard is None else np.where(guard, value, np.nan)
     standin.__symdiff_standin__ = orig  # type: ignore[attr-defined]
     return standin
 
