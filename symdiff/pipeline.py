@@ -107,6 +107,9 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
         from .scipy import special  # noqa: F401
     if "scipy.signal" in sys.modules:  # scipy.signal's convolutions: entries and stand-ins
         from .scipy import signal  # noqa: F401
+    names = getattr(getattr(fn, "__code__", None), "co_names", ())
+    if "scipy.stats" in sys.modules or ("scipy" in sys.modules and "stats" in names):  # scipy.stats loads lazily
+        from .scipy import stats  # noqa: F401  (distributions' methods: stand-ins of closed forms)
     name = identifier(func_name or name_of(fn))
     for i in wrt:
         if not specs[i].is_array:
