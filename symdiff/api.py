@@ -167,7 +167,7 @@ class Transformed:
                                         has_aux=self.has_aux, values=values,
                                         known=grow.paths if grow is not None else ())
             path = cache.save(compiled.source, compiled.func_name, disk_key, compiled.guard, compiled.graph,
-                              compiled.paths)
+                              compiled.paths, compiled.dot)
             module = (cache.import_file(path, compiled.source) if path else
                       cache.import_text(compiled.source, compiled.func_name))
             self.cache_info = "compiled"
