@@ -210,7 +210,8 @@ def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, 
             continue
         forward, joint, main = b[2], b[3], b[4]
         gradient_title = f"{title}{name}: {TITLES[main.suffix]} with respect to {', '.join(wrt_names)}"
-        texts.append(format_graph(forward, f"{title}{name}: traced graph") + "\n\n" + format_graph(joint, gradient_title))
+        texts.append(format_graph(forward, f"{title}{name}: traced graph") + "\n\n"
+                     + format_graph(joint, gradient_title))
         pictures.append(dot.path_dot(f"p{k}", name, forward, joint, wrt_names, f"{title}{name}: traced graph",
                                      gradient_title, bool(main.with_value)))
     graph_text = "\n\n".join(texts)

@@ -8,11 +8,12 @@ output node (named by the function); gradient nodes (made by differentiating) ar
 gradient output points back, dashed, at the parameter it belongs to.
 
 User text (names, source lines, file names) enters the DOT text only through :func:`quote`: node ids
-are ours (``p0_f3``), every label is a quoted DOT string with ``\\`` and ``"`` escaped and control
-characters written out, so no user text can end a label or start an attribute.
+are ours (``p0_f3``), every label is a quoted DOT string with ``\\``, ``"`` and ``&`` escaped and
+control characters written out, so no user text can end a label or start an attribute.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from typing import Sequence
@@ -23,7 +24,7 @@ from ..ir.shapes import format_shape
 
 WRT_FILL = "#fde9b8"
 GRAD_COLOR = "#c0392b"
-LONGEST = 60  # characters of an expression or a source line shown in a label
+LONGEST = 80  # characters of an expression or a source line shown in a label
 
 
 class MissingProgramError(SymdiffError, OSError):
@@ -40,8 +41,9 @@ def _short(text: str) -> str:
 
 
 def quote(*lines: str) -> str:
-    """A DOT quoted string showing ``lines`` one under the other, whatever characters they hold."""
-    parts = [_printable(line).replace("\\", "\\\\").replace('"', '\\"') for line in lines]
+    """A DOT quoted string showing ``lines`` one under the other, whatever characters they hold (Graphviz
+    reads ``&name;`` in a label as an entity: ``&`` is written ``&amp;``, so ``&amp;`` shows as typed)."""
+    parts = [_printable(line).replace("&", "&amp;").replace("\\", "\\\\").replace('"', '\\"') for line in lines]
     return '"' + "\\n".join(parts) + '"'
 
 
@@ -57,7 +59,7 @@ def _op_text(node: Node) -> str:
 def _where(node: Node) -> str | None:
     if node.origin is None:
         return None
-    file = str(node.origin.file).replace("\\", "/").rsplit("/", 1)[-1]
+    file = os.path.basename(str(node.origin.file))
     return _short(f"{file}:{node.origin.line}  {node.origin.text}")
 
 
@@ -79,7 +81,7 @@ def _inputs(w: _Writer, graph: Graph, wrt: Sequence[str]) -> dict[int, str]:
         name = str(node.param("name"))
         shape = f"{node.dtype}{format_shape(node.shape)}"
         if name in wrt:
-            ids[node.param("index")] = w.node(node, "in", [f"{name}  (wrt)", shape], shape="ellipse",
+            ids[node.param("index")] = w.node(node, "in", [f"{name} (wrt)", shape], shape="ellipse",
                                               style="filled", fillcolor=quote(WRT_FILL), penwidth="2")
         else:
             ids[node.param("index")] = w.node(node, "in", [name, shape], shape="ellipse")
@@ -122,9 +124,9 @@ def _outputs(w: _Writer, graph: Graph, part: str, ids: dict[int, str], inputs: d
         w.lines.append(f"    {ids[id(out)]} -> {ident}{colour};")
         target = next((n for n in wrt if str(label) in (f"d{n}", n)), None) if not value else None
         if target is not None and by_name.get(target) in inputs:  # the gradient flows back to its parameter
+            text = quote(f"{label} = d{graph.output_names[0]}/d{target}")
             w.lines.append(f"    {ident} -> {inputs[by_name[target]]} [style=dashed, constraint=false, "
-                           f"color={quote(GRAD_COLOR)}, label={quote(f'{label} = d{graph.output_names[0]}/d{target}')}, "
-                           f"fontcolor={quote(GRAD_COLOR)}];")
+                           f"color={quote(GRAD_COLOR)}, label={text}, fontcolor={quote(GRAD_COLOR)}];")
 
 
 def path_dot(prefix: str, name: str, forward: Graph, joint: Graph, wrt: Sequence[str], title: str,

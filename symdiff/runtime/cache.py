@@ -152,8 +152,8 @@ def _valid(e: Any) -> bool:
 
 def lookup(key: str) -> list[dict]:
     """Entries stored under ``key``: dicts with ``module`` (file name), ``func_name``, ``guard``, ``graph``,
-    ``dot`` (the graph picture), ``paths`` and ``sha256`` (of the module's bytes). An unreadable index, or entries of the wrong shape,
-    count as none."""
+    ``dot`` (the graph picture), ``paths`` and ``sha256`` (of the module's bytes). An unreadable index,
+    or entries of the wrong shape, count as none."""
     try:
         entries = json.loads(_index_path(key).read_text(encoding="utf-8"))
     except (OSError, ValueError):
