@@ -212,8 +212,9 @@ def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, 
         gradient_title = f"{title}{name}: {TITLES[main.suffix]} with respect to {', '.join(wrt_names)}"
         texts.append(format_graph(forward, f"{title}{name}: traced graph") + "\n\n"
                      + format_graph(joint, gradient_title))
-        pictures.append(dot.path_dot(f"p{k}", name, forward, joint, wrt_names, f"{title}{name}: traced graph",
-                                     gradient_title, bool(main.with_value)))
+        pictures.append(dot.path_dot(f"p{k}", name, forward, joint, wrt_names, f"{name}: traced graph",
+                                     gradient_title[len(title):], bool(main.with_value), kind == "grad",
+                                     title.rstrip(": ")))
     graph_text = "\n\n".join(texts)
     graph_text += "\n\nsimplification:\n" + "\n".join(f"  {line}" for line in report or ["(nothing to do)"])
     picture = dot.document(f"{name} ({header['file']})", pictures)

@@ -12,6 +12,7 @@ import importlib.util
 import json
 import re
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -270,3 +271,45 @@ def test_disk_cache_keeps_the_picture():
     old = symdiff.grad(loss, wrt=("w", "b"))
     old(*_seed_args(2))
     assert old.cache_info == "compiled" and old.to_dot() == first.to_dot()
+
+
+BRANCHY = '''import numpy as np
+
+
+def f(x, w):
+    if np.sum(x) > 0:
+        return np.sum(np.tanh(x * w))
+    return np.sum(w ** 2)
+
+
+def g(x, w):
+    return np.tanh(x * w)
+'''
+
+
+@pytest.mark.parametrize("name,kind", [("f", "grad"), ("f", "hessian"), ("f", "hvp"), ("f", "jvp"), ("f", "vjp"),
+                                       ("g", "jacobian"), ("g", "jvp"), ("g", "vjp")])
+def test_every_kind_and_every_path_is_drawn(tmp_path, name, kind):
+    path = tmp_path / "branchy.py"
+    path.write_text(BRANCHY, encoding="utf-8")
+    from symdiff.api import compile_for_export
+    text = compile_for_export(_load(path, name), ("w",), {"x": (3,), "w": (3,)}, kind).dot
+    graph = parse_dot(text)
+    paths = 2 if name == "f" else 1
+    inner = [c for c in graph["clusters"] if c.endswith(("_f", "_g"))]
+    assert len(inner) == 2 * paths
+    if paths == 2:  # each path in its own cluster, titled by the branch it takes
+        assert {"cluster_p0", "cluster_p1"} <= set(graph["clusters"])
+        assert "if np.sum(x) > 0: -> True" in text and "if np.sum(x) > 0: -> False" in text
+    assert len(_by_label(graph, "w (wrt)")) == paths
+    back = [a.get("label") for _, _, a in graph["edges"] if a.get("style") == "dashed"]
+    if kind == "grad":  # the gradient of the value, per path, back to w
+        assert back == [f"dw = d{name}/dw"] * paths
+    elif kind == "vjp":  # a pullback of a cotangent: not called d(value)/dw
+        assert back == ["dw"] * paths
+    else:
+        assert back == []
+    if HAVE_DOT:
+        done = subprocess.run(["dot", "-Tsvg"], input=text.encode(), capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        ET.fromstring(done.stdout)

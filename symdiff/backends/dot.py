@@ -114,7 +114,7 @@ def _cluster(w: _Writer, graph: Graph, part: str, title: str, inputs: dict[int, 
 
 
 def _outputs(w: _Writer, graph: Graph, part: str, ids: dict[int, str], inputs: dict[int, str],
-             by_name: dict[str, int], wrt: Sequence[str], first_is_value: bool) -> None:
+             by_name: dict[str, int], wrt: Sequence[str], first_is_value: bool, derivative: bool) -> None:
     for k, (label, out) in enumerate(zip(graph.output_names, graph.outputs)):
         value = k == 0 and first_is_value
         attrs = ({"shape": "doubleoctagon", "style": "filled", "fillcolor": quote("#d6eaf8")} if value else
@@ -124,22 +124,27 @@ def _outputs(w: _Writer, graph: Graph, part: str, ids: dict[int, str], inputs: d
         w.lines.append(f"    {ids[id(out)]} -> {ident}{colour};")
         target = next((n for n in wrt if str(label) in (f"d{n}", n)), None) if not value else None
         if target is not None and by_name.get(target) in inputs:  # the gradient flows back to its parameter
-            text = quote(f"{label} = d{graph.output_names[0]}/d{target}")
+            text = quote(f"{label} = d{graph.output_names[0]}/d{target}" if derivative else f"{label}")
             w.lines.append(f"    {ident} -> {inputs[by_name[target]]} [style=dashed, constraint=false, "
                            f"color={quote(GRAD_COLOR)}, label={text}, fontcolor={quote(GRAD_COLOR)}];")
 
 
 def path_dot(prefix: str, name: str, forward: Graph, joint: Graph, wrt: Sequence[str], title: str,
-             gradient_title: str, value_first: bool = True) -> list[str]:
-    """The DOT lines of one path: shared inputs, the traced cluster, the gradient cluster, the outputs."""
+             gradient_title: str, value_first: bool = True, derivative: bool = True, path_title: str = "") -> list[str]:
+    """The DOT lines of one path: shared inputs, the traced cluster, the gradient cluster, the outputs
+    (``derivative``: the gradient outputs are d(value)/d(parameter), so say so on the edges back). With
+    ``path_title`` (one path of several through the branches), all of it in a cluster of that title."""
     w = _Writer(prefix)
+    if path_title:
+        w.lines.append(f"  subgraph cluster_{prefix} {{")
+        w.lines.append(f"    label={quote(path_title)}; fontname=\"Helvetica\"; style=dashed; color=\"#666666\";")
     inputs = _inputs(w, joint if len(joint.inputs) >= len(forward.inputs) else forward, wrt)
     by_name = {str(n.param("name")): n.param("index") for n in joint.inputs}
     f_ids = _cluster(w, forward, "f", title, inputs)
-    _outputs(w, Graph(forward.inputs, forward.outputs, (name,)), "f", f_ids, inputs, by_name, wrt, True)
+    _outputs(w, Graph(forward.inputs, forward.outputs, (name,)), "f", f_ids, inputs, by_name, wrt, True, derivative)
     g_ids = _cluster(w, joint, "g", gradient_title, inputs)
-    _outputs(w, joint, "g", g_ids, inputs, by_name, wrt, value_first)
-    return w.lines
+    _outputs(w, joint, "g", g_ids, inputs, by_name, wrt, value_first, derivative)
+    return w.lines + (["  }"] if path_title else [])
 
 
 def failed_path(prefix: str, title: str) -> list[str]:
