@@ -228,7 +228,7 @@ def test_missing_dot_is_a_clear_error(monkeypatch, capsys):
     g = symdiff.grad(_load(MODEL), wrt=("w", "b"))
     g(*_seed_args())
     monkeypatch.setattr(dot_backend.shutil, "which", lambda name: None)
-    with pytest.raises(dot_backend.MissingProgramError, match="Graphviz's 'dot' program"):
+    with pytest.raises(symdiff.MissingProgramError, match="Graphviz's 'dot' program"):
         g.to_svg()
     page = g._repr_html_()  # the display still shows the code, without the picture
     assert "<pre>" in page and "<svg" not in page

@@ -18,17 +18,13 @@ import shutil
 import subprocess
 from typing import Sequence
 
-from ..errors import SymdiffError
+from ..errors import MissingProgramError, SymdiffError
 from ..ir.graph import Graph, Node
 from ..ir.shapes import format_shape
 
 WRT_FILL = "#fde9b8"
 GRAD_COLOR = "#c0392b"
 LONGEST = 80  # characters of an expression or a source line shown in a label
-
-
-class MissingProgramError(SymdiffError, OSError):
-    """A program symdiff runs (Graphviz's ``dot``) is not installed."""
 
 
 def _printable(text: str) -> str:
