@@ -12,9 +12,9 @@ import re
 import shutil
 
 
-def _svg(dot_text: str) -> str:
+def _svg(dot_text: str, **options) -> str:
     from .backends.dot import to_svg  # here, not above: a cache hit never imports the IR (nor SymPy)
-    return to_svg(dot_text)
+    return to_svg(dot_text, **options)
 
 
 def describe(t) -> str:
@@ -35,12 +35,20 @@ def to_svg(t) -> str:
     return _svg(to_dot(t))
 
 
+#: Pictures of more nodes are not drawn inline (``dot`` takes seconds to minutes on hundreds of nodes).
+INLINE_NODES = 120
+
+
 def _inline_svg(dot_text: str) -> str:
     """The SVG element alone (no XML declaration nor DOCTYPE), to sit inside HTML; "" without ``dot``."""
     if not dot_text or shutil.which("dot") is None:
         return ""
+    from .backends.dot import node_count
+    if node_count(dot_text) > INLINE_NODES:
+        return (f"<p>(graph of {node_count(dot_text)} nodes: not drawn inline; <code>.to_svg()</code> draws it, "
+                "<code>.graph</code> shows it as text)</p>")
     try:
-        svg = _svg(dot_text)
+        svg = _svg(dot_text, timeout=20)
     except Exception:  # noqa: BLE001 - a display never raises; the code is still shown
         return ""
     start = svg.find("<svg")

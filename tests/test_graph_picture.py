@@ -313,3 +313,21 @@ def test_every_kind_and_every_path_is_drawn(tmp_path, name, kind):
         done = subprocess.run(["dot", "-Tsvg"], input=text.encode(), capture_output=True, timeout=60)
         assert done.returncode == 0, done.stderr
         ET.fromstring(done.stdout)
+
+
+def test_large_pictures_are_not_drawn_inline(monkeypatch, seed_dot):
+    import symdiff.display as display
+    g = symdiff.grad(_load(MODEL), wrt=("w", "b"))
+    g(*_seed_args())
+    count = dot_backend.node_count(seed_dot)
+    assert count == 4 + 4 + 1 + 10 + 3  # inputs, traced ops, its loss, gradient-graph ops, its 3 outputs
+    monkeypatch.setattr(display, "INLINE_NODES", count - 1)
+    page = g._repr_html_()
+    assert "<pre>" in page and "<svg" not in page
+    assert ("not drawn inline" in page) == HAVE_DOT
+
+
+@needs_dot
+def test_dot_that_takes_too_long_is_a_clear_error(seed_dot):
+    with pytest.raises(symdiff.SymdiffError, match="did not finish in 1e-06 s on a picture of 22 nodes"):
+        dot_backend.to_svg(seed_dot, timeout=1e-6)

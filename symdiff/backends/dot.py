@@ -154,14 +154,23 @@ def document(title: str, bodies: Sequence[list[str]]) -> str:
     return "\n".join(head + [line for body in bodies for line in body] + ["}"]) + "\n"
 
 
-def to_svg(dot_text: str, program: str = "dot") -> str:
-    """``dot_text`` drawn as SVG by Graphviz's ``dot`` (``apt-get install graphviz``)."""
+def node_count(dot_text: str) -> int:
+    """How many nodes the picture has (its size: ``dot`` takes long on a graph of hundreds)."""
+    return sum(1 for line in dot_text.splitlines() if " [label=" in line and " -> " not in line)
+
+
+def to_svg(dot_text: str, program: str = "dot", timeout: float = 120) -> str:
+    """``dot_text`` drawn as SVG by Graphviz's ``dot`` (``apt-get install graphviz``), within ``timeout`` seconds."""
     exe = shutil.which(program)
     if exe is None:
         raise MissingProgramError(f"drawing the graph needs Graphviz's {program!r} program, which is not on PATH; "
                                   "install it (apt-get install graphviz, brew install graphviz, conda install "
                                   "graphviz), or use .to_dot() and draw the DOT text elsewhere")
-    done = subprocess.run([exe, "-Tsvg"], input=dot_text.encode("utf-8"), capture_output=True, timeout=60)
+    try:
+        done = subprocess.run([exe, "-Tsvg"], input=dot_text.encode("utf-8"), capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise SymdiffError(f"{program} -Tsvg did not finish in {timeout:g} s on a picture of "
+                           f"{node_count(dot_text)} nodes; draw .to_dot() with sfdp, or use .graph (text)") from None
     if done.returncode != 0:
         raise SymdiffError(f"{program} -Tsvg failed (exit {done.returncode}): "
                            f"{done.stderr.decode('utf-8', 'replace').strip()}")
