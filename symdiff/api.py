@@ -25,6 +25,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import display
 from .runtime import cache
 from .runtime import freshness
 from .errors import ShapeError, SymdiffError, TraceError
@@ -167,7 +168,7 @@ class Transformed:
                                         has_aux=self.has_aux, values=values,
                                         known=grow.paths if grow is not None else ())
             path = cache.save(compiled.source, compiled.func_name, disk_key, compiled.guard, compiled.graph,
-                              compiled.paths)
+                              compiled.paths, compiled.dot)
             module = (cache.import_file(path, compiled.source) if path else
                       cache.import_text(compiled.source, compiled.func_name))
             self.cache_info = "compiled"
@@ -255,6 +256,10 @@ class Transformed:
     def graph(self) -> str:
         """The traced graph and its gradient graph of the most recent call, as text."""
         return self._need().graph
+
+    # the picture and the display (symdiff/display.py): to_dot(), to_svg(), repr, Jupyter's HTML and Markdown
+    to_dot, to_svg, __repr__ = display.to_dot, display.to_svg, display.describe
+    _repr_html_, _repr_markdown_ = display.html_of, display.markdown_of
 
 
 def _transform(entry: str, fn: Callable | None, wrt: Wrt, has_aux: bool = False) -> Any:

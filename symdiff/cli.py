@@ -21,6 +21,7 @@ EXAMPLES = """examples:
   symdiff grad examples/seed_autograd.py:loss --wrt w,b --shape x=5 --shape y=3 --shape w=5,3 --shape b=3
   symdiff grad model.py:loss --wrt w --shape x=n,d --shape w=d -o loss_grad.py
   symdiff graph model.py:loss --wrt w --shape x=n,d --shape w=d
+  symdiff graph model.py:loss --wrt w --shape x=n,d --shape w=d --format svg -o graph.svg
 """
 
 
@@ -127,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the function returns (value, aux); the gradient functions pass aux through")
         if cmd != "graph":
             p.add_argument("-o", "--output", metavar="OUT.py", help="write the module here instead of stdout")
+        else:
+            p.add_argument("--format", choices=("text", "dot", "svg"), default="text",
+                           help="text (the default), Graphviz DOT, or SVG drawn by Graphviz's dot program")
+            p.add_argument("-o", "--output", metavar="OUT", help="write the graph here instead of stdout")
     return parser
 
 
@@ -140,7 +145,12 @@ def run(args: argparse.Namespace) -> int:
     compiled = compile_for_export(fn, wrt, parse_shapes(args.shape), kind, getattr(args, "has_aux", False),
                                   parse_static(args.static))
     if args.command == "graph":
-        print(compiled.graph)
+        text = {"text": lambda: compiled.graph + "\n", "dot": lambda: compiled.dot, "svg": lambda: _svg(compiled.dot)}
+        picture = text[args.format]()
+        if args.output:
+            print(write_output(args.output, picture, python=False), file=sys.stderr)
+        else:
+            sys.stdout.write(picture)
     elif args.output:
         print(write_output(args.output, compiled.source), file=sys.stderr)
     else:
@@ -148,9 +158,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_output(out: str, text: str) -> str:
+def _svg(dot_text: str) -> str:
+    from .backends.dot import to_svg
+    return to_svg(dot_text)
+
+
+def write_output(out: str, text: str, python: bool = True) -> str:
     """Write ``text`` to ``out`` whole or not at all, as ``cp`` would: through a symbolic link to its target,
-    never over a read-only file (nor a folder), keeping the mode of a file it replaces; errors name ``out``."""
+    never over a read-only file (nor a folder), keeping the mode of a file it replaces; errors name ``out``.
+    ``python``: the text is a module, compiled first (never written if it does not compile)."""
     from .runtime.cache import write_atomic
     from .escape import check_compiles
     path = Path(out)
@@ -164,7 +180,8 @@ def write_output(out: str, text: str) -> str:
         mode = stat.S_IMODE(target.stat().st_mode)
         if not os.access(target, os.W_OK) or not mode & 0o222:
             raise CliError(f"{out}: the file is read-only; not replaced (make it writable, or remove it first)")
-    check_compiles(text, os.fspath(target))
+    if python:
+        check_compiles(text, os.fspath(target))
     try:
         write_atomic(target, text)
         if mode is not None:

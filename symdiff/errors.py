@@ -63,5 +63,9 @@ def where(origin) -> str:
     return f"{origin.file}:{origin.line}"
 
 
+class MissingProgramError(SymdiffError, OSError):
+    """A program symdiff runs is not installed (Graphviz's ``dot``, for ``.to_svg()`` and ``--format svg``)."""
+
+
 class InternalError(SymdiffError, RuntimeError):
     """A bug of symdiff's: e.g. a generated module that does not compile (it is never written)."""

@@ -41,6 +41,7 @@ from .trace.tracer import Trace, is_user_file
 from .trace.auxiliary import attach, flatten
 from .backends.numpy.branches import evaluate
 from .backends.numpy.module import module_source
+from .backends import dot
 from .trace.branches import Path, decision_tree, explore, guided, is_failure
 from .trace.values import Tracer
 
@@ -204,18 +205,25 @@ def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, 
     header = {"version": __version__, "file": file or _file_of(fn), "source_hash": source_hash(fn)}
     source = module_source(name, fn, [*specs, *dspecs], wrt, paths, built, (tree, conditions), guard, kind, public,
                            header)
-    texts = []
+    texts, pictures = [], []
+    wrt_names = [specs[i].name for i in wrt]
     for k, (path, b) in enumerate(zip(paths, built)):
         title = "" if len(paths) == 1 else f"path {k} ({', '.join(_outcome_text(path))}): "
         if b is None:
             texts.append(f"{title}not traced: {path.error}")
+            pictures.append(dot.failed_path(f"p{k}", f"{title}not traced: {path.error}"))
             continue
         forward, joint, main = b[2], b[3], b[4]
-        texts.append(format_graph(forward, f"{title}{name}: traced graph") + "\n\n" + format_graph(
-            joint, f"{title}{name}: {TITLES[main.suffix]} with respect to {', '.join(specs[i].name for i in wrt)}"))
+        gradient_title = f"{title}{name}: {TITLES[main.suffix]} with respect to {', '.join(wrt_names)}"
+        texts.append(format_graph(forward, f"{title}{name}: traced graph") + "\n\n"
+                     + format_graph(joint, gradient_title))
+        pictures.append(dot.path_dot(f"p{k}", name, forward, joint, wrt_names, f"{name}: traced graph",
+                                     gradient_title[len(title):], bool(main.with_value), kind == "grad",
+                                     title.rstrip(": ")))
     graph_text = "\n\n".join(texts)
     graph_text += "\n\nsimplification:\n" + "\n".join(f"  {line}" for line in report or ["(nothing to do)"])
-    return Compiled(source, graph_text, name, guard, tuple(p.outcomes for p in paths))
+    picture = dot.document(f"{name} ({header['file']})", pictures)
+    return Compiled(source, graph_text, name, guard, tuple(p.outcomes for p in paths), picture)
 
 
 def _outcome_text(path: Path) -> list[str]:

@@ -113,14 +113,14 @@ def _fallback_dir(exc: OSError) -> Path | None:
     return _fallback
 
 
-def save(source: str, stem: str, key: str | None, guard, graph: str, paths) -> Path | None:
+def save(source: str, stem: str, key: str | None, guard, graph: str, paths, dot: str = "") -> Path | None:
     """Store a compiled module (and, with ``key``, its index entry); if the cache folder cannot be
     written, store it in a temporary folder instead; None if no folder can be written at all."""
     if str(cache_dir()) not in _broken:
         try:
             path = store_module(source, stem)
             if key:
-                remember(key, path, stem, guard, graph, paths)
+                remember(key, path, stem, guard, graph, paths, dot)
             return path
         except OSError as exc:
             folder = _fallback_dir(exc)
@@ -144,7 +144,7 @@ def _valid(e: Any) -> bool:
         return isinstance(g, list) and len(g) == 3 and all(type(i) is int for i in g)
     return (isinstance(e, dict) and isinstance(e.get("module"), str) and e["module"].endswith(".py")
             and e["module"] == Path(e["module"]).name and isinstance(e.get("func_name"), str)
-            and e["func_name"].isidentifier() and isinstance(e.get("graph"), str)
+            and e["func_name"].isidentifier() and isinstance(e.get("graph"), str) and isinstance(e.get("dot"), str)
             and isinstance(e.get("sha256"), str) and isinstance(e.get("guard"), list) and all(map(ints, e["guard"]))
             and isinstance(e.get("paths"), list) and len(e["paths"]) > 0
             and all(isinstance(p, list) and all(type(b) is bool for b in p) for p in e["paths"]))
@@ -152,8 +152,8 @@ def _valid(e: Any) -> bool:
 
 def lookup(key: str) -> list[dict]:
     """Entries stored under ``key``: dicts with ``module`` (file name), ``func_name``, ``guard``, ``graph``,
-    ``paths`` and ``sha256`` (of the module's bytes). An unreadable index, or entries of the wrong shape,
-    count as none."""
+    ``dot`` (the graph picture), ``paths`` and ``sha256`` (of the module's bytes). An unreadable index,
+    or entries of the wrong shape, count as none."""
     try:
         entries = json.loads(_index_path(key).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -188,14 +188,15 @@ def from_disk(key: str, fits, entry_point: str) -> tuple[Any, Any]:
             continue
         if callable(getattr(module, f"{entry['func_name']}_{entry_point}", None)):
             return Compiled(found[1], entry["graph"], entry["func_name"], guard,
-                            tuple(tuple(p) for p in entry["paths"])), module
+                            tuple(tuple(p) for p in entry["paths"]), entry["dot"]), module
     return None, None
 
 
-def remember(key: str, module: Path, func_name: str, guard, graph: str, paths=((),)) -> None:
+def remember(key: str, module: Path, func_name: str, guard, graph: str, paths=((),), dot: str = "") -> None:
     """Record ``module`` under ``key`` (replacing the entry with the same guard: a module grown by
     another branch replaces the one it grew from)."""
     entries = [e for e in lookup(key) if e["guard"] != [list(g) for g in guard]]
     entries.append({"module": module.name, "func_name": func_name, "guard": [list(g) for g in guard], "graph": graph,
+                    "dot": dot,
                     "paths": [list(p) for p in paths], "sha256": hashlib.sha256(module.read_bytes()).hexdigest()})
     write_atomic(_index_path(key), json.dumps(entries, indent=1))

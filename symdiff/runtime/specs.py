@@ -28,6 +28,7 @@ class Compiled:
     func_name: str
     guard: tuple[tuple[int, int, int], ...]  # (arg index, axis, size) that the code was specialised to
     paths: tuple[tuple[bool, ...], ...] = ((),)  # outcomes of the branches on traced values, per path
+    dot: str = ""  # the graph picture: Graphviz DOT text of the traced and gradient graphs (backends/dot.py)
 
 
 def call_values(values: list[Any]) -> list[Any]:
