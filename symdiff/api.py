@@ -85,8 +85,8 @@ def _spec_of(name: str, value: Any) -> ArgSpec:
         return ArgSpec(name, tuple(value.shape), str(value.dtype))
     if isinstance(value, np.ndarray) and value.dtype == bool:  # a mask: booleans, as NumPy computes with them
         return ArgSpec(name, tuple(value.shape), "bool")
-    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
-        return ArgSpec(name, tuple(value.shape), "float64")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":  # integer data (labels, tokens): int64
+        return ArgSpec(name, tuple(value.shape), "int64")
     if isinstance(value, (str, type(None))):
         return ArgSpec(name, None, static=value)
     from .trace.random_standins import is_generator, outside_message

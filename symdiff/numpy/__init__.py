@@ -2,7 +2,8 @@
 
 Each entry says how a NumPy function builds graph nodes from traced arguments and the domain it is
 tested on: ``core`` (ufuncs, where, clip and the registry itself), ``reductions``, ``shape``
-(reshaping, joining, indexing helpers) and ``linalg`` (products, einsum and ``np.linalg``). Adding a
+(reshaping, joining, indexing helpers), ``gathers``
+(``np.take``, ``np.take_along_axis``) and ``linalg`` (products, einsum and ``np.linalg``). Adding a
 NumPy function means adding an entry here; it may import :mod:`symdiff.trace` and :mod:`symdiff.ir`.
 """
-from . import booleans, core, linalg, reductions, shape  # noqa: F401,E402  (each registers its entries)
+from . import booleans, core, gathers, linalg, reductions, shape  # noqa: F401,E402  (each registers its entries)

@@ -31,8 +31,9 @@ class Compiled:
 
 
 def call_values(values: list[Any]) -> list[Any]:
-    """The arguments a generated function is called with: integer arrays as float64 (the code was made
-    for float data, see ``api._spec_of``; boolean arrays stay masks), everything else as given."""
+    """The arguments a generated function is called with: integer arrays as int64 (the dtype the code was
+    made for, see ``api._spec_of``; never floats), everything else as given."""
     import numpy as np
-    return [np.asarray(v, dtype=float) if isinstance(v, np.ndarray) and v.dtype.kind in "iu" else v
+    return [np.asarray(v, dtype=np.int64) if isinstance(v, np.ndarray) and v.dtype.kind in "iu"
+            and v.dtype != np.int64 else v
             for v in values]
