@@ -37,3 +37,21 @@ def call_values(values: list[Any]) -> list[Any]:
     return [np.asarray(v, dtype=np.int64) if isinstance(v, np.ndarray) and v.dtype.kind in "iu"
             and v.dtype != np.int64 else v
             for v in values]
+
+
+def split_dtype(name: str, shape: Any, default: str) -> tuple[Any, str]:
+    """A declared shape and its dtype: ``"n:int64"`` (export's ``shapes``, the CLI's ``--shape y=n:int64``)
+    declares integer data, stored as int64 (the dtype the generated code is made for); no suffix: ``default``."""
+    if not isinstance(shape, str) or ":" not in shape:
+        return shape, default
+    from ..errors import ShapeError
+    import numpy as np
+    dims, _, text = shape.rpartition(":")
+    try:
+        kind = np.dtype(text.strip()).kind
+    except TypeError:
+        kind = None
+    if kind not in ("i", "u") and text.strip() != "float64":
+        raise ShapeError(f"shape of {name!r}: dtype {text.strip()!r} after ':'; declare integer data as "
+                         f"{dims}:int64 (labels, indices), or give no dtype for float64")
+    return dims, "int64" if kind in ("i", "u") else "float64"
