@@ -195,3 +195,17 @@ def test_cli_int64_shape(tmp_path):
     expected = np.zeros_like(E)
     np.add.at(expected, tokens, 2 * t[tokens] * (1 - t[tokens] ** 2))
     np.testing.assert_allclose(module.embed_grad(E, tokens), expected, rtol=1e-12)
+
+
+def test_integer_arithmetic_on_labels_stays_an_index():
+    """``tokens + 1`` and ``2 * y - 1`` of int64 data are int64 in NumPy: printed with integer literals, they
+    index; ``y / 4`` is float64 and is data, not an index."""
+    f = lambda w, y: np.sum(w[y + 1] ** 2) + np.sum(w[2 * y - 1]) + np.sum(w * (y / 4))  # noqa: E731
+    w = RNG.normal(size=12)
+    y = np.array([0, 3, 3, 5, 1, 0, 5, 2, 4, 3, 1, 2])
+    dloss = symdiff.grad(f)
+    expected = y / 4
+    np.add.at(expected, y + 1, 2 * w[y + 1])
+    np.add.at(expected, 2 * y - 1, 1.0)
+    np.testing.assert_allclose(dloss(w, y), expected, rtol=1e-12)
+    assert "y + 1]" in dloss.source and "2*y - 1" in dloss.source

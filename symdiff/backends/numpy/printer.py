@@ -241,8 +241,9 @@ class ExprPrinter(NumPyPrinter):
         return f"np.sign({self._print(expr.args[0])})"
 
     def _float_arg(self, expr) -> str:
-        """Integers as float literals where NumPy would otherwise convert them on every call."""
-        return f"{float(expr)!r}" if expr.is_Integer else self._print(expr)
+        """Integers as float literals where NumPy would otherwise convert them on every call (not in
+        integer code: ``np.clip(y, 0, 4)`` of int64 labels stays an index)."""
+        return f"{float(expr)!r}" if expr.is_Integer and self.float_literals else self._print(expr)
 
     def _minmax(self, expr, func: str) -> str:
         args = [self._float_arg(a) for a in sorted(expr.args, key=lambda t: t.is_number)]
