@@ -209,3 +209,37 @@ def test_integer_arithmetic_on_labels_stays_an_index():
     np.add.at(expected, 2 * y - 1, 1.0)
     np.testing.assert_allclose(dloss(w, y), expected, rtol=1e-12)
     assert "y + 1]" in dloss.source and "2*y - 1" in dloss.source
+
+
+def test_cli_classifier_with_symbolic_batch_size(tmp_path):
+    """``np.arange(X.shape[0])`` of a size named on the command line is ``np.arange(n)`` in the code: the
+    module serves every batch size and every labelling."""
+    src = tmp_path / "clf.py"
+    src.write_text(SOURCE)
+    out = tmp_path / "loss_grad.py"
+    run = subprocess.run([sys.executable, "-m", "symdiff", "grad", f"{src}:loss", "--wrt", "W,b", "--shape", "W=d,k",
+                          "--shape", "b=k", "--shape", "X=n,d", "--shape", "y=n:int64", "-o", str(out)],
+                         capture_output=True, text=True, cwd=ROOT,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "SYMDIFF_CACHE_DIR": str(tmp_path)})
+    assert run.returncode == 0, run.stderr
+    text = out.read_text()
+    assert "np.arange(n), y]" in text and "np.add.at" in text
+    module = _load(out)
+    for n in (N, 3):
+        X2, y2 = RNG.normal(size=(n, D)), RNG.integers(0, K, size=n)
+        value, (dW, db) = module.loss_value_and_grad(W, B, X2, y2)
+        np.testing.assert_allclose(value, loss(W, B, X2, y2), rtol=1e-12)
+        cW, cb = _closed_form_classifier_grad(W, B, X2, y2)
+        np.testing.assert_allclose(dW, cW, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(db, cb, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="needs them equal"):
+        module.loss_grad(W, B, X, Y[:3])
+
+
+def test_boolean_mask_argument_as_index_is_refused():
+    """``x[m]`` with a mask argument has a size known only at run time: refused, pointing to np.where."""
+    from symdiff.errors import UnsupportedError
+    with pytest.raises(UnsupportedError, match=r"np\.where\(mask, x, 0\)"):
+        symdiff.grad(lambda x, m: np.sum(x[m] ** 2))(RNG.normal(size=4), np.array([True, False, True, True]))
+    g = symdiff.grad(lambda x, m: np.sum(np.where(m, x, 0) ** 2))(np.arange(4.0), np.array([True, False, True, True]))
+    np.testing.assert_allclose(g, [0.0, 0.0, 4.0, 6.0])
