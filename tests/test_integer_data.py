@@ -243,3 +243,19 @@ def test_boolean_mask_argument_as_index_is_refused():
         symdiff.grad(lambda x, m: np.sum(x[m] ** 2))(RNG.normal(size=4), np.array([True, False, True, True]))
     g = symdiff.grad(lambda x, m: np.sum(np.where(m, x, 0) ** 2))(np.arange(4.0), np.array([True, False, True, True]))
     np.testing.assert_allclose(g, [0.0, 0.0, 4.0, 6.0])
+
+
+def test_classifier_hessian_against_autograd():
+    h = symdiff.hessian(loss, wrt="W")(W, B, X, Y)
+    expected = autograd.hessian(loss_autograd, 0)(W, B, X, Y)
+    np.testing.assert_allclose(h, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_take_along_axis_hessian_against_autograd():
+    def f(W, X, y):
+        return np.sum(np.take_along_axis(np.tanh(X @ W), y[:, None], axis=1) ** 3)
+
+    def f_autograd(W):
+        return anp.sum(anp.tanh(anp.dot(X, W))[np.arange(N), Y] ** 3)
+    h = symdiff.hessian(f)(W, X, Y)
+    np.testing.assert_allclose(h, autograd.hessian(f_autograd)(W), rtol=1e-9, atol=1e-12)
