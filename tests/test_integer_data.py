@@ -259,3 +259,11 @@ def test_take_along_axis_hessian_against_autograd():
         return anp.sum(anp.tanh(anp.dot(X, W))[np.arange(N), Y] ** 3)
     h = symdiff.hessian(f)(W, X, Y)
     np.testing.assert_allclose(h, autograd.hessian(f_autograd)(W), rtol=1e-9, atol=1e-12)
+
+
+def test_uint64_beyond_int64_is_refused_not_wrapped():
+    f = lambda w, y: np.sum(w * y)  # noqa: E731
+    w = np.ones(2)
+    np.testing.assert_allclose(symdiff.grad(f)(w, np.array([3, 2 ** 40], dtype=np.uint64)), [3.0, 2.0 ** 40])
+    with pytest.raises(TraceError, match="beyond int64"):
+        symdiff.grad(f)(w, np.array([3, 2 ** 63], dtype=np.uint64))

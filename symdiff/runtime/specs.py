@@ -34,6 +34,11 @@ def call_values(values: list[Any]) -> list[Any]:
     """The arguments a generated function is called with: integer arrays as int64 (the dtype the code was
     made for, see ``api._spec_of``; never floats), everything else as given."""
     import numpy as np
+    for v in values:
+        if isinstance(v, np.ndarray) and v.dtype == np.uint64 and v.size and v.max() > np.iinfo(np.int64).max:
+            from ..errors import TraceError
+            raise TraceError(f"a uint64 argument holds {v.max()}, beyond int64, the dtype the code computes "
+                             "integer data in; pass values below 2**63 (or a float array)")
     return [np.asarray(v, dtype=np.int64) if isinstance(v, np.ndarray) and v.dtype.kind in "iu"
             and v.dtype != np.int64 else v
             for v in values]
