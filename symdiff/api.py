@@ -31,7 +31,7 @@ from .runtime import freshness
 from .errors import ShapeError, SymdiffError, TraceError
 from .runtime.fastpath import MISS, exact_key, guarded, miss
 from .runtime.signature import direction_names, name_of, param_names, parameters, with_directions
-from .runtime.specs import ArgSpec, Compiled, call_values
+from .runtime.specs import ArgSpec, Compiled, call_values, split_dtype
 from .trace.composites import stop_gradient  # noqa: F401  (public: symdiff.stop_gradient)
 
 # The compiler (SymPy, Jinja) is imported only when something has to be compiled: a function served
@@ -86,8 +86,8 @@ def _spec_of(name: str, value: Any) -> ArgSpec:
         return ArgSpec(name, tuple(value.shape), str(value.dtype))
     if isinstance(value, np.ndarray) and value.dtype == bool:  # a mask: booleans, as NumPy computes with them
         return ArgSpec(name, tuple(value.shape), "bool")
-    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
-        return ArgSpec(name, tuple(value.shape), "float64")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":  # integer data (labels, tokens): int64
+        return ArgSpec(name, tuple(value.shape), "int64")
     if isinstance(value, (str, type(None))):
         return ArgSpec(name, None, static=value)
     from .trace.random_standins import is_generator, outside_message
@@ -357,7 +357,7 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
                                  "are arguments: give arrays a shape)")
             specs.append(ArgSpec(name, None, static=static[name]))
             continue
-        shape = shapes.get(name, ())
+        shape, kind = split_dtype(name, shapes.get(name, ()), dtype)
         try:
             shape = parse_shape(shape) if isinstance(shape, str) else tuple(shape)
         except ShapeError as exc:
@@ -365,7 +365,7 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
         for d in shape:
             if not (isinstance(d, str) and d.isidentifier()) and not (isinstance(d, numbers.Integral) and d > 0):
                 raise ShapeError(f"shape of {name!r}: bad size {d!r}; use positive integers or names")
-        specs.append(ArgSpec(name, shape, dtype))
+        specs.append(ArgSpec(name, shape, kind))
     return specs
 
 

@@ -20,6 +20,7 @@ from .errors import SymdiffError
 EXAMPLES = """examples:
   symdiff grad examples/seed_autograd.py:loss --wrt w,b --shape x=5 --shape y=3 --shape w=5,3 --shape b=3
   symdiff grad model.py:loss --wrt w --shape x=n,d --shape w=d -o loss_grad.py
+  symdiff grad clf.py:loss --wrt W,b --shape W=d,k --shape b=k --shape X=n,d --shape y=n:int64
   symdiff graph model.py:loss --wrt w --shape x=n,d --shape w=d
   symdiff graph model.py:loss --wrt w --shape x=n,d --shape w=d --format svg -o graph.svg
 """
@@ -119,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--wrt", default=None, help="comma-separated argument names (default: the first argument)")
         p.add_argument("--shape", action="append", default=[], metavar="NAME=SIZES",
                        help="shape of an array argument, sizes as integers or names (n,k); repeatable; "
-                            "arguments without a shape are scalars")
+                            "arguments without a shape are scalars; integer data (labels): y=n:int64")
         p.add_argument("--static", action="append", default=[], metavar="NAME=VALUE",
                        help="an argument the code is made for one value of (an int loop bound, a flag); repeatable")
         p.add_argument("--debug", action="store_true", help="show the full traceback on errors")

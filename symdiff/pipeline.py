@@ -116,6 +116,10 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
         if not specs[i].is_array:
             raise TraceError(f"cannot differentiate with respect to {specs[i].name!r}: it is a "
                              f"{type(specs[i].static).__name__} (static); pass a float or a float array")
+        if specs[i].dtype == "int64":
+            raise TraceError(f"cannot differentiate with respect to {specs[i].name!r}: it is an integer array "
+                             "(data such as labels or indices, never differentiated); pass it as a float array "
+                             "if it is a real quantity, or leave it out of wrt")
     specs, public = internal(specs)  # parameters named np, sum, ...: internal names (see signature.py)
     report: list[str] = []
     token = REPORT.set(report)

@@ -2,8 +2,9 @@
 
 Each entry says how a NumPy function builds graph nodes from traced arguments and the domain it is
 tested on: ``core`` (ufuncs, where, clip and the registry itself), ``reductions``, ``shape``
-(reshaping, joining, indexing helpers) and ``linalg`` (products, einsum and ``np.linalg``). Adding a
+(reshaping, joining, indexing helpers), ``gathers``
+(``np.take``, ``np.take_along_axis``) and ``linalg`` (products, einsum and ``np.linalg``). Adding a
 NumPy function means adding an entry here; it may import :mod:`symdiff.trace` and :mod:`symdiff.ir`.
 """
-from . import (assembly, booleans, core, linalg, piecewise, reductions, shape, signal, standins,  # noqa: F401,E402
-               statistics)  # (each registers its entries)
+from . import (assembly, booleans, core, gathers, linalg, piecewise, reductions, shape, signal,  # noqa: F401,E402
+               standins, statistics)  # (each registers its entries)

@@ -141,7 +141,8 @@ def _delete(origin, arr, obj, axis=None):
     return _take_axis(x, keep, ax)
 
 
-def _take(origin, a, indices, axis=None, out=None, mode="raise"):
+def take_known(origin, a, indices, axis=None, out=None, mode="raise"):
+    """``np.take`` with indices known at trace time (any ``mode``): a gather of NumPy's own index rules."""
     _no_extras("take", {"out": out})
     indices = _known(indices, "np.take")
     x, ax = _flattened(as_node(a), axis)
@@ -152,7 +153,8 @@ def _take(origin, a, indices, axis=None, out=None, mode="raise"):
     return _take_axis(x, idx, ax)
 
 
-def _take_along_axis(origin, arr, indices, axis=-1):
+def take_along_axis_known(origin, arr, indices, axis=-1):
+    """``np.take_along_axis`` with indices known at trace time."""
     indices = _known(indices, "np.take_along_axis")
     x = as_node(arr)
     if axis is None:
@@ -319,12 +321,6 @@ register(np.insert, Entry("insert", _insert, cases=((((4,),), (("obj", 1), ("val
 register(np.delete, Entry("delete", _delete, cases=((((4,),), (("obj", 1),)),
                                                     (((3, 4),), (("obj", [0, -1]), ("axis", 1))),
                                                     (((2, 3),), (("obj", slice(1, 4)),)))))
-register(np.take, Entry("take", _take, cases=((((4,),), (("indices", [3, 0, 0]),)),
-                                              (((3, 4),), (("indices", [[1, 2], [-1, 0]]), ("axis", 1))),
-                                              (((2, 3),), (("indices", 7), ("mode", "wrap"))))))
-register(np.take_along_axis, Entry("take_along_axis", _take_along_axis, cases=(
-    (((2, 3),), (("indices", np.array([[2, 0], [1, 1]])), ("axis", 1))),
-    (((3, 2),), (("indices", np.array([[2, 0]])), ("axis", 0))))))
 register(np.dstack, Entry("dstack", _dstack, form="list", cases=((((3,), (3,)), ()), (((2, 3), (2, 3, 2)), ()))))
 register(np.array_split, Entry("array_split", _array_split, cases=(
     (((6,),), (("indices_or_sections", 3),)), (((2, 4),), (("indices_or_sections", 2), ("axis", 1))),

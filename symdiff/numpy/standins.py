@@ -1,7 +1,7 @@
 """Trace-time stand-ins for NumPy objects that are not functions, so NumPy's dispatch cannot reach
 them: the index-expression objects ``np.r_`` and ``np.c_`` (``np.r_[a, b]``, ``np.c_[a, b]`` of traced
-arrays and numbers join them as NumPy does), and ``np.arange`` (traced bounds are refused with a way out:
-its length would depend on the values). Installed through :data:`symdiff.trace.patches.PROVIDERS`;
+arrays and numbers join them as NumPy does; ``np.arange``'s stand-in is in :mod:`symdiff.trace.patches`).
+Installed through :data:`symdiff.trace.patches.PROVIDERS`;
 outside tracing, and on constants, NumPy's own objects answer.
 """
 from __future__ import annotations
@@ -57,21 +57,8 @@ def _traced(values) -> bool:
     return any(isinstance(v, Tracer) and not v.is_const() for v in values)
 
 
-def _arange(*args, **kwargs):
-    if _traced(list(args) + list(kwargs.values())):
-        raise UnsupportedError(f"{_here()}: np.arange with a traced start, stop or step: its length would depend "
-                               "on the values; write start + step * np.arange(n) with a known n, or "
-                               "np.linspace(start, stop, n)")
-    return _ARANGE(*args, **kwargs)
-
-
-_ARANGE = np.arange
-_arange.__wrapped__ = _ARANGE  # type: ignore[attr-defined]
-_arange.__symdiff_standin__ = _ARANGE  # type: ignore[attr-defined]
-
-
 def _standins():
-    return [(np, "r_", _R), (np, "c_", _C), (np, "arange", _arange)]
+    return [(np, "r_", _R), (np, "c_", _C)]
 
 
 patches.PROVIDERS.append(_standins)

@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 _F64 = np.dtype(np.float64)
+_I64 = np.dtype(np.int64)
 
 #: What a guarded function returns when the arguments do not have its key.
 MISS = object()
@@ -35,8 +36,8 @@ def miss(*args: Any) -> Any:
 
 def _other_key(a: Any) -> Any:
     t = type(a)
-    if t is np.ndarray:  # not float64: a float array keeps its dtype in the key; others are converted
-        return (a.shape, a.dtype) if a.dtype.kind == "f" else None
+    if t is np.ndarray:  # not float64: float and int64 arrays keep their dtype in the key; others are converted
+        return (a.shape, a.dtype) if a.dtype.kind == "f" or a.dtype == _I64 else None
     if t is float:
         return float
     if t is int or t is str:

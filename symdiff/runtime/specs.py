@@ -32,8 +32,32 @@ class Compiled:
 
 
 def call_values(values: list[Any]) -> list[Any]:
-    """The arguments a generated function is called with: integer arrays as float64 (the code was made
-    for float data, see ``api._spec_of``; boolean arrays stay masks), everything else as given."""
+    """The arguments a generated function is called with: integer arrays as int64 (the dtype the code was
+    made for, see ``api._spec_of``; never floats), everything else as given."""
     import numpy as np
-    return [np.asarray(v, dtype=float) if isinstance(v, np.ndarray) and v.dtype.kind in "iu" else v
+    for v in values:
+        if isinstance(v, np.ndarray) and v.dtype == np.uint64 and v.size and v.max() > np.iinfo(np.int64).max:
+            from ..errors import TraceError
+            raise TraceError(f"a uint64 argument holds {v.max()}, beyond int64, the dtype the code computes "
+                             "integer data in; pass values below 2**63 (or a float array)")
+    return [np.asarray(v, dtype=np.int64) if isinstance(v, np.ndarray) and v.dtype.kind in "iu"
+            and v.dtype != np.int64 else v
             for v in values]
+
+
+def split_dtype(name: str, shape: Any, default: str) -> tuple[Any, str]:
+    """A declared shape and its dtype: ``"n:int64"`` (export's ``shapes``, the CLI's ``--shape y=n:int64``)
+    declares integer data, stored as int64 (the dtype the generated code is made for); no suffix: ``default``."""
+    if not isinstance(shape, str) or ":" not in shape:
+        return shape, default
+    from ..errors import ShapeError
+    import numpy as np
+    dims, _, text = shape.rpartition(":")
+    try:
+        kind = np.dtype(text.strip()).kind
+    except TypeError:
+        kind = None
+    if kind not in ("i", "u") and text.strip() != "float64":
+        raise ShapeError(f"shape of {name!r}: dtype {text.strip()!r} after ':'; declare integer data as "
+                         f"{dims}:int64 (labels, indices), or give no dtype for float64")
+    return dims, "int64" if kind in ("i", "u") else "float64"

@@ -107,7 +107,7 @@ def _item(item: Any) -> Any:
         return int(item)
     if item is None or item is Ellipsis or isinstance(item, slice):
         return item
-    if isinstance(item, (list, tuple, np.ndarray)):
+    if isinstance(item, (list, tuple, np.ndarray, range)):  # range(n): the positions 0..n-1, as NumPy reads it
         arr = np.asarray(item)
         if arr.dtype == bool or arr.dtype.kind in "iu":
             return arr

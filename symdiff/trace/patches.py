@@ -21,9 +21,11 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from ..ir.primitives import arange as iota
 from . import random_standins
 from .dispatch import _holds_tracer, as_node
-from .tracer import _from_user, _tracing
+from ..errors import UnsupportedError, where
+from .tracer import _from_user, _tracing, current_trace, user_origin
 
 _LOCK = threading.RLock()
 _ACTIVE = [0]
@@ -95,17 +97,37 @@ def _of_list(orig: Callable) -> Callable:
     return reduce
 
 
+def _arange(orig: Callable) -> Callable:
+    """``np.arange(n)`` of a size with no value at trace time (``--shape X=n,d``): the positions as a traced
+    int64 array, ``np.arange(n)`` in the generated code; a size with a value gives the constant, as before."""
+    def arange(*args, **kwargs):
+        v = _values()
+        if _tracing() and _from_user() and len(args) == 1 and isinstance(args[0], v.Size) and \
+                set(kwargs) <= {"dtype"} and np.dtype(kwargs.get("dtype", int)).kind == "i":
+            tr = current_trace()
+            if tr.value(args[0].expr) is None:
+                return v.Tracer(tr.note(iota(tr.resolve(args[0].expr), user_origin())))
+        if _tracing() and any(isinstance(a, v.Tracer) and not a.is_const() for a in (*args, *kwargs.values())):
+            raise UnsupportedError(f"{where(user_origin())}: np.arange with a traced start, stop or step: its length "
+                                   "would depend on the values; write start + step * np.arange(n) with a known n, "
+                                   "or np.linspace(start, stop, n)")
+        return orig(*args, **kwargs)
+    arange.__name__, arange.__doc__, arange.__wrapped__ = orig.__name__, orig.__doc__, orig  # type: ignore
+    arange.__symdiff_standin__ = orig  # type: ignore[attr-defined]
+    return arange
+
+
 _LIST_FUNCTIONS = ("sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "cumsum", "average", "ptp")
 
 _ORIG: dict[str, Callable] = {name: getattr(np, name) for name in (
     "zeros", "ones", "empty", "full", "eye", "identity", "zeros_like", "ones_like", "empty_like", "full_like",
-    "array", "asarray", *(n for n in _LIST_FUNCTIONS if hasattr(np, n)))}
+    "array", "asarray", "arange", *(n for n in _LIST_FUNCTIONS if hasattr(np, n)))}
 _NUMPY_STANDINS = {
     "zeros": _constructor(np.zeros), "ones": _constructor(np.ones), "empty": _constructor(np.empty, "empty"),
     "full": _constructor(np.full, "full"), "eye": _constructor(np.eye), "identity": _constructor(np.identity),
     "zeros_like": _constructor(np.zeros_like, "like"), "ones_like": _constructor(np.ones_like, "like"),
     "empty_like": _constructor(np.empty_like, "empty"), "full_like": _constructor(np.full_like, "like"),
-    "array": _array(np.array, fresh=True), "asarray": _array(np.asarray, fresh=False),
+    "array": _array(np.array, fresh=True), "asarray": _array(np.asarray, fresh=False), "arange": _arange(np.arange),
     **{name: _of_list(getattr(np, name)) for name in _LIST_FUNCTIONS if hasattr(np, name)},
 }
 

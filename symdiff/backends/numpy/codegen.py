@@ -131,7 +131,9 @@ class NodePrinter:
         sizes = self._size_symbols(node.expr)
         symbols.update(sizes)
         small = {ARG[i] for i, x in enumerate(node.inputs) if tuple(x.shape) != tuple(node.shape)} | set(sizes)
-        return ExprPrinter(symbols, self.module.helpers, small, float_literals=True).doprint(node.expr)
+        integer = node.dtype == "int64"  # integer data (labels, indices) keeps integer literals
+        return ExprPrinter(symbols, self.module.helpers, small, float_literals=not integer,
+                            integer=integer).doprint(node.expr)
 
     def _size_symbols(self, expr: sp.Expr) -> dict[sp.Symbol, str]:
         out = {}

@@ -125,15 +125,18 @@ class ExprPrinter(NumPyPrinter):
     """Prints scalar SymPy expressions as NumPy code over named arrays."""
 
     def __init__(self, symbol_code: dict[sp.Symbol, str], helpers: "Helpers | None" = None,
-                 small: frozenset[sp.Symbol] | set[sp.Symbol] = frozenset(), float_literals: bool = False) -> None:
+                 small: frozenset[sp.Symbol] | set[sp.Symbol] = frozenset(), float_literals: bool = False,
+                 integer: bool = False) -> None:
         """``small``: symbols of arrays smaller than the result (broadcast), which a product
         multiplies together first, so the full-size array is gone over once. ``float_literals``:
-        integers (not exponents) print as floats, which NumPy combines with arrays a little faster."""
+        integers (not exponents) print as floats, which NumPy combines with arrays a little faster.
+        ``integer``: the code computes int64 data (labels, indices): every integer stays an integer."""
         super().__init__({"fully_qualified_modules": False, "strict": True, "allow_unknown_functions": False})
         self.symbol_code = symbol_code
         self.helpers = helpers if helpers is not None else Helpers()
         self.small = small
         self.float_literals = float_literals
+        self.integer = integer
         self.one = "1.0" if float_literals else "1"
 
     def doprint(self, expr, assign_to=None):
@@ -241,8 +244,9 @@ class ExprPrinter(NumPyPrinter):
         return f"np.sign({self._print(expr.args[0])})"
 
     def _float_arg(self, expr) -> str:
-        """Integers as float literals where NumPy would otherwise convert them on every call."""
-        return f"{float(expr)!r}" if expr.is_Integer else self._print(expr)
+        """Integers as float literals where NumPy would otherwise convert them on every call (not in
+        integer code: ``np.clip(y, 0, 4)`` of int64 labels stays an index)."""
+        return f"{float(expr)!r}" if expr.is_Integer and not self.integer else self._print(expr)
 
     def _minmax(self, expr, func: str) -> str:
         args = [self._float_arg(a) for a in sorted(expr.args, key=lambda t: t.is_number)]

@@ -47,6 +47,20 @@ def _dtype(*nodes: Node) -> str:
     return str(np.result_type(*floats)) if floats else "float64"
 
 
+def _integer_valued(e: sp.Expr) -> bool:
+    """True when ``e`` of integer inputs is integer in NumPy too: sums, products with integer
+    coefficients, non-negative integer powers, abs, max, min and choices between such values."""
+    if e.is_Symbol or e.is_Integer:
+        return True
+    if e.is_Add or e.is_Mul or isinstance(e, (sp.Abs, sp.Max, sp.Min)):
+        return all(_integer_valued(a) for a in e.args)
+    if e.is_Pow:
+        return _integer_valued(e.base) and e.exp.is_Integer and e.exp >= 0
+    if isinstance(e, sp.Piecewise):
+        return all(_integer_valued(v) for v, _ in e.args)
+    return False
+
+
 # ---------------------------------------------------------------- leaves --------------------------
 
 def input_node(name: str, shape: Shape, index: int, dtype: str = "float64") -> Node:
@@ -94,6 +108,8 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
     if not truth:
         expr = booleans_as_numbers(expr, kept)
     out_dtype = dtype or ("bool" if truth else _dtype(*kept))
+    if out_dtype == "int64" and not _integer_valued(expr):  # y / 4, np.exp(y) of int64 data: float64, as NumPy
+        out_dtype = "float64"
     natural = broadcast_shapes(*(n.shape for n in kept))
     if len(kept) == 1 and expr == ARG[0] and shape in (None, natural):
         return kept[0]

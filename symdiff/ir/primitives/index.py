@@ -154,6 +154,16 @@ def argreduce(op: str, x: Node, axis: int | None, shape: Shape, origin: Origin |
 defprim("argreduce", lambda g, n: [None])
 
 
+# ---------------------------------------------------------------- arange --------------------------
+
+def arange(n: sp.Expr, origin: Origin | None = None) -> Node:
+    """``np.arange(n)`` of a size known only at run time: the int64 positions 0..n-1 (an index)."""
+    return Node("arange", (), (n,), dtype="int64", origin=origin)
+
+
+defprim("arange", None)  # a leaf, as constants are
+
+
 # ---------------------------------------------------------------- forward mode --------------------
 
 def _jvp_gather(node: Node, tangents: list, batch: Shape) -> Node:
@@ -179,3 +189,4 @@ def register_jvps(defjvp) -> None:
     defjvp("scatter_add")(_jvp_scatter_add)
     defjvp("setitem")(_jvp_setitem)
     defjvp("argreduce")(lambda node, tangents, batch: None)
+    defjvp("arange")(lambda node, tangents, batch: None)

@@ -5,7 +5,6 @@ gathers, scatters, assignments and arg-reductions.
 arguments' code."""
 from __future__ import annotations
 
-from __future__ import annotations
 from ....ir.graph import Node
 from .table import EMIT
 
@@ -47,7 +46,12 @@ def _emit_argreduce(node: Node, a: list[str], p) -> str:
     return f"np.{node.param('op')}({a[0]}{'' if axis is None else f', axis={axis}'})"
 
 
+def _emit_arange(node: Node, a: list[str], p) -> str:
+    return f"np.arange({p.size(node.shape[0])})"
+
+
 EMIT.update({
+    'arange': _emit_arange,
     'gather': _emit_gather,
     'scatter_add': _emit_scatter_add,
     'setitem': _emit_setitem,
