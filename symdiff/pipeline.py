@@ -105,6 +105,8 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
     if "scipy.special" in sys.modules:  # the program may call SciPy: its registry entries and stand-ins
         from .scipy import special  # noqa: F401
+    if "scipy.linalg" in sys.modules:  # the same for scipy.linalg's decompositions
+        from .scipy import linalg  # noqa: F401
     name = identifier(func_name or name_of(fn))
     for i in wrt:
         if not specs[i].is_array:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from symdiff.scipy import special  # noqa: F401  (SciPy is a test extra)
+from symdiff.scipy import linalg as _scipy_linalg  # noqa: F401
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
 settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=60,

@@ -5,4 +5,4 @@ tested on: ``core`` (ufuncs, where, clip and the registry itself), ``reductions`
 (reshaping, joining, indexing helpers) and ``linalg`` (products, einsum and ``np.linalg``). Adding a
 NumPy function means adding an entry here; it may import :mod:`symdiff.trace` and :mod:`symdiff.ir`.
 """
-from . import booleans, core, linalg, reductions, shape  # noqa: F401,E402  (each registers its entries)
+from . import booleans, core, decompositions, linalg, reductions, shape  # noqa: F401,E402  (each registers its entries)

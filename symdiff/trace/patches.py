@@ -187,12 +187,15 @@ def _install(fn: Callable | None) -> None:
     for name, standin in _MATH_STANDINS.items():
         put(math, name, standin)
     random_standins.install(put, fn)  # np.random: draws recorded, generators made outside refused
+    provided = {}  # the originals of other libraries' stand-ins (``from scipy.linalg import cholesky``)
     for provide in PROVIDERS:
         for target, name, standin in provide():
+            provided[id(getattr(target, name))] = standin
             put(target, name, standin)
     glob = getattr(fn, "__globals__", None)
     if isinstance(glob, dict):
         by_id = {id(orig): _MATH_STANDINS[name] for name, orig in _MATH_ORIG.items()}
+        by_id.update(provided)
         by_id.update({id(_ORIG[name]): s for name, s in _NUMPY_STANDINS.items()})
         for key, value in list(glob.items()):
             if id(value) in by_id and not key.startswith("__"):

@@ -1,7 +1,7 @@
 """Tensor-level primitives, one module per family: ``core`` (leaves, elementwise, broadcasting,
 reductions, reshapes), ``shape`` (slices, concatenation, flips, cumulative
 sums), ``index`` (gathers, scatters, assignment), ``linalg`` (matmul, einsum, diagonals, bands) and
-``matrix`` (inverse, determinants, solves). Each primitive has its shape rule and its vjp rule.
+``matrix`` (inverse, determinants, solves) and ``decompositions`` (Cholesky, triangular solves). Each primitive has its shape rule and its vjp rule.
 This package re-exports them all: import primitives from here."""
 
 from .core import (  # noqa: F401
@@ -17,3 +17,5 @@ from .linalg import (  # noqa: F401
     matmul, outer, reshape_like, einsum, diagonal, diag_embed, banded, band_rows)
 from .matrix import (  # noqa: F401
     matrix_fn, solve)
+from .decompositions import (  # noqa: F401
+    tri_mask, cholesky, solve_triangular)

@@ -1,0 +1,169 @@
+"""Decompositions of ``np.linalg`` and ``scipy.linalg``: Cholesky factors and triangular solves,
+batched over leading axes as NumPy (and SciPy >= 1.15) broadcast them. Each: builder, vjp (written
+with these same builders, so Hessians come from differentiating the gradient) and JVP rule.
+
+What is differentiated is what LAPACK computes: a Cholesky factorization reads only one triangle of
+its argument (the lower one for ``np.linalg.cholesky``), a triangular solve only the triangle named
+by ``lower``; the other triangle has zero gradient. For a symmetric argument built from parameters
+(a kernel matrix) this is the same derivative as autograd's and JAX's symmetrized one.
+
+- ``cholesky`` (``L L^T = A``, Murray 2016, autograd's ``grad_cholesky``): with ``Phi`` the lower
+  triangle with its diagonal halved, ``S = L^-T Phi(L^T g) L^-1`` and ``dA = Phi(S + S^T)``; forward,
+  ``dL = L Phi(L^-1 dA_sym L^-T)`` with ``dA_sym`` the symmetric matrix the read triangle stands for.
+- ``solve_triangular`` (``op(A) X = B``, ``op`` the identity or the transpose): ``dB = solve(op(A)^T, g)``,
+  ``dA = -dB X^T`` (transposed when ``op`` is), restricted to the read triangle; forward,
+  ``dX = solve(op(A), dB - op(dA) X)``.
+- ``tri_mask``: one triangle of the last two axes (the diagonal times ``diag``); linear and self-adjoint.
+
+>>> import sympy as sp
+>>> from symdiff.ir.primitives.core import input_node
+>>> a = input_node("a", (sp.Integer(2), sp.Integer(3), sp.Integer(3)), 0)
+>>> cholesky(a).shape, solve_triangular(a, a, lower=True).shape
+((2, 3, 3), (2, 3, 3))
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ...errors import ShapeError
+from ..graph import ARG, Node, Origin
+from .core import _grad, defprim, elementwise, reshape, swapaxes, transpose
+from .linalg import matmul
+from ..shapes import Shape, broadcast_shapes, same_dim
+
+
+def _square(a: Node, what: str) -> None:
+    if a.ndim < 2:
+        raise ShapeError(f"{what}: needs an array of at least 2 dimensions, got {a.ndim}")
+    same_dim(a.shape[-1], a.shape[-2])
+
+
+def _neg(x: Node, o: Origin | None) -> Node:
+    return elementwise(-ARG[0], (x,), origin=o)
+
+
+def _add(a: Node, b: Node, o: Origin | None) -> Node:
+    return elementwise(ARG[0] + ARG[1], (a, b), shape=broadcast_shapes(a.shape, b.shape), origin=o)
+
+
+# ---------------------------------------------------------------- tri_mask ------------------------
+
+def tri_mask(x: Node, lower: bool, diag: float = 1.0, origin: Origin | None = None) -> Node:
+    """``np.tril(x)`` (``lower``) or ``np.triu(x)`` over the last two axes, the diagonal times ``diag``."""
+    return Node("tri_mask", (x,), x.shape, params=(("lower", bool(lower)), ("diag", float(diag))),
+                dtype=x.dtype, origin=origin)
+
+
+def _vjp_tri_mask(g: Node, node: Node) -> list[Node]:
+    return [tri_mask(g, node.param("lower"), node.param("diag"), _grad(node))]
+
+
+defprim("tri_mask", _vjp_tri_mask)
+
+
+# ---------------------------------------------------------------- cholesky ------------------------
+
+def cholesky(a: Node, lower: bool = True, call: str = "numpy", origin: Origin | None = None) -> Node:
+    """The Cholesky factor of ``a``: lower (``L L^T = a``, reading a's lower triangle) or upper
+    (``U^T U = a``, reading its upper triangle); ``call`` is how it prints (``numpy``, ``scipy``)."""
+    _square(a, "np.linalg.cholesky" if call == "numpy" else "scipy.linalg.cholesky")
+    return Node("cholesky", (a,), a.shape, params=(("lower", bool(lower)), ("call", call)), dtype=a.dtype,
+                origin=origin)
+
+
+def _phi(x: Node, o: Origin | None) -> Node:
+    return tri_mask(x, True, 0.5, o)
+
+
+def _vjp_cholesky(g: Node, node: Node) -> list[Node]:
+    o, lower = _grad(node), node.param("lower")
+    L, gl = (node, g) if lower else (swapaxes(node), swapaxes(g))  # upper: U = chol(A^T)^T
+    p = _phi(matmul(swapaxes(L), gl, o), o)
+    # S = L^-T P L^-1 = solve(L^T, (solve(L^T, P^T))^T)
+    s = solve_triangular(L, swapaxes(solve_triangular(L, swapaxes(p), True, True, o)), True, True, o)
+    ga = _phi(_add(s, swapaxes(s), o), o)
+    return [ga if lower else swapaxes(ga)]
+
+
+defprim("cholesky", _vjp_cholesky)
+
+
+# ---------------------------------------------------------------- solve_triangular ----------------
+
+def solve_triangular(a: Node, b: Node, lower: bool = False, trans: bool = False,
+                     origin: Origin | None = None) -> Node:
+    """``scipy.linalg.solve_triangular(a, b, lower=..., trans=...)`` for ``b`` a stack of matrices
+    (``(..., M, K)``); the tracer turns a vector ``b`` into one column first."""
+    _square(a, "scipy.linalg.solve_triangular")
+    if b.ndim < 2:
+        raise ShapeError("solve_triangular: b must be a matrix here (the tracer handles vectors)")
+    same_dim(a.shape[-1], b.shape[-2])
+    shape = broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:]
+    return Node("solve_triangular", (a, b), shape, params=(("lower", bool(lower)), ("trans", bool(trans))),
+                dtype=a.dtype, origin=origin)
+
+
+def _vjp_solve_triangular(g: Node, node: Node) -> list[Node]:
+    a, o = node.inputs[0], _grad(node)
+    lower, trans = node.param("lower"), node.param("trans")
+    gb = solve_triangular(a, g, lower, not trans, o)
+    outer = matmul(node, swapaxes(gb), o) if trans else matmul(gb, swapaxes(node), o)
+    return [tri_mask(_neg(outer, o), lower, 1.0, o), gb]
+
+
+defprim("solve_triangular", _vjp_solve_triangular)
+
+
+# ---------------------------------------------------------------- forward mode --------------------
+
+def _to_front(t: Node, nd: int, nb: int) -> Node:
+    """Move the ``nb`` trailing (batch) axes of a tangent in front of its ``nd`` primal axes."""
+    return transpose(t, tuple(range(nd, nd + nb)) + tuple(range(nd))) if nb else t
+
+
+def _to_back(t: Node, nd: int, nb: int) -> Node:
+    return transpose(t, tuple(range(nb, nb + nd)) + tuple(range(nb))) if nb else t
+
+
+def _jvp_tri_mask(node: Node, tangents: list, batch: Shape) -> Node:
+    nd, nb = node.ndim, len(batch)
+    inner = tri_mask(_to_front(tangents[0], nd, nb), node.param("lower"), node.param("diag"), node.origin)
+    return _to_back(inner, nd, nb)
+
+
+def _jvp_cholesky(node: Node, tangents: list, batch: Shape) -> Node:
+    o, lower, nd, nb = node.origin, node.param("lower"), node.ndim, len(batch)
+    t = _to_front(tangents[0], nd, nb)
+    if not lower:
+        t = swapaxes(t)
+    L = node if lower else swapaxes(node)
+    half = _phi(t, o)  # the read triangle, as the symmetric matrix it stands for
+    sym = _add(half, swapaxes(half), o)
+    x = solve_triangular(L, sym, True, False, o)                  # L^-1 dA
+    m = solve_triangular(L, swapaxes(x), True, False, o)          # L^-1 dA L^-T
+    dl = matmul(L, _phi(m, o), o)
+    return _to_back(dl if lower else swapaxes(dl), nd, nb)
+
+
+def _jvp_solve_triangular(node: Node, tangents: list, batch: Shape) -> Node:
+    """dX = solve(op(A), dB - op(dA) X), batch axes moved to the front so the stacks broadcast."""
+    a, b = node.inputs
+    ta, tb = tangents
+    lower, trans = node.param("lower"), node.param("trans")
+    nb, nd, o = len(batch), node.ndim, node.origin
+    pad = lambda t, x: reshape(t, (sp.Integer(1),) * (nd - x.ndim) + t.shape)  # noqa: E731  (align stacks)
+    rhs: list[Node] = []
+    if tb is not None:
+        rhs.append(_to_front(pad(tb, b), nd, nb))
+    if ta is not None:
+        da = tri_mask(_to_front(pad(ta, a), nd, nb), lower, 1.0, o)
+        rhs.append(_neg(matmul(swapaxes(da) if trans else da, node, o), o))
+    total = rhs[0] if len(rhs) == 1 else _add(rhs[0], rhs[1], o)
+    return _to_back(solve_triangular(a, total, lower, trans, o), nd, nb)
+
+
+def register_jvps(defjvp) -> None:
+    """Add this module's JVP rules to :data:`symdiff.ad.forward.JVP_RULES` (called by that module)."""
+    defjvp("tri_mask")(_jvp_tri_mask)
+    defjvp("cholesky")(_jvp_cholesky)
+    defjvp("solve_triangular")(_jvp_solve_triangular)
