@@ -11,6 +11,7 @@ from .numpy.core import REGISTRY
 
 try:  # SciPy's entries are in the table when SciPy is installed (it is a test extra)
     from .scipy import special as numpy_api_scipy  # noqa: F401
+    from .scipy import linalg as numpy_api_scipy_linalg  # noqa: F401
 except ImportError:  # pragma: no cover
     pass
 
@@ -21,9 +22,9 @@ END = "<!-- registry-table: end -->"
 def registry_table() -> str:
     rows = ["| function | kind | test domain | test cases |", "|---|---|---|---|"]
     for func, entry in sorted(REGISTRY.items(), key=lambda kv: kv[1].name):
-        scipy = entry.notes.startswith("scipy.special")
+        scipy = next((m for m in ("scipy.special", "scipy.linalg") if entry.notes.startswith(m)), None)
         linalg = (getattr(func, "__module__", None) or "").startswith("numpy.linalg")
-        name = f"scipy.special.{entry.name}" if scipy else \
+        name = f"{scipy}.{entry.name}" if scipy else \
             f"np.{'linalg.' if linalg else ''}{getattr(func, '__name__', entry.name)}"
         kind = "elementwise (SymPy form)" if entry.build.__qualname__.startswith("ufunc") else "structural"
         if not entry.differentiable:

@@ -1,7 +1,8 @@
 """Tensor-level primitives, one module per family: ``core`` (leaves, elementwise, broadcasting,
 reductions, reshapes), ``shape`` (slices, concatenation, flips, cumulative
-sums), ``index`` (gathers, scatters, assignment), ``linalg`` (matmul, einsum, diagonals, bands) and
-``matrix`` (inverse, determinants, solves) and ``decompositions`` (Cholesky, triangular solves). Each primitive has its shape rule and its vjp rule.
+sums), ``index`` (gathers, scatters, assignment), ``linalg`` (matmul, einsum, diagonals, bands),
+``matrix`` (inverse, determinants, solves) and ``decompositions`` (Cholesky, triangular solves).
+Each primitive has its shape rule and its vjp rule.
 This package re-exports them all: import primitives from here."""
 
 from .core import (  # noqa: F401
