@@ -1,0 +1,144 @@
+"""Cholesky factors and triangular solves (np.linalg.cholesky, scipy.linalg.cholesky, solve_triangular,
+cho_factor/cho_solve): a Gaussian-process negative log marginal likelihood against autograd, its
+export, closed forms, batched matrices and the refusals. The registry tests cover each entry's
+gradient against finite differences (tests/test_registry.py) and its Hessian (tests/test_forward.py)."""
+import importlib.util
+
+import autograd
+import autograd.numpy as anp
+import autograd.scipy.linalg as asl
+import numpy as np
+import pytest
+import scipy.linalg
+from scipy.linalg import cho_factor, cho_solve, cholesky, solve_triangular
+
+import symdiff
+from symdiff.errors import UnsupportedError
+
+X = np.linspace(0.0, 1.0, 6)
+Y = np.sin(3.0 * X) + 0.1 * np.cos(7.0 * X)
+THETA = np.array([-0.7, 0.3, -2.0])  # log length scale, log signal variance, log noise variance
+
+
+def nlml(theta):
+    ell, sf2, sn2 = np.exp(theta[0]), np.exp(theta[1]), np.exp(theta[2])
+    d = X[:, None] - X[None, :]
+    K = sf2 * np.exp(-0.5 * d ** 2 / ell ** 2) + sn2 * np.eye(6)
+    L = np.linalg.cholesky(K)
+    alpha = scipy.linalg.solve_triangular(L.T, scipy.linalg.solve_triangular(L, Y, lower=True), lower=False)
+    return 0.5 * Y @ alpha + np.sum(np.log(np.diag(L)))
+
+
+def nlml_from_imports(theta):
+    """The same with ``from scipy.linalg import ...`` names and SciPy's upper factor (U^T U = K)."""
+    ell, sf2, sn2 = np.exp(theta[0]), np.exp(theta[1]), np.exp(theta[2])
+    d = X[:, None] - X[None, :]
+    K = sf2 * np.exp(-0.5 * d ** 2 / ell ** 2) + sn2 * np.eye(6)
+    U = cholesky(K)
+    alpha = solve_triangular(U, solve_triangular(U, Y, trans="T"))
+    return 0.5 * Y @ alpha + np.sum(np.log(np.diag(U)))
+
+
+def nlml_cho(theta, lower):
+    ell, sf2, sn2 = np.exp(theta[0]), np.exp(theta[1]), np.exp(theta[2])
+    d = X[:, None] - X[None, :]
+    K = sf2 * np.exp(-0.5 * d ** 2 / ell ** 2) + sn2 * np.eye(6)
+    c = cho_factor(K, lower=lower)
+    return 0.5 * Y @ cho_solve(c, Y) + np.sum(np.log(np.diag(c[0])))
+
+
+def nlml_autograd(theta):
+    ell, sf2, sn2 = anp.exp(theta[0]), anp.exp(theta[1]), anp.exp(theta[2])
+    d = X[:, None] - X[None, :]
+    K = sf2 * anp.exp(-0.5 * d ** 2 / ell ** 2) + sn2 * anp.eye(6)
+    L = anp.linalg.cholesky(K)
+    alpha = asl.solve_triangular(L.T, asl.solve_triangular(L, Y, lower=True), lower=False)
+    return 0.5 * anp.dot(Y, alpha) + anp.sum(anp.log(anp.diag(L)))
+
+
+def nlml_closed_form_grad(theta):
+    """d/dθ of 0.5 y^T K^-1 y + 0.5 log det K: 0.5 tr((K^-1 - α α^T) dK/dθ)."""
+    ell, sf2, sn2 = np.exp(theta)
+    d = X[:, None] - X[None, :]
+    E = np.exp(-0.5 * d ** 2 / ell ** 2)
+    K = sf2 * E + sn2 * np.eye(6)
+    Ki = np.linalg.inv(K)
+    a = Ki @ Y
+    W = Ki - np.outer(a, a)
+    dks = [sf2 * E * d ** 2 / ell ** 2, sf2 * E, sn2 * np.eye(6)]
+    return np.array([0.5 * np.sum(W * dk) for dk in dks])
+
+
+def test_gp_gradient_matches_autograd_and_the_closed_form():
+    g = symdiff.grad(nlml)(THETA)
+    np.testing.assert_allclose(g, autograd.grad(nlml_autograd)(THETA), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(g, nlml_closed_form_grad(THETA), rtol=1e-8, atol=1e-12)
+
+
+def test_gp_hessian_matches_autograd():
+    np.testing.assert_allclose(symdiff.hessian(nlml)(THETA), autograd.hessian(nlml_autograd)(THETA),
+                               rtol=1e-8, atol=1e-10)
+
+
+def test_gp_through_imported_names_and_the_upper_factor():
+    np.testing.assert_allclose(symdiff.grad(nlml_from_imports)(THETA), nlml_closed_form_grad(THETA), rtol=1e-8)
+
+
+@pytest.mark.parametrize("lower", [True, False])
+def test_cho_factor_and_cho_solve(lower):
+    g = symdiff.grad(lambda t: nlml_cho(t, lower))(THETA)
+    np.testing.assert_allclose(g, nlml_closed_form_grad(THETA), rtol=1e-8)
+
+
+def test_export_prints_the_same_calls(tmp_path):
+    path = tmp_path / "gp_grad.py"
+    text = symdiff.export(nlml, path, shapes={"theta": (3,)})
+    assert "np.linalg.cholesky(K)" in text
+    assert "scipy.linalg.solve_triangular(L, " in text and "lower=True)" in text
+    assert "import scipy.linalg" in text
+    spec = importlib.util.spec_from_file_location("gp_grad", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    np.testing.assert_allclose(module.nlml_grad(THETA), nlml_closed_form_grad(THETA), rtol=1e-8)
+
+
+def test_half_log_det_closed_form():
+    """sum(log(diag(chol(A)))) = 0.5 log det A: along a symmetric direction the derivative is
+    0.5 tr(A^-1 dA); the gradient lives on the lower triangle (NumPy reads only that one)."""
+    rng = np.random.default_rng(0)
+    B = rng.standard_normal((4, 4))
+    A = B @ B.T / 4 + np.eye(4)
+    g = symdiff.grad(lambda a: np.sum(np.log(np.diag(np.linalg.cholesky(a)))))(A)
+    assert np.all(np.triu(g, 1) == 0)
+    D = rng.standard_normal((4, 4))
+    D = D + D.T
+    np.testing.assert_allclose(np.sum(g * D), 0.5 * np.trace(np.linalg.solve(A, D)), rtol=1e-10)
+
+
+def test_batched_cholesky_matches_autograd():
+    rng = np.random.default_rng(1)
+    B = rng.standard_normal((2, 3, 3))
+    W = rng.standard_normal((2, 3, 3))
+
+    def f(b):
+        a = b @ np.swapaxes(b, -1, -2) + np.eye(3)
+        return np.sum(np.linalg.cholesky(a) * W)
+
+    def f_ag(b):
+        a = anp.matmul(b, anp.swapaxes(b, -1, -2)) + anp.eye(3)
+        return anp.sum(anp.linalg.cholesky(a) * W)
+    np.testing.assert_allclose(symdiff.grad(f)(B), autograd.grad(f_ag)(B), rtol=1e-9, atol=1e-12)
+
+
+def test_unit_diagonal_and_unknown_trans_are_refused():
+    L = np.tril(np.ones((3, 3))) + np.eye(3)
+    b = np.ones(3)
+    with pytest.raises(UnsupportedError, match="unit_diagonal=True"):
+        symdiff.grad(lambda m: np.sum(solve_triangular(m, b, lower=True, unit_diagonal=True)))(L)
+    with pytest.raises(UnsupportedError, match="trans='X'"):
+        symdiff.grad(lambda m: np.sum(solve_triangular(m, b, trans="X")))(L)
+
+
+def test_not_positive_definite_raises_numpys_error():
+    with pytest.raises(np.linalg.LinAlgError):
+        symdiff.grad(lambda a: np.sum(np.linalg.cholesky(a)))(-np.eye(3))
