@@ -44,7 +44,8 @@ def test_special_form_gradient(item):
     func, entry, (shapes, kwargs) = item
     kwargs = dict(kwargs)
     rng = np.random.default_rng(7)
-    args = [rng.uniform(*entry.domain, size=s) if s else float(rng.uniform(*entry.domain)) for s in shapes]
+    args = [np.asarray(entry.sample(rng, s), dtype=float) if entry.sample else
+            rng.uniform(*entry.domain, size=s) if s else float(rng.uniform(*entry.domain)) for s in shapes]
     weights = rng.standard_normal(np.shape(entry.invoke(func, args, kwargs)))
 
     def body(*xs):

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import UnsupportedError
 from ..ir import primitives as P
-from .core import Case, Entry, as_node, register
+from ..trace.tracer import current_trace
+from ..trace.values import Tracer, TracerList
+from .core import Case, Entry, _here, as_node, register
 
 
 def spd(rng, shape):
@@ -27,3 +30,52 @@ register(np.linalg.cholesky, Entry(
     "cholesky", _cholesky, cases=CHOLESKY_CASES, sample=spd,
     notes="reads the lower triangle (upper=True: the upper one), the other has zero gradient; "
           "NumPy raises LinAlgError where the matrix is not positive definite"))
+
+
+# ---------------------------------------------------------------- eigh, eigvalsh ------------------
+
+class EighResult(TracerList):
+    """``np.linalg.eigh``'s result: ``(eigenvalues, eigenvectors)``, also by attribute, as NumPy's."""
+
+    @property
+    def eigenvalues(self):
+        return self[0]
+
+    @property
+    def eigenvectors(self):
+        return self[1]
+
+
+def _uplo(UPLO) -> str:
+    if UPLO not in ("L", "U"):
+        raise UnsupportedError(f"{_here()}: UPLO={UPLO!r}; use 'L' or 'U'")
+    return UPLO
+
+
+def _eigh(origin, a, UPLO="L"):
+    x, trace = as_node(a), current_trace()
+    return EighResult(Tracer(trace.note(P.eigh(x, part, _uplo(UPLO), "eigh", origin))) for part in ("values", "vectors"))
+
+
+def _eigvalsh(origin, a, UPLO="L"):
+    return P.eigh(as_node(a), "values", _uplo(UPLO), "eigvalsh", origin)
+
+
+def distinct_spectrum(rng, shape):
+    """Symmetric test matrices with eigenvalues 1, 2, ..., n (gaps of 1): Q diag(1..n) Q^T."""
+    x = rng.uniform(-1.0, 1.0, size=shape)
+    if len(shape) >= 2 and shape[-1] == shape[-2]:
+        q = np.linalg.qr(x)[0]
+        x = (q * np.arange(1.0, shape[-1] + 1)[..., None, :]) @ np.swapaxes(q, -1, -2)
+    return x
+
+
+EIGH_NOTES = ("reads the triangle UPLO names; distinct eigenvalues: at repeated ones the eigenvectors' "
+              "gradient is undefined (inf/NaN, as in JAX and autograd); use eigenvectors only through "
+              "sign-invariant functions")
+EIGH_CASES: tuple[Case, ...] = ((((3, 3),), ()), (((2, 3, 3),), ()), (((3, 3),), (("UPLO", "U"),)))
+register(np.linalg.eigh, Entry("eigh", _eigh, cases=EIGH_CASES, sample=distinct_spectrum, form="parts",
+                               notes=EIGH_NOTES))
+register(np.linalg.eigvalsh, Entry("eigvalsh", _eigvalsh, cases=EIGH_CASES + ((((1, 1),), ()),),
+                                   sample=distinct_spectrum, notes="reads the triangle UPLO names; the "
+                                   "gradient V diag(g) V^T is finite at repeated eigenvalues too"))

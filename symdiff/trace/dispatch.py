@@ -45,9 +45,12 @@ class Entry:
 
     def invoke(self, func: Any, arrays: list, kwargs: dict) -> Any:
         """Call ``func`` on test arrays: ``func(*arrays, **kwargs)`` ("arrays"), ``func(list(arrays), **kwargs)``
-        ("list": np.concatenate, np.stack, ...) or ``func(kwargs["subscripts"], *arrays)`` ("subscripts")."""
+        ("list": np.concatenate, np.stack, ...), ``func(kwargs["subscripts"], *arrays)`` ("subscripts") or its
+        results raveled and joined ("parts": functions returning a tuple, as np.linalg.eigh)."""
         if self.form == "list":
             return func(list(arrays), **kwargs)
+        if self.form == "parts":  # a tuple of results (np.linalg.eigh): all of them, raveled, in one vector
+            return np.concatenate([np.ravel(r) for r in func(*arrays, **kwargs)])
         if self.form == "subscripts":
             rest = {k: v for k, v in kwargs.items() if k != "subscripts"}
             return func(kwargs["subscripts"], *arrays, **rest)

@@ -15,7 +15,9 @@ by ``lower``; the other triangle has zero gradient. For a symmetric argument bui
   ``dX = solve(op(A), dB - op(dA) X)``.
 - ``tri_mask``: one triangle of the last two axes (the diagonal times ``diag``); linear and self-adjoint.
 
->>> import sympy as sp
+>>> import numpy as np
+import numpy as np
+import sympy as sp
 >>> from symdiff.ir.primitives.core import input_node
 >>> a = input_node("a", (sp.Integer(2), sp.Integer(3), sp.Integer(3)), 0)
 >>> cholesky(a).shape, solve_triangular(a, a, lower=True).shape
@@ -23,12 +25,13 @@ by ``lower``; the other triangle has zero gradient. For a symmetric argument bui
 """
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
 from ...errors import ShapeError
 from ..graph import ARG, Node, Origin
-from .core import _grad, defprim, elementwise, reshape, swapaxes, transpose
-from .linalg import matmul
+from .core import _grad, const_node, defprim, elementwise, full_like, reshape, swapaxes, transpose
+from .linalg import diag_embed, diagonal, matmul
 from ..shapes import Shape, broadcast_shapes, same_dim
 
 
@@ -114,6 +117,55 @@ def _vjp_solve_triangular(g: Node, node: Node) -> list[Node]:
 defprim("solve_triangular", _vjp_solve_triangular)
 
 
+# ---------------------------------------------------------------- eigh, eigvalsh ------------------
+
+def eigh(a: Node, part: str, uplo: str = "L", call: str = "eigh", origin: Origin | None = None) -> Node:
+    """``np.linalg.eigh(a, UPLO=uplo)``'s eigenvalues (``part="values"``, ascending, ``(..., n)``) or
+    eigenvectors (``"vectors"``, the columns); ``call="eigvalsh"`` prints ``np.linalg.eigvalsh``."""
+    _square(a, f"np.linalg.{call}")
+    shape = a.shape[:-1] if part == "values" else a.shape
+    return Node("eigh", (a,), shape, params=(("part", part), ("uplo", uplo), ("call", call)), dtype=a.dtype,
+                origin=origin)
+
+
+def _eye_like(w: Node) -> Node:
+    """The identity matrices ``(..., n, n)`` of eigenvalues ``w`` ``(..., n)``."""
+    n = w.shape[-1]
+    if isinstance(n, sp.Integer):
+        return const_node(np.eye(int(n)))
+    return diag_embed(full_like(w, const_node(np.array(1.0))), w.shape + (n,), 0, w.ndim - 1, w.ndim)
+
+
+def _gaps(w: Node, o: Origin | None) -> Node:
+    """``F[..., i, j] = 1 / (w_j - w_i)`` off the diagonal, 0 on it (infinite at repeated eigenvalues)."""
+    col, row = reshape(w, w.shape + (sp.Integer(1),)), reshape(w, w.shape[:-1] + (sp.Integer(1), w.shape[-1]))
+    eye = _eye_like(w)
+    shape = broadcast_shapes(broadcast_shapes(col.shape, row.shape), eye.shape)
+    return elementwise(1 / (ARG[1] - ARG[0] + ARG[2]) - ARG[2], (col, row, eye), shape=shape, origin=o)
+
+
+def _eigh_parts(node: Node, o: Origin | None) -> tuple[Node, Node]:
+    a, uplo = node.inputs[0], node.param("uplo")
+    return eigh(a, "values", uplo, "eigh", o), eigh(a, "vectors", uplo, "eigh", o)
+
+
+def _vjp_eigh(g: Node, node: Node) -> list[Node]:
+    """dA = V (diag(gw) + F o (V^T gV)) V^T, symmetrized onto the triangle UPLO names."""
+    o = _grad(node)
+    w, v = _eigh_parts(node, o)
+    if node.param("part") == "values":
+        inner = elementwise(ARG[0] * ARG[1], (v, reshape(g, g.shape[:-1] + (sp.Integer(1), g.shape[-1]))),
+                            shape=v.shape, origin=o)
+    else:
+        inner = matmul(v, elementwise(ARG[0] * ARG[1], (_gaps(w, o), matmul(swapaxes(v), g, o)), shape=v.shape,
+                                      origin=o), o)
+    full = matmul(inner, swapaxes(v), o)
+    return [tri_mask(_add(full, swapaxes(full), o), node.param("uplo") == "L", 0.5, o)]
+
+
+defprim("eigh", _vjp_eigh)
+
+
 # ---------------------------------------------------------------- forward mode --------------------
 
 def _to_front(t: Node, nd: int, nb: int) -> Node:
@@ -162,8 +214,22 @@ def _jvp_solve_triangular(node: Node, tangents: list, batch: Shape) -> Node:
     return _to_back(solve_triangular(a, total, lower, trans, o), nd, nb)
 
 
+def _jvp_eigh(node: Node, tangents: list, batch: Shape) -> Node:
+    """M = V^T dA_sym V: dw = diag(M), dV = V (F o M)."""
+    o, nd, nb, a = node.origin, node.ndim, len(batch), node.inputs[0]
+    w, v = _eigh_parts(node, o)
+    half = tri_mask(_to_front(tangents[0], a.ndim, nb), node.param("uplo") == "L", 0.5, o)
+    m = matmul(matmul(swapaxes(v), _add(half, swapaxes(half), o), o), v, o)
+    if node.param("part") == "values":
+        out = diagonal(m, 0, m.ndim - 2, m.ndim - 1, a.shape[-1], o)
+    else:
+        out = matmul(v, elementwise(ARG[0] * ARG[1], (_gaps(w, o), m), shape=m.shape, origin=o), o)
+    return _to_back(out, nd, nb)
+
+
 def register_jvps(defjvp) -> None:
     """Add this module's JVP rules to :data:`symdiff.ad.forward.JVP_RULES` (called by that module)."""
     defjvp("tri_mask")(_jvp_tri_mask)
     defjvp("cholesky")(_jvp_cholesky)
     defjvp("solve_triangular")(_jvp_solve_triangular)
+    defjvp("eigh")(_jvp_eigh)

@@ -14,6 +14,8 @@ def _emit_tri_mask(node: Node, a: list[str], p) -> str:
     fn = "np.tril" if node.param("lower") else "np.triu"
     if node.param("diag") == 1.0:
         return f"{fn}({a[0]})"
+    if node.param("diag") == 0.0:
+        return f"{fn}({a[0]}, {-1 if node.param('lower') else 1})"
     if node.param("diag") == 0.5:  # the diagonal halved (the Phi of Cholesky's rules)
         return f"{fn}({a[0]}) / (1.0 + np.eye({p.size(node.shape[-1])}))"
     raise ValueError(f"tri_mask: diag={node.param('diag')}")  # pragma: no cover  (never built)
@@ -30,7 +32,15 @@ def _emit_solve_triangular(node: Node, a: list[str], p) -> str:
     return f"scipy.linalg.solve_triangular({a[0]}, {a[1]}{trans}, lower={node.param('lower')})"
 
 
+def _emit_eigh(node: Node, a: list[str], p) -> str:
+    uplo = "" if node.param("uplo") == "L" else ", UPLO='U'"
+    if node.param("call") == "eigvalsh":
+        return f"np.linalg.eigvalsh({a[0]}{uplo})"
+    return f"np.linalg.eigh({a[0]}{uplo})[{0 if node.param('part') == 'values' else 1}]"
+
+
 EMIT.update({
+    "eigh": _emit_eigh,
     "tri_mask": _emit_tri_mask,
     "cholesky": _emit_cholesky,
     "solve_triangular": _emit_solve_triangular,
