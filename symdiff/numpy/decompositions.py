@@ -54,7 +54,8 @@ def _uplo(UPLO) -> str:
 
 def _eigh(origin, a, UPLO="L"):
     x, trace = as_node(a), current_trace()
-    return EighResult(Tracer(trace.note(P.eigh(x, part, _uplo(UPLO), "eigh", origin))) for part in ("values", "vectors"))
+    uplo = _uplo(UPLO)
+    return EighResult(Tracer(trace.note(P.eigh(x, part, uplo, "eigh", origin))) for part in ("values", "vectors"))
 
 
 def _eigvalsh(origin, a, UPLO="L"):
