@@ -189,3 +189,41 @@ def test_repeated_eigenvalues():
     W = np.arange(9.0).reshape(3, 3)
     gv = symdiff.grad(lambda a: np.sum(np.linalg.eigh(a)[1] ** 2 * W))(eye)
     assert not np.all(np.isfinite(gv))
+
+
+# ---------------------------------------------------------------- svd -----------------------------
+
+def test_svd_nuclear_norm_closed_form():
+    """d sum(s) / dA = U Vh (thin), for compute_uv=False and the full call."""
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((5, 3))
+    u, _, vh = np.linalg.svd(A, full_matrices=False)
+    g = symdiff.grad(lambda a: np.sum(np.linalg.svd(a, compute_uv=False)))(A)
+    np.testing.assert_allclose(g, u @ vh, rtol=1e-10, atol=1e-12)
+    g2 = symdiff.grad(lambda a: np.sum(np.linalg.svd(a, full_matrices=False).S))(A)
+    np.testing.assert_allclose(g2, u @ vh, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 4), (2, 3, 3)])
+def test_svd_vectors_match_autograd(shape):
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal(shape)
+    k = min(shape[-2:])
+    Wu, Wv = rng.standard_normal(shape[:-1] + (k,)), rng.standard_normal(shape[:-2] + (k, shape[-1]))
+
+    def f(a):
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        return np.sum((u * Wu) ** 2) + np.sum((vh * Wv) ** 2) + np.sum(s ** 3)
+
+    def f_ag(a):
+        u, s, vh = anp.linalg.svd(a, full_matrices=False)
+        return anp.sum((u * Wu) ** 2) + anp.sum((vh * Wv) ** 2) + anp.sum(s ** 3)
+    np.testing.assert_allclose(symdiff.grad(f)(A), autograd.grad(f_ag)(A), rtol=1e-8, atol=1e-10)
+
+
+def test_svd_refusals():
+    A = np.ones((4, 3)) + np.eye(4, 3)
+    with pytest.raises(UnsupportedError, match="full_matrices=False"):
+        symdiff.grad(lambda a: np.sum(np.linalg.svd(a)[0]))(A)
+    with pytest.raises(UnsupportedError, match="hermitian=True"):
+        symdiff.grad(lambda a: np.sum(np.linalg.svd(a[:3], hermitian=True)[1]))(A)

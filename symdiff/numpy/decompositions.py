@@ -80,3 +80,58 @@ register(np.linalg.eigh, Entry("eigh", _eigh, cases=EIGH_CASES, sample=distinct_
 register(np.linalg.eigvalsh, Entry("eigvalsh", _eigvalsh, cases=EIGH_CASES + ((((1, 1),), ()),),
                                    sample=distinct_spectrum, notes="reads the triangle UPLO names; the "
                                    "gradient V diag(g) V^T is finite at repeated eigenvalues too"))
+
+
+# ---------------------------------------------------------------- svd -----------------------------
+
+class SVDResult(TracerList):
+    """``np.linalg.svd``'s result: ``(U, S, Vh)``, also by attribute, as NumPy's."""
+
+    @property
+    def U(self):
+        return self[0]
+
+    @property
+    def S(self):
+        return self[1]
+
+    @property
+    def Vh(self):
+        return self[2]
+
+
+def _svd(origin, a, full_matrices=True, compute_uv=True, hermitian=False):
+    x, trace = as_node(a), current_trace()
+    if hermitian:
+        raise UnsupportedError(f"{_here()}: np.linalg.svd(..., hermitian=True) is not supported; use "
+                               "np.linalg.eigh for symmetric matrices")
+    if not compute_uv:
+        return P.svd(x, "s", False, origin)
+    if x.ndim >= 2 and full_matrices:
+        m, n = (trace.concrete(d, "an axis size of np.linalg.svd's argument") for d in x.shape[-2:])
+        if m != n:
+            raise UnsupportedError(
+                f"{_here()}: np.linalg.svd(a, full_matrices=True) of a {m}x{n} matrix: the extra singular "
+                "vectors are not unique, so they have no derivative; pass full_matrices=False")
+    return SVDResult(Tracer(trace.note(P.svd(x, part, True, origin))) for part in ("u", "s", "vh"))
+
+
+def distinct_singular_values(rng, shape):
+    """Test matrices with singular values 1, 2, ..., k (gaps of 1): U diag(1..k) Vh, U and Vh random."""
+    if len(shape) < 2:
+        return rng.uniform(-1.0, 1.0, size=shape)
+    m, n = shape[-2:]
+    k = min(m, n)
+    u = np.linalg.qr(rng.standard_normal(shape[:-2] + (m, k)))[0]
+    vh = np.swapaxes(np.linalg.qr(rng.standard_normal(shape[:-2] + (n, k)))[0], -1, -2)
+    return (u * np.arange(1.0, k + 1)[..., None, :]) @ vh
+
+
+SVD_CASES: tuple[Case, ...] = ((((3, 3),), ()), (((4, 3),), (("full_matrices", False),)),
+                               (((3, 4),), (("full_matrices", False),)), (((2, 4, 3),), (("full_matrices", False),)),
+                               (((4, 3),), (("compute_uv", False),)), (((2, 3, 4),), (("compute_uv", False),)))
+register(np.linalg.svd, Entry(
+    "svd", _svd, cases=SVD_CASES, sample=distinct_singular_values, form="parts",
+    notes="distinct nonzero singular values (at repeated or zero ones the singular vectors' gradient is "
+          "undefined: inf/NaN); full_matrices=True only for square matrices; U and Vh through sign-invariant "
+          "functions only"))

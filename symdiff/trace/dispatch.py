@@ -50,7 +50,8 @@ class Entry:
         if self.form == "list":
             return func(list(arrays), **kwargs)
         if self.form == "parts":  # a tuple of results (np.linalg.eigh): all of them, raveled, in one vector
-            return np.concatenate([np.ravel(r) for r in func(*arrays, **kwargs)])
+            result = func(*arrays, **kwargs)
+            return np.concatenate([np.ravel(r) for r in (result if isinstance(result, (tuple, list)) else [result])])
         if self.form == "subscripts":
             rest = {k: v for k, v in kwargs.items() if k != "subscripts"}
             return func(kwargs["subscripts"], *arrays, **rest)

@@ -19,4 +19,4 @@ from .linalg import (  # noqa: F401
 from .matrix import (  # noqa: F401
     matrix_fn, solve)
 from .decompositions import (  # noqa: F401
-    tri_mask, cholesky, solve_triangular, eigh)
+    tri_mask, cholesky, solve_triangular, eigh, svd)

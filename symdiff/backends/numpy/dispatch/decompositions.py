@@ -39,7 +39,14 @@ def _emit_eigh(node: Node, a: list[str], p) -> str:
     return f"np.linalg.eigh({a[0]}{uplo})[{0 if node.param('part') == 'values' else 1}]"
 
 
+def _emit_svd(node: Node, a: list[str], p) -> str:
+    if not node.param("compute_uv"):
+        return f"np.linalg.svd({a[0]}, compute_uv=False)"
+    return f"np.linalg.svd({a[0]}, full_matrices=False)[{'usv'.index(node.param('part')[0])}]"
+
+
 EMIT.update({
+    "svd": _emit_svd,
     "eigh": _emit_eigh,
     "tri_mask": _emit_tri_mask,
     "cholesky": _emit_cholesky,
