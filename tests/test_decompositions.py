@@ -13,6 +13,7 @@ import scipy.linalg
 from scipy.linalg import cho_factor, cho_solve, cholesky, solve_triangular
 
 import symdiff
+import symdiff.testing
 from symdiff.errors import UnsupportedError
 
 X = np.linspace(0.0, 1.0, 6)
@@ -227,3 +228,29 @@ def test_svd_refusals():
         symdiff.grad(lambda a: np.sum(np.linalg.svd(a)[0]))(A)
     with pytest.raises(UnsupportedError, match="hermitian=True"):
         symdiff.grad(lambda a: np.sum(np.linalg.svd(a[:3], hermitian=True)[1]))(A)
+
+
+# ---------------------------------------------------------------- qr ------------------------------
+
+def test_qr_closed_form():
+    """R^T R = A^T A, so sum(log(diag(R)^2)) = log det(A^T A): gradient 2 A (A^T A)^-1."""
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((5, 3))
+    g = symdiff.grad(lambda a: np.sum(np.log(np.diag(np.linalg.qr(a).R) ** 2)))(A)
+    np.testing.assert_allclose(g, 2 * A @ np.linalg.inv(A.T @ A), rtol=1e-9)
+    g2 = symdiff.grad(lambda a: np.sum(np.log(np.diag(np.linalg.qr(a, mode="r")) ** 2)))(A)
+    np.testing.assert_allclose(g2, 2 * A @ np.linalg.inv(A.T @ A), rtol=1e-9)
+
+
+def test_qr_q_matches_finite_differences():
+    rng = np.random.default_rng(7)
+    A, W = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 4, 3))
+    f = lambda a: np.sum(np.linalg.qr(a)[0] * W) + np.sum(np.linalg.qr(a)[1] ** 2 * W[:, :3])  # noqa: E731
+    symdiff.testing.check_grads(f, [A])
+
+
+def test_qr_refusals():
+    with pytest.raises(UnsupportedError, match="wide"):
+        symdiff.grad(lambda a: np.sum(np.linalg.qr(a)[1]))(np.ones((2, 3)))
+    with pytest.raises(UnsupportedError, match="mode='reduced'"):
+        symdiff.grad(lambda a: np.sum(np.linalg.qr(a, mode="complete")[0]))(np.eye(4, 3))

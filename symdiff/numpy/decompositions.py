@@ -135,3 +135,43 @@ register(np.linalg.svd, Entry(
     notes="distinct nonzero singular values (at repeated or zero ones the singular vectors' gradient is "
           "undefined: inf/NaN); full_matrices=True only for square matrices; U and Vh through sign-invariant "
           "functions only"))
+
+
+# ---------------------------------------------------------------- qr ------------------------------
+
+class QRResult(TracerList):
+    """``np.linalg.qr``'s result: ``(Q, R)``, also by attribute, as NumPy's."""
+
+    @property
+    def Q(self):
+        return self[0]
+
+    @property
+    def R(self):
+        return self[1]
+
+
+def _qr(origin, a, mode="reduced"):
+    x, trace = as_node(a), current_trace()
+    if mode not in ("reduced", "complete", "r"):
+        raise UnsupportedError(f"{_here()}: np.linalg.qr(..., mode={mode!r}) is not supported; use 'reduced', "
+                               "'complete' (square matrices) or 'r'")
+    if x.ndim >= 2:
+        m, n = (trace.concrete(d, "an axis size of np.linalg.qr's argument") for d in x.shape[-2:])
+        if m < n:
+            raise UnsupportedError(f"{_here()}: np.linalg.qr of a wide {m}x{n} matrix: its derivative is defined "
+                                   "here for m >= n only (as in JAX); take the QR of a.T, or of a[:, :m]")
+        if mode == "complete" and m != n:
+            raise UnsupportedError(f"{_here()}: np.linalg.qr(a, mode='complete') of a {m}x{n} matrix: the extra "
+                                   "columns of Q are not unique, so they have no derivative; use mode='reduced'")
+    if mode == "r":
+        return P.qr(x, "r", "r", origin)
+    return QRResult(Tracer(trace.note(P.qr(x, part, "reduced", origin))) for part in ("q", "r"))
+
+
+QR_CASES: tuple[Case, ...] = ((((3, 3),), ()), (((4, 3),), ()), (((2, 4, 3),), ()), (((4, 3),), (("mode", "r"),)),
+                              (((3, 3),), (("mode", "complete"),)))
+register(np.linalg.qr, Entry(
+    "qr", _qr, cases=QR_CASES, sample=distinct_singular_values, form="parts",
+    notes="m >= n, full column rank (R singular: no derivative, inf/NaN); wide matrices and mode='complete' "
+          "of non-square ones refused"))

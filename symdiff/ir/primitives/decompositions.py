@@ -241,6 +241,34 @@ def _vjp_svd(g: Node, node: Node) -> list[Node]:
 defprim("svd", _vjp_svd)
 
 
+# ---------------------------------------------------------------- qr ------------------------------
+
+def qr(a: Node, part: str, mode: str = "reduced", origin: Origin | None = None) -> Node:
+    """``np.linalg.qr`` of ``(..., m, n)`` with ``m >= n`` (the tracer checks): ``part`` ``"q"``
+    ``(..., m, n)`` or ``"r"`` ``(..., n, n)``; ``mode="r"`` prints ``np.linalg.qr(a, mode='r')``."""
+    if a.ndim < 2:
+        raise ShapeError(f"np.linalg.qr: needs an array of at least 2 dimensions, got {a.ndim}")
+    n = a.shape[-1]
+    shape = a.shape if part == "q" else a.shape[:-2] + (n, n)
+    return Node("qr", (a,), shape, params=(("part", part), ("mode", mode)), dtype=a.dtype, origin=origin)
+
+
+def _vjp_qr(g: Node, node: Node) -> list[Node]:
+    """With M = Q^T gQ - gR R^T and N = tril(M - M^T, -1) - M: dA = (gQ + Q N) R^-T."""
+    a, o = node.inputs[0], _grad(node)
+    q, r = qr(a, "q", "reduced", o), qr(a, "r", "reduced", o)
+    m = matmul(swapaxes(q), g, o) if node.param("part") == "q" else _neg(matmul(g, swapaxes(r), o), o)
+    low = tri_mask(elementwise(ARG[0] - ARG[1], (m, swapaxes(m)), shape=m.shape, origin=o), True, 0.0, o)
+    nn = elementwise(ARG[0] - ARG[1], (low, m), shape=m.shape, origin=o)
+    gb = matmul(q, nn, o)
+    if node.param("part") == "q":
+        gb = _add(g, gb, o)
+    return [swapaxes(solve_triangular(r, swapaxes(gb), False, False, o))]
+
+
+defprim("qr", _vjp_qr)
+
+
 # ---------------------------------------------------------------- forward mode --------------------
 
 def _to_front(t: Node, nd: int, nb: int) -> Node:
@@ -327,6 +355,21 @@ def _jvp_svd(node: Node, tangents: list, batch: Shape) -> Node:
     return _to_back(swapaxes(out), nd, nb)
 
 
+def _jvp_qr(node: Node, tangents: list, batch: Shape) -> Node:
+    """B = dA R^-1, C = Q^T B, W = tril(C, -1) - tril(C, -1)^T: dQ = Q (W - C) + B, dR = (C - W) R (JAX)."""
+    a, o, nd, nb = node.inputs[0], node.origin, node.ndim, len(batch)
+    q, r = qr(a, "q", "reduced", o), qr(a, "r", "reduced", o)
+    b = swapaxes(solve_triangular(r, swapaxes(_to_front(tangents[0], a.ndim, nb)), False, True, o))
+    c = matmul(swapaxes(q), b, o)
+    low = tri_mask(c, True, 0.0, o)
+    w = elementwise(ARG[0] - ARG[1], (low, swapaxes(low)), shape=low.shape, origin=o)
+    if node.param("part") == "q":
+        out = _add(matmul(q, elementwise(ARG[0] - ARG[1], (w, c), shape=c.shape, origin=o), o), b, o)
+    else:
+        out = matmul(elementwise(ARG[0] - ARG[1], (c, w), shape=c.shape, origin=o), r, o)
+    return _to_back(out, nd, nb)
+
+
 def register_jvps(defjvp) -> None:
     """Add this module's JVP rules to :data:`symdiff.ad.forward.JVP_RULES` (called by that module)."""
     defjvp("tri_mask")(_jvp_tri_mask)
@@ -334,3 +377,4 @@ def register_jvps(defjvp) -> None:
     defjvp("solve_triangular")(_jvp_solve_triangular)
     defjvp("eigh")(_jvp_eigh)
     defjvp("svd")(_jvp_svd)
+    defjvp("qr")(_jvp_qr)

@@ -45,7 +45,14 @@ def _emit_svd(node: Node, a: list[str], p) -> str:
     return f"np.linalg.svd({a[0]}, full_matrices=False)[{'usv'.index(node.param('part')[0])}]"
 
 
+def _emit_qr(node: Node, a: list[str], p) -> str:
+    if node.param("mode") == "r":
+        return f"np.linalg.qr({a[0]}, mode='r')"
+    return f"np.linalg.qr({a[0]})[{0 if node.param('part') == 'q' else 1}]"
+
+
 EMIT.update({
+    "qr": _emit_qr,
     "svd": _emit_svd,
     "eigh": _emit_eigh,
     "tri_mask": _emit_tri_mask,
