@@ -254,3 +254,36 @@ def test_qr_refusals():
         symdiff.grad(lambda a: np.sum(np.linalg.qr(a)[1]))(np.ones((2, 3)))
     with pytest.raises(UnsupportedError, match="mode='reduced'"):
         symdiff.grad(lambda a: np.sum(np.linalg.qr(a, mode="complete")[0]))(np.eye(4, 3))
+
+
+# ---------------------------------------------------------------- pinv, matrix_power --------------
+
+def test_pinv_of_a_rank_deficient_matrix_along_a_constant_rank_path():
+    """pinv(t B) = pinv(B) / t for B of rank 1: d/dt sum(pinv(t B) W) = -sum(pinv(B) W) / t^2."""
+    B = np.outer([1.0, 2.0, -1.0], [0.5, -1.0])
+    W = np.arange(6.0).reshape(2, 3)
+    g = symdiff.grad(lambda t: np.sum(np.linalg.pinv(t * B) * W))(2.0)
+    np.testing.assert_allclose(g, -np.sum(np.linalg.pinv(B) * W) / 4.0, rtol=1e-9)
+
+
+def test_pinv_matches_autograd_through_its_definition():
+    rng = np.random.default_rng(8)
+    A, W = rng.standard_normal((4, 3)), rng.standard_normal((3, 4))
+
+    def f_ag(a):  # full column rank: pinv(a) = (a^T a)^-1 a^T
+        return anp.sum(anp.dot(anp.linalg.inv(anp.dot(a.T, a)), a.T) * W)
+    g = symdiff.grad(lambda a: np.sum(np.linalg.pinv(a) * W))(A)
+    np.testing.assert_allclose(g, autograd.grad(f_ag)(A), rtol=1e-8)
+
+
+def test_matrix_power_closed_form_and_refusal():
+    rng = np.random.default_rng(9)
+    A = rng.standard_normal((3, 3)) / 3 + np.eye(3)
+    # d trace(A^3) = 3 (A^2)^T
+    g = symdiff.grad(lambda a: np.trace(np.linalg.matrix_power(a, 3)))(A)
+    np.testing.assert_allclose(g, 3 * (A @ A).T, rtol=1e-10)
+    # d trace(A^-1) = -(A^-2)^T
+    g = symdiff.grad(lambda a: np.trace(np.linalg.matrix_power(a, -1)))(A)
+    np.testing.assert_allclose(g, -np.linalg.matrix_power(A, -2).T, rtol=1e-9)
+    with pytest.raises(UnsupportedError, match="integer"):
+        symdiff.grad(lambda a: np.sum(np.linalg.matrix_power(a, 2.0)))(A)

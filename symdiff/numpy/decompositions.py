@@ -175,3 +175,53 @@ register(np.linalg.qr, Entry(
     "qr", _qr, cases=QR_CASES, sample=distinct_singular_values, form="parts",
     notes="m >= n, full column rank (R singular: no derivative, inf/NaN); wide matrices and mode='complete' "
           "of non-square ones refused"))
+
+
+# ---------------------------------------------------------------- pinv, matrix_power --------------
+
+def _pinv(origin, a, rcond=None, hermitian=False, *, rtol=None):
+    if hermitian:
+        raise UnsupportedError(f"{_here()}: np.linalg.pinv(..., hermitian=True) is not supported; drop it")
+    if rtol is not None:
+        raise UnsupportedError(f"{_here()}: np.linalg.pinv(..., rtol=...) is not supported; use rcond=")
+    if rcond is not None and not isinstance(rcond, (int, float)):
+        raise UnsupportedError(f"{_here()}: np.linalg.pinv(..., rcond=...) must be a number here")
+    return P.pinv(as_node(a), None if rcond is None else float(rcond), origin)
+
+
+PINV_CASES: tuple[Case, ...] = ((((3, 3),), ()), (((4, 3),), ()), (((3, 4),), ()), (((2, 4, 3),), ()),
+                                (((3, 3),), (("rcond", 1e-10),)))
+register(np.linalg.pinv, Entry(
+    "pinv", _pinv, cases=PINV_CASES, sample=distinct_singular_values,
+    notes="the derivative holds where the rank (as rcond decides it) is locally constant; across a rank "
+          "change pinv is discontinuous"))
+
+
+def _matrix_power(origin, a, n):
+    """``np.linalg.matrix_power(a, n)`` for a static integer ``n``: products by repeated squaring, of
+    ``inv(a)`` for negative ``n``; the identity for 0 (printed as those products)."""
+    x = as_node(a)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise UnsupportedError(f"{_here()}: np.linalg.matrix_power(a, n) needs a Python integer n, got "
+                               f"{type(n).__name__}; the power must be fixed when the function is traced")
+    P.matrix_fn("det", x)  # the same square-matrix check as np.linalg.det
+    n = int(n)
+    if n == 0:
+        size = current_trace().concrete(x.shape[-1], "an axis size of np.linalg.matrix_power's argument")
+        shape = tuple(current_trace().concrete(d, "an axis size") for d in x.shape)
+        return P.const_node(np.broadcast_to(np.eye(size), shape).copy())
+    base = P.matrix_fn("inv", x, origin) if n < 0 else x
+    result, n = None, abs(n)
+    while n:
+        if n & 1:
+            result = base if result is None else P.matmul(result, base, origin)
+        n >>= 1
+        if n:
+            base = P.matmul(base, base, origin)
+    return result
+
+
+POWER_CASES: tuple[Case, ...] = ((((3, 3),), (("n", 3),)), (((2, 3, 3),), (("n", 2),)), (((3, 3),), (("n", -2),)),
+                                 (((3, 3),), (("n", 1),)), (((3, 3),), (("n", 0),)), (((3, 3),), (("n", 5),)))
+register(np.linalg.matrix_power, Entry("matrix_power", _matrix_power, cases=POWER_CASES, sample=distinct_singular_values,
+                                       notes="n a static integer; negative n through np.linalg.inv"))

@@ -1,7 +1,8 @@
 """Tensor-level primitives, one module per family: ``core`` (leaves, elementwise, broadcasting,
 reductions, reshapes), ``shape`` (slices, concatenation, flips, cumulative
 sums), ``index`` (gathers, scatters, assignment), ``linalg`` (matmul, einsum, diagonals, bands),
-``matrix`` (inverse, determinants, solves) and ``decompositions`` (Cholesky, triangular solves, eigh, svd, qr).
+``matrix`` (inverse, determinants, solves) and ``decompositions`` (Cholesky, triangular solves, eigh, svd, qr,
+pinv).
 Each primitive has its shape rule and its vjp rule.
 This package re-exports them all: import primitives from here."""
 
@@ -19,4 +20,4 @@ from .linalg import (  # noqa: F401
 from .matrix import (  # noqa: F401
     matrix_fn, solve)
 from .decompositions import (  # noqa: F401
-    tri_mask, cholesky, solve_triangular, eigh, svd, qr)
+    tri_mask, cholesky, solve_triangular, eigh, svd, qr, pinv)
