@@ -223,5 +223,6 @@ def _matrix_power(origin, a, n):
 
 POWER_CASES: tuple[Case, ...] = ((((3, 3),), (("n", 3),)), (((2, 3, 3),), (("n", 2),)), (((3, 3),), (("n", -2),)),
                                  (((3, 3),), (("n", 1),)), (((3, 3),), (("n", 0),)), (((3, 3),), (("n", 5),)))
-register(np.linalg.matrix_power, Entry("matrix_power", _matrix_power, cases=POWER_CASES, sample=distinct_singular_values,
+register(np.linalg.matrix_power, Entry("matrix_power", _matrix_power, cases=POWER_CASES,
+                                       sample=distinct_singular_values,
                                        notes="n a static integer; negative n through np.linalg.inv"))

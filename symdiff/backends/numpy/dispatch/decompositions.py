@@ -7,7 +7,6 @@ arguments' code."""
 from __future__ import annotations
 
 from ....ir.graph import Node
-from ....escape import literal
 from .table import EMIT
 
 
@@ -52,13 +51,7 @@ def _emit_qr(node: Node, a: list[str], p) -> str:
     return f"np.linalg.qr({a[0]})[{0 if node.param('part') == 'q' else 1}]"
 
 
-def _emit_pinv(node: Node, a: list[str], p) -> str:
-    rcond = node.param("rcond")
-    return f"np.linalg.pinv({a[0]})" if rcond is None else f"np.linalg.pinv({a[0]}, rcond={literal(rcond)})"
-
-
 EMIT.update({
-    "pinv": _emit_pinv,
     "qr": _emit_qr,
     "svd": _emit_svd,
     "eigh": _emit_eigh,
