@@ -13,6 +13,7 @@ import scipy.linalg
 from scipy.linalg import cho_factor, cho_solve, cholesky, solve_triangular
 
 import symdiff
+import symdiff.errors
 import symdiff.testing
 from symdiff.errors import UnsupportedError
 
@@ -287,3 +288,34 @@ def test_matrix_power_closed_form_and_refusal():
     np.testing.assert_allclose(g, -np.linalg.matrix_power(A, -2).T, rtol=1e-9)
     with pytest.raises(UnsupportedError, match="integer"):
         symdiff.grad(lambda a: np.sum(np.linalg.matrix_power(a, 2.0)))(A)
+
+
+# ---------------------------------------------------------------- np.linalg.norm's ords -----------
+
+def test_norm_ords_closed_forms():
+    x = np.array([0.5, -2.0, 1.5, -0.25])
+    np.testing.assert_allclose(symdiff.grad(lambda v: np.linalg.norm(v, 1))(x), np.sign(x))
+    np.testing.assert_allclose(symdiff.grad(lambda v: np.linalg.norm(v, np.inf))(x), [0, -1, 0, 0])
+    np.testing.assert_allclose(symdiff.grad(lambda v: np.linalg.norm(v, -np.inf))(x), [0, 0, 0, -1])
+    p = 3.0
+    expected = np.sign(x) * np.abs(x) ** (p - 1) / np.sum(np.abs(x) ** p) ** (1 - 1 / p)
+    np.testing.assert_allclose(symdiff.grad(lambda v: np.linalg.norm(v, 3))(x), expected, rtol=1e-12)
+    rng = np.random.default_rng(10)
+    A = rng.standard_normal((4, 3))
+    u, _, vh = np.linalg.svd(A, full_matrices=False)
+    np.testing.assert_allclose(symdiff.grad(lambda a: np.linalg.norm(a, "nuc"))(A), u @ vh, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(symdiff.grad(lambda a: np.linalg.norm(a, 2))(A), np.outer(u[:, 0], vh[0]),
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(symdiff.grad(lambda a: np.linalg.norm(a, -2))(A), np.outer(u[:, -1], vh[-1]),
+                               rtol=1e-9, atol=1e-12)
+    col = np.argmax(np.abs(A).sum(axis=0))
+    expected = np.zeros_like(A)
+    expected[:, col] = np.sign(A[:, col])
+    np.testing.assert_allclose(symdiff.grad(lambda a: np.linalg.norm(a, 1))(A), expected)
+
+
+def test_norm_refusals():
+    with pytest.raises(UnsupportedError, match="ord=0"):
+        symdiff.grad(lambda v: np.linalg.norm(v, 0))(np.ones(3))
+    with pytest.raises(symdiff.errors.ShapeError, match="axis="):
+        symdiff.grad(lambda v: np.linalg.norm(v, 1))(np.ones((2, 2, 2)))

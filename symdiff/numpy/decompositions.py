@@ -4,9 +4,11 @@ factor), batched over leading axes. The rules are in :mod:`symdiff.ir.primitives
 from __future__ import annotations
 
 import numpy as np
+import sympy as sp
 
 from ..errors import UnsupportedError
 from ..ir import primitives as P
+from ..ir.graph import ARG
 from ..trace.tracer import current_trace
 from ..trace.values import Tracer, TracerList
 from .core import Case, Entry, _here, as_node, register
@@ -226,3 +228,49 @@ POWER_CASES: tuple[Case, ...] = ((((3, 3),), (("n", 3),)), (((2, 3, 3),), (("n",
 register(np.linalg.matrix_power, Entry("matrix_power", _matrix_power, cases=POWER_CASES,
                                        sample=distinct_singular_values,
                                        notes="n a static integer; negative n through np.linalg.inv"))
+
+
+# ---------------------------------------------------------------- np.linalg.norm's other ords -----
+
+def _abs(x, origin):
+    return P.elementwise(sp.Abs(ARG[0]), (x,), origin=origin)
+
+
+def norm_by_ord(origin, x, ord, axes: tuple, keepdims: bool):
+    """``np.linalg.norm(x, ord, axis)`` for the ords beyond the 2-/Frobenius norm (called by
+    :func:`symdiff.numpy.linalg._norm`): vector 1, inf, -inf, p; matrix 1, -1, inf, -inf, 'nuc', 2, -2."""
+    if len(axes) == 1:
+        (ax,) = axes
+        if ord == 0:
+            raise UnsupportedError(f"{_here()}: np.linalg.norm(..., ord=0) counts nonzeros: it has no gradient; "
+                                   "use np.count_nonzero on a constant, or a smooth penalty")
+        if ord in (np.inf, -np.inf):
+            out = P.reduce("max" if ord > 0 else "min", _abs(x, origin), axis=(ax,), origin=origin)
+        elif ord == 1:
+            out = P.reduce("sum", _abs(x, origin), axis=(ax,), origin=origin)
+        elif isinstance(ord, (int, float, np.integer, np.floating)) and not isinstance(ord, bool):
+            p = sp.Float(float(ord)) if float(ord) != int(ord) else sp.Integer(int(ord))
+            powers = P.elementwise(sp.Abs(ARG[0]) ** p, (x,), origin=origin)
+            out = P.elementwise(ARG[0] ** (1 / p), (P.reduce("sum", powers, axis=(ax,), origin=origin),), origin=origin)
+        else:
+            raise UnsupportedError(f"{_here()}: np.linalg.norm(..., ord={ord!r}) of a vector; use a number, inf "
+                                   "or -inf")
+    else:
+        r, c = axes
+        if ord in ("nuc", 2, -2):
+            rest = [i for i in range(x.ndim) if i not in (r, c)]
+            s = P.svd(P.transpose(x, (*rest, r, c)), "s", False, origin)
+            if ord == "nuc":
+                out = P.reduce("sum", s, axis=(s.ndim - 1,), origin=origin)
+            else:
+                out = P.reduce("max" if ord == 2 else "min", s, axis=(s.ndim - 1,), origin=origin)
+        elif ord in (1, -1, np.inf, -np.inf):
+            inner, outer = (r, c) if ord in (1, -1) else (c, r)
+            sums = P.reduce("sum", _abs(x, origin), axis=(inner,), origin=origin)
+            out = P.reduce("max" if ord > 0 else "min", sums, axis=(outer - (outer > inner),), origin=origin)
+        else:
+            raise UnsupportedError(f"{_here()}: np.linalg.norm(..., ord={ord!r}) of a matrix; use None, 'fro', "
+                                   "'nuc', 1, -1, 2, -2, inf or -inf")
+    if keepdims:
+        out = P.reshape(out, tuple(sp.Integer(1) if i in axes else d for i, d in enumerate(x.shape)))
+    return out
