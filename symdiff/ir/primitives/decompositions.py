@@ -1,4 +1,4 @@
-"""Decompositions of ``np.linalg`` and ``scipy.linalg``: Cholesky factors and triangular solves,
+"""Decompositions of ``np.linalg`` and ``scipy.linalg``: Cholesky factors, triangular solves, eigh, svd, qr,
 batched over leading axes as NumPy (and SciPy >= 1.15) broadcast them. Each: builder, vjp (written
 with these same builders, so Hessians come from differentiating the gradient) and JVP rule.
 
@@ -13,11 +13,14 @@ by ``lower``; the other triangle has zero gradient. For a symmetric argument bui
 - ``solve_triangular`` (``op(A) X = B``, ``op`` the identity or the transpose): ``dB = solve(op(A)^T, g)``,
   ``dA = -dB X^T`` (transposed when ``op`` is), restricted to the read triangle; forward,
   ``dX = solve(op(A), dB - op(dA) X)``.
+- ``eigh`` (values or vectors): ``dA = V (diag(gw) + F o V^T gV) V^T`` with ``F = 1 / (w_j - w_i)`` off the
+  diagonal (infinite at repeated eigenvalues: the eigenvectors' gradient is undefined there).
+- ``svd`` (thin; u, s or vh): Townsend's vjp and JAX's JVP, ``F = 1 / (s_j^2 - s_i^2)``, with the
+  projection terms of tall and wide matrices.
+- ``qr`` (``m >= n``): JAX's JVP and its transpose.
 - ``tri_mask``: one triangle of the last two axes (the diagonal times ``diag``); linear and self-adjoint.
 
->>> import numpy as np
-import numpy as np
-import sympy as sp
+>>> import sympy as sp
 >>> from symdiff.ir.primitives.core import input_node
 >>> a = input_node("a", (sp.Integer(2), sp.Integer(3), sp.Integer(3)), 0)
 >>> cholesky(a).shape, solve_triangular(a, a, lower=True).shape
