@@ -10,7 +10,7 @@ from __future__ import annotations
 from .numpy.core import REGISTRY, SPECIAL_FORMS
 
 try:  # SciPy's entries are in the table when SciPy is installed (it is a test extra)
-    from .scipy import signal, special, stats  # noqa: F401  (their entries register themselves)
+    from .scipy import linalg, signal, special, stats  # noqa: F401  (their entries register themselves)
 except ImportError:  # pragma: no cover
     pass
 
@@ -22,10 +22,12 @@ def registry_table() -> str:
     rows = ["| function | kind | test domain | test cases |", "|---|---|---|---|"]
     static = {f: e for f, e in SPECIAL_FORMS.items() if e.form == "static"}  # scipy.special, orders constant
     for func, entry in sorted({**REGISTRY, **static}.items(), key=lambda kv: kv[1].name):
-        scipy = entry.notes.startswith("scipy.special")
+        scipy = entry.notes.startswith(("scipy.special", "scipy.linalg"))
         linalg = (getattr(func, "__module__", None) or "").startswith("numpy.linalg")
         if (getattr(func, "__module__", None) or "") == "scipy.signal":
             scipy, entry_name = True, f"scipy.{entry.name}"
+        elif entry.notes.startswith("scipy.linalg"):
+            entry_name = f"scipy.linalg.{entry.name}"
         else:
             entry_name = f"scipy.special.{entry.name}"
         name = entry_name if scipy else \

@@ -11,7 +11,7 @@ import keyword
 import unicodedata
 from typing import Iterable
 
-RESERVED = {"np", "numpy"} | set(keyword.kwlist) | set(dir(builtins))
+RESERVED = {"np", "numpy", "scipy"} | set(keyword.kwlist) | set(dir(builtins))
 
 
 def identifier(text: str, default: str = "f") -> str:

@@ -111,6 +111,8 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     names = getattr(getattr(fn, "__code__", None), "co_names", ())
     if "scipy.stats" in sys.modules or ("scipy" in sys.modules and "stats" in names):  # scipy.stats loads lazily
         from .scipy import stats  # noqa: F401  (distributions' methods: stand-ins of closed forms)
+    if "scipy.linalg" in sys.modules:  # the same for scipy.linalg's decompositions
+        from .scipy import linalg  # noqa: F401
     name = identifier(func_name or name_of(fn))
     for i in wrt:
         if not specs[i].is_array:

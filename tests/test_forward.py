@@ -52,7 +52,8 @@ def to_function(inputs: list[Node], outputs: list[Node], passes=()):
     labels = [f"out{k}" for k in range(len(outputs))]
     body = NodePrinter(module, params, sizes).body(outputs, labels, "return [" + ", ".join(
         "{%d}" % k for k in range(len(outputs))) + "]")
-    lines = ["import numpy as np"] + [f"{name} = {code}" for name, code in module.constants]
+    lines = ["import numpy as np"] + (["import scipy.linalg"] if any("scipy.linalg." in b for b in body) else [])
+    lines += [f"{name} = {code}" for name, code in module.constants]
     lines += module.helpers.sources() + [f"def f({', '.join(params)}):"] + ["    " + line for line in body]
     source = "\n".join(lines)
     namespace: dict = {}

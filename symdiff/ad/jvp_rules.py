@@ -27,6 +27,7 @@ from ..ir.primitives import (PRIMITIVES, broadcast_to, concatenate, cumsum, diag
                          flip, getitem, reduce, reshape, roll, scalar, slice_axis, transpose)
 from ..ir.primitives.index import register_jvps as register_index_jvps
 from ..ir.primitives.matrix import register_jvps as register_matrix_jvps
+from ..ir.primitives.decompositions import register_jvps as register_decomposition_jvps
 from ..ir.primitives.random import register_jvps as register_random_jvps
 from ..ir.shapes import Shape
 
@@ -272,4 +273,5 @@ def _jvp_linear_fallback(node: Node, tangents: list, batch: Shape) -> Node:
 # The rules of indexing and matrix functions are defined beside their primitives.
 register_index_jvps(defjvp)
 register_matrix_jvps(defjvp)
+register_decomposition_jvps(defjvp)
 register_random_jvps(defjvp)

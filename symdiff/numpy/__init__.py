@@ -6,5 +6,5 @@ tested on: ``core`` (ufuncs, where, clip and the registry itself), ``reductions`
 (``np.take``, ``np.take_along_axis``) and ``linalg`` (products, einsum and ``np.linalg``). Adding a
 NumPy function means adding an entry here; it may import :mod:`symdiff.trace` and :mod:`symdiff.ir`.
 """
-from . import (assembly, booleans, core, gathers, linalg, piecewise, reductions, shape, signal,  # noqa: F401,E402
-               standins, statistics)  # (each registers its entries)
+from . import (assembly, booleans, core, decompositions, gathers, linalg, piecewise, reductions,  # noqa: F401,E402
+               shape, signal, standins, statistics)  # (each registers its entries)

@@ -14,6 +14,7 @@ from ..ir import primitives as P
 from ..errors import ShapeError, UnsupportedError
 from ..ir.graph import ARG, Node
 from .core import Case, Entry, _compose, _here, _no_extras, as_node, register
+from .decompositions import norm_by_ord
 from ..ir.shapes import normalize_axes, same_dim, size_of
 from ..trace.tracer import current_trace
 from ..trace.values import Tracer, TracerList
@@ -171,10 +172,12 @@ def _norm(origin, x, ord=None, axis=None, keepdims=False):
     axes = normalize_axes(tuple(axis) if isinstance(axis, list) else axis, node.ndim)
     if axis is not None and len(axes) > 2:
         raise ShapeError(f"{_here()}: np.linalg.norm over {len(axes)} axes; give one or two")
+    if axis is None and ord is not None and node.ndim > 2:
+        raise ShapeError(f"{_here()}: np.linalg.norm(x, ord={ord!r}) of a {node.ndim}-d array: give axis= (one "
+                         "axis for a vector norm, two for a matrix norm)")
     same = ord is None or (ord == "fro" and len(axes) == 2) or (ord == 2 and len(axes) == 1)
-    if not same:
-        raise UnsupportedError(f"{_here()}: np.linalg.norm(..., ord={ord!r}) is not supported; only the 2-norm of "
-                               "vectors and the Frobenius norm (ord=None)")
+    if not same:  # the other ords: vector 1, inf, -inf, p; matrix 1, -1, inf, -inf, 'nuc', 2, -2
+        return norm_by_ord(origin, node, ord, axes, keepdims)
     squares = P.reduce("sum", P.elementwise(ARG[0] ** 2, (node,), origin=origin), axis=axes, keepdims=keepdims,
                        origin=origin)
     return P.elementwise(sp.sqrt(ARG[0]), (squares,), origin=origin)
@@ -184,8 +187,15 @@ MATMUL_CASES: tuple[Case, ...] = ((((3,), (3,)), ()), (((3,), (3, 2)), ()), (((2
                                   (((2, 3), (3, 4)), ()), (((2, 2, 3), (3, 4)), ()), (((3,), (2, 3, 4)), ()))
 DIAG_CASES: tuple[Case, ...] = ((((3, 3),), ()), (((3, 4),), (("offset", 1),)), (((4, 3),), (("offset", -2),)),
                                 (((2, 3, 4),), (("axis1", -1), ("axis2", 0))))
-NORM_CASES: tuple[Case, ...] = ((((4,),), ()), (((2, 3),), ()), (((2, 3),), (("axis", -1),)),
-                                (((2, 3, 4),), (("axis", (0, 2)), ("keepdims", True))), (((2, 3),), (("ord", "fro"),)))
+NORM_CASES: tuple[Case, ...] = (
+    (((4,),), ()), (((2, 3),), ()), (((2, 3),), (("axis", -1),)),
+    (((2, 3, 4),), (("axis", (0, 2)), ("keepdims", True))), (((2, 3),), (("ord", "fro"),)),
+    (((4,),), (("ord", 1),)), (((4,),), (("ord", np.inf),)), (((4,),), (("ord", -np.inf),)),
+    (((4,),), (("ord", 3),)), (((4,),), (("ord", 1.5),)), (((2, 4),), (("ord", 1), ("axis", 1))),
+    (((3, 4),), (("ord", 1),)), (((3, 4),), (("ord", -1),)), (((3, 4),), (("ord", np.inf),)),
+    (((3, 4),), (("ord", -np.inf),)), (((3, 4),), (("ord", "nuc"),)), (((3, 4),), (("ord", 2),)),
+    (((3, 4),), (("ord", -2),)), (((2, 3, 4),), (("ord", "nuc"), ("axis", (2, 0)))),
+    (((2, 3, 4),), (("ord", np.inf), ("axis", (0, 2)), ("keepdims", True))))
 
 register(np.matmul, Entry("matmul", _matmul, cases=MATMUL_CASES))
 register(np.dot, Entry("dot", _dot, cases=MATMUL_CASES[:4] + ((((), (3,)), ()), (((2, 2, 3), (4, 3, 2)), ()),
@@ -205,7 +215,9 @@ register(np.trace, Entry("trace", _trace, cases=DIAG_CASES))
 register(np.diagonal, Entry("diagonal", _diagonal, cases=DIAG_CASES))
 register(np.diag, Entry("diag", _diag, cases=((((3,),), ()), (((3,),), (("k", -1),)), (((3, 4),), ()),
                                               (((3, 4),), (("k", 2),)))))
-register(np.linalg.norm, Entry("norm", _norm, cases=NORM_CASES, notes="ord=None only; gradient NaN at 0"))
+register(np.linalg.norm, Entry("norm", _norm, cases=NORM_CASES, notes=(
+    "all ords but 0 (vector 1, inf, -inf, p; matrix 'fro', 'nuc', 1, -1, 2, -2, inf, -inf); gradient NaN "
+    "at 0, a subgradient at ties and kinks; 2/-2 need a simple extreme singular value")))
 
 
 # ---------------------------------------------------------------- np.linalg matrix functions ------

@@ -47,7 +47,8 @@ class Entry:
         """Call ``func`` on test arrays: ``func(*arrays, **kwargs)`` ("arrays"), ``func(list(arrays), **kwargs)``
         ("list": np.concatenate, np.stack, ...), ``func(*arrays, *kwargs.values())`` ("positional"),
         ``func(kwargs["subscripts"], *arrays)`` ("subscripts"), ``kwargs["call"](func, *arrays)`` ("call") or
-        the arrays with constants placed at the positions of ``kwargs["static"]`` ("static": a Bessel order)."""
+        the arrays with constants placed at the positions of ``kwargs["static"]`` ("static": a Bessel order),
+        or its results raveled and joined ("parts": functions returning a tuple, as np.linalg.eigh)."""
         if self.form == "list":
             return func(list(arrays), **kwargs)
         if self.form == "call":  # a function of (func, *arrays) that builds the call (np.select's lists)
@@ -58,6 +59,9 @@ class Entry:
             fixed, given = dict(kwargs["static"]), list(arrays)
             rest = {k: v for k, v in kwargs.items() if k != "static"}
             return func(*(fixed[k] if k in fixed else given.pop(0) for k in range(len(arrays) + len(fixed))), **rest)
+        if self.form == "parts":  # a tuple of results (np.linalg.eigh): all of them, raveled, in one vector
+            result = func(*arrays, **kwargs)
+            return np.concatenate([np.ravel(r) for r in (result if isinstance(result, (tuple, list)) else [result])])
         if self.form == "subscripts":
             rest = {k: v for k, v in kwargs.items() if k != "subscripts"}
             return func(kwargs["subscripts"], *arrays, **rest)

@@ -219,6 +219,7 @@ def _install(fn: Callable | None) -> None:
     glob = getattr(fn, "__globals__", None)
     if isinstance(glob, dict):  # names bound when the user's module was imported (from scipy.special import ...)
         by_id = {id(orig): _MATH_STANDINS[name] for name, orig in _MATH_ORIG.items()}
+        by_id.update(provided)
         by_id.update({id(_ORIG[name]): s for name, s in _NUMPY_STANDINS.items()})
         by_id.update(provided)
         for key, value in list(glob.items()):

@@ -253,6 +253,6 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
     uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
     text = environment().get_template("module.py.j2").render(
         header=header, functions=functions, constants=module.constants,
-        helpers=module.helpers.sources(), uses_numpy=uses_np)
+        helpers=module.helpers.sources(), uses_numpy=uses_np, uses_scipy_linalg="scipy.linalg." in body_text)
     escape.check_compiles(text, filename)
     return text

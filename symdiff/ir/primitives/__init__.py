@@ -1,7 +1,9 @@
 """Tensor-level primitives, one module per family: ``core`` (leaves, elementwise, broadcasting,
 reductions, reshapes), ``shape`` (slices, concatenation, flips, cumulative
-sums), ``index`` (gathers, scatters, assignment), ``linalg`` (matmul, einsum, diagonals, bands) and
-``matrix`` (inverse, determinants, solves). Each primitive has its shape rule and its vjp rule.
+sums), ``index`` (gathers, scatters, assignment), ``linalg`` (matmul, einsum, diagonals, bands),
+``matrix`` (inverse, determinants, solves, pinv) and ``decompositions`` (Cholesky, triangular solves,
+eigh, svd, qr).
+Each primitive has its shape rule and its vjp rule.
 This package re-exports them all: import primitives from here."""
 
 from .core import (  # noqa: F401
@@ -16,4 +18,6 @@ from .index import (  # noqa: F401
 from .linalg import (  # noqa: F401
     matmul, outer, reshape_like, einsum, diagonal, diag_embed, banded, band_rows)
 from .matrix import (  # noqa: F401
-    matrix_fn, solve)
+    matrix_fn, solve, pinv)
+from .decompositions import (  # noqa: F401
+    tri_mask, cholesky, solve_triangular, eigh, svd, qr)

@@ -1,4 +1,4 @@
-"""Matrix functions of ``np.linalg``: ``inv``, ``det``, ``slogdet`` and ``solve``, batched over
+"""Matrix functions of ``np.linalg``: ``inv``, ``det``, ``slogdet``, ``solve`` and ``pinv``, batched over
 leading axes as NumPy does. Each: builder, vjp (written with these same builders, so Hessians come
 from differentiating the gradient), emit and JVP rule under its banner.
 
@@ -87,6 +87,50 @@ def _vjp_solve(g: Node, node: Node) -> list[Node]:
 defprim("solve", _vjp_solve)
 
 
+# ---------------------------------------------------------------- pinv ----------------------------
+
+def _negate(x: Node, o: Origin | None) -> Node:
+    return elementwise(-ARG[0], (x,), origin=o)
+
+
+def _plus(a: Node, b: Node, o: Origin | None) -> Node:
+    return elementwise(ARG[0] + ARG[1], (a, b), shape=broadcast_shapes(a.shape, b.shape), origin=o)
+
+
+def pinv(a: Node, rcond: float | None = None, origin: Origin | None = None) -> Node:
+    """``np.linalg.pinv(a)`` of ``(..., m, n)``: ``(..., n, m)``; ``rcond`` as NumPy's (None: its default)."""
+    if a.ndim < 2:
+        raise ShapeError(f"np.linalg.pinv: needs an array of at least 2 dimensions, got {a.ndim}")
+    return Node("pinv", (a,), a.shape[:-2] + (a.shape[-1], a.shape[-2]), params=(("rcond", rcond),), dtype=a.dtype,
+                origin=origin)
+
+
+def _pinv_terms(p: Node, a: Node, x: Node, o: Origin | None) -> Node:
+    """``P P^T x (I - A P) + (I - P A) x P^T P`` for ``x`` shaped like ``A^T`` (Golub and Pereyra 1973)."""
+    left = matmul(matmul(p, swapaxes(p), o), x, o)
+    left = elementwise(ARG[0] - ARG[1], (left, matmul(matmul(left, a, o), p, o)), shape=left.shape, origin=o)
+    right = matmul(x, matmul(swapaxes(p), p, o), o)
+    right = elementwise(ARG[0] - ARG[1], (right, matmul(p, matmul(a, right, o), o)), shape=right.shape, origin=o)
+    return _plus(left, right, o)
+
+
+def _vjp_pinv(g: Node, node: Node) -> list[Node]:
+    """The adjoint of dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P (constant rank)."""
+    a, o = node.inputs[0], _grad(node)
+    p = node
+    first = _negate(matmul(matmul(swapaxes(p), g, o), swapaxes(p), o), o)
+    # <G, P P^T dA^T (I - AP)> = <(I - AP) G^T P P^T, dA>; <G, (I - PA) dA^T P^T P> = <P^T P G^T (I - PA), dA>
+    gt = swapaxes(g)
+    two = matmul(gt, matmul(p, swapaxes(p), o), o)
+    two = elementwise(ARG[0] - ARG[1], (two, matmul(a, matmul(p, two, o), o)), shape=two.shape, origin=o)
+    three = matmul(matmul(swapaxes(p), p, o), gt, o)
+    three = elementwise(ARG[0] - ARG[1], (three, matmul(matmul(three, p, o), a, o)), shape=three.shape, origin=o)
+    return [_plus(first, _plus(two, three, o), o)]
+
+
+defprim("pinv", _vjp_pinv)
+
+
 # ---------------------------------------------------------------- forward mode --------------------
 
 def _to_front(t: Node, nd: int, nb: int) -> Node:
@@ -132,7 +176,15 @@ def _jvp_solve(node: Node, tangents: list, batch: Shape) -> Node:
     return _to_back(solve(a, total, o), nd, nb)
 
 
+def _jvp_pinv(node: Node, tangents: list, batch: Shape) -> Node:
+    a, o, nd, nb = node.inputs[0], node.origin, node.ndim, len(batch)
+    da = _to_front(tangents[0], a.ndim, nb)
+    first = _negate(matmul(matmul(node, da, o), node, o), o)
+    return _to_back(_plus(first, _pinv_terms(node, a, swapaxes(da), o), o), nd, nb)
+
+
 def register_jvps(defjvp) -> None:
     """Add this module's JVP rules to :data:`symdiff.ad.forward.JVP_RULES` (called by that module)."""
     defjvp("matrix_fn")(_jvp_matrix_fn)
     defjvp("solve")(_jvp_solve)
+    defjvp("pinv")(_jvp_pinv)
