@@ -30,7 +30,7 @@ from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedE
 from .ir.graph import Graph, format_graph
 from .naming import identifier, size_name
 from .trace.dispatch import as_node
-from .ir.primitives import copy, input_node
+from .ir.primitives import copy, input_node, reshape
 from .ir.shapes import ONE, format_shape
 from .rewrite.simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .backends.numpy.entry_points import internal
@@ -182,6 +182,8 @@ def _trace_path(fn, specs, name, kind, tr, has_aux, values):
         out = as_node(result)
     except UnsupportedError:
         raise TraceError(f"{name} returned a {type(result).__name__}; return an array") from None
+    if out.shape and kind in SCALAR_OUTPUT and all(d == ONE for d in out.shape):
+        out = reshape(out, ())  # one element (a keepdims=True reduction): its value, as autograd accepts it
     if out.shape != () and kind in SCALAR_OUTPUT:
         shape = tuple(tr.value(d) if tr.value(d) is not None else d for d in out.shape)
         raise NonScalarOutputError(

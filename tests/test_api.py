@@ -315,3 +315,17 @@ def test_astype_to_int_is_refused_not_silently_ignored():
     with pytest.raises(symdiff.UnsupportedError, match="np.trunc"):
         symdiff.grad(lambda x: np.sum(x.astype(np.int32)))(np.array([0.5, 1.5]))
     np.testing.assert_allclose(symdiff.grad(lambda x: np.sum(x.astype(float) ** 2))(np.array([0.5, 1.5])), [1.0, 3.0])
+
+
+def test_a_one_element_output_is_differentiated_as_its_value():
+    """A keepdims=True reduction (shape (1,) or (1, 1)) is a scalar loss to grad, as autograd accepts it;
+    the value comes back as that scalar."""
+    x = np.array([0.5, -1.0, 2.0])
+    g = symdiff.grad(lambda x: np.sum(x ** 2, keepdims=True))(x)
+    np.testing.assert_allclose(g, 2 * x)
+    X = np.arange(1.0, 4.0).reshape(1, 3)
+    value, gX = symdiff.value_and_grad(lambda X: np.sum(np.sin(X), axis=1, keepdims=True))(X)
+    assert np.isclose(value, np.sum(np.sin(X)))
+    np.testing.assert_allclose(gX, np.cos(X))
+    with pytest.raises(symdiff.NonScalarOutputError):
+        symdiff.grad(lambda x: x ** 2)(x)  # three elements: still not a scalar
