@@ -14,6 +14,7 @@ module text, byte for byte.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 import os
 import sys
@@ -94,6 +95,20 @@ def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
     return args
 
 
+#: The parts of SciPy symdiff has registry entries and stand-ins for (symdiff/scipy/<part>.py).
+SCIPY_PARTS = ("special", "signal", "stats", "linalg")
+
+
+def _load_scipy_parts(fn: Callable) -> None:
+    """The registry entries and stand-ins of each part of SciPy the program has imported (they import
+    SciPy, so only then); ``scipy.stats`` also when ``fn`` reads ``.stats`` of a plain ``import scipy``,
+    which loads it lazily."""
+    names = getattr(getattr(fn, "__code__", None), "co_names", ())
+    for part in SCIPY_PARTS:
+        if f"scipy.{part}" in sys.modules or (part == "stats" and "scipy" in sys.modules and part in names):
+            importlib.import_module(f"{__package__}.scipy.{part}")
+
+
 def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int], *, single: bool | None = None,
                      kind: str = "grad", func_name: str | None = None, file: str | None = None,
                      has_aux: bool = False, values: Sequence[Any] | None = None,
@@ -104,15 +119,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     without, every path (see :mod:`symdiff.trace.branches`)."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
-    if "scipy.special" in sys.modules:  # the program may call SciPy: its registry entries and stand-ins
-        from .scipy import special  # noqa: F401
-    if "scipy.signal" in sys.modules:  # scipy.signal's convolutions: entries and stand-ins
-        from .scipy import signal  # noqa: F401
-    names = getattr(getattr(fn, "__code__", None), "co_names", ())
-    if "scipy.stats" in sys.modules or ("scipy" in sys.modules and "stats" in names):  # scipy.stats loads lazily
-        from .scipy import stats  # noqa: F401  (distributions' methods: stand-ins of closed forms)
-    if "scipy.linalg" in sys.modules:  # the same for scipy.linalg's decompositions
-        from .scipy import linalg  # noqa: F401
+    _load_scipy_parts(fn)
     name = identifier(func_name or name_of(fn))
     for i in wrt:
         if not specs[i].is_array:

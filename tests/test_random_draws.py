@@ -6,6 +6,7 @@ by symdiff. Seeds are fixed, so nothing is flaky.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 import subprocess
 import sys
@@ -285,20 +286,7 @@ def test_dropout_and_reparameterisation_through_export(tmp_path):
     np.testing.assert_allclose(dlogsig, _reparam_grad(w, x / 4, eps)[1], rtol=1e-13)
 
 
-CLI_MODEL = '''
-import numpy as np
-
-
-def dropout(w, x):
-    h = np.tanh(x * w)
-    mask = np.random.rand(*h.shape) < 0.8
-    return np.sum(h * mask / 0.8)
-
-
-def reparam(mu, logsig):
-    z = mu + np.exp(logsig) * np.random.randn(*mu.shape)
-    return np.sum(z ** 2)
-'''
+CLI_MODEL = "import numpy as np\n\n\n" + inspect.getsource(dropout) + "\n\n" + inspect.getsource(reparam)
 
 
 def test_dropout_and_reparameterisation_through_the_cli(tmp_path):
