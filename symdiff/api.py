@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
-import numbers
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -28,10 +27,12 @@ import numpy as np
 from . import display
 from .runtime import cache
 from .runtime import freshness
-from .errors import ShapeError, SymdiffError, TraceError
+from .errors import SymdiffError, TraceError
 from .runtime.fastpath import MISS, exact_key, guarded, miss
 from .runtime.signature import direction_names, name_of, param_names, parameters, with_directions
-from .runtime.specs import ArgSpec, Compiled, call_values, split_dtype
+from .runtime.specs import Compiled, call_values
+from . import arguments
+from .arguments import parse_shape, specs_for  # noqa: F401  (public: the CLI's and export's shapes)
 from .trace.composites import stop_gradient  # noqa: F401  (public: symdiff.stop_gradient)
 
 # The compiler (SymPy, Jinja) is imported only when something has to be compiled: a function served
@@ -46,55 +47,8 @@ def _params(fn: Callable) -> list[str]:
 
 def _wrt_indices(fn: Callable, wrt: Wrt) -> tuple[list[int], bool]:
     """Positions of the ``wrt`` parameters, and whether a single one was asked for (bare result)."""
-    names, fname = _params(fn), name_of(fn)
-    if not names:
-        raise TraceError(f"{fname} takes no arguments: nothing to differentiate")
-    single = wrt is None or isinstance(wrt, (str, int))
-    items = [0] if wrt is None else ([wrt] if single else list(wrt))
-    out = []
-    for item in items:
-        if isinstance(item, str):
-            if item not in names:
-                raise TraceError(f"wrt={item!r}: {fname} has no argument {item!r} (it has {', '.join(names)})")
-            out.append(names.index(item))
-        elif isinstance(item, numbers.Integral):
-            if not -len(names) <= item < len(names):
-                raise TraceError(f"wrt={item}: {fname} has only {len(names)} arguments")
-            out.append(int(item) % len(names))
-        else:
-            raise TraceError(f"wrt must be argument names or positions, got {item!r}")
-    if len(set(out)) != len(out):
-        raise TraceError(f"wrt={wrt!r} names an argument twice")
-    return out, single
-
-
-def _spec_of(name: str, value: Any) -> ArgSpec:
-    """The argument record of ``value`` passed as ``name``. ``np.matrix`` (``*`` is a matrix product, every
-    result is 2-d) and masked arrays (masked entries are left out) have semantics the traced NumPy code
-    does not follow: they are refused rather than differentiated as plain arrays."""
-    if isinstance(value, (np.matrix, np.ma.MaskedArray)):
-        kind = "an np.matrix" if isinstance(value, np.matrix) else "a masked array (np.ma)"
-        raise TraceError(f"argument {name!r} is {kind}: symdiff differentiates plain NumPy arrays and would "
-                         f"not follow its semantics; pass np.asarray({name}) (for a masked array, fill or drop "
-                         f"its masked entries first, e.g. {name}.filled(0) or {name}.compressed())")
-    # (traced values never get here: a transformed function called while tracing composes, see _call)
-    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (numbers.Integral, np.integer))):
-        return ArgSpec(name, None, static=value)
-    if isinstance(value, (numbers.Real, np.floating)):
-        return ArgSpec(name, (), str(np.result_type(value)) if isinstance(value, np.floating) else "float64")
-    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-        return ArgSpec(name, tuple(value.shape), str(value.dtype))
-    if isinstance(value, np.ndarray) and value.dtype == bool:  # a mask: booleans, as NumPy computes with them
-        return ArgSpec(name, tuple(value.shape), "bool")
-    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":  # integer data (labels, tokens): int64
-        return ArgSpec(name, tuple(value.shape), "int64")
-    if isinstance(value, (str, type(None))):
-        return ArgSpec(name, None, static=value)
-    from .trace.random_standins import is_generator, outside_message
-    if is_generator(value):
-        raise TraceError(f"argument {outside_message(name, value)}")
-    raise TraceError(f"argument {name!r}: values of type {type(value).__name__} are not supported; "
-                     "pass NumPy float arrays, floats, or ints (ints are treated as constants)")
+    indices, _, single = arguments.parse_wrt(fn, wrt)
+    return indices, single
 
 
 #: What each transform calls in the generated module, and the kind of module it needs.
@@ -112,7 +66,7 @@ class Transformed:
         self.__name__ = name_of(fn)  # a partial, a bound method, a callable object: the function's name
         self.fn = fn
         self.has_aux = bool(has_aux)
-        self.wrt, self.single = _wrt_indices(fn, wrt)
+        self.wrt, self.wrt_steps, self.single = arguments.parse_wrt(fn, wrt)  # steps: paths into containers
         self.entry, self.kind = entry, ENTRIES[entry]
         self.n_directions = {"hvp": len(self.wrt), "jvp": len(self.wrt), "vjp": 1}.get(self.kind, 0)
         self.parameters = parameters(fn)  # keyword-only ones included; a partial's bound ones are not
@@ -145,28 +99,42 @@ class Transformed:
         bound.apply_defaults()
         return [bound.arguments[p] for p in self.params] + directions
 
-    def _compiled(self, values: list[Any], grow: Compiled | None = None) -> tuple[Compiled, Any]:
+    def _arguments(self, values: list[Any]) -> tuple[list, Any, list[Any], list[Any]]:
+        """The leaves' specs and layout of the arguments (containers: :mod:`symdiff.arguments`), the flat
+        leaves then directions, and what the generated entry point is called with."""
+        n = len(self.params)
+        specs, layout = arguments.bind(self.params, values[:n])  # directions: shaped like their wrt
+        if not layout.has_trees:
+            return specs, layout, values, call_values(values)
+        leaves = layout.leaves(values[:n])
+        return specs, layout, leaves + values[n:], layout.rebuild(call_values(leaves)) + call_values(values[n:])
+
+    def _compiled(self, values: list[Any], bound: tuple, grow: Compiled | None = None) -> tuple[Compiled, Any]:
         """The module for these arguments and the values the function reads now (``self._reads``): from
         memory, from disk, or compiled. ``grow``: a module whose code lacks the branch these values
         take; the new module has its paths and that one."""
-        specs = [_spec_of(n, v) for n, v in zip(self.params, values)]  # directions: shaped like their wrt
-        key = tuple((s.dtype, tuple(d == 1 for d in s.shape)) if s.is_array else ("static", repr(s.static))
+        specs, layout, values = bound[:3]  # the leaves (and directions)
+        key = tuple((s.dtype, tuple(d == 1 for d in s.shape)) if s.is_array else ("static", _static_key(s.static))
                     for s in specs)
+        if layout.has_trees:  # the structure: container types, keys and their order, namedtuple classes
+            key = (layout, *key)
         fits = lambda guard: all(np.shape(values[i])[axis] == size for i, axis, size in guard)  # noqa: E731
         memo = (self._reads.memo, key)
         for compiled, module in self._cache.get(memo, ()) if grow is None else ():
             if fits(compiled.guard):
                 self.cache_info = "memory"
                 return compiled, module
-        disk_key = self._disk_key(key)
+        disk_key = self._disk_key(key) if all(_static_key(s.static) is not s.static for s in specs) else None
         compiled, module = cache.from_disk(disk_key, fits, self.entry) if disk_key and grow is None else (None, None)
         if compiled is not None:
             self.cache_info = "disk"
         else:
             from .pipeline import compile_function
-            compiled = compile_function(self.fn, specs, self.wrt, single=self.single, kind=self.kind,
+            wrt, single, tree = arguments.plan(self.__name__, self.kind, specs, layout, self.wrt, self.wrt_steps,
+                                               self.single)
+            compiled = compile_function(self.fn, specs, wrt, single=single, kind=self.kind,
                                         has_aux=self.has_aux, values=values,
-                                        known=grow.paths if grow is not None else ())
+                                        known=grow.paths if grow is not None else (), tree=tree)
             path = cache.save(compiled.source, compiled.func_name, disk_key, compiled.guard, compiled.graph,
                               compiled.paths, compiled.dot)
             module = (cache.import_file(path, compiled.source) if path else
@@ -180,7 +148,8 @@ class Transformed:
         """Key of the on-disk cache: the hash of what the function reads now, the signature, ``wrt``."""
         if self._reads.disk is None:
             return None
-        text = repr((self._reads.disk, key, self.wrt, self.single, self.params, self.kind, self.has_aux))
+        steps = (self.wrt_steps,) if any(self.wrt_steps) else ()  # (paths into containers)
+        text = repr((self._reads.disk, key, self.wrt, self.single, self.params, self.kind, self.has_aux, *steps))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def __call__(self, *args, **kwargs):
@@ -217,8 +186,9 @@ class Transformed:
         values = self._bind(args, kwargs)
         if any(is_tracer(v) for v in values) or _tracing():  # inside another trace (closures may hold traced values)
             return self._compose(values)
-        arrays = call_values(values)
-        compiled, module = self._compiled(values)
+        bound = self._arguments(values)
+        arrays = bound[3]
+        compiled, module = self._compiled(values, bound)
         while True:
             func = getattr(module, f"{compiled.func_name}_{self.entry}")
             try:
@@ -227,7 +197,7 @@ class Transformed:
             except LookupError as exc:  # these values take a branch the module has no code for yet
                 if type(exc).__name__ != "BranchNotCompiled":
                     raise
-                compiled, module = self._compiled(values, grow=compiled)
+                compiled, module = self._compiled(values, bound, grow=compiled)
         if self.cache_info == "compiled":
             freshness.after_compile(self.fn, self._reads)
         self._last = compiled
@@ -238,6 +208,10 @@ class Transformed:
     def _compose(self, values: list[Any]) -> Any:
         """Called inside another trace: the derivative becomes more graph in the enclosing trace
         (:mod:`symdiff.compose`), so ``grad(grad(f))`` and ``jacobian(grad(f))`` are exact."""
+        from .runtime.pytrees import is_container
+        if any(is_container(v) for v in values) or any(self.wrt_steps):
+            raise TraceError(f"{self.entry} of {self.__name__} called inside a traced function with a container "
+                             "argument (dict, list, tuple): not supported yet; call it on arrays there")
         from .compose import compose
         return compose(self, values)
 
@@ -326,55 +300,19 @@ def is_tracer(x: Any) -> bool:
     return values is not None and isinstance(x, values.Tracer)
 
 
-def parse_shape(text: str) -> tuple:
-    """``"5,3"`` -> ``(5, 3)``; ``"n,k"`` -> ``("n", "k")``; ``""`` -> ``()`` (a scalar)."""
-    dims: list[int | str] = []
-    for part in (p.strip() for p in text.split(",")) if text.strip() else ():
-        if part.isdigit() and int(part) > 0:
-            dims.append(int(part))
-        elif part.isidentifier():
-            dims.append(part)
-        else:
-            raise ShapeError(f"bad size {part!r} in shape {text!r}: use positive integers or names, e.g. 5,3 or n,k")
-    return tuple(dims)
-
-
-def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64",
-              static: dict[str, Any] | None = None) -> list[ArgSpec]:
-    """Argument specs for export: listed shapes are arrays, ``static`` values are constants (an int loop
-    bound, a flag: the code is made for that value and checks it), the rest scalars."""
-    shapes, static = dict(shapes or {}), dict(static or {})
-    params = _params(fn)
-    for name in [*shapes, *static]:
-        if name not in params:
-            raise ShapeError(f"shape or value given for {name!r}, but {name_of(fn)} has no such argument "
-                             f"({', '.join(params)})")
-    specs = []
-    for name in params:
-        if name in static:
-            if not isinstance(static[name], (bool, int, str, type(None))):
-                raise ShapeError(f"static value of {name!r}: use an int, bool, str or None (floats and arrays "
-                                 "are arguments: give arrays a shape)")
-            specs.append(ArgSpec(name, None, static=static[name]))
-            continue
-        shape, kind = split_dtype(name, shapes.get(name, ()), dtype)
-        try:
-            shape = parse_shape(shape) if isinstance(shape, str) else tuple(shape)
-        except ShapeError as exc:
-            raise ShapeError(f"shape of {name!r}: {exc}") from None
-        for d in shape:
-            if not (isinstance(d, str) and d.isidentifier()) and not (isinstance(d, numbers.Integral) and d > 0):
-                raise ShapeError(f"shape of {name!r}: bad size {d!r}; use positive integers or names")
-        specs.append(ArgSpec(name, shape, kind))
-    return specs
+def _static_key(value: Any) -> Any:
+    """A static value in the cache key: its repr, or itself (by identity) for a function in a container,
+    whose repr could be another function's later; such keys are kept in memory only."""
+    return value if callable(value) else repr(value)
 
 
 def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
                        kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None) -> Compiled:
     from .pipeline import compile_function
-    indices, single = _wrt_indices(fn, wrt)
-    return compile_function(fn, specs_for(fn, shapes, static=static), indices, single=single, kind=kind,
-                            has_aux=has_aux)
+    indices, steps, single = arguments.parse_wrt(fn, wrt)
+    specs, layout = specs_for(fn, shapes, static=static)
+    flat, flat_single, tree = arguments.plan(name_of(fn), kind, specs, layout, indices, steps, single)
+    return compile_function(fn, specs, flat, single=flat_single, kind=kind, has_aux=has_aux, tree=tree)
 
 
 def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, Any] | None = None,

@@ -36,6 +36,7 @@ from .ir.shapes import ONE, format_shape
 from .rewrite.simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .backends.numpy.entry_points import internal
 from .runtime.signature import function_of, name_of
+from .runtime.pytrees import TreeWrt, path_text
 from .runtime.specs import ArgSpec, Compiled
 from .trace.run import trace
 from .trace.tracer import Trace, is_user_file
@@ -53,7 +54,7 @@ def _deepest(exc: BaseException) -> str:
     return f"in {frames[-1].name} of {os.path.basename(frames[-1].filename)}" if frames else "at an unknown place"
 
 
-def _user_failure(name: str, exc: Exception) -> SymdiffError:
+def _user_failure(name: str, exc: Exception, tree: TreeWrt | None = None) -> SymdiffError:
     frame = next((f for f in reversed(traceback.extract_tb(exc.__traceback__)) if is_user_file(f.filename)), None)
     where = f"{frame.filename}:{frame.lineno} ({frame.line})" if frame else "the function"
     if isinstance(exc, AttributeError) and "Tracer" in str(exc):
@@ -63,7 +64,18 @@ def _user_failure(name: str, exc: Exception) -> SymdiffError:
         return TraceError(f"{name} raised RecursionError ({exc}) while being traced: {frame.name} recursed too "
                           f"deep (without end?) at {where}; give the recursion a base case that does not depend on "
                           "traced values, or write it as a loop")
+    if isinstance(exc, (KeyError, IndexError)) and tree is not None and tree.layout.has_trees:
+        return TraceError(f"{name} raised {type(exc).__name__}: {exc}, at {where}, while being traced: a container "
+                          f"argument lacks a part the function reads? It was given {_leaves_text(tree)}; declare the "
+                          "missing leaves' shapes too (--shape params.b2=SIZES; export: shapes={'params.b2': ...})")
     return TraceError(f"{name} raised {type(exc).__name__}: {exc}, at {where}, while being traced")
+
+
+def _leaves_text(tree: TreeWrt) -> str:
+    layout = tree.layout
+    shown = [path_text(layout.params[i], p) for i, p in map(layout.leaf_path, range(len(layout.names)))
+             if not layout.trees[i].is_leaf]
+    return ", ".join(shown[:30]) or "no leaves"
 
 
 def source_hash(fn: Callable) -> str:
@@ -112,11 +124,12 @@ def _load_scipy_parts(fn: Callable) -> None:
 def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int], *, single: bool | None = None,
                      kind: str = "grad", func_name: str | None = None, file: str | None = None,
                      has_aux: bool = False, values: Sequence[Any] | None = None,
-                     known: Sequence[tuple[bool, ...]] = ()) -> Compiled:
+                     known: Sequence[tuple[bool, ...]] = (), tree: TreeWrt | None = None) -> Compiled:
     """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module
     of the ``kind`` of derivative (see :mod:`symdiff.ad.derivatives`). Branches on traced values: with
     ``values`` (the decorator's actual arguments), the paths ``known`` and the one the values take;
-    without, every path (see :mod:`symdiff.trace.branches`)."""
+    without, every path (see :mod:`symdiff.trace.branches`). ``tree``: the arguments are containers;
+    ``specs``, ``wrt`` and ``values`` are then those of their leaves (see :mod:`symdiff.arguments`)."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
     _load_scipy_parts(fn)
@@ -134,7 +147,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     token = REPORT.set(report)
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
-                        has_aux, values, known, public)
+                        has_aux, values, known, public, tree)
     except RecursionError as exc:  # (the user's own recursion is reported by _user_failure, at its line)
         raise UnsupportedError(f"{name} is too deep for symdiff to compile ({exc}, {_deepest(exc)}): its graph nests "
                                "deeper than Python's recursion limit; split it into smaller functions, or raise "
@@ -143,13 +156,15 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
         REPORT.reset(token)
 
 
-def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = False, values=None) -> Path:
+def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = False, values=None,
+           tree: TreeWrt | None = None) -> Path:
     """Stage 1: one path of the program (the branches on traced values decided by ``outcomes``, then
     by ``values`` if given, else True): its output, input nodes and branch conditions, sizes unified."""
     tr = Trace(outcomes)
     path = Path(outcomes)
     try:
-        path.out, path.inputs, path.conditions, path.aux = _trace_path(fn, specs, name, kind, tr, has_aux, values)
+        path.out, path.inputs, path.conditions, path.aux = _trace_path(fn, specs, name, kind, tr, has_aux, values,
+                                                                       tree)
     except SymdiffError as exc:
         if not tr.decisions or not is_failure(exc):
             raise
@@ -166,16 +181,16 @@ def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = Fa
     return path
 
 
-def _trace_path(fn, specs, name, kind, tr, has_aux, values):
+def _trace_path(fn, specs, name, kind, tr, has_aux, values, tree=None):
     args = _input_nodes(specs, tr)
     if values is not None:
         tr.evaluate = lambda cond: evaluate(cond, tr, [a.node for a in args if isinstance(a, Tracer)], specs, values)
     try:
-        result = trace(fn, args, tr)
+        result = trace(fn, tree.layout.rebuild(args) if tree else args, tr)  # containers hold the leaves' tracers
     except SymdiffError:
         raise
     except Exception as exc:  # the user's code failed on traced values: say where, in one paragraph
-        raise _user_failure(name, exc) from exc
+        raise _user_failure(name, exc, tree) from exc
     aux_text, aux_nodes = None, []
     if has_aux:
         if not (isinstance(result, tuple) and len(result) == 2):
@@ -205,21 +220,21 @@ def _trace_path(fn, specs, name, kind, tr, has_aux, values):
     return out, rest[:n], rest[n:n + m], (aux_text, rest[n + m:n + m + k]) if has_aux else None
 
 
-def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known, public) -> Compiled:
-    run = lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux)  # noqa: E731
+def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known, public, tree) -> Compiled:
+    run = lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux, tree=tree)  # noqa: E731
     if values is None:
         paths = explore(run)
     else:
-        paths = guided(run, lambda: _trace(fn, specs, name, kind, (), has_aux, values), known)
+        paths = guided(run, lambda: _trace(fn, specs, name, kind, (), has_aux, values, tree), known)
     dspecs = direction_specs(kind, specs, wrt)
     built = [_differentiate(p, specs, wrt, single, name, kind, dspecs, public) if p.error is None else None
              for p in paths]
     guard = tuple(sorted({(n.param("index"), axis, int(d)) for p in paths for n in p.inputs
                           for axis, d in enumerate(n.shape) if d.is_Integer and d != ONE}))
-    tree, conditions = decision_tree(paths)
+    decisions, conditions = decision_tree(paths)
     header = {"version": __version__, "file": file or _file_of(fn), "source_hash": source_hash(fn)}
-    source = module_source(name, fn, [*specs, *dspecs], wrt, paths, built, (tree, conditions), guard, kind, public,
-                           header)
+    source = module_source(name, fn, [*specs, *dspecs], wrt, paths, built, (decisions, conditions), guard, kind,
+                           public, header, tree, has_aux)
     texts, pictures = [], []
     wrt_names = [specs[i].name for i in wrt]
     for k, (path, b) in enumerate(zip(paths, built)):

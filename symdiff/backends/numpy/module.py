@@ -9,18 +9,22 @@ import sympy as sp
 
 from ... import escape
 from ...ir.graph import toposort
+from ...runtime.pytrees import path_text
 from ...runtime.specs import ArgSpec
 from .branches import dispatch_lines, failure_lines, size_bindings
 from .codegen import Function, ModuleText, NodePrinter, render_module
+from .containers import tree_wrap
 from .entry_points import defaults, wrap
 from .printer import ExprPrinter
 from .size_checks import size_check_lines
 
 
-def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kind, public, facts) -> str:
+def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kind, public, facts, containers=None,
+                  has_aux=False) -> str:
     """The module's text: for each traced path (``built``: its functions and graphs, None where it failed)
     the printed functions, the dispatch over the branches (``branching_tree``: the decision tree and its
-    conditions), the guards of sizes and constants, and the header (``facts``: version, file, source hash)."""
+    conditions), the guards of sizes and constants, and the header (``facts``: version, file, source hash).
+    ``containers``: container arguments (a :class:`~symdiff.runtime.pytrees.TreeWrt`), unpacked by the entry points."""
     params = [s.name for s in specs]
     ok = [b for b in built if b is not None]
     tree, conditions = branching_tree
@@ -59,8 +63,10 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
             lines = dispatch_lines(tree, lambda j: f"_{name}_branch_{j}({', '.join(user_params)})",
                                    lambda k: _leaf(name, f.suffix, k, call, built, paths, module))
             printed.append(Function(f"{name}_{f.suffix}", defaults(fn, fparams), f.doc, checks + lines))
-    printed = wrap(printed, public, fn)
-    wrt_names = [public.get(specs[i].name, specs[i].name) for i in wrt]
+    printed = (tree_wrap(printed, containers, list(wrt), public, fn, name, has_aux) if containers else
+               wrap(printed, public, fn))
+    wrt_names = ([path_text(containers.layout.params[i], p) for i, p in containers.items] if containers else
+                 [public.get(specs[i].name, specs[i].name) for i in wrt])
     header = {
         "summary": f"{kind.capitalize() if kind != 'grad' else 'Value and gradient'} of `{name}` with respect "
                    f"to {', '.join(wrt_names)}.",
@@ -154,8 +160,19 @@ def _relation_lines(name: str, inputs: Sequence[Sequence[Any]]) -> list[str]:
     return lines
 
 
+def _shown(spec: ArgSpec, k: int, tree, public) -> str:
+    """An argument (or a container's leaf: ``params.W1``) as the header lists it."""
+    if tree is not None and k < len(tree.layout.names) and tree.layout.has_trees:
+        i, path = tree.layout.leaf_path(k)
+        return path_text(tree.layout.params[i], path)
+    return public.get(spec.name, spec.name)
+
+
 def _shape_text(spec: ArgSpec) -> str:
     if not spec.is_array:
+        value = _plain(spec.static)
+        if value is None and spec.static is not None:
+            return f"a {type(spec.static).__name__} (a constant)"
         return f"{escape.literal(spec.static)} (a constant)"
     if not spec.shape:
         return f"{spec.dtype} scalar"

@@ -1,0 +1,108 @@
+"""Entry points for container arguments (dicts, lists, tuples, namedtuples: :mod:`symdiff.runtime.pytrees`).
+
+The functions printed for the flat leaves become ``_<name>`` (parameters: the leaves), and each public
+entry point takes the user's arguments, unpacks the containers one leaf a line, calls it and returns
+the gradient of a container ``wrt`` in the container's structure (keys through
+:func:`symdiff.escape.literal`; a namedtuple rebuilt through the class of the argument it was given,
+``type(params)(dW, db)``, so the module needs only NumPy)::
+
+    def loss_grad(params, X, y):
+        W1 = params["W1"]
+        b1 = params["b1"]
+        dW1, db1 = _loss_grad(W1, b1, X, y)
+        return {"W1": dW1, "b1": db1}
+
+Leaves of a ``wrt`` container that are not differentiated (integer data, static values) are None in
+the gradient.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from ... import escape
+from ...naming import Namer, grad_name
+from ...runtime import pytrees
+from ...runtime.pytrees import TreeDef, TreeWrt, path_code, path_text
+from .codegen import Function
+from .entry_points import defaults
+
+#: Entry points whose result is rebuilt in the structure of the ``wrt`` containers.
+REBUILT = ("grad", "value_and_grad", "elementwise_grad", "jacobian")
+
+
+def tree_wrap(functions: list[Function], tree: TreeWrt, wrt: list[int], public: dict[str, str], fn: Callable,
+              name: str, has_aux: bool) -> list[Function]:
+    """Each public function of ``functions`` (made for the flat leaves, differentiated with respect to
+    the leaves ``wrt``) as ``_<name>``, and ``<name>`` taking the user's arguments."""
+    layout = tree.layout
+    out = []
+    for f in functions:
+        if f.name.startswith("_"):
+            out.append(f)
+            continue
+        bare = [p.partition("=")[0] for p in f.params]
+        n = len(layout.names)
+        extra = bare[n:]  # directions (hvp, jvp) and the cotangent (vjp)
+        namer = Namer([*layout.params, *extra, f"_{f.name}", "type"])
+        lines, args = [], []
+        for i, (param, t) in enumerate(zip(layout.params, layout.trees)):
+            span = layout.span(i)
+            if t.is_leaf:
+                args.append(param)
+                continue
+            for k, path in zip(span, pytrees.leaf_paths(t)):
+                local = namer.fresh(bare[k])
+                lines.append(f"{local} = {path_code(param, path)}")
+                args.append(local)
+        call = f"_{f.name}({', '.join(args + extra)})"
+        suffix = f.name[len(name) + 1:]
+        if tree.rebuilds and suffix in REBUILT:
+            aux = has_aux and suffix in ("grad", "value_and_grad")
+            lines += _rebuild(suffix, call, tree, wrt, bare, namer, name, aux)
+        else:
+            lines.append(f"return {call}")
+        flat_call = f"{name}({', '.join(public.get(b, b) for b in bare[:n])})"
+        user_call = f"{name}({', '.join(layout.params)})"
+        user_what = ", ".join(path_text(layout.params[i], p) for i, p in tree.items)
+        doc = f.doc.replace(flat_call, user_call).replace(f"respect to {', '.join(bare[k] for k in wrt)}",
+                                                          f"respect to {user_what}")
+        out.append(Function(f"_{f.name}", f.params, f.doc, f.body))
+        out.append(Function(f.name, defaults(fn, [*layout.params, *extra]), doc, lines))
+    return out
+
+
+def _rebuild(suffix: str, call: str, tree: TreeWrt, wrt: list[int], bare: list[str], namer: Namer, name: str,
+             aux: bool) -> list[str]:
+    """Lines calling the flat function (``call``) and returning its derivatives in the ``wrt`` structure."""
+    prefix = (lambda b: f"jac_{b}") if suffix == "jacobian" else grad_name
+    names = {k: namer.fresh(prefix(bare[k])) for k in wrt}
+    grads = [names[k] for k in wrt]
+    pattern = "(" + ", ".join(grads) + ("," if len(grads) == 1 else "") + ")"
+    layout = tree.layout
+    parts = [_structure(layout.params[i], path, pytrees.at(layout.trees[i], path),
+                        iter(tree.item_leaves(i, path)), names) for i, path in tree.items]
+    result = parts[0] if tree.single else "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+    if suffix == "value_and_grad":
+        value = namer.fresh(name)
+        head = f"({value}, {namer.fresh('aux')})" if aux else value
+        return [f"{head}, {pattern} = {call}", f"return {head}, {result}"]
+    if aux:
+        a = namer.fresh("aux")
+        return [f"{pattern}, {a} = {call}", f"return {result}, {a}"]
+    return [f"{pattern if len(grads) != 1 else grads[0] + ','} = {call}", f"return {result}"]
+
+
+def _structure(param: str, path: tuple, node: TreeDef, leaves, names: dict[int, str]) -> str:
+    """The code of ``node``'s structure (at ``path`` of argument ``param``) holding the gradients ``names``
+    of its leaves (flat positions from ``leaves``, in order); None where a leaf is not differentiated."""
+    if node.is_leaf:
+        return names.get(next(leaves), "None")
+    parts = [_structure(param, path + (step,), child, leaves, names)
+             for step, child in zip(node.steps(), node.children)]
+    if node.kind == "dict":
+        return "{" + ", ".join(f"{escape.literal(k)}: {p}" for k, p in zip(node.keys, parts)) + "}"
+    if node.kind == "list":
+        return "[" + ", ".join(parts) + "]"
+    if node.kind == "namedtuple":
+        return f"type({path_code(param, path)})(" + ", ".join(parts) + ")"
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
