@@ -319,13 +319,10 @@ def _subscripted_keys(fn: Callable, name: str) -> list[str]:
         tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
     except (OSError, TypeError, SyntaxError):
         return []
-    keys: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == name \
-                and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
-            if node.slice.value not in keys:
-                keys.append(node.slice.value)
-    return keys
+    found = sorted(((node.lineno, node.col_offset), node.slice.value) for node in ast.walk(tree)
+                   if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == name
+                   and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str))
+    return list(dict.fromkeys(key for _, key in found))
 
 
 def plan(fname: str, kind: str, specs: Sequence[ArgSpec], layout: Layout, indices: Sequence[int],

@@ -75,13 +75,19 @@ def _name(option: str, name: str, seen: dict) -> str:
     return norm
 
 
+def _is_name(text: str) -> bool:
+    """An argument name, or a path into a container argument (``params.W1``, ``params.layers.0.W``)."""
+    head, *steps = text.strip().split(".")
+    return head.isidentifier() and all(s and s.replace("_", "a").isalnum() for s in steps)
+
+
 def parse_shapes(items: Sequence[str]) -> dict[str, str]:
     shapes: dict[str, str] = {}
     for item in items:
         name, sep, dims = item.partition("=")
-        if not sep or not name.strip().isidentifier():
+        if not sep or not _is_name(name):
             raise CliError(f"--shape {item!r}: expected NAME=SIZES, e.g. --shape w=5,3 or --shape x=n,k "
-                           "(nothing after = for a scalar: x=)")
+                           "(nothing after = for a scalar: x=; a leaf of a dict argument: params.W1=784,128)")
         shapes[_name("--shape", name, shapes)] = dims
     return shapes
 
@@ -94,7 +100,7 @@ def parse_static(items: Sequence[str]) -> dict[str, object]:
             value = ast.literal_eval(text) if sep else None
         except (ValueError, SyntaxError):
             value = None
-        if not sep or not name.strip().isidentifier() or not isinstance(value, (bool, int, str)):
+        if not sep or not _is_name(name) or not isinstance(value, (bool, int, str)):
             raise CliError(f"--static {item!r}: expected NAME=VALUE with an int, True/False or a quoted string, "
                            "e.g. --static steps=10")
         values[_name("--static", name, values)] = value
@@ -117,10 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(cmd, help=text, description=text, epilog=EXAMPLES,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("target", metavar="FILE.py:FUNC", help="the function to differentiate")
-        p.add_argument("--wrt", default=None, help="comma-separated argument names (default: the first argument)")
+        p.add_argument("--wrt", default=None, help="comma-separated argument names or paths into container "
+                                                   "arguments, params.W1 (default: the first argument)")
         p.add_argument("--shape", action="append", default=[], metavar="NAME=SIZES",
                        help="shape of an array argument, sizes as integers or names (n,k); repeatable; "
-                            "arguments without a shape are scalars; integer data (labels): y=n:int64")
+                            "arguments without a shape are scalars; integer data (labels): y=n:int64; "
+                            "a leaf of a dict (list) argument by its path: params.W1=784,128 (layers.0.W=n,k)")
         p.add_argument("--static", action="append", default=[], metavar="NAME=VALUE",
                        help="an argument the code is made for one value of (an int loop bound, a flag); repeatable")
         p.add_argument("--debug", action="store_true", help="show the full traceback on errors")

@@ -65,9 +65,12 @@ def _user_failure(name: str, exc: Exception, tree: TreeWrt | None = None) -> Sym
                           f"deep (without end?) at {where}; give the recursion a base case that does not depend on "
                           "traced values, or write it as a loop")
     if isinstance(exc, (KeyError, IndexError)) and tree is not None and tree.layout.has_trees:
+        layout = tree.layout
+        key = exc.args[0] if isinstance(exc, KeyError) and exc.args else "KEY"
+        part = next((f"{p}.{key}" for p, t in zip(layout.params, layout.trees) if t.kind == "dict"), f"ARG.{key}")
         return TraceError(f"{name} raised {type(exc).__name__}: {exc}, at {where}, while being traced: a container "
                           f"argument lacks a part the function reads? It was given {_leaves_text(tree)}; declare the "
-                          "missing leaves' shapes too (--shape params.b2=SIZES; export: shapes={'params.b2': ...})")
+                          f"missing leaves' shapes too (--shape {part}=SIZES; export: shapes={{{part!r}: ...}})")
     return TraceError(f"{name} raised {type(exc).__name__}: {exc}, at {where}, while being traced")
 
 

@@ -89,7 +89,7 @@ def _rebuild(suffix: str, call: str, tree: TreeWrt, wrt: list[int], bare: list[s
     if aux:
         a = namer.fresh("aux")
         return [f"{pattern}, {a} = {call}", f"return {result}, {a}"]
-    return [f"{pattern if len(grads) != 1 else grads[0] + ','} = {call}", f"return {result}"]
+    return [f"{', '.join(grads) if grads else '()'}{',' if len(grads) == 1 else ''} = {call}", f"return {result}"]
 
 
 def _structure(param: str, path: tuple, node: TreeDef, leaves, names: dict[int, str]) -> str:
