@@ -57,7 +57,7 @@ def spec_of(name: str, value: Any, leaf_of: str | None = None) -> ArgSpec:
         return ArgSpec(name, tuple(value.shape), "bool")
     if isinstance(value, np.ndarray) and value.dtype.kind in "iu":  # integer data (labels, tokens): int64
         return ArgSpec(name, tuple(value.shape), "int64")
-    if isinstance(value, (str, type(None))) or (leaf_of and inspect.isroutine(value)):
+    if isinstance(value, (str, type(None))) or (leaf_of and callable(value) and not isinstance(value, type)):
         return ArgSpec(name, None, static=value)
     from .trace.random_standins import is_generator, outside_message
     if is_generator(value):
@@ -72,7 +72,8 @@ def leaf_names(params: Sequence[str], trees: Sequence[pytrees.TreeDef]) -> list[
     its path without the argument (``W1``, ``layers_0_b``) when that is unique and no argument's
     name, else with it (``params_W1``); made unique in the order of the leaves."""
     paths = [(p, path) for p, t in zip(params, trees) for path in (pytrees.leaf_paths(t) if not t.is_leaf else [None])]
-    steps = lambda path: [identifier(str(getattr(s, "name", s)), "k") for s in path]  # noqa: E731
+    steps = lambda path: [str(s) if isinstance(s, int) else identifier(str(getattr(s, "name", s)), "k")  # noqa: E731
+                          for s in path]
     short = ["_".join(steps(path)) if path else None for _, path in paths]
     counts = {s: short.count(s) for s in short}
     taken, out = set(params) | RESERVED, []
@@ -80,7 +81,8 @@ def leaf_names(params: Sequence[str], trees: Sequence[pytrees.TreeDef]) -> list[
         if path is None:
             out.append(param)
             continue
-        name = s if s and s.isidentifier() and counts[s] == 1 and s not in taken else "_".join([param, *steps(path)])
+        name = s if s and s.isidentifier() and counts[s] == 1 and s not in taken else \
+            identifier("_".join([param, *steps(path)]))
         base, k = name, 0
         while name in taken:
             k += 1
