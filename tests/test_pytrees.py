@@ -306,8 +306,31 @@ def test_cli_shapes_of_leaves(tmp_path: Path):
              "-o", str(out))
     assert ok.returncode == 0, ok.stderr
     rng = np.random.default_rng(9)
-    params, X, y = {"W": rng.normal(size=(4, 3)), "b": rng.normal(size=3)}, rng.normal(size=(7, 4)), rng.integers(0, 3, 7)
+    params = {"W": rng.normal(size=(4, 3)), "b": rng.normal(size=3)}
+    X, y = rng.normal(size=(7, 4)), rng.integers(0, 3, 7)
     mod = _import(out)
     ns: dict = {}
     exec(src.read_text(), ns)  # noqa: S102
     _fd_check(ns["loss"], (params, X, y), 0, mod.loss_grad(params, X, y))
+
+
+def _readme_block(after: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("```python\n", text.index(after)) + len("```python\n")
+    return text[start:text.index("```", start)]
+
+
+def test_readme_classifier_example_is_what_the_tool_prints(capsys, monkeypatch):
+    from symdiff.cli import main
+    monkeypatch.chdir(ROOT)
+    command = ["grad", "examples/classifier.py:loss", "--shape", "params.W1=d,h", "--shape", "params.b1=h",
+               "--shape", "params.W2=h,k", "--shape", "params.b2=k", "--shape", "X=n,d", "--shape", "y=n:int64"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "symdiff " + " ".join(command[:2]) + " --shape params.W1=d,h --shape params.b1=h \\\n" in readme
+    assert main(command) == 0
+    printed = _readme_block("returns the gradient in the same structure")
+    assert printed.startswith("def _loss_grad(") and printed in capsys.readouterr().out
+    source = (ROOT / "examples" / "classifier.py").read_text(encoding="utf-8")
+    body = _readme_block("A second example")
+    assert body.replace("\n    h = ", '\n    """Mean cross-entropy of the softmax of a two-layer network\'s logits against the '
+                                      'labels ``y``."""\n    h = ') in source
