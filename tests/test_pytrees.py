@@ -332,5 +332,5 @@ def test_readme_classifier_example_is_what_the_tool_prints(capsys, monkeypatch):
     assert printed.startswith("def _loss_grad(") and printed in capsys.readouterr().out
     source = (ROOT / "examples" / "classifier.py").read_text(encoding="utf-8")
     body = _readme_block("A second example")
-    assert body.replace("\n    h = ", '\n    """Mean cross-entropy of the softmax of a two-layer network\'s logits against the '
-                                      'labels ``y``."""\n    h = ') in source
+    doc = '    """Mean cross-entropy of the softmax of a two-layer network\'s logits against the labels ``y``."""\n'
+    assert body.replace("\n    h = ", "\n" + doc + "    h = ") in source
