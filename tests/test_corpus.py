@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import symdiff
+from symdiff.runtime.pytrees import flatten, is_container, is_namedtuple, path_text
 from symdiff.testing import check_grads
 from corpus import CATEGORIES, FEATURES, Entry, listing, load, rebind
 
@@ -46,7 +47,8 @@ GAPS: dict[str, tuple[str, type]] = {
 }
 
 #: Entries also run through the command line in a subprocess.
-CLI_ENTRIES = ("losses.huber", "layers.mlp", "statistics.normal_loglik_logscale", "finance.portfolio_variance")
+CLI_ENTRIES = ("losses.huber", "layers.mlp", "statistics.normal_loglik_logscale", "finance.portfolio_variance",
+               "containers.mlp_dict")
 
 CORPUS = load()
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,9 +77,36 @@ def _as_tuple(g, e: Entry) -> tuple:
     return g
 
 
+def _flat(e: Entry, fn, args: tuple, grads: tuple) -> tuple:
+    """A "pytree" entry (container arguments) as a function of its leaves: that function, the leaves, the
+    positions of the differentiated (float) leaves of the wrt arguments and their gradients, matched by
+    path (the gradient has the argument's structure, None at the other leaves; an exported module's dict
+    has the declared order). Other entries as they are. ``grads=()``: the positions only."""
+    if "pytree" not in e.needs:
+        return fn, args, e.wrt_positions, grads
+    from symdiff.arguments import bind, differentiable
+    from symdiff.runtime.pytrees import flatten, leaf_paths
+    specs, layout = bind(e.params[:len(args)], args)
+    positions, flat_grads = [], []
+    for j, i in enumerate(e.wrt_positions):
+        paths = leaf_paths(layout.trees[i]) if not layout.trees[i].is_leaf else [()]
+        if grads:
+            got = dict(flatten(grads[j])[0]) if not layout.trees[i].is_leaf else {(): grads[j]}
+            assert set(got) == set(paths), (e.id, sorted(map(str, got)), sorted(map(str, paths)))
+        for k, path in zip(layout.span(i), paths):
+            if differentiable(specs[k]):
+                positions.append(k)
+                flat_grads += [got[path]] if grads else []
+            else:
+                assert not grads or got[path] is None, (e.id, path, got[path])
+    return (lambda *leaves: fn(*layout.rebuild(list(leaves)))), tuple(layout.leaves(list(args))), positions, \
+        tuple(flat_grads)
+
+
 def _fd_check(e: Entry, fn, args: tuple, grads: tuple) -> None:
     """Central differences of the plain function along random directions against ``grads``."""
-    check_grads(fn, args, wrt=e.wrt_positions, gradient=lambda *a: grads, directions=3, seed=1)
+    fn, args, positions, grads = _flat(e, fn, args, grads)
+    check_grads(fn, args, wrt=positions, gradient=lambda *a: grads, directions=3, seed=1)
 
 
 def _value_fn(e: Entry):
@@ -138,8 +167,9 @@ def _decorator_check(e: Entry, args: tuple) -> None:
                         expected_aux if isinstance(expected_aux, tuple) else (expected_aux,)):
             np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(value, expected, rtol=1e-9, atol=1e-12)
-    for g, i in zip(grads, e.wrt_positions):
-        assert np.shape(g) == np.shape(args[i])
+    _, leaves, positions, flat_grads = _flat(e, e.fn, args, grads)
+    for g, i in zip(flat_grads, positions):
+        assert np.shape(g) == np.shape(leaves[i])
     _fd_check(e, _value_fn(e), args, grads)
 
 
@@ -151,7 +181,33 @@ def _import_file(path: Path):
 
 
 def _shapes(e: Entry, args: tuple) -> dict:
-    return {n: a.shape for n, a in zip(e.params, args) if isinstance(a, np.ndarray)}
+    """Export's shapes: of the arrays, and of each leaf of a container argument by its path (integer data
+    as ``"n:int64"``, a float as ``""``); the containers' static leaves are in :func:`_static`."""
+    out = {n: a.shape if a.dtype.kind == "f" else f"{','.join(map(str, a.shape))}:int64"
+           for n, a in zip(e.params, args) if isinstance(a, np.ndarray)}
+    for n, a in zip(e.params, args):  # a namedtuple: declared nested, as its class (its leaves are arrays)
+        if is_namedtuple(a):
+            out[n] = type(a)(*(np.shape(x) for x in a))
+    for path, leaf in _container_leaves(e, args, plain=True):
+        if isinstance(leaf, np.ndarray):
+            dims = ",".join(map(str, leaf.shape))
+            out[path] = f"{dims}:int64" if leaf.dtype.kind in "iu" else dims
+        elif isinstance(leaf, float):
+            out[path] = ""
+    return out
+
+
+def _container_leaves(e: Entry, args: tuple, plain: bool = False) -> list:
+    """The leaves of the container arguments by path (``plain``: not those of namedtuples)."""
+    return [(path_text(n, p), leaf) for n, a in zip(e.params, args) if is_container(a)
+            and not (plain and is_namedtuple(a)) for p, leaf in flatten(a)[0]]
+
+
+def _static(e: Entry, args: tuple) -> dict:
+    """Export's static values: int arguments (loop bounds) and the containers' ints and strings by path."""
+    out = {n: a for n, a in zip(e.params, args) if isinstance(a, int)}
+    out.update({p: leaf for p, leaf in _container_leaves(e, args) if isinstance(leaf, (int, str))})
+    return out
 
 
 def _export_check(e: Entry, module, args: tuple, single: bool = False) -> None:
@@ -168,7 +224,7 @@ def test_export(e: Entry, tmp_path: Path):
     args = e.with_defaults(e.args(seed=10))
     path = tmp_path / f"{e.fn.__name__}_generated.py"
     kwargs = {"has_aux": True} if "has_aux" in e.needs else {}
-    static = {n: a for n, a in zip(e.params, args) if isinstance(a, int)}  # loop bounds: made for that value
+    static = _static(e, args)  # loop bounds: made for that value
     symdiff.export(e.fn, path, wrt=e.wrt, shapes=_shapes(e, args), static=static, **kwargs)
     module = _import_file(path)
     for seed in _seeds(e, 10):  # one module, several inputs (each branch of a symbolic choice)
@@ -179,7 +235,8 @@ def test_export(e: Entry, tmp_path: Path):
 def test_cli(e: Entry, tmp_path: Path):
     args = e.with_defaults(e.args(seed=3))
     out = tmp_path / f"{e.fn.__name__}_cli.py"
-    shape_opts = [f"--shape={n}={','.join(map(str, s))}" for n, s in _shapes(e, args).items()]
+    shape_opts = [f"--shape={n}={s if isinstance(s, str) else ','.join(map(str, s))}"
+                  for n, s in _shapes(e, args).items()]
     cmd = [sys.executable, "-m", "symdiff", "grad", f"{e.fn.__code__.co_filename}:{e.fn.__name__}",
            "--wrt", ",".join(e.wrt), *shape_opts, "-o", str(out)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
@@ -220,6 +277,8 @@ PEER_SKIP = {
     ("losses.entropy_safe_where", "jax"): WHERE_NAN,
     ("numerics.cumulative_ops", "autograd"): "autograd has no gradient for np.ptp",
     ("numerics.shape_manipulations", "autograd"): "autograd has no gradient for np.flip",
+    ("containers.model_class_loss", "autograd"): "its class's methods keep the module's NumPy (rebind copies "
+                                                 "functions, not classes)",
 }
 
 
@@ -237,6 +296,18 @@ def _peer_gradients(peer: str, e: Entry, args: tuple) -> list:
         import jax.scipy.special as xsp
     body = rebind(e.fn, xnp, xsp)
     scalar = (lambda *a: body(*a)[0]) if "has_aux" in e.needs else body
+    if "pytree" in e.needs and not _autograd_takes(args):  # a string or a namedtuple in the containers:
+        # the peer differentiates the same body as a function of the float leaves (the others fixed)
+        _, leaves, positions, _ = _flat(e, e.fn, args, ())
+        from symdiff.arguments import bind
+        layout = bind(e.params[:len(args)], args)[1]
+
+        def of_floats(*floats):
+            flat = list(leaves)
+            for k, f in zip(positions, floats):
+                flat[k] = f
+            return scalar(*layout.rebuild(flat))
+        return list(autograd.grad(of_floats, argnum=tuple(range(len(positions))))(*(leaves[k] for k in positions)))
     if peer == "autograd":
         return list(autograd.grad(scalar, argnum=e.wrt_positions)(*args))
     g = jax.grad(scalar, argnums=e.wrt_positions)
@@ -246,12 +317,26 @@ def _peer_gradients(peer: str, e: Entry, args: tuple) -> list:
     return [np.asarray(t) for t in g(*args)]
 
 
+def _autograd_takes(args: tuple) -> bool:
+    """Whether autograd differentiates these containers as they are: dicts, lists and tuples of float
+    arrays and floats (no strings, no namedtuples)."""
+    from symdiff.runtime.pytrees import subtrees
+    for a in args:
+        leaves, tree = flatten(a)
+        if any(t.kind == "namedtuple" for _, t in subtrees(tree)) or is_namedtuple(a):
+            return False
+        if not tree.is_leaf and not all(isinstance(x, (float, np.ndarray)) for _, x in leaves):
+            return False
+    return True
+
+
 def _peer_params() -> list:
     """autograd for every entry; JAX (a tenth of a second per function to compile) for every sixth entry
     and wherever autograd cannot run the body."""
     out = []
     for k, e in enumerate(CORPUS):
-        peers = ["autograd"] + (["jax"] if k % 6 == 0 or (e.id, "autograd") in PEER_SKIP else [])
+        jax = (k % 6 == 0 or (e.id, "autograd") in PEER_SKIP) and "pytree" not in e.needs  # (JAX sorts dict keys)
+        peers = ["autograd"] + (["jax"] if jax else [])
         for peer in peers:
             marks = _marks(e, peer=True, path="peer")
             reason = PEER_SKIP.get((e.id, peer)) or next(
@@ -269,5 +354,16 @@ def test_peer(e: Entry, peer: str):
     args = e.args()
     theirs = _peer_gradients(peer, e, args)
     _, ours = _symdiff_value_and_grad(e, args)
+    if "pytree" in e.needs:
+        if _autograd_takes(args):  # the same containers: the same structure (types, keys, their order)
+            assert [flatten(g)[1] for g in ours] == [flatten(g)[1] for g in theirs], e.id
+            theirs = [leaf for g in theirs for _, leaf in flatten(g)[0]]
+        else:
+            theirs = list(theirs)
+        ours = list(_flat(e, e.fn, args, ours)[3])
+        assert len(ours) == len(theirs)
+        for k, (a, b) in enumerate(zip(ours, theirs)):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10, err_msg=f"leaf {k} of the gradient vs {peer}")
+        return
     for name, a, b in zip(e.wrt, ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10, err_msg=f"gradient wrt {name} vs {peer}")

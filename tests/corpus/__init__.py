@@ -4,8 +4,8 @@ Each category module registers its functions with :func:`entry` (or :func:`add` 
 factories). An :class:`Entry` knows how to make random arguments inside the function's domain (a
 seeded float64 Generator), which arguments to differentiate, and which features (``needs``) it uses
 that symdiff may not support yet. Bodies refer to NumPy as the module global ``np`` (and to
-``scipy.special`` as ``sp``, ``math`` as ``math``), so :func:`rebind` can run the very same bodies on
-``autograd.numpy`` or ``jax.numpy``.
+``scipy.special`` as ``sp`` or by the names they import from it, ``math`` as ``math``), so
+:func:`rebind` can run the very same bodies on ``autograd.numpy`` or ``jax.numpy``.
 """
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ from typing import Any, Callable
 import numpy as np
 
 #: Features that a corpus function may use and that may not be supported yet.
-FEATURES = ("fancy_index", "index_update", "branch", "has_aux", "math", "scipy_special", "np_array_list")
+FEATURES = ("fancy_index", "index_update", "branch", "has_aux", "math", "scipy_special", "np_array_list", "pytree")
 
-CATEGORIES = ("losses", "layers", "physics", "statistics", "geometry", "finance", "control_flow", "numerics")
+CATEGORIES = ("losses", "layers", "physics", "statistics", "geometry", "finance", "control_flow", "numerics",
+              "containers")
 
 Maker = Callable[[np.random.Generator], Any]
 
@@ -180,6 +181,8 @@ def rebind(fn: Callable, xnp: Any, xsp: Any) -> Callable:
     for key, value in list(globs.items()):
         if _is_local(value):
             globs[key] = copy(value)
+        elif str(getattr(value, "__module__", "")).startswith("scipy.special") and hasattr(xsp, key):
+            globs[key] = getattr(xsp, key)  # from scipy.special import logsumexp
     return copy(fn)
 
 
