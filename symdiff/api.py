@@ -78,6 +78,8 @@ class Transformed:
         self._cache: dict[tuple, list[tuple[Compiled, Any]]] = {}
         # exact shapes -> the module, its function, and that function behind a guard of those shapes
         self._fast: dict[tuple, tuple[Compiled, Callable, Callable]] = {}
+        # exact structures and shapes of container arguments -> the module and its function
+        self._fast_trees: dict[tuple, tuple[Compiled, Callable]] = {}
         self._hot: Callable = miss  # the guarded function of the latest call, if it came from self._fast
         self._last: Compiled | None = None
         self._reads = freshness.NEVER  # what the function reads, snapshotted at the latest change
@@ -169,7 +171,7 @@ class Transformed:
         # self.cache_info: a hot call then leaves both as they are
         self._hot = miss
         if not self._reads.fresh():  # a global, cell, attribute... changed: code for the new values
-            self._reads, self._fast = freshness.collect(self.fn), {}
+            self._reads, self._fast, self._fast_trees = freshness.collect(self.fn), {}, {}
         if not kwargs:  # the same exact key as an earlier call
             key = exact_key(args)
             hit = self._fast.get(key)
@@ -183,6 +185,15 @@ class Transformed:
                 else:
                     self._hot = hit[2]
                     return result
+        tree_key = _tree_key(args) if not kwargs and None in key else None
+        if tree_key is not None and tree_key in self._fast_trees:  # containers of the exact key of an earlier call
+            compiled, func = self._fast_trees[tree_key]
+            self._last, self.cache_info = compiled, "memory"
+            try:
+                return func(*args)
+            except LookupError as exc:
+                if type(exc).__name__ != "BranchNotCompiled":
+                    raise
         values = self._bind(args, kwargs)
         if any(is_tracer(v) for v in values) or _tracing():  # inside another trace (closures may hold traced values)
             return self._compose(values)
@@ -203,6 +214,8 @@ class Transformed:
         self._last = compiled
         if not kwargs and len(args) == len(values) and None not in key:
             self._fast[key] = (compiled, func, guarded(key, func, self._reads.check))
+        elif tree_key is not None and len(args) == len(values):
+            self._fast_trees[tree_key] = (compiled, func)
         return result
 
     def _compose(self, values: list[Any]) -> Any:
@@ -298,6 +311,16 @@ def is_tracer(x: Any) -> bool:
     """Whether ``x`` is a traced value (without importing the tracer when nothing was ever traced)."""
     values = sys.modules.get("symdiff.trace.values")
     return values is not None and isinstance(x, values.Tracer)
+
+
+def _tree_key(args: tuple) -> tuple | None:
+    """The exact key of a call with container arguments (None if it has none, or a leaf the fast path does
+    not handle): their structures and their leaves' exact shapes, dtypes and static values."""
+    from .runtime.pytrees import exact_key as tree_exact_key, is_container
+    if not any(is_container(a) for a in args):
+        return None
+    key = tuple(tree_exact_key(a) for a in args)
+    return None if None in key else key
 
 
 def _static_key(value: Any) -> Any:

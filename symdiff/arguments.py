@@ -96,7 +96,7 @@ def bind(params: Sequence[str], values: Sequence[Any]) -> tuple[list[ArgSpec], L
     """The flat leaves' specs of the parameters' ``values`` and the layout mapping them back."""
     trees, leaves = [], []
     for name, value in zip(params, values):
-        if pytrees.is_container(value):
+        if pytrees.is_container(value) or isinstance(value, dict):  # (flatten refuses dict subclasses, saying why)
             pairs, tree = pytrees.flatten(value, f"argument {name!r}")
             trees.append(tree)
             leaves.extend((name, path, v) for path, v in pairs)

@@ -334,3 +334,18 @@ def test_readme_classifier_example_is_what_the_tool_prints(capsys, monkeypatch):
     body = _readme_block("A second example")
     doc = '    """Mean cross-entropy of the softmax of a two-layer network\'s logits against the labels ``y``."""\n'
     assert body.replace("\n    h = ", "\n" + doc + "    h = ") in source
+
+
+def test_repeated_calls_take_the_container_fast_path():
+    def f(p, x):
+        return np.sum(np.sin(x * p["w"])) * p["k"] if p["mode"] == "sin" else np.sum(x * p["w"])
+    x = np.linspace(0, 1, 5)
+    dloss = symdiff.grad(f)
+    dloss({"w": np.ones(5), "k": 2.0, "mode": "sin"}, x)
+    for w in (np.full(5, 0.5), np.arange(5.0)):  # new values, the same structure: the code of the first call
+        g = dloss({"w": w, "k": 2.0, "mode": "sin"}, x)
+        assert dloss.cache_info == "memory" and list(dloss._fast_trees)
+        np.testing.assert_allclose(g["w"], 2.0 * x * np.cos(x * w), rtol=1e-12)
+    g = dloss({"w": w, "k": 2.0, "mode": "lin"}, x)  # a static leaf is part of the key
+    np.testing.assert_allclose(g["w"], x, rtol=1e-12)
+    assert g["k"] == 0 and g["mode"] is None

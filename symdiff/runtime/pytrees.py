@@ -24,8 +24,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+import numpy as np
+
 from .. import escape
 from ..errors import TraceError
+from .fastpath import _F64, _other_key
 
 #: How deep containers may nest (a guard against self-containing lists).
 MAX_DEPTH = 64
@@ -278,3 +281,19 @@ class TreeWrt:
         """The flat positions of the leaves under ``path`` of parameter ``i``."""
         span = self.layout.span(i)
         return [span.start + k for k, p in enumerate(leaf_paths(self.layout.trees[i])) if p[:len(path)] == path]
+
+
+def exact_key(value: Any) -> Any:
+    """The exact key of an argument for the call fast path (see :mod:`symdiff.runtime.fastpath`), going
+    into containers: their types, keys in order, namedtuple classes, and each leaf's exact key; None
+    when a leaf is one the fast path does not handle (then the call takes the slow path)."""
+    t = type(value)
+    if t is dict:
+        parts = tuple(exact_key(v) for v in value.values())
+        return None if None in parts else ("dict", tuple(value), parts)
+    if t is list or t is tuple or is_namedtuple(value):
+        parts = tuple(exact_key(v) for v in value)
+        return None if None in parts else (t.__name__ if t in (list, tuple) else t, parts)
+    if value is None:
+        return ("None",)
+    return value.shape if t is np.ndarray and value.dtype is _F64 else _other_key(value)
