@@ -29,7 +29,7 @@ from .runtime import cache
 from .runtime import freshness
 from .errors import SymdiffError, TraceError
 from .runtime.fastpath import MISS, exact_key, guarded, miss
-from .runtime.signature import direction_names, name_of, param_names, parameters, with_directions
+from .runtime.signature import direction_names, name_of, parameters, with_directions
 from .runtime.specs import Compiled, call_values
 from . import arguments
 from .arguments import parse_shape, specs_for  # noqa: F401  (public: the CLI's and export's shapes)
@@ -39,16 +39,6 @@ from .trace.composites import stop_gradient  # noqa: F401  (public: symdiff.stop
 # from the on-disk cache never imports it.
 
 Wrt = str | int | Sequence[str | int] | None
-
-
-def _params(fn: Callable) -> list[str]:
-    return param_names(fn)
-
-
-def _wrt_indices(fn: Callable, wrt: Wrt) -> tuple[list[int], bool]:
-    """Positions of the ``wrt`` parameters, and whether a single one was asked for (bare result)."""
-    indices, _, single = arguments.parse_wrt(fn, wrt)
-    return indices, single
 
 
 #: What each transform calls in the generated module, and the kind of module it needs.
@@ -257,7 +247,7 @@ def _transform(entry: str, fn: Callable | None, wrt: Wrt, has_aux: bool = False)
 
 def grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False) -> Any:
     """Gradient of a scalar function with respect to ``wrt`` (names or positions; default: the first
-    argument). Works as ``grad(f, wrt=...)`` and as a decorator ``@grad(wrt=...)``. With ``has_aux``,
+    argument; paths into container arguments, ``"params.W1"``: see :mod:`symdiff.arguments`). Works as ``grad(f, wrt=...)`` and as a decorator ``@grad(wrt=...)``. With ``has_aux``,
     ``fn`` returns ``(value, aux)`` and calls return ``(gradient, aux)``, as in JAX."""
     return _transform("grad", fn, wrt, has_aux)
 
@@ -343,7 +333,7 @@ def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, An
     """Write the gradient module of ``fn`` to ``path`` (written whole or not at all); return its text.
 
     ``shapes`` maps argument names to shapes of ints or names (``("n", "k")``); arguments not listed
-    are scalars. The module exposes ``<fn>_grad`` and ``<fn>_value_and_grad`` and imports only NumPy;
+    are scalars. A container argument's leaves: ``{"params": {"W1": (784, 128)}}`` or ``{"params.W1": ...}``. The module exposes ``<fn>_grad`` and ``<fn>_value_and_grad`` and imports only NumPy;
     ``kind="hessian"`` adds ``<fn>_hessian``, ``"hvp"`` adds ``<fn>_hvp``; ``"jacobian"`` and ``"jvp"``
     give ``<fn>_jacobian`` and ``<fn>_jvp``. ``static`` maps arguments to constant values the code is
     made for (``{"steps": 10}``).
