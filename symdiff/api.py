@@ -246,9 +246,9 @@ def _transform(entry: str, fn: Callable | None, wrt: Wrt, has_aux: bool = False)
 
 
 def grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False) -> Any:
-    """Gradient of a scalar function with respect to ``wrt`` (names or positions; default: the first
-    argument; paths into container arguments, ``"params.W1"``: see :mod:`symdiff.arguments`). Works as ``grad(f, wrt=...)`` and as a decorator ``@grad(wrt=...)``. With ``has_aux``,
-    ``fn`` returns ``(value, aux)`` and calls return ``(gradient, aux)``, as in JAX."""
+    """Gradient of a scalar function with respect to ``wrt`` (names, positions or paths into container
+    arguments, ``"params.W1"``: see :mod:`symdiff.arguments`; default: the first argument). Works as
+    ``grad(f, wrt=...)`` and as a decorator ``@grad(wrt=...)``. With ``has_aux``, ``fn`` returns ``(value, aux)`` and calls return ``(gradient, aux)``, as in JAX."""
     return _transform("grad", fn, wrt, has_aux)
 
 
@@ -333,7 +333,8 @@ def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, An
     """Write the gradient module of ``fn`` to ``path`` (written whole or not at all); return its text.
 
     ``shapes`` maps argument names to shapes of ints or names (``("n", "k")``); arguments not listed
-    are scalars. A container argument's leaves: ``{"params": {"W1": (784, 128)}}`` or ``{"params.W1": ...}``. The module exposes ``<fn>_grad`` and ``<fn>_value_and_grad`` and imports only NumPy;
+    are scalars; a container argument's leaves: ``{"params": {"W1": (784, 128)}}`` or ``{"params.W1": ...}``.
+    The module exposes ``<fn>_grad`` and ``<fn>_value_and_grad`` and imports only NumPy;
     ``kind="hessian"`` adds ``<fn>_hessian``, ``"hvp"`` adds ``<fn>_hvp``; ``"jacobian"`` and ``"jvp"``
     give ``<fn>_jacobian`` and ``<fn>_jvp``. ``static`` maps arguments to constant values the code is
     made for (``{"steps": 10}``).
