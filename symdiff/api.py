@@ -248,7 +248,8 @@ def _transform(entry: str, fn: Callable | None, wrt: Wrt, has_aux: bool = False)
 def grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False) -> Any:
     """Gradient of a scalar function with respect to ``wrt`` (names, positions or paths into container
     arguments, ``"params.W1"``: see :mod:`symdiff.arguments`; default: the first argument). Works as
-    ``grad(f, wrt=...)`` and as a decorator ``@grad(wrt=...)``. With ``has_aux``, ``fn`` returns ``(value, aux)`` and calls return ``(gradient, aux)``, as in JAX."""
+    ``grad(f, wrt=...)`` and as a decorator ``@grad(wrt=...)``. With ``has_aux``, ``fn`` returns
+    ``(value, aux)`` and calls return ``(gradient, aux)``, as in JAX."""
     return _transform("grad", fn, wrt, has_aux)
 
 
