@@ -116,7 +116,7 @@ class Transformed:
             if fits(compiled.guard):
                 self.cache_info = "memory"
                 return compiled, module
-        disk_key = self._disk_key(key) if all(_static_key(s.static) is not s.static for s in specs) else None
+        disk_key = self._disk_key(key) if not any(callable(s.static) for s in specs) else None
         compiled, module = cache.from_disk(disk_key, fits, self.entry) if disk_key and grow is None else (None, None)
         if compiled is not None:
             self.cache_info = "disk"
@@ -315,9 +315,10 @@ def _tree_key(args: tuple) -> tuple | None:
 
 
 def _static_key(value: Any) -> Any:
-    """A static value in the cache key: its repr, or itself (by identity) for a function in a container,
-    whose repr could be another function's later; such keys are kept in memory only."""
-    return value if callable(value) else repr(value)
+    """A static value in the cache key: its repr; a function in a container by identity (its repr could be
+    another function's later) and by the values it reads now (:func:`freshness.collect`: a global it reads
+    rebound gives another key). Keys with functions are kept in memory only."""
+    return (value, freshness.collect(value).memo) if callable(value) else repr(value)
 
 
 def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None,

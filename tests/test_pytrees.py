@@ -349,3 +349,15 @@ def test_repeated_calls_take_the_container_fast_path():
     g = dloss({"w": w, "k": 2.0, "mode": "lin"}, x)  # a static leaf is part of the key
     np.testing.assert_allclose(g["w"], x, rtol=1e-12)
     assert g["k"] == 0 and g["mode"] is None
+
+
+def test_a_function_in_a_container_is_keyed_by_what_it_reads():
+    ns: dict = {"np": np, "S": 2.0}
+    exec("def act(z):\n    return np.tanh(z) * S\n", ns)  # noqa: S102
+    f = lambda p, x: np.sum(p["act"](x * p["w"]))  # noqa: E731
+    dloss, x = symdiff.grad(f), np.linspace(-1, 1, 4)
+    p = {"w": 0.5, "act": ns["act"]}
+    assert float(dloss(p, x)["w"]) == pytest.approx(2.0 * np.sum(x / np.cosh(0.5 * x) ** 2), rel=1e-12)
+    ns["S"] = 3.0  # what the function in the dict reads changed: compiled again, never the old code
+    assert float(dloss(p, x)["w"]) == pytest.approx(3.0 * np.sum(x / np.cosh(0.5 * x) ** 2), rel=1e-12)
+    assert dloss.cache_info == "compiled"
