@@ -145,7 +145,7 @@ class NodePrinter:
         return out
 
     # ---- the body ----
-    def _unpack(self, group: tuple[str, list[Node | None]], hints: dict[int, str], last_origin) -> list[str]:
+    def _unpack(self, group: tuple, hints: dict[int, str], last_origin) -> list[str]:
         """One call for every used part of a decomposition: ``w, V = np.linalg.eigh(A)``."""
         call, slots = group
         first = next(s for s in slots if s is not None)
@@ -160,7 +160,7 @@ class NodePrinter:
         origin = first.origin
         if origin is not None and origin.text and origin != last_origin:
             lines.append(f"# {'Grad of: ' if origin.grad else ''}{escape.comment(origin.text)}")
-        return lines + [f"{', '.join(names)} = {call.format(*[self.code[id(i)] for i in first.inputs])}"]
+        return lines + [f"{', '.join(names)} = {call([self.code[id(i)] for i in first.inputs], self)}"]
 
     def _in_place(self, node: Node, uses: dict[int, int], out_ids: set[int]) -> bool:
         return node.op == "setitem" and _fresh_and_dead(node.inputs[0], uses, out_ids) and \
@@ -229,11 +229,11 @@ class NodePrinter:
         return sizes + lines + [returns.format(*final)]
 
 
-def _part_groups(order: list[Node]) -> dict[int, tuple[str, list[Node | None]]]:
+def _part_groups(order: list[Node]) -> dict[int, tuple]:
     """Nodes that are parts of one call returning a tuple (``w, V = np.linalg.eigh(A)``: the same
     primitive, inputs and parameters but the part), where more than one part is used: node id ->
-    (the call's code template, the parts in the call's order, None for those not used)."""
-    found: dict[tuple, tuple[str, list[Node | None]]] = {}
+    (the call's code, the parts in the call's order, None for those not used)."""
+    found: dict[tuple, tuple] = {}
     for node in order:
         spec = PARTS.get(node.op, lambda n: None)(node)
         if spec is None:

@@ -55,19 +55,21 @@ def _parts_eigh(node: Node):
     if node.param("call") == "eigvalsh":
         return None
     uplo = "" if node.param("uplo") == "L" else ", UPLO='U'"
-    return node.param("uplo"), "np.linalg.eigh({0}%s)" % uplo, ("values", "vectors").index(node.param("part")), 2
+    return node.param("uplo"), lambda a, p: f"np.linalg.eigh({a[0]}{uplo})", \
+        ("values", "vectors").index(node.param("part")), 2
 
 
 def _parts_svd(node: Node):
     if not node.param("compute_uv"):
         return None
-    return True, "np.linalg.svd({0}, full_matrices=False)", ("u", "s", "vh").index(node.param("part")), 3
+    return True, lambda a, p: f"np.linalg.svd({a[0]}, full_matrices=False)", \
+        ("u", "s", "vh").index(node.param("part")), 3
 
 
 def _parts_qr(node: Node):
     if node.param("mode") == "r":
         return None
-    return "reduced", "np.linalg.qr({0})", ("q", "r").index(node.param("part")), 2
+    return "reduced", lambda a, p: f"np.linalg.qr({a[0]})", ("q", "r").index(node.param("part")), 2
 
 
 PARTS.update({"eigh": _parts_eigh, "svd": _parts_svd, "qr": _parts_qr})

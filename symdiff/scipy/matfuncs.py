@@ -1,0 +1,98 @@
+"""Registry entries for ``scipy.linalg``'s matrix functions and Sylvester equations: ``expm``, ``logm``,
+``sqrtm`` and ``solve_sylvester``, batched as SciPy (>= 1.15) batches them. The rules are in
+:mod:`symdiff.ir.primitives.matfuncs` and :mod:`symdiff.ir.primitives.solvers`; the generated code prints
+the same SciPy calls, and raises where ``logm``'s or ``sqrtm``'s result would not be real.
+
+Stand-ins as in :mod:`symdiff.scipy.linalg`, which imports this module.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg as linalg
+
+from ..errors import UnsupportedError
+from ..ir import primitives as P
+from ..numpy.core import Case, Entry, _here, as_node, register
+from ..numpy.decompositions import spd
+from ..trace import dispatch, patches
+from ..trace.dispatch import _holds_tracer
+from ..trace.tracer import _tracing
+
+NAMES = ("expm", "logm", "sqrtm", "solve_sylvester")
+_ORIG = {name: getattr(linalg, name) for name in NAMES}
+
+
+def _standin(name: str):
+    orig = _ORIG[name]
+
+    def standin(*args, **kwargs):
+        if _tracing() and _holds_tracer((args, tuple(kwargs.values()))):
+            return dispatch.call(standin, args, kwargs)
+        return orig(*args, **kwargs)
+    standin.__name__, standin.__doc__, standin.__wrapped__ = orig.__name__, orig.__doc__, orig  # type: ignore
+    standin.__module__ = "scipy.linalg"
+    return standin
+
+
+def _matfunc(fn: str):
+    def build(origin, A, disp=True, **kw):
+        if kw or disp is not True:
+            extra = sorted(kw)[0] if kw else "disp"
+            raise UnsupportedError(f"{_here()}: scipy.linalg.{fn}(..., {extra}=...) is not supported; drop it")
+        return P.matfunc(fn, as_node(A), origin)
+    return build
+
+
+def _expm(origin, A):
+    return P.matfunc("expm", as_node(A), origin)
+
+
+def _sylvester(origin, a, b, q):
+    return P.sylvester(as_node(a), as_node(b), as_node(q), origin)
+
+
+def small(rng, shape):
+    """Test matrices of norm about 1: entries in [-0.5, 0.5]."""
+    return rng.uniform(-0.5, 0.5, size=shape)
+
+
+def near_identity(rng, shape):
+    """Test matrices near the identity (I + entries in [-0.25, 0.25]): eigenvalues off the negative axis."""
+    x = rng.uniform(-0.25, 0.25, size=shape)
+    if len(shape) >= 2 and shape[-1] == shape[-2]:
+        x = x + np.eye(shape[-1])
+    return x
+
+
+def sylvester_sample(rng, shape):
+    """Well-separated test matrices: entries in [-1, 1] plus 3 on the diagonal (so A and -B share no
+    eigenvalue), right-hand sides in [-1, 1]."""
+    x = rng.uniform(-1.0, 1.0, size=shape)
+    if len(shape) >= 2 and shape[-1] == shape[-2]:
+        x = x + 3.0 * np.eye(shape[-1])
+    return x
+
+
+SQUARE: tuple[Case, ...] = ((((3, 3),), ()), (((2, 3, 3),), ()), (((1, 1),), ()))
+expm, logm, sqrtm = _standin("expm"), _standin("logm"), _standin("sqrtm")
+solve_sylvester = _standin("solve_sylvester")
+register(expm, Entry("expm", _expm, cases=SQUARE, sample=small, notes=(
+    "scipy.linalg; vjp by the block form expm([[A^T, G], [0, A^T]]) (the same primitive, so batched and "
+    "twice differentiable)")))
+register(logm, Entry("logm", _matfunc("logm"), cases=SQUARE[:2], sample=near_identity, notes=(
+    "scipy.linalg; real results only: the generated code raises ValueError for eigenvalues on the closed "
+    "negative real axis; vjp by the block form logm([[A^T, G], [0, A^T]])")))
+register(sqrtm, Entry("sqrtm", _matfunc("sqrtm"), cases=SQUARE, sample=spd, notes=(
+    "scipy.linalg; real results only: the generated code raises ValueError for eigenvalues on the closed "
+    "negative real axis; vjp by the Sylvester equation S^T X + X S^T = G (inf/NaN at a singular matrix)")))
+register(solve_sylvester, Entry("solve_sylvester", _sylvester, sample=sylvester_sample, cases=(
+    (((3, 3), (2, 2), (3, 2)), ()), (((2, 2), (2, 2), (2, 2)), ()), (((2, 3, 3), (2, 2), (2, 3, 2)), ())), notes=(
+    "scipy.linalg; A X + X B = Q, in A, B and Q; vjp by the adjoint equation A^T Y + Y B^T = G; needs A and "
+    "-B to share no eigenvalue")))
+
+
+def _standins() -> list:
+    return [(linalg, name, globals()[name]) for name in NAMES]
+
+
+patches.PROVIDERS.append(_standins)
