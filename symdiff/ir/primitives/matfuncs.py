@@ -148,9 +148,8 @@ def _vjp_lstsq(g: Node, node: Node) -> list[Node]:
     o = _grad(node)
     z = solve(_normal(a, o), g, o)
     az = matmul(a, z, o)
-    r = elementwise(ARG[0] - ARG[1], (b, matmul(a, node, o)), shape=b.shape, origin=o)
-    ga = elementwise(ARG[0] - ARG[1], (matmul(r, swapaxes(z), o), matmul(az, swapaxes(node), o)), shape=a.shape,
-                     origin=o)
+    r = elementwise(ARG[0] - ARG[1], (b, matmul(a, node, o)), origin=o)
+    ga = elementwise(ARG[0] - ARG[1], (matmul(r, swapaxes(z), o), matmul(az, swapaxes(node), o)), origin=o)
     return [ga, az]
 
 
@@ -166,7 +165,7 @@ def _jvp_lstsq(node: Node, tangents: list, batch: Shape) -> Node:
         terms.append(matmul(swapaxes(a), _to_front(tb, 2, nb), o))
     if ta is not None:
         da = _to_front(ta, 2, nb)
-        r = elementwise(ARG[0] - ARG[1], (b, matmul(a, node, o)), shape=b.shape, origin=o)
+        r = elementwise(ARG[0] - ARG[1], (b, matmul(a, node, o)), origin=o)
         terms.append(matmul(swapaxes(da), r, o))
         terms.append(_neg(matmul(swapaxes(a), matmul(da, node, o), o), o))
     total = terms[0]
