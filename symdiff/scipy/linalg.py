@@ -111,10 +111,16 @@ def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
 
 
 def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
-    """``scipy.linalg.cho_solve`` while tracing: two triangular solves with the factor."""
+    """``scipy.linalg.cho_solve`` while tracing: of a factor the traced function made (cholesky, cho_factor),
+    a solve with the matrix factored (its derivative skips the factorization's); else two triangular
+    solves with the factor."""
     if not (_tracing() and _holds_tracer((c_and_lower, b))):
         return _ORIG["cho_solve"](c_and_lower, b, overwrite_b=overwrite_b, check_finite=check_finite)
     c, lower = c_and_lower
+    factor = as_node(c)
+    if factor.op == "cholesky" and factor.param("lower") == bool(lower):  # the factor of a traced matrix
+        a, origin = factor.inputs[0], user_origin()
+        return Tracer(current_trace().note(_column(b, lambda B: P.cho_solve(a, factor, B, bool(lower), origin))))
     if lower:  # A = L L^T: x = L^-T (L^-1 b)
         return solve_triangular(c, solve_triangular(c, b, lower=True), trans="T", lower=True)
     return solve_triangular(c, solve_triangular(c, b, trans="T", lower=False), lower=False)  # A = U^T U

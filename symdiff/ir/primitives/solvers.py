@@ -1,5 +1,5 @@
-"""Solvers of ``scipy.linalg``: ``solve`` with ``assume_a``, the LU pair (``lu_factor``, ``lu_solve``) and
-``solve_sylvester``, batched over leading axes as SciPy (>= 1.15) broadcasts them. Each: builder, vjp
+"""Solvers of ``scipy.linalg``: ``solve`` with ``assume_a``, the LU pair (``lu_factor``, ``lu_solve``), ``cho_solve``
+and ``solve_sylvester``, batched over leading axes as SciPy (>= 1.15) broadcasts them. Each: builder, vjp
 (written with these same builders, so Hessians come from differentiating the gradient) and JVP rule.
 
 - ``linsolve`` (``scipy.linalg.solve(a, b, assume_a=..., lower=...)``): ``dB = solve(A^T, g)``,
@@ -9,6 +9,8 @@
 - ``lu_factor`` is opaque: its parts (``lu``, ``piv``) print as ``lu, piv = scipy.linalg.lu_factor(a)`` and are
   used by ``lu_solve``, whose node also holds ``a`` and is differentiated as ``solve(a, b)``; any other
   use of the factor is refused (its derivative is not implemented), in reverse and forward mode.
+- ``cho_solve`` with a factor made in the traced function: differentiated as a solve with the matrix
+  factored (one triangle of it), not through the factor: no pass through the Cholesky vjp.
 - ``solve_sylvester`` (``A X + X B = Q``): ``dQ = Y`` with ``A^T Y + Y B^T = g``, ``dA = -Y X^T``,
   ``dB = -X^T Y``; forward, ``A dX + dX B = dQ - dA X - X dB``.
 
@@ -184,6 +186,43 @@ def _jvp_lu_solve(node: Node, tangents: list, batch: Shape) -> Node | None:
     return _to_back(lu_solve(a, lu, piv, total, node.param("trans"), o), nd, nb)
 
 
+# ---------------------------------------------------------------- cho_solve -----------------------
+
+def cho_solve(a: Node, c: Node, b: Node, lower: bool, origin: Origin | None = None) -> Node:
+    """``scipy.linalg.cho_solve((c, lower), b)`` where ``c`` is the Cholesky factor of ``a`` (a node
+    ``cholesky(a, lower)``), ``b`` ``(..., M, K)``: differentiated as ``solve(a_sym, b)`` with ``a_sym`` the
+    symmetric matrix of the triangle the factorization read, so the factor gets no cotangent (the
+    gradient is ``-(a^-1 g) x^T`` on that triangle, with no pass through the factorization's vjp)."""
+    shape = _stack_shape(a, b, "scipy.linalg.cho_solve")
+    return Node("cho_solve", (a, c, b), shape, params=(("lower", bool(lower)),), dtype=a.dtype, origin=origin)
+
+
+def _vjp_cho_solve(g: Node, node: Node) -> list[Node | None]:
+    a, c, _ = node.inputs
+    o, lower = _grad(node), node.param("lower")
+    gb = cho_solve(a, c, g, lower, o)
+    full = _neg(matmul(gb, swapaxes(node), o), o)
+    return [tri_mask(_add(full, swapaxes(full), o), lower, 0.5, o), None, gb]
+
+
+defprim("cho_solve", _vjp_cho_solve)
+
+
+def _jvp_cho_solve(node: Node, tangents: list, batch: Shape) -> Node | None:
+    (a, c, b), (ta, _, tb) = node.inputs, tangents
+    nb, nd, o, lower = len(batch), node.ndim, node.origin, node.param("lower")
+    rhs = []
+    if tb is not None:
+        rhs.append(_to_front(_pad(tb, b, nd), nd, nb))
+    if ta is not None:
+        half = tri_mask(_to_front(_pad(ta, a, nd), nd, nb), lower, 0.5, o)
+        rhs.append(_neg(matmul(_add(half, swapaxes(half), o), node, o), o))
+    if not rhs:
+        return None
+    total = rhs[0] if len(rhs) == 1 else _add(rhs[0], rhs[1], o)
+    return _to_back(cho_solve(a, c, total, lower, o), nd, nb)
+
+
 # ---------------------------------------------------------------- solve_sylvester -----------------
 
 def sylvester(a: Node, b: Node, q: Node, origin: Origin | None = None) -> Node:
@@ -230,3 +269,4 @@ def register_jvps(defjvp) -> None:
     defjvp("lu_factor")(_jvp_lu_factor)
     defjvp("lu_solve")(_jvp_lu_solve)
     defjvp("sylvester")(_jvp_sylvester)
+    defjvp("cho_solve")(_jvp_cho_solve)
