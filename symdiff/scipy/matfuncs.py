@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg as linalg
+import sympy as sp
 
 from ..errors import UnsupportedError
 from ..ir import primitives as P
@@ -18,7 +19,7 @@ from ..trace import dispatch, patches
 from ..trace.dispatch import _holds_tracer
 from ..trace.tracer import _tracing
 
-NAMES = ("expm", "logm", "sqrtm", "solve_sylvester")
+NAMES = ("expm", "logm", "sqrtm", "solve_sylvester", "block_diag")
 _ORIG = {name: getattr(linalg, name) for name in NAMES}
 
 
@@ -49,6 +50,19 @@ def _expm(origin, A):
 
 def _sylvester(origin, a, b, q):
     return P.sylvester(as_node(a), as_node(b), as_node(q), origin)
+
+
+def _block_diag(origin, *arrs):
+    blocks = []
+    for x in arrs:
+        node = as_node(x)
+        if node.ndim > 2:
+            raise UnsupportedError(f"{_here()}: scipy.linalg.block_diag of an array of {node.ndim} dimensions; "
+                                   "SciPy takes matrices, vectors (as rows) and scalars")
+        blocks.append(P.reshape(node, (sp.Integer(1),) * (2 - node.ndim) + node.shape) if node.ndim < 2 else node)
+    if not blocks:
+        raise UnsupportedError(f"{_here()}: scipy.linalg.block_diag() of no arrays: nothing to differentiate")
+    return P.block_diag(blocks, origin)
 
 
 def small(rng, shape):
@@ -89,6 +103,12 @@ register(solve_sylvester, Entry("solve_sylvester", _sylvester, sample=sylvester_
     (((3, 3), (2, 2), (3, 2)), ()), (((2, 2), (2, 2), (2, 2)), ()), (((2, 3, 3), (2, 2), (2, 3, 2)), ())), notes=(
     "scipy.linalg; A X + X B = Q, in A, B and Q; vjp by the adjoint equation A^T Y + Y B^T = G; needs A and "
     "-B to share no eigenvalue")))
+
+block_diag = _standin("block_diag")
+register(block_diag, Entry("block_diag", _block_diag, cases=(
+    (((2, 2), (3, 1)), ()), (((2, 3), (3,), ()), ()), (((1, 2), (2, 2), (2, 1)), ())), notes=(
+    "scipy.linalg; any number of blocks (matrices, vectors as rows, scalars), differentiable in each; "
+    "arrays of 3 or more dimensions refused")))
 
 
 def _standins() -> list:

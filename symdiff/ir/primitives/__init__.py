@@ -23,6 +23,6 @@ from .matrix import (  # noqa: F401
 from .decompositions import (  # noqa: F401
     tri_mask, cholesky, solve_triangular, eigh, svd, qr)
 from .solvers import (  # noqa: F401
-    linsolve, lu_factor, lu_solve, cho_solve, sylvester, refused)
+    linsolve, lu_factor, lu_solve, cho_solve, sylvester, block_diag, refused)
 from .matfuncs import (  # noqa: F401
     MATFUNCS, matfunc, eig, lstsq)

@@ -11,6 +11,7 @@ and ``solve_sylvester``, batched over leading axes as SciPy (>= 1.15) broadcasts
   use of the factor is refused (its derivative is not implemented), in reverse and forward mode.
 - ``cho_solve`` with a factor made in the traced function: differentiated as a solve with the matrix
   factored (one triangle of it), not through the factor: no pass through the Cholesky vjp.
+- ``block_diag``: linear; the adjoint of each block is its slice of ``g``.
 - ``solve_sylvester`` (``A X + X B = Q``): ``dQ = Y`` with ``A^T Y + Y B^T = g``, ``dA = -Y X^T``,
   ``dB = -X^T Y``; forward, ``A dX + dX B = dQ - dA X - X dB``.
 
@@ -26,9 +27,10 @@ import sympy as sp
 
 from ...errors import ShapeError, UnsupportedError, where
 from ..graph import ARG, Node, Origin
-from .core import _grad, defprim, elementwise, reshape, swapaxes, transpose
+from .core import _grad, broadcast_to, defprim, elementwise, reshape, scalar, swapaxes, transpose
 from .linalg import matmul
 from .decompositions import tri_mask
+from .shape import concatenate, slice_axis
 from ..shapes import Shape, broadcast_shapes, same_dim
 
 SYMMETRIC = ("sym", "her", "pos")
@@ -263,6 +265,48 @@ def _jvp_sylvester(node: Node, tangents: list, batch: Shape) -> Node:
     return _to_back(sylvester(a, b, total, o), nd, nb)
 
 
+# ---------------------------------------------------------------- block_diag ----------------------
+
+def block_diag(blocks: list[Node], origin: Origin | None = None) -> Node:
+    """``scipy.linalg.block_diag(*blocks)`` of matrices (the tracer makes vectors and scalars rows):
+    the blocks along the diagonal of a ``(sum of rows, sum of columns)`` matrix, zeros elsewhere."""
+    if not blocks or any(b.ndim != 2 for b in blocks):
+        raise ShapeError("scipy.linalg.block_diag: blocks must be matrices here (the tracer handles the rest)")
+    shape = (sp.Add(*(b.shape[0] for b in blocks)), sp.Add(*(b.shape[1] for b in blocks)))
+    return Node("block_diag", tuple(blocks), shape, dtype=blocks[0].dtype, origin=origin)
+
+
+def _offsets(blocks, axis: int) -> list:
+    out, total = [], sp.Integer(0)
+    for b in blocks:
+        out.append((total, total + b.shape[axis]))
+        total = total + b.shape[axis]
+    return out
+
+
+def _vjp_block_diag(g: Node, node: Node) -> list[Node]:
+    o = _grad(node)
+    rows, cols = _offsets(node.inputs, 0), _offsets(node.inputs, 1)
+    return [slice_axis(slice_axis(g, 0, r0, r1, o), 1, c0, c1, o) for (r0, r1), (c0, c1) in zip(rows, cols)]
+
+
+defprim("block_diag", _vjp_block_diag, linear=True)
+
+
+def _jvp_block_diag(node: Node, tangents: list, batch: Shape) -> Node:
+    """The tangents' blocks along the diagonal (batch axes trailing), joined with zero blocks."""
+    o, blocks, total = node.origin, node.inputs, node.shape[1]
+    zero = scalar(sp.Integer(0), node.dtype)
+    rows = []
+    for (c0, c1), b, t in zip(_offsets(blocks, 1), blocks, tangents):
+        r = b.shape[0]
+        t = t if t is not None else broadcast_to(zero, b.shape + batch)
+        parts = ([broadcast_to(zero, (r, c0) + batch)] if c0 != 0 else []) + [t] + \
+            ([broadcast_to(zero, (r, total - c1) + batch)] if total - c1 != 0 else [])
+        rows.append(parts[0] if len(parts) == 1 else concatenate(parts, 1, o))
+    return rows[0] if len(rows) == 1 else concatenate(rows, 0, o)
+
+
 def register_jvps(defjvp) -> None:
     """Add this module's JVP rules to :data:`symdiff.ad.forward.JVP_RULES` (called by that module)."""
     defjvp("linsolve")(_jvp_linsolve)
@@ -270,3 +314,4 @@ def register_jvps(defjvp) -> None:
     defjvp("lu_solve")(_jvp_lu_solve)
     defjvp("sylvester")(_jvp_sylvester)
     defjvp("cho_solve")(_jvp_cho_solve)
+    defjvp("block_diag")(_jvp_block_diag)

@@ -114,6 +114,7 @@ EMIT.update({
     "lu_solve": _emit_lu_solve,
     "refused": _emit_refused,
     "cho_solve": lambda n, a, p: f"scipy.linalg.cho_solve(({a[1]}, {n.param('lower')}), {a[2]})",
+    "block_diag": lambda n, a, p: f"scipy.linalg.block_diag({', '.join(a)})",
     "sylvester": lambda n, a, p: f"scipy.linalg.solve_sylvester({a[0]}, {a[1]}, {a[2]})",
     "matfunc": _emit_matfunc,
     "eig": _emit_eig,
