@@ -1,5 +1,5 @@
 """The rest of linear algebra: scipy.linalg's det, inv, solve (assume_a), lu_factor/lu_solve, cho_solve,
-block_diag, solve_sylvester, expm, logm, sqrtm, and np.linalg.eig, eigvals, lstsq. Closed forms, central
+block_diag, solve_banded, solve_sylvester, expm, logm, sqrtm, and np.linalg.eig, eigvals, lstsq. Closed forms, central
 differences, autograd and JAX where they have the function, the run-time refusals (complex results, lost
 rank), the refusal of an LU factor used otherwise, and decompositions computed once when several of
 their outputs are used. The registry tests check each entry's gradient (tests/test_registry.py,
@@ -154,6 +154,8 @@ def test_block_diag_gradient_is_the_blocks_of_the_cotangent():
     ("sylvester", lambda a: np.sum(W * solve_sylvester(a, a.T + 1.0, W)), A),
     ("expm stack", lambda a: np.sum(expm(np.stack([0.3 * a, -0.2 * a.T])) ** 2), A),
     ("eig vectors", lambda a: np.sum(np.linalg.eig(a)[1] ** 2 * W), real_spectrum(RNG, (N, N))),
+    ("solve_banded", lambda ab: np.sum(scipy.linalg.solve_banded((1, 2), ab, W[:, :2]) ** 2),
+     np.vstack([RNG.uniform(-0.5, 0.5, (1, N)), 3.0 + RNG.uniform(0, 1, (1, N)), RNG.uniform(-0.5, 0.5, (2, N))])),
 ])
 def test_central_differences(name, f, x):
     assert_matches_fd(f, x, symdiff.grad(f)(x))
@@ -173,6 +175,17 @@ def test_sqrtm_and_sylvester_against_autograd():
     f = lambda a: np.sum(W * sqrtm(a)) + np.sum(solve_sylvester(a, c, W) ** 2)  # noqa: E731
     fa = lambda a: anp.sum(W * asl.sqrtm(a)) + anp.sum(asl.solve_sylvester(a, c, W) ** 2)  # noqa: E731
     np.testing.assert_allclose(symdiff.grad(f)(SPD + A), autograd.grad(fa)(SPD + A), rtol=1e-7, atol=1e-10)
+
+
+def test_solve_banded_against_autograd():
+    ab = RNG.uniform(-0.5, 0.5, (4, 6))
+    ab[1] += 3.0                                          # (l, u) = (2, 1): the main diagonal is row 1
+    y = RNG.standard_normal(6)                            # (autograd's rule takes a vector b)
+    f = lambda m, r: np.sum(scipy.linalg.solve_banded((2, 1), m, r) ** 2 * np.arange(6.0))  # noqa: E731
+    fa = lambda m, r: anp.sum(asl.solve_banded((2, 1), m, r) ** 2 * np.arange(6.0))  # noqa: E731
+    got = symdiff.grad(f, wrt=(0, 1))(ab, y)
+    for k in (0, 1):
+        np.testing.assert_allclose(got[k], autograd.grad(fa, k)(ab, y), rtol=1e-9, atol=1e-12)
 
 
 def test_eig_against_autograd():

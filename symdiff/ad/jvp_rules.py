@@ -31,6 +31,7 @@ from ..ir.primitives.decompositions import register_jvps as register_decompositi
 from ..ir.primitives.random import register_jvps as register_random_jvps
 from ..ir.primitives.solvers import register_jvps as register_solver_jvps
 from ..ir.primitives.matfuncs import register_jvps as register_matfunc_jvps
+from ..ir.primitives.banded_solve import register_jvps as register_banded_jvps
 from ..ir.shapes import Shape
 
 #: ``rule(node, tangents, batch)``: the tangent of ``node`` (shape ``node.shape + batch``) from its
@@ -279,3 +280,4 @@ register_decomposition_jvps(defjvp)
 register_random_jvps(defjvp)
 register_solver_jvps(defjvp)
 register_matfunc_jvps(defjvp)
+register_banded_jvps(defjvp)

@@ -219,4 +219,4 @@ def _standins() -> list:
 
 patches.PROVIDERS.append(_standins)
 
-from . import matfuncs  # noqa: E402,F401  (expm, logm, sqrtm, solve_sylvester)
+from . import matfuncs  # noqa: E402,F401  (expm, logm, sqrtm, solve_sylvester, block_diag, solve_banded)

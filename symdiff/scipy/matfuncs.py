@@ -1,6 +1,7 @@
-"""Registry entries for ``scipy.linalg``'s matrix functions and Sylvester equations: ``expm``, ``logm``,
-``sqrtm`` and ``solve_sylvester``, batched as SciPy (>= 1.15) batches them. The rules are in
-:mod:`symdiff.ir.primitives.matfuncs` and :mod:`symdiff.ir.primitives.solvers`; the generated code prints
+"""Registry entries for ``scipy.linalg``'s matrix functions and structured solvers: ``expm``, ``logm``,
+``sqrtm`` and ``solve_sylvester`` (batched as SciPy >= 1.15 batches them), ``block_diag`` and
+``solve_banded``. The rules are in :mod:`symdiff.ir.primitives.matfuncs`, :mod:`symdiff.ir.primitives.solvers`
+and :mod:`symdiff.ir.primitives.banded_solve`; the generated code prints
 the same SciPy calls, and raises where ``logm``'s or ``sqrtm``'s result would not be real.
 
 Stand-ins as in :mod:`symdiff.scipy.linalg`, which imports this module.
@@ -19,7 +20,7 @@ from ..trace import dispatch, patches
 from ..trace.dispatch import _holds_tracer
 from ..trace.tracer import _tracing
 
-NAMES = ("expm", "logm", "sqrtm", "solve_sylvester", "block_diag")
+NAMES = ("expm", "logm", "sqrtm", "solve_sylvester", "block_diag", "solve_banded")
 _ORIG = {name: getattr(linalg, name) for name in NAMES}
 
 
@@ -109,6 +110,42 @@ register(block_diag, Entry("block_diag", _block_diag, cases=(
     (((2, 2), (3, 1)), ()), (((2, 3), (3,), ()), ()), (((1, 2), (2, 2), (2, 1)), ())), notes=(
     "scipy.linalg; any number of blocks (matrices, vectors as rows, scalars), differentiable in each; "
     "arrays of 3 or more dimensions refused")))
+
+
+def _solve_banded(origin, l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_finite=True):
+    try:
+        lo, up = (int(v) for v in l_and_u)
+    except (TypeError, ValueError):
+        raise UnsupportedError(f"{_here()}: scipy.linalg.solve_banded((l, u), ab, b) needs two Python ints "
+                               "(l, u), fixed when the function is traced") from None
+    AB, B = as_node(ab), as_node(b)
+    if AB.ndim != 2 or B.ndim not in (1, 2):
+        raise UnsupportedError(f"{_here()}: scipy.linalg.solve_banded of stacked matrices is not supported; "
+                               "ab must be (l + u + 1, M) and b (M,) or (M, K)")
+    if B.ndim == 2:
+        return P.solve_banded(AB, B, lo, up, origin)
+    x = P.solve_banded(AB, P.reshape(B, B.shape + (sp.Integer(1),)), lo, up, origin)
+    return P.reshape(x, x.shape[:-1])
+
+
+def banded_sample(rng, shape):
+    """Banded storage of diagonally dominant matrices with one superdiagonal (u = 1: the main diagonal is
+    row 1, 3 + entries in [0, 1]; the others in [-0.5, 0.5]); right-hand sides in [-1, 1]."""
+    x = rng.uniform(-0.5, 0.5, size=shape)
+    if len(shape) == 2 and shape[0] >= 2 and shape[1] > 1:
+        x[1] = 3.0 + rng.uniform(0.0, 1.0, size=shape[1])
+    return x
+
+
+def _banded_call(lu):
+    return lambda f, ab, b: f(lu, ab, b)
+
+
+solve_banded = _standin("solve_banded")
+register(solve_banded, Entry("solve_banded", _solve_banded, form="call", sample=banded_sample, cases=(
+    (((3, 5), (5,)), (("call", _banded_call((1, 1))),)), (((3, 5), (5, 2)), (("call", _banded_call((1, 1))),)),
+    (((4, 5), (5, 2)), (("call", _banded_call((2, 1))),)), (((2, 4), (4,)), (("call", _banded_call((0, 1))),))),
+    notes="scipy.linalg; in ab (LAPACK's banded storage: the band elements) and b; one matrix (no stacks)"))
 
 
 def _standins() -> list:

@@ -83,6 +83,49 @@ HELPERS["_lstsq_full_rank"] = '''def _lstsq_full_rank(a, b, rcond, where):
     return x'''
 
 
+HELPERS["_band_transpose"] = '''def _band_transpose(ab, l, u):
+    """The banded storage (scipy.linalg.solve_banded's) of A^T, bands (u, l), from that of A, bands (l, u)."""
+    m = ab.shape[-1]
+    out = np.zeros_like(ab)
+    for r in range(l + u + 1):
+        s = r - l
+        if s >= 0:
+            out[..., r, :m - s] = ab[..., l + u - r, s:]
+        else:
+            out[..., r, -s:] = ab[..., l + u - r, :m + s]
+    return out'''
+
+HELPERS["_band_matvec"] = '''def _band_matvec(ab, x, l, u):
+    """A @ x for the banded matrix A stored as ab ((..., l + u + 1, m)), x (..., m, k)."""
+    m = ab.shape[-1]
+    out = np.zeros(np.broadcast_shapes(ab.shape[:-2], x.shape[:-2]) + x.shape[-2:], dtype=np.result_type(ab, x))
+    for r in range(l + u + 1):
+        s = u - r
+        if s >= 0:
+            out[..., :m - s, :] += ab[..., r, s:, None] * x[..., s:, :]
+        else:
+            out[..., -s:, :] += ab[..., r, :m + s, None] * x[..., :m + s, :]
+    return out'''
+
+HELPERS["_band_outer"] = '''def _band_outer(p, q, l, u):
+    """The band (l, u) of p @ q.T in banded storage: out[..., r, j] = sum_c p[..., j + r - u, c] q[..., j, c]."""
+    m = q.shape[-2]
+    out = np.zeros(np.broadcast_shapes(p.shape[:-2], q.shape[:-2]) + (l + u + 1, m), dtype=np.result_type(p, q))
+    for r in range(l + u + 1):
+        s = u - r
+        if s >= 0:
+            out[..., r, s:] = np.sum(p[..., :m - s, :] * q[..., s:, :], axis=-1)
+        else:
+            out[..., r, :m + s] = np.sum(p[..., -s:, :] * q[..., :m + s, :], axis=-1)
+    return out'''
+
+
+def _band_call(name: str):
+    def emit(node: Node, a: list[str], p) -> str:
+        return p.helper_call_code(name, [*a, str(node.param("l")), str(node.param("u"))])
+    return emit
+
+
 def _emit_eig(node: Node, a: list[str], p) -> str:
     if node.param("call") == "eigvals":
         return p.helper_call_code("_real_eigvals", [a[0], _where(node)])
@@ -114,6 +157,10 @@ EMIT.update({
     "lu_solve": _emit_lu_solve,
     "refused": _emit_refused,
     "cho_solve": lambda n, a, p: f"scipy.linalg.cho_solve(({a[1]}, {n.param('lower')}), {a[2]})",
+    "solve_banded": lambda n, a, p: f"scipy.linalg.solve_banded(({n.param('l')}, {n.param('u')}), {a[0]}, {a[1]})",
+    "band_transpose": _band_call("_band_transpose"),
+    "band_matvec": _band_call("_band_matvec"),
+    "band_outer": _band_call("_band_outer"),
     "block_diag": lambda n, a, p: f"scipy.linalg.block_diag({', '.join(a)})",
     "sylvester": lambda n, a, p: f"scipy.linalg.solve_sylvester({a[0]}, {a[1]}, {a[2]})",
     "matfunc": _emit_matfunc,
