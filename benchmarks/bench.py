@@ -61,6 +61,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+try:
+    import scipy.linalg as sla  # the GP row's loss calls scipy.linalg as sla
+except ImportError:  # pragma: no cover  (SciPy is a test extra: the GP row then reports the error)
+    sla = None
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # benchmark the checked-out package
@@ -333,13 +337,46 @@ def chain_workload(rng: np.random.Generator, ops: int) -> Workload:
                     make_chain_hand(steps), (rng.standard_normal(16),), ("x",), timed=False, ops=ops)
 
 
+def gp_nlml_loss(theta, X, y):
+    """Negative log marginal likelihood of a GP with an RBF kernel; theta = log(lengthscale, signal
+    variance, noise variance). Written as people write it: a Cholesky factor and cho_solve."""
+    ell, sf2, sn2 = np.exp(theta[0]), np.exp(theta[1]), np.exp(theta[2])
+    d2 = np.sum((X[:, None, :] - X[None, :, :]) ** 2, axis=-1)
+    K = sf2 * np.exp(-0.5 * d2 / ell ** 2) + sn2 * np.eye(X.shape[0])
+    L = np.linalg.cholesky(K)
+    alpha = sla.cho_solve((L, True), y)
+    return 0.5 * y @ alpha + np.sum(np.log(np.diag(L))) + 0.5 * X.shape[0] * np.log(2 * np.pi)
+
+
+def gp_nlml_hand(theta: Array, X: Array, y: Array) -> tuple[float, Grads]:
+    """The textbook gradient: dNLML/dtheta_j = 0.5 tr((K^-1 - alpha alpha^T) dK/dtheta_j)."""
+    import scipy.linalg
+    ell, sf2, sn2 = np.exp(theta)
+    n = X.shape[0]
+    d2 = np.sum((X[:, None, :] - X[None, :, :]) ** 2, axis=-1)
+    kf = sf2 * np.exp(-0.5 * d2 / ell ** 2)
+    K = kf + sn2 * np.eye(n)
+    L = np.linalg.cholesky(K)
+    alpha = scipy.linalg.cho_solve((L, True), y)
+    value = 0.5 * y @ alpha + np.sum(np.log(np.diag(L))) + 0.5 * n * np.log(2 * np.pi)
+    W = scipy.linalg.cho_solve((L, True), np.eye(n)) - np.outer(alpha, alpha)
+    g = np.array([0.5 * np.sum(W * (kf * d2 / ell ** 2)), 0.5 * np.sum(W * kf), 0.5 * sn2 * np.trace(W)])
+    return float(value), (g,)
+
+
+def gp_workload(rng: np.random.Generator, n: int = 500) -> Workload:
+    X = rng.uniform(-3.0, 3.0, size=(n, 2))
+    y = np.sin(X[:, 0]) * np.cos(X[:, 1]) + 0.1 * rng.standard_normal(n)
+    return Workload(f"GP NLML n={n}", gp_nlml_loss, gp_nlml_hand, (np.array([0.0, 0.0, -2.0]), X, y), ("theta",))
+
+
 def workloads(rng: np.random.Generator) -> list[Workload]:
     return [seed_workload(rng, 5, 3), seed_workload(rng, 784, 10),
             logreg_workload(rng, 1000), logreg_workload(rng, 100_000),
             mlp_workload(rng, 32), mlp_workload(rng, 1024),
             rosenbrock_workload(rng, 10), rosenbrock_workload(rng, 1_000_000),
             lj_workload(rng, 64), lj_workload(rng, 512),
-            softmax_workload(rng),
+            softmax_workload(rng), gp_workload(rng),
             *(chain_workload(rng, ops) for ops in CHAIN_OPS)]
 
 
@@ -347,9 +384,10 @@ def workloads(rng: np.random.Generator) -> list[Workload]:
 # Other frameworks (optional columns): the same loss with ``np`` rebound
 # --------------------------------------------------------------------------
 
-def rebind_numpy(fn: LossFn, namespace: Any) -> LossFn:
-    """``fn`` with the global ``np`` (also in the module functions it calls) bound to ``namespace``."""
-    scope = dict(fn.__globals__, np=namespace)
+def rebind_numpy(fn: LossFn, namespace: Any, linalg: Any = None) -> LossFn:
+    """``fn`` with the global ``np`` (also in the module functions it calls) bound to ``namespace``, and
+    ``sla`` (scipy.linalg) to ``linalg`` when given."""
+    scope = dict(fn.__globals__, np=namespace, **({"sla": linalg} if linalg is not None else {}))
     for name in fn.__code__.co_names:
         helper = scope.get(name)
         if isinstance(helper, types.FunctionType) and helper.__globals__ is fn.__globals__:
@@ -372,7 +410,8 @@ def jax_framework() -> Framework:
     jax.config.update("jax_enable_x64", True)
 
     def make(loss_fn: LossFn, args: tuple[Any, ...], idx: list[int]) -> Callable[[], Any]:
-        vg = jax.jit(jax.value_and_grad(rebind_numpy(loss_fn, jnp), argnums=tuple(idx)))
+        import jax.scipy.linalg
+        vg = jax.jit(jax.value_and_grad(rebind_numpy(loss_fn, jnp, jax.scipy.linalg), argnums=tuple(idx)))
         device_args = [jnp.asarray(a, dtype=jnp.float64) for a in args]
         return lambda: jax.block_until_ready(vg(*device_args))
     return Framework("jax", jax.__version__, make)
@@ -979,6 +1018,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="also write each row's generated module (.source) to DIR")
     parser.add_argument("--higher", action="store_true",
                         help="only the higher-derivative section (hessian, hvp)")
+    parser.add_argument("--only", metavar="TEXT",
+                        help="only the rows whose name contains TEXT (e.g. 'GP NLML'); no higher section")
     ns = parser.parse_args(argv)
     if ns.dump is not None:
         ns.dump.mkdir(parents=True, exist_ok=True)
@@ -1025,13 +1066,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         symdiff, sd_version = import_symdiff(notes)
         frameworks, missing = load_frameworks()
         suite = [] if opts.higher else workloads(np.random.default_rng(0))
+        if opts.only:
+            suite = [w for w in suite if opts.only in w.name]
         for w in suite:
             try:
                 rows.append(run_workload(w, symdiff, frameworks, opts, cache_root, notes))
             except Exception as exc:  # keep the table going
                 marker = notes.add(f"{w.name}: {type(exc).__name__}: {exc}")
                 rows.append(Row(w.name, {}, None, "ERROR " + marker, w.timed, w.ops))
-        higher_suite = higher_workloads(np.random.default_rng(1))
+        higher_suite = [] if opts.only else higher_workloads(np.random.default_rng(1))
         higher_rows: list[HigherRow] = []
         for hw in higher_suite:
             try:

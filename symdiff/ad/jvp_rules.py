@@ -29,6 +29,9 @@ from ..ir.primitives.index import register_jvps as register_index_jvps
 from ..ir.primitives.matrix import register_jvps as register_matrix_jvps
 from ..ir.primitives.decompositions import register_jvps as register_decomposition_jvps
 from ..ir.primitives.random import register_jvps as register_random_jvps
+from ..ir.primitives.solvers import register_jvps as register_solver_jvps
+from ..ir.primitives.matfuncs import register_jvps as register_matfunc_jvps
+from ..ir.primitives.banded_solve import register_jvps as register_banded_jvps
 from ..ir.shapes import Shape
 
 #: ``rule(node, tangents, batch)``: the tangent of ``node`` (shape ``node.shape + batch``) from its
@@ -275,3 +278,6 @@ register_index_jvps(defjvp)
 register_matrix_jvps(defjvp)
 register_decomposition_jvps(defjvp)
 register_random_jvps(defjvp)
+register_solver_jvps(defjvp)
+register_matfunc_jvps(defjvp)
+register_banded_jvps(defjvp)

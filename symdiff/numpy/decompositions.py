@@ -274,3 +274,93 @@ def norm_by_ord(origin, x, ord, axes: tuple, keepdims: bool):
     if keepdims:
         out = P.reshape(out, tuple(sp.Integer(1) if i in axes else d for i, d in enumerate(x.shape)))
     return out
+
+
+# ---------------------------------------------------------------- eig, eigvals --------------------
+
+class EigResult(TracerList):
+    """``np.linalg.eig``'s result: ``(eigenvalues, eigenvectors)``, also by attribute, as NumPy's."""
+
+    @property
+    def eigenvalues(self):
+        return self[0]
+
+    @property
+    def eigenvectors(self):
+        return self[1]
+
+
+def _eig(origin, a):
+    x, trace = as_node(a), current_trace()
+    return EigResult(Tracer(trace.note(P.eig(x, part, "eig", origin))) for part in ("values", "vectors"))
+
+
+def _eigvals(origin, a):
+    return P.eig(as_node(a), "values", "eigvals", origin)
+
+
+def real_spectrum(rng, shape):
+    """Non-symmetric test matrices with eigenvalues 1, 2, ..., n: X diag(1..n) X^-1, X = I + entries in
+    [-0.3, 0.3]."""
+    x = rng.uniform(-0.3, 0.3, size=shape)
+    if len(shape) >= 2 and shape[-1] == shape[-2]:
+        x = x + np.eye(shape[-1])
+        x = (x * np.arange(1.0, shape[-1] + 1)[..., None, :]) @ np.linalg.inv(x)
+    return x
+
+
+EIG_NOTES = ("real matrices with real, distinct eigenvalues (the generated code raises ValueError when NumPy "
+             "returns complex ones; at repeated ones the eigenvectors' gradient is inf/NaN); unit eigenvectors "
+             "through sign-invariant functions only")
+EIG_CASES: tuple[Case, ...] = ((((3, 3),), ()), (((2, 3, 3),), ()))
+register(np.linalg.eig, Entry("eig", _eig, cases=EIG_CASES, sample=real_spectrum, form="parts", notes=EIG_NOTES))
+register(np.linalg.eigvals, Entry("eigvals", _eigvals, cases=EIG_CASES + ((((1, 1),), ()),), sample=real_spectrum,
+                                  notes="real eigenvalues only (the generated code raises ValueError for "
+                                        "complex ones); gradient V^-T diag(g) V^T"))
+
+
+# ---------------------------------------------------------------- lstsq ---------------------------
+
+class LstsqResult(TracerList):
+    """``np.linalg.lstsq``'s result: ``(x, residuals, rank, s)``."""
+
+
+def _lstsq(origin, a, b, rcond=None):
+    A, B, trace = as_node(a), as_node(b), current_trace()
+    if A.ndim != 2 or B.ndim not in (1, 2):
+        raise UnsupportedError(f"{_here()}: np.linalg.lstsq needs a matrix a and a vector or matrix b")
+    m, n = (trace.concrete(d, "an axis size of np.linalg.lstsq's argument") for d in A.shape)
+    if m < n:
+        raise UnsupportedError(f"{_here()}: np.linalg.lstsq of a wide {m}x{n} matrix (a minimum-norm solution) is "
+                               "not supported; use np.linalg.pinv(a) @ b")
+    if rcond is not None and not isinstance(rcond, (int, float)):
+        raise UnsupportedError(f"{_here()}: np.linalg.lstsq(..., rcond=...) must be a number or None here")
+    col = B if B.ndim == 2 else P.reshape(B, B.shape + (sp.Integer(1),))
+    x = P.lstsq(A, col, None if rcond is None else float(rcond), origin)
+    r = P.elementwise(ARG[0] - ARG[1], (col, P.matmul(A, x, origin)), origin=origin)
+    if m > n:  # NumPy's residuals: the squared norm of each column of b - a x (an empty array when m == n)
+        residuals = P.reduce("sum", P.elementwise(ARG[0] ** 2, (r,), origin=origin), axis=(0,), origin=origin)
+    else:
+        residuals = P.const_node(np.zeros((0,)))
+    if B.ndim == 1:
+        x = P.reshape(x, x.shape[:-1])
+    s = P.svd(A, "s", False, origin)
+    return LstsqResult([Tracer(trace.note(x)), Tracer(trace.note(residuals)), n, Tracer(trace.note(s))])
+
+
+def _lstsq_solution(func, a, b, rcond=None):
+    return func(a, b, rcond=rcond)[0]
+
+
+def _lstsq_residuals(func, a, b):
+    return func(a, b, rcond=None)[1]
+
+
+LSTSQ_CASES: tuple[Case, ...] = ((((4, 3), (4,)), (("call", _lstsq_solution),)),
+                                 (((4, 3), (4, 2)), (("call", _lstsq_solution),)),
+                                 (((3, 3), (3,)), (("call", _lstsq_solution),)),
+                                 (((5, 2), (5, 2)), (("call", _lstsq_residuals),)))
+register(np.linalg.lstsq, Entry("lstsq", _lstsq, form="call", cases=LSTSQ_CASES, sample=distinct_singular_values,
+                                notes="m >= n at full column rank (the generated code raises ValueError below "
+                                      "it); x, residuals and s differentiable, rank a constant; wide matrices "
+                                      "refused (use pinv)"))

@@ -19,7 +19,7 @@ from ...naming import Namer
 from .dispatch.index import format_index
 from ...runtime.paths import templates_dir
 from .printer import MAX_CODE_DEPTH, ExprPrinter, Helpers, code_depth, is_atomic, unwrap
-from .dispatch import EMIT
+from .dispatch import EMIT, PARTS
 
 
 @dataclass
@@ -145,6 +145,23 @@ class NodePrinter:
         return out
 
     # ---- the body ----
+    def _unpack(self, group: tuple, hints: dict[int, str], last_origin) -> list[str]:
+        """One call for every used part of a decomposition: ``w, V = np.linalg.eigh(A)``."""
+        call, slots = group
+        first = next(s for s in slots if s is not None)
+        names = []
+        for s in slots:
+            if s is None:
+                names.append("_" if "_" not in self.namer.taken else self.namer.fresh("unused"))
+                continue
+            self.code[id(s)] = self.namer.fresh(s.name or hints.get(id(s)))
+            names.append(self.code[id(s)])
+        lines = []
+        origin = first.origin
+        if origin is not None and origin.text and origin != last_origin:
+            lines.append(f"# {'Grad of: ' if origin.grad else ''}{escape.comment(origin.text)}")
+        return lines + [f"{', '.join(names)} = {call([self.code[id(i)] for i in first.inputs], self)}"]
+
     def _in_place(self, node: Node, uses: dict[int, int], out_ids: set[int]) -> bool:
         return node.op == "setitem" and _fresh_and_dead(node.inputs[0], uses, out_ids) and \
             self.code.get(id(node.inputs[0]), "").isidentifier()
@@ -160,7 +177,14 @@ class NodePrinter:
         lines: list[str] = []
         last_origin = None
         depths: dict[int, int] = {}  # how deep the code of inlined nodes nests (named ones: 0)
+        groups = _part_groups(order)
         for node in order:
+            if id(node) in self.code:  # a part of a decomposition unpacked with its first sibling
+                continue
+            if id(node) in groups:
+                lines.extend(self._unpack(groups[id(node)], hints, last_origin))
+                last_origin = node.origin if node.origin is not None and node.origin.text else last_origin
+                continue
             if node.op == "input":
                 self.code[id(node)] = node.param("name")
                 continue
@@ -203,6 +227,29 @@ class NodePrinter:
         sizes = [f"{name} = {self.size_bindings[s]}"
                  for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1])]
         return sizes + lines + [returns.format(*final)]
+
+
+def _part_groups(order: list[Node]) -> dict[int, tuple]:
+    """Nodes that are parts of one call returning a tuple (``w, V = np.linalg.eigh(A)``: the same
+    primitive, inputs and parameters but the part), where more than one part is used: node id ->
+    (the call's code, the parts in the call's order, None for those not used)."""
+    found: dict[tuple, tuple] = {}
+    for node in order:
+        spec = PARTS.get(node.op, lambda n: None)(node)
+        if spec is None:
+            continue
+        key, call, index, count = spec
+        key = (node.op, tuple(id(i) for i in node.inputs), key)
+        slots = found.setdefault(key, (call, [None] * count))[1]
+        if slots[index] is None:
+            slots[index] = node
+    out = {}
+    for call, slots in found.values():
+        if sum(s is not None for s in slots) > 1:
+            for s in slots:
+                if s is not None:
+                    out[id(s)] = (call, slots)
+    return out
 
 
 def _fresh_and_dead(base: Node, uses: dict[int, int], out_ids: set[int]) -> bool:

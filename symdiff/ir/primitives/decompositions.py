@@ -81,9 +81,28 @@ def _phi(x: Node, o: Origin | None) -> Node:
     return tri_mask(x, True, 0.5, o)
 
 
+def _diagonal_of(g: Node) -> Node | None:
+    """``d`` where ``g`` is ``diag_embed(d)`` over its last two axes (a log-determinant's cotangent)."""
+    if g.op == "diag_embed" and g.ndim >= 2 and (g.param("offset"), g.param("axis1"), g.param("axis2")) == \
+            (0, g.ndim - 2, g.ndim - 1) and g.inputs[0].shape == g.shape[:-1]:
+        return g.inputs[0]
+    return None
+
+
 def _vjp_cholesky(g: Node, node: Node) -> list[Node]:
     o, lower = _grad(node), node.param("lower")
     L, gl = (node, g) if lower else (swapaxes(node), swapaxes(g))  # upper: U = chol(A^T)^T
+    d = _diagonal_of(g)
+    if d is not None:  # P = Phi(L^T diag(d)) = diag(l_ii d_i / 2): S = L^-T P L^-1 = Linv^T diag(.) Linv
+        n = L.shape[-1]
+        half = elementwise(ARG[0] * ARG[1] / 2, (diagonal(L, 0, L.ndim - 2, L.ndim - 1, n, o), d),
+                           shape=broadcast_shapes(L.shape[:-1], d.shape), origin=o)
+        linv = solve_triangular(L, _eye_like(half), True, False, o)
+        s = matmul(swapaxes(linv), elementwise(ARG[0] * ARG[1], (reshape(half, half.shape + (sp.Integer(1),)), linv),
+                                              shape=broadcast_shapes(half.shape + (sp.Integer(1),), linv.shape),
+                                              origin=o), o)
+        ga = _phi(_add(s, swapaxes(s), o), o)
+        return [ga if lower else swapaxes(ga)]
     p = _phi(matmul(swapaxes(L), gl, o), o)
     # S = L^-T P L^-1 = solve(L^T, (solve(L^T, P^T))^T)
     s = solve_triangular(L, swapaxes(solve_triangular(L, swapaxes(p), True, True, o)), True, True, o)

@@ -43,11 +43,13 @@ def _times(a: Node, b: Node, origin: Origin | None) -> Node:
 
 # ---------------------------------------------------------------- inv, det, slogdet ---------------
 
-def matrix_fn(fn: str, a: Node, origin: Origin | None = None) -> Node:
-    """``np.linalg.inv`` (``fn="inv"``), ``det``, and the parts of ``slogdet``: ``logabsdet``, ``signdet``."""
+def matrix_fn(fn: str, a: Node, origin: Origin | None = None, call: str = "numpy") -> Node:
+    """``np.linalg.inv`` (``fn="inv"``), ``det``, and the parts of ``slogdet``: ``logabsdet``, ``signdet``;
+    ``call="scipy"`` prints ``scipy.linalg.inv``/``det`` (the same values)."""
     _square(a, "slogdet" if "det" in fn and fn != "det" else fn)
     shape = a.shape if fn == "inv" else a.shape[:-2]
-    return Node("matrix_fn", (a,), shape, params=(("fn", fn),), dtype=a.dtype, origin=origin)
+    params = (("fn", fn),) + ((("call", "scipy"),) if call == "scipy" else ())
+    return Node("matrix_fn", (a,), shape, params=params, dtype=a.dtype, origin=origin)
 
 
 def _vjp_matrix_fn(g: Node, node: Node) -> list[Node | None]:

@@ -7,7 +7,7 @@ arguments' code."""
 from __future__ import annotations
 
 from ....ir.graph import Node
-from .table import EMIT
+from .table import EMIT, PARTS
 
 
 def _emit_tri_mask(node: Node, a: list[str], p) -> str:
@@ -50,6 +50,29 @@ def _emit_qr(node: Node, a: list[str], p) -> str:
         return f"np.linalg.qr({a[0]}, mode='r')"
     return f"np.linalg.qr({a[0]})[{0 if node.param('part') == 'q' else 1}]"
 
+
+def _parts_eigh(node: Node):
+    if node.param("call") == "eigvalsh":
+        return None
+    uplo = "" if node.param("uplo") == "L" else ", UPLO='U'"
+    return node.param("uplo"), lambda a, p: f"np.linalg.eigh({a[0]}{uplo})", \
+        ("values", "vectors").index(node.param("part")), 2
+
+
+def _parts_svd(node: Node):
+    if not node.param("compute_uv"):
+        return None
+    return True, lambda a, p: f"np.linalg.svd({a[0]}, full_matrices=False)", \
+        ("u", "s", "vh").index(node.param("part")), 3
+
+
+def _parts_qr(node: Node):
+    if node.param("mode") == "r":
+        return None
+    return "reduced", lambda a, p: f"np.linalg.qr({a[0]})", ("q", "r").index(node.param("part")), 2
+
+
+PARTS.update({"eigh": _parts_eigh, "svd": _parts_svd, "qr": _parts_qr})
 
 EMIT.update({
     "qr": _emit_qr,

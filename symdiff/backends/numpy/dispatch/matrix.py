@@ -22,6 +22,7 @@ def _emit_pinv(node: Node, a: list[str], p) -> str:
 
 EMIT.update({
     'pinv': _emit_pinv,
-    'matrix_fn': lambda n, a, p: MATRIX_FUNCTIONS[n.param("fn")].format(a[0]),
+    'matrix_fn': lambda n, a, p: (f"scipy.linalg.{n.param('fn')}({a[0]})" if n.param("call") == "scipy" else
+                                  MATRIX_FUNCTIONS[n.param("fn")].format(a[0])),
     'solve': lambda n, a, p: f"np.linalg.solve({a[0]}, {a[1]})",
 })
