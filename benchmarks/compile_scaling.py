@@ -60,13 +60,13 @@ def sin_source(n: int) -> str:
 
 
 def while_source(n: int) -> str:
-    """x <- 0.5 x + 0.25 cos(x) + a/4 until the step is below tol; tol is chosen (by running the plain
+    """x <- 0.9 x + 0.05 cos(x) + a/10 until the step is below tol; tol is chosen (by running the plain
     iteration on the benchmark's input) so that exactly ``n`` iterations run."""
     return textwrap.dedent(f"""\
         import numpy as np
 
         def step(x, a):
-            return 0.5 * x + 0.25 * np.cos(x) + 0.25 * a
+            return 0.9 * x + 0.05 * np.cos(x) + 0.1 * a
 
         def tolerance(a, n):
             x = a
