@@ -245,8 +245,7 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
     exprs, powers = share_powers(exprs, set(by_handle), fresh)
     exprs, sums = share_scaled_sums(exprs, fresh)
     sums = powers + sums
-    replacements, reduced = sp.cse(exprs + [e for _, e in sums], symbols=sp.numbered_symbols("_c", real=True),
-                                   order="none")
+    replacements, reduced = bounded_cse(exprs + [e for _, e in sums], sp.numbered_symbols("_c", real=True))
     replacements += [(s, e) for (s, _), e in zip(sums, reduced[len(exprs):])]
     reduced = reduced[:len(exprs)]
     if not replacements:
@@ -278,6 +277,53 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
         else:
             new[id(node)] = with_inputs(node, tuple(new[id(i)] for i in node.inputs))
     return [new[id(o)] for o in outputs]
+
+
+#: Largest number of expressions one call of SymPy's ``cse`` sees (its time grows faster than their number).
+CSE_WINDOW = 300
+
+
+def bounded_cse(exprs: list[sp.Expr], symbols) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    """``sympy.cse(exprs)`` (replacements, reduced expressions), with SymPy seeing at most
+    :data:`CSE_WINDOW` expressions at once. A program of more is cut into groups of expressions that
+    share a symbol (an array): two expressions with no array in common have no subexpression in common.
+    Each expression joins the group of the last expression that used one of its arrays while that group
+    has room, so the value and the gradient of one line (``sin(y)`` and ``dy*cos(y)``) still share."""
+    if len(exprs) <= CSE_WINDOW:
+        return sp.cse(exprs, symbols=symbols, order="none")
+    parent = list(range(len(exprs)))
+    size = [1] * len(exprs)
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    last: dict[sp.Symbol, int] = {}
+    for i, e in enumerate(exprs):
+        for sym in sorted(e.free_symbols, key=lambda t: t.name):
+            j = last.get(sym)
+            last[sym] = i
+            a, b = root(i), root(j) if j is not None else None
+            if b is not None and a != b and size[a] + size[b] <= CSE_WINDOW:
+                parent[a] = b
+                size[b] += size[a]
+    groups: dict[int, list[int]] = {}
+    for i in range(len(exprs)):
+        groups.setdefault(root(i), []).append(i)
+    batches: list[list[int]] = [[]]  # unrelated groups side by side, up to the window (fewer calls)
+    for members in groups.values():
+        if len(batches[-1]) + len(members) > CSE_WINDOW:
+            batches.append([])
+        batches[-1].extend(members)
+    replacements: list[tuple[sp.Symbol, sp.Expr]] = []
+    reduced: list[sp.Expr] = list(exprs)
+    for members in batches:
+        found, out = sp.cse([exprs[i] for i in members], symbols=symbols, order="none")
+        replacements += found
+        for i, e in zip(members, out):
+            reduced[i] = e
+    return replacements, reduced
 
 
 def run(outputs: Sequence[Node], passes: Sequence[Pass]) -> list[Node]:

@@ -6,6 +6,7 @@ The module text comes from the Jinja templates in the top-level ``templates/`` f
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -216,10 +217,17 @@ def _use_counts(order: list[Node]) -> dict[int, int]:
     of its placeholder, so inlining is only done where it does not repeat work."""
     uses: dict[int, int] = {}
     for node in order:
+        counts = _placeholder_counts(node.expr, len(node.inputs)) if node.op == "elementwise" else ()
         for i, inp in enumerate(node.inputs):
-            n = node.expr.count(ARG[i]) if node.op == "elementwise" else 1
-            uses[id(inp)] = uses.get(id(inp), 0) + max(n, 1)
+            uses[id(inp)] = uses.get(id(inp), 0) + max(counts[i] if counts else 1, 1)
     return uses
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _placeholder_counts(expr: sp.Expr, n: int) -> tuple[int, ...]:
+    """How often each of the placeholders ``ARG[:n]`` occurs in ``expr`` (remembered: long programs
+    repeat their expressions)."""
+    return tuple(expr.count(ARG[i]) for i in range(n))
 
 
 _ENV: jinja2.Environment | None = None
