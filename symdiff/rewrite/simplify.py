@@ -74,6 +74,11 @@ def _fused(expr: sp.Expr, parts: tuple[tuple[sp.Expr, int] | None, ...]) -> sp.E
     """``expr`` with each input ``i`` whose ``parts[i]`` is (its expression, its number of inputs) written
     in, the others renumbered; None past :data:`FUSE_BUDGET`. (A function of expressions only: node
     expressions are over the shared placeholders, so a long program asks the same question many times.)"""
+    # Sizes add up when an expression is written into another, unless SymPy combines terms: far past
+    # the budget, the answer is known without building the expression (the costly part of fusing).
+    estimate = ops(expr) + sum(expr.count(ARG[i]) * ops(p[0]) for i, p in enumerate(parts) if p is not None)
+    if estimate > FUSE_BUDGET + 20:
+        return None
     mapping: dict[sp.Symbol, sp.Expr] = {}
     base = 0
     for i, part in enumerate(parts):
@@ -82,8 +87,9 @@ def _fused(expr: sp.Expr, parts: tuple[tuple[sp.Expr, int] | None, ...]) -> sp.E
             base += 1
             continue
         inner, n = part
-        mapping[ARG[i]] = inner.xreplace({ARG[j]: ARG[base + j] for j in range(n)})
+        mapping[ARG[i]] = inner.xreplace({ARG[j]: ARG[base + j] for j in range(n)}) if base else inner
         base += n
+    mapping = {k: v for k, v in mapping.items() if k is not v}  # (SymPy rebuilds what it maps to itself)
     fused = keep_domain(composed_requirements(expr, mapping), expr.xreplace(mapping))
     return None if ops(fused) > FUSE_BUDGET else fused
 
