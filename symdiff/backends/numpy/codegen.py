@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -42,6 +43,8 @@ class ModuleText:
     constants: list[tuple[str, str]] = field(default_factory=list)
     const_names: dict[str, str] = field(default_factory=dict)
     helpers: Helpers = field(default_factory=Helpers)
+    #: printed expressions over named arrays, with marks where the names go (see NodePrinter.expr)
+    printed: dict[tuple, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.helpers = Helpers(self.reserved)
@@ -128,13 +131,23 @@ class NodePrinter:
         return self.module.const_names[node.param("value").digest]
 
     def expr(self, node: Node, args: list[str]) -> str:
-        symbols = {ARG[i]: a for i, a in enumerate(args)}
         sizes = self._size_symbols(node.expr)
-        symbols.update(sizes)
         small = {ARG[i] for i, x in enumerate(node.inputs) if tuple(x.shape) != tuple(node.shape)} | set(sizes)
         integer = node.dtype == "int64"  # integer data (labels, indices) keeps integer literals
-        return ExprPrinter(symbols, self.module.helpers, small, float_literals=not integer,
-                            integer=integer).doprint(node.expr)
+        names = [*args, *sizes.values()]
+        if not all(a.isidentifier() and not a.startswith(_MARK) for a in names):
+            return ExprPrinter({**{ARG[i]: a for i, a in enumerate(args)}, **sizes}, self.module.helpers, small,
+                               float_literals=not integer, integer=integer).doprint(node.expr)
+        # Over plain names the printed form does not depend on the names (each is one operand): printed
+        # once per module with marks in their places, then filled in (a long program repeats expressions).
+        key = (node.expr, frozenset(small), integer, tuple(sorted((s.name, v) for s, v in sizes.items())))
+        template = self.module.printed.get(key)
+        if template is None:
+            marks = {ARG[i]: f"{_MARK}{i}_" for i in range(len(args))}
+            template = ExprPrinter({**marks, **sizes}, self.module.helpers, small, float_literals=not integer,
+                                   integer=integer).doprint(node.expr)
+            self.module.printed[key] = template
+        return _MARKS.sub(lambda m: args[int(m.group(1))], template)
 
     def _size_symbols(self, expr: sp.Expr) -> dict[sp.Symbol, str]:
         out = {}
@@ -204,6 +217,10 @@ class NodePrinter:
         sizes = [f"{name} = {self.size_bindings[s]}"
                  for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1])]
         return sizes + lines + [returns.format(*final)]
+
+
+_MARK = "_symdiff_arg"
+_MARKS = re.compile(_MARK + r"(\d+)_")
 
 
 def _fresh_and_dead(base: Node, uses: dict[int, int], out_ids: set[int]) -> bool:
