@@ -246,7 +246,8 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
             if id(inp) not in handles:
                 handles[id(inp)] = sp.Symbol(f"_h{len(handles)}", real=True)
                 by_handle[handles[id(inp)]] = inp
-    exprs = [n.expr.xreplace({ARG[i]: handles[id(inp)] for i, inp in enumerate(n.inputs)}) for n in nodes]
+    exprs = [_renamed(n.expr, {ARG[i]: handles[id(inp)] for i, inp in enumerate(n.inputs)}, len(nodes) > CSE_WINDOW)
+             for n in nodes]
     fresh = sp.numbered_symbols("_s", real=True)
     exprs, powers = share_powers(exprs, set(by_handle), fresh)
     exprs, sums = share_scaled_sums(exprs, fresh)
@@ -286,7 +287,16 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
 
 
 #: Largest number of expressions one call of SymPy's ``cse`` sees (its time grows faster than their number).
-CSE_WINDOW = 300
+CSE_WINDOW = 100
+
+
+def _renamed(expr: sp.Expr, names: dict[sp.Symbol, sp.Symbol], large: bool) -> sp.Expr:
+    """``expr`` with its placeholders renamed. In a large program without SymPy evaluating again what
+    it evaluated already (a renaming changes no value; it costs a millisecond per expression)."""
+    if not large:
+        return expr.xreplace(names)
+    with sp.evaluate(False):
+        return expr.xreplace(names)
 
 
 def bounded_cse(exprs: list[sp.Expr], symbols) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
