@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/compile_scaling.py [--sizes 100,300,1000] [--budget 60] [--rows chain,sum,sin,while]
+    python benchmarks/compile_scaling.py [--sizes 100,300,1000] [--budget 60] [--rows chain,sum,sin,while] [--write]
 
 Each measurement runs in a fresh Python process (NumPy, SymPy and symdiff imported before the clock
 starts, ``SYMDIFF_CACHE_DIR`` a fresh empty directory) and times ``symdiff.value_and_grad(f)`` plus its
@@ -19,7 +19,8 @@ write them, so no loop of the frontend is involved):
 A size is skipped (printed as such) once the previous size of its row took longer than the time budget
 divided by the growth in size, or failed. Each row ends with a least-squares fit of the growth exponent
 (time ~ N**k) over its measured sizes of at least 100 ms. Every compiled gradient is checked against
-central differences along a random direction before its time is reported.
+central differences along a random direction before its time is reported. ``--write`` also puts the
+report in its own section of ``benchmarks/RESULTS.md`` (between the markers below, replacing the last one).
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ import textwrap
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
+BEGIN, END = "<!-- compile-scaling: begin -->", "<!-- compile-scaling: end -->"
 SIZES = (100, 300, 1000, 3000, 10000, 20000)
 WHILE_SIZES = (10, 20, 30, 50, 100, 200)
 TARGETS = {"chain": 20.0, "sum": 20.0, "sin": None, "while": 5.0}  # seconds at the target size
@@ -158,12 +161,19 @@ def main() -> None:
                         help="comma-separated iteration counts of the while row (default %(default)s)")
     parser.add_argument("--rows", default="chain,sum,sin,while", help="rows to run (default %(default)s)")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per measurement (default 60)")
+    parser.add_argument("--write", action="store_true", help="also write the report to benchmarks/RESULTS.md")
     args = parser.parse_args()
-    print(f"Command: python benchmarks/compile_scaling.py {' '.join(sys.argv[1:])}".rstrip())
-    print(f"Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.2f} at start, "
-          f"budget {args.budget:.0f} s per measurement\n")
-    print("| program | N | compile s | ms per N | lines | gradient check |")
-    print("|---|---:|---:|---:|---:|---|")
+    report: list[str] = []
+
+    def out(line: str = "") -> None:
+        print(line, flush=True)
+        report.append(line)
+    out(f"Command: `{' '.join(['python', 'benchmarks/compile_scaling.py', *sys.argv[1:]])}`")
+    out(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start, "
+        f"budget {args.budget:.0f} s per measurement")
+    out()
+    out("| program | N | compile s | ms per N | lines | gradient check |")
+    out("|---|---:|---:|---:|---:|---|")
     summary = []
     for row in args.rows.split(","):
         sizes = [int(s) for s in (args.while_sizes if row == "while" else args.sizes).split(",")]
@@ -174,17 +184,16 @@ def main() -> None:
             if stop is None and previous is not None and previous[1] * n / previous[0] > args.budget:
                 stop = f"skipped (projected over {args.budget:.0f} s)"
             if stop is not None:
-                print(f"| {TITLES[row]} | {n} | {stop} | | | |", flush=True)
+                out(f"| {TITLES[row]} | {n} | {stop} | | | |")
                 continue
             result = measure(row, n, args.budget)
             if "error" in result:
-                print(f"| {TITLES[row]} | {n} | failed: {result['error']} | | | |", flush=True)
+                out(f"| {TITLES[row]} | {n} | failed: {result['error']} | | | |")
                 stop = "skipped (a smaller N failed)"
                 continue
             s = result["seconds"]
             check = "ok" if result["ok"] else f"WRONG (error {result['err']:.1e})"
-            print(f"| {TITLES[row]} | {n} | {s:.2f} | {1e3 * s / n:.2f} | {result['lines']} | {check} |",
-                  flush=True)
+            out(f"| {TITLES[row]} | {n} | {s:.2f} | {1e3 * s / n:.2f} | {result['lines']} | {check} |")
             points.append((n, s))
             previous = (n, s)
         k = exponent(points)
@@ -194,8 +203,25 @@ def main() -> None:
                                          f" (target < {TARGETS[row]:.0f} s)")
         summary.append(f"- {TITLES[row]}: growth exponent "
                        f"{'n/a' if k is None else f'{k:.2f}'} (target <= 1.1){verdict}")
-    print()
-    print("\n".join(summary))
+    out()
+    for line in summary:
+        out(line)
+    if args.write:
+        write_section(report)
+
+
+def write_section(report: list[str]) -> None:
+    """The report as the compile-scaling section of RESULTS.md (the rest of the file kept)."""
+    text = RESULTS_PATH.read_text(encoding="utf-8") if RESULTS_PATH.exists() else "# symdiff benchmark results\n"
+    section = "\n".join([BEGIN, "## Compile time against program size", "",
+                         "Written by `benchmarks/compile_scaling.py --write`; rerun it to refresh.", "",
+                         *report, END])
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    RESULTS_PATH.write_text(text, encoding="utf-8")
+    print(f"\nWrote {RESULTS_PATH.relative_to(REPO_ROOT)}")
 
 
 if __name__ == "__main__":
