@@ -26,6 +26,9 @@ from .stability import (REWRITES, _unstable, expm1_opt, log1p_opt, log_sigmoid_o
 
 #: Largest expression (SymPy ``count_ops``) that fusion builds and that simplification attempts.
 FUSE_BUDGET = 60
+#: Most terms of a sum that fusion builds (a longer one is a line nobody reads; SymPy sorts its terms
+#: at every step, so building it costs more with every term).
+FUSE_TERMS = 12
 SIMPLIFY_BUDGET = 40
 #: Seconds of simplification per graph; past it, expressions are left as they are.
 SIMPLIFY_SECONDS = 2.0
@@ -77,7 +80,8 @@ def _fused(expr: sp.Expr, parts: tuple[tuple[sp.Expr, int] | None, ...]) -> sp.E
     # Sizes add up when an expression is written into another, unless SymPy combines terms: far past
     # the budget, the answer is known without building the expression (the costly part of fusing).
     estimate = ops(expr) + sum(expr.count(ARG[i]) * ops(p[0]) for i, p in enumerate(parts) if p is not None)
-    if estimate > FUSE_BUDGET + 20:
+    terms = len(sp.Add.make_args(expr)) + sum(len(sp.Add.make_args(p[0])) for p in parts if p is not None)
+    if estimate > FUSE_BUDGET + 20 or terms > FUSE_TERMS + 4:
         return None
     mapping: dict[sp.Symbol, sp.Expr] = {}
     base = 0
@@ -91,7 +95,7 @@ def _fused(expr: sp.Expr, parts: tuple[tuple[sp.Expr, int] | None, ...]) -> sp.E
         base += n
     mapping = {k: v for k, v in mapping.items() if k is not v}  # (SymPy rebuilds what it maps to itself)
     fused = keep_domain(composed_requirements(expr, mapping), expr.xreplace(mapping))
-    return None if ops(fused) > FUSE_BUDGET else fused
+    return None if ops(fused) > FUSE_BUDGET or len(sp.Add.make_args(fused)) > FUSE_TERMS else fused
 
 
 def elide_broadcasts(outputs: list[Node]) -> list[Node]:

@@ -193,7 +193,8 @@ class NodePrinter:
             depth = code_depth(node, [depths.get(id(i), 0) for i in node.inputs])
             inline = not block and node.op != "setitem" and (
                 (node.name is None and id(node) not in out_ids and uses.get(id(node), 0) == 1
-                 and depth <= MAX_CODE_DEPTH) or node.op == "const" or (node.op == "elementwise" and not node.inputs))
+                 and depth <= MAX_CODE_DEPTH and len(code) <= MAX_INLINE_CHARS) or node.op == "const"
+                or (node.op == "elementwise" and not node.inputs))
             if inline:
                 self.code[id(node)] = code
                 depths[id(node)] = depth
@@ -218,6 +219,10 @@ class NodePrinter:
                  for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1])]
         return sizes + lines + [returns.format(*final)]
 
+
+#: Longest code printed inline in its user; longer code gets a statement and a name of its own, so a
+#: long sum is printed as a few lines a person can read, not one line of thousands of characters.
+MAX_INLINE_CHARS = 240
 
 _MARK = "_symdiff_arg"
 _MARKS = re.compile(_MARK + r"(\d+)_")
