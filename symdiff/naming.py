@@ -44,6 +44,9 @@ class Namer:
     def __init__(self, taken: Iterable[str] = ()) -> None:
         self.taken = set(RESERVED) | {unicodedata.normalize("NFKC", t) for t in taken}
         self.counter = 0
+        #: per hint, the last suffix tried: names are never given back, so every smaller one is still
+        #: taken and the search goes on from there (one step per name, not one per earlier name)
+        self.suffix: dict[str, int] = {}
 
     def reserve(self, name: str) -> None:
         self.taken.add(unicodedata.normalize("NFKC", name))
@@ -57,9 +60,11 @@ class Namer:
                     self.taken.add(name)
                     return name
         hint = identifier(hint)
-        name, k = hint, 0
+        k = self.suffix.get(hint, 0)
+        name = hint if k == 0 else f"{hint}_{k}"
         while name in self.taken:
             k += 1
             name = f"{hint}_{k}"
+        self.suffix[hint] = k
         self.taken.add(name)
         return name

@@ -187,7 +187,9 @@ def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = Fa
 def _trace_path(fn, specs, name, kind, tr, has_aux, values, tree=None):
     args = _input_nodes(specs, tr)
     if values is not None:
-        tr.evaluate = lambda cond: evaluate(cond, tr, [a.node for a in args if isinstance(a, Tracer)], specs, values)
+        known: dict = {}  # values of the nodes earlier conditions computed (each condition computes only its own)
+        tr.evaluate = lambda cond: evaluate(cond, tr, [a.node for a in args if isinstance(a, Tracer)], specs, values,
+                                            known)
     try:
         result = trace(fn, tree.layout.rebuild(args) if tree else args, tr)  # containers hold the leaves' tracers
     except SymdiffError:

@@ -19,7 +19,7 @@ import subprocess
 from typing import Sequence
 
 from ..errors import MissingProgramError, SymdiffError
-from ..ir.graph import Graph, Node
+from ..ir.graph import Graph, Node, expr_text
 from ..ir.shapes import format_shape
 
 WRT_FILL = "#fde9b8"
@@ -45,7 +45,7 @@ def quote(*lines: str) -> str:
 
 def _op_text(node: Node) -> str:
     if node.op == "elementwise":
-        return _short(f"elementwise {node.expr}")
+        return _short(f"elementwise {expr_text(node.expr)}")
     if node.op == "const":
         return f"const {format_shape(node.param('value').array.shape)}"
     params = ", ".join(f"{k}={v}" for k, v in node.params if k not in ("name", "index"))

@@ -22,6 +22,8 @@ _a0
 """
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 from sympy.codegen.cfunctions import log1p, log2, log10
 
@@ -93,6 +95,12 @@ def _own_requirements(t: sp.Basic):
 
 
 def requirements(e: sp.Basic) -> dict[sp.Basic, None]:
+    """The conditions ``e``'s operations need (see :func:`_requirements`), a fresh dict to change."""
+    return dict(_requirements(e))
+
+
+@functools.lru_cache(maxsize=1 << 14)  # (pure, and asked of the same expressions again and again)
+def _requirements(e: sp.Basic) -> dict[sp.Basic, None]:
     """The conditions (relations over the placeholders) that ``e``'s operations need, in order;
     conditions SymPy decides are true on their own (``exp(x) + 1 >= 0``) are left out. Every
     placeholder ``e`` uses counts as ``isfinite(a)``: an input that cancels away (``a - a``, ``a/a``)
@@ -170,6 +178,7 @@ def _at_zero_base(m: sp.Mul) -> sp.Expr:
     return m
 
 
+@functools.lru_cache(maxsize=1 << 14)  # (a pure function: a long program asks for the same derivatives)
 def derivative(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """``d expr / d x`` as SymPy gives it, with the derivatives of ``b**e`` in a form that is right
     at ``b = 0``: SymPy's ``b**e * e / b`` and ``b**e * log(b)`` are ``0/0`` and ``0 * -inf`` there

@@ -14,6 +14,7 @@ nodes of the same kind.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
@@ -154,9 +155,16 @@ class Graph:
         return toposort(self.outputs)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def expr_text(expr: sp.Expr) -> str:
+    """SymPy's text of an expression, remembered: the printed graph and its picture show the same
+    expressions, and a long program repeats the same few (``sin(_a0)``) many times."""
+    return str(expr)
+
+
 def _describe(node: Node) -> str:
     if node.op == "elementwise":
-        return f"elementwise[{node.expr}]"
+        return f"elementwise[{expr_text(node.expr)}]"
     if node.op == "const":
         return f"const[{node.param('value').array.shape}]"
     params = ", ".join(f"{k}={v}" for k, v in node.params if k not in ("name", "index"))
@@ -173,15 +181,17 @@ def format_graph(graph: Graph, title: str = "") -> str:
         names[id(node)] = node.param("name")
     lines.append("  in  " + ", ".join(f"{n.param('name')}:{n.dtype}{format_shape(n.shape)}" for n in graph.inputs))
     counter = 0
+    used = set(names.values())  # (a set beside the dict: a long program has thousands of names)
     for node in graph.nodes():
         if node.op == "input":
             continue
         name = node.name or f"%{counter}"
         counter += 1 if not node.name else 0
-        if name in names.values():
+        if name in used:
             name = f"{name}%{counter}"
             counter += 1
         names[id(node)] = name
+        used.add(name)
         args = " ".join(names[id(i)] for i in node.inputs)
         where = f"    # {node.origin.text}" if node.origin else ""
         lines.append(f"  {name}:{node.dtype}{format_shape(node.shape)} = {_describe(node)} {args}{where}".rstrip())

@@ -1,19 +1,16 @@
-"""Graph passes: fuse elementwise chains, undo needless broadcasts, rewrite for stability,
-simplify under a budget, and share common subexpressions. Each pass is a pure function from
-output nodes to output nodes; :data:`PASSES` lists them in the order they run.
-
->>> import sympy as sp
->>> from symdiff.ir.graph import ARG
->>> stabilize(sp.log(1 + sp.exp(ARG[0])))
-softplus(_a0)
+"""Graph passes: fuse elementwise chains, undo needless broadcasts, rewrite for stability (the
+rewrites of one expression are in :mod:`symdiff.rewrite.stability`), simplify under a budget, and share
+common subexpressions. Each pass is a pure function from output nodes to output nodes; :data:`PASSES`
+lists them in the order they run.
 """
 from __future__ import annotations
 
+import functools
 import time
 from typing import Callable, Sequence
 
 import sympy as sp
-from sympy.codegen.cfunctions import expm1, log1p
+from sympy.codegen.cfunctions import log1p
 
 from ..ir.domain import composed_requirements, keep_domain
 from ..ir.graph import ARG, Node, consumers, rebuild, toposort, with_inputs
@@ -21,124 +18,22 @@ from ..ir.primitives import elementwise, reduce, stop_gradient
 from .speed import (contract_products, drop_shift_gradient, share_powers, share_scaled_sums, split_total_sums,
                        tidy_signs)
 from .arrays import add_diagonal, merge_scatters, pairwise_squares, pairwise_sums, sums_as_products
-from ..ir.special import xlogy
 from ..ir.scalar import sigmoid, softplus
 from ..ir.shapes import broadcast_shapes
 from .report import REPORT
+from .stability import (REWRITES, _unstable, expm1_opt, log1p_opt, log_sigmoid_opt, lower, ops,  # noqa: F401
+                        sigmoid_opt, sigmoid_reflect, softplus_opt, stabilize, xlogy_opt)
 
 #: Largest expression (SymPy ``count_ops``) that fusion builds and that simplification attempts.
 FUSE_BUDGET = 60
+#: Most terms of a sum that fusion builds (a longer one is a line nobody reads; SymPy sorts its terms
+#: at every step, so building it costs more with every term).
+FUSE_TERMS = 12
 SIMPLIFY_BUDGET = 40
 #: Seconds of simplification per graph; past it, expressions are left as they are.
 SIMPLIFY_SECONDS = 2.0
 
 Pass = Callable[[list[Node]], list[Node]]
-
-
-# ---------------------------------------------------------------- stability rewrites --------------
-# Each rewrite maps a SymPy expression to an equal one that is finite wherever the math is.
-
-def softplus_opt(e: sp.Expr) -> sp.Expr:
-    """``log(1 + exp(u))``, ``log1p(exp(u))`` and ``max(u, 0) + log1p(exp(-|u|))`` -> ``softplus(u)``."""
-    e = e.replace(lambda t: isinstance(t, log1p) and isinstance(t.args[0], sp.exp),
-                  lambda t: softplus(t.args[0].args[0]))
-    e = e.replace(lambda t: isinstance(t, sp.log) and t.args[0].is_Add and len(t.args[0].args) == 2
-                  and sp.S.One in t.args[0].args and any(isinstance(a, sp.exp) for a in t.args[0].args),
-                  lambda t: softplus(next(a for a in t.args[0].args if isinstance(a, sp.exp)).args[0]))
-
-    def fold(add: sp.Expr) -> sp.Expr:
-        terms = list(add.args)
-        for t in terms:
-            # softplus(-|u|) + max(u, 0) == softplus(u)
-            if isinstance(t, softplus) and isinstance(-t.args[0], sp.Abs):
-                u = (-t.args[0]).args[0]
-                for m in (sp.Max(u, 0), sp.Max(-u, 0)):
-                    if m in terms:
-                        rest = [x for x in terms if x is not t and x != m]
-                        return sp.Add(softplus(u if m == sp.Max(u, 0) else -u), *rest)
-        return add
-    return e.replace(lambda t: t.is_Add, fold)
-
-
-def sigmoid_opt(e: sp.Expr) -> sp.Expr:
-    """``1 / (1 + exp(-u))`` -> ``sigmoid(u)`` and ``exp(u) / (1 + exp(u))`` -> ``sigmoid(u)``."""
-    def is_logistic_den(t):
-        return (t.is_Pow and t.exp == -1 and t.base.is_Add and len(t.base.args) == 2 and sp.S.One in t.base.args
-                and any(isinstance(a, sp.exp) for a in t.base.args))
-    return e.replace(is_logistic_den,
-                     lambda t: sigmoid(-next(a for a in t.base.args if isinstance(a, sp.exp)).args[0]))
-
-
-def log1p_opt(e: sp.Expr) -> sp.Expr:
-    """``log(1 + u)`` -> ``log1p(u)``."""
-    return e.replace(lambda t: isinstance(t, sp.log) and t.args[0].is_Add and sp.S.One in t.args[0].args,
-                     lambda t: log1p(t.args[0] - 1))
-
-
-def expm1_opt(e: sp.Expr) -> sp.Expr:
-    """``exp(u) - 1`` -> ``expm1(u)``."""
-    def fold(add):
-        if sp.S.NegativeOne in add.args:
-            for t in add.args:
-                if isinstance(t, sp.exp):
-                    return sp.Add(expm1(t.args[0]), *[a for a in add.args if a is not t and a != -1])
-        return add
-    return e.replace(lambda t: t.is_Add, fold)
-
-
-def log_sigmoid_opt(e: sp.Expr) -> sp.Expr:
-    """``log(sigmoid(u))`` -> ``-softplus(-u)`` and ``log(1 - sigmoid(u))`` -> ``-softplus(u)``."""
-    def is_log_sigmoid(t):
-        return isinstance(t, sp.log) and isinstance(t.args[0], sigmoid)
-
-    def is_log1m_sigmoid(t):
-        return isinstance(t, log1p) and isinstance(-t.args[0], sigmoid)
-    e = e.replace(is_log_sigmoid, lambda t: -softplus(-t.args[0].args[0]))
-    return e.replace(is_log1m_sigmoid, lambda t: -softplus((-t.args[0]).args[0]))
-
-
-def xlogy_opt(e: sp.Expr) -> sp.Expr:
-    """``x*log(y)`` with ``x`` a variable of ``y`` (``p*log(p)``, ``p*log(p/q)``) -> ``xlogy(x, y)``: 0 where
-    ``x == 0``, the limit, where NumPy gives ``0*-inf = nan``. Products of other factors stay as they are
-    (``y*log(p)`` of labels and probabilities is finite wherever p > 0, and faster unguarded)."""
-    def match(t) -> bool:
-        if not t.is_Mul:
-            return False
-        logs = [a for a in t.args if isinstance(a, sp.log)]
-        coeff, rest = t.as_coeff_Mul()
-        others = [a for a in (rest.args if rest.is_Mul else (rest,)) if a not in logs]
-        return len(logs) == 1 and len(others) == 1 and others[0].is_Symbol and \
-            others[0] in logs[0].args[0].free_symbols
-
-    def fold(t):
-        coeff, rest = t.as_coeff_Mul()
-        log = next(a for a in (rest.args if rest.is_Mul else (rest,)) if isinstance(a, sp.log))
-        x = next(a for a in (rest.args if rest.is_Mul else (rest,)) if a is not log)
-        return coeff * xlogy(x, log.args[0])
-    return e.replace(match, fold)
-
-
-REWRITES: list[Callable[[sp.Expr], sp.Expr]] = [softplus_opt, sigmoid_opt, log1p_opt, expm1_opt, log_sigmoid_opt,
-                                                xlogy_opt]
-
-
-def sigmoid_reflect(e: sp.Expr) -> sp.Expr:
-    """``sigmoid(-u)`` -> ``1 - sigmoid(u)``: lets terms cancel (a candidate form, kept only if shorter)."""
-    return e.replace(lambda t: isinstance(t, sigmoid) and t.args[0].could_extract_minus_sign(),
-                     lambda t: 1 - sigmoid(-t.args[0]))
-
-
-def _unstable(e: sp.Expr) -> int:
-    """Logarithms of expressions that can underflow to 0 (exponentials, sigmoids)."""
-    return sum(1 for t in sp.preorder_traversal(e)
-               if isinstance(t, (sp.log, log1p)) and t.args[0].has(sp.exp, sigmoid))
-
-
-def stabilize(e: sp.Expr) -> sp.Expr:
-    """Apply every named rewrite of :data:`REWRITES`, in order."""
-    for rewrite in REWRITES:
-        e = rewrite(e)
-    return e
 
 
 # ---------------------------------------------------------------- passes -------------------------
@@ -163,22 +58,44 @@ def fuse(outputs: list[Node]) -> list[Node]:
         if node.op != "elementwise" or not any(id(old) in fusable and inp.op == "elementwise"
                                                for old, inp in zip(node.inputs, inputs)):
             return with_inputs(node, inputs)
-        expr, new_inputs = node.expr, []
-        mapping: dict[sp.Symbol, sp.Expr] = {}
+        parts, new_inputs = [], []
         for i, (old, inp) in enumerate(zip(node.inputs, inputs)):
             room = len(ARG) - (len(new_inputs) + len(inp.inputs) + len(inputs) - i - 1)
             if id(old) in fusable and inp.op == "elementwise" and room >= 0:  # placeholders are finite
-                base = len(new_inputs)
+                parts.append((inp.expr, len(inp.inputs)))
                 new_inputs.extend(inp.inputs)
-                mapping[ARG[i]] = inp.expr.xreplace({ARG[j]: ARG[base + j] for j in range(len(inp.inputs))})
             else:
+                parts.append(None)
                 new_inputs.append(inp)
-                mapping[ARG[i]] = ARG[len(new_inputs) - 1]
-        fused = keep_domain(composed_requirements(expr, mapping), expr.xreplace(mapping))
-        if sp.count_ops(fused) > FUSE_BUDGET:
-            return with_inputs(node, inputs)
-        return rewritten(node, fused, new_inputs)
+        fused = _fused(node.expr, tuple(parts))
+        return with_inputs(node, inputs) if fused is None else rewritten(node, fused, new_inputs)
     return rebuild(outputs, fn)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _fused(expr: sp.Expr, parts: tuple[tuple[sp.Expr, int] | None, ...]) -> sp.Expr | None:
+    """``expr`` with each input ``i`` whose ``parts[i]`` is (its expression, its number of inputs) written
+    in, the others renumbered; None past :data:`FUSE_BUDGET`. (A function of expressions only: node
+    expressions are over the shared placeholders, so a long program asks the same question many times.)"""
+    # Sizes add up when an expression is written into another, unless SymPy combines terms: far past
+    # the budget, the answer is known without building the expression (the costly part of fusing).
+    estimate = ops(expr) + sum(expr.count(ARG[i]) * ops(p[0]) for i, p in enumerate(parts) if p is not None)
+    terms = len(sp.Add.make_args(expr)) + sum(len(sp.Add.make_args(p[0])) for p in parts if p is not None)
+    if estimate > FUSE_BUDGET + 20 or terms > FUSE_TERMS + 4:
+        return None
+    mapping: dict[sp.Symbol, sp.Expr] = {}
+    base = 0
+    for i, part in enumerate(parts):
+        if part is None:
+            mapping[ARG[i]] = ARG[base]
+            base += 1
+            continue
+        inner, n = part
+        mapping[ARG[i]] = inner.xreplace({ARG[j]: ARG[base + j] for j in range(n)}) if base else inner
+        base += n
+    mapping = {k: v for k, v in mapping.items() if k is not v}  # (SymPy rebuilds what it maps to itself)
+    fused = keep_domain(composed_requirements(expr, mapping), expr.xreplace(mapping))
+    return None if ops(fused) > FUSE_BUDGET or len(sp.Add.make_args(fused)) > FUSE_TERMS else fused
 
 
 def elide_broadcasts(outputs: list[Node]) -> list[Node]:
@@ -212,19 +129,15 @@ def simplify_exprs(outputs: list[Node]) -> list[Node]:
         expr = stabilize(node.expr)
         if expr != node.expr:
             _report(f"{label}: stability rewrites: {node.expr}  ->  {expr}")
-        size = sp.count_ops(expr)
+        size = ops(expr)
         if size > SIMPLIFY_BUDGET:
             _report(f"{label}: not simplified: {size} operations > budget {SIMPLIFY_BUDGET}")
         elif time.perf_counter() >= deadline:
             _report(f"{label}: not simplified: the {SIMPLIFY_SECONDS} s budget of this compilation is spent")
         else:
-            # on a tie the factored form: a common factor is one pass over the arrays, not one per term
-            candidates = [sp.factor_terms(expr), expr, stabilize(sp.cancel(expr))]
-            if expr.has(sigmoid):
-                candidates.append(sp.factor_terms(sp.expand(sigmoid_reflect(expr))))
-            best = min(candidates, key=sp.count_ops)
+            best = _simplest(expr)
             if best != expr:
-                _report(f"{label}: simplified ({size} -> {sp.count_ops(best)} operations): {expr}  ->  {best}")
+                _report(f"{label}: simplified ({size} -> {ops(best)} operations): {expr}  ->  {best}")
             expr = best
         expr = keep_domain(node.expr, expr)
         if expr == node.expr:
@@ -233,17 +146,14 @@ def simplify_exprs(outputs: list[Node]) -> list[Node]:
     return rebuild(outputs, fn)
 
 
-def lower(e: sp.Expr) -> sp.Expr:
-    """Write sigmoid and softplus through ``exp(-|u|)``, stable and shareable between value and gradient:
-    ``softplus(u) = max(u, 0) + log1p(exp(-|u|))``, ``sigmoid(u) = exp(min(u, 0)) / (1 + exp(-|u|))``
-    (exact, and faster in NumPy than a ``where``)."""
-    def low(t):
-        u = t.args[0]
-        e = sp.exp(sp.Min(u, 0) - sp.Max(u, 0))  # -|u|, from the min and max the forms use anyway
-        if isinstance(t, softplus):
-            return sp.Max(u, 0) + log1p(e)
-        return sp.exp(sp.Min(u, 0)) / (1 + e)
-    return e.replace(lambda t: isinstance(t, (sigmoid, softplus)), low)
+@functools.lru_cache(maxsize=1 << 14)
+def _simplest(expr: sp.Expr) -> sp.Expr:
+    """The shortest of SymPy's cheap forms of ``expr``; on a tie the factored form (a common factor is
+    one pass over the arrays, not one per term)."""
+    candidates = [sp.factor_terms(expr), expr, stabilize(sp.cancel(expr))]
+    if expr.has(sigmoid):
+        candidates.append(sp.factor_terms(sp.expand(sigmoid_reflect(expr))))
+    return min(candidates, key=ops)
 
 
 def lower_functions(outputs: list[Node]) -> list[Node]:
@@ -340,13 +250,13 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
             if id(inp) not in handles:
                 handles[id(inp)] = sp.Symbol(f"_h{len(handles)}", real=True)
                 by_handle[handles[id(inp)]] = inp
-    exprs = [n.expr.xreplace({ARG[i]: handles[id(inp)] for i, inp in enumerate(n.inputs)}) for n in nodes]
+    exprs = [_renamed(n.expr, {ARG[i]: handles[id(inp)] for i, inp in enumerate(n.inputs)}, len(nodes) > CSE_WINDOW)
+             for n in nodes]
     fresh = sp.numbered_symbols("_s", real=True)
     exprs, powers = share_powers(exprs, set(by_handle), fresh)
     exprs, sums = share_scaled_sums(exprs, fresh)
     sums = powers + sums
-    replacements, reduced = sp.cse(exprs + [e for _, e in sums], symbols=sp.numbered_symbols("_c", real=True),
-                                   order="none")
+    replacements, reduced = bounded_cse(exprs + [e for _, e in sums], sp.numbered_symbols("_c", real=True))
     replacements += [(s, e) for (s, _), e in zip(sums, reduced[len(exprs):])]
     reduced = reduced[:len(exprs)]
     if not replacements:
@@ -378,6 +288,62 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
         else:
             new[id(node)] = with_inputs(node, tuple(new[id(i)] for i in node.inputs))
     return [new[id(o)] for o in outputs]
+
+
+#: Largest number of expressions one call of SymPy's ``cse`` sees (its time grows faster than their number).
+CSE_WINDOW = 100
+
+
+def _renamed(expr: sp.Expr, names: dict[sp.Symbol, sp.Symbol], large: bool) -> sp.Expr:
+    """``expr`` with its placeholders renamed. In a large program without SymPy evaluating again what
+    it evaluated already (a renaming changes no value; it costs a millisecond per expression)."""
+    if not large:
+        return expr.xreplace(names)
+    with sp.evaluate(False):
+        return expr.xreplace(names)
+
+
+def bounded_cse(exprs: list[sp.Expr], symbols) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    """``sympy.cse(exprs)`` (replacements, reduced expressions), with SymPy seeing at most
+    :data:`CSE_WINDOW` expressions at once. A program of more is cut into groups of expressions that
+    share a symbol (an array): two expressions with no array in common have no subexpression in common.
+    Each expression joins the group of the last expression that used one of its arrays while that group
+    has room, so the value and the gradient of one line (``sin(y)`` and ``dy*cos(y)``) still share."""
+    if len(exprs) <= CSE_WINDOW:
+        return sp.cse(exprs, symbols=symbols, order="none")
+    parent = list(range(len(exprs)))
+    size = [1] * len(exprs)
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    last: dict[sp.Symbol, int] = {}
+    for i, e in enumerate(exprs):
+        for sym in sorted(e.free_symbols, key=lambda t: t.name):
+            j = last.get(sym)
+            last[sym] = i
+            a, b = root(i), root(j) if j is not None else None
+            if b is not None and a != b and size[a] + size[b] <= CSE_WINDOW:
+                parent[a] = b
+                size[b] += size[a]
+    groups: dict[int, list[int]] = {}
+    for i in range(len(exprs)):
+        groups.setdefault(root(i), []).append(i)
+    batches: list[list[int]] = [[]]  # unrelated groups side by side, up to the window (fewer calls)
+    for members in groups.values():
+        if len(batches[-1]) + len(members) > CSE_WINDOW:
+            batches.append([])
+        batches[-1].extend(members)
+    replacements: list[tuple[sp.Symbol, sp.Expr]] = []
+    reduced: list[sp.Expr] = list(exprs)
+    for members in batches:
+        found, out = sp.cse([exprs[i] for i in members], symbols=symbols, order="none")
+        replacements += found
+        for i, e in zip(members, out):
+            reduced[i] = e
+    return replacements, reduced
 
 
 def run(outputs: Sequence[Node], passes: Sequence[Pass]) -> list[Node]:

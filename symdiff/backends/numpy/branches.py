@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 import sympy as sp
 
 from ...escape import comment, literal
-from ...ir.graph import Node, Origin, toposort
+from ...ir.graph import Node, Origin, toposort, with_inputs
 from ...naming import size_name
 from ...runtime.specs import call_values
 from .codegen import ModuleText, NodePrinter
@@ -67,16 +67,62 @@ def size_bindings(inputs: Sequence[Node]) -> dict[sp.Symbol, str]:
     return sizes
 
 
-def evaluate(condition: Node, tr, inputs: list[Node], specs, values: Sequence[Any]) -> bool:
+def evaluate(condition: Node, tr, inputs: list[Node], specs, values: Sequence[Any],
+             known: dict[int, Any] | None = None) -> bool:
     """The truth value of ``condition`` (a node of the trace ``tr`` over ``inputs``) for the actual
-    arguments ``values``: its code is generated as for the module, and run."""
-    condition, *inputs = tr.finish([condition, *inputs])
+    arguments ``values``: its code is generated as for the module, and run. ``known`` (one dict per
+    trace) holds the values of the nodes earlier conditions computed: they are read from it, not
+    computed again, so a loop's k-th condition costs its own iteration, not all k (and the values of
+    the nodes this one computes are added to it)."""
+    known = {} if known is None else known
     params = [s.name for s in specs]
-    module = ModuleText(reserved=set(params) | {"branch"})
+    cut, fresh, originals = _cut([condition], known, set(params))
+    condition, *rest = tr.finish([cut[0], *fresh, *inputs])
+    fresh, inputs = rest[:len(fresh)], rest[len(fresh):]
+    held = [n for n in toposort([condition]) if n.op == "input" and n.param("index") == -1]
+    names = [n.param("name") for n in held]
+    module = ModuleText(reserved=set(params) | set(names) | {"branch"})
     module.name_constants(toposort([condition]))
-    body = NodePrinter(module, params, size_bindings(inputs)).body([condition], ["branch"], "return bool({0})")
+    labels = [f"_value{k}" for k in range(len(fresh))]
+    returns = "return bool({0}), (" + "".join(f"{{{k + 1}}}, " for k in range(len(fresh))) + ")"
+    body = NodePrinter(module, params + names, size_bindings(inputs)).body([condition, *fresh], ["branch", *labels],
+                                                                           returns)
     text = "\n".join(["import numpy as np", *(f"{n} = {c}" for n, c in module.constants),
-                      *module.helpers.sources(), f"def branch({', '.join(params)}):", *("    " + b for b in body)])
+                      *module.helpers.sources(), f"def branch({', '.join(params + names)}):",
+                      *("    " + b for b in body)])
     namespace: dict[str, Any] = {}
     exec(compile(text, "<symdiff branch condition>", "exec"), namespace)  # noqa: S102  (our own generated code)
-    return bool(namespace["branch"](*call_values(list(values))))
+    held_values = [known[int(n.param("held"))] for n in held]
+    truth, computed = namespace["branch"](*call_values(list(values)), *held_values)
+    known.update(zip(originals, computed))
+    return bool(truth)
+
+
+def _cut(outputs: list[Node], known: dict[int, Any], taken: set[str]) -> tuple[list[Node], list[Node], list[int]]:
+    """``outputs`` with every node whose value is ``known`` replaced by an input standing for it (the
+    walk stops there), the nodes left to compute (the inputs of the trace and constants aside), and
+    the ids of the nodes of the trace they stand for."""
+    new: dict[int, Node] = {}
+    computed: list[Node] = []
+    originals: list[int] = []
+    stack = [(o, False) for o in reversed(outputs)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in new:
+            continue
+        if id(node) in known:
+            name = next(f"_held{len(new)}{'_' * k}" for k in range(len(taken) + 1)
+                        if f"_held{len(new)}{'_' * k}" not in taken)
+            new[id(node)] = Node("input", (), node.shape, params=(("name", name), ("index", -1), ("held", id(node))),
+                                 dtype=node.dtype)
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((i, False) for i in reversed(node.inputs) if id(i) not in new)
+            continue
+        made = with_inputs(node, tuple(new[id(i)] for i in node.inputs))
+        new[id(node)] = made
+        if node.op not in ("input", "const") and (node.op != "elementwise" or node.inputs):
+            computed.append(made)
+            originals.append(id(node))
+    return [new[id(o)] for o in outputs], computed, originals

@@ -6,7 +6,9 @@ The module text comes from the Jinja templates in the top-level ``templates/`` f
 """
 from __future__ import annotations
 
+import functools
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -41,6 +43,8 @@ class ModuleText:
     constants: list[tuple[str, str]] = field(default_factory=list)
     const_names: dict[str, str] = field(default_factory=dict)
     helpers: Helpers = field(default_factory=Helpers)
+    #: printed expressions over named arrays, with marks where the names go (see NodePrinter.expr)
+    printed: dict[tuple, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.helpers = Helpers(self.reserved)
@@ -127,13 +131,23 @@ class NodePrinter:
         return self.module.const_names[node.param("value").digest]
 
     def expr(self, node: Node, args: list[str]) -> str:
-        symbols = {ARG[i]: a for i, a in enumerate(args)}
         sizes = self._size_symbols(node.expr)
-        symbols.update(sizes)
         small = {ARG[i] for i, x in enumerate(node.inputs) if tuple(x.shape) != tuple(node.shape)} | set(sizes)
         integer = node.dtype == "int64"  # integer data (labels, indices) keeps integer literals
-        return ExprPrinter(symbols, self.module.helpers, small, float_literals=not integer,
-                            integer=integer).doprint(node.expr)
+        names = [*args, *sizes.values()]
+        if not all(a.isidentifier() and not a.startswith(_MARK) for a in names):
+            return ExprPrinter({**{ARG[i]: a for i, a in enumerate(args)}, **sizes}, self.module.helpers, small,
+                               float_literals=not integer, integer=integer).doprint(node.expr)
+        # Over plain names the printed form does not depend on the names (each is one operand): printed
+        # once per module with marks in their places, then filled in (a long program repeats expressions).
+        key = (node.expr, frozenset(small), integer, tuple(sorted((s.name, v) for s, v in sizes.items())))
+        template = self.module.printed.get(key)
+        if template is None:
+            marks = {ARG[i]: f"{_MARK}{i}_" for i in range(len(args))}
+            template = ExprPrinter({**marks, **sizes}, self.module.helpers, small, float_literals=not integer,
+                                   integer=integer).doprint(node.expr)
+            self.module.printed[key] = template
+        return _MARKS.sub(lambda m: args[int(m.group(1))], template)
 
     def _size_symbols(self, expr: sp.Expr) -> dict[sp.Symbol, str]:
         out = {}
@@ -203,7 +217,8 @@ class NodePrinter:
             depth = code_depth(node, [depths.get(id(i), 0) for i in node.inputs])
             inline = not block and node.op != "setitem" and (
                 (node.name is None and id(node) not in out_ids and uses.get(id(node), 0) == 1
-                 and depth <= MAX_CODE_DEPTH) or node.op == "const" or (node.op == "elementwise" and not node.inputs))
+                 and depth <= MAX_CODE_DEPTH and len(code) <= MAX_INLINE_CHARS) or node.op == "const"
+                or (node.op == "elementwise" and not node.inputs))
             if inline:
                 self.code[id(node)] = code
                 depths[id(node)] = depth
@@ -252,6 +267,14 @@ def _part_groups(order: list[Node]) -> dict[int, tuple]:
     return out
 
 
+#: Longest code printed inline in its user; longer code gets a statement and a name of its own, so a
+#: long sum is printed as a few lines a person can read, not one line of thousands of characters.
+MAX_INLINE_CHARS = 240
+
+_MARK = "_symdiff_arg"
+_MARKS = re.compile(_MARK + r"(\d+)_")
+
+
 def _fresh_and_dead(base: Node, uses: dict[int, int], out_ids: set[int]) -> bool:
     """``base`` is an array this function made by an assignment (so no one else holds it) and nothing
     reads it later: the next assignment may write into it instead of copying it."""
@@ -263,10 +286,17 @@ def _use_counts(order: list[Node]) -> dict[int, int]:
     of its placeholder, so inlining is only done where it does not repeat work."""
     uses: dict[int, int] = {}
     for node in order:
+        counts = _placeholder_counts(node.expr, len(node.inputs)) if node.op == "elementwise" else ()
         for i, inp in enumerate(node.inputs):
-            n = node.expr.count(ARG[i]) if node.op == "elementwise" else 1
-            uses[id(inp)] = uses.get(id(inp), 0) + max(n, 1)
+            uses[id(inp)] = uses.get(id(inp), 0) + max(counts[i] if counts else 1, 1)
     return uses
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _placeholder_counts(expr: sp.Expr, n: int) -> tuple[int, ...]:
+    """How often each of the placeholders ``ARG[:n]`` occurs in ``expr`` (remembered: long programs
+    repeat their expressions)."""
+    return tuple(expr.count(ARG[i]) for i in range(n))
 
 
 _ENV: jinja2.Environment | None = None

@@ -99,7 +99,9 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
             j = len(kept) - 1
         remap[ARG[i]] = ARG[j]
     merged = len(kept) != len(used)
-    expr = keep_domain(composed_requirements(expr, remap), expr.xreplace(remap)) if merged else expr.xreplace(remap)
+    remap = {k: v for k, v in remap.items() if k is not v}  # (SymPy rebuilds, and evaluates, what it maps to itself)
+    if remap:
+        expr = keep_domain(composed_requirements(expr, remap), expr.xreplace(remap)) if merged else expr.xreplace(remap)
     if merged and len(expr.free_symbols & set(ARG)) < len(kept):
         # merging repeated inputs cancelled some (x - x): normalise again
         return elementwise(expr, kept, shape=shape or broadcast_shapes(*(n.shape for n in kept)),

@@ -1,0 +1,170 @@
+"""Long programs compile: no recursion by the depth of a program, SymPy never sees the whole program
+at once, a while loop's conditions cost one iteration each, and the generated code grows linearly.
+(Compile times themselves are measured by benchmarks/compile_scaling.py, not here.)"""
+import importlib.util
+import inspect
+import sys
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symdiff
+from symdiff.backends.numpy import branches
+from symdiff.naming import Namer
+from symdiff.rewrite import simplify
+
+
+def _load(tmp_path, name, lines, first="y = x", result="np.sum(y)"):
+    """A straight-line function ``f(x)`` written out one statement per line (no loop to trace)."""
+    path = tmp_path / f"{name}.py"
+    body = "\n".join(f"    {line}" for line in [first, *lines, f"return {result}"])
+    path.write_text(f"import numpy as np\n\n\ndef f(x):\n{body}\n")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.f
+
+
+def _central(f, x, seed=0, eps=1e-6):
+    d = np.random.default_rng(seed).standard_normal(x.shape)
+    return d, (f(x + eps * d) - f(x - eps * d)) / (2 * eps)
+
+
+def test_sin_chain_deeper_than_the_recursion_limit(tmp_path):
+    """600 chained np.sin compile with Python's recursion limit at 250 frames above the caller: no pass
+    recurses by the depth of the program. The gradient is the product of the cosines."""
+    n = 600
+    f = _load(tmp_path, "sin_chain", ["y = np.sin(y)"] * n)
+    x = np.linspace(0.3, 1.2, 5)
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + 250)
+    try:
+        value, g = symdiff.value_and_grad(f)(x)
+    finally:
+        sys.setrecursionlimit(old)
+    y, expected = x.copy(), np.ones_like(x)
+    for _ in range(n):
+        expected *= np.cos(y)
+        y = np.sin(y)
+    np.testing.assert_allclose(value, np.sum(y), rtol=1e-12)
+    np.testing.assert_allclose(g, expected, rtol=1e-9, atol=1e-300)
+
+
+def test_sum_of_many_terms_matches_its_closed_form(tmp_path, monkeypatch):
+    """A sum of 150 terms s + sin(c_i x): its gradient is sum_i c_i cos(c_i x), also with its common
+    subexpressions found in windows (of 50 expressions here, so that the program spans several)."""
+    n = 150
+    cs = [1 + i / n for i in range(n)]
+    f = _load(tmp_path, "sum_terms", [f"s = s + np.sin(x * {c!r})" for c in cs], first="s = 0.0 * x",
+              result="np.sum(s)")
+    x = np.linspace(-1.0, 1.0, 7)
+    calls = []
+    monkeypatch.setattr(simplify, "CSE_WINDOW", 50)
+    real_cse = sp.cse
+    monkeypatch.setattr(simplify.sp, "cse", lambda es, **kw: calls.append(len(es)) or real_cse(es, **kw))
+    value, g = symdiff.value_and_grad(f)(x)
+    assert len(calls) > 1 and max(calls) <= simplify.CSE_WINDOW
+    np.testing.assert_allclose(value, f(x), rtol=1e-12)
+    expected = sum(c * np.cos(c * x) for c in cs)
+    np.testing.assert_allclose(g, expected, rtol=1e-9, atol=1e-9)
+
+
+MIXED = ("y = np.sin(y)", "y = y * 0.9", "y = y + x", "y = np.tanh(y)", "y = np.exp(y * 0.5)", "y = y - x",
+         "y = np.cos(y)", "y = y / 1.5")
+
+
+@pytest.mark.parametrize("n", [100, 200])
+def test_mixed_chain_matches_central_differences(tmp_path, n):
+    f = _load(tmp_path, f"mixed_{n}", [MIXED[i % len(MIXED)] for i in range(n)])
+    x = np.linspace(0.5, 1.5, 6)
+    _, g = symdiff.value_and_grad(f)(x)
+    d, fd = _central(f, x)
+    assert abs(g @ d - fd) <= 1e-6 * max(1.0, abs(fd))
+
+
+def test_generated_lines_grow_linearly(tmp_path):
+    lines = {}
+    for n in (150, 300):
+        f = _load(tmp_path, f"lines_{n}", [MIXED[i % len(MIXED)] for i in range(n)])
+        grad = symdiff.grad(f)
+        grad(np.linspace(0.5, 1.5, 3))
+        lines[n] = len(grad.source.splitlines())
+    assert lines[300] <= 2.2 * lines[150]
+    assert lines[300] >= 1.8 * lines[150]  # (every line of the program is still a statement of its own)
+
+
+def test_bounded_cse_reconstructs_and_stays_in_windows(monkeypatch):
+    """More expressions than one window: SymPy's cse is called on at most CSE_WINDOW of them at a
+    time, and the replacements put back give every expression exactly."""
+    h = sp.symbols("h0:700", real=True)
+    exprs = []
+    for i in range(len(h) - 1):
+        exprs += [sp.sin(h[i]) * sp.exp(h[i + 1]), sp.cos(h[i]) * sp.exp(h[i + 1]) + sp.sin(h[i])]
+    seen = []
+    real_cse = sp.cse
+    monkeypatch.setattr(simplify.sp, "cse", lambda es, **kw: seen.append(len(es)) or real_cse(es, **kw))
+    replacements, reduced = simplify.bounded_cse(exprs, sp.numbered_symbols("_c", real=True))
+    assert max(seen) <= simplify.CSE_WINDOW and sum(seen) == len(exprs) and len(seen) > 1
+    back = dict(replacements)
+    for _ in range(3):  # replacements may refer to earlier ones
+        reduced = [e.xreplace(back) for e in reduced]
+    assert reduced == exprs
+    assert len(replacements) >= len(h) - 2  # the shared sin(h_i) and exp(h_i+1) were found
+
+
+WHILE = '''import numpy as np
+
+
+def step(x, a):
+    return 0.9 * x + 0.05 * np.cos(x) + 0.1 * a
+
+
+def f(a, tol):
+    x = a
+    x_new = step(x, a)
+    while np.max(np.abs(x_new - x)) > tol:
+        x = x_new
+        x_new = step(x, a)
+    return np.sum(x_new * x_new)
+'''
+
+
+def test_while_loop_on_traced_values(tmp_path, monkeypatch):
+    """A fixed-point loop of 30 iterations: the gradient matches central differences, each condition
+    computes only its own iteration (the values of earlier ones are kept), and an input that takes
+    another number of iterations gets the code of its own path."""
+    path = tmp_path / "fixed_point.py"
+    path.write_text(WHILE)
+    spec = importlib.util.spec_from_file_location("fixed_point", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    a = np.linspace(0.5, 1.5, 6)
+    x, diffs = a, []
+    for _ in range(31):
+        x_new = module.step(x, a)
+        diffs.append(float(np.max(np.abs(x_new - x))))
+        x = x_new
+    tol = (diffs[29] * diffs[30]) ** 0.5  # exactly 30 steps after the first
+    computed = []
+    real_cut = branches._cut
+    monkeypatch.setattr(branches, "_cut", lambda *args: (lambda r: computed.append(len(r[1])) or r)(real_cut(*args)))
+    vg = symdiff.value_and_grad(lambda a: module.f(a, tol))
+    value, g = vg(a)
+    assert len(computed) == 31
+    assert max(computed) <= 12  # per condition: its own iteration's few nodes, not all before it
+    np.testing.assert_allclose(value, module.f(a, tol), rtol=1e-12)
+    d, fd = _central(lambda a: module.f(a, tol), a)
+    assert abs(g @ d - fd) <= 1e-6 * max(1.0, abs(fd))
+    b = 2.5 * a  # another start: another number of iterations, another path
+    value_b, g_b = vg(b)
+    np.testing.assert_allclose(value_b, module.f(b, tol), rtol=1e-12)
+    d, fd = _central(lambda b: module.f(b, tol), b, seed=1)
+    assert abs(g_b @ d - fd) <= 1e-6 * max(1.0, abs(fd))
+
+
+def test_namer_continues_from_the_last_suffix():
+    n = Namer(["x", "y_2"])
+    assert [n.fresh("y") for _ in range(4)] == ["y", "y_1", "y_3", "y_4"]
+    n.reserve("y_5")
+    assert n.fresh("y") == "y_6" and n.fresh("x") == "x_1"
