@@ -5,7 +5,10 @@ its adjoint ``scatter_add``, and ``setitem`` (a copy of an array with some eleme
 An index is a tuple with one item per leading axis: an int, ``("slice", start, stop, step)``,
 None, or ``("array", k)``: the integer array ``node.inputs[1 + k]`` (``node.inputs[2 + k]`` for
 setitem), with NumPy's rules for where the broadcast index axes go. Index arrays are ``int64``
-nodes, usually constants. Registered into :data:`symdiff.ir.primitives.core.PRIMITIVES`.
+nodes, usually constants. ``("mask", k, n)`` is a boolean mask (``node.inputs[1 + k]``, traced)
+over as many axes as it has, picking ``n`` elements: a size known only at run time, which the
+generated code reads as ``np.count_nonzero`` of the mask (see :func:`mask_sizes`).
+Registered into :data:`symdiff.ir.primitives.core.PRIMITIVES`.
 
 >>> import numpy as np, sympy as sp
 >>> from symdiff.ir.primitives.core import input_node
@@ -35,11 +38,27 @@ def index_const(array: np.ndarray) -> Node:
 
 
 def has_arrays(index: tuple) -> bool:
-    return any(isinstance(i, tuple) and i[0] == "array" for i in index)
+    return any(isinstance(i, tuple) and i[0] in ("array", "mask") for i in index)
+
+
+#: The primitives whose index may hold masks, and where their index arrays start among the inputs.
+_ARRAYS_FROM = {"gather": 1, "scatter_add": 1, "setitem": 2}
+
+
+def mask_sizes(node: Node) -> list[tuple[sp.Symbol, Node]]:
+    """The sizes known only at run time that ``node``'s index defines, each with its mask node."""
+    start = _ARRAYS_FROM.get(node.op)
+    if start is None:
+        return []
+    return [(item[2], node.inputs[start + item[1]]) for item in node.param("index")
+            if isinstance(item, tuple) and item[0] == "mask"]
 
 
 def scatter_is_unique(index: tuple, arrays: Sequence[Node]) -> bool:
-    """True when no element is named twice by the index (known only for constant index arrays)."""
+    """True when no element is named twice by the index (known only for constant index arrays; a
+    mask names each element once)."""
+    if any(isinstance(i, tuple) and i[0] == "mask" for i in index):
+        return not any(isinstance(i, tuple) and i[0] == "array" for i in index)
     named = [arrays[item[1]] for item in index if isinstance(item, tuple) and item[0] == "array"]
     shapes = [tuple(n.shape) for n in named]
     if named and all(all(d.is_Integer for d in s) for s in shapes) and \
