@@ -34,19 +34,16 @@ BUGS: dict[str, tuple[str, type]] = {}
 
 #: Entries symdiff does not support, by choice (see the README): id or "id:path" -> (reason, exception
 #: observed). Marked like BUGS.
-TRACED_MASK = ("x[mask] with a mask computed from traced values: the result's size depends on the data "
-               "(refused; np.where keeps the shape)", symdiff.UnsupportedError)
 EXPLODE = ("export traces every path: a branch per element of a loop gives 2**n paths (refused past 32; the "
            "decorator follows the values instead)", symdiff.UnsupportedError)
 GAPS: dict[str, tuple[str, type]] = {
-    "physics.soft_sphere_cutoff": TRACED_MASK,
-    "numerics.boolean_mask_sum": TRACED_MASK,
     "losses.smooth_l1:export": EXPLODE,
     "control_flow.branch_in_loop:export": EXPLODE,
 }
 
 #: Entries also run through the command line in a subprocess.
-CLI_ENTRIES = ("losses.huber", "layers.mlp", "statistics.normal_loglik_logscale", "finance.portfolio_variance")
+CLI_ENTRIES = ("losses.huber", "layers.mlp", "statistics.normal_loglik_logscale", "finance.portfolio_variance",
+               "masks.masked_mean_square")
 
 CORPUS = load()
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,7 +148,11 @@ def _import_file(path: Path):
 
 
 def _shapes(e: Entry, args: tuple) -> dict:
-    return {n: a.shape for n, a in zip(e.params, args) if isinstance(a, np.ndarray)}
+    """Each array argument's shape; masks and integer data with their dtype ("8:bool", "7:int64")."""
+    def spec(a: np.ndarray):
+        kind = "bool" if a.dtype == bool else "int64" if a.dtype.kind in "iu" else None
+        return a.shape if kind is None else f"{','.join(map(str, a.shape))}:{kind}"
+    return {n: spec(a) for n, a in zip(e.params, args) if isinstance(a, np.ndarray)}
 
 
 def _export_check(e: Entry, module, args: tuple, single: bool = False) -> None:
@@ -179,7 +180,8 @@ def test_export(e: Entry, tmp_path: Path):
 def test_cli(e: Entry, tmp_path: Path):
     args = e.with_defaults(e.args(seed=3))
     out = tmp_path / f"{e.fn.__name__}_cli.py"
-    shape_opts = [f"--shape={n}={','.join(map(str, s))}" for n, s in _shapes(e, args).items()]
+    shape_opts = [f"--shape={n}={s if isinstance(s, str) else ','.join(map(str, s))}"
+                  for n, s in _shapes(e, args).items()]
     cmd = [sys.executable, "-m", "symdiff", "grad", f"{e.fn.__code__.co_filename}:{e.fn.__name__}",
            "--wrt", ",".join(e.wrt), *shape_opts, "-o", str(out)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))

@@ -28,7 +28,8 @@ import sympy as sp
 from ..graph import ConstValue, Node, Origin
 from .core import _grad, broadcast_to, defprim, getitem
 from .shape import _zeros
-from ..shapes import Shape
+from ...errors import ShapeError
+from ..shapes import Shape, broadcast_shapes
 
 def index_const(array: np.ndarray) -> Node:
     """An integer index array as a constant node (kept ``int64``, unlike data constants)."""
@@ -64,6 +65,8 @@ def scatter_is_unique(index: tuple, arrays: Sequence[Node]) -> bool:
     if named and all(all(d.is_Integer for d in s) for s in shapes) and \
             int(np.prod(np.broadcast_shapes(*[tuple(int(d) for d in s) for s in shapes]))) <= 1:
         return True  # one element (x[np.argmax(x)] = 0)
+    if len(named) > 1 and any(_distinct(n) and tuple(n.shape) == _joint(shapes) for n in named):
+        return True  # x[np.arange(n), y] = 0: one array names each row once, whatever the others hold
     values = []
     for node in named:
         if node.op != "const":
@@ -73,6 +76,23 @@ def scatter_is_unique(index: tuple, arrays: Sequence[Node]) -> bool:
         return True
     rows = np.stack([v.ravel() for v in np.broadcast_arrays(*values)], axis=-1)
     return len(np.unique(rows, axis=0)) == len(rows)
+
+
+def _distinct(node: Node) -> bool:
+    """Whether the index array ``node`` holds distinct positions (an arange, or such a constant)."""
+    if node.op == "arange":
+        return True
+    if node.op != "const":
+        return False
+    array = node.param("value").array
+    return len(np.unique(array)) == array.size
+
+
+def _joint(shapes: list[tuple]) -> tuple | None:
+    try:
+        return tuple(broadcast_shapes(*shapes))
+    except ShapeError:
+        return None
 
 
 def _overlap(a: tuple, b: tuple, shape: Shape) -> str | None:
