@@ -68,6 +68,8 @@ def mask_size(mask: Node) -> sp.Symbol:
     what = f"argument {mask.param('name')!r}" if mask.op == "input" else "a mask"
     trace.runtime_sizes[size] = f"how many elements of {what} are True"
     table[key] = (size, mask)
+    # the size as a traced value (n = x[m].shape[0] used in arithmetic): np.count_nonzero(m)
+    trace.runtime_counts[size] = call(np.count_nonzero, (Tracer(mask),), {}).node
     return size
 
 

@@ -24,7 +24,8 @@ import numpy as np
 import sympy as sp
 
 from ..errors import BranchLimitError, ShapeError, TraceError, UnsupportedError
-from ..ir.graph import Node, Origin, rebuild
+from ..ir.graph import Node, Origin, rebuild, toposort
+from ..ir.primitives.index import unsourced_sizes
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the symdiff package
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
@@ -116,6 +117,7 @@ class Trace:
         # sizes known only at run time (how many elements a boolean mask picks) -> what they count;
         # made by symdiff.trace.masks, never specialised or matched to another size
         self.runtime_sizes: dict[sp.Symbol, str] = {}
+        self.runtime_counts: dict[sp.Symbol, Node] = {}  # each of them as a traced value
 
     # ---- branches on traced values ----
     def decide(self, condition: Node, origin: Origin | None) -> bool:
@@ -281,7 +283,20 @@ class Trace:
             expr = self.resolve(node.expr) if node.expr is not None else None
             return replace(node, inputs=inputs, params=params, shape=shape, expr=expr,
                            name=node.name or names.get(id(node)))
-        return rebuild(outputs, fix)
+        nodes = rebuild(outputs, fix)
+        if self.runtime_sizes:
+            unread = unsourced_sizes(nodes, set(self.runtime_sizes))
+            if unread is not None:
+                size, node = unread
+                origin = node.origin or next((n.origin for n in toposort(nodes) if n.origin is not None
+                                              and any(i is node for i in n.inputs)), None)
+                where_ = f"{origin.file}:{origin.line}" if origin else "<unknown location>"
+                raise UnsupportedError(
+                    f"{where_}: an array of a size known only at run time ({size}: "
+                    f"{self.runtime_sizes.get(size, 'a mask count')}) made from that size alone (np.ones_like(x[m]), "
+                    "np.zeros(...)); compute it from the gathered array itself (x[m] * 0 + 1), or keep the shape "
+                    "with np.where(mask, ...)")
+        return nodes
 
 
 def _resolve_any(trace: Trace, v: Any) -> Any:

@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 import sympy as sp
 
-from ..graph import ConstValue, Node, Origin
+from ..graph import ConstValue, Node, Origin, toposort
 from .core import _grad, broadcast_to, defprim, getitem
 from .shape import _zeros
 from ...errors import ShapeError
@@ -53,6 +53,22 @@ def mask_sizes(node: Node) -> list[tuple[sp.Symbol, Node]]:
         return []
     return [(item[2], node.inputs[start + item[1]]) for item in node.param("index")
             if isinstance(item, tuple) and item[0] == "mask"]
+
+
+def unsourced_sizes(outputs: Sequence[Node], runtime: set) -> tuple[sp.Symbol, Node] | None:
+    """A size of ``runtime`` (known only at run time) some node of the graph uses while no gather,
+    scatter or assignment through its mask is in the graph (the code could not read it), with that
+    node; None when every one is read from its mask."""
+    order = toposort(outputs)
+    sourced = {size for node in order for size, _ in mask_sizes(node)}
+    for node in order:
+        found = set().union(*(d.free_symbols for d in node.shape)) if node.shape else set()
+        if node.expr is not None:
+            found |= node.expr.free_symbols
+        missing = (found & runtime) - sourced
+        if missing:
+            return sorted(missing, key=str)[0], node
+    return None
 
 
 def scatter_is_unique(index: tuple, arrays: Sequence[Node]) -> bool:
