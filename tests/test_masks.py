@@ -283,6 +283,51 @@ def test_cli_declares_a_mask_as_bool(tmp_path):
     _check_module(_import(out), "masked_loss_grad")
 
 
+# ---- positions of a run-time length: np.nonzero, np.where(m), np.flatnonzero, np.argwhere, extract, compress ---
+
+POSITIONS = {
+    "nonzero": lambda np, x, m: np.sum(x[np.nonzero(m)] ** 2),
+    "where_one_argument": lambda np, x, m: np.sum(np.exp(x[np.where(m)])),
+    "flatnonzero": lambda np, x, m: np.sum(np.sin(x[np.flatnonzero(m)])) + np.mean(x[np.flatnonzero(m)]),
+    "argwhere": lambda np, x, m: np.sum(x[np.argwhere(m)[:, 0]] ** 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POSITIONS))
+def test_positions_of_a_mask(name):
+    body = POSITIONS[name]
+    g = symdiff.grad(lambda x, m: body(np, x, m))
+    x = np.random.default_rng(11).normal(size=8)
+    for m in masks(8)[:2] + masks(8)[3:]:
+        np.testing.assert_allclose(g(x, m), autograd_grad(body, (x, m)), rtol=1e-10, atol=1e-12)
+    assert compilations(g) == 1
+
+
+def test_positions_of_a_two_dimensional_mask():
+    def f(np, X, M):
+        i, j = np.nonzero(M)
+        return np.sum(X[i, j] * X[i, 0]) + np.sum(X[np.where(X > 0.5)] ** 2)
+    X = np.random.default_rng(12).normal(size=(5, 3))
+    g = symdiff.grad(lambda X, M: f(np, X, M))
+    for M in (X < 0, np.zeros((5, 3), bool), np.eye(5, 3, dtype=bool)):
+        np.testing.assert_allclose(g(X, M), autograd_grad(f, (X, M)), rtol=1e-10, atol=1e-12)
+
+
+def test_extract_and_compress_are_masked_gathers():
+    def f(x, m):
+        return np.sum(np.extract(m, x) ** 2) + np.sum(np.compress(m, x) ** 3)
+    def rows(X, m):
+        return np.sum(np.compress(m, X, axis=0) ** 2) + np.sum(np.tanh(np.compress(m[:3], X, axis=1)))
+    rng = np.random.default_rng(13)
+    x, X = rng.normal(size=6), rng.normal(size=(6, 4))
+    g = symdiff.grad(f)
+    for m in masks(6):  # autograd has no gradient of np.extract/np.compress: the closed form
+        np.testing.assert_allclose(g(x, m), np.where(m, 2 * x + 3 * x ** 2, 0.0), rtol=1e-12)
+    gr = symdiff.grad(rows)
+    for m in masks(6):  # (np.compress of a shorter condition leaves the rest of the axis out, as NumPy)
+        assert_matches_differences(rows, gr(X, m), (X, m))
+
+
 # ---- refused: a size known only at run time where a value is needed -------------------------------------------
 
 REFUSED = {

@@ -20,7 +20,7 @@ from ..errors import ShapeError, UnsupportedError, where
 from ..ir import primitives as P
 from ..ir.graph import Node
 from ..ir.shapes import ONE
-from .dispatch import call
+from .dispatch import as_node, call
 from .tracer import current_trace, user_origin
 from .values import Tracer
 
@@ -130,3 +130,25 @@ def _gathered_by(value: Node, items: tuple, arrays: list[Node]) -> Node | None:
     if any(is_mask_item(a) and a[2] != b[2] for a, b in zip(index, items)):
         return None
     return value.inputs[0]
+
+
+def as_mask(a: Any, what: str) -> Tracer:
+    """A traced operand as a boolean mask (nonzero numbers are True, as NumPy reads them)."""
+    t = a if isinstance(a, Tracer) else Tracer(as_node(a))
+    if t.node.dtype == "bool":
+        return t
+    if t.node.dtype != "int64":
+        raise UnsupportedError(f"{where(user_origin())}: {what} of traced float values: which are nonzero "
+                               "changes with the values and has no derivative; compare first (x > 0)")
+    return call(np.not_equal, (t, 0), {})
+
+
+def nonzero(a: Any, name: str = "np.nonzero") -> tuple[Tracer, ...]:
+    """``np.nonzero(m)`` of a traced mask: one int64 array of positions per axis, of the run-time length
+    ``np.count_nonzero(m)``."""
+    m = as_mask(a, name)
+    if not m.node.shape:
+        raise UnsupportedError(f"{where(user_origin())}: {name} of a 0-d traced value; use np.where(c, a, b)")
+    size = mask_size(m.node)
+    trace = current_trace()
+    return tuple(Tracer(trace.note(P.nonzero(m.node, axis, size, user_origin()))) for axis in range(m.ndim))

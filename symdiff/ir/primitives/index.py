@@ -48,6 +48,8 @@ _ARRAYS_FROM = {"gather": 1, "scatter_add": 1, "setitem": 2}
 
 def mask_sizes(node: Node) -> list[tuple[sp.Symbol, Node]]:
     """The sizes known only at run time that ``node``'s index defines, each with its mask node."""
+    if node.op == "nonzero":
+        return [(node.shape[0], node.inputs[0])]
     start = _ARRAYS_FROM.get(node.op)
     if start is None:
         return []
@@ -81,7 +83,8 @@ def scatter_is_unique(index: tuple, arrays: Sequence[Node]) -> bool:
     if named and all(all(d.is_Integer for d in s) for s in shapes) and \
             int(np.prod(np.broadcast_shapes(*[tuple(int(d) for d in s) for s in shapes]))) <= 1:
         return True  # one element (x[np.argmax(x)] = 0)
-    if len(named) > 1 and any(_distinct(n) and tuple(n.shape) == _joint(shapes) for n in named):
+    joint = _joint(shapes)
+    if any(_distinct(n) and tuple(n.shape) == joint for n in named):
         return True  # x[np.arange(n), y] = 0: one array names each row once, whatever the others hold
     values = []
     for node in named:
@@ -96,7 +99,7 @@ def scatter_is_unique(index: tuple, arrays: Sequence[Node]) -> bool:
 
 def _distinct(node: Node) -> bool:
     """Whether the index array ``node`` holds distinct positions (an arange, or such a constant)."""
-    if node.op == "arange":
+    if node.op == "arange" or node.op == "nonzero" and node.inputs[0].ndim == 1:
         return True
     if node.op != "const":
         return False
@@ -219,6 +222,17 @@ def arange(n: sp.Expr, origin: Origin | None = None) -> Node:
 defprim("arange", None)  # a leaf, as constants are
 
 
+# ---------------------------------------------------------------- nonzero -------------------------
+
+def nonzero(mask: Node, axis: int, size: sp.Symbol, origin: Origin | None = None) -> Node:
+    """``np.nonzero(mask)[axis]``: the positions along ``axis`` of the ``size`` True elements of a
+    traced mask (``size`` known only at run time); integers, so no derivative flows through them."""
+    return Node("nonzero", (mask,), (size,), params=(("axis", axis),), dtype="int64", origin=origin)
+
+
+defprim("nonzero", lambda g, n: [None])
+
+
 # ---------------------------------------------------------------- forward mode --------------------
 
 def _jvp_gather(node: Node, tangents: list, batch: Shape) -> Node:
@@ -245,3 +259,4 @@ def register_jvps(defjvp) -> None:
     defjvp("setitem")(_jvp_setitem)
     defjvp("argreduce")(lambda node, tangents, batch: None)
     defjvp("arange")(lambda node, tangents, batch: None)
+    defjvp("nonzero")(lambda node, tangents, batch: None)

@@ -53,7 +53,14 @@ def _emit_arange(node: Node, a: list[str], p) -> str:
     return f"np.arange({p.size(node.shape[0])})"
 
 
+def _emit_nonzero(node: Node, a: list[str], p) -> str:
+    if node.inputs[0].ndim == 1:
+        return f"np.flatnonzero({a[0]})"
+    return f"np.nonzero({a[0]})[{node.param('axis')}]"
+
+
 EMIT.update({
+    'nonzero': _emit_nonzero,
     'arange': _emit_arange,
     'gather': _emit_gather,
     'scatter_add': _emit_scatter_add,
