@@ -100,6 +100,21 @@ def test_mask_computed_from_traced_values():
     assert compilations(g) == 1
 
 
+def test_masks_of_random_draws_are_drawn_again_each_call():
+    def dropout(x):
+        keep = np.random.rand(6) > 0.5
+        drop = np.random.rand(6) > 0.5  # (the same computation, another draw: another size)
+        return np.sum(x[keep] ** 2) + np.sum(x[drop])
+    g = symdiff.grad(dropout)
+    x = np.arange(6.0)
+    for seed in (1, 2, 3):
+        np.random.seed(seed)
+        got = g(x)
+        np.random.seed(seed)
+        keep, drop = np.random.rand(6) > 0.5, np.random.rand(6) > 0.5
+        np.testing.assert_allclose(got, np.where(keep, 2 * x, 0.0) + drop)
+
+
 def test_mean_and_max_of_a_gather():
     def mean_(np, x, m):
         return np.mean(x[m]) + x[m].max()
@@ -245,6 +260,23 @@ def test_assignment_of_rows_and_traced_masks():
         assert_matches_differences(rows, dv, (X, m, v), 2)
     x = rng.normal(size=9) * 2
     assert_matches_differences(clamp, symdiff.grad(clamp)(x), (x,))
+
+
+def test_hessian_through_masked_assignments():
+    def scaled(x, m):
+        y = x.copy()
+        y[m] *= 2
+        return np.sum(y ** 3 * x)
+    def relu(x):
+        out = x * 2.0
+        out[out < 0] = 0
+        return np.sum(out ** 3)
+    x = np.linspace(-1, 1, 6) + 0.05
+    m = np.array([1, 0, 1, 1, 0, 1], bool)
+    for f, args in ((scaled, (x, m)), (relu, (x,))):
+        g, h = symdiff.grad(f), symdiff.hessian(f)(*args)
+        for v, d in central(lambda x, *rest: g(x, *rest) @ np.ones(6), args):  # the rows of H, summed
+            np.testing.assert_allclose(np.ones(6) @ h @ v, d, rtol=1e-6, atol=1e-6)
 
 
 # ---- export and the command line ------------------------------------------------------------------------------

@@ -31,6 +31,10 @@ def _take(origin, a, indices, axis=None, out=None, mode=None):
     if not isinstance(indices, Tracer) or indices.is_const():  # known now: NumPy's rules, any mode
         return take_known(origin, a, indices, axis, out, mode or "raise")
     _no_extras("take", {"out": out, "mode": None if mode in (None, "raise") else mode})
+    if indices.node.dtype == "bool":
+        raise UnsupportedError(f"{_here()}: np.take with a traced boolean mask as indices (NumPy would read "
+                               "its values as the positions 0 and 1); index with the mask (x[m]) or use "
+                               "np.compress(m, x, axis)")
     x = _tracer(a)
     if axis is None:
         x, axis = (x if x.ndim == 1 else _tracer(np.reshape(x, -1))), 0

@@ -43,7 +43,7 @@ def is_mask_item(item: Any) -> bool:
 def _key(node: Node, memo: dict[int, Any]) -> Any:
     """The computation of ``node`` (two ``x > 0`` of the same ``x`` are one mask)."""
     if id(node) not in memo:
-        if node.op in ("input", "const") or len(memo) > 200:
+        if node.op in ("input", "const") or node.op.startswith("random") or len(memo) > 200:  # (a draw: itself)
             memo[id(node)] = ("node", id(node))
         else:
             memo[id(node)] = (node.op, tuple(_key(i, memo) for i in node.inputs), node.params, node.expr,
@@ -54,7 +54,7 @@ def _key(node: Node, memo: dict[int, Any]) -> Any:
 def mask_size(mask: Node) -> sp.Symbol:
     """The number of True elements of ``mask``: one symbol per mask of the trace, known only at run time."""
     trace = current_trace()
-    table = trace.__dict__.setdefault("mask_sizes", {})  # computation -> (size, mask node kept alive)
+    table = trace.mask_sizes  # computation -> (size, mask node kept alive)
     key = _key(mask, {})
     if key in table:
         return table[key][0]

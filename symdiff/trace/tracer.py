@@ -118,6 +118,7 @@ class Trace:
         # made by symdiff.trace.masks, never specialised or matched to another size
         self.runtime_sizes: dict[sp.Symbol, str] = {}
         self.runtime_counts: dict[sp.Symbol, Node] = {}  # each of them as a traced value
+        self.mask_sizes: dict[Any, tuple[sp.Symbol, Node]] = {}  # a mask's computation -> its count
 
     # ---- branches on traced values ----
     def decide(self, condition: Node, origin: Origin | None) -> bool:

@@ -25,8 +25,8 @@ from typing import Sequence
 import numpy as np
 import sympy as sp
 
-from ..graph import ConstValue, Node, Origin, toposort
-from .core import _grad, broadcast_to, defprim, getitem
+from ..graph import ARG, ConstValue, Node, Origin, toposort
+from .core import _grad, broadcast_to, defprim, elementwise, getitem, reshape
 from .shape import _zeros
 from ...errors import ShapeError
 from ..shapes import Shape, broadcast_shapes
@@ -193,9 +193,23 @@ def setitem(base: Node, value: Node, index: tuple, arrays: Sequence[Node], regio
 def _vjp_setitem(g: Node, node: Node) -> list[Node | None]:
     value, arrays = node.inputs[1], list(node.inputs[2:])
     index, origin = node.param("index"), _grad(node)
-    zeros = _zeros(value.shape, g.dtype)
-    return [setitem(g, zeros, index, arrays, value.shape, origin),
-            take(g, index, arrays, value.shape, origin)] + [None] * len(arrays)
+    base = _masked_out(g, index, arrays, origin)
+    if base is None:
+        base = setitem(g, _zeros(value.shape, g.dtype), index, arrays, value.shape, origin)
+    return [base, take(g, index, arrays, value.shape, origin)] + [None] * len(arrays)
+
+
+def _masked_out(g: Node, index: tuple, arrays: Sequence[Node], origin: Origin | None) -> Node | None:
+    """``np.where(m, 0, g)`` for ``x[m] = v`` (``m`` a mask after full slices): the gradient of ``x``
+    is zero where it was replaced; None for other indices."""
+    masks = [k for k, i in enumerate(index) if isinstance(i, tuple) and i[0] == "mask"]
+    if len(masks) != 1 or any(i != ("slice", None, None, None) for k, i in enumerate(index) if k != masks[0]):
+        return None
+    mask = arrays[index[masks[0]][1]]
+    after = g.ndim - masks[0] - mask.ndim
+    if after:
+        mask = reshape(mask, tuple(mask.shape) + (sp.Integer(1),) * after)
+    return elementwise(sp.Piecewise((0, sp.Ne(ARG[1], 0)), (ARG[0], True)), (g, mask), g.shape, origin)
 
 
 defprim("setitem", _vjp_setitem)
