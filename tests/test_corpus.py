@@ -35,20 +35,16 @@ BUGS: dict[str, tuple[str, type]] = {}
 
 #: Entries symdiff does not support, by choice (see the README): id or "id:path" -> (reason, exception
 #: observed). Marked like BUGS.
-TRACED_MASK = ("x[mask] with a mask computed from traced values: the result's size depends on the data "
-               "(refused; np.where keeps the shape)", symdiff.UnsupportedError)
 EXPLODE = ("export traces every path: a branch per element of a loop gives 2**n paths (refused past 32; the "
            "decorator follows the values instead)", symdiff.UnsupportedError)
 GAPS: dict[str, tuple[str, type]] = {
-    "physics.soft_sphere_cutoff": TRACED_MASK,
-    "numerics.boolean_mask_sum": TRACED_MASK,
     "losses.smooth_l1:export": EXPLODE,
     "control_flow.branch_in_loop:export": EXPLODE,
 }
 
 #: Entries also run through the command line in a subprocess.
 CLI_ENTRIES = ("losses.huber", "layers.mlp", "statistics.normal_loglik_logscale", "finance.portfolio_variance",
-               "containers.mlp_dict")
+               "containers.mlp_dict", "masks.masked_mean_square")
 
 CORPUS = load()
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,15 +179,17 @@ def _import_file(path: Path):
 def _shapes(e: Entry, args: tuple) -> dict:
     """Export's shapes: of the arrays, and of each leaf of a container argument by its path (integer data
     as ``"n:int64"``, a float as ``""``); the containers' static leaves are in :func:`_static`."""
-    out = {n: a.shape if a.dtype.kind == "f" else f"{','.join(map(str, a.shape))}:int64"
-           for n, a in zip(e.params, args) if isinstance(a, np.ndarray)}
+    def spec(a: np.ndarray):
+        kind = "bool" if a.dtype == bool else "int64" if a.dtype.kind in "iu" else None
+        return a.shape if kind is None else f"{','.join(map(str, a.shape))}:{kind}"
+    out = {n: spec(a) for n, a in zip(e.params, args) if isinstance(a, np.ndarray)}
     for n, a in zip(e.params, args):  # a namedtuple: declared nested, as its class (its leaves are arrays)
         if is_namedtuple(a):
             out[n] = type(a)(*(np.shape(x) for x in a))
     for path, leaf in _container_leaves(e, args, plain=True):
         if isinstance(leaf, np.ndarray):
             dims = ",".join(map(str, leaf.shape))
-            out[path] = f"{dims}:int64" if leaf.dtype.kind in "iu" else dims
+            out[path] = spec(leaf) if leaf.dtype.kind in "iub" else dims
         elif isinstance(leaf, float):
             out[path] = ""
     return out

@@ -24,6 +24,7 @@ from ..trace.dispatch import (BINARY, RESOLVERS, UNARY, Case, Entry, _compose, _
                               call, lookup, register, scalar_value, stack_nodes, tracers, REGISTRY, SPECIAL_FORMS,
                               VIEWS, _holds_tracer, is_truth)
 from .booleans import is_boolean, logical_for, truth_table_form
+from ..trace.masks import nonzero as mask_positions
 from ..errors import UnsupportedError
 from ..ir.shapes import ONE
 
@@ -57,9 +58,10 @@ def ufunc(name: str, fn: Callable[..., sp.Expr], domain=(-2.0, 2.0), cases=None,
 
 
 def _where(origin, cond, a=None, b=None):
+    if a is None and b is None:  # np.where(m): np.nonzero(m), positions of a run-time count
+        return mask_positions(cond, "np.where")
     if a is None or b is None:
-        raise UnsupportedError(f"{_here()}: np.where with one argument (indices) is not differentiable; "
-                               "use np.where(cond, a, b)")
+        raise UnsupportedError(f"{_here()}: np.where takes one argument (np.nonzero) or three, not two")
     if is_boolean(a) and is_boolean(b):  # a choice between booleans is a boolean, as in NumPy
         return _compose(lambda c, x, y: sp.Or(sp.And(c, x), sp.And(sp.Not(c), y)), (cond, a, b), origin, "all")
     return _compose(lambda c, x, y: sp.Piecewise((x, c), (y, True)), (cond, a, b), origin, conditions=(0,))

@@ -47,7 +47,8 @@ def call_values(values: list[Any]) -> list[Any]:
 
 def split_dtype(name: str, shape: Any, default: str) -> tuple[Any, str]:
     """A declared shape and its dtype: ``"n:int64"`` (export's ``shapes``, the CLI's ``--shape y=n:int64``)
-    declares integer data, stored as int64 (the dtype the generated code is made for); no suffix: ``default``."""
+    declares integer data, stored as int64 (the dtype the generated code is made for), ``"n:bool"`` a
+    boolean mask; no suffix: ``default``."""
     if not isinstance(shape, str) or ":" not in shape:
         return shape, default
     from ..errors import ShapeError
@@ -57,7 +58,7 @@ def split_dtype(name: str, shape: Any, default: str) -> tuple[Any, str]:
         kind = np.dtype(text.strip()).kind
     except TypeError:
         kind = None
-    if kind not in ("i", "u") and text.strip() != "float64":
+    if kind not in ("i", "u", "b") and text.strip() != "float64":
         raise ShapeError(f"shape of {name!r}: dtype {text.strip()!r} after ':'; declare integer data as "
-                         f"{dims}:int64 (labels, indices), or give no dtype for float64")
-    return dims, "int64" if kind in ("i", "u") else "float64"
+                         f"{dims}:int64 (labels, indices), a mask as {dims}:bool, or give no dtype for float64")
+    return dims, "int64" if kind in ("i", "u") else "bool" if kind == "b" else "float64"

@@ -92,7 +92,7 @@ def as_node(x: Any) -> Node:
     if isinstance(x, Node):
         return x
     if isinstance(x, Size):
-        return P.scalar(x.expr)
+        return values.as_tracer(x).node  # (a size known only at run time: its traced count)
     if isinstance(x, (bool, np.bool_)):
         return P.scalar(sp.true if x else sp.false, "bool")
     value = scalar_value(x)

@@ -2,8 +2,8 @@
 
 Basic items (ints, slices, None, ...) keep symbolic sizes; integer arrays and boolean masks known
 at trace time (constants, ``np.triu_indices(n)``, ``mask = d > 0`` on constant data) become a
-``gather``; a mask computed from traced values would give a result whose size depends on the
-data, and is refused with a pointer to ``np.where``. Assignment is functional: the Tracer's node
+``gather``; a traced mask (a bool argument, ``out < 0``) gathers as many elements as it has True
+ones, a size known only at run time (see :mod:`symdiff.trace.masks`). Assignment is functional: the Tracer's node
 is replaced by a ``setitem`` node (a copy with the elements replaced), so every alias of that
 Tracer sees the new values, as with NumPy; writing through a view is refused (see
 :mod:`symdiff.trace.values`).
@@ -23,7 +23,8 @@ from ..ir.primitives.index import index_const, scatter_is_unique
 from ..ir.shapes import ONE, broadcast_shapes
 from .dispatch import as_node
 from .tracer import current_trace, user_origin
-from . import values
+from . import masks, values
+from .masks import Mask, is_mask_item
 from .values import Size, Tracer
 
 
@@ -32,7 +33,12 @@ def _here() -> str:
 
 
 def _is_array_item(item: Any) -> bool:
-    return isinstance(item, tuple) and item[0] == "array"
+    return isinstance(item, tuple) and item[0] in ("array", "mask")
+
+
+def _item_axes(item: Any, arrays: list[Node]) -> int:
+    """How many axes of the indexed array an item of the parsed index consumes."""
+    return arrays[item[1]].ndim if is_mask_item(item) else 1
 
 
 def parse(x: Tracer, index: Any) -> tuple[tuple, list[Node], tuple]:
@@ -41,8 +47,8 @@ def parse(x: Tracer, index: Any) -> tuple[tuple, list[Node], tuple]:
     trace = current_trace()
     items = list(index) if isinstance(index, tuple) else [index]
     items = [_item(i) for i in items]
-    n_axes = sum(i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else (0 if i is None or i is Ellipsis else 1)
-                 for i in items)
+    n_axes = sum(i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else i.node.ndim if isinstance(i, Mask)
+                 else (0 if i is None or i is Ellipsis else 1) for i in items)
     if n_axes > x.ndim:
         raise ShapeError(f"{_here()}: too many indices ({n_axes}) for an array of {x.ndim} dimensions")
     out: list[Any] = []
@@ -71,6 +77,10 @@ def parse(x: Tracer, index: Any) -> tuple[tuple, list[Node], tuple]:
                 out.append(("array", len(arrays)))
                 arrays.append(index_const(positions))
             axis += item.ndim
+        elif isinstance(item, Mask):  # a traced mask: as many elements as it has True ones
+            out.append(masks.mask_item(item.node, x.node.shape, axis, len(arrays)))
+            arrays.append(item.node)
+            axis += item.node.ndim
         else:  # an integer array: constant (np.ndarray) or traced (np.argmax of a traced array)
             if isinstance(item, np.ndarray):
                 size = trace.concrete(x.node.shape[axis], "the size of an axis indexed by an integer array")
@@ -81,6 +91,7 @@ def parse(x: Tracer, index: Any) -> tuple[tuple, list[Node], tuple]:
             out.append(("array", len(arrays)))
             arrays.append(item)
             axis += 1
+    masks.check_items(out)
     return tuple(out), arrays, _shape(trace, x.node.shape, out, arrays)
 
 
@@ -92,9 +103,10 @@ def _item(item: Any) -> Any:
         elif item.node.dtype == "int64":
             return item.checked()
         elif item.node.dtype == "bool":
-            raise UnsupportedError(f"{_here()}: indexing with a boolean mask computed from traced values gives "
-                                   "an array whose size depends on the data; keep the shape with "
-                                   "np.where(mask, x, 0) (or a sum weighted by the mask) instead")
+            if not item.node.shape:
+                raise UnsupportedError(f"{_here()}: indexing with a single traced boolean is not supported; "
+                                       "use np.where(condition, x, 0)")
+            return Mask(item.checked())
         else:
             value = item._sizes_only()
             if value is None:
@@ -130,7 +142,8 @@ def _shape(trace, shape: tuple, out: list, arrays: list[Node]) -> tuple:
     is_adv = [advanced and (_is_array_item(i) or isinstance(i, int)) for i in out]
     positions = [k for k, a in enumerate(is_adv) if a]
     together = positions == list(range(positions[0], positions[-1] + 1)) if positions else True
-    adv_shape = broadcast_shapes(*(arrays[i[1]].shape for i in out if _is_array_item(i))) if advanced else ()
+    adv_shape = broadcast_shapes(*((i[2],) if is_mask_item(i) else arrays[i[1]].shape
+                                   for i in out if _is_array_item(i))) if advanced else ()
     dims: list[sp.Expr] = []
     axis = 0
     placed = False
@@ -144,7 +157,7 @@ def _shape(trace, shape: tuple, out: list, arrays: list[Node]) -> tuple:
                 placed = True
         elif isinstance(item, tuple):
             dims.append(_checked_slice_length(trace, shape[axis], item[1:]))
-        axis += 1
+        axis += _item_axes(item, arrays)
     dims.extend(shape[axis:])
     return tuple(adv_shape) + tuple(dims) if advanced and not together else tuple(dims)
 
@@ -152,6 +165,8 @@ def _shape(trace, shape: tuple, out: list, arrays: list[Node]) -> tuple:
 def _checked_slice_length(trace, dim: sp.Expr, bounds: tuple) -> sp.Expr:
     """The slice's length as a formula in the axis size where that formula is right for the traced
     size, else its value (specialising the size)."""
+    if bounds != (None, None, None) and trace.runtime_sizes and trace._runtime(trace.resolve(dim)):
+        raise trace.runtime_refusal(trace.resolve(dim), f"sliced ({slice(*bounds)})")
     formula = P.slice_length(trace.resolve(dim), *bounds)
     value = trace.value(dim)
     if value is None:
@@ -177,13 +192,14 @@ def getitem(x: Tracer, index: Any) -> Tracer:
 def setitem(x: Tracer, index: Any, value: Any) -> Node:
     """The node ``x`` becomes after ``x[index] = value``."""
     items, arrays, region = parse(x, index)
+    if any(is_mask_item(i) for i in items):
+        where_form = masks.assign(x.checked(), items, arrays, _value_node(x, value))
+        if where_form is not None:
+            return current_trace().note(where_form)
     if arrays and not scatter_is_unique(items, arrays):
         raise UnsupportedError(f"{_here()}: assignment through an index that names an element twice (NumPy "
                                "keeps the last value); make the indices distinct, or add the values up first")
-    v = as_node(value)
-    if x.node.dtype in ("int64", "bool") and v.dtype not in ("int64", "bool"):
-        raise UnsupportedError(f"{_here()}: assigning a traced float value into an array of {x.node.dtype}: NumPy "
-                               "would truncate it; create the array as float (np.zeros(n)) instead")
+    v = _value_node(x, value)
     try:
         joint = broadcast_shapes(v.shape, tuple(region))  # unifies sizes that must be equal
     except ShapeError:
@@ -195,6 +211,14 @@ def setitem(x: Tracer, index: Any, value: Any) -> Node:
     if [trace.resolve(d) for d in v.shape] == [trace.resolve(d) for d in region]:
         region = tuple(v.shape)  # the same sizes (unified above): no broadcast
     return current_trace().note(P.setitem(x.checked(), v, items, arrays, region, user_origin()))
+
+
+def _value_node(x: Tracer, value: Any) -> Node:
+    v = as_node(value)
+    if x.node.dtype in ("int64", "bool") and v.dtype not in ("int64", "bool"):
+        raise UnsupportedError(f"{_here()}: assigning a traced float value into an array of {x.node.dtype}: NumPy "
+                               "would truncate it; create the array as float (np.zeros(n)) instead")
+    return v
 
 
 values.INDEXING.update(getitem=getitem, setitem=setitem)  # what x[i] and x[i] = v call

@@ -87,8 +87,15 @@ class Size:
 
 
 def as_tracer(size: Size) -> Any:
-    from ..ir.primitives import scalar
-    return TRACER[0](scalar(size.expr))
+    """The size as a traced scalar; a size known only at run time (``x[m].shape[0]``) is
+    ``np.count_nonzero(m)``, the traced count."""
+    from ..ir.primitives import elementwise, scalar
+    counts = current_trace().runtime_counts
+    runtime = sorted((s for s in size.expr.free_symbols if s in counts), key=str)
+    if not runtime:
+        return TRACER[0](scalar(size.expr))
+    expr = size.expr.xreplace({s: ARG[i] for i, s in enumerate(runtime)})
+    return TRACER[0](elementwise(expr, [counts[s] for s in runtime], shape=()))
 
 
 def _sizes_value(node: Node) -> sp.Expr | None:

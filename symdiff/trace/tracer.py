@@ -24,7 +24,8 @@ import numpy as np
 import sympy as sp
 
 from ..errors import BranchLimitError, ShapeError, TraceError, UnsupportedError
-from ..ir.graph import Node, Origin, rebuild
+from ..ir.graph import Node, Origin, rebuild, toposort
+from ..ir.primitives.index import unsourced_sizes
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the symdiff package
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
@@ -113,6 +114,11 @@ class Trace:
         self.decisions: list[tuple[Node, bool, Origin | None]] = []
         self.unified_at: dict[sp.Symbol, str] = {}  # size symbol -> where it was made equal to another
         self.argument_sizes: dict[int, tuple[sp.Expr, ...]] = {}  # argument index -> its axes' sizes
+        # sizes known only at run time (how many elements a boolean mask picks) -> what they count;
+        # made by symdiff.trace.masks, never specialised or matched to another size
+        self.runtime_sizes: dict[sp.Symbol, str] = {}
+        self.runtime_counts: dict[sp.Symbol, Node] = {}  # each of them as a traced value
+        self.mask_sizes: dict[Any, tuple[sp.Symbol, Node]] = {}  # a mask's computation -> its count
 
     # ---- branches on traced values ----
     def decide(self, condition: Node, origin: Origin | None) -> bool:
@@ -170,6 +176,9 @@ class Trace:
         a, b = self.resolve(a), self.resolve(b)
         if a == b:
             return a
+        if self.runtime_sizes and (self._runtime(a) or self._runtime(b)):
+            raise self.runtime_refusal(a if self._runtime(a) else b, "matched to another size here "
+                                       f"({b if self._runtime(a) else a})")
         va, vb = self.value(a), self.value(b)
         for e, n in ((a, b), (b, a)):  # a named size the program needs to be a number: specialise it
             if n.is_Integer and (va is None or vb is None) and self._solve(e, int(n)):
@@ -237,6 +246,8 @@ class Trace:
         """The value of a size used as a Python int; its symbols are specialised to their values."""
         expr = self.resolve(expr)
         value = self.value(expr)
+        if value is None and self._runtime(expr):
+            raise self.runtime_refusal(expr, f"used as a Python int ({what})")
         if value is None:
             raise UnsupportedError(
                 f"{_here()}: {what} ({expr}) is used as a Python int, but its value is unknown; "
@@ -244,6 +255,17 @@ class Trace:
         for s in expr.free_symbols:
             self.unify(s, sp.Integer(self.values[s]))
         return value
+
+    def _runtime(self, expr: sp.Expr) -> list[sp.Symbol]:
+        return [s for s in getattr(expr, "free_symbols", ()) if s in self.runtime_sizes]
+
+    def runtime_refusal(self, expr: sp.Expr, use: str) -> UnsupportedError:
+        """The error for a size known only at run time (``len(x[m])``) used where a value is needed."""
+        s = self._runtime(expr)[0]
+        return UnsupportedError(
+            f"{_here()}: the size {expr} ({self.runtime_sizes[s]}) is known only at run time and cannot be "
+            f"{use}; keep the shape with np.where(mask, x, 0), count with np.sum(mask) (a traced value), "
+            "or reduce the gathered array (np.sum(x[mask]), np.mean(x[mask]))")
 
     # ---- nodes ----
     def note(self, node: Node) -> Node:
@@ -262,7 +284,20 @@ class Trace:
             expr = self.resolve(node.expr) if node.expr is not None else None
             return replace(node, inputs=inputs, params=params, shape=shape, expr=expr,
                            name=node.name or names.get(id(node)))
-        return rebuild(outputs, fix)
+        nodes = rebuild(outputs, fix)
+        if self.runtime_sizes:
+            unread = unsourced_sizes(nodes, set(self.runtime_sizes))
+            if unread is not None:
+                size, node = unread
+                origin = node.origin or next((n.origin for n in toposort(nodes) if n.origin is not None
+                                              and any(i is node for i in n.inputs)), None)
+                where_ = f"{origin.file}:{origin.line}" if origin else "<unknown location>"
+                raise UnsupportedError(
+                    f"{where_}: an array of a size known only at run time ({size}: "
+                    f"{self.runtime_sizes.get(size, 'a mask count')}) made from that size alone (np.ones_like(x[m]), "
+                    "np.zeros(...)); compute it from the gathered array itself (x[m] * 0 + 1), or keep the shape "
+                    "with np.where(mask, ...)")
+        return nodes
 
 
 def _resolve_any(trace: Trace, v: Any) -> Any:

@@ -22,7 +22,7 @@ import numpy as np
 FEATURES = ("fancy_index", "index_update", "branch", "has_aux", "math", "scipy_special", "np_array_list", "pytree")
 
 CATEGORIES = ("losses", "layers", "physics", "statistics", "geometry", "finance", "control_flow", "numerics",
-              "containers")
+              "containers", "masks")
 
 Maker = Callable[[np.random.Generator], Any]
 
@@ -120,6 +120,16 @@ def SIGNS(*shape: int) -> Maker:
 def BITS(*shape: int) -> Maker:
     """Labels in {0, 1} (float)."""
     return lambda rng: rng.integers(0, 2, size=shape).astype(float)
+
+
+def MASK(*shape: int, p: float = 0.5) -> Maker:
+    """A boolean mask (each element True with probability ``p``)."""
+    return lambda rng: rng.uniform(size=shape) < p
+
+
+def LABELS(k: int, *shape: int) -> Maker:
+    """Integer class labels in 0..k-1 (int64)."""
+    return lambda rng: rng.integers(0, k, size=shape)
 
 
 def COUNTS(lam: float, *shape: int) -> Maker:

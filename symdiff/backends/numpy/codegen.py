@@ -18,7 +18,7 @@ import sympy as sp
 from ... import escape
 from ...ir.graph import ARG, Node, toposort
 from ...naming import Namer
-from .dispatch.index import format_index
+from .dispatch.index import after_masks, format_index, needs_sizes, runtime_sources
 from ...runtime.paths import templates_dir
 from .printer import MAX_CODE_DEPTH, ExprPrinter, Helpers, code_depth, is_atomic, unwrap
 from .dispatch import EMIT, PARTS
@@ -109,6 +109,8 @@ class NodePrinter:
         self.size_bindings = size_bindings
         self.size_names: dict[sp.Symbol, str] = {}
         self.code: dict[int, str] = {}
+        self.runtime: dict[sp.Symbol, Node] = {}  # sizes known only at run time -> the mask they count
+        self.lines: list[str] = []
 
     # ---- services for primitives' emit functions ----
     def paren(self, code: str, op: str, right: bool = False) -> str:
@@ -152,7 +154,12 @@ class NodePrinter:
     def _size_symbols(self, expr: sp.Expr) -> dict[sp.Symbol, str]:
         out = {}
         for s in expr.free_symbols:
-            if s in self.size_bindings:
+            if s in self.runtime:  # read where first needed, after its mask is computed
+                if s not in self.size_names:
+                    self.size_names[s] = self.namer.fresh(s.name)
+                    self.lines.append(f"{self.size_names[s]} = np.count_nonzero({self.code[id(self.runtime[s])]})")
+                out[s] = self.size_names[s]
+            elif s in self.size_bindings:
                 if s not in self.size_names:
                     self.size_names[s] = self.namer.fresh(s.name)
                 out[s] = self.size_names[s]
@@ -185,10 +192,14 @@ class NodePrinter:
         """Statements computing ``outputs``, bound to ``labels``, then ``returns`` formatted with
         their names (cast to the dtype in ``casts``, where given)."""
         order = toposort(outputs)
+        self.runtime = runtime_sources(order)
+        order = after_masks(order, self.runtime)
         uses = _use_counts(order)
+        for s in needs_sizes(order, self.runtime):  # np.count_nonzero(mask) reads the mask once more
+            uses[id(self.runtime[s])] = uses.get(id(self.runtime[s]), 0) + 1
         out_ids = {id(o) for o in outputs}
         hints = {id(o): label for o, label in zip(reversed(outputs), reversed(labels))}
-        lines: list[str] = []
+        lines: list[str] = self.lines
         last_origin = None
         depths: dict[int, int] = {}  # how deep the code of inlined nodes nests (named ones: 0)
         groups = _part_groups(order)
@@ -240,7 +251,7 @@ class NodePrinter:
                 code = label
             final.append(code if cast is None else f"np.asarray({code}, dtype=np.{cast})")
         sizes = [f"{name} = {self.size_bindings[s]}"
-                 for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1])]
+                 for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1]) if s not in self.runtime]
         return sizes + lines + [returns.format(*final)]
 
 

@@ -15,7 +15,7 @@ from .shape import (  # noqa: F401
     concatenate, slice_axis, flip, roll, cumsum)
 from .index import (  # noqa: F401
     index_const, has_arrays, scatter_is_unique, take, gather, scatter_add, setitem,
-    argreduce, arange)
+    argreduce, arange, nonzero)
 from .linalg import (  # noqa: F401
     matmul, outer, reshape_like, einsum, diagonal, diag_embed, banded, band_rows)
 from .matrix import (  # noqa: F401

@@ -5,7 +5,10 @@ its adjoint ``scatter_add``, and ``setitem`` (a copy of an array with some eleme
 An index is a tuple with one item per leading axis: an int, ``("slice", start, stop, step)``,
 None, or ``("array", k)``: the integer array ``node.inputs[1 + k]`` (``node.inputs[2 + k]`` for
 setitem), with NumPy's rules for where the broadcast index axes go. Index arrays are ``int64``
-nodes, usually constants. Registered into :data:`symdiff.ir.primitives.core.PRIMITIVES`.
+nodes, usually constants. ``("mask", k, n)`` is a boolean mask (``node.inputs[1 + k]``, traced)
+over as many axes as it has, picking ``n`` elements: a size known only at run time, which the
+generated code reads as ``np.count_nonzero`` of the mask (see :func:`mask_sizes`).
+Registered into :data:`symdiff.ir.primitives.core.PRIMITIVES`.
 
 >>> import numpy as np, sympy as sp
 >>> from symdiff.ir.primitives.core import input_node
@@ -22,10 +25,11 @@ from typing import Sequence
 import numpy as np
 import sympy as sp
 
-from ..graph import ConstValue, Node, Origin
-from .core import _grad, broadcast_to, defprim, getitem
+from ..graph import ARG, ConstValue, Node, Origin, toposort
+from .core import _grad, broadcast_to, defprim, elementwise, getitem, reshape
 from .shape import _zeros
-from ..shapes import Shape
+from ...errors import ShapeError
+from ..shapes import Shape, broadcast_shapes
 
 def index_const(array: np.ndarray) -> Node:
     """An integer index array as a constant node (kept ``int64``, unlike data constants)."""
@@ -35,16 +39,53 @@ def index_const(array: np.ndarray) -> Node:
 
 
 def has_arrays(index: tuple) -> bool:
-    return any(isinstance(i, tuple) and i[0] == "array" for i in index)
+    return any(isinstance(i, tuple) and i[0] in ("array", "mask") for i in index)
+
+
+#: The primitives whose index may hold masks, and where their index arrays start among the inputs.
+_ARRAYS_FROM = {"gather": 1, "scatter_add": 1, "setitem": 2}
+
+
+def mask_sizes(node: Node) -> list[tuple[sp.Symbol, Node]]:
+    """The sizes known only at run time that ``node``'s index defines, each with its mask node."""
+    if node.op == "nonzero":
+        return [(node.shape[0], node.inputs[0])]
+    start = _ARRAYS_FROM.get(node.op)
+    if start is None:
+        return []
+    return [(item[2], node.inputs[start + item[1]]) for item in node.param("index")
+            if isinstance(item, tuple) and item[0] == "mask"]
+
+
+def unsourced_sizes(outputs: Sequence[Node], runtime: set) -> tuple[sp.Symbol, Node] | None:
+    """A size of ``runtime`` (known only at run time) some node of the graph uses while no gather,
+    scatter or assignment through its mask is in the graph (the code could not read it), with that
+    node; None when every one is read from its mask."""
+    order = toposort(outputs)
+    sourced = {size for node in order for size, _ in mask_sizes(node)}
+    for node in order:
+        found = set().union(*(d.free_symbols for d in node.shape)) if node.shape else set()
+        if node.expr is not None:
+            found |= node.expr.free_symbols
+        missing = (found & runtime) - sourced
+        if missing:
+            return sorted(missing, key=str)[0], node
+    return None
 
 
 def scatter_is_unique(index: tuple, arrays: Sequence[Node]) -> bool:
-    """True when no element is named twice by the index (known only for constant index arrays)."""
+    """True when no element is named twice by the index (known only for constant index arrays; a
+    mask names each element once)."""
+    if any(isinstance(i, tuple) and i[0] == "mask" for i in index):
+        return not any(isinstance(i, tuple) and i[0] == "array" for i in index)
     named = [arrays[item[1]] for item in index if isinstance(item, tuple) and item[0] == "array"]
     shapes = [tuple(n.shape) for n in named]
     if named and all(all(d.is_Integer for d in s) for s in shapes) and \
             int(np.prod(np.broadcast_shapes(*[tuple(int(d) for d in s) for s in shapes]))) <= 1:
         return True  # one element (x[np.argmax(x)] = 0)
+    joint = _joint(shapes)
+    if any(_distinct(n) and tuple(n.shape) == joint for n in named):
+        return True  # x[np.arange(n), y] = 0: one array names each row once, whatever the others hold
     values = []
     for node in named:
         if node.op != "const":
@@ -54,6 +95,23 @@ def scatter_is_unique(index: tuple, arrays: Sequence[Node]) -> bool:
         return True
     rows = np.stack([v.ravel() for v in np.broadcast_arrays(*values)], axis=-1)
     return len(np.unique(rows, axis=0)) == len(rows)
+
+
+def _distinct(node: Node) -> bool:
+    """Whether the index array ``node`` holds distinct positions (an arange, or such a constant)."""
+    if node.op == "arange" or node.op == "nonzero" and node.inputs[0].ndim == 1:
+        return True
+    if node.op != "const":
+        return False
+    array = node.param("value").array
+    return len(np.unique(array)) == array.size
+
+
+def _joint(shapes: list[tuple]) -> tuple | None:
+    try:
+        return tuple(broadcast_shapes(*shapes))
+    except ShapeError:
+        return None
 
 
 def _overlap(a: tuple, b: tuple, shape: Shape) -> str | None:
@@ -135,9 +193,23 @@ def setitem(base: Node, value: Node, index: tuple, arrays: Sequence[Node], regio
 def _vjp_setitem(g: Node, node: Node) -> list[Node | None]:
     value, arrays = node.inputs[1], list(node.inputs[2:])
     index, origin = node.param("index"), _grad(node)
-    zeros = _zeros(value.shape, g.dtype)
-    return [setitem(g, zeros, index, arrays, value.shape, origin),
-            take(g, index, arrays, value.shape, origin)] + [None] * len(arrays)
+    base = _masked_out(g, index, arrays, origin)
+    if base is None:
+        base = setitem(g, _zeros(value.shape, g.dtype), index, arrays, value.shape, origin)
+    return [base, take(g, index, arrays, value.shape, origin)] + [None] * len(arrays)
+
+
+def _masked_out(g: Node, index: tuple, arrays: Sequence[Node], origin: Origin | None) -> Node | None:
+    """``np.where(m, 0, g)`` for ``x[m] = v`` (``m`` a mask after full slices): the gradient of ``x``
+    is zero where it was replaced; None for other indices."""
+    masks = [k for k, i in enumerate(index) if isinstance(i, tuple) and i[0] == "mask"]
+    if len(masks) != 1 or any(i != ("slice", None, None, None) for k, i in enumerate(index) if k != masks[0]):
+        return None
+    mask = arrays[index[masks[0]][1]]
+    after = g.ndim - masks[0] - mask.ndim
+    if after:
+        mask = reshape(mask, tuple(mask.shape) + (sp.Integer(1),) * after)
+    return elementwise(sp.Piecewise((0, sp.Ne(ARG[1], 0)), (ARG[0], True)), (g, mask), g.shape, origin)
 
 
 defprim("setitem", _vjp_setitem)
@@ -162,6 +234,17 @@ def arange(n: sp.Expr, origin: Origin | None = None) -> Node:
 
 
 defprim("arange", None)  # a leaf, as constants are
+
+
+# ---------------------------------------------------------------- nonzero -------------------------
+
+def nonzero(mask: Node, axis: int, size: sp.Symbol, origin: Origin | None = None) -> Node:
+    """``np.nonzero(mask)[axis]``: the positions along ``axis`` of the ``size`` True elements of a
+    traced mask (``size`` known only at run time); integers, so no derivative flows through them."""
+    return Node("nonzero", (mask,), (size,), params=(("axis", axis),), dtype="int64", origin=origin)
+
+
+defprim("nonzero", lambda g, n: [None])
 
 
 # ---------------------------------------------------------------- forward mode --------------------
@@ -190,3 +273,4 @@ def register_jvps(defjvp) -> None:
     defjvp("setitem")(_jvp_setitem)
     defjvp("argreduce")(lambda node, tangents, batch: None)
     defjvp("arange")(lambda node, tangents, batch: None)
+    defjvp("nonzero")(lambda node, tangents, batch: None)

@@ -5,7 +5,10 @@ gathers, scatters, assignments and arg-reductions.
 arguments' code."""
 from __future__ import annotations
 
-from ....ir.graph import Node
+import sympy as sp
+
+from ....ir.graph import Node, toposort
+from ....ir.primitives.index import mask_sizes
 from .table import EMIT
 
 
@@ -15,7 +18,7 @@ def format_index(index: tuple, arrays: list[str]) -> str:
     for item in index:
         if item is None:
             parts.append("None")
-        elif isinstance(item, tuple) and item[0] == "array":
+        elif isinstance(item, tuple) and item[0] in ("array", "mask"):
             parts.append(arrays[item[1]])
         elif isinstance(item, tuple):
             start, stop, step = item[1:]
@@ -50,10 +53,77 @@ def _emit_arange(node: Node, a: list[str], p) -> str:
     return f"np.arange({p.size(node.shape[0])})"
 
 
+def _emit_nonzero(node: Node, a: list[str], p) -> str:
+    if node.inputs[0].ndim == 1:
+        return f"np.flatnonzero({a[0]})"
+    return f"np.nonzero({a[0]})[{node.param('axis')}]"
+
+
 EMIT.update({
+    'nonzero': _emit_nonzero,
     'arange': _emit_arange,
     'gather': _emit_gather,
     'scatter_add': _emit_scatter_add,
     'setitem': _emit_setitem,
     'argreduce': _emit_argreduce,
 })
+
+
+# ---------------------------------------------------------------- sizes known only at run time ----
+
+def runtime_sources(order: list[Node]) -> dict[sp.Symbol, Node]:
+    """Each size known only at run time among ``order`` (how many elements a mask picks) and its mask."""
+    sources: dict[sp.Symbol, Node] = {}
+    for node in order:
+        for size, mask in mask_sizes(node):
+            sources.setdefault(size, mask)
+    return sources
+
+
+def _symbols(node: Node, wanted: dict) -> list[sp.Symbol]:
+    found: set = set()
+    for d in node.shape:
+        found |= d.free_symbols
+    if node.expr is not None:
+        found |= node.expr.free_symbols
+    stack = [v for _, v in node.params]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, tuple):
+            stack.extend(v)
+        elif isinstance(v, sp.Basic):
+            found |= v.free_symbols
+    return [s for s in found if s in wanted]
+
+
+def after_masks(order: list[Node], sources: dict[sp.Symbol, Node]) -> list[Node]:
+    """``order`` with every node that needs a size known only at run time placed after the mask that
+    size counts (the code reads it as ``np.count_nonzero(mask)``)."""
+    if not sources:
+        return order
+    placed: set[int] = set()
+    out: list[Node] = []
+
+    def place(node: Node) -> None:
+        for a in toposort([node]):
+            if id(a) in placed:
+                continue
+            for s in _symbols(a, sources):
+                if sources[s] is not a and id(sources[s]) not in placed:
+                    place(sources[s])
+            placed.add(id(a))
+            out.append(a)
+
+    for node in order:
+        if id(node) not in placed:
+            for s in _symbols(node, sources):
+                if id(sources[s]) not in placed:
+                    place(sources[s])
+            placed.add(id(node))
+            out.append(node)
+    return out
+
+
+def needs_sizes(order: list[Node], sources: dict[sp.Symbol, Node]) -> set[sp.Symbol]:
+    """The sizes known only at run time some node of ``order`` prints."""
+    return {s for node in order for s in _symbols(node, sources)} if sources else set()
