@@ -9,6 +9,7 @@ from ..errors import MADE, SymdiffError
 from ..ir.shapes import _sizes
 from ..runtime.signature import caller, function_of
 from . import dispatch, indexing, random_draws  # noqa: F401  (they install their handlers)
+from .loops import rolling
 from .patches import active
 from .tracer import _TRACE, Trace, is_user_file
 
@@ -20,7 +21,7 @@ def trace(fn: Callable, args: list[Any], tr: Trace) -> Any:
     made: list[SymdiffError] = []
     token, utoken, etoken = _TRACE.set(tr), _sizes.set(tr), MADE.set(made)
     try:
-        with active(function_of(fn) or fn):
+        with active(function_of(fn) or fn), rolling(function_of(fn) or fn, tr):
             result = call(*args)
     finally:
         _TRACE.reset(token)

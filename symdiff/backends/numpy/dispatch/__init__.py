@@ -1,5 +1,5 @@
 """How the NumPy backend prints each primitive, one module per op family (as in
 :mod:`symdiff.ir.primitives`), all registered into :data:`table.EMIT`. A new backend is a new folder
 with its own table; adding one never touches a primitive."""
-from . import core, decompositions, index, linalg, matrix, random, rewrites, shape  # noqa: F401  (each registers its entries)
+from . import core, decompositions, index, linalg, loop, matrix, random, rewrites, shape  # noqa: F401  (each registers its entries)
 from .table import EMIT  # noqa: F401
