@@ -157,7 +157,8 @@ def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = Fa
     by ``values`` if given, else True): its output, input nodes and branch conditions, sizes unified."""
     tr = Trace(outcomes)
     tr.roll_loops = kind in ROLLED_KINDS  # forward mode does not go through rolled loops: unrolled
-    tr.unrolled_because = None if tr.roll_loops else f"{kind} needs forward mode, which does not go through rolled loops"
+    tr.unrolled_because = None if tr.roll_loops else \
+        f"{kind} needs forward mode, which does not go through rolled loops"
     path = Path(outcomes)
     try:
         path.out, path.inputs, path.conditions, path.aux = _trace_path(fn, specs, name, kind, tr, has_aux, values)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from ..ir.graph import Node, rebuild, toposort, with_inputs
+from ..ir.graph import Graph, Node, rebuild, toposort, with_inputs
 from ..ir.primitives.loop import LoopBody
 
 
@@ -54,3 +54,74 @@ def run_in_bodies(outputs: list[Node], passes: Callable[[], Sequence[Callable]])
     if not any(n.op == "loop" for n in toposort(outputs)):
         return outputs
     return rebuild(outputs, fn)
+
+
+def _depends(body: LoopBody) -> dict[int, set[int]]:
+    """For each body node, the positions of the carried inputs it depends on."""
+    position = {id(c): j for j, c in enumerate(body.carried)}
+    deps: dict[int, set[int]] = {}
+    for node in toposort(list(body.graph.outputs)):
+        mine = {position[id(node)]} if id(node) in position else set()
+        for i in node.inputs:
+            mine |= deps.get(id(i), set())
+        deps[id(node)] = mine
+    return deps
+
+
+def _pruned(loop: Node, used: set[int]) -> tuple[LoopBody, list[int], list[int]] | None:
+    """The body without the carried values nobody reads (outside, or in what is kept), the stores
+    nobody reads and the invariants the body no longer reads; with the kept results' and inputs'
+    old positions. None when everything is needed."""
+    body: LoopBody = loop.param("body")
+    k = body.carry_count
+    deps = _depends(body)
+    outputs = list(body.graph.outputs)
+    keep = {j for j in range(len(outputs)) if j in used}
+    todo = list(keep)
+    while todo:  # a carried value is needed if read after the loop or by a needed result
+        for c in deps.get(id(outputs[todo.pop()]), set()):
+            if c not in keep:
+                keep.add(c)
+                todo.append(c)
+    kept = sorted(keep)
+    if len(kept) == len(outputs):
+        reachable = {id(n) for n in toposort(outputs)}
+        if all(id(i) in reachable for i in body.invariants):
+            return None
+    carried = [j for j in kept if j < k]
+    new_outputs = [outputs[j] for j in kept]
+    reachable = {id(n) for n in toposort(new_outputs)}
+    invariants = [i for i, n in enumerate(body.invariants) if id(n) in reachable]
+    inputs = (body.index, *(body.carried[j] for j in carried), *(body.invariants[i] for i in invariants))
+    new_body = LoopBody(Graph(inputs, tuple(new_outputs)), len(carried), body.start, body.count, body.reverse,
+                        body.origin, body.base)
+    return new_body, kept, carried + [k + i for i in invariants]
+
+
+def prune_loops(outputs: list[Node]) -> list[Node]:
+    """Loops compute only what is read: results no one uses (the adjoint of an argument not in ``wrt``)
+    and the values only they needed are dropped."""
+    order = toposort(outputs)
+    used: dict[int, set[int]] = {}
+    for node in order:
+        if node.op == "loop_out":
+            used.setdefault(id(node.inputs[0]), set()).add(node.param("k"))
+    plans = {}
+    for node in order:
+        if node.op == "loop":
+            plan = _pruned(node, used.get(id(node), set()))
+            if plan is not None:
+                plans[id(node)] = plan
+    if not plans:
+        return outputs
+
+    def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
+        if node.op == "loop" and id(node) in plans:
+            body, _, kept_inputs = plans[id(node)]
+            return Node("loop", tuple(inputs[i] for i in kept_inputs), (), params=(("body", body),),
+                        origin=node.origin)
+        if node.op == "loop_out" and id(node.inputs[0]) in plans:
+            kept = plans[id(node.inputs[0])][1]
+            return with_inputs(node, inputs, params=(("k", kept.index(node.param("k"))),))
+        return with_inputs(node, inputs)
+    return prune_loops(rebuild(outputs, fn))

@@ -25,7 +25,7 @@ from ..ir.special import xlogy
 from ..ir.scalar import sigmoid, softplus
 from ..ir.shapes import broadcast_shapes
 from .report import REPORT
-from .loops import merge_loops, run_in_bodies
+from .loops import merge_loops, prune_loops, run_in_bodies
 
 #: Largest expression (SymPy ``count_ops``) that fusion builds and that simplification attempts.
 FUSE_BUDGET = 60
@@ -397,7 +397,8 @@ def loop_bodies(outputs: list[Node]) -> list[Node]:
 FORWARD_PASSES: list[Pass] = [stable_softmax, fuse, drop_shift_gradient, simplify_exprs, inline_for_stability,
                               merge_duplicates]
 #: Passes on the value together with its gradient.
-PASSES: list[Pass] = [merge_loops, loop_bodies, elide_broadcasts, fuse, elide_broadcasts, simplify_exprs, merge_duplicates, split_total_sums,
+PASSES: list[Pass] = [merge_loops, prune_loops, loop_bodies, prune_loops, elide_broadcasts, fuse, elide_broadcasts,
+                      simplify_exprs, merge_duplicates, split_total_sums,
                       contract_products, pairwise_sums, merge_duplicates, fuse, add_diagonal, pairwise_squares,
                       merge_scatters, sums_as_products, lower_functions, share_subexpressions, merge_duplicates,
                       tidy_signs]

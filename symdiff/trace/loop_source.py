@@ -142,7 +142,8 @@ def _rewrite(func: ast.FunctionDef, loop: ast.For, stmts: list, k: int) -> str |
                                kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
     ret = ast.Return(value=_tuple(carried, ast.Load))
     body_def = ast.FunctionDef(name=body_name, args=args, body=[*loop.body, ret], decorator_list=[], returns=None)
-    plain_def = ast.FunctionDef(name=plain_name, args=plain_args, body=[loop, ast.Return(value=_tuple(carried, ast.Load))],
+    plain_def = ast.FunctionDef(name=plain_name, args=plain_args,
+                                body=[loop, ast.Return(value=_tuple(carried, ast.Load))],
                                 decorator_list=[], returns=None)
     bounds = ast.Tuple(elts=[_bound(a) for a in loop.iter.args], ctx=ast.Load())
     call = _call(ast.Constant(k), bounds, ast.Name(id=body_name, ctx=ast.Load()),
@@ -206,7 +207,8 @@ def _rolled_code(func):
     if code.co_freevars:  # the same free variables, read from the same closure cells
         factory = ast.FunctionDef(name="_factory", args=ast.arguments(
             posonlyargs=[], args=[ast.arg(arg=n) for n in code.co_freevars], vararg=None, kwonlyargs=[],
-            kw_defaults=[], kwarg=None, defaults=[]), body=[fdef, ast.Return(value=ast.Name(id=fdef.name, ctx=ast.Load()))],
+            kw_defaults=[], kwarg=None, defaults=[]),
+            body=[fdef, ast.Return(value=ast.Name(id=fdef.name, ctx=ast.Load()))],
             decorator_list=[], returns=None)
         tree.body = [ast.copy_location(_typed(factory), fdef)]
         ast.fix_missing_locations(tree)

@@ -11,6 +11,7 @@ loop runs as written: unrolled, as before. ``Trace.loop_notes`` says what happen
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import numbers
 import os
 import types
@@ -25,12 +26,25 @@ from ..ir.primitives.loop import loop_out, make_loop
 from .dispatch import as_node
 from .loop_source import rolled_code, with_helper
 from .sizes import Size
-from .tracer import _TRACE, user_origin
+from .tracer import _TRACE, CONDITION_CHECKS, user_origin
 from .values import Tracer
 
 
 class _NoRoll(Exception):
     """Why a loop stays unrolled."""
+
+
+_IN_BODY = contextvars.ContextVar("symdiff_in_loop_body", default=False)
+
+
+def _no_branch(condition, origin) -> None:
+    """A branch on a traced value in a body traced once would hold for one iteration only."""
+    if _IN_BODY.get():
+        where = f" ({origin.text}, line {origin.line})" if origin else ""
+        raise _NoRoll(f"the body branches on a traced value{where}")
+
+
+CONDITION_CHECKS.append(_no_branch)
 
 
 def _note(tr, line: str) -> None:
@@ -91,7 +105,11 @@ def _trace_body(tr, body: Callable, carried: tuple, names: tuple, target: str, s
     index = input_node(target, (), -1, "int64")
     ins = [input_node(n, i.shape, -1, i.dtype) for n, i in zip(names, inits)]
     decided = len(tr.decisions)
-    out = body(Tracer(index), *[Tracer(i) for i in ins])
+    token = _IN_BODY.set(True)
+    try:
+        out = body(Tracer(index), *[Tracer(i) for i in ins])
+    finally:
+        _IN_BODY.reset(token)
     if len(tr.decisions) != decided:
         o = tr.decisions[decided][2]
         raise _NoRoll("the body branches on a traced value" + (f" ({o.text}, line {o.line})" if o else ""))

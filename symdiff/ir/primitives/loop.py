@@ -124,8 +124,9 @@ def make_loop(index: Node, carried: Sequence[Node], inits: Sequence[Node], updat
     def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
         if id(node) in inner:
             return inner[id(node)]
+        name = named.get(id(node))
         node = with_inputs(node, inputs)
-        return replace(node, name=named[id(node)]) if id(node) in named else node
+        return replace(node, name=name) if name else node
     new = rebuild(outputs, fn)
     graph = Graph((index, *carried, *inner_nodes), tuple(new))
     body = LoopBody(graph, len(carried), sp.sympify(start), sp.sympify(count), reverse, origin, base)

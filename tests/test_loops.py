@@ -1,0 +1,205 @@
+"""Rolled loops: a ``for`` loop over ``range`` in the user's code is one loop in the generated code
+(forward, and a reverse loop for the gradient), the module's size does not depend on the trip count,
+and every gradient equals central differences and autograd's."""
+import numpy as np
+import pytest
+
+import symdiff
+
+autograd = pytest.importorskip("autograd")
+anp = pytest.importorskip("autograd.numpy")
+
+
+# ---------------------------------------------------------------- the functions -----------------
+
+def rnn(W, U, b, x, h0):
+    h = h0
+    loss = 0.0
+    for t in range(x.shape[0]):
+        h = np.tanh(W @ h + U @ x[t] + b)
+        loss = loss + np.sum(h ** 2)
+    return loss
+
+
+def rnn_autograd(W, U, b, x, h0):
+    h = h0
+    loss = 0.0
+    for t in range(x.shape[0]):
+        h = anp.tanh(anp.dot(W, h) + anp.dot(U, x[t]) + b)
+        loss = loss + anp.sum(h ** 2)
+    return loss
+
+
+def velocity(y, k):
+    return np.array([y[1], -k * np.sin(y[0])])
+
+
+def pendulum(y0, k, steps):  # explicit Euler; the helper is traced inline
+    y = y0
+    dt = 0.1
+    for _ in range(steps):
+        y = y + dt * velocity(y, k)
+    return np.sum(y ** 2)
+
+
+def pendulum_autograd(y0, k, steps):
+    y = y0
+    for _ in range(steps):
+        y = y + 0.1 * anp.array([y[1], -k * anp.sin(y[0])])
+    return anp.sum(y ** 2)
+
+
+def smoothing(w, xs):  # a loop-invariant weight; len() as the bound; x[t - 1]
+    s = xs[0]
+    total = 0.0
+    for t in range(1, len(xs)):
+        s = w * s + (1 - w) * xs[t - 1] * np.cos(s)
+        total = total + s * xs[t]
+    return total
+
+
+def smoothing_autograd(w, xs):
+    s = xs[0]
+    total = 0.0
+    for t in range(1, len(xs)):
+        s = w * s + (1 - w) * xs[t - 1] * anp.cos(s)
+        total = total + s * xs[t]
+    return total
+
+
+def branchy(w, xs):  # a branch on a traced value inside: the loop stays unrolled
+    h = 0.0
+    for t in range(xs.shape[0]):
+        if h > 0.5:
+            h = h * 0.5
+        h = h + w * xs[t]
+    return h ** 2
+
+
+def branchy_autograd(w, xs):
+    h = 0.0
+    for t in range(xs.shape[0]):
+        if h > 0.5:
+            h = h * 0.5
+        h = h + w * xs[t]
+    return h ** 2
+
+
+# ---------------------------------------------------------------- checks ------------------------
+
+def _central(f, args, k, rng, eps=1e-6):
+    """The directional derivative of ``f`` in argument ``k`` along a random direction."""
+    v = rng.normal(size=np.shape(args[k]))
+    plus, minus = list(args), list(args)
+    plus[k] = args[k] + eps * v
+    minus[k] = args[k] - eps * v
+    return (f(*plus) - f(*minus)) / (2 * eps), v
+
+
+def _check(f, reference, args, wrt, rng):
+    value_and_grad = symdiff.value_and_grad(f, wrt=wrt)
+    value, grads = value_and_grad(*args)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    assert np.isclose(value, f(*args))
+    expected = autograd.grad(reference, argnum=wrt)(*args)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    for k, g, e in zip(wrt, grads, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)
+        slope, v = _central(f, args, k, rng)
+        assert np.isclose(np.sum(g * v), slope, rtol=1e-5, atol=1e-7)
+    return value_and_grad
+
+
+def _rnn_args(rng, T, n=4, d=3):
+    return [rng.normal(size=(n, n)) * 0.5, rng.normal(size=(n, d)), rng.normal(size=n),
+            rng.normal(size=(T, d)), rng.normal(size=n)]
+
+
+# ---------------------------------------------------------------- tests -------------------------
+
+@pytest.mark.parametrize("T", [3, 7])
+def test_rnn_gradient(T):
+    rng = np.random.default_rng(T)
+    f = _check(rnn, rnn_autograd, _rnn_args(rng, T), (0, 1, 2, 3, 4), rng)
+    assert "for t in range(n_x0):" in f.source
+    assert "for t in range(n_x0 - 1, -1, -1):" in f.source
+    assert "h = np.tanh(W @ h + U @ x[t] + b)" in f.source
+    assert "rolled: for t in range(n_x0), carrying h, loss" in f.graph
+
+
+def test_bound_read_at_run_time_serves_every_length():
+    rng = np.random.default_rng(1)
+    f = symdiff.value_and_grad(rnn, wrt=(0, 1))
+    for T in (3, 7):
+        args = _rnn_args(rng, T)
+        value, (dW, dU) = f(*args)
+        eW, eU = autograd.grad(rnn_autograd, argnum=(0, 1))(*args)
+        np.testing.assert_allclose(dW, eW, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(dU, eU, rtol=1e-9, atol=1e-12)
+    assert f.cache_info == "memory"  # T=7 ran the module compiled at T=3
+
+
+def test_module_size_does_not_depend_on_the_trip_count(tmp_path):
+    sizes = []
+    for steps in (3, 200):
+        source = symdiff.export(pendulum, tmp_path / f"p{steps}.py", wrt=("y0", "k"), shapes={"y0": (2,)},
+                                static={"steps": steps})
+        assert f"for _ in range({steps}):" in source and f"for _ in range({steps - 1}, -1, -1):" in source
+        sizes.append(len(source.splitlines()))
+    assert sizes[0] == sizes[1] < 200
+    namespace = {}
+    exec(compile(source, "p200.py", "exec"), namespace)
+    y0 = np.array([0.3, -0.2])
+    dy0, dk = namespace["pendulum_grad"](y0, 1.7, 200)
+    ey0, ek = autograd.grad(pendulum_autograd, argnum=(0, 1))(y0, 1.7, 200)
+    np.testing.assert_allclose(dy0, ey0, rtol=1e-9)
+    np.testing.assert_allclose(dk, ek, rtol=1e-9)
+
+
+def test_only_the_adjoints_asked_for_are_accumulated():
+    rng = np.random.default_rng(6)
+    f = symdiff.grad(rnn, wrt=("W",))
+    f(*_rnn_args(rng, 3))
+    assert "dx" not in f.source and "dU" not in f.source and "db" not in f.source
+
+
+@pytest.mark.parametrize("steps", [3, 7])
+def test_integrator_with_a_helper_and_a_static_trip_count(steps):
+    rng = np.random.default_rng(steps)
+    args = [np.array([0.3, -0.2]), 1.7, steps]
+    f = _check(pendulum, pendulum_autograd, args, (0, 1), rng)
+    assert f"for _ in range({steps}):" in f.source
+
+
+def test_loop_invariant_weight_len_bound_and_shifted_index():
+    rng = np.random.default_rng(5)
+    args = [0.7, rng.normal(size=6)]
+    f = _check(smoothing, smoothing_autograd, args, (0, 1), rng)
+    assert "for t in range(1, n_xs):" in f.source
+    assert "xs[t - 1]" in f.source and "dxs[t] +=" in f.source  # the sequence's adjoint, added in place
+
+
+def test_a_branch_on_a_traced_value_falls_back_to_unrolling():
+    rng = np.random.default_rng(2)
+    args = [0.9, rng.normal(size=5)]
+    f = _check(branchy, branchy_autograd, args, (0, 1), rng)
+    assert "unrolled: the body branches on a traced value" in f.graph
+    assert not [line for line in f.source.splitlines() if line.lstrip().startswith("for ")]
+
+
+def test_forward_mode_kinds_unroll_and_say_so():
+    rng = np.random.default_rng(3)
+    args = [0.7, rng.normal(size=4)]
+    h = symdiff.hessian(smoothing, wrt=0)
+    expected = autograd.hessian(smoothing_autograd, argnum=0)(*args)
+    np.testing.assert_allclose(h(*args), expected, rtol=1e-8, atol=1e-10)
+    assert "unrolled: hessian needs forward mode" in h.graph
+
+
+def test_the_plain_function_is_unchanged_after_tracing():
+    rng = np.random.default_rng(4)
+    args = _rnn_args(rng, 3)
+    code = rnn.__code__
+    symdiff.grad(rnn)(*args)
+    assert rnn.__code__ is code
+    assert np.isclose(rnn(*args), rnn_autograd(*args))
