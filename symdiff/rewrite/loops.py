@@ -68,10 +68,10 @@ def _depends(body: LoopBody) -> dict[int, set[int]]:
     return deps
 
 
-def _pruned(loop: Node, used: set[int]) -> tuple[LoopBody, list[int], list[int]] | None:
+def _pruned(loop: Node, used: set[int]) -> tuple[LoopBody, dict[int, int], list[int]] | None:
     """The body without the carried values nobody reads (outside, or in what is kept), the stores
-    nobody reads and the invariants the body no longer reads; with the kept results' and inputs'
-    old positions. None when everything is needed."""
+    nobody reads and the invariants the body no longer reads; with the new position of each old result
+    and the old positions of the kept inputs. None when everything is needed."""
     body: LoopBody = loop.param("body")
     k = body.carry_count
     deps = _depends(body)
@@ -83,6 +83,10 @@ def _pruned(loop: Node, used: set[int]) -> tuple[LoopBody, list[int], list[int]]
             if c not in keep:
                 keep.add(c)
                 todo.append(c)
+    first: dict[int, int] = {}
+    for j in sorted(keep):  # a value stored twice (the passes found two the same): stored once
+        if j >= k and first.setdefault(id(outputs[j]), j) != j:
+            keep.discard(j)
     kept = sorted(keep)
     if len(kept) == len(outputs):
         reachable = {id(n) for n in toposort(outputs)}
@@ -95,7 +99,9 @@ def _pruned(loop: Node, used: set[int]) -> tuple[LoopBody, list[int], list[int]]
     inputs = (body.index, *(body.carried[j] for j in carried), *(body.invariants[i] for i in invariants))
     new_body = LoopBody(Graph(inputs, tuple(new_outputs)), len(carried), body.start, body.count, body.reverse,
                         body.origin, body.base)
-    return new_body, kept, carried + [k + i for i in invariants]
+    where = {j: kept.index(first.get(id(outputs[j]), j) if j >= k else j) for j in range(len(outputs))
+             if (first.get(id(outputs[j]), j) if j >= k else j) in keep}
+    return new_body, where, carried + [k + i for i in invariants]
 
 
 def prune_loops(outputs: list[Node]) -> list[Node]:
@@ -121,7 +127,7 @@ def prune_loops(outputs: list[Node]) -> list[Node]:
             return Node("loop", tuple(inputs[i] for i in kept_inputs), (), params=(("body", body),),
                         origin=node.origin)
         if node.op == "loop_out" and id(node.inputs[0]) in plans:
-            kept = plans[id(node.inputs[0])][1]
-            return with_inputs(node, inputs, params=(("k", kept.index(node.param("k"))),))
+            where = plans[id(node.inputs[0])][1]
+            return with_inputs(node, inputs, params=(("k", where[node.param("k")]),))
         return with_inputs(node, inputs)
     return prune_loops(rebuild(outputs, fn))

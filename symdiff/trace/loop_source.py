@@ -20,7 +20,10 @@ with the reasons when no loop qualifies.
 """
 from __future__ import annotations
 
+import __future__
 import ast
+import functools
+import operator
 import inspect
 import os
 import textwrap
@@ -33,6 +36,8 @@ MARK = "__symdiff_roll__"
 _METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "update", "add", "setdefault", "discard",
             "sort", "reverse", "popitem", "fill", "resize", "put", "itemset"}
 _CACHE: dict[Any, tuple[Any, list[str]]] = {}
+#: The ``from __future__`` flags a function's code may carry (compiled again with the same ones).
+_FUTURE = functools.reduce(operator.or_, (getattr(__future__, f).compiler_flag for f in __future__.all_feature_names))
 
 
 def _names(node: ast.AST, ctx: type) -> set[str]:
@@ -215,7 +220,7 @@ def _rolled_code(func):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            module = compile(tree, code.co_filename, "exec", dont_inherit=True)
+            module = compile(tree, code.co_filename, "exec", flags=code.co_flags & _FUTURE, dont_inherit=True)
     except (SyntaxError, ValueError, TypeError):
         return None, notes, []
     new = _find(module, code.co_name, code.co_firstlineno)
