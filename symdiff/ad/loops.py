@@ -122,7 +122,20 @@ def loop_vjp(loop: Node, adjoints: dict[int, Node]) -> list[Node | None]:
     for node in outputs:
         if id(node) in forward and id(node) in on_carry:
             frontier.setdefault(id(node), node)
-    stored = list(frontier.values())
+    # a carried value's new value at t is the value at t + 1: one stack of count + 1 rows holds both
+    carried_ids = {id(c): j for j, c in enumerate(carried)}
+    next_of = {}
+    for j, u in enumerate(updates):
+        if id(u) not in carried_ids and id(u) in on_carry:
+            next_of.setdefault(id(u), j)
+    stored, shifted = [], {}
+    for node in frontier.values():
+        j = next_of.get(id(node))
+        if j is not None:
+            shifted[id(node)] = (node, j)
+            node = carried[j]
+        if all(node is not s for s in stored):
+            stored.append(node)
     rev_index = input_node(index.param("name"), (), -1, "int64")
     fwd = loop
     mapping: dict[int, Node] = {id(index): rev_index}
@@ -132,10 +145,15 @@ def loop_vjp(loop: Node, adjoints: dict[int, Node]) -> list[Node | None]:
         fwd = Node("loop", loop.inputs, (), params=(("body", body.with_outputs([*body.graph.outputs, *stored],
                                                                              base=body)),), origin=loop.origin)
         step = rev_index if body.start == 0 else elementwise(ARG[0] - body.start, (rev_index,), dtype="int64")
+        after = elementwise(ARG[0] + 1, (step,), dtype="int64")
+        stacks = {}
         for s, node in enumerate(stored):
-            stack = loop_out(fwd, k + s, name=f"{node.name}s" if node.name else None)
-            mapping[id(node)] = gather(stack, (("array", 0),), [step], node.shape,
-                                      node.origin.as_grad() if node.origin else None)
+            stacks[id(node)] = loop_out(fwd, k + s, name=f"{node.name}s" if node.name else None)
+            mapping[id(node)] = gather(stacks[id(node)], (("array", 0),), [step], node.shape,
+                                       node.origin.as_grad() if node.origin else None)
+        for node, j in shifted.values():
+            mapping[id(node)] = gather(stacks[id(carried[j])], (("array", 0),), [after], node.shape,
+                                       node.origin.as_grad() if node.origin else None)
 
     def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
         return mapping.get(id(node)) or with_inputs(node, inputs)

@@ -4,7 +4,7 @@ loop-invariant values the body reads (weights, and the sequences it indexes at `
 :class:`LoopBody` whose graph takes ``(t, *carried, *invariants)`` and returns the carried values'
 next values, then the values it stores per iteration (``hs[t] = h``, the residuals a reverse loop
 reads). ``loop_out`` nodes project the loop's results: the final carried values, then the stacks
-(shape ``(count, *shape)``). ``add_at(acc, v, i)`` (``acc[i] += v``) accumulates a sequence's
+(shape ``(count, *shape)``; a carried value's: ``count + 1`` rows, the last its final value). ``add_at(acc, v, i)`` (``acc[i] += v``) accumulates a sequence's
 adjoint inside a reverse loop. The loop's vjp rule is :mod:`symdiff.ad.loops` (it needs the whole
 reverse-mode machinery); the printed code is :mod:`symdiff.backends.numpy.dispatch.loop`.
 
@@ -137,8 +137,9 @@ def loop_out(loop: Node, k: int, name: str | None = None) -> Node:
     """Result ``k`` of ``loop``: a final carried value, or (past them) the stack of a stored value."""
     body: LoopBody = loop.param("body")
     node = body.graph.outputs[k]
-    if k >= body.carry_count:
-        return Node("loop_out", (loop,), (body.count, *node.shape), params=(("k", k),), dtype=node.dtype,
+    if k >= body.carry_count:  # a stack (of a carried value: count + 1 rows, the last one its final value)
+        rows = body.count + 1 if any(node is c for c in body.carried) else body.count
+        return Node("loop_out", (loop,), (rows, *node.shape), params=(("k", k),), dtype=node.dtype,
                     name=name, origin=loop.origin)
     init = loop.inputs[k]
     return Node("loop_out", (loop,), init.shape, params=(("k", k),), dtype=init.dtype, name=name,

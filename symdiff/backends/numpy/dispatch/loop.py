@@ -113,7 +113,8 @@ def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
         stacks.append((id(s), p.namer.fresh(f"{code}s" if code.isidentifier() else None)))
     stacks = [dict(stacks)[id(s)] for s in stored]
     for s, name in zip(stored, stacks):
-        lines.append(f"{name} = np.empty({p.shape((body.count, *s.shape))}, dtype=np.{s.dtype})")
+        rows = body.count + 1 if id(s) in carried else body.count  # (the final value in the last row)
+        lines.append(f"{name} = np.empty({p.shape((rows, *s.shape))}, dtype=np.{s.dtype})")
     top = [f"{stacks[s]}[{at}] = {p.code[id(n)]}" for s, n in enumerate(stored) if id(n) in carried]
     end = [f"{stacks[s]}[{at}] = {p.code[id(n)]}" for s, n in enumerate(stored) if id(n) not in carried]
     for j, chain in chains.items():
@@ -126,6 +127,7 @@ def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
     block = top + inner + end or ["pass"]
     lines.append(f"for {index} in {_range(body, p)}:")
     lines.extend("    " + line for line in block)
+    lines.extend(f"{stacks[s]}[{p.size(body.count)}] = {carried[id(n)]}" for s, n in enumerate(stored) if id(n) in carried)
     p.__dict__.setdefault("free_indices", set()).add(index)
     p.__dict__.setdefault("loop_names", {})[id(node)] = names + stacks
     return lines
