@@ -85,6 +85,46 @@ def branchy_autograd(w, xs):
     return h ** 2
 
 
+KEPT = []
+
+
+def kept(v):
+    KEPT.append(v)
+    return v
+
+
+def leaky(w, xs):  # a helper keeps a body's value in a list, read after the loop
+    s = 0.0
+    for t in range(xs.shape[0]):
+        s = kept(s * w + xs[t])
+    return s + KEPT[-1] * 0.5
+
+
+def leaky_autograd(w, xs):
+    s = 0.0
+    for t in range(xs.shape[0]):
+        s = s * w + xs[t]
+    return 1.5 * s
+
+
+def make_inner(a):
+    def inner(w, xs):  # a closure, and a loop (static, unrolled) inside the rolled body
+        s = 0.0
+        for t in range(xs.shape[0]):
+            for k in range(2):
+                s = a * s + np.sin(w * xs[t] + k)
+        return s
+    return inner
+
+
+def inner_autograd(w, xs, a):
+    s = 0.0
+    for t in range(xs.shape[0]):
+        for k in range(2):
+            s = a * s + anp.sin(w * xs[t] + k)
+    return s
+
+
 # ---------------------------------------------------------------- checks ------------------------
 
 def _central(f, args, k, rng, eps=1e-6):
@@ -203,3 +243,32 @@ def test_the_plain_function_is_unchanged_after_tracing():
     symdiff.grad(rnn)(*args)
     assert rnn.__code__ is code
     assert np.isclose(rnn(*args), rnn_autograd(*args))
+
+
+def test_a_value_kept_outside_the_body_unrolls_the_loop():
+    rng = np.random.default_rng(7)
+    args = [0.6, rng.normal(size=4)]
+    f = symdiff.grad(leaky)
+    g = f(*args)
+    KEPT.clear()
+    np.testing.assert_allclose(g, autograd.grad(leaky_autograd)(*args), rtol=1e-9)
+    assert "unrolled: a value computed in a loop body was kept outside the loop" in f.graph
+
+
+def test_closure_and_an_inner_loop_in_the_body():
+    rng = np.random.default_rng(8)
+    args = [0.4, rng.normal(size=5)]
+    inner = make_inner(0.8)
+    f = _check(inner, lambda w, xs: inner_autograd(w, xs, 0.8), args, (0, 1), rng)
+    assert "rolled: for t in range(n_xs), carrying s" in f.graph
+    assert "unrolled" not in f.graph
+
+
+def test_the_ir_text_prints_the_body_indented():
+    rng = np.random.default_rng(9)
+    f = symdiff.grad(rnn, wrt="W")
+    f(*_rnn_args(rng, 3))
+    traced = f.graph.split("\n\n")[0]
+    assert "loop[range(n_x0), carry=2, stored=0] h0" in traced
+    assert "      in  t:int64(), h:float64(n_W1,), loss:float64()" in traced
+    assert "= gather x t" in traced

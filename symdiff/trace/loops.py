@@ -104,6 +104,7 @@ def _trace_body(tr, body: Callable, carried: tuple, names: tuple, target: str, s
     inits = [_carried_node(n, v) for n, v in zip(names, carried)]
     index = input_node(target, (), -1, "int64")
     ins = [input_node(n, i.shape, -1, i.dtype) for n, i in zip(names, inits)]
+    tr.__dict__.setdefault("loop_placeholders", set()).update(id(n) for n in (index, *ins))
     decided = len(tr.decisions)
     token = _IN_BODY.set(True)
     try:
@@ -192,3 +193,36 @@ def _with_roll(code: types.CodeType) -> types.CodeType:
     if code not in _HELPED:
         _HELPED[code] = with_helper(code, roll)
     return _HELPED[code]
+
+
+def _tracers(value: Any, out: list, depth: int = 0) -> list:
+    if isinstance(value, Tracer):
+        out.append(value.node)
+    elif isinstance(value, (tuple, list)) and depth < 20:
+        for v in value:
+            _tracers(v, out, depth + 1)
+    elif isinstance(value, dict) and depth < 20:
+        for v in value.values():
+            _tracers(v, out, depth + 1)
+    return out
+
+
+def escaped(tr, result: Any) -> bool:
+    """Whether a value made inside a rolled body reached the result other than through the loop (a
+    helper kept it in a list or an object): then the loops must be unrolled."""
+    placeholders = getattr(tr, "loop_placeholders", None)
+    if not placeholders:
+        return False
+    return any(id(n) in placeholders for n in toposort(_tracers(result, [])))
+
+
+def save(tr) -> dict:
+    """The trace's state, to put back with :func:`restore`."""
+    return _save(tr)
+
+
+def restore_unrolled(tr, saved: dict) -> None:
+    """The trace as it was before the function ran, now unrolling every loop (and saying why)."""
+    _restore(tr, saved)
+    tr.roll_loops = False
+    tr.unrolled_because = "a value computed in a loop body was kept outside the loop (in a list or an object)"
