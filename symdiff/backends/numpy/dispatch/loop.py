@@ -127,7 +127,8 @@ def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
     block = top + inner + end or ["pass"]
     lines.append(f"for {index} in {_range(body, p)}:")
     lines.extend("    " + line for line in block)
-    lines.extend(f"{stacks[s]}[{p.size(body.count)}] = {carried[id(n)]}" for s, n in enumerate(stored) if id(n) in carried)
+    lines.extend(f"{stacks[s]}[{p.size(body.count)}] = {carried[id(n)]}"
+                 for s, n in enumerate(stored) if id(n) in carried)
     p.__dict__.setdefault("free_indices", set()).add(index)
     p.__dict__.setdefault("loop_names", {})[id(node)] = names + stacks
     return lines
