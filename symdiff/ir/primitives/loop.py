@@ -5,8 +5,9 @@ loop-invariant values the body reads (weights, and the sequences it indexes at `
 next values, then the values it stores per iteration (``hs[t] = h``, the residuals a reverse loop
 reads). ``loop_out`` nodes project the loop's results: the final carried values, then the stacks
 (shape ``(count, *shape)``; a carried value's: ``count + 1`` rows, the last its final value).
-``add_at(acc, v, i)`` (``acc[i] += v``) accumulates a sequence's adjoint inside a reverse loop. The loop's vjp rule is :mod:`symdiff.ad.loops` (it needs the whole
-reverse-mode machinery); the printed code is :mod:`symdiff.backends.numpy.dispatch.loop`.
+``add_at(acc, v, i)`` (``acc[i] += v``) accumulates a sequence's adjoint inside a reverse loop.
+The loop's vjp rule is :mod:`symdiff.ad.loops` (it needs the whole reverse-mode machinery); the
+printed code is :mod:`symdiff.backends.numpy.dispatch.loop`.
 
 >>> import sympy as sp
 >>> from symdiff.ir.primitives.core import input_node, elementwise
