@@ -16,8 +16,9 @@ Workloads:
 For each T: the cold compile time (a fresh cache folder and a new transform: trace, differentiate,
 simplify, print, import; the first call's time less a second call's), the generated module's lines,
 and the median time of one value-and-gradient call (batches alternating between the implementations).
-Every gradient is checked against the hand-written one (or autograd's) before it is timed. ``unrolled`` rows (T <= 100) show what the same
-function costs when the loop is unrolled, as before loops were rolled.
+Every gradient is checked against the hand-written one (or autograd's) before it is timed.
+``unrolled`` rows (T <= 100) show what the same function costs when the loop is unrolled, as before
+loops were rolled.
 """
 from __future__ import annotations
 
