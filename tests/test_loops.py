@@ -125,6 +125,24 @@ def inner_autograd(w, xs, a):
     return s
 
 
+def swap(w, xs):  # new values read old ones after their own are bound: bound together at the end
+    a, b = 1.0, w
+    for t in range(xs.shape[0]):
+        a, b = b, a + b * np.cos(xs[t])
+        c = a * b
+        a = a + 0.1 * c
+    return a + b
+
+
+def swap_autograd(w, xs):
+    a, b = 1.0, w
+    for t in range(xs.shape[0]):
+        a, b = b, a + b * anp.cos(xs[t])
+        c = a * b
+        a = a + 0.1 * c
+    return a + b
+
+
 # ---------------------------------------------------------------- checks ------------------------
 
 def _central(f, args, k, rng, eps=1e-6):
@@ -272,3 +290,10 @@ def test_the_ir_text_prints_the_body_indented():
     assert "loop[range(n_x0), carry=2, stored=0] h0" in traced
     assert "      in  t:int64(), h:float64(n_W1,), loss:float64()" in traced
     assert "= gather x t" in traced
+
+
+def test_carried_values_read_after_being_rebound():
+    rng = np.random.default_rng(10)
+    args = [0.3, rng.normal(size=4) * 0.3]
+    f = _check(swap, swap_autograd, args, (0, 1), rng)
+    assert "rolled: for t in range(n_xs), carrying a, b" in f.graph

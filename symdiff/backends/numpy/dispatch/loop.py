@@ -101,8 +101,12 @@ def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
         if chains[j] is None and id(u) not in own and id(u) not in forced:
             forced[id(u)] = names[j]
     saved = (copy.deepcopy(p.namer), dict(p.code), p.last_origin)
+    rebinds = {var for u, var in forced.items()}
     try:
         inner = p.statements(wanted, {}, forced, carried)
+        if any(id(u) in carried and carried[id(u)] in rebinds for j, u in enumerate(updates) if chains[j] is None
+               and id(u) not in forced):  # (a, b = b, a + b: a's new value is b's old one)
+            raise Rebound()
     except Rebound:  # new values named apart, bound together at the end
         p.namer, p.code, p.last_origin = copy.deepcopy(saved[0]), dict(saved[1]), saved[2]
         forced = {}
