@@ -143,6 +143,26 @@ def swap_autograd(w, xs):
     return a + b
 
 
+def two_loops(w, xs):  # z is each loop's own temporary: not carried
+    s = 0.0
+    for t in range(xs.shape[0]):
+        z = w * xs[t]
+        s = s + np.sin(z)
+    for t in range(xs.shape[0]):
+        z = s * xs[t]
+        s = s + 0.1 * np.cos(z)
+    return s
+
+
+def two_loops_autograd(w, xs):
+    s = 0.0
+    for t in range(xs.shape[0]):
+        s = s + anp.sin(w * xs[t])
+    for t in range(xs.shape[0]):
+        s = s + 0.1 * anp.cos(s * xs[t])
+    return s
+
+
 # ---------------------------------------------------------------- checks ------------------------
 
 def _central(f, args, k, rng, eps=1e-6):
@@ -297,3 +317,10 @@ def test_carried_values_read_after_being_rebound():
     args = [0.3, rng.normal(size=4) * 0.3]
     f = _check(swap, swap_autograd, args, (0, 1), rng)
     assert "rolled: for t in range(n_xs), carrying a, b" in f.graph
+
+
+def test_temporaries_of_two_loops_are_not_carried():
+    rng = np.random.default_rng(11)
+    args = [0.8, rng.normal(size=5)]
+    f = _check(two_loops, two_loops_autograd, args, (0, 1), rng)
+    assert f.graph.count("rolled: for t in range(n_xs), carrying s") == 2

@@ -89,21 +89,6 @@ def _loops(stmts: list[ast.stmt]):
             yield from _loops(handler.body)
 
 
-def _outside(func: ast.FunctionDef, loop: ast.For) -> tuple[set[str], set[str]]:
-    """Names loaded and names stored by the function outside ``loop`` (parameters count as stored)."""
-    loads: set[str] = set()
-    stores: set[str] = {a.arg for a in func.args.args + func.args.kwonlyargs + func.args.posonlyargs}
-    stack: list[ast.AST] = list(func.body)
-    while stack:
-        node = stack.pop()
-        if node is loop:
-            continue
-        if isinstance(node, ast.Name):
-            (loads if isinstance(node.ctx, ast.Load) else stores).add(node.id)
-        stack.extend(ast.iter_child_nodes(node))
-    return loads, stores
-
-
 def _typed(fdef: ast.FunctionDef) -> ast.FunctionDef:
     if "type_params" in ast.FunctionDef._fields:  # Python 3.12+
         fdef.type_params = []
@@ -125,19 +110,105 @@ def _bound(arg: ast.expr) -> ast.expr:
     return arg
 
 
+_BLOCKS = ("body", "orelse", "finalbody")
+
+
+def _path(stmts: list, loop: ast.For, owner: ast.stmt | None = None) -> list | None:
+    """The statement lists from the loop's outward: (list, position, the statement holding the list)."""
+    for i, stmt in enumerate(stmts):
+        if stmt is loop:
+            return [(stmts, i, owner)]
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        inner = [getattr(stmt, f) for f in _BLOCKS if isinstance(getattr(stmt, f, None), list)]
+        inner += [h.body for h in getattr(stmt, "handlers", ())]
+        for block in inner:
+            found = _path(block, loop, stmt)
+            if found:
+                return found + [(stmts, i, owner)]
+    return None
+
+
+def _loads(node: ast.AST) -> set[str]:
+    names = _names(node, ast.Load)
+    for n in ast.walk(node):  # x += 1 reads x
+        if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+            names.add(n.target.id)
+    return names
+
+
+def _first_use(stmts: list, name: str) -> str | None:
+    """Whether ``name`` is read ("load") or surely assigned ("store") first, running ``stmts``."""
+    for stmt in stmts:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if name in _loads(stmt):
+                return "load"
+            continue
+        if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+            head = stmt.iter if isinstance(stmt, (ast.For, ast.AsyncFor)) else stmt.test
+            if name in _loads(head):
+                return "load"
+            if isinstance(stmt, (ast.For, ast.AsyncFor)) and name in _names(stmt.target, ast.Store):
+                continue  # (the loop binds it before its body runs)
+            if "load" in (_first_use(stmt.body, name), _first_use(stmt.orelse, name)):
+                return "load"
+            continue
+        if isinstance(stmt, ast.If):
+            if name in _loads(stmt.test):
+                return "load"
+            sides = (_first_use(stmt.body, name), _first_use(stmt.orelse, name))
+            if "load" in sides:
+                return "load"
+            if sides == ("store", "store"):
+                return "store"
+            continue
+        if name in _loads(stmt):
+            return "load"
+        if not isinstance(stmt, (ast.With, ast.AsyncWith, ast.Try)) and name in _names(stmt, ast.Store):
+            return "store"
+    return None
+
+
+def _live_after(path: list, loop: ast.For, name: str) -> bool:
+    """Whether the code after the loop may read ``name`` before assigning it."""
+    for stmts, i, owner in path:
+        use = _first_use(stmts[i + 1:], name)
+        if use is not None:
+            return use == "load"
+        if isinstance(owner, (ast.For, ast.AsyncFor, ast.While)):  # the enclosing loop comes round again
+            others = [s for s in owner.body if s is not loop]
+            if any(name in _loads(s) for s in others):
+                return True
+    return False
+
+
+def _bound_before(func: ast.FunctionDef, path: list, name: str) -> bool:
+    """Whether ``name`` may be bound when the loop starts (a parameter, or assigned earlier)."""
+    if name in {a.arg for a in func.args.args + func.args.kwonlyargs + func.args.posonlyargs}:
+        return True
+    for stmts, i, owner in path:
+        if any(name in _names(s, ast.Store) for s in stmts[:i]):
+            return True
+        if isinstance(owner, (ast.For, ast.AsyncFor, ast.While)) and name in _names(owner, ast.Store):
+            return True
+    return False
+
+
 def _rewrite(func: ast.FunctionDef, loop: ast.For, stmts: list, k: int) -> str | None:
-    loads, stores = _outside(func, loop)
+    path = _path(func.body, loop)
     target = loop.target.id
-    if target in loads:
+    if path is None:
+        return "it is not where the function's statements are"
+    if _live_after(path, loop, target):
         return f"the loop variable {target!r} is read after the loop"
     assigned = set()
     for stmt in loop.body:
         assigned |= _names(stmt, ast.Store)
     assigned.discard(target)
-    carried = sorted(n for n in assigned if n in stores or n in loads)
-    unbound = sorted(n for n in assigned if n in loads and n not in stores)
+    carried = sorted(n for n in assigned if _first_use(loop.body, n) == "load" or _live_after(path, loop, n))
+    unbound = sorted(n for n in carried if not _bound_before(func, path, n))
     if unbound:
-        return f"{', '.join(unbound)} is first assigned in the loop and read after it"
+        return f"{', '.join(unbound)} is not bound before the loop and is read after it"
     if not carried:
         return "it carries no value from one iteration to the next"
     body_name, plain_name = f"_loop_body_{k}", f"_loop_plain_{k}"
@@ -151,9 +222,10 @@ def _rewrite(func: ast.FunctionDef, loop: ast.For, stmts: list, k: int) -> str |
                                 body=[loop, ast.Return(value=_tuple(carried, ast.Load))],
                                 decorator_list=[], returns=None)
     bounds = ast.Tuple(elts=[_bound(a) for a in loop.iter.args], ctx=ast.Load())
+    values = _call(ast.Constant("bound"), ast.Call(func=ast.Name(id="locals", ctx=ast.Load()), args=[], keywords=[]),
+                   ast.Constant(tuple(carried)))  # (unbound ones: a marker, and the loop runs as written)
     call = _call(ast.Constant(k), bounds, ast.Name(id=body_name, ctx=ast.Load()),
-                 ast.Name(id=plain_name, ctx=ast.Load()), _tuple(carried, ast.Load),
-                 ast.Constant(tuple(carried)), ast.Constant(target))
+                 ast.Name(id=plain_name, ctx=ast.Load()), values, ast.Constant(tuple(carried)), ast.Constant(target))
     assign = ast.Assign(targets=[_tuple(carried, ast.Store)], value=call)
     new = [_typed(body_def), _typed(plain_def), assign]
     for node in new:

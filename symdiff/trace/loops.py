@@ -30,6 +30,15 @@ from .tracer import _TRACE, CONDITION_CHECKS, user_origin
 from .values import Tracer
 
 
+class _Unbound:
+    def __repr__(self) -> str:
+        return "<unbound>"
+
+
+#: What a carried variable not yet bound when the loop starts holds (the loop then runs as written).
+UNBOUND = _Unbound()
+
+
 class _NoRoll(Exception):
     """Why a loop stays unrolled."""
 
@@ -75,6 +84,8 @@ def _trip(bounds: tuple) -> tuple[sp.Expr, sp.Expr]:
 
 
 def _carried_node(name: str, value: Any):
+    if value is UNBOUND:
+        raise _NoRoll(f"{name} is not bound when the loop starts")
     if isinstance(value, Tracer):
         return value.checked()
     if isinstance(value, Size):
@@ -138,6 +149,8 @@ def roll(key: Any, bounds: tuple = (), body: Callable | None = None, plain: Call
     """The loop ``for target in range(*bounds)`` as one loop node when it can be, else run as written."""
     if key == "len":  # len(xs) as a bound: an array's length stays symbolic
         return Size(bounds.node.shape[0]) if isinstance(bounds, Tracer) and bounds.node.shape else len(bounds)
+    if key == "bound":  # the carried variables' values (locals(), their names), UNBOUND where not bound yet
+        return tuple(bounds.get(name, UNBOUND) for name in body)
     tr = _TRACE.get()
     if tr is None or not getattr(tr, "roll_loops", False):
         return plain(*carried)
