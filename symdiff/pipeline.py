@@ -26,6 +26,7 @@ import sympy as sp
 from .version import __version__
 from . import numpy as numpy_registry  # noqa: F401  (loads the NumPy registry: every entry registers itself)
 from .trace import random_draws
+from .ad.loops import ROLLED_KINDS
 from .ad.derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
 from .ir.graph import Graph, format_graph
@@ -159,15 +160,27 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
         REPORT.reset(token)
 
 
+def loop_notes(tr, kind: str) -> None:
+    """What became of the function's loops, in ``.graph``'s report (once each)."""
+    report = REPORT.get()
+    for line in getattr(tr, "loop_notes", ()):
+        if report is not None and line not in report:
+            report.append(line)
+
+
 def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = False, values=None,
            tree: TreeWrt | None = None) -> Path:
     """Stage 1: one path of the program (the branches on traced values decided by ``outcomes``, then
     by ``values`` if given, else True): its output, input nodes and branch conditions, sizes unified."""
     tr = Trace(outcomes)
+    tr.roll_loops = kind in ROLLED_KINDS  # forward mode does not go through rolled loops: unrolled
+    tr.unrolled_because = None if tr.roll_loops else \
+        f"{kind} needs forward mode, which does not go through rolled loops"
     path = Path(outcomes)
     try:
         path.out, path.inputs, path.conditions, path.aux = _trace_path(fn, specs, name, kind, tr, has_aux, values,
                                                                        tree)
+        loop_notes(tr, kind)
     except SymdiffError as exc:
         if not tr.decisions or not is_failure(exc):
             raise

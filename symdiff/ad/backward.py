@@ -16,7 +16,7 @@ undoes broadcasting once, here, for every rule. Cost is linear in the size of th
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 import sympy as sp
 
@@ -32,27 +32,51 @@ def _add(a: Node, b: Node) -> Node:
     return elementwise(ARG[0] + ARG[1], (a, b), shape=broadcast_shapes(a.shape, b.shape), origin=a.origin or b.origin)
 
 
-def gradients(output: Node, wrt: Sequence[Node]) -> list[Node]:
-    """Adjoints of ``output`` (a scalar) with respect to each node of ``wrt``. A boolean ``output``
-    (``np.sum(x) > 0``) counts as 0/1, as in autograd: its gradient is zero (float64 zeros)."""
-    grads: dict[int, Node] = {id(output): scalar(1, numeric_dtype(output.dtype))}
-    for node in reversed(toposort([output])):
+#: Rules of primitives with several results (a rolled loop: symdiff.ad.loops registers it): ``rule(node,
+#: adjoints)`` gets the adjoint of each result ``k`` its ``loop_out`` nodes received, and returns the
+#: contributions to the node's inputs.
+MULTI_VJP: dict[str, Callable[[Node, dict[int, Node]], Sequence[Node | None]]] = {}
+_PARTS = object()
+
+
+def accumulate(seeds: dict[int, Node], roots: Sequence[Node],
+               intercept: Callable[[Node, Node], bool] | None = None) -> dict[int, Node]:
+    """The adjoint of every node below ``roots``, given the adjoints ``seeds`` (node id -> adjoint) of
+    some of them. ``intercept(node, g)`` may take a node's adjoint over (returning True)."""
+    grads: dict[int, Node] = dict(seeds)
+    parts: dict[int, dict[int, Node]] = {}
+    for node in reversed(toposort(list(roots))):
         g = grads.get(id(node))
         if g is None:
             continue
-        if node.name and g.name is None and g.op != "input":
+        if g is not _PARTS and node.name and g.name is None and g.op != "input":
             g = grads[id(node)] = replace(g, name=grad_name(node.name))
-        if not node.inputs:
+        if not node.inputs or (intercept is not None and g is not _PARTS and intercept(node, g)):
             continue
-        prim = PRIMITIVES.get(node.op)
-        if prim is None or prim.vjp is None:
-            raise UnsupportedError(f"{where(node.origin)}: no derivative rule for the operation {node.op!r}")
-        for inp, contrib in zip(node.inputs, prim.vjp(g, node)):
+        if node.op == "loop_out":  # one result of a node with several: collected for the node's rule
+            parts.setdefault(id(node.inputs[0]), {})[node.param("k")] = g
+            grads[id(node.inputs[0])] = _PARTS
+            continue
+        if node.op in MULTI_VJP:
+            contribs = MULTI_VJP[node.op](node, parts.get(id(node), {}))
+        else:
+            prim = PRIMITIVES.get(node.op)
+            if prim is None or prim.vjp is None:
+                raise UnsupportedError(f"{where(node.origin)}: no derivative rule for the operation {node.op!r}")
+            contribs = prim.vjp(g, node)
+        for inp, contrib in zip(node.inputs, contribs):
             if contrib is None or inp.dtype == "bool":
                 continue
             contrib = unbroadcast(contrib, inp.shape)
             prev = grads.get(id(inp))
-            grads[id(inp)] = contrib if prev is None else _add(prev, contrib)
+            grads[id(inp)] = contrib if prev is None or prev is _PARTS else _add(prev, contrib)
+    return {k: v for k, v in grads.items() if v is not _PARTS}
+
+
+def gradients(output: Node, wrt: Sequence[Node]) -> list[Node]:
+    """Adjoints of ``output`` (a scalar) with respect to each node of ``wrt``. A boolean ``output``
+    (``np.sum(x) > 0``) counts as 0/1, as in autograd: its gradient is zero (float64 zeros)."""
+    grads = accumulate({id(output): scalar(1, numeric_dtype(output.dtype))}, [output])
     out = []
     for w in wrt:
         g = grads.get(id(w))

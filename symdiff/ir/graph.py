@@ -167,6 +167,11 @@ def _describe(node: Node) -> str:
         return f"elementwise[{expr_text(node.expr)}]"
     if node.op == "const":
         return f"const[{node.param('value').array.shape}]"
+    if node.op == "loop":
+        body = node.param("body")
+        first, last = body.start, body.start + body.count
+        bounds = f"{last - 1}, {first - 1}, -1" if body.reverse else (f"{last}" if first == 0 else f"{first}, {last}")
+        return f"loop[range({bounds}), carry={body.carry_count}, stored={len(body.stored)}]"
     params = ", ".join(f"{k}={v}" for k, v in node.params if k not in ("name", "index"))
     return f"{node.op}[{params}]" if params else node.op
 
@@ -195,6 +200,10 @@ def format_graph(graph: Graph, title: str = "") -> str:
         args = " ".join(names[id(i)] for i in node.inputs)
         where = f"    # {node.origin.text}" if node.origin else ""
         lines.append(f"  {name}:{node.dtype}{format_shape(node.shape)} = {_describe(node)} {args}{where}".rstrip())
-    outs = ", ".join(f"{label}={names[id(o)]}" for label, o in zip(graph.output_names, graph.outputs))
+        if node.op == "loop":  # the body, indented (its inputs: the index, the carried values, the invariants)
+            body = format_graph(node.param("body").graph).splitlines()
+            lines.extend("    " + line for line in body)
+    labels = graph.output_names or tuple(f"[{k}]" for k in range(len(graph.outputs)))
+    outs = ", ".join(f"{label}={names[id(o)]}" for label, o in zip(labels, graph.outputs))
     lines.append(f"  out {outs}")
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 ``simplify`` holds the pass list: fusion of elementwise chains, stability rewrites (softplus, sigmoid,
 log1p, ...), budgeted SymPy simplification and CSE; ``speed`` the rewrites for speed (sums of products
 as dot/einsum, shared powers and scaled sums, no gradient through a logsumexp shift); ``arrays`` the
-rewrites of array structure (one buffer for gradients of slices, pairwise sums as matmuls). Imports
+rewrites of array structure (one buffer for gradients of slices, pairwise sums as matmuls); ``loops``
+the passes over rolled loops (one forward loop, the pass list inside bodies, unread results dropped). Imports
 only :mod:`symdiff.ir.graph`.
 """

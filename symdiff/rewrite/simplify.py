@@ -23,6 +23,7 @@ from ..ir.shapes import broadcast_shapes
 from .report import REPORT
 from .stability import (REWRITES, _unstable, expm1_opt, log1p_opt, log_sigmoid_opt, lower, ops,  # noqa: F401
                         sigmoid_opt, sigmoid_reflect, softplus_opt, stabilize, xlogy_opt)
+from .loops import merge_loops, prune_loops, run_in_bodies
 
 #: Largest expression (SymPy ``count_ops``) that fusion builds and that simplification attempts.
 FUSE_BUDGET = 60
@@ -353,11 +354,17 @@ def run(outputs: Sequence[Node], passes: Sequence[Pass]) -> list[Node]:
     return out
 
 
+def loop_bodies(outputs: list[Node]) -> list[Node]:
+    """The pass list inside every rolled loop's body (see :mod:`symdiff.rewrite.loops`)."""
+    return run_in_bodies(outputs, lambda: PASSES)
+
+
 #: Passes on the traced function before differentiation (so rewrites see whole expressions).
 FORWARD_PASSES: list[Pass] = [stable_softmax, fuse, drop_shift_gradient, simplify_exprs, inline_for_stability,
                               merge_duplicates]
 #: Passes on the value together with its gradient.
-PASSES: list[Pass] = [elide_broadcasts, fuse, elide_broadcasts, simplify_exprs, merge_duplicates, split_total_sums,
+PASSES: list[Pass] = [merge_loops, prune_loops, loop_bodies, prune_loops, elide_broadcasts, fuse, elide_broadcasts,
+                      simplify_exprs, merge_duplicates, split_total_sums,
                       contract_products, pairwise_sums, merge_duplicates, fuse, add_diagonal, pairwise_squares,
                       merge_scatters, sums_as_products, lower_functions, share_subexpressions, merge_duplicates,
                       tidy_signs]

@@ -9,6 +9,8 @@ from ..errors import MADE, SymdiffError
 from ..ir.shapes import _sizes
 from ..runtime.signature import caller, function_of
 from . import dispatch, indexing, random_draws  # noqa: F401  (they install their handlers)
+from . import loops
+from .loops import rolling
 from .patches import active
 from .tracer import _TRACE, Trace, is_user_file
 
@@ -20,8 +22,13 @@ def trace(fn: Callable, args: list[Any], tr: Trace) -> Any:
     made: list[SymdiffError] = []
     token, utoken, etoken = _TRACE.set(tr), _sizes.set(tr), MADE.set(made)
     try:
-        with active(function_of(fn) or fn):
+        saved = loops.save(tr)
+        with active(function_of(fn) or fn), rolling(function_of(fn) or fn, tr):
             result = call(*args)
+        if loops.escaped(tr, result):  # a rolled body's value escaped the loop: all over, unrolled
+            loops.restore_unrolled(tr, saved)
+            with active(function_of(fn) or fn), rolling(function_of(fn) or fn, tr):
+                result = call(*args)
     finally:
         _TRACE.reset(token)
         _sizes.reset(utoken)

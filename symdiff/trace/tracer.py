@@ -301,6 +301,8 @@ class Trace:
 
 
 def _resolve_any(trace: Trace, v: Any) -> Any:
+    if hasattr(v, "finished"):  # a rolled loop's body (symdiff.ir.primitives.loop.LoopBody)
+        return v.finished(trace)
     if isinstance(v, sp.Expr):
         return trace.resolve(v)
     if isinstance(v, tuple):

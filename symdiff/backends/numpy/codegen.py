@@ -22,6 +22,7 @@ from .dispatch.index import after_masks, format_index, needs_sizes, runtime_sour
 from ...runtime.paths import templates_dir
 from .printer import MAX_CODE_DEPTH, ExprPrinter, Helpers, code_depth, is_atomic, unwrap
 from .dispatch import EMIT, PARTS
+from .dispatch.loop import LOOP_OPS, Rebound
 
 
 @dataclass
@@ -110,7 +111,9 @@ class NodePrinter:
         self.size_names: dict[sp.Symbol, str] = {}
         self.code: dict[int, str] = {}
         self.runtime: dict[sp.Symbol, Node] = {}  # sizes known only at run time -> the mask they count
-        self.lines: list[str] = []
+        self.lines: list[str] = []  # the statements being printed (a run-time size is read into them)
+        self.named: set[int] = set()  # nodes that get a statement of their own (a loop's inputs)
+        self.last_origin = None
 
     # ---- services for primitives' emit functions ----
     def paren(self, code: str, op: str, right: bool = False) -> str:
@@ -187,35 +190,62 @@ class NodePrinter:
         return node.op == "setitem" and _fresh_and_dead(node.inputs[0], uses, out_ids) and \
             self.code.get(id(node.inputs[0]), "").isidentifier()
 
-    def body(self, outputs: list[Node], labels: list[str], returns: str,
-             casts: Sequence[str | None] = ()) -> list[str]:
-        """Statements computing ``outputs``, bound to ``labels``, then ``returns`` formatted with
-        their names (cast to the dtype in ``casts``, where given)."""
-        order = toposort(outputs)
-        self.runtime = runtime_sources(order)
-        order = after_masks(order, self.runtime)
-        uses = _use_counts(order)
-        for s in needs_sizes(order, self.runtime):  # np.count_nonzero(mask) reads the mask once more
+    def statements(self, outputs: list[Node], hints: dict[int, str], forced: dict[int, str] | None = None,
+                   carried: dict[int, str] | None = None) -> list[str]:
+        """Statements computing ``outputs`` (codes of nodes already in ``self.code`` are used as they are).
+        ``forced``: nodes bound to exactly these names (a loop's carried variables, rebound in place);
+        ``carried``: the carried inputs' names, which raises :class:`Rebound` where a statement would read
+        a carried variable's old value after its new value was bound."""
+        full = toposort(outputs)
+        self.runtime.update(runtime_sources(full))
+        full = after_masks(full, self.runtime)
+        order = [n for n in full if id(n) not in self.code]
+        uses = _use_counts(full)
+        for s in needs_sizes(full, self.runtime):  # np.count_nonzero(mask) reads the mask once more
             uses[id(self.runtime[s])] = uses.get(id(self.runtime[s]), 0) + 1
         out_ids = {id(o) for o in outputs}
-        hints = {id(o): label for o, label in zip(reversed(outputs), reversed(labels))}
-        lines: list[str] = self.lines
-        last_origin = None
+        forced = forced or {}
+        reads: dict[int, frozenset] = {k: frozenset((v,)) for k, v in (carried or {}).items()}
+        rebound: set[str] = set()
+        lazy: set[int] = set()  # zeros only a loop starts from: it makes its own (np.zeros)
+        for node in order:
+            if node.op == "loop":  # read on every iteration: computed once, before the loop
+                k = node.param("body").carry_count
+                self.named.update(id(i) for i in node.inputs[k:])
+                lazy.update(id(i) for i in node.inputs[:k] if i.op == "broadcast_to")
+        lazy -= {id(i) for n in order if n.op != "loop" for i in n.inputs} | self.named | out_ids
+        lines: list[str] = []
+        outer, self.lines = self.lines, lines
+        try:
+            self._statements(order, hints, uses, out_ids, forced, reads, rebound, lazy, lines)
+        finally:
+            self.lines = outer
+        return lines
+
+    def _statements(self, order, hints, uses, out_ids, forced, reads, rebound, lazy, lines) -> None:
         depths: dict[int, int] = {}  # how deep the code of inlined nodes nests (named ones: 0)
         groups = _part_groups(order)
         for node in order:
             if id(node) in self.code:  # a part of a decomposition unpacked with its first sibling
                 continue
             if id(node) in groups:
-                lines.extend(self._unpack(groups[id(node)], hints, last_origin))
-                last_origin = node.origin if node.origin is not None and node.origin.text else last_origin
+                lines.extend(self._unpack(groups[id(node)], hints, self.last_origin))
+                if node.origin is not None and node.origin.text:
+                    self.last_origin = node.origin
                 continue
             if node.op == "input":
                 self.code[id(node)] = node.param("name")
                 continue
+            read = frozenset().union(*(reads.get(id(i), frozenset()) for i in node.inputs))
             if node.op in ("stop_gradient", "random_after"):  # the same array: no statement of its own
                 self.code[id(node)] = self.code[id(node.inputs[0])]
+                reads[id(node)] = reads.get(id(node.inputs[0]), frozenset())
                 continue
+            if node.op in LOOP_OPS:
+                lines.extend(LOOP_OPS[node.op](node, self, uses))
+                continue
+            if read & rebound:
+                raise Rebound(sorted(read & rebound))
             if self._in_place(node, uses, out_ids):  # y[t] = v into the array made by the previous assignment
                 base = self.code[id(node.inputs[0])]
                 index = format_index(node.param("index"), [self.code[id(a)] for a in node.inputs[2:]])
@@ -226,21 +256,32 @@ class NodePrinter:
             code = emit(node, [self.code[id(i)] for i in node.inputs], self)
             block = not isinstance(code, str)  # statements filling the array named {name}
             depth = code_depth(node, [depths.get(id(i), 0) for i in node.inputs])
-            inline = not block and node.op != "setitem" and (
-                (node.name is None and id(node) not in out_ids and uses.get(id(node), 0) == 1
-                 and depth <= MAX_CODE_DEPTH and len(code) <= MAX_INLINE_CHARS) or node.op == "const"
-                or (node.op == "elementwise" and not node.inputs))
+            inline = not block and node.op != "setitem" and id(node) not in forced and (
+                id(node) in lazy or (node.name is None and id(node) not in out_ids and id(node) not in self.named
+                                     and uses.get(id(node), 0) == 1 and depth <= MAX_CODE_DEPTH
+                                     and len(code) <= MAX_INLINE_CHARS)
+                or node.op == "const" or (node.op == "elementwise" and not node.inputs))
             if inline:
                 self.code[id(node)] = code
                 depths[id(node)] = depth
+                reads[id(node)] = read
                 continue
-            name = self.namer.fresh(node.name or hints.get(id(node)))
+            name = forced[id(node)] if id(node) in forced else self.namer.fresh(node.name or hints.get(id(node)))
             self.code[id(node)] = name
             origin = node.origin
-            if origin is not None and origin.text and origin != last_origin:
+            if origin is not None and origin.text and origin != self.last_origin:
                 lines.append(f"# {'Grad of: ' if origin.grad else ''}{escape.comment(origin.text)}")
-                last_origin = origin
+                self.last_origin = origin
             lines.extend([line.replace("{name}", name) for line in code] if block else [f"{name} = {unwrap(code)}"])
+            if id(node) in forced:
+                rebound.add(name)
+
+    def body(self, outputs: list[Node], labels: list[str], returns: str,
+             casts: Sequence[str | None] = ()) -> list[str]:
+        """Statements computing ``outputs``, bound to ``labels``, then ``returns`` formatted with
+        their names (cast to the dtype in ``casts``, where given)."""
+        hints = {id(o): label for o, label in zip(reversed(outputs), reversed(labels))}
+        lines = self.statements(outputs, hints)
         # Outputs under their own labels (the value, dw, db, ...).
         final = []
         for node, label, cast in zip(outputs, labels, list(casts) + [None] * len(outputs)):

@@ -1,0 +1,154 @@
+"""NumPy code of a rolled loop (:mod:`symdiff.ir.primitives.loop`): a ``for`` statement whose body is
+the body graph's statements, printed by the same printer (so its names never clash with the
+function's), indented::
+
+    hs = np.empty((n_x0, n_h), dtype=np.float64)
+    for t in range(n_x0):
+        hs[t] = h
+        # h = np.tanh(W @ h + U @ x[t] + b)
+        h = np.tanh(W @ h + U @ x[t] + b)
+        ...
+
+A carried variable keeps the user's name and is rebound where the user's line binds it; when a later
+statement of the body would read its old value, the new values get names of their own and are
+bound together at the end of the body. A sequence's adjoint is added in place (``dx[t] += dz``);
+a reverse loop runs ``for t in range(n - 1, -1, -1)``. ``LOOP_OPS`` are the ops the printer hands here
+whole (a loop node and its results) instead of asking for an expression.
+"""
+from __future__ import annotations
+
+import copy
+
+from ....ir.graph import Node
+from .table import EMIT
+
+
+class Rebound(Exception):
+    """A statement would read a carried variable's old value after its new value was bound."""
+
+
+def _zero(node: Node) -> bool:
+    if node.op == "broadcast_to":
+        node = node.inputs[0]
+    return node.op == "elementwise" and not node.inputs and node.expr == 0
+
+
+def _chain(update: Node, carried: Node, others: list[Node]) -> list[Node] | None:
+    """The ``add_at`` nodes of an accumulated sequence adjoint (``acc[i] += v``, innermost first), when
+    ``update`` is such a chain on ``carried`` that nothing else of the body returns."""
+    chain = []
+    node = update
+    while node.op == "add_at":
+        chain.append(node)
+        node = node.inputs[0]
+    if not chain or node is not carried or any(o is carried for o in others):
+        return None
+    return chain[::-1]
+
+
+def _range(body, p) -> str:
+    start, count = body.start, body.count
+    if body.reverse:
+        return f"range({p.size(start + count - 1)}, {p.size(start - 1)}, -1)"
+    return f"range({p.size(count)})" if start == 0 else f"range({p.size(start)}, {p.size(start + count)})"
+
+
+def _index_name(p, hint: str) -> str:
+    free = p.__dict__.setdefault("free_indices", set())
+    if hint in free:
+        free.discard(hint)
+        return hint
+    return p.namer.fresh(hint)
+
+
+def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
+    body = node.param("body")
+    k = body.carry_count
+    graph = body.graph
+    lines: list[str] = []
+    updates, stored = list(body.updates), list(body.stored)
+    chains = {j: _chain(u, body.carried[j], [o for i, o in enumerate(graph.outputs) if i != j])
+              for j, u in enumerate(updates)}
+    names: list[str] = []
+    for j, (inp, init) in enumerate(zip(body.carried, node.inputs[:k])):
+        code = p.code[id(init)]
+        hint = inp.param("name")
+        if _zero(init):  # (a fresh array: an accumulated adjoint is added into it in place)
+            var = p.namer.fresh(hint)
+            lines.append(f"{var} = np.zeros({p.shape(init.shape)}, dtype=np.{init.dtype})")
+        elif chains[j] is not None:
+            var = p.namer.fresh(hint)
+            lines.append(f"{var} = np.array({code}, dtype=np.{init.dtype})")
+        elif code == hint and uses.get(id(init), 0) == 1 and code not in names:
+            var = code  # the initial value's variable, not read again: the loop's own
+        else:
+            var = p.namer.fresh(hint)
+            lines.append(f"{var} = {code}")
+        names.append(var)
+    index = _index_name(p, body.index.param("name"))
+    at = index if body.start == 0 else f"{index} - {p.size(body.start)}"
+    p.code[id(body.index)] = index
+    for inp, var in zip(body.carried, names):
+        p.code[id(inp)] = var
+    for inp, outer in zip(body.invariants, node.inputs[k:]):
+        p.code[id(inp)] = p.code[id(outer)]
+    carried = {id(inp): var for inp, var in zip(body.carried, names)}
+    wanted = [u for j, u in enumerate(updates) if chains[j] is None] + stored
+    wanted += [n for c in chains.values() if c for a in c for n in (a.inputs[1], a.inputs[2])]
+    own = {id(n) for n in graph.inputs}
+    forced: dict[int, str] = {}
+    for j, u in enumerate(updates):
+        if chains[j] is None and id(u) not in own and id(u) not in forced:
+            forced[id(u)] = names[j]
+    saved = (copy.deepcopy(p.namer), dict(p.code), p.last_origin)
+    rebinds = {var for u, var in forced.items()}
+    try:
+        inner = p.statements(wanted, {}, forced, carried)
+        if any(id(u) in carried and carried[id(u)] in rebinds for j, u in enumerate(updates) if chains[j] is None
+               and id(u) not in forced):  # (a, b = b, a + b: a's new value is b's old one)
+            raise Rebound()
+    except Rebound:  # new values named apart, bound together at the end
+        p.namer, p.code, p.last_origin = copy.deepcopy(saved[0]), dict(saved[1]), saved[2]
+        forced = {}
+        inner = p.statements(wanted, {}, forced, carried)
+    stacks = []  # named after what they hold (hs: every h)
+    for s in sorted(stored, key=lambda n: id(n) not in carried):
+        code = p.code[id(s)]
+        stacks.append((id(s), p.namer.fresh(f"{code}s" if code.isidentifier() else None)))
+    stacks = [dict(stacks)[id(s)] for s in stored]
+    for s, name in zip(stored, stacks):
+        rows = body.count + 1 if id(s) in carried else body.count  # (the final value in the last row)
+        lines.append(f"{name} = np.empty({p.shape((rows, *s.shape))}, dtype=np.{s.dtype})")
+    top = [f"{stacks[s]}[{at}] = {p.code[id(n)]}" for s, n in enumerate(stored) if id(n) in carried]
+    end = [f"{stacks[s]}[{at}] = {p.code[id(n)]}" for s, n in enumerate(stored) if id(n) not in carried]
+    for j, chain in chains.items():
+        for a in chain or ():
+            end.append(f"{names[j]}[{p.code[id(a.inputs[2])]}] += {p.code[id(a.inputs[1])]}")
+    pending = [(names[j], p.code[id(u)]) for j, u in enumerate(updates)
+               if chains[j] is None and id(u) not in forced and p.code[id(u)] != names[j]]
+    if pending:
+        end.append(f"{', '.join(v for v, _ in pending)} = {', '.join(c for _, c in pending)}")
+    block = top + inner + end or ["pass"]
+    lines.append(f"for {index} in {_range(body, p)}:")
+    lines.extend("    " + line for line in block)
+    lines.extend(f"{stacks[s]}[{p.size(body.count)}] = {carried[id(n)]}"
+                 for s, n in enumerate(stored) if id(n) in carried)
+    p.__dict__.setdefault("free_indices", set()).add(index)
+    p.__dict__.setdefault("loop_names", {})[id(node)] = names + stacks
+    return lines
+
+
+def emit_loop_out(node: Node, p, uses: dict[int, int]) -> list[str]:
+    p.code[id(node)] = p.loop_names[id(node.inputs[0])][node.param("k")]
+    return []
+
+
+#: Ops printed whole, as statements: ``op -> fn(node, printer, uses)`` returning the lines.
+LOOP_OPS = {"loop": emit_loop, "loop_out": emit_loop_out}
+
+
+def _emit_add_at(node: Node, a: list[str], p) -> list[str]:
+    return [f"{{name}} = np.array({a[0]})", f"{{name}}[{a[2]}] += {a[1]}"]
+
+
+EMIT["add_at"] = _emit_add_at
