@@ -172,8 +172,8 @@ class NodePrinter:
             if node.op == "input":
                 self.code[id(node)] = node.param("name")
                 continue
-            if self.preset(node) is not None:  # named by an earlier statement (one returning several arrays)
-                self.code[id(node)] = self.preset(node)
+            if (preset := self.preset(node)) is not None:  # named by an earlier statement (it returned several)
+                self.code[id(node)] = preset
                 continue
             if node.op in ("stop_gradient", "random_after"):  # the same array: no statement of its own
                 self.code[id(node)] = self.code[id(node.inputs[0])]
