@@ -139,7 +139,8 @@ def symdiff_row(loss, backend: str, x) -> tuple[Callable, float]:
 
 def check(name: str, got: tuple[Any, Any], want: tuple[Any, Any]) -> None:
     (v, (g,)), (v0, (g0,)) = got, want
-    err = max(abs(float(v) - float(v0)) / abs(float(v0)), float(np.max(np.abs(np.asarray(g) - g0)) / np.max(np.abs(g0))))
+    err = max(abs(float(v) - float(v0)) / abs(float(v0)),
+              float(np.max(np.abs(np.asarray(g) - g0)) / np.max(np.abs(g0))))
     if not err <= MATCH_RTOL:
         raise SystemExit(f"{name}: differs from the hand-written NumPy code by {err:.1e} (relative)")
 

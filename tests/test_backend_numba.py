@@ -121,6 +121,7 @@ def test_lennard_jones_two_axis_loops_against_autograd_and_differences():
     X = np.random.default_rng(1).standard_normal((9, 3)) * 2.0
     vg = _against_numpy(lennard_jones, (X,))
     assert "for j in range(n1):" in vg.source  # loops over (i, j) pairs
+    assert "for c in range(X.shape[1]):" in vg.source  # the squared distances too, inside the loop
     _, g = vg(X)
     v = np.random.default_rng(2).standard_normal(X.shape)
     h = 1e-6

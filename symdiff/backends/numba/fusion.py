@@ -3,7 +3,9 @@
 A :class:`Loop` runs over one iteration space (the shape of its elementwise nodes) and holds
 
 - ``members``: float64 ``elementwise`` nodes of exactly that shape, whose inputs are members or
-  arrays (or scalars) broadcast to it: each is one scalar statement per iteration;
+  arrays (or scalars) broadcast to it: each is one scalar statement per iteration; also the pairwise
+  squared distances ``sum((A[:, None] - B[None]) ** 2, -1)`` (a sum over the coordinates) and an
+  identity added to a diagonal (``r2 + np.eye(n)``) of a two-axis loop;
 - ``reducers``: ``sum`` and ``contract`` (``np.dot``, ``np.einsum('ij,ij->i')``) nodes over members:
   accumulated as the loop runs (a scalar, or an array indexed by the kept axes);
 - ``scatters``: ``scatter_sum`` nodes (the buffer of slice gradients, ``dx[:-1] += a; dx[1:] -= b``)
@@ -97,7 +99,8 @@ def plan(order: Sequence[Node], printable: Callable[[Node], bool]) -> list[Loop]
         needs[id(node)] = set().union(*(needs[id(x)] for x in node.inputs)) if node.inputs else set()
         loop = _placement(node, loops, owner, member_of, fits, printable)
         if loop is not None:
-            kind = {"elementwise": loop.members, "scatter_sum": loop.scatters}.get(node.op, loop.reducers)
+            kind = loop.scatters if node.op == "scatter_sum" else loop.members if node.op in MEMBERS else \
+                loop.reducers
             join(node, loop, kind)
             needs[id(node)] = needs[id(node)] | {loop.index}
     return [loop for loop in loops if loop.members and _worth_it(loop)]
@@ -108,16 +111,22 @@ def _worth_it(loop: Loop) -> bool:
     stays NumPy code (no kernel to compile)."""
     if loop.reducers or loop.scatters or len(loop.members) > 1:
         return True
-    return loop.members[0].expr.count_ops() > 1
+    return loop.members[0].op != "elementwise" or loop.members[0].expr.count_ops() > 1
+
+
+#: The nodes a loop computes one element of per iteration.
+MEMBERS = ("elementwise", "pairwise_squares", "add_diagonal")
 
 
 def _placement(node, loops, owner, member_of, fits, printable) -> Loop | None:
     """The loop ``node`` joins (a new one for an elementwise node that fits no open loop), or None."""
     if node.dtype != "float64" or any(x.dtype != "float64" for x in node.inputs):
         return None
-    if node.op == "elementwise" and node.ndim >= 1 and all(broadcasts_to(x.shape, node.shape) for x in node.inputs):
-        if not printable(node):
-            return None
+    elementwise = node.op == "elementwise" and node.ndim >= 1 and \
+        all(broadcasts_to(x.shape, node.shape) for x in node.inputs) and printable(node)
+    pairs = node.op == "pairwise_squares" and node.ndim == 2 and all(x.ndim == 2 for x in node.inputs)
+    diagonal = node.op == "add_diagonal" and node.ndim == 2 and node.inputs[0].shape == node.shape
+    if elementwise or pairs or diagonal:
         for loop in reversed(loops):
             if loop.shape == tuple(node.shape) and fits(node, loop):
                 return loop

@@ -19,7 +19,7 @@ from ...ir.graph import ARG, Node
 from ...ir.shapes import ONE
 from ...naming import Namer
 from ..numpy.printer import ExprPrinter, Helpers
-from .fusion import Loop, contract_axes
+from .fusion import MEMBERS, Loop, contract_axes
 
 #: NumPy functions on scalars that numba compiles (checked: tests/test_backend_numba.py).
 SCALAR_FUNCTIONS = frozenset(
@@ -143,12 +143,22 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
     shape_code = f"({', '.join(extents)}{',' if rank == 1 else ''})"
     all_index = ", ".join(loop_vars)
     for n in loop.nodes:
-        if n.op == "elementwise":
+        if n.op in MEMBERS:
             comment(n)
             local = namer.fresh(n.name or _hint(n, hints))
-            statement = scalar_code(n, [read(x) for x in n.inputs])
-            assert statement is not None, "a fused node that printed in the plan no longer prints"
-            lines_loop.append(f"{local} = {statement}")
+            if n.op == "pairwise_squares":  # sum((A[:, None] - B[None]) ** 2, -1): over the coordinates
+                a, b = (scalar[id(x)] for x in n.inputs)
+                c = namer.fresh("c")
+                lines_loop += [f"{local} = 0.0", f"for {c} in range({a}.shape[1]):",
+                               f"    {local} += ({a}[{loop_vars[0]}, {c}] - {b}[{loop_vars[1]}, {c}])**2"]
+            elif n.op == "add_diagonal":
+                value = float(n.param("value"))
+                on_diagonal = " == ".join(loop_vars)
+                lines_loop.append(f"{local} = {read(n.inputs[0])} + ({value!r} if {on_diagonal} else 0.0)")
+            else:
+                statement = scalar_code(n, [read(x) for x in n.inputs])
+                assert statement is not None, "a fused node that printed in the plan no longer prints"
+                lines_loop.append(f"{local} = {statement}")
             code[id(n)] = local
             if id(n) in needed:
                 out = namer.fresh(f"{_hint(n, hints) or local}_out")
