@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/backends.py [--quick]
+    python benchmarks/backends.py [--quick] [--write]
 
 For Rosenbrock (n = 10**6) and Lennard-Jones (N = 512, 3-D) it times, side by side in alternating
 batches (the median per-call time over batches, so machine noise affects all alike):
@@ -45,6 +45,7 @@ sys.path.insert(0, str(HERE))
 from bench import lj_hand, lj_loss, lj_workload, rosenbrock_hand, rosenbrock_loss  # noqa: E402
 
 MATCH_RTOL = 1e-9
+RESULTS_PATH = HERE / "BACKENDS.md"
 
 
 def rosenbrock_numba():
@@ -193,19 +194,23 @@ def run(title: str, loss, hand, hand_numba, x, repeat: int) -> list[str]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer batches (a smoke test)")
+    parser.add_argument("--write", action="store_true", help=f"also save the report to {RESULTS_PATH.name}")
     args = parser.parse_args(argv)
     n, atoms, repeat = (10 ** 4, 64, 3) if args.quick else (10 ** 6, 512, 15)
     rng = np.random.default_rng(0)
     x = 1.0 + 0.5 * rng.standard_normal(n)
     X = lj_workload(rng, atoms).args[0]
     import numba
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, NumPy {np.__version__}, numba {numba.__version__}; one thread")
-    print(f"command: python benchmarks/backends.py{' --quick' if args.quick else ''}\n")
-    lines = run(f"Rosenbrock n={n}", rosenbrock_loss, rosenbrock_hand, rosenbrock_numba, x, repeat)
+    lines = [f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+             f"{platform.python_version()}, NumPy {np.__version__}, numba {numba.__version__}; one thread", "",
+             f"command: `python benchmarks/backends.py{' --quick' if args.quick else ''}`", ""]
+    lines += run(f"Rosenbrock n={n}", rosenbrock_loss, rosenbrock_hand, rosenbrock_numba, x, repeat)
     lines += run(f"Lennard-Jones N={atoms} 3-D", lj_loss, lj_hand, lj_numba, X, repeat)
-    print("\n".join(lines))
-    print("targets: backend='numba' <= 0.5x jax.jit on Rosenbrock n=10**6; within 3x of the bandwidth floor")
+    lines.append("targets: backend='numba' <= 0.5x jax.jit on Rosenbrock n=10**6; within 3x of the bandwidth floor")
+    report = "\n".join(lines) + "\n"
+    print(report, end="")
+    if args.write:
+        RESULTS_PATH.write_text(report, encoding="utf-8")
     return 0
 
 
