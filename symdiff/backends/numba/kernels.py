@@ -194,12 +194,22 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
             sizes.append(n.shape[0])
             extents.append(size)
             buf = namer.fresh(_hint(n, hints) or "buffer")
-            lines_before.append(f"{buf} = np.zeros(({size},))")
-            for index, sign, g in zip(n.param("indices"), n.param("signs"), n.inputs):
-                start = index[0][1]
+            starts = [index[0][1] or 0 for index in n.param("indices")]
+            first = starts.index(max(starts)) if min(starts) >= 0 else None
+            if first is None:  # an offset from the end: a zeroed buffer
+                lines_before.append(f"{buf} = np.zeros(({size},))")
+            else:  # the farthest write of each iteration is the first to reach its element: no zeroing pass
+                top = max(starts)
+                lines_before.append(f"{buf} = np.empty(({size},))")
+                lines_before += [f"{buf}[:{top}] = 0.0"] if top else []
+                lines_before.append(f"{buf}[{extents[0]}{f' + {top}' if top else ''}:] = 0.0")
+            for k, (start, sign, g) in enumerate(zip(starts, n.param("signs"), n.inputs)):
                 at = loop_vars[0] if not start else (f"{loop_vars[0]} + {start}" if start > 0
                                                      else f"{loop_vars[0]} + {size} - {-start}")
-                lines_loop.append(f"{buf}[{at}] {'+' if sign == '+' else '-'}= {read(g)}")
+                if k == first:
+                    lines_loop.append(f"{buf}[{at}] = {'' if sign == '+' else '-'}{_factor(read(g))}")
+                else:
+                    lines_loop.append(f"{buf}[{at}] {'+' if sign == '+' else '-'}= {read(g)}")
             code[("out", id(n))] = buf
             results.append(n)
     parallel = parallel and not loop.scatters  # (neighbouring iterations add into the same element)
