@@ -3,6 +3,7 @@ differences and autograd; the backend= option's refusals; numba's on-disk cache 
 every registry entry through the backend (batched: one module per batch of entries)."""
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import zlib
@@ -115,6 +116,22 @@ def test_rosenbrock_value_and_gradient_in_one_loop():
     assert kernel.count("for i in range(") == 1 and "+= " in kernel and "# Grad of: return np.sum" in kernel
     glue = src[src.index("def rosen_value_and_grad"):src.index("def rosen_grad(")]
     assert "_rosen_loop1(x[:-1], x[1:]" in glue and "np.dot" not in glue  # the reductions are in the loop
+
+
+def test_slice_gradient_buffers_with_several_offsets():
+    def smooth(x):  # offsets 0, 1, 2 into one buffer, over one loop
+        return np.sum((x[2:] - 2.0 * x[1:-1] + x[:-2]) ** 2 * np.cos(x[1:-1]))
+
+    def tail(x):  # an offset from the end, and strided reads
+        return np.sum(x[-5:] ** 2 * x[:5]) + np.sum(np.sin(x[::2]) * x[1::2])
+    x = np.random.default_rng(6).standard_normal(14)
+    for fn in (smooth, tail):
+        vg = _against_numpy(fn, (x,))
+        v = np.random.default_rng(7).standard_normal(x.shape)
+        fd = (fn(x + 1e-6 * v) - fn(x - 1e-6 * v)) / 2e-6
+        assert np.dot(vg(x)[1], v) == pytest.approx(fd, rel=1e-6)
+    kernel = _against_numpy(smooth, (x,)).source
+    assert "dx[i + 2] = " in kernel and re.search(r"dx\[i \+ 1\] [+-]= ", kernel) and "dx[i] += " in kernel
 
 
 def test_lennard_jones_two_axis_loops_against_autograd_and_differences():
