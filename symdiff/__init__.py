@@ -12,8 +12,8 @@ from . import functions  # noqa: E402
 from .api import (  # noqa: E402
     elementwise_grad, export, grad, hessian, hvp, jacobian, jvp, stop_gradient, value_and_grad, vjp)
 from .errors import (  # noqa: E402
-    CacheWarning, EnvironmentReadError, MissingProgramError, NonScalarOutputError, ShapeError, SymdiffError,
-    TraceError, UnsupportedError)
+    BackendError, CacheWarning, EnvironmentReadError, MissingProgramError, NonScalarOutputError, ShapeError,
+    SymdiffError, TraceError, UnsupportedError)
 
 
 def __getattr__(name: str):
@@ -27,4 +27,4 @@ def __getattr__(name: str):
 __all__ = ["grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp", "vjp", "elementwise_grad", "export",
            "stop_gradient", "functions",
            "register", "Entry", "SymdiffError", "UnsupportedError", "ShapeError", "NonScalarOutputError", "TraceError",
-           "EnvironmentReadError", "MissingProgramError", "CacheWarning", "__version__"]
+           "BackendError", "EnvironmentReadError", "MissingProgramError", "CacheWarning", "__version__"]

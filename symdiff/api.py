@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import display
+from . import backends, display
 from .runtime import cache
 from .runtime import freshness
 from .errors import SymdiffError, TraceError
@@ -39,6 +39,7 @@ from .trace.composites import stop_gradient  # noqa: F401  (public: symdiff.stop
 # from the on-disk cache never imports it.
 
 Wrt = str | int | Sequence[str | int] | None
+Options = dict[str, bool] | None  # backend_options (see symdiff/backends/__init__.py)
 
 
 #: What each transform calls in the generated module, and the kind of module it needs.
@@ -51,13 +52,15 @@ class Transformed:
     :func:`hvp` or :func:`jvp`; ``hvp`` and ``jvp`` take one direction per ``wrt`` argument after the
     function's own arguments."""
 
-    def __init__(self, fn: Callable, wrt: Wrt, entry: str, has_aux: bool = False) -> None:
+    def __init__(self, fn: Callable, wrt: Wrt, entry: str, has_aux: bool = False, backend: str = "numpy",
+                 backend_options: Options = None) -> None:
         functools.update_wrapper(self, fn, updated=())  # a callable object's attributes stay its own
         self.__name__ = name_of(fn)  # a partial, a bound method, a callable object: the function's name
         self.fn = fn
         self.has_aux = bool(has_aux)
         self.wrt, self.wrt_steps, self.single = arguments.parse_wrt(fn, wrt)  # steps: paths into containers
         self.entry, self.kind = entry, ENTRIES[entry]
+        self.backend = backends.resolve(backend, backend_options)  # checked now: an unknown one fails here
         self.n_directions = {"hvp": len(self.wrt), "jvp": len(self.wrt), "vjp": 1}.get(self.kind, 0)
         self.parameters = parameters(fn)  # keyword-only ones included; a partial's bound ones are not
         self.params = [p.name for p in self.parameters]
@@ -126,7 +129,8 @@ class Transformed:
                                                self.single)
             compiled = compile_function(self.fn, specs, wrt, single=single, kind=self.kind,
                                         has_aux=self.has_aux, values=values,
-                                        known=grow.paths if grow is not None else (), tree=tree)
+                                        known=grow.paths if grow is not None else (), tree=tree,
+                                        backend=self.backend)
             path = cache.save(compiled.source, compiled.func_name, disk_key, compiled.guard, compiled.graph,
                               compiled.paths, compiled.dot)
             module = (cache.import_file(path, compiled.source) if path else
@@ -141,7 +145,8 @@ class Transformed:
         if self._reads.disk is None:
             return None
         steps = (self.wrt_steps,) if any(self.wrt_steps) else ()  # (paths into containers)
-        text = repr((self._reads.disk, key, self.wrt, self.single, self.params, self.kind, self.has_aux, *steps))
+        text = repr((self._reads.disk, key, self.wrt, self.single, self.params, self.kind, self.has_aux, *steps)
+                    + ((self.backend,) if self.backend[0] != "numpy" else ()))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def __call__(self, *args, **kwargs):
@@ -239,57 +244,68 @@ class Transformed:
     _repr_html_, _repr_markdown_ = display.html_of, display.markdown_of
 
 
-def _transform(entry: str, fn: Callable | None, wrt: Wrt, has_aux: bool = False) -> Any:
+def _transform(entry: str, fn: Callable | None, wrt: Wrt, has_aux: bool = False, backend: str = "numpy",
+               backend_options: Options = None) -> Any:
     if fn is None:  # used as a decorator with arguments: @symdiff.grad(wrt="w")
-        return lambda f: Transformed(f, wrt, entry, has_aux)
-    return Transformed(fn, wrt, entry, has_aux)
+        backends.resolve(backend, backend_options)
+        return lambda f: Transformed(f, wrt, entry, has_aux, backend, backend_options)
+    return Transformed(fn, wrt, entry, has_aux, backend, backend_options)
 
 
-def grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False) -> Any:
+def grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False, backend: str = "numpy",
+         backend_options: Options = None) -> Any:
     """Gradient of a scalar function with respect to ``wrt`` (names, positions or paths into container
     arguments, ``"params.W1"``: see :mod:`symdiff.arguments`; default: the first argument). Works as
     ``grad(f, wrt=...)`` and as a decorator ``@grad(wrt=...)``. With ``has_aux``, ``fn`` returns
-    ``(value, aux)`` and calls return ``(gradient, aux)``, as in JAX."""
-    return _transform("grad", fn, wrt, has_aux)
+    ``(value, aux)`` and calls return ``(gradient, aux)``, as in JAX. ``backend="numba"`` (every transform
+    takes it): fused ``numba.njit`` loops, see :mod:`symdiff.backends`."""
+    return _transform("grad", fn, wrt, has_aux, backend, backend_options)
 
 
-def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False) -> Any:
+def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False, backend: str = "numpy",
+                   backend_options: Options = None) -> Any:
     """Like :func:`grad`, but calls return ``(value, gradient)`` (``((value, aux), gradient)`` with
     ``has_aux``)."""
-    return _transform("value_and_grad", fn, wrt, has_aux)
+    return _transform("value_and_grad", fn, wrt, has_aux, backend, backend_options)
 
 
-def jacobian(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+def jacobian(fn: Callable | None = None, *, wrt: Wrt = None, backend: str = "numpy",
+             backend_options: Options = None) -> Any:
     """Jacobian of any function: for an output of shape ``S`` and an argument of shape ``W``, an
     array of shape ``S + W`` (as JAX and autograd)."""
-    return _transform("jacobian", fn, wrt)
+    return _transform("jacobian", fn, wrt, False, backend, backend_options)
 
 
-def hessian(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+def hessian(fn: Callable | None = None, *, wrt: Wrt = None, backend: str = "numpy",
+            backend_options: Options = None) -> Any:
     """Hessian of a scalar function; with several ``wrt``, the blocks nested as JAX returns them."""
-    return _transform("hessian", fn, wrt)
+    return _transform("hessian", fn, wrt, False, backend, backend_options)
 
 
-def hvp(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+def hvp(fn: Callable | None = None, *, wrt: Wrt = None, backend: str = "numpy",
+        backend_options: Options = None) -> Any:
     """Hessian-vector product ``hvp(f)(*args, v)`` without forming the Hessian (one ``v`` per ``wrt``)."""
-    return _transform("hvp", fn, wrt)
+    return _transform("hvp", fn, wrt, False, backend, backend_options)
 
 
-def jvp(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+def jvp(fn: Callable | None = None, *, wrt: Wrt = None, backend: str = "numpy",
+        backend_options: Options = None) -> Any:
     """Forward mode: ``jvp(f)(*args, t)`` returns ``(f(*args), derivative of f along t)``."""
-    return _transform("jvp", fn, wrt)
+    return _transform("jvp", fn, wrt, False, backend, backend_options)
 
 
-def vjp(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+def vjp(fn: Callable | None = None, *, wrt: Wrt = None, backend: str = "numpy",
+        backend_options: Options = None) -> Any:
     """Reverse mode for any output: ``vjp(f)(*args, cotangent)`` returns ``(f(*args), cotangent pulled
     back to wrt)``, the gradient of ``sum(f(*args) * cotangent)``."""
-    return _transform("vjp", fn, wrt)
+    return _transform("vjp", fn, wrt, False, backend, backend_options)
 
 
-def elementwise_grad(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
+def elementwise_grad(fn: Callable | None = None, *, wrt: Wrt = None, backend: str = "numpy",
+                     backend_options: Options = None) -> Any:
     """For a function applied element by element, its derivative at every element: the gradient of
     the sum of its outputs (as autograd's ``elementwise_grad``)."""
-    return _transform("elementwise_grad", fn, wrt)
+    return _transform("elementwise_grad", fn, wrt, False, backend, backend_options)
 
 
 def _tracing() -> bool:
@@ -322,16 +338,20 @@ def _static_key(value: Any) -> Any:
 
 
 def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
-                       kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None) -> Compiled:
+                       kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None,
+                       backend: str = "numpy", backend_options: Options = None) -> Compiled:
     from .pipeline import compile_function
+    chosen = backends.resolve(backend, backend_options)
     indices, steps, single = arguments.parse_wrt(fn, wrt)
     specs, layout = specs_for(fn, shapes, static=static)
     flat, flat_single, tree = arguments.plan(name_of(fn), kind, specs, layout, indices, steps, single)
-    return compile_function(fn, specs, flat, single=flat_single, kind=kind, has_aux=has_aux, tree=tree)
+    return compile_function(fn, specs, flat, single=flat_single, kind=kind, has_aux=has_aux, tree=tree,
+                            backend=chosen)
 
 
 def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
-           kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None) -> str:
+           kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None,
+           backend: str = "numpy", backend_options: Options = None) -> str:
     """Write the gradient module of ``fn`` to ``path`` (written whole or not at all); return its text.
 
     ``shapes`` maps argument names to shapes of ints or names (``("n", "k")``); arguments not listed
@@ -339,8 +359,9 @@ def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, An
     The module exposes ``<fn>_grad`` and ``<fn>_value_and_grad`` and imports only NumPy;
     ``kind="hessian"`` adds ``<fn>_hessian``, ``"hvp"`` adds ``<fn>_hvp``; ``"jacobian"`` and ``"jvp"``
     give ``<fn>_jacobian`` and ``<fn>_jvp``. ``static`` maps arguments to constant values the code is
-    made for (``{"steps": 10}``).
+    made for (``{"steps": 10}``). ``backend="numba"`` (or ``"numba-parallel"``) adds fused
+    ``numba.njit`` kernels the module calls (see :mod:`symdiff.backends`).
     """
-    compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static)
+    compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static, backend, backend_options)
     cache.write_atomic(path, compiled.source)
     return compiled.source

@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the function returns (value, aux); the gradient functions pass aux through")
         if cmd != "graph":
             p.add_argument("-o", "--output", metavar="OUT.py", help="write the module here instead of stdout")
+            p.add_argument("--backend", default="numpy", help="numpy (the default), numba (fused numba.njit loops) "
+                           "or numba-parallel (the same, their outer loops in parallel)")
         else:
             p.add_argument("--format", choices=("text", "dot", "svg"), default="text",
                            help="text (the default), Graphviz DOT, or SVG drawn by Graphviz's dot program")
@@ -152,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     wrt = names[0] if names and len(names) == 1 else (tuple(names) if names else None)
     kind = "grad" if args.command == "graph" else args.command
     compiled = compile_for_export(fn, wrt, parse_shapes(args.shape), kind, getattr(args, "has_aux", False),
-                                  parse_static(args.static))
+                                  parse_static(args.static), getattr(args, "backend", "numpy"))
     if args.command == "graph":
         text = {"text": lambda: compiled.graph + "\n", "dot": lambda: compiled.dot, "svg": lambda: _svg(compiled.dot)}
         picture = text[args.format]()

@@ -52,6 +52,10 @@ class TraceError(SymdiffError, TypeError):
     """The function could not be traced (bad arguments, bad return value, ...)."""
 
 
+class BackendError(SymdiffError, ValueError):
+    """An unknown ``backend=`` (or ``backend_options``), or a backend whose package is not installed."""
+
+
 class CacheWarning(UserWarning):
     """The cache folder cannot be written: compiled code is kept for this process only."""
 

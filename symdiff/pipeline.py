@@ -5,7 +5,8 @@
 2. differentiate (:mod:`symdiff.ad`): :func:`_differentiate` runs the forward passes, then builds the
    derivative graphs the kind of module needs (:func:`~symdiff.ad.derivatives.plans`);
 3. rewrite (:mod:`symdiff.rewrite`): all outputs of a path through the pass list together;
-4. print (:mod:`symdiff.backends.numpy`): each function's statements, the dispatch on branches;
+4. print (:mod:`symdiff.backends.numpy`, or the backend ``backend=`` names in
+   :data:`symdiff.backends.BACKENDS`): each function's statements, the dispatch on branches;
 5. render: the module text from the template, compiled before anyone writes or imports it.
 
 :func:`compile_function` is pure: the same function, argument specs and ``wrt`` give the same
@@ -43,7 +44,7 @@ from .trace.run import trace
 from .trace.tracer import Trace, is_user_file
 from .trace.auxiliary import attach, flatten
 from .backends.numpy.branches import evaluate
-from .backends.numpy.module import module_source
+from . import backends
 from .backends import dot
 from .trace.branches import Path, decision_tree, explore, guided, is_failure
 from .trace.values import Tracer
@@ -128,12 +129,14 @@ def _load_scipy_parts(fn: Callable) -> None:
 def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int], *, single: bool | None = None,
                      kind: str = "grad", func_name: str | None = None, file: str | None = None,
                      has_aux: bool = False, values: Sequence[Any] | None = None,
-                     known: Sequence[tuple[bool, ...]] = (), tree: TreeWrt | None = None) -> Compiled:
+                     known: Sequence[tuple[bool, ...]] = (), tree: TreeWrt | None = None,
+                     backend: tuple[str, tuple] = ("numpy", ())) -> Compiled:
     """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module
     of the ``kind`` of derivative (see :mod:`symdiff.ad.derivatives`). Branches on traced values: with
     ``values`` (the decorator's actual arguments), the paths ``known`` and the one the values take;
     without, every path (see :mod:`symdiff.trace.branches`). ``tree``: the arguments are containers;
-    ``specs``, ``wrt`` and ``values`` are then those of their leaves (see :mod:`symdiff.arguments`)."""
+    ``specs``, ``wrt`` and ``values`` are then those of their leaves (see :mod:`symdiff.arguments`). ``backend``: a name and options checked by
+    :func:`symdiff.backends.resolve`."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
     _load_scipy_parts(fn)
@@ -151,7 +154,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     token = REPORT.set(report)
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
-                        has_aux, values, known, public, tree)
+                        has_aux, values, known, public, tree, backends.entry(*backend))
     except RecursionError as exc:  # (the user's own recursion is reported by _user_failure, at its line)
         raise UnsupportedError(f"{name} is too deep for symdiff to compile ({exc}, {_deepest(exc)}): its graph nests "
                                "deeper than Python's recursion limit; split it into smaller functions, or raise "
@@ -238,7 +241,8 @@ def _trace_path(fn, specs, name, kind, tr, has_aux, values, tree=None):
     return out, rest[:n], rest[n:n + m], (aux_text, rest[n + m:n + m + k]) if has_aux else None
 
 
-def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known, public, tree) -> Compiled:
+def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known, public, tree,
+             module_source) -> Compiled:
     run = lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux, tree=tree)  # noqa: E731
     if values is None:
         paths = explore(run)

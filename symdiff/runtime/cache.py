@@ -11,6 +11,7 @@ import importlib.util
 import json
 import linecache
 import os
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -74,7 +75,13 @@ def import_file(path: Path, text: str | None = None) -> ModuleType:
     code = check_compiles(Path(path).read_text(encoding="utf-8") if text is None else text, os.fspath(path))
     spec = importlib.util.spec_from_file_location(f"symdiff_generated_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
-    exec(code, module.__dict__)  # noqa: S102 - our module: compiled above, checked by sha256 on a disk hit
+    # importable by its name (numba's on-disk cache finds a kernel's module by name in a new process)
+    sys.modules[spec.name] = module
+    try:
+        exec(code, module.__dict__)  # noqa: S102 - our module: compiled above, checked by sha256 on a disk hit
+    except BaseException:
+        sys.modules.pop(spec.name, None)
+        raise
     return module
 
 

@@ -33,6 +33,7 @@ class Function:
     params: list[str]
     doc: str
     body: list[str]
+    decorator: str = ""  # e.g. numba.njit(cache=True) (symdiff/backends/numba)
 
 
 @dataclass
@@ -101,6 +102,9 @@ def _triangles(arr) -> list:
 
 class NodePrinter:
     """Prints one function body: gives nodes names, prints each statement with its primitive's emit."""
+
+    #: Each primitive's code (another backend's printer may add ops of its own, see backends/numba).
+    emit_table = EMIT
 
     def __init__(self, module: ModuleText, params: Sequence[str], size_bindings: dict[sp.Symbol, str]) -> None:
         self.module = module
@@ -186,6 +190,10 @@ class NodePrinter:
             lines.append(f"# {'Grad of: ' if origin.grad else ''}{escape.comment(origin.text)}")
         return lines + [f"{', '.join(names)} = {call([self.code[id(i)] for i in first.inputs], self)}"]
 
+    def preset(self, node: Node) -> str | None:
+        """The name an earlier statement already gave ``node``'s value (none here)."""
+        return None
+
     def _in_place(self, node: Node, uses: dict[int, int], out_ids: set[int]) -> bool:
         return node.op == "setitem" and _fresh_and_dead(node.inputs[0], uses, out_ids) and \
             self.code.get(id(node.inputs[0]), "").isidentifier()
@@ -236,6 +244,9 @@ class NodePrinter:
             if node.op == "input":
                 self.code[id(node)] = node.param("name")
                 continue
+            if (preset := self.preset(node)) is not None:  # named by an earlier statement (it returned several)
+                self.code[id(node)] = preset
+                continue
             read = frozenset().union(*(reads.get(id(i), frozenset()) for i in node.inputs))
             if node.op in ("stop_gradient", "random_after"):  # the same array: no statement of its own
                 self.code[id(node)] = self.code[id(node.inputs[0])]
@@ -252,7 +263,7 @@ class NodePrinter:
                 lines.append(f"{base}[{index}] = {unwrap(self.code[id(node.inputs[1])])}")
                 self.code[id(node)] = base
                 continue
-            emit = EMIT[node.op]
+            emit = self.emit_table[node.op]
             code = emit(node, [self.code[id(i)] for i in node.inputs], self)
             block = not isinstance(code, str)  # statements filling the array named {name}
             depth = code_depth(node, [depths.get(id(i), 0) for i in node.inputs])
@@ -380,8 +391,10 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
                             "written. Please report this with the function") from exc
     body_text = "\n".join(line for f in functions for line in f.body)
     uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
+    uses_numba = any(f.decorator.startswith("numba.") for f in functions)
     text = environment().get_template("module.py.j2").render(
         header=header, functions=functions, constants=module.constants,
-        helpers=module.helpers.sources(), uses_numpy=uses_np, uses_scipy_linalg="scipy.linalg." in body_text)
+        helpers=module.helpers.sources(), uses_numpy=uses_np, uses_numba=uses_numba,
+        uses_scipy_linalg="scipy.linalg." in body_text)
     escape.check_compiles(text, filename)
     return text

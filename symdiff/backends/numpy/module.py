@@ -20,11 +20,13 @@ from .size_checks import size_check_lines
 
 
 def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kind, public, facts, containers=None,
-                  has_aux=False) -> str:
+                  has_aux=False, *, printer=NodePrinter, render=render_module) -> str:
     """The module's text: for each traced path (``built``: its functions and graphs, None where it failed)
     the printed functions, the dispatch over the branches (``branching_tree``: the decision tree and its
     conditions), the guards of sizes and constants, and the header (``facts``: version, file, source hash).
-    ``containers``: container arguments (a :class:`~symdiff.runtime.pytrees.TreeWrt`), unpacked by the entry points."""
+    ``containers``: container arguments (a :class:`~symdiff.runtime.pytrees.TreeWrt`), unpacked by the entry points.
+    Another backend may print the functions' bodies with its own ``printer`` (a :class:`NodePrinter`) and
+    ``render`` the module with the functions it adds (see :mod:`symdiff.backends.numba`)."""
     params = [s.name for s in specs]
     ok = [b for b in built if b is not None]
     tree, conditions = branching_tree
@@ -44,7 +46,7 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
         sizes = size_bindings(b[1])
         for f in b[0]:
             fparams = user_params + list(f.extra_params)
-            body = NodePrinter(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
+            body = printer(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
             body = size_check_lines(name, b[1], params, f.outputs, fparams, paths[k].size_origins) + body
             fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
             printed.append(Function(fname, fparams if branching else defaults(fn, fparams),
@@ -75,7 +77,7 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
         "shapes": ", ".join(f"{_shown(s, k, containers, public)}: {_shape_text(s)}" for k, s in enumerate(specs)),
         "polymorphic": any(isinstance(d, sp.Symbol) for b in ok for n in b[1] for d in n.shape),
     }
-    return render_module(header, printed, module)
+    return render(header, printed, module)
 
 
 #: Past this many branches on one path, the generated function checks each path's outcomes in turn

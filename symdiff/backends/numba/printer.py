@@ -1,0 +1,157 @@
+"""The glue of the numba backend: a function body printed as the NumPy backend prints it, with each
+fused loop (:mod:`.fusion`) replaced by one call of its kernel (:mod:`.kernels`).
+
+:class:`FusingPrinter` plans the loops of a body, rebuilds the graph with a ``numba_loop`` node per
+loop (its inputs: the arrays the kernel reads) and a ``numba_result`` node per array or scalar it
+returns, and lets :class:`~symdiff.backends.numpy.codegen.NodePrinter` print the rest: every node a
+kernel cannot express keeps the NumPy backend's code, so every registry entry works.
+"""
+from __future__ import annotations
+
+import heapq
+from dataclasses import replace
+from typing import Any
+
+from ...ir.graph import Node, toposort
+from ..numpy.codegen import Function, NodePrinter
+from ..numpy.dispatch import EMIT
+from .fusion import Loop, plan
+from .kernels import Kernel, print_loop, printable
+
+DECORATOR = "numba.njit(cache=True, error_model=\"numpy\")"  # error_model: 1/0 is inf, as in NumPy
+
+
+class Kernels:
+    """The kernels of one module, named once each (a kernel two functions share is printed once)."""
+
+    def __init__(self, function_name: str, parallel: bool) -> None:
+        self.base = f"_{function_name}_loop"
+        self.parallel = parallel
+        self.functions: list[Function] = []
+        self.by_text: dict[tuple, str] = {}
+
+    def add(self, kernel: Kernel, printer: NodePrinter) -> str:
+        key = (tuple(kernel.params), tuple(kernel.body), kernel.parallel)
+        if key in self.by_text and self.by_text[key] not in printer.namer.taken:  # the same loop, printed before
+            printer.namer.reserve(self.by_text[key])
+            return self.by_text[key]
+        taken = printer.module.reserved | set(printer.module.helpers.names.values()) | \
+            set(printer.module.const_names.values())
+        k, name = len(self.functions), ""
+        while not name or name in taken or name in printer.namer.taken:
+            k += 1
+            name = f"{self.base}{k}"
+        printer.module.reserved.add(name)
+        printer.namer.reserve(name)
+        decorator = DECORATOR[:-1] + ", parallel=True)" if kernel.parallel else DECORATOR
+        self.functions.append(Function(name, kernel.params, kernel.doc, kernel.body, decorator))
+        self.by_text[key] = name
+        return name
+
+
+class FusingPrinter(NodePrinter):
+    """A :class:`NodePrinter` whose body calls a kernel for each fused loop."""
+
+    emit_table = dict(EMIT)
+
+    def __init__(self, module, params, size_bindings, kernels: Kernels) -> None:
+        super().__init__(module, params, size_bindings)
+        self.kernels = kernels
+        self.loops: dict[int, Kernel] = {}  # id of a numba_loop node -> its kernel
+        self.named: dict[int, str] = {}  # id of a numba_result node -> the name the call gave it
+        self.results_of: dict[int, list[Node]] = {}  # id of a numba_loop node -> its numba_result nodes
+
+    def preset(self, node: Node) -> str | None:
+        if node.op != "numba_result":
+            return None
+        return self.code[id(node.inputs[0])] if node.param("position") == 0 else self.named[id(node)]
+
+    def body(self, outputs, labels, returns, casts=()) -> list[str]:
+        hints = {id(o): label for o, label in zip(reversed(outputs), reversed(labels))}
+        outputs = self._fused(list(outputs), hints)
+        return super().body(outputs, labels, returns, casts)
+
+    def _fused(self, outputs: list[Node], hints: dict[int, str]) -> list[Node]:
+        order = toposort(outputs)
+        loops = plan(order, printable)
+        if not loops:
+            return outputs
+        owner = {id(n): loop for loop in loops for n in loop.nodes}
+        needed = {id(o) for o in outputs}
+        for node in order:
+            for x in node.inputs:
+                if id(x) in owner and owner.get(id(node)) is not owner[id(x)]:
+                    needed.add(id(x))
+        new: dict[int, Node] = {}
+        for unit in _schedule(order, owner):
+            if isinstance(unit, Loop):
+                kernel = print_loop(unit, needed, hints, self.kernels.parallel)
+                call = Node("numba_loop", tuple(new.get(id(x), x) for x in kernel.arguments), (),
+                            params=(("kernel", id(kernel)),), name=_name(kernel.results[0], hints),
+                            origin=unit.members[0].origin)
+                self.loops[id(call)] = kernel
+                for k, r in enumerate(kernel.results):
+                    new[id(r)] = Node("numba_result", (call,), r.shape, params=(("position", k),), dtype=r.dtype,
+                                      name=_name(r, hints), origin=r.origin)
+                self.results_of[id(call)] = [new[id(r)] for r in kernel.results]
+            else:
+                inputs = tuple(new.get(id(x), x) for x in unit.inputs)
+                if any(a is not b for a, b in zip(inputs, unit.inputs)):
+                    new[id(unit)] = replace(unit, inputs=inputs)
+        return [new.get(id(o), o) for o in outputs]
+
+
+def _name(node: Node, hints: dict[int, str]) -> str | None:
+    return hints.get(id(node)) or node.name
+
+
+def _schedule(order: list[Node], owner: dict[int, Loop]) -> list[Any]:
+    """The nodes outside loops and the loops, each after everything it reads (loops are acyclic by
+    construction, see :func:`.fusion.plan`), as close to the body's order as that allows."""
+    position = {id(n): k for k, n in enumerate(order)}
+    unit_of = {id(n): owner.get(id(n), n) for n in order}
+    key = lambda u: id(u)  # noqa: E731
+    first: dict[int, int] = {}
+    users: dict[int, set[int]] = {}
+    indegree: dict[int, int] = {}
+    units: dict[int, Any] = {}
+    for n in order:
+        u = unit_of[id(n)]
+        units[key(u)] = u
+        first[key(u)] = min(first.get(key(u), position[id(n)]), position[id(n)])
+        indegree.setdefault(key(u), 0)
+    for n in order:
+        u = key(unit_of[id(n)])
+        for x in n.inputs:
+            v = key(unit_of[id(x)])
+            if v != u and u not in users.setdefault(v, set()):
+                users[v].add(u)
+                indegree[u] += 1
+    ready = [(first[k], k) for k, d in indegree.items() if d == 0]
+    heapq.heapify(ready)
+    out = []
+    while ready:
+        _, k = heapq.heappop(ready)
+        out.append(units[k])
+        for u in users.get(k, ()):
+            indegree[u] -= 1
+            if indegree[u] == 0:
+                heapq.heappush(ready, (first[u], u))
+    assert len(out) == len(units), "fused loops would depend on each other"
+    return out
+
+
+def _emit_loop(node: Node, args: list[str], printer: FusingPrinter) -> list[str]:
+    kernel = printer.loops[id(node)]
+    name = printer.kernels.add(kernel, printer)
+    call_args = [f"float({a})" if not x.shape else a for a, x in zip(args, node.inputs)]
+    call_args += [printer.size(d) for d in kernel.sizes]
+    names = ["{name}"]
+    for k, r in enumerate(kernel.results[1:], start=1):
+        result = printer.results_of[id(node)][k]
+        names.append(printer.namer.fresh(result.name))
+        printer.named[id(result)] = names[-1]
+    return [f"{', '.join(names)} = {name}({', '.join(call_args)})"]
+
+
+FusingPrinter.emit_table.update({"numba_loop": _emit_loop})
