@@ -54,10 +54,9 @@ def tree_wrap(functions: list[Function], tree: TreeWrt, wrt: list[int], public: 
             if t.is_leaf:
                 args.append(param)
                 continue
-            for k, path in zip(span, pytrees.leaf_paths(t)):
-                local = namer.fresh(bare[k])
-                lines.append(f"{local} = {path_code(param, path)}")
-                args.append(local)
+            locals_ = [namer.fresh(bare[k]) for k in span]
+            lines += unpack_lines(param, t, locals_)
+            args += locals_
         call = f"_{f.name}({', '.join(args + extra)})"
         suffix = f.name[len(name) + 1:]
         if tree.rebuilds and suffix in REBUILT:
@@ -75,6 +74,25 @@ def tree_wrap(functions: list[Function], tree: TreeWrt, wrt: list[int], public: 
     return out
 
 
+def unpack_lines(param: str, tree: TreeDef, names: list[str]) -> list[str]:
+    """Lines binding the leaves of argument ``param`` (structure ``tree``) to ``names``, one a line; a tuple
+    or list of two or more leaves in one line, ``W, b = params['layers'][0]`` (a list of another length
+    then raises ValueError, as the code is made for this one)."""
+    it = iter(names)
+    lines: list[str] = []
+
+    def walk(node: TreeDef, path: tuple) -> None:
+        if node.is_leaf:
+            lines.append(f"{next(it)} = {path_code(param, path)}")
+        elif node.kind in ("tuple", "list") and len(node.children) > 1 and all(c.is_leaf for c in node.children):
+            lines.append(f"{', '.join(next(it) for _ in node.children)} = {path_code(param, path)}")
+        else:
+            for step, child in zip(node.steps(), node.children):
+                walk(child, path + (step,))
+    walk(tree, ())
+    return lines
+
+
 def _inline(f: Function, tree: TreeWrt, wrt: list[int], fn: Callable, name: str, has_aux: bool) -> Function:
     """``f`` taking the user's arguments: the containers unpacked into the leaves' names its body uses,
     then its body, returning the derivatives of a container ``wrt`` in its structure."""
@@ -82,8 +100,8 @@ def _inline(f: Function, tree: TreeWrt, wrt: list[int], fn: Callable, name: str,
     layout = tree.layout
     bare = [p.partition("=")[0] for p in f.params]
     n = len(layout.names)
-    lines = [f"{bare[k]} = {path_code(layout.params[i], path)}" for i, t in enumerate(layout.trees) if not t.is_leaf
-             for k, path in zip(layout.span(i), pytrees.leaf_paths(t))]
+    lines = [line for i, t in enumerate(layout.trees) if not t.is_leaf
+             for line in unpack_lines(layout.params[i], t, [bare[k] for k in layout.span(i)])]
     body = list(f.body)
     suffix = f.name[len(name) + 1:]
     if tree.rebuilds and suffix in REBUILT:
