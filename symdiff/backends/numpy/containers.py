@@ -1,10 +1,10 @@
 """Entry points for container arguments (dicts, lists, tuples, namedtuples: :mod:`symdiff.runtime.pytrees`).
 
 Each public entry point takes the user's arguments, unpacks the containers one leaf a line (a tuple
-of leaves in one line) into the names the code made for the leaves uses, runs that code, and returns the derivatives of a container
-``wrt`` in the container's structure (keys through :func:`symdiff.escape.literal`; a namedtuple
-rebuilt through the class of the argument it was given, ``type(params)(dW, db)``, so the module needs
-only NumPy)::
+of leaves in one line) into the names the code made for the leaves uses, runs that code, and returns
+the derivatives of a container ``wrt`` in the container's structure (keys through
+:func:`symdiff.escape.literal`; a namedtuple rebuilt through the class of the argument it was given,
+``type(params)(dW, db)``, so the module needs only NumPy)::
 
     def loss_grad(params, X, y):
         W1 = params['W1']
