@@ -211,7 +211,7 @@ def _trace_path(fn, specs, name, kind, tr, has_aux, values, tree=None):
     except SymdiffError:
         raise
     except Exception as exc:  # the user's code failed on traced values: say where, in one paragraph
-        raise _user_failure(name, exc, tree) from exc
+        raise _user_failure(name, exc, tree if values is None else None) from exc  # (declared shapes: a hint)
     aux_text, aux_nodes = None, []
     if has_aux:
         if not (isinstance(result, tuple) and len(result) == 2):

@@ -108,8 +108,8 @@ def flatten(value: Any, where: str = "argument") -> tuple[list[tuple[tuple, Any]
         if type(v) in (list, tuple):
             return TreeDef(type(v).__name__, (), tuple(walk(x, path + (k,), depth + 1) for k, x in enumerate(v)))
         if isinstance(v, dict):
-            raise TraceError(f"{where}: a {type(v).__name__} at {path_text('', path) or 'the top'}: pass a plain "
-                             f"dict (dict({type(v).__name__.lower()}) keeps its order)")
+            raise TraceError(f"{where}: a dict subclass ({type(v).__name__}) at {path_text('', path) or 'the top'}: "
+                             f"pass a plain dict (dict(...) of it keeps its order)")
         leaves.append((path, v))
         return LEAF
 
