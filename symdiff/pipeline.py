@@ -135,8 +135,8 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     of the ``kind`` of derivative (see :mod:`symdiff.ad.derivatives`). Branches on traced values: with
     ``values`` (the decorator's actual arguments), the paths ``known`` and the one the values take;
     without, every path (see :mod:`symdiff.trace.branches`). ``tree``: the arguments are containers;
-    ``specs``, ``wrt`` and ``values`` are then those of their leaves (see :mod:`symdiff.arguments`). ``backend``: a name and options checked by
-    :func:`symdiff.backends.resolve`."""
+    ``specs``, ``wrt`` and ``values`` are then those of their leaves (see :mod:`symdiff.arguments`).
+    ``backend``: a name and options checked by :func:`symdiff.backends.resolve`."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
     _load_scipy_parts(fn)

@@ -58,13 +58,13 @@ class FusingPrinter(NodePrinter):
         super().__init__(module, params, size_bindings)
         self.kernels = kernels
         self.loops: dict[int, Kernel] = {}  # id of a numba_loop node -> its kernel
-        self.named: dict[int, str] = {}  # id of a numba_result node -> the name the call gave it
+        self.result_names: dict[int, str] = {}  # id of a numba_result node -> the name the call gave it
         self.results_of: dict[int, list[Node]] = {}  # id of a numba_loop node -> its numba_result nodes
 
     def preset(self, node: Node) -> str | None:
         if node.op != "numba_result":
             return None
-        return self.code[id(node.inputs[0])] if node.param("position") == 0 else self.named[id(node)]
+        return self.code[id(node.inputs[0])] if node.param("position") == 0 else self.result_names[id(node)]
 
     def body(self, outputs, labels, returns, casts=()) -> list[str]:
         hints = {id(o): label for o, label in zip(reversed(outputs), reversed(labels))}
@@ -150,7 +150,7 @@ def _emit_loop(node: Node, args: list[str], printer: FusingPrinter) -> list[str]
     for k, r in enumerate(kernel.results[1:], start=1):
         result = printer.results_of[id(node)][k]
         names.append(printer.namer.fresh(result.name))
-        printer.named[id(result)] = names[-1]
+        printer.result_names[id(result)] = names[-1]
     return [f"{', '.join(names)} = {name}({', '.join(call_args)})"]
 
 
