@@ -251,8 +251,8 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
             if id(inp) not in handles:
                 handles[id(inp)] = sp.Symbol(f"_h{len(handles)}", real=True)
                 by_handle[handles[id(inp)]] = inp
-    exprs = [_renamed(n.expr, {ARG[i]: handles[id(inp)] for i, inp in enumerate(n.inputs)}, len(nodes) > CSE_WINDOW)
-             for n in nodes]
+    exprs = _renamed([n.expr for n in nodes], [{ARG[i]: handles[id(inp)] for i, inp in enumerate(n.inputs)}
+                                               for n in nodes], len(nodes) > CSE_WINDOW)
     fresh = sp.numbered_symbols("_s", real=True)
     exprs, powers = share_powers(exprs, set(by_handle), fresh)
     exprs, sums = share_scaled_sums(exprs, fresh)
@@ -295,13 +295,14 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
 CSE_WINDOW = 100
 
 
-def _renamed(expr: sp.Expr, names: dict[sp.Symbol, sp.Symbol], large: bool) -> sp.Expr:
-    """``expr`` with its placeholders renamed. In a large program without SymPy evaluating again what
-    it evaluated already (a renaming changes no value; it costs a millisecond per expression)."""
+def _renamed(exprs: list[sp.Expr], names: list[dict[sp.Symbol, sp.Symbol]], large: bool) -> list[sp.Expr]:
+    """Each expression with its placeholders renamed. In a large program without SymPy evaluating again
+    what it evaluated already (a renaming changes no value; evaluating costs a millisecond per expression),
+    under one switch for all of them (SymPy clears its cache at every switch)."""
     if not large:
-        return expr.xreplace(names)
+        return [e.xreplace(m) for e, m in zip(exprs, names)]
     with sp.evaluate(False):
-        return expr.xreplace(names)
+        return [e.xreplace(m) for e, m in zip(exprs, names)]
 
 
 def bounded_cse(exprs: list[sp.Expr], symbols) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
