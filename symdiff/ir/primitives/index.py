@@ -155,7 +155,37 @@ def gather(x: Node, index: tuple, arrays: Sequence[Node], shape: Shape, origin: 
 
 def _vjp_gather(g: Node, node: Node) -> list[Node | None]:
     x, arrays = node.inputs[0], list(node.inputs[1:])
+    placed = _placed(g, x.shape, node.param("index"), arrays, _grad(node))
+    if placed is not None:
+        return [placed] + [None] * len(arrays)
     return [scatter_add(g, x.shape, node.param("index"), arrays, _grad(node))] + [None] * len(arrays)
+
+
+def _mask_form(index: tuple, arrays: Sequence[Node], ndim: int) -> tuple[Node, int] | None:
+    """For an index of full slices and one mask: the mask and the number of axes after it."""
+    masks = [k for k, i in enumerate(index) if isinstance(i, tuple) and i[0] == "mask"]
+    if len(masks) != 1 or any(i != ("slice", None, None, None) for k, i in enumerate(index) if k != masks[0]):
+        return None
+    mask = arrays[index[masks[0]][1]]
+    return mask, ndim - masks[0] - mask.ndim
+
+
+def _with_axes(mask: Node, after: int) -> Node:
+    return reshape(mask, tuple(mask.shape) + (sp.Integer(1),) * after) if after else mask
+
+
+def _placed(g: Node, shape: Shape, index: tuple, arrays: Sequence[Node], origin: Origin | None) -> Node | None:
+    """``np.where(m, v, 0)`` for the gradient of ``x[m]`` when ``g`` is ``v`` broadcast over the
+    gathered axis (the gradient of a sum or a mean: every picked element gets ``v``); else None."""
+    form = _mask_form(index, arrays, len(shape))
+    if form is None or g.op != "broadcast_to" or g.inputs[0].ndim > form[1]:
+        return None
+    size = next(i[2] for i in index if isinstance(i, tuple) and i[0] == "mask")
+    if unsourced_sizes([g.inputs[0]], {size}) is not None:
+        return None  # (v is 1 / n of np.mean: the gather's scatter is where the code reads n)
+    mask = _with_axes(*form)
+    return elementwise(sp.Piecewise((ARG[1], sp.Ne(ARG[0], 0)), (0, True)), (mask, g.inputs[0]), tuple(shape),
+                       origin)
 
 
 defprim("gather", _vjp_gather)
@@ -202,14 +232,10 @@ def _vjp_setitem(g: Node, node: Node) -> list[Node | None]:
 def _masked_out(g: Node, index: tuple, arrays: Sequence[Node], origin: Origin | None) -> Node | None:
     """``np.where(m, 0, g)`` for ``x[m] = v`` (``m`` a mask after full slices): the gradient of ``x``
     is zero where it was replaced; None for other indices."""
-    masks = [k for k, i in enumerate(index) if isinstance(i, tuple) and i[0] == "mask"]
-    if len(masks) != 1 or any(i != ("slice", None, None, None) for k, i in enumerate(index) if k != masks[0]):
+    form = _mask_form(index, arrays, g.ndim)
+    if form is None:
         return None
-    mask = arrays[index[masks[0]][1]]
-    after = g.ndim - masks[0] - mask.ndim
-    if after:
-        mask = reshape(mask, tuple(mask.shape) + (sp.Integer(1),) * after)
-    return elementwise(sp.Piecewise((0, sp.Ne(ARG[1], 0)), (ARG[0], True)), (g, mask), g.shape, origin)
+    return elementwise(sp.Piecewise((0, sp.Ne(ARG[1], 0)), (ARG[0], True)), (g, _with_axes(*form)), g.shape, origin)
 
 
 defprim("setitem", _vjp_setitem)
