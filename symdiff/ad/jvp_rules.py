@@ -29,6 +29,7 @@ from ..ir.primitives.index import register_jvps as register_index_jvps
 from ..ir.primitives.matrix import register_jvps as register_matrix_jvps
 from ..ir.primitives.decompositions import register_jvps as register_decomposition_jvps
 from ..ir.primitives.random import register_jvps as register_random_jvps
+from ..ir.primitives.loop import register_jvps as register_loop_jvps
 from ..ir.shapes import Shape
 
 #: ``rule(node, tangents, batch)``: the tangent of ``node`` (shape ``node.shape + batch``) from its
@@ -275,3 +276,4 @@ register_index_jvps(defjvp)
 register_matrix_jvps(defjvp)
 register_decomposition_jvps(defjvp)
 register_random_jvps(defjvp)
+register_loop_jvps(defjvp)
