@@ -32,6 +32,7 @@ from ..ir.primitives.random import register_jvps as register_random_jvps
 from ..ir.primitives.solvers import register_jvps as register_solver_jvps
 from ..ir.primitives.matfuncs import register_jvps as register_matfunc_jvps
 from ..ir.primitives.banded_solve import register_jvps as register_banded_jvps
+from ..ir.primitives.loop import register_jvps as register_loop_jvps
 from ..ir.shapes import Shape
 
 #: ``rule(node, tangents, batch)``: the tangent of ``node`` (shape ``node.shape + batch``) from its
@@ -281,3 +282,4 @@ register_random_jvps(defjvp)
 register_solver_jvps(defjvp)
 register_matfunc_jvps(defjvp)
 register_banded_jvps(defjvp)
+register_loop_jvps(defjvp)

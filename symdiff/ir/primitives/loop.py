@@ -27,7 +27,8 @@ from typing import Any, Sequence
 import sympy as sp
 
 from ..graph import Graph, Node, Origin, rebuild, toposort, with_inputs
-from .core import defprim, input_node
+from ...errors import UnsupportedError, where
+from .core import broadcast_to, defprim, input_node, scalar
 from .index import gather
 
 
@@ -159,3 +160,25 @@ def _vjp_add_at(g: Node, node: Node) -> list[Node | None]:
 defprim("loop", None)  # several results: reverse mode handles it whole (symdiff.ad.loops)
 defprim("loop_out", None)
 defprim("add_at", _vjp_add_at)
+
+
+def _jvp_add_at(node: Node, tangents: list, batch) -> Node:
+    acc, value = node.inputs[0], node.inputs[1]
+    ta, tv = tangents[0], tangents[1]
+    zero = scalar(sp.Integer(0), node.dtype)
+    ta = ta if ta is not None else broadcast_to(zero, acc.shape + tuple(batch))
+    tv = tv if tv is not None else broadcast_to(zero, value.shape + tuple(batch))
+    return add_at(ta, tv, node.inputs[2], node.origin)
+
+
+def _no_jvp(node: Node, tangents: list, batch) -> Node:
+    raise UnsupportedError(f"{where(node.origin)}: forward mode (JVP, Hessians, Jacobians by columns) does not go "
+                           "through a rolled loop; differentiate this loop in reverse mode only (grad, vjp), or "
+                           "take the derivative of the function that holds it, whose loops are then unrolled")
+
+
+def register_jvps(defjvp) -> None:
+    """Add this module's JVP rules to :data:`symdiff.ad.forward.JVP_RULES` (called by that module)."""
+    defjvp("add_at")(_jvp_add_at)
+    defjvp("loop")(_no_jvp)
+    defjvp("loop_out")(_no_jvp)
