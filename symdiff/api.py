@@ -68,7 +68,7 @@ def _wrt_indices(fn: Callable, wrt: Wrt) -> tuple[list[int], bool]:
     return out, single
 
 
-def _spec_of(name: str, value: Any) -> ArgSpec:
+def _spec_of(name: str, value: Any, backend: str = "numpy") -> ArgSpec:
     """The argument record of ``value`` passed as ``name``. ``np.matrix`` (``*`` is a matrix product, every
     result is 2-d) and masked arrays (masked entries are left out) have semantics the traced NumPy code
     does not follow: they are refused rather than differentiated as plain arrays."""
@@ -90,6 +90,9 @@ def _spec_of(name: str, value: Any) -> ArgSpec:
         return ArgSpec(name, tuple(value.shape), "int64")
     if isinstance(value, (str, type(None))):
         return ArgSpec(name, None, static=value)
+    if backend == "array_api" and not isinstance(value, np.ndarray):  # torch, JAX, dask, CuPy arrays...
+        from .backends.array_api.arrays import spec_of
+        return spec_of(name, value)
     from .trace.random_standins import is_generator, outside_message
     if is_generator(value):
         raise TraceError(f"argument {outside_message(name, value)}")
@@ -107,11 +110,14 @@ class Transformed:
     :func:`hvp` or :func:`jvp`; ``hvp`` and ``jvp`` take one direction per ``wrt`` argument after the
     function's own arguments."""
 
-    def __init__(self, fn: Callable, wrt: Wrt, entry: str, has_aux: bool = False) -> None:
+    def __init__(self, fn: Callable, wrt: Wrt, entry: str, has_aux: bool = False, backend: str = "numpy") -> None:
         functools.update_wrapper(self, fn, updated=())  # a callable object's attributes stay its own
         self.__name__ = name_of(fn)  # a partial, a bound method, a callable object: the function's name
         self.fn = fn
         self.has_aux = bool(has_aux)
+        from .backends import backend_source
+        backend_source(backend)  # an unknown backend fails here, not at the first call
+        self.backend = backend
         self.wrt, self.single = _wrt_indices(fn, wrt)
         self.entry, self.kind = entry, ENTRIES[entry]
         self.n_directions = {"hvp": len(self.wrt), "jvp": len(self.wrt), "vjp": 1}.get(self.kind, 0)
@@ -149,7 +155,7 @@ class Transformed:
         """The module for these arguments and the values the function reads now (``self._reads``): from
         memory, from disk, or compiled. ``grow``: a module whose code lacks the branch these values
         take; the new module has its paths and that one."""
-        specs = [_spec_of(n, v) for n, v in zip(self.params, values)]  # directions: shaped like their wrt
+        specs = [_spec_of(n, v, self.backend) for n, v in zip(self.params, values)]  # directions: shaped like their wrt
         key = tuple((s.dtype, tuple(d == 1 for d in s.shape)) if s.is_array else ("static", repr(s.static))
                     for s in specs)
         fits = lambda guard: all(np.shape(values[i])[axis] == size for i, axis, size in guard)  # noqa: E731
@@ -165,7 +171,7 @@ class Transformed:
         else:
             from .pipeline import compile_function
             compiled = compile_function(self.fn, specs, self.wrt, single=self.single, kind=self.kind,
-                                        has_aux=self.has_aux, values=values,
+                                        has_aux=self.has_aux, values=values, backend=self.backend,
                                         known=grow.paths if grow is not None else ())
             path = cache.save(compiled.source, compiled.func_name, disk_key, compiled.guard, compiled.graph,
                               compiled.paths, compiled.dot)
@@ -180,7 +186,8 @@ class Transformed:
         """Key of the on-disk cache: the hash of what the function reads now, the signature, ``wrt``."""
         if self._reads.disk is None:
             return None
-        text = repr((self._reads.disk, key, self.wrt, self.single, self.params, self.kind, self.has_aux))
+        text = repr((self._reads.disk, key, self.wrt, self.single, self.params, self.kind, self.has_aux)
+                    + ((self.backend,) if self.backend != "numpy" else ()))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def __call__(self, *args, **kwargs):
@@ -262,23 +269,25 @@ class Transformed:
     _repr_html_, _repr_markdown_ = display.html_of, display.markdown_of
 
 
-def _transform(entry: str, fn: Callable | None, wrt: Wrt, has_aux: bool = False) -> Any:
+def _transform(entry: str, fn: Callable | None, wrt: Wrt, has_aux: bool = False, backend: str = "numpy") -> Any:
     if fn is None:  # used as a decorator with arguments: @symdiff.grad(wrt="w")
-        return lambda f: Transformed(f, wrt, entry, has_aux)
-    return Transformed(fn, wrt, entry, has_aux)
+        return lambda f: Transformed(f, wrt, entry, has_aux, backend)
+    return Transformed(fn, wrt, entry, has_aux, backend)
 
 
-def grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False) -> Any:
+def grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False, backend: str = "numpy") -> Any:
     """Gradient of a scalar function with respect to ``wrt`` (names or positions; default: the first
     argument). Works as ``grad(f, wrt=...)`` and as a decorator ``@grad(wrt=...)``. With ``has_aux``,
-    ``fn`` returns ``(value, aux)`` and calls return ``(gradient, aux)``, as in JAX."""
-    return _transform("grad", fn, wrt, has_aux)
+    ``fn`` returns ``(value, aux)`` and calls return ``(gradient, aux)``, as in JAX. ``backend``: the
+    code's namespace (``"array_api"``: any array API library's arrays, see the README)."""
+    return _transform("grad", fn, wrt, has_aux, backend)
 
 
-def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False) -> Any:
+def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False,
+                   backend: str = "numpy") -> Any:
     """Like :func:`grad`, but calls return ``(value, gradient)`` (``((value, aux), gradient)`` with
     ``has_aux``)."""
-    return _transform("value_and_grad", fn, wrt, has_aux)
+    return _transform("value_and_grad", fn, wrt, has_aux, backend)
 
 
 def jacobian(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:
@@ -370,23 +379,26 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
 
 
 def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
-                       kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None) -> Compiled:
+                       kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None,
+                       backend: str = "numpy") -> Compiled:
     from .pipeline import compile_function
     indices, single = _wrt_indices(fn, wrt)
     return compile_function(fn, specs_for(fn, shapes, static=static), indices, single=single, kind=kind,
-                            has_aux=has_aux)
+                            has_aux=has_aux, backend=backend)
 
 
 def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
-           kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None) -> str:
+           kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None,
+           backend: str = "numpy") -> str:
     """Write the gradient module of ``fn`` to ``path`` (written whole or not at all); return its text.
 
     ``shapes`` maps argument names to shapes of ints or names (``("n", "k")``); arguments not listed
     are scalars. The module exposes ``<fn>_grad`` and ``<fn>_value_and_grad`` and imports only NumPy;
     ``kind="hessian"`` adds ``<fn>_hessian``, ``"hvp"`` adds ``<fn>_hvp``; ``"jacobian"`` and ``"jvp"``
     give ``<fn>_jacobian`` and ``<fn>_jvp``. ``static`` maps arguments to constant values the code is
-    made for (``{"steps": 10}``).
+    made for (``{"steps": 10}``). ``backend="array_api"`` writes code for any array API library instead
+    (it imports ``array_api_compat``).
     """
-    compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static)
+    compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static, backend)
     cache.write_atomic(path, compiled.source)
     return compiled.source

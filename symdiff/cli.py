@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--static", action="append", default=[], metavar="NAME=VALUE",
                        help="an argument the code is made for one value of (an int loop bound, a flag); repeatable")
         p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+        p.add_argument("--backend", default="numpy", metavar="NAME",
+                       help="the namespace the code is written for: numpy (the default) or array_api")
         if cmd in ("grad", "graph"):
             p.add_argument("--has-aux", action="store_true",
                            help="the function returns (value, aux); the gradient functions pass aux through")
@@ -144,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     wrt = names[0] if names and len(names) == 1 else (tuple(names) if names else None)
     kind = "grad" if args.command == "graph" else args.command
     compiled = compile_for_export(fn, wrt, parse_shapes(args.shape), kind, getattr(args, "has_aux", False),
-                                  parse_static(args.static))
+                                  parse_static(args.static), args.backend)
     if args.command == "graph":
         text = {"text": lambda: compiled.graph + "\n", "dot": lambda: compiled.dot, "svg": lambda: _svg(compiled.dot)}
         picture = text[args.format]()

@@ -5,7 +5,8 @@
 2. differentiate (:mod:`symdiff.ad`): :func:`_differentiate` runs the forward passes, then builds the
    derivative graphs the kind of module needs (:func:`~symdiff.ad.derivatives.plans`);
 3. rewrite (:mod:`symdiff.rewrite`): all outputs of a path through the pass list together;
-4. print (:mod:`symdiff.backends.numpy`): each function's statements, the dispatch on branches;
+4. print (:mod:`symdiff.backends`, the ``backend=`` chosen; NumPy by default): each function's statements,
+   the dispatch on branches;
 5. render: the module text from the template, compiled before anyone writes or imports it.
 
 :func:`compile_function` is pure: the same function, argument specs and ``wrt`` give the same
@@ -41,8 +42,7 @@ from .trace.run import trace
 from .trace.tracer import Trace, is_user_file
 from .trace.auxiliary import attach, flatten
 from .backends.numpy.branches import evaluate
-from .backends.numpy.module import module_source
-from .backends import dot
+from .backends import backend_source, dot
 from .trace.branches import Path, decision_tree, explore, guided, is_failure
 from .trace.values import Tracer
 
@@ -112,11 +112,13 @@ def _load_scipy_parts(fn: Callable) -> None:
 def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int], *, single: bool | None = None,
                      kind: str = "grad", func_name: str | None = None, file: str | None = None,
                      has_aux: bool = False, values: Sequence[Any] | None = None,
-                     known: Sequence[tuple[bool, ...]] = ()) -> Compiled:
+                     known: Sequence[tuple[bool, ...]] = (), backend: str = "numpy") -> Compiled:
     """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module
     of the ``kind`` of derivative (see :mod:`symdiff.ad.derivatives`). Branches on traced values: with
     ``values`` (the decorator's actual arguments), the paths ``known`` and the one the values take;
-    without, every path (see :mod:`symdiff.trace.branches`)."""
+    without, every path (see :mod:`symdiff.trace.branches`). ``backend``: the name of the backend that
+    prints the module (:data:`symdiff.backends.BACKENDS`)."""
+    module_source = backend_source(backend)
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
     _load_scipy_parts(fn)
@@ -134,7 +136,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     token = REPORT.set(report)
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
-                        has_aux, values, known, public)
+                        has_aux, values, known, public, module_source)
     except RecursionError as exc:  # (the user's own recursion is reported by _user_failure, at its line)
         raise UnsupportedError(f"{name} is too deep for symdiff to compile ({exc}, {_deepest(exc)}): its graph nests "
                                "deeper than Python's recursion limit; split it into smaller functions, or raise "
@@ -205,7 +207,8 @@ def _trace_path(fn, specs, name, kind, tr, has_aux, values):
     return out, rest[:n], rest[n:n + m], (aux_text, rest[n + m:n + m + k]) if has_aux else None
 
 
-def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known, public) -> Compiled:
+def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known, public,
+             module_source) -> Compiled:
     run = lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux)  # noqa: E731
     if values is None:
         paths = explore(run)

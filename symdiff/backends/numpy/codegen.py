@@ -57,7 +57,11 @@ class ModuleText:
             name = f"C{k}"
             self.reserved.add(name)
             self.const_names[value.digest] = name
-            self.constants.append((name, constant_code(value.array)))
+            self.constants.append((name, self.constant_code(value.array)))
+
+    def constant_code(self, arr) -> str:
+        """How a constant array is written at the top of the module (a backend's ModuleText replaces it)."""
+        return constant_code(arr)
 
 
 def constant_code(arr) -> str:
@@ -95,7 +99,13 @@ def _triangles(arr) -> list:
 
 
 class NodePrinter:
-    """Prints one function body: gives nodes names, prints each statement with its primitive's emit."""
+    """Prints one function body: gives nodes names, prints each statement with its primitive's emit.
+
+    A backend printing for another namespace subclasses it and replaces the hooks: ``emit_table`` (the
+    primitives' code), ``expr_printer`` (SymPy kernels and sizes), :meth:`cast` and :meth:`_in_place`."""
+
+    emit_table = EMIT
+    expr_printer = ExprPrinter
 
     def __init__(self, module: ModuleText, params: Sequence[str], size_bindings: dict[sp.Symbol, str]) -> None:
         self.module = module
@@ -111,7 +121,7 @@ class NodePrinter:
         return code if is_atomic(code) else f"({code})"
 
     def size(self, d: sp.Expr) -> str:
-        return ExprPrinter(self._size_symbols(d)).doprint(d)
+        return self.expr_printer(self._size_symbols(d)).doprint(d)
 
     def shape(self, shape) -> str:
         parts = [self.size(d) for d in shape]
@@ -132,8 +142,8 @@ class NodePrinter:
         symbols.update(sizes)
         small = {ARG[i] for i, x in enumerate(node.inputs) if tuple(x.shape) != tuple(node.shape)} | set(sizes)
         integer = node.dtype == "int64"  # integer data (labels, indices) keeps integer literals
-        return ExprPrinter(symbols, self.module.helpers, small, float_literals=not integer,
-                            integer=integer).doprint(node.expr)
+        return self.expr_printer(symbols, self.module.helpers, small, float_literals=not integer,
+                                 integer=integer).doprint(node.expr)
 
     def _size_symbols(self, expr: sp.Expr) -> dict[sp.Symbol, str]:
         out = {}
@@ -173,7 +183,7 @@ class NodePrinter:
                 lines.append(f"{base}[{index}] = {unwrap(self.code[id(node.inputs[1])])}")
                 self.code[id(node)] = base
                 continue
-            emit = EMIT[node.op]
+            emit = self.emit_table[node.op]
             code = emit(node, [self.code[id(i)] for i in node.inputs], self)
             block = not isinstance(code, str)  # statements filling the array named {name}
             depth = code_depth(node, [depths.get(id(i), 0) for i in node.inputs])
@@ -199,10 +209,15 @@ class NodePrinter:
                 self.namer.reserve(label)
                 lines.append(f"{label} = {code}")
                 code = label
-            final.append(code if cast is None else f"np.asarray({code}, dtype=np.{cast})")
+            final.append(code if cast is None else self.cast(code, cast))
         sizes = [f"{name} = {self.size_bindings[s]}"
                  for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1])]
         return sizes + lines + [returns.format(*final)]
+
+
+    def cast(self, code: str, dtype: str) -> str:
+        """``code`` as an array of ``dtype`` (an output returned in its parameter's dtype)."""
+        return f"np.asarray({code}, dtype=np.{dtype})"
 
 
 def _fresh_and_dead(base: Node, uses: dict[int, int], out_ids: set[int]) -> bool:
@@ -237,9 +252,10 @@ def environment() -> jinja2.Environment:
 
 
 def render_module(header: dict, functions: list[Function], module: ModuleText,
-                  filename: str = "<symdiff generated module>") -> str:
+                  filename: str = "<symdiff generated module>", imports: Sequence[str] | None = None) -> str:
     """The module text, checked: every function and parameter name an identifier, and the whole text
-    compiled (as ``filename``) before anyone writes or imports it (see :mod:`symdiff.escape`)."""
+    compiled (as ``filename``) before anyone writes or imports it (see :mod:`symdiff.escape`). ``imports``:
+    the module's import lines (default: NumPy's, and ``scipy.linalg`` where the code calls it)."""
     try:
         for f in functions:
             escape.name(f.name)
@@ -250,9 +266,11 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
         raise InternalError(f"internal error: a generated function or parameter name: {exc}; nothing was "
                             "written. Please report this with the function") from exc
     body_text = "\n".join(line for f in functions for line in f.body)
-    uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
+    if imports is None:
+        uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
+        imports = ["import numpy as np"] * uses_np + ["import scipy.linalg"] * ("scipy.linalg." in body_text)
     text = environment().get_template("module.py.j2").render(
         header=header, functions=functions, constants=module.constants,
-        helpers=module.helpers.sources(), uses_numpy=uses_np, uses_scipy_linalg="scipy.linalg." in body_text)
+        helpers=module.helpers.sources(), imports=imports)
     escape.check_compiles(text, filename)
     return text

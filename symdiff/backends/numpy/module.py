@@ -17,17 +17,20 @@ from .printer import ExprPrinter
 from .size_checks import size_check_lines
 
 
-def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kind, public, facts) -> str:
+def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kind, public, facts, *,
+                  printer=NodePrinter, module_text=ModuleText, render=render_module) -> str:
     """The module's text: for each traced path (``built``: its functions and graphs, None where it failed)
     the printed functions, the dispatch over the branches (``branching_tree``: the decision tree and its
-    conditions), the guards of sizes and constants, and the header (``facts``: version, file, source hash)."""
+    conditions), the guards of sizes and constants, and the header (``facts``: version, file, source hash).
+    Another backend reuses this structure with its own ``printer`` (a :class:`NodePrinter` made as
+    ``printer(module, params, sizes)``), ``module_text`` and ``render`` (see ``backends/array_api``)."""
     params = [s.name for s in specs]
     ok = [b for b in built if b is not None]
     tree, conditions = branching_tree
     nodes = toposort([o for b in ok for f in b[0] for o in f.outputs] + [c for c, _ in conditions]
                      + [c for p in paths for c in p.conditions])
     labels = [label for f in ok[0][0] for label in f.labels]
-    module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
+    module = module_text(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
     module.name_constants(nodes)
     checks = _guard_lines(name, specs, guard, public) + _relation_lines(name, [p.inputs for p in paths if p.inputs])
     extra = {q for f in ok[0][0] for q in f.extra_params}
@@ -40,17 +43,17 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
         sizes = size_bindings(b[1])
         for f in b[0]:
             fparams = user_params + list(f.extra_params)
-            body = NodePrinter(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
+            body = printer(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
             body = size_check_lines(name, b[1], params, f.outputs, fparams, paths[k].size_origins) + body
             fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
             printed.append(Function(fname, fparams if branching else defaults(fn, fparams),
                                     f"{f.doc} Path {k}." if branching else f.doc, body if branching else checks + body))
     if branching and max(len(p.outcomes) for p in paths) > DEEP:
-        printed += _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks)
+        printed += _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks, printer)
     elif branching:
         sizes = size_bindings(paths[0].inputs)
         for j, (cond, origin) in enumerate(conditions):
-            body = NodePrinter(module, user_params, sizes).body([cond], ["branch"], "return bool({0})")
+            body = printer(module, user_params, sizes).body([cond], ["branch"], "return bool({0})")
             doc = f"Branch condition: {escape.comment(origin.text) if origin else ''}"
             printed.append(Function(f"_{name}_branch_{j}", user_params, doc, body))
         for f in ok[0][0]:
@@ -68,7 +71,7 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
         "wrt": wrt_names, "shapes": ", ".join(f"{public.get(s.name, s.name)}: {_shape_text(s)}" for s in specs),
         "polymorphic": any(isinstance(d, sp.Symbol) for b in ok for n in b[1] for d in n.shape),
     }
-    return render_module(header, printed, module)
+    return render(header, printed, module)
 
 
 #: Past this many branches on one path, the generated function checks each path's outcomes in turn
@@ -76,7 +79,7 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
 DEEP = 8
 
 
-def _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks) -> list[Function]:
+def _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks, printer) -> list[Function]:
     """Per path, a function computing the outcomes of its branches along it; the entry points return
     the code of the path whose outcomes these arguments reproduce (exactly one, when all were traced)."""
     printed = []
@@ -86,7 +89,7 @@ def _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks)
         labels = [f"c{i}" for i in range(len(path.conditions))]
         slots = ", ".join("{%d}" % i for i in range(len(labels)))
         returns = f'return "".join("1" if c else "0" for c in ({slots},))'
-        body = NodePrinter(module, user_params, sizes).body(list(path.conditions), labels, returns)
+        body = printer(module, user_params, sizes).body(list(path.conditions), labels, returns)
         printed.append(Function(f"_{name}_branches_{k}", user_params, f"The outcomes of the {len(labels)} branches "
                                 f"on path {k} (1: taken), computed along it.", body))
     for f in ok[0][0]:

@@ -1,0 +1,194 @@
+"""SymPy kernels as array API code: the NumPy backend's :class:`ExprPrinter`, whose NumPy names are
+translated to the standard's (``np.arccos`` -> ``xp.acos``, ``np.power`` -> ``xp.pow``); a name the
+standard lacks is refused (:class:`NotInStandard`), never printed.
+
+>>> import sympy as sp
+>>> x = sp.Symbol("x", real=True)
+>>> ArrayAPIExprPrinter({x: "x"}).doprint(sp.acos(x) + sp.Max(x, 0))
+'xp.acos(x) + xp.maximum(x, 0.0)'
+"""
+from __future__ import annotations
+
+import ast
+
+import sympy as sp
+
+from ..numpy.printer import ExprPrinter, Helpers
+
+
+class NotInStandard(Exception):
+    """The code needs a function the array API standard does not have (its NumPy or SciPy name)."""
+
+    def __init__(self, function: str) -> None:
+        super().__init__(function)
+        self.function = function
+
+
+#: NumPy names -> the standard's (the same name where it is absent here and in :data:`SAME`).
+RENAMED = {
+    "absolute": "abs", "arccos": "acos", "arcsin": "asin", "arctan": "atan", "arctan2": "atan2",
+    "arccosh": "acosh", "arcsinh": "asinh", "arctanh": "atanh", "power": "pow", "mod": "remainder",
+    "concatenate": "concat", "bool_": "bool",
+}
+#: Names the standard has as NumPy does (functions, constants, dtypes).
+SAME = set("""abs exp expm1 log log1p log2 log10 sqrt square sin cos tan sinh cosh tanh sign floor ceil trunc
+round maximum minimum where clip hypot logaddexp copysign remainder floor_divide logical_and logical_or
+logical_xor logical_not isnan isinf isfinite signbit reciprocal nan inf pi e float32 float64 int64 bool
+sum prod max min mean reshape broadcast_to matmul asarray zeros ones full eye arange tril triu""".split()) | \
+    set(RENAMED.values())
+#: The linear algebra extension (``xp.linalg``), where the namespace has it.
+LINALG = set("inv det slogdet solve pinv cholesky qr svd svdvals eigh eigvalsh matrix_power".split())
+
+
+def standard_name(dotted: str) -> str:
+    """``np.arccos`` -> ``xp.acos``, ``np.linalg.inv`` -> ``xp.linalg.inv``; else :class:`NotInStandard`."""
+    parts = dotted.split(".")
+    if parts[0] == "np" and len(parts) == 2:
+        name = RENAMED.get(parts[1], parts[1])
+        if name in SAME:
+            return f"xp.{name}"
+    if parts[0] == "np" and len(parts) == 3 and parts[1] == "linalg" and parts[2] in LINALG:
+        return f"xp.linalg.{parts[2]}"
+    raise NotInStandard(dotted)
+
+
+def _dotted(node: ast.AST) -> str | None:
+    names = []
+    while isinstance(node, ast.Attribute):
+        names.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return ".".join([node.id, *reversed(names)])
+    return None
+
+
+def to_standard(code: str) -> str:
+    """NumPy code (one expression) with every ``np.<name>`` replaced by the standard's name; a module
+    other than NumPy (``scipy.special.erf``) or a name the standard lacks raises :class:`NotInStandard`."""
+    if "np." not in code and "scipy." not in code:
+        return code
+    tree = ast.parse(code, mode="eval")
+    spans = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and not isinstance(getattr(node, "parent", None), ast.Attribute):
+            dotted = _dotted(node)
+            if dotted is None or dotted.split(".")[0] not in ("np", "scipy"):
+                continue
+            spans.append((node.col_offset, node.end_col_offset, dotted))
+        for child in ast.iter_child_nodes(node):
+            child.parent = node  # type: ignore[attr-defined]
+    data = code.encode()  # (ast's offsets count UTF-8 bytes)
+    for start, end, dotted in sorted(spans, reverse=True):
+        if dotted.startswith("scipy."):
+            raise NotInStandard(dotted)
+        data = data[:start] + standard_name(dotted).encode() + data[end:]
+    return data.decode()
+
+
+class ArrayAPIExprPrinter(ExprPrinter):
+    """Prints scalar SymPy kernels over named arrays with the standard's functions (``xp.``); helpers
+    get the namespace as their first argument."""
+
+    def doprint(self, expr, assign_to=None):
+        return to_standard(super().doprint(expr, assign_to))
+
+    def helper_call(self, name: str, *args: sp.Expr) -> str:
+        return f"{self.helpers.use(name)}({', '.join(['xp', *(self._print(a) for a in args)])})"
+
+    def _print_Heaviside(self, expr) -> str:
+        h0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        h = repr(float(h0)) if h0.is_Number else self._print(h0)
+        return f"{self.helpers.use('_heaviside')}(xp, {self._print(expr.args[0])}, {h})"
+
+    def _print_Piecewise(self, expr) -> str:
+        *pieces, (last, cond) = expr.args
+        if cond != sp.true:
+            raise ValueError("symdiff printer: Piecewise without a default branch")
+        code, number = self._float_arg(last), last.is_Number
+        for value, c in reversed(pieces):
+            chosen = self._float_arg(value)
+            if number and value.is_Number:  # xp.where needs one array among its choices
+                chosen = f"xp.asarray({chosen}, dtype={'xp.int64' if self.integer else 'dtype'})"
+            code, number = f"np.where({self._print(c)}, {chosen}, {code})", False
+        return code
+
+
+#: The helpers of array API modules, each taking the namespace first (``_sigmoid(xp, z)``).
+SOURCES = {
+    "_sigmoid": '''def _sigmoid(xp, x):
+    """Logistic sigmoid 1 / (1 + exp(-x)), without overflow for large |x|."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0, e) / (1.0 + e)''',
+    "_heaviside": '''def _heaviside(xp, x, h):
+    """0 below 0, h at 0, 1 above (NaN stays NaN), as np.heaviside."""
+    return xp.where(x < 0, 0.0, xp.where(x > 0, 1.0, xp.where(x == 0, h, x)))''',
+    "_xlogy": '''def _xlogy(xp, x, y):
+    """x * log(y), and 0 where x == 0 (as scipy.special.xlogy)."""
+    zero = x == 0
+    return xp.where(zero, 0.0, x * xp.log(xp.where(zero, 1.0, y)))''',
+    "_xlog1py": '''def _xlog1py(xp, x, y):
+    """x * log1p(y), and 0 where x == 0 (as scipy.special.xlog1py)."""
+    zero = x == 0
+    return xp.where(zero, 0.0, x * xp.log1p(xp.where(zero, 0.0, y)))''',
+    "_mullog": '''def _mullog(xp, x, y):
+    """x * log(y), and 0 where x == y == 0: the limit of y**t * log(y) at y = 0 for t > 0."""
+    zero = (x == 0) & (y == 0)
+    return xp.where(zero, 0.0, x * xp.log(xp.where(zero, 1.0, y)))''',
+    "_put": '''def _put(a, index, value):
+    """``a`` with ``a[index] = value``: in place, or a new array where arrays are immutable (JAX)."""
+    if hasattr(a, "at"):
+        return a.at[index].set(value)
+    a[index] = value
+    return a''',
+    "_scatter": '''def _scatter(xp, g, shape, index, dtype, device):
+    """Zeros of ``shape`` with ``g`` placed at ``index`` (gradient of indexing)."""
+    return _put(xp.zeros(shape, dtype=dtype, device=device), index, g)''',
+    "_updated": '''def _updated(xp, a, index, value):
+    """A copy of ``a`` with ``a[index]`` replaced by ``value`` (``a[index] = value`` without changing ``a``)."""
+    return _put(xp.asarray(a, copy=True), index, value)''',
+    "_einsum": '''def _einsum(xp, subscripts, *operands):
+    """np.einsum with the standard's functions: the operands' axes aligned by letter (those of the
+    result first, in its order), multiplied, and summed over the letters the result does not have."""
+    inputs, out = subscripts.split("->")
+    letters = sorted(set(inputs.replace(",", "")), key=lambda c: (c not in out, out.find(c), c))
+    product = None
+    for sub, x in zip(inputs.split(","), operands):
+        present = sorted(sub, key=letters.index)
+        x = xp.permute_dims(x, tuple(sub.index(c) for c in present))
+        x = xp.reshape(x, tuple(x.shape[present.index(c)] if c in present else 1 for c in letters))
+        product = x if product is None else product * x
+    summed = tuple(range(len(out), len(letters)))
+    return xp.sum(product, axis=summed) if summed else product''',
+    "_namespace": '''def _namespace(*args):
+    """The array namespace of the arguments that are arrays (NumPy's, if none is)."""
+    arrays = [a for a in args if not isinstance(a, (bool, int, float))]
+    if not arrays:
+        from array_api_compat import numpy as arrays_of_numpy
+        return arrays_of_numpy
+    return array_api_compat.array_namespace(*arrays)''',
+    "BranchNotCompiled": '''class BranchNotCompiled(LookupError):
+    """These arguments take a branch this module has no code for yet (symdiff compiles it when called)."""''',
+}
+#: Helpers that call other helpers.
+NEEDS = {"_scatter": ("_put",), "_updated": ("_put",)}
+
+
+class ArrayAPIHelpers(Helpers):
+    """The helpers of an array API module (:data:`SOURCES`); one the NumPy backend has and this one
+    does not (``_erf``: SciPy) is refused."""
+
+    def use(self, helper: str) -> str:
+        if helper not in SOURCES:
+            raise NotInStandard(helper.strip("_"))
+        for other in NEEDS.get(helper, ()):
+            self.use(other)
+        return super().use(helper)
+
+    def sources(self) -> list[str]:
+        out = []
+        for h in sorted(self.used):
+            text = SOURCES[h].replace(f"def {h}(", f"def {self.names[h]}(", 1)
+            for other in NEEDS.get(h, ()):  # under the name this module gave it
+                text = text.replace(f"{other}(", f"{self.names[other]}(")
+            out.append(text)
+        return out
