@@ -111,17 +111,52 @@ def _emit_gather(node: Node, a: list[str], p) -> str:
     if len(arrays) == 1 and node.inputs[1 + index[arrays[0]][1]].ndim == 1 and \
             all(item == full for k, item in enumerate(index) if k != arrays[0]):
         return f"xp.take({a[0]}, {a[1 + index[arrays[0]][1]]}, axis={arrays[0]})"
+    if len(index) == x.ndim and all(isinstance(item, int) or k in arrays for k, item in enumerate(index)):
+        return f"{p.paren(a[0], '[')}[{index_code(index, x.ndim, a[1:])}]"  # integer arrays on every axis
     raise NotInStandard("indexing by integer arrays on more than one axis (np.take_along_axis, x[i, j])")
 
 
+def _has_arrays(index: tuple) -> bool:
+    return any(isinstance(item, tuple) and item[0] == "array" for item in index)
+
+
 def _emit_scatter(node: Node, a: list[str], p, arrays=()) -> str:
-    if node.op == "scatter_add" and not node.param("unique"):
-        raise NotInStandard("np.add.at (the gradient of indexing with repeated indices)")
+    index = node.param("index")
+    if node.op == "scatter_add" and _has_arrays(index):
+        return _emit_one_hot(node, a, p)
     return p.helper_call_code("_scatter", [a[0], p.shape(node.shape), index_object(node.param("index"), arrays),
                                            dtype_code(node), "device"])
 
 
+def _emit_one_hot(node: Node, a: list[str], p) -> str:
+    """Adding ``g`` at integer-array indices (``np.add.at``, which the standard lacks) as a product with
+    one-hot matrices: one 1-d index array on axis 0 (an embedding's gradient), or two on a matrix
+    (``logp[np.arange(n), y]``). Repeated indices add up, as ``np.add.at`` adds them."""
+    index, shape = node.param("index"), node.shape
+    full = ("slice", None, None, None)
+    items = [item for item in index]
+    arrays = [node.inputs[1 + item[1]] for item in items if isinstance(item, tuple) and item[0] == "array"]
+    codes = [a[1 + item[1]] for item in items if isinstance(item, tuple) and item[0] == "array"]
+    if any(x.ndim != 1 for x in arrays):
+        raise NotInStandard("np.add.at with index arrays of more than one dimension")
+    g = a[0]
+    if len(items) >= 1 and items[0][0] == "array" and all(item == full for item in items[1:]) and \
+            node.inputs[0].ndim == len(shape):
+        hot = f"xp.astype({p.paren(codes[0], '[')}[:, None] == xp.arange({p.size(shape[0])}, device=device), dtype)"
+        if len(shape) == 1:
+            return f"{g} @ {hot}"
+        if len(shape) == 2:
+            return f"{hot}.T @ {p.paren(g, '@')}"
+    if len(items) == 2 and len(arrays) == 2 and len(shape) == 2 and node.inputs[0].ndim == 1:
+        rows, cols = (f"xp.astype({p.paren(c, '[')}[:, None] == xp.arange({p.size(d)}, device=device), dtype)"
+                      for c, d in zip(codes, shape))
+        return f"{rows}.T @ ({p.paren(g, '[')}[:, None]*{cols})"
+    raise NotInStandard("np.add.at (the gradient of this indexing with integer arrays)")
+
+
 def _emit_setitem(node: Node, a: list[str], p) -> str:
+    if _has_arrays(node.param("index")):
+        raise NotInStandard("assignment at integer-array indices (x[idx] = v, np.insert, np.delete)")
     return p.helper_call_code("_updated", [a[0], index_object(node.param("index"), a[2:]), a[1]])
 
 
@@ -173,7 +208,11 @@ def _emit_contract(node: Node, a: list[str], p) -> str:
 
 
 def _emit_einsum(node: Node, a: list[str], p) -> str:
-    return p.helper_call_code("_einsum", [literal(node.param("subscripts")), *a])
+    if any(sub.count(c) > 1 for sub in node.param("subscripts").split("->")[0].split(",") for c in sub):
+        raise NotInStandard(f"np.einsum({node.param('subscripts')!r}) (a letter twice in one operand)")
+    operands = [f"xp.asarray({c}, dtype={dtype_code(node)}, device=device)" if not x.ndim else c
+                for x, c in zip(node.inputs, a)]
+    return p.helper_call_code("_einsum", [literal(node.param("subscripts")), *operands])
 
 
 def _emit_diagonal(node: Node, a: list[str], p) -> str:

@@ -28,7 +28,7 @@ class NotInStandard(Exception):
 RENAMED = {
     "absolute": "abs", "arccos": "acos", "arcsin": "asin", "arctan": "atan", "arctan2": "atan2",
     "arccosh": "acosh", "arcsinh": "asinh", "arctanh": "atanh", "power": "pow", "mod": "remainder",
-    "concatenate": "concat", "bool_": "bool",
+    "concatenate": "concat", "bool_": "bool", "rint": "round",
 }
 #: Names the standard has as NumPy does (functions, constants, dtypes).
 SAME = set("""abs exp expm1 log log1p log2 log10 sqrt square sin cos tan sinh cosh tanh sign floor ceil trunc
@@ -85,12 +85,46 @@ def to_standard(code: str) -> str:
     return data.decode()
 
 
+#: NumPy functions the standard lacks, written with its functions by a helper of the module.
+AS_HELPERS = {"np.heaviside": "_heaviside", "np.exp2": "_exp2", "np.logaddexp2": "_logaddexp2", "np.fmax": "_fmax",
+              "np.fmin": "_fmin", "np.cbrt": "_cbrt"}
+
+
+def _helper_calls(code: str, use) -> str:
+    """``np.heaviside(x, 0.5)`` -> ``_heaviside(xp, x, 0.5)`` for the functions of :data:`AS_HELPERS`."""
+    if not any(name in code for name in AS_HELPERS):
+        return code
+    tree = ast.parse(code, mode="eval")
+    spans = [(n.func.col_offset, n.func.end_col_offset, AS_HELPERS[_dotted(n.func)]) for n in ast.walk(tree)
+             if isinstance(n, ast.Call) and _dotted(n.func) in AS_HELPERS]
+    data = code.encode()
+    for start, end, helper in sorted(spans, reverse=True):
+        assert data[end:end + 1] == b"("
+        data = data[:start] + f"{use(helper)}(xp, ".encode() + data[end + 1:]
+    return data.decode()
+
+
+def _sizes_only(expr) -> bool:
+    """An expression of sizes and numbers alone (``sqrt(n)``, ``log(2)``): Python numbers at run time."""
+    return isinstance(expr, sp.Basic) and bool(expr.args) and not expr.is_Number and \
+        all(s.is_integer for s in expr.free_symbols)
+
+
 class ArrayAPIExprPrinter(ExprPrinter):
     """Prints scalar SymPy kernels over named arrays with the standard's functions (``xp.``); helpers
-    get the namespace as their first argument."""
+    get the namespace as their first argument; functions of sizes alone are Python's (``n**0.5``)."""
+
+    def _print(self, expr, **kwargs):
+        if _sizes_only(expr) and not isinstance(expr, (sp.Add, sp.Mul)):
+            if isinstance(expr, sp.Pow):
+                base, exp = expr.args
+                return f"{self.parenthesize(base, 1000)}**{self.parenthesize(exp, 1000)}"
+            if isinstance(expr, sp.Function) and expr.func in (sp.log, sp.exp) and len(expr.args) == 1:
+                return f"{self.helpers.use('_math')}.{expr.func.__name__}({self._print(expr.args[0])})"
+        return super()._print(expr, **kwargs)
 
     def doprint(self, expr, assign_to=None):
-        return to_standard(super().doprint(expr, assign_to))
+        return to_standard(_helper_calls(super().doprint(expr, assign_to), self.helpers.use))
 
     def helper_call(self, name: str, *args: sp.Expr) -> str:
         return f"{self.helpers.use(name)}({', '.join(['xp', *(self._print(a) for a in args)])})"
@@ -122,6 +156,21 @@ SOURCES = {
     "_heaviside": '''def _heaviside(xp, x, h):
     """0 below 0, h at 0, 1 above (NaN stays NaN), as np.heaviside."""
     return xp.where(x < 0, 0.0, xp.where(x > 0, 1.0, xp.where(x == 0, h, x)))''',
+    "_exp2": '''def _exp2(xp, x):
+    """2**x, as np.exp2."""
+    return xp.pow(2.0, x)''',
+    "_logaddexp2": '''def _logaddexp2(xp, a, b):
+    """log2(2**a + 2**b), as np.logaddexp2."""
+    return xp.logaddexp(a * 0.6931471805599453, b * 0.6931471805599453) / 0.6931471805599453''',
+    "_fmax": '''def _fmax(xp, a, b):
+    """The larger of a and b, the other where one is NaN, as np.fmax."""
+    return xp.where(xp.isnan(b), a, xp.where(xp.isnan(a), b, xp.maximum(a, b)))''',
+    "_fmin": '''def _fmin(xp, a, b):
+    """The smaller of a and b, the other where one is NaN, as np.fmin."""
+    return xp.where(xp.isnan(b), a, xp.where(xp.isnan(a), b, xp.minimum(a, b)))''',
+    "_cbrt": '''def _cbrt(xp, x):
+    """The real cube root, as np.cbrt."""
+    return xp.sign(x) * xp.abs(x) ** (1.0 / 3.0)''',
     "_xlogy": '''def _xlogy(xp, x, y):
     """x * log(y), and 0 where x == 0 (as scipy.special.xlogy)."""
     zero = x == 0
@@ -166,6 +215,7 @@ SOURCES = {
         from array_api_compat import numpy as arrays_of_numpy
         return arrays_of_numpy
     return array_api_compat.array_namespace(*arrays)''',
+    "_math": "import math as _math",
     "BranchNotCompiled": '''class BranchNotCompiled(LookupError):
     """These arguments take a branch this module has no code for yet (symdiff compiles it when called)."""''',
 }
@@ -177,6 +227,17 @@ class ArrayAPIHelpers(Helpers):
     """The helpers of an array API module (:data:`SOURCES`); one the NumPy backend has and this one
     does not (``_erf``: SciPy) is refused."""
 
+    def __init__(self, reserved: set[str] | frozenset[str] = frozenset()) -> None:
+        super().__init__(reserved)
+        taken = set(reserved) | set(self.names.values())
+        for helper in sorted(set(SOURCES) - set(self.names)):  # this backend's own helpers, named alike
+            name, k = helper, 0
+            while name in taken:
+                k += 1
+                name = f"{helper}_{k}"
+            taken.add(name)
+            self.names[helper] = name
+
     def use(self, helper: str) -> str:
         if helper not in SOURCES:
             raise NotInStandard(helper.strip("_"))
@@ -187,7 +248,8 @@ class ArrayAPIHelpers(Helpers):
     def sources(self) -> list[str]:
         out = []
         for h in sorted(self.used):
-            text = SOURCES[h].replace(f"def {h}(", f"def {self.names[h]}(", 1)
+            text = SOURCES[h].replace(f"def {h}(", f"def {self.names[h]}(", 1).replace(
+                f"as {h}", f"as {self.names[h]}")
             for other in NEEDS.get(h, ()):  # under the name this module gave it
                 text = text.replace(f"{other}(", f"{self.names[other]}(")
             out.append(text)
