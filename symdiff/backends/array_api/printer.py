@@ -13,6 +13,7 @@ import ast
 
 import sympy as sp
 
+from ...ir.scalar import HELPERS
 from ..numpy.printer import ExprPrinter, Helpers
 
 
@@ -240,7 +241,9 @@ class ArrayAPIHelpers(Helpers):
 
     def use(self, helper: str) -> str:
         if helper not in SOURCES:
-            raise NotInStandard(helper.strip("_"))
+            numpy_source = HELPERS.get(helper, "")
+            raise NotInStandard(f"scipy.special.{helper.strip('_')}" if "scipy.special" in numpy_source
+                                else helper.strip("_"))
         for other in NEEDS.get(helper, ()):
             self.use(other)
         return super().use(helper)
