@@ -13,6 +13,7 @@ from typing import Callable
 from ...escape import literal
 from ...ir.graph import Node
 from ...ir.primitives.core import _count
+from ..numpy.dispatch.rewrites import _complement
 from .printer import NotInStandard
 
 Emit = Callable[..., "str | list[str]"]
@@ -264,17 +265,38 @@ MATRIX_FUNCTIONS = {"inv": "xp.linalg.inv({})", "det": "xp.linalg.det({})",
 
 
 def _emit_pairwise_squares(node: Node, a: list[str], p) -> list[str]:
+    """Squared distances between the rows of two matrices: one pass per coordinate when there are few."""
     x, y = (p.paren(c, "[") for c in a)
-    return [f"{{name}} = {x}[:, None, :] - {y}[None, :, :]", "{name} = xp.sum({name}*{name}, axis=2)"]
+    k = node.inputs[0].shape[1]
+    square = f"({x}[:, {{c}}, None] - {y}[:, {{c}}])**2"
+    if k.is_Integer:
+        return [f"{{name}} {'+=' if c else '='} {square.format(c=c)}" for c in range(int(k))]
+    k, c = p.size(k), p.namer.fresh("c")
+    return [f"if 1 <= {k} <= {node.param('few')}:  # one pass per coordinate, no n*m*k array of differences",
+            f"    {{name}} = {square.format(c=0)}",
+            f"    for {c} in range(1, {k}):",
+            f"        {{name}} = {{name}} + {square.format(c=c)}",
+            "else:",
+            f"    {{name}} = {x}[:, None, :] - {y}[None, :, :]",
+            "    {name} = xp.sum({name}*{name}, axis=2)"]
 
 
 def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
-    put = p.module.helpers.use("_put")
-    lines = [f"{{name}} = xp.zeros({p.shape(node.shape)}, dtype={dtype_code(node)}, device=device)"]
-    for index, sign, g in zip(node.param("indices"), node.param("signs"), a):
-        target = f"{{name}}[{index_code(index, len(node.shape))}]"
-        value = g if sign == "+" else f"-{p.paren(g, '-')}"
-        lines.append(f"{{name}} = {put}({{name}}, {index_object(index)}, {target} + {value})")
+    """One buffer: the first gradient put into it, the rest of it zeroed (where one slice of one axis
+    leaves a rest), the others added (see the NumPy backend's ``scatter_sum``)."""
+    put, ndim = p.module.helpers.use("_put"), len(node.shape)
+    first = node.param("indices")[0]
+    rest = _complement(first)
+    lines = [f"{{name}} = xp.{'zeros' if rest is None else 'empty'}({p.shape(node.shape)}, dtype={dtype_code(node)}, "
+             "device=device)"]
+    for k, (index, sign, g) in enumerate(zip(node.param("indices"), node.param("signs"), a)):
+        if k == 0:
+            value = g if sign == "+" else f"-{p.paren(g, '-')}"
+            lines.append(f"{{name}} = {put}({{name}}, {index_object(index)}, {value})")
+            lines += [f"{{name}} = {put}({{name}}, {index_object(part)}, 0.0)" for part in rest or ()]
+        else:
+            target = f"{{name}}[{index_code(index, ndim)}]"
+            lines.append(f"{{name}} = {put}({{name}}, {index_object(index)}, {target} {sign} {p.paren(g, '-')})")
     return lines
 
 
@@ -296,7 +318,7 @@ def _refuse(function: str) -> Emit:
 
 EMIT.update({
     "input": lambda n, a, p: n.param("name"),
-    "const": lambda n, a, p: f"xp.asarray({p.const_name(n)}, dtype={dtype_code(n)}, device=device)",
+    "const": lambda n, a, p: p.helper_call_code("_constant", [p.const_name(n), dtype_code(n), "device"]),
     "elementwise": lambda n, a, p: p.expr(n, a),
     "broadcast_to": _emit_broadcast_to,
     "sum": _emit_reduce("sum"), "mean": _emit_mean, "max": _emit_reduce("max"), "min": _emit_reduce("min"),

@@ -2,7 +2,7 @@
 module_source`: functions per path, dispatch on branches, guards of sizes) with this backend's printer,
 constants and rendering. Each generated function starts by finding its arguments' namespace::
 
-    xp = array_api_compat.array_namespace(x, w, b)
+    xp = _array_namespace(x, w, b)             # array_api_compat.array_namespace, per argument types
     dtype = xp.result_type(x, w, b)         # (where arrays are made: constants, zeros)
     device = array_api_compat.device(x)
 
@@ -101,8 +101,7 @@ class ArrayAPINodePrinter(NodePrinter):
         shaped = [p for p in arrays if self.specs[p].shape]
         floats = [p for p in shaped if self.specs[p].dtype.startswith("float")]
         scalars = [p for p in arrays if not self.specs[p].shape and p in used]
-        out = [f"xp = array_api_compat.array_namespace({', '.join(shaped)})" if shaped else
-               f"xp = {self.module.helpers.use('_namespace')}({', '.join(arrays)})"]
+        out = [f"xp = {self.module.helpers.use('_array_namespace')}({', '.join(shaped or arrays)})"]
         if "dtype" in used or any(self.specs[p].dtype.startswith("float") for p in scalars):
             out.append(f"dtype = {_result_type(floats)}")
         if "device" in used or scalars:

@@ -117,7 +117,7 @@ class ArrayAPIExprPrinter(ExprPrinter):
 
     def _print(self, expr, **kwargs):
         if _sizes_only(expr) and not isinstance(expr, (sp.Add, sp.Mul)):
-            if isinstance(expr, sp.Pow):
+            if isinstance(expr, sp.Pow) and not expr.exp.is_Integer:
                 base, exp = expr.args
                 return f"{self.parenthesize(base, 1000)}**{self.parenthesize(exp, 1000)}"
             if isinstance(expr, sp.Function) and expr.func in (sp.log, sp.exp) and len(expr.args) == 1:
@@ -209,13 +209,37 @@ SOURCES = {
         product = x if product is None else product * x
     summed = tuple(range(len(out), len(letters)))
     return xp.sum(product, axis=summed) if summed else product''',
-    "_namespace": '''def _namespace(*args):
-    """The array namespace of the arguments that are arrays (NumPy's, if none is)."""
-    arrays = [a for a in args if not isinstance(a, (bool, int, float))]
-    if not arrays:
-        from array_api_compat import numpy as arrays_of_numpy
-        return arrays_of_numpy
-    return array_api_compat.array_namespace(*arrays)''',
+    "_array_namespace": '''def _array_namespace(*args):
+    """array_api_compat.array_namespace of the arguments that are arrays (Python numbers left out),
+    remembered for each combination of their types; NumPy's own namespace for NumPy arrays (NumPy 2.1
+    and later implement the standard), so that its calls are NumPy's, without wrappers."""
+    types = tuple(map(type, args))
+    xp = _NAMESPACES.get(types)
+    if xp is None:
+        arrays = [a for a in args if not isinstance(a, (bool, int, float))]
+        if not arrays:
+            from array_api_compat import numpy as xp
+        else:
+            xp = array_api_compat.array_namespace(*arrays)
+        if xp.__name__ == "array_api_compat.numpy":
+            import numpy
+            xp = numpy if hasattr(numpy, "cumulative_sum") else xp
+        _NAMESPACES[types] = xp
+    return xp
+
+
+_NAMESPACES = {}''',
+    "_constant": '''def _constant(xp, value, dtype, device):
+    """The constant ``value`` (nested lists, at the top of the module) as an array of ``xp``, made once
+    for each namespace, dtype and device (never written to: the code makes new arrays)."""
+    key = (id(value), xp.__name__, str(dtype), str(device))
+    out = _CONSTANTS.get(key)
+    if out is None:
+        out = _CONSTANTS[key] = xp.asarray(value, dtype=dtype, device=device)
+    return out
+
+
+_CONSTANTS = {}''',
     "_math": "import math as _math",
     "BranchNotCompiled": '''class BranchNotCompiled(LookupError):
     """These arguments take a branch this module has no code for yet (symdiff compiles it when called)."""''',
