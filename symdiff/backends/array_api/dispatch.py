@@ -199,8 +199,8 @@ def _emit_contract(node: Node, a: list[str], p) -> str:
     x, y = (p.paren(c, "*") for c in a)
     if not out and node.inputs[0].ndim == 1:
         return f"xp.vecdot({a[0]}, {a[1]})"
-    if not out:
-        return f"xp.sum({x}*{y})"
+    if not out:  # a full sum of a product: one dot of the flattened operands
+        return f"xp.vecdot(xp.reshape({a[0]}, (-1,)), xp.reshape({a[1]}, (-1,)))"
     first = inputs.split(",")[0]
     axes = tuple(k for k, c in enumerate(first) if c not in out)
     if "".join(c for c in first if c in out) != out:
@@ -275,7 +275,7 @@ def _emit_pairwise_squares(node: Node, a: list[str], p) -> list[str]:
     return [f"if 1 <= {k} <= {node.param('few')}:  # one pass per coordinate, no n*m*k array of differences",
             f"    {{name}} = {square.format(c=0)}",
             f"    for {c} in range(1, {k}):",
-            f"        {{name}} = {{name}} + {square.format(c=c)}",
+            f"        {{name}} += {square.format(c=c)}",
             "else:",
             f"    {{name}} = {x}[:, None, :] - {y}[None, :, :]",
             "    {name} = xp.sum({name}*{name}, axis=2)"]
@@ -284,7 +284,7 @@ def _emit_pairwise_squares(node: Node, a: list[str], p) -> list[str]:
 def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
     """One buffer: the first gradient put into it, the rest of it zeroed (where one slice of one axis
     leaves a rest), the others added (see the NumPy backend's ``scatter_sum``)."""
-    put, ndim = p.module.helpers.use("_put"), len(node.shape)
+    put = p.module.helpers.use("_put")
     first = node.param("indices")[0]
     rest = _complement(first)
     lines = [f"{{name}} = xp.{'zeros' if rest is None else 'empty'}({p.shape(node.shape)}, dtype={dtype_code(node)}, "
@@ -295,8 +295,8 @@ def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
             lines.append(f"{{name}} = {put}({{name}}, {index_object(index)}, {value})")
             lines += [f"{{name}} = {put}({{name}}, {index_object(part)}, 0.0)" for part in rest or ()]
         else:
-            target = f"{{name}}[{index_code(index, ndim)}]"
-            lines.append(f"{{name}} = {put}({{name}}, {index_object(index)}, {target} {sign} {p.paren(g, '-')})")
+            helper = p.module.helpers.use("_add" if sign == "+" else "_subtract")
+            lines.append(f"{{name}} = {helper}({{name}}, {index_object(index)}, {g})")
     return lines
 
 
@@ -308,6 +308,12 @@ def _emit_argreduce(node: Node, a: list[str], p) -> str:
 def _emit_flip(node: Node, a: list[str], p) -> str:
     axes = node.param("axes")
     return f"xp.flip({a[0]}, axis={axes[0] if len(axes) == 1 else tuple(axes)})"
+
+
+def _emit_add_diagonal(node: Node, a: list[str], p) -> str:
+    value = float(node.param("value"))
+    eye = p.helper_call_code("_identity", [p.size(node.shape[0]), "dtype", "device"])
+    return f"{p.paren(a[0], '+')} + {eye if value == 1.0 else f'{value!r}*{eye}'}"
 
 
 def _refuse(function: str) -> Emit:
@@ -358,7 +364,6 @@ EMIT.update({
     "random_after": lambda n, a, p: a[0],
     "scatter_sum": _emit_scatter_sum,
     "pairwise_squares": _emit_pairwise_squares,
-    "add_diagonal": lambda n, a, p: f"{p.paren(a[0], '+')} + {float(n.param('value'))!r}*xp.eye("
-                                    f"{p.size(n.shape[0])}, dtype=dtype, device=device)",
+    "add_diagonal": _emit_add_diagonal,
     "ones": lambda n, a, p: f"xp.ones({p.size(n.shape[0])}, dtype=dtype, device=device)",
 })

@@ -190,6 +190,25 @@ SOURCES = {
         return a.at[index].set(value)
     a[index] = value
     return a''',
+    "_add": '''def _add(a, index, value):
+    """``a`` with ``value`` added to ``a[index]``: in place, or a new array where arrays are immutable (JAX)."""
+    if hasattr(a, "at"):
+        return a.at[index].add(value)
+    a[index] += value
+    return a''',
+    "_subtract": '''def _subtract(a, index, value):
+    """``a`` with ``value`` subtracted from ``a[index]``: in place, or a new array where arrays are immutable."""
+    if hasattr(a, "at"):
+        return a.at[index].add(-value)
+    a[index] -= value
+    return a''',
+    "_identity": '''def _identity(xp, n, dtype, device):
+    """The n x n identity of ``xp``, made once for each namespace, dtype and device (never written to)."""
+    key = ("identity", n, xp.__name__, str(dtype), str(device))
+    out = _CONSTANTS.get(key)
+    if out is None:
+        out = _CONSTANTS[key] = xp.eye(n, dtype=dtype, device=device)
+    return out''',
     "_scatter": '''def _scatter(xp, g, shape, index, dtype, device):
     """Zeros of ``shape`` with ``g`` placed at ``index`` (gradient of indexing)."""
     return _put(xp.zeros(shape, dtype=dtype, device=device), index, g)''',
@@ -245,7 +264,7 @@ _CONSTANTS = {}''',
     """These arguments take a branch this module has no code for yet (symdiff compiles it when called)."""''',
 }
 #: Helpers that call other helpers.
-NEEDS = {"_scatter": ("_put",), "_updated": ("_put",)}
+NEEDS = {"_scatter": ("_put",), "_updated": ("_put",), "_identity": ("_constant",)}
 
 
 class ArrayAPIHelpers(Helpers):
