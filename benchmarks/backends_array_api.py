@@ -6,9 +6,10 @@ Run from the repository root::
 
 For each workload of ``benchmarks/bench.py`` both backends' ``symdiff.value_and_grad`` are compiled,
 checked to agree (1e-12 relative), and timed side by side in alternating batches (the fastest batch's
-per-call time, which a loaded machine disturbs least; single-threaded, float64); the table gives both times, their ratio (target:
-within 1.1x) and, for information, the array API module on ``array_api_strict`` arrays (the
-conformance library: a reference implementation, not a fast one). ``--quick``: the small rows only.
+per-call time, which a loaded machine disturbs least; single-threaded, float64); the table gives
+both times, their ratio (target: within 1.1x) and, for information, the array API module on
+``array_api_strict`` arrays (the conformance library: a reference implementation, not a fast one).
+``--quick``: the small rows only.
 """
 from __future__ import annotations
 

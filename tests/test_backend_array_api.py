@@ -335,3 +335,31 @@ def test_gpu_arrays():
         value, grads = _value_and_grad(fn, wrt, "array_api")(*[to_gpu(a) for a in args])
         _check((float(value), tuple(np.asarray(g.get() if hasattr(g, "get") else g.cpu()) for g in grads)),
                _reference(fn, wrt, args), 1e-10)
+
+
+def rosenbrock(x):
+    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+@pytest.mark.parametrize("library", ["jax", "torch", "dask"])
+def test_slice_gradients_on_immutable_and_lazy_arrays(library):
+    """Slice gradients fill one buffer: in place on torch, through .at[] on JAX, lazily on dask."""
+    pytest.importorskip(library)
+    if library == "jax":
+        import jax
+        jax.config.update("jax_enable_x64", True)
+        convert = jax.numpy.asarray
+    elif library == "torch":
+        import torch
+        convert = torch.from_numpy
+    else:
+        import dask.array as da
+        convert = lambda a: da.from_array(a, chunks=3)  # noqa: E731
+    x = np.random.default_rng(12).standard_normal(7)
+    got = _value_and_grad(rosenbrock, None, "array_api")(convert(x))
+    _check((np.asarray(got[0]), np.asarray(got[1])), _reference(rosenbrock, None, [x]))
+    # the closed form of Rosenbrock's gradient
+    want = np.zeros(7)
+    want[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    want[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    _close(got[1], want, 1e-12)
