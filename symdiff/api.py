@@ -98,7 +98,8 @@ class Transformed:
         """The leaves' specs and layout of the arguments (containers: :mod:`symdiff.arguments`), the flat
         leaves then directions, and what the generated entry point is called with."""
         n = len(self.params)
-        specs, layout = arguments.bind(self.params, values[:n])  # directions: shaped like their wrt
+        # (directions: shaped like their wrt; array_api: other libraries' arrays too)
+        specs, layout = arguments.bind(self.params, values[:n], self.backend[0])
         if not layout.has_trees:
             return specs, layout, values, call_values(values)
         leaves = layout.leaves(values[:n])

@@ -35,7 +35,7 @@ from .runtime.specs import ArgSpec, split_dtype
 Wrt = Any  # str | int | Sequence[str | int] | None
 
 
-def spec_of(name: str, value: Any, leaf_of: str | None = None) -> ArgSpec:
+def spec_of(name: str, value: Any, leaf_of: str | None = None, backend: str = "numpy") -> ArgSpec:
     """The argument record of ``value`` passed as ``name``. ``np.matrix`` (``*`` is a matrix product, every
     result is 2-d) and masked arrays (masked entries are left out) have semantics the traced NumPy code
     does not follow: they are refused rather than differentiated as plain arrays. ``leaf_of``: the path
@@ -59,6 +59,9 @@ def spec_of(name: str, value: Any, leaf_of: str | None = None) -> ArgSpec:
         return ArgSpec(name, tuple(value.shape), "int64")
     if isinstance(value, (str, type(None))) or (leaf_of and callable(value) and not isinstance(value, type)):
         return ArgSpec(name, None, static=value)
+    if backend == "array_api" and not isinstance(value, np.ndarray):  # torch, JAX, dask, CuPy arrays...
+        from .backends.array_api.arrays import spec_of as array_api_spec
+        return array_api_spec(shown, value)
     from .trace.random_standins import is_generator, outside_message
     if is_generator(value):
         raise TraceError(f"argument {outside_message(shown, value)}")
@@ -92,8 +95,9 @@ def leaf_names(params: Sequence[str], trees: Sequence[pytrees.TreeDef]) -> list[
     return out
 
 
-def bind(params: Sequence[str], values: Sequence[Any]) -> tuple[list[ArgSpec], Layout]:
-    """The flat leaves' specs of the parameters' ``values`` and the layout mapping them back."""
+def bind(params: Sequence[str], values: Sequence[Any], backend: str = "numpy") -> tuple[list[ArgSpec], Layout]:
+    """The flat leaves' specs of the parameters' ``values`` and the layout mapping them back (``backend``:
+    ``"array_api"`` also takes other libraries' arrays)."""
     trees, leaves = [], []
     for name, value in zip(params, values):
         if pytrees.is_container(value) or isinstance(value, dict):  # (flatten refuses dict subclasses, saying why)
@@ -104,7 +108,7 @@ def bind(params: Sequence[str], values: Sequence[Any]) -> tuple[list[ArgSpec], L
             trees.append(pytrees.LEAF)
             leaves.append((name, None, value))
     names = leaf_names(params, trees)
-    specs = [spec_of(n, v, path_text(p, path) if path is not None else None)
+    specs = [spec_of(n, v, path_text(p, path) if path is not None else None, backend)
              for n, (p, path, v) in zip(names, leaves)]
     return specs, Layout(tuple(params), tuple(trees), tuple(names))
 

@@ -137,8 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the function returns (value, aux); the gradient functions pass aux through")
         if cmd != "graph":
             p.add_argument("-o", "--output", metavar="OUT.py", help="write the module here instead of stdout")
-            p.add_argument("--backend", default="numpy", help="numpy (the default), numba (fused numba.njit loops) "
-                           "or numba-parallel (the same, their outer loops in parallel)")
+            p.add_argument("--backend", default="numpy", help="numpy (the default), numba (fused numba.njit loops), "
+                           "numba-parallel (the same, their outer loops in parallel) or array_api (code for any "
+                           "array API library: torch, JAX, CuPy, dask)")
         else:
             p.add_argument("--format", choices=("text", "dot", "svg"), default="text",
                            help="text (the default), Graphviz DOT, or SVG drawn by Graphviz's dot program")

@@ -130,7 +130,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
                      kind: str = "grad", func_name: str | None = None, file: str | None = None,
                      has_aux: bool = False, values: Sequence[Any] | None = None,
                      known: Sequence[tuple[bool, ...]] = (), tree: TreeWrt | None = None,
-                     backend: tuple[str, tuple] = ("numpy", ())) -> Compiled:
+                     backend: tuple[str, tuple] | str = ("numpy", ())) -> Compiled:
     """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module
     of the ``kind`` of derivative (see :mod:`symdiff.ad.derivatives`). Branches on traced values: with
     ``values`` (the decorator's actual arguments), the paths ``known`` and the one the values take;
@@ -139,6 +139,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     ``backend``: a name and options checked by :func:`symdiff.backends.resolve`."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
+    backend = backends.resolve(backend) if isinstance(backend, str) else backend
     _load_scipy_parts(fn)
     name = identifier(func_name or name_of(fn))
     for i in wrt:

@@ -24,12 +24,14 @@ class Backend(NamedTuple):
     requires: str | None = None  #: the package the generated code imports (and the extra installing it)
     options: tuple[tuple[str, Any], ...] = ()  #: options this name implies (numba-parallel: parallel=True)
     accepts: tuple[str, ...] = ()  #: the options ``backend_options`` may set
+    extra: str | None = None  #: the extra installing ``requires``, where its name differs
 
 
 BACKENDS: dict[str, Backend] = {
     "numpy": Backend("numpy.module", "module_source"),
     "numba": Backend("numba.module", "module_source", "numba", accepts=("parallel",)),
     "numba-parallel": Backend("numba.module", "module_source", "numba", (("parallel", True),), ("parallel",)),
+    "array_api": Backend("array_api.module", "module_source", "array_api_compat", extra="array-api"),
 }
 
 
@@ -52,7 +54,7 @@ def resolve(name: Any = "numpy", options: Mapping[str, Any] | None = None) -> tu
         merged[key] = value
     if row.requires and importlib.util.find_spec(row.requires) is None:
         raise BackendError(f"backend={name!r} needs {row.requires}, which is not installed: "
-                           f"pip install \"symdiff[{row.requires}]\" (or pip install {row.requires}), "
+                           f"pip install \"symdiff[{row.extra or row.requires}]\" (or pip install {row.requires}), "
                            "or leave out backend= for the NumPy backend")
     return name, tuple(sorted(merged.items()))
 

@@ -63,7 +63,11 @@ class ModuleText:
             name = f"C{k}"
             self.reserved.add(name)
             self.const_names[value.digest] = name
-            self.constants.append((name, constant_code(value.array)))
+            self.constants.append((name, self.constant_code(value.array)))
+
+    def constant_code(self, arr) -> str:
+        """How a constant array is written at the top of the module (a backend's ModuleText replaces it)."""
+        return constant_code(arr)
 
 
 def constant_code(arr) -> str:
@@ -101,10 +105,14 @@ def _triangles(arr) -> list:
 
 
 class NodePrinter:
-    """Prints one function body: gives nodes names, prints each statement with its primitive's emit."""
+    """Prints one function body: gives nodes names, prints each statement with its primitive's emit.
+
+    A backend printing for another namespace subclasses it and replaces the hooks: ``emit_table`` (the
+    primitives' code), ``expr_printer`` (SymPy kernels and sizes), :meth:`cast` and :meth:`_in_place`."""
 
     #: Each primitive's code (another backend's printer may add ops of its own, see backends/numba).
     emit_table = EMIT
+    expr_printer = ExprPrinter
 
     def __init__(self, module: ModuleText, params: Sequence[str], size_bindings: dict[sp.Symbol, str]) -> None:
         self.module = module
@@ -124,7 +132,7 @@ class NodePrinter:
         return code if is_atomic(code) else f"({code})"
 
     def size(self, d: sp.Expr) -> str:
-        return ExprPrinter(self._size_symbols(d)).doprint(d)
+        return self.expr_printer(self._size_symbols(d)).doprint(d)
 
     def shape(self, shape) -> str:
         parts = [self.size(d) for d in shape]
@@ -145,7 +153,7 @@ class NodePrinter:
         integer = node.dtype == "int64"  # integer data (labels, indices) keeps integer literals
         names = [*args, *sizes.values()]
         if not all(a.isidentifier() and not a.startswith(_MARK) for a in names):
-            return ExprPrinter({**{ARG[i]: a for i, a in enumerate(args)}, **sizes}, self.module.helpers, small,
+            return self.expr_printer({**{ARG[i]: a for i, a in enumerate(args)}, **sizes}, self.module.helpers, small,
                                float_literals=not integer, integer=integer).doprint(node.expr)
         # Over plain names the printed form does not depend on the names (each is one operand): printed
         # once per module with marks in their places, then filled in (a long program repeats expressions).
@@ -153,7 +161,7 @@ class NodePrinter:
         template = self.module.printed.get(key)
         if template is None:
             marks = {ARG[i]: f"{_MARK}{i}_" for i in range(len(args))}
-            template = ExprPrinter({**marks, **sizes}, self.module.helpers, small, float_literals=not integer,
+            template = self.expr_printer({**marks, **sizes}, self.module.helpers, small, float_literals=not integer,
                                    integer=integer).doprint(node.expr)
             self.module.printed[key] = template
         return _MARKS.sub(lambda m: args[int(m.group(1))], template)
@@ -301,10 +309,15 @@ class NodePrinter:
                 self.namer.reserve(label)
                 lines.append(f"{label} = {code}")
                 code = label
-            final.append(code if cast is None else f"np.asarray({code}, dtype=np.{cast})")
+            final.append(code if cast is None else self.cast(code, cast))
         sizes = [f"{name} = {self.size_bindings[s]}"
                  for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1]) if s not in self.runtime]
         return sizes + lines + [returns.format(*final)]
+
+
+    def cast(self, code: str, dtype: str) -> str:
+        """``code`` as an array of ``dtype`` (an output returned in its parameter's dtype)."""
+        return f"np.asarray({code}, dtype=np.{dtype})"
 
 
 def _part_groups(order: list[Node]) -> dict[int, tuple]:
@@ -377,9 +390,10 @@ def environment() -> jinja2.Environment:
 
 
 def render_module(header: dict, functions: list[Function], module: ModuleText,
-                  filename: str = "<symdiff generated module>") -> str:
+                  filename: str = "<symdiff generated module>", imports: Sequence[str] | None = None) -> str:
     """The module text, checked: every function and parameter name an identifier, and the whole text
-    compiled (as ``filename``) before anyone writes or imports it (see :mod:`symdiff.escape`)."""
+    compiled (as ``filename``) before anyone writes or imports it (see :mod:`symdiff.escape`). ``imports``:
+    the module's import lines (default: NumPy's, and ``scipy.linalg`` where the code calls it)."""
     try:
         for f in functions:
             escape.name(f.name)
@@ -390,11 +404,13 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
         raise InternalError(f"internal error: a generated function or parameter name: {exc}; nothing was "
                             "written. Please report this with the function") from exc
     body_text = "\n".join(line for f in functions for line in f.body)
-    uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
-    uses_numba = any(f.decorator.startswith("numba.") for f in functions)
+    if imports is None:
+        uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
+        uses_numba = any(f.decorator.startswith("numba.") for f in functions)
+        imports = (["import numpy as np"] * uses_np + ["import numba"] * uses_numba
+                   + ["import scipy.linalg"] * ("scipy.linalg." in body_text))
     text = environment().get_template("module.py.j2").render(
         header=header, functions=functions, constants=module.constants,
-        helpers=module.helpers.sources(), uses_numpy=uses_np, uses_numba=uses_numba,
-        uses_scipy_linalg="scipy.linalg." in body_text)
+        helpers=module.helpers.sources(), imports=imports)
     escape.check_compiles(text, filename)
     return text

@@ -20,20 +20,21 @@ from .size_checks import size_check_lines
 
 
 def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kind, public, facts, containers=None,
-                  has_aux=False, *, printer=NodePrinter, render=render_module) -> str:
+                  has_aux=False, *, printer=NodePrinter, module_text=ModuleText, render=render_module) -> str:
     """The module's text: for each traced path (``built``: its functions and graphs, None where it failed)
     the printed functions, the dispatch over the branches (``branching_tree``: the decision tree and its
     conditions), the guards of sizes and constants, and the header (``facts``: version, file, source hash).
     ``containers``: container arguments (a :class:`~symdiff.runtime.pytrees.TreeWrt`), unpacked by the entry points.
-    Another backend may print the functions' bodies with its own ``printer`` (a :class:`NodePrinter`) and
-    ``render`` the module with the functions it adds (see :mod:`symdiff.backends.numba`)."""
+    Another backend reuses this structure with its own ``printer`` (a :class:`NodePrinter` made as
+    ``printer(module, params, sizes)``), ``module_text`` and ``render`` (see backends/numba and
+    backends/array_api)."""
     params = [s.name for s in specs]
     ok = [b for b in built if b is not None]
     tree, conditions = branching_tree
     nodes = toposort([o for b in ok for f in b[0] for o in f.outputs] + [c for c, _ in conditions]
                      + [c for p in paths for c in p.conditions])
     labels = [label for f in ok[0][0] for label in f.labels]
-    module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
+    module = module_text(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
     module.name_constants(nodes)
     checks = _guard_lines(name, specs, guard, public) + _relation_lines(name, [p.inputs for p in paths if p.inputs])
     extra = {q for f in ok[0][0] for q in f.extra_params}
@@ -52,11 +53,11 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
             printed.append(Function(fname, fparams if branching else defaults(fn, fparams),
                                     f"{f.doc} Path {k}." if branching else f.doc, body if branching else checks + body))
     if branching and max(len(p.outcomes) for p in paths) > DEEP:
-        printed += _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks)
+        printed += _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks, printer)
     elif branching:
         sizes = size_bindings(paths[0].inputs)
         for j, (cond, origin) in enumerate(conditions):
-            body = NodePrinter(module, user_params, sizes).body([cond], ["branch"], "return bool({0})")
+            body = printer(module, user_params, sizes).body([cond], ["branch"], "return bool({0})")
             doc = f"Branch condition: {escape.comment(origin.text) if origin else ''}"
             printed.append(Function(f"_{name}_branch_{j}", user_params, doc, body))
         for f in ok[0][0]:
@@ -85,7 +86,7 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
 DEEP = 8
 
 
-def _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks) -> list[Function]:
+def _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks, printer) -> list[Function]:
     """Per path, a function computing the outcomes of its branches along it; the entry points return
     the code of the path whose outcomes these arguments reproduce (exactly one, when all were traced)."""
     printed = []
@@ -95,7 +96,7 @@ def _signature_dispatch(name, fn, paths, built, ok, user_params, module, checks)
         labels = [f"c{i}" for i in range(len(path.conditions))]
         slots = ", ".join("{%d}" % i for i in range(len(labels)))
         returns = f'return "".join("1" if c else "0" for c in ({slots},))'
-        body = NodePrinter(module, user_params, sizes).body(list(path.conditions), labels, returns)
+        body = printer(module, user_params, sizes).body(list(path.conditions), labels, returns)
         printed.append(Function(f"_{name}_branches_{k}", user_params, f"The outcomes of the {len(labels)} branches "
                                 f"on path {k} (1: taken), computed along it.", body))
     for f in ok[0][0]:

@@ -1,0 +1,369 @@
+"""The array API code of each primitive: :data:`EMIT`, primitive name -> ``emit(node, args, printer)``,
+as the NumPy backend's table (``backends/numpy/dispatch``) is for NumPy. Written only with the
+standard's functions, methods and indexing (every axis indexed, or an ``...``); arrays are made in the
+inputs' ``dtype`` on their ``device`` (names the function's prologue binds, see :mod:`.module`).
+
+A primitive missing here, or one whose parameters the standard cannot express, raises
+:class:`~.printer.NotInStandard` with the NumPy function it would need: the compiler refuses the
+function, naming that function and the user's line (see :mod:`.module`)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from ...escape import literal
+from ...ir.graph import Node
+from ...ir.primitives.core import _count
+from ..numpy.dispatch.rewrites import _complement
+from .printer import NotInStandard
+
+Emit = Callable[..., "str | list[str]"]
+EMIT: dict[str, Emit] = {}
+
+
+def dtype_code(node: Node) -> str:
+    """The dtype of arrays made for ``node``: the inputs' float dtype, or the standard's int64 / bool."""
+    return {"int64": "xp.int64", "bool": "xp.bool"}.get(node.dtype, "dtype")
+
+
+def index_parts(index: tuple, arrays: list[str]) -> list[str]:
+    parts = []
+    for item in index:
+        if item is None:
+            parts.append("None")
+        elif item is Ellipsis:
+            parts.append("...")
+        elif isinstance(item, tuple) and item[0] == "array":
+            parts.append(arrays[item[1]])
+        elif isinstance(item, tuple):
+            start, stop, step = item[1:]
+            s = f"{'' if start is None else start}:{'' if stop is None else stop}"
+            parts.append(s + (f":{step}" if step not in (None, 1) else ""))
+        else:
+            parts.append(str(item))
+    return parts
+
+
+def index_code(index: tuple, ndim: int, arrays: list[str] = ()) -> str:
+    """The index as the standard reads it: each axis of the ``ndim``-dimensional array indexed, or a
+    trailing ``...`` (NumPy's ``x[0]`` of a matrix is ``x[0, ...]``)."""
+    parts = index_parts(index, list(arrays))
+    while len(parts) > 1 and parts[-1] == ":":
+        parts.pop()
+    covered = sum(1 for p in parts if p != "None")
+    if "..." not in parts and covered < ndim:
+        parts.append("...")
+    return ", ".join(parts) if parts else "..."
+
+
+def index_object(index: tuple, arrays: list[str] = ()) -> str:
+    """The index as a Python tuple (what ``np.s_[...]`` makes), for a helper to index with."""
+    out = []
+    for item, part in zip(index, index_parts(index, list(arrays))):
+        if isinstance(item, tuple) and item[0] == "slice":
+            out.append("slice(" + ", ".join("None" if v is None else str(v) for v in item[1:]) + ")")
+        else:
+            out.append("Ellipsis" if part == "..." else part)
+    return "(" + ", ".join(out) + ("," if len(out) == 1 else "") + ")"
+
+
+def _axis_args(node: Node, x: Node) -> list[str]:
+    axes, args = node.param("axis"), []
+    if len(axes) != x.ndim or (node.param("keepdims") and x.ndim):
+        args.append("axis=" + (str(axes[0]) if len(axes) == 1 else str(tuple(axes))))
+    if node.param("keepdims") and x.ndim:
+        args.append("keepdims=True")
+    return args
+
+
+def _emit_reduce(fn: str) -> Emit:
+    def emit(node: Node, a: list[str], p) -> str:
+        x = node.inputs[0]
+        arg = f"xp.astype({a[0]}, dtype)" if x.dtype == "bool" and node.dtype != "bool" else a[0]
+        return f"xp.{fn}({', '.join([arg, *_axis_args(node, x)])})"
+    return emit
+
+
+def _emit_mean(node: Node, a: list[str], p) -> str:
+    count = _count(node)
+    total = _emit_reduce("sum")(node, a, p)
+    return total if count == 1 else f"{total}/{p.paren(p.size(count), '/')}"
+
+
+def _emit_transpose(node: Node, a: list[str], p) -> str:
+    axes = node.param("axes")
+    if len(axes) == 2 and axes == (1, 0):
+        return f"{p.paren(a[0], '.')}.T"
+    return f"xp.permute_dims({a[0]}, {tuple(axes)})"
+
+
+def _emit_getitem(node: Node, a: list[str], p) -> str:
+    x = node.inputs[0]
+    base = p.paren(a[0], "[") if x.ndim else f"xp.asarray({a[0]})"
+    return f"{base}[{index_code(node.param('index'), x.ndim)}]"
+
+
+def _emit_gather(node: Node, a: list[str], p) -> str:
+    """One 1-d index array on one axis, every other axis whole: ``xp.take``; basic indexes as such."""
+    index, x = node.param("index"), node.inputs[0]
+    arrays = [k for k, item in enumerate(index) if isinstance(item, tuple) and item[0] == "array"]
+    if not arrays:
+        return f"{p.paren(a[0], '[')}[{index_code(index, x.ndim, a[1:])}]"
+    full = ("slice", None, None, None)
+    if len(arrays) == 1 and node.inputs[1 + index[arrays[0]][1]].ndim == 1 and \
+            all(item == full for k, item in enumerate(index) if k != arrays[0]):
+        return f"xp.take({a[0]}, {a[1 + index[arrays[0]][1]]}, axis={arrays[0]})"
+    if len(index) == x.ndim and all(isinstance(item, int) or k in arrays for k, item in enumerate(index)):
+        return f"{p.paren(a[0], '[')}[{index_code(index, x.ndim, a[1:])}]"  # integer arrays on every axis
+    raise NotInStandard("indexing by integer arrays on more than one axis (np.take_along_axis, x[i, j])")
+
+
+def _has_arrays(index: tuple) -> bool:
+    return any(isinstance(item, tuple) and item[0] == "array" for item in index)
+
+
+def _emit_scatter(node: Node, a: list[str], p, arrays=()) -> str:
+    index = node.param("index")
+    if node.op == "scatter_add" and _has_arrays(index):
+        return _emit_one_hot(node, a, p)
+    return p.helper_call_code("_scatter", [a[0], p.shape(node.shape), index_object(node.param("index"), arrays),
+                                           dtype_code(node), "device"])
+
+
+def _emit_one_hot(node: Node, a: list[str], p) -> str:
+    """Adding ``g`` at integer-array indices (``np.add.at``, which the standard lacks) as a product with
+    one-hot matrices: one 1-d index array on axis 0 (an embedding's gradient), or two on a matrix
+    (``logp[np.arange(n), y]``). Repeated indices add up, as ``np.add.at`` adds them."""
+    index, shape = node.param("index"), node.shape
+    full = ("slice", None, None, None)
+    items = [item for item in index]
+    arrays = [node.inputs[1 + item[1]] for item in items if isinstance(item, tuple) and item[0] == "array"]
+    codes = [a[1 + item[1]] for item in items if isinstance(item, tuple) and item[0] == "array"]
+    if any(x.ndim != 1 for x in arrays):
+        raise NotInStandard("np.add.at with index arrays of more than one dimension")
+    g = a[0]
+    if len(items) >= 1 and items[0][0] == "array" and all(item == full for item in items[1:]) and \
+            node.inputs[0].ndim == len(shape):
+        hot = f"xp.astype({p.paren(codes[0], '[')}[:, None] == xp.arange({p.size(shape[0])}, device=device), dtype)"
+        if len(shape) == 1:
+            return f"{g} @ {hot}"
+        if len(shape) == 2:
+            return f"{hot}.T @ {p.paren(g, '@')}"
+    if len(items) == 2 and len(arrays) == 2 and len(shape) == 2 and node.inputs[0].ndim == 1:
+        rows, cols = (f"xp.astype({p.paren(c, '[')}[:, None] == xp.arange({p.size(d)}, device=device), dtype)"
+                      for c, d in zip(codes, shape))
+        return f"{rows}.T @ ({p.paren(g, '[')}[:, None]*{cols})"
+    raise NotInStandard("np.add.at (the gradient of this indexing with integer arrays)")
+
+
+def _emit_setitem(node: Node, a: list[str], p) -> str:
+    if _has_arrays(node.param("index")):
+        raise NotInStandard("assignment at integer-array indices (x[idx] = v, np.insert, np.delete)")
+    return p.helper_call_code("_updated", [a[0], index_object(node.param("index"), a[2:]), a[1]])
+
+
+def _emit_concat(node: Node, a: list[str], p) -> str:
+    axis = node.param("axis")
+    return f"xp.concat([{', '.join(a)}]{'' if axis == 0 else f', axis={axis}'})"
+
+
+def _emit_slice_axis(node: Node, a: list[str], p) -> str:
+    axis, start, stop = node.param("axis"), node.param("start"), node.param("stop")
+    x = node.inputs[0]
+    end = "" if stop == x.shape[axis] else p.size(stop)
+    cut = f"{'' if start == 0 else p.size(start)}:{end}"
+    parts = [":"] * axis + [cut] + (["..."] if axis < x.ndim - 1 else [])
+    return f"{p.paren(a[0], '[')}[{', '.join(parts)}]"
+
+
+def _emit_roll(node: Node, a: list[str], p) -> str:
+    shift, axis = node.param("shift"), node.param("axis")
+    if len(shift) == 1:
+        return f"xp.roll({a[0]}, {shift[0]}, axis={axis[0]})"
+    return f"xp.roll({a[0]}, {tuple(shift)}, axis={tuple(axis)})"
+
+
+def _emit_cumsum(node: Node, a: list[str], p) -> str:
+    x = a[0] if node.inputs[0].dtype != "bool" else f"xp.astype({a[0]}, dtype)"
+    return f"xp.cumulative_sum({x}, axis={node.param('axis')})"
+
+
+def _emit_broadcast_to(node: Node, a: list[str], p) -> str:
+    x = a[0]
+    if not node.inputs[0].ndim:  # a number, or a 0-d array
+        x = f"xp.asarray({x}, dtype={dtype_code(node)}, device=device)"
+    return f"xp.broadcast_to({x}, {p.shape(node.shape)})"
+
+
+def _emit_contract(node: Node, a: list[str], p) -> str:
+    inputs, out = node.param("subscripts").split("->")
+    x, y = (p.paren(c, "*") for c in a)
+    if not out and node.inputs[0].ndim == 1:
+        return f"xp.vecdot({a[0]}, {a[1]})"
+    if not out:  # a full sum of a product: one dot of the flattened operands
+        return f"xp.vecdot(xp.reshape({a[0]}, (-1,)), xp.reshape({a[1]}, (-1,)))"
+    first = inputs.split(",")[0]
+    axes = tuple(k for k, c in enumerate(first) if c not in out)
+    if "".join(c for c in first if c in out) != out:
+        raise NotInStandard(f"np.einsum({node.param('subscripts')!r})")
+    return f"xp.sum({x}*{y}, axis={axes[0] if len(axes) == 1 else axes})"
+
+
+def _emit_einsum(node: Node, a: list[str], p) -> str:
+    if any(sub.count(c) > 1 for sub in node.param("subscripts").split("->")[0].split(",") for c in sub):
+        raise NotInStandard(f"np.einsum({node.param('subscripts')!r}) (a letter twice in one operand)")
+    operands = [f"xp.asarray({c}, dtype={dtype_code(node)}, device=device)" if not x.ndim else c
+                for x, c in zip(node.inputs, a)]
+    return p.helper_call_code("_einsum", [literal(node.param("subscripts")), *operands])
+
+
+def _emit_diagonal(node: Node, a: list[str], p) -> str:
+    o, a1, a2 = node.param("offset"), node.param("axis1"), node.param("axis2")
+    x = node.inputs[0]
+    if (a1, a2) != (x.ndim - 2, x.ndim - 1):
+        raise NotInStandard(f"np.diagonal(..., axis1={a1}, axis2={a2})")
+    return f"xp.linalg.diagonal({a[0]}{'' if o == 0 else f', offset={o}'})"
+
+
+def _emit_tri_mask(node: Node, a: list[str], p) -> str:
+    fn = "xp.tril" if node.param("lower") else "xp.triu"
+    if node.param("diag") == 1.0:
+        return f"{fn}({a[0]})"
+    if node.param("diag") == 0.0:
+        return f"{fn}({a[0]}, k={-1 if node.param('lower') else 1})"
+    return f"{fn}({a[0]}) / (1.0 + xp.eye({p.size(node.shape[-1])}, dtype=dtype, device=device))"
+
+
+def _emit_cholesky(node: Node, a: list[str], p) -> str:
+    return f"xp.linalg.cholesky({a[0]}{'' if node.param('lower') else ', upper=True'})"
+
+
+def _emit_eigh(node: Node, a: list[str], p) -> str:
+    if node.param("uplo") != "L":
+        raise NotInStandard("np.linalg.eigh(..., UPLO='U')")
+    if node.param("call") == "eigvalsh":
+        return f"xp.linalg.eigvalsh({a[0]})"
+    return f"xp.linalg.eigh({a[0]}).{'eigenvalues' if node.param('part') == 'values' else 'eigenvectors'}"
+
+
+def _emit_svd(node: Node, a: list[str], p) -> str:
+    if not node.param("compute_uv"):
+        return f"xp.linalg.svdvals({a[0]})"
+    return f"xp.linalg.svd({a[0]}, full_matrices=False)[{'usv'.index(node.param('part')[0])}]"
+
+
+def _emit_qr(node: Node, a: list[str], p) -> str:
+    return f"xp.linalg.qr({a[0]})[{1 if node.param('mode') == 'r' or node.param('part') != 'q' else 0}]"
+
+
+def _emit_pinv(node: Node, a: list[str], p) -> str:
+    rcond = node.param("rcond")
+    return f"xp.linalg.pinv({a[0]}, rtol={literal(1e-15 if rcond is None else rcond)})"  # NumPy's default
+
+
+MATRIX_FUNCTIONS = {"inv": "xp.linalg.inv({})", "det": "xp.linalg.det({})",
+                    "logabsdet": "xp.linalg.slogdet({}).logabsdet", "signdet": "xp.linalg.slogdet({}).sign"}
+
+
+def _emit_pairwise_squares(node: Node, a: list[str], p) -> list[str]:
+    """Squared distances between the rows of two matrices: one pass per coordinate when there are few."""
+    x, y = (p.paren(c, "[") for c in a)
+    k = node.inputs[0].shape[1]
+    square = f"({x}[:, {{c}}, None] - {y}[:, {{c}}])**2"
+    if k.is_Integer:
+        return [f"{{name}} {'+=' if c else '='} {square.format(c=c)}" for c in range(int(k))]
+    k, c = p.size(k), p.namer.fresh("c")
+    return [f"if 1 <= {k} <= {node.param('few')}:  # one pass per coordinate, no n*m*k array of differences",
+            f"    {{name}} = {square.format(c=0)}",
+            f"    for {c} in range(1, {k}):",
+            f"        {{name}} += {square.format(c=c)}",
+            "else:",
+            f"    {{name}} = {x}[:, None, :] - {y}[None, :, :]",
+            "    {name} = xp.sum({name}*{name}, axis=2)"]
+
+
+def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
+    """One buffer: the first gradient put into it, the rest of it zeroed (where one slice of one axis
+    leaves a rest), the others added (see the NumPy backend's ``scatter_sum``)."""
+    put = p.module.helpers.use("_put")
+    first = node.param("indices")[0]
+    rest = _complement(first)
+    lines = [f"{{name}} = xp.{'zeros' if rest is None else 'empty'}({p.shape(node.shape)}, dtype={dtype_code(node)}, "
+             "device=device)"]
+    for k, (index, sign, g) in enumerate(zip(node.param("indices"), node.param("signs"), a)):
+        if k == 0:
+            value = g if sign == "+" else f"-{p.paren(g, '-')}"
+            lines.append(f"{{name}} = {put}({{name}}, {index_object(index)}, {value})")
+            lines += [f"{{name}} = {put}({{name}}, {index_object(part)}, 0.0)" for part in rest or ()]
+        else:
+            helper = p.module.helpers.use("_add" if sign == "+" else "_subtract")
+            lines.append(f"{{name}} = {helper}({{name}}, {index_object(index)}, {g})")
+    return lines
+
+
+def _emit_argreduce(node: Node, a: list[str], p) -> str:
+    axis = node.param("axis")
+    return f"xp.{node.param('op')}({a[0]}{'' if axis is None else f', axis={axis}'})"
+
+
+def _emit_flip(node: Node, a: list[str], p) -> str:
+    axes = node.param("axes")
+    return f"xp.flip({a[0]}, axis={axes[0] if len(axes) == 1 else tuple(axes)})"
+
+
+def _emit_add_diagonal(node: Node, a: list[str], p) -> str:
+    value = float(node.param("value"))
+    eye = p.helper_call_code("_identity", [p.size(node.shape[0]), "dtype", "device"])
+    return f"{p.paren(a[0], '+')} + {eye if value == 1.0 else f'{value!r}*{eye}'}"
+
+
+def _refuse(function: str) -> Emit:
+    def emit(node: Node, a: list[str], p) -> str:
+        raise NotInStandard(function)
+    return emit
+
+
+EMIT.update({
+    "input": lambda n, a, p: n.param("name"),
+    "const": lambda n, a, p: p.helper_call_code("_constant", [p.const_name(n), dtype_code(n), "device"]),
+    "elementwise": lambda n, a, p: p.expr(n, a),
+    "broadcast_to": _emit_broadcast_to,
+    "sum": _emit_reduce("sum"), "mean": _emit_mean, "max": _emit_reduce("max"), "min": _emit_reduce("min"),
+    "prod": _emit_reduce("prod"),
+    "transpose": _emit_transpose,
+    "reshape": lambda n, a, p: f"xp.reshape({a[0]}, {p.shape(n.shape)})",
+    "getitem": _emit_getitem,
+    "scatter": lambda n, a, p: _emit_scatter(n, a, p),
+    "full_like": lambda n, a, p: f"xp.zeros_like({a[0]}) + {p.paren(a[1], '+')}",
+    "stop_gradient": lambda n, a, p: a[0],
+    "copy": lambda n, a, p: f"xp.asarray({a[0]}, copy=True)",
+    "arange": lambda n, a, p: f"xp.arange({p.size(n.shape[0])}, device=device)",
+    "gather": _emit_gather,
+    "scatter_add": lambda n, a, p: _emit_scatter(n, a, p, a[1:]),
+    "setitem": _emit_setitem,
+    "argreduce": _emit_argreduce,
+    "matmul": lambda n, a, p: f"{p.paren(a[0], '@')} @ {p.paren(a[1], '@', right=True)}",
+    "outer": lambda n, a, p: f"{p.paren(a[0], '*')}[:, None]*{p.paren(a[1], '*', right=True)}",
+    "einsum": _emit_einsum,
+    "contract": _emit_contract,
+    "diagonal": _emit_diagonal,
+    "concatenate": _emit_concat,
+    "slice_axis": _emit_slice_axis,
+    "flip": _emit_flip,
+    "roll": _emit_roll,
+    "cumsum": _emit_cumsum,
+    "pinv": _emit_pinv,
+    "matrix_fn": lambda n, a, p: MATRIX_FUNCTIONS[n.param("fn")].format(a[0]),
+    "solve": lambda n, a, p: f"xp.linalg.solve({a[0]}, {a[1]})",
+    "qr": _emit_qr, "svd": _emit_svd, "eigh": _emit_eigh, "tri_mask": _emit_tri_mask, "cholesky": _emit_cholesky,
+    "solve_triangular": _refuse("scipy.linalg.solve_triangular"),
+    "diag_embed": _refuse("np.diagonal's gradient (a diagonal written into zeros)"),
+    "banded": _refuse("banded matrices (np.diag of offsets)"),
+    "band_rows": _refuse("banded matrices (np.diag of offsets)"),
+    "random_source": _refuse("np.random (the array API has no random numbers)"),
+    "random_draw": _refuse("np.random (the array API has no random numbers)"),
+    "random_after": lambda n, a, p: a[0],
+    "scatter_sum": _emit_scatter_sum,
+    "pairwise_squares": _emit_pairwise_squares,
+    "add_diagonal": _emit_add_diagonal,
+    "ones": lambda n, a, p: f"xp.ones({p.size(n.shape[0])}, dtype=dtype, device=device)",
+})
