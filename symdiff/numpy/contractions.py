@@ -65,27 +65,86 @@ def _outer(origin, a, b, out=None):
 
 
 def _einsum(origin, *operands, out=None, optimize=False, dtype=None, order="K", casting="safe"):
+    """``np.einsum`` in both forms (a subscripts string, or operands interleaved with sublists of
+    integers and Ellipsis), with ``...`` and implicit output; ``optimize=`` changes no value."""
     _no_extras("einsum", {"out": out, "dtype": dtype})
-    if not operands or not isinstance(operands[0], str):
-        raise UnsupportedError(f"{_here()}: np.einsum needs a subscripts string first "
-                               "(the sublist form is not supported)")
-    spec, arrays = operands[0].replace(" ", ""), [as_node(x) for x in operands[1:]]
-    if "." in spec:
-        raise UnsupportedError(f"{_here()}: np.einsum with '...' is not supported yet; name every axis")
-    ins, arrow, output = spec.partition("->")
-    subs = ins.split(",")
-    if not arrow:  # implicit mode: the indices that occur once, in alphabetical order
-        output = "".join(sorted(c for c in set(ins) if c.isalpha() and ins.count(c) == 1))
-    if not all(s.isalpha() or s == "" for s in subs + [output]):
-        raise ShapeError(f"{_here()}: np.einsum subscripts {operands[0]!r}: use letters, commas and '->'")
-    if len(subs) != len(arrays):
-        raise ShapeError(f"{_here()}: np.einsum subscripts {operands[0]!r} name {len(subs)} operands, "
-                         f"got {len(arrays)}")
+    text, arrays, ins, output = _einsum_parse(operands)
+    if len(ins) != len(arrays):
+        raise ShapeError(f"{_here()}: np.einsum subscripts {text!r} name {len(ins)} operands, got {len(arrays)}")
+    used = {c for c in "".join(ins) + (output or "") if c.isalpha()}
+    rank, subs = 0, []
+    for k, (x, sub) in enumerate(zip(arrays, ins)):
+        named = sub.replace("...", "")
+        if sub.count("...") > 1 or "." in named:
+            raise ShapeError(f"{_here()}: np.einsum subscripts {text!r}: operand {k}'s {sub!r} has a '.' that "
+                             "is not one '...'")
+        if len(named) > x.ndim or ("..." not in sub and len(named) != x.ndim):
+            raise ShapeError(f"{_here()}: np.einsum subscripts {text!r}: {sub!r} names {len(named)} axes of "
+                             f"operand {k}, which has {x.ndim} dimensions")
+        rank = max(rank, x.ndim - len(named) if "..." in sub else 0)
+    free = [c for c in LETTERS if c not in used]
+    if rank > len(free):
+        raise UnsupportedError(f"{_here()}: np.einsum {text!r}: too many dimensions under '...'")
+    ell = "".join(free[:rank])
+    for x, sub in zip(arrays, ins):  # the axes under '...' broadcast from the right, as NumPy's
+        n = x.ndim - len(sub.replace("...", ""))
+        subs.append(sub.replace("...", ell[rank - n:] if n else ""))
+    if output is None:  # implicit mode: '...', then the indices that occur once, in alphabetical order
+        joined = "".join(ins)
+        output = "..." + "".join(sorted(c for c in used if joined.count(c) == 1))
+    elif "..." not in output and rank:
+        raise ShapeError(f"{_here()}: np.einsum subscripts {text!r}: the operands have axes under '...' but "
+                         "the output has no '...'; add '...' to the output (or sum those axes)")
+    named = output.replace("...", "")
+    if output.count("...") > 1 or "." in named or len(set(named)) != len(named) or not set(named) <= used:
+        raise ShapeError(f"{_here()}: np.einsum subscripts {text!r}: the output {output!r} repeats an index, "
+                         "names one no operand has, or has a '.' that is not one '...'")
+    output = output.replace("...", ell)
     arrays, subs = zip(*[_diagonals(x, sub, origin) for x, sub in zip(arrays, subs)]) if arrays else ((), ())
     try:
         return _einsum_checked(list(arrays), list(subs), output, origin)
     except UnsupportedError as exc:
-        raise UnsupportedError(f"{_here()}: {exc}") from None
+        raise UnsupportedError(f"{_here()}: np.einsum {text!r}: {exc}") from None
+
+
+def _einsum_parse(operands) -> tuple[str, list[Node], list[str], str | None]:
+    """(the subscripts as the user wrote them, the operands' nodes, each operand's subscripts, the output's
+    or None in implicit mode); sublists become letters as NumPy maps them (0-25: A-Z, 26-51: a-z)."""
+    if not operands:
+        raise ShapeError(f"{_here()}: np.einsum needs subscripts and operands")
+    if isinstance(operands[0], str):
+        text = operands[0]
+        spec = text.replace(" ", "")
+        bad = set(spec) - set(LETTERS + ",.->")
+        if bad or spec.count("->") > 1 or spec.replace("->", "").count("-") or spec.replace("->", "").count(">"):
+            raise ShapeError(f"{_here()}: np.einsum subscripts {text!r}: use letters, commas, '...' and one "
+                             "'->'")
+        ins, arrow, output = spec.partition("->")
+        return text, [as_node(x) for x in operands[1:]], ins.split(","), output if arrow else None
+    pairs, rest = list(operands), None
+    if len(pairs) % 2:
+        rest = pairs.pop()
+    arrays = [as_node(x) for x in pairs[0::2]]
+    ins = [_sublist(s) for s in pairs[1::2]]
+    output = None if rest is None else _sublist(rest)
+    text = ",".join(ins) + ("" if output is None else "->" + output)
+    return text, arrays, ins, output
+
+
+def _sublist(sub) -> str:
+    if isinstance(sub, (str, bytes)) or not hasattr(sub, "__iter__"):
+        raise ShapeError(f"{_here()}: np.einsum in the sublist form takes operands each followed by a list of "
+                         f"axis labels (integers 0-51 and Ellipsis), got {sub!r}")
+    letters = []
+    for label in sub:
+        if label is Ellipsis:
+            letters.append("...")
+        elif isinstance(label, (int, np.integer)) and not isinstance(label, bool) and 0 <= label < 52:
+            letters.append(LETTERS[int(label) + 26] if label < 26 else LETTERS[int(label) - 26])
+        else:
+            raise ShapeError(f"{_here()}: np.einsum sublist {list(sub)!r}: the label {label!r} is not an "
+                             "integer 0-51 or Ellipsis")
+    return "".join(letters)
 
 
 def _diagonals(x: Node, sub: str, origin) -> tuple[Node, str]:
@@ -111,4 +170,10 @@ register(np.einsum, Entry("einsum", _einsum, form="subscripts", cases=(
     (((2, 3), (3, 4)), (("subscripts", "ij,jk->ik"),)), (((2, 3), (2, 3)), (("subscripts", "ij,ij->j"),)),
     (((2, 3),), (("subscripts", "ij->ji"),)), (((2, 3),), (("subscripts", "ij->"),)),
     (((3,), (4,), (3, 4)), (("subscripts", "i,j,ij->"),)), (((2, 3), (3, 4)), (("subscripts", "ij,jk"),)),
-    (((1, 3), (2, 3)), (("subscripts", "ij,ij->ij"),)), (((2, 3), (4,)), (("subscripts", "ij,k->ikj"),)))))
+    (((1, 3), (2, 3)), (("subscripts", "ij,ij->ij"),)), (((2, 3), (4,)), (("subscripts", "ij,k->ikj"),)),
+    (((2, 3, 4), (4, 5)), (("subscripts", "...ij,...jk->...ik"),)), (((2, 3, 4), (4,)), (("subscripts", "...j,j"),)),
+    (((2, 1), (3,)), (("subscripts", "...,..."),)), (((3, 1, 4), (3, 2, 1)), (("subscripts", "i...,i...->..."),)),
+    (((3, 3),), (("subscripts", "ii"),)), (((3, 3),), (("subscripts", "ii->i"),)),
+    (((3, 3, 2),), (("subscripts", "iij->j"),)), (((2, 3, 3), (3,)), (("subscripts", "bii,i->b"),)),
+    (((2, 3), (3, 4), (4, 2)), (("subscripts", "ij,jk,kl->il"), ("optimize", True))),
+    (((2, 3), (), (3, 2)), (("subscripts", "ij,,jk->ik"), ("optimize", "greedy"))))))
