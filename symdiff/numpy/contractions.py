@@ -8,12 +8,14 @@ from __future__ import annotations
 import string
 
 import numpy as np
+import sympy as sp
 
 from ..ir import primitives as P
 from ..errors import ShapeError, UnsupportedError
 from ..ir.graph import Node
-from .core import Entry, _compose, _here, _no_extras, as_node, register
-from ..ir.shapes import normalize_axes, same_dim, size_of
+from .core import Entry, _compose, _here, _no_extras, as_node, register, stack_nodes
+from ..ir.shapes import broadcast_shapes, normalize_axes, same_dim, size_of
+from ..trace.tracer import current_trace
 
 LETTERS = string.ascii_lowercase + string.ascii_uppercase
 
@@ -26,6 +28,13 @@ def contract(a: Node, b: Node, a_axes, b_axes, origin) -> Node:
         raise ShapeError(f"{_here()}: tensordot axes {a_axes} and {b_axes} do not pair up")
     if a.ndim + b.ndim > len(LETTERS):
         raise UnsupportedError(f"{_here()}: too many dimensions for einsum")
+    for i, j in zip(a_axes, b_axes):
+        try:
+            same_dim(a.shape[i], b.shape[j])
+        except ShapeError:
+            raise ShapeError(f"{_here()}: np.tensordot: axis {i} of the first operand (size {a.shape[i]}) and "
+                             f"axis {j} of the second (size {b.shape[j]}) are summed together; their sizes "
+                             "must match") from None
     sa = LETTERS[:a.ndim]
     fresh = iter(LETTERS[a.ndim:])
     sb = "".join(sa[a_axes[b_axes.index(i)]] if i in b_axes else next(fresh) for i in range(b.ndim))
@@ -45,7 +54,13 @@ def _tensordot(origin, a, b, axes=2):
     na, nb = as_node(a), as_node(b)
     if isinstance(axes, (int, np.integer)):
         n = int(axes)
+        if n < 0 or n > min(na.ndim, nb.ndim):
+            raise ShapeError(f"{_here()}: np.tensordot(a, b, axes={n}) of operands of {na.ndim} and {nb.ndim} "
+                             "dimensions: axes must be 0 to the smaller of those")
         return contract(na, nb, list(range(na.ndim - n, na.ndim)), list(range(n)), origin)
+    axes = axes.tolist() if isinstance(axes, np.ndarray) else axes
+    if not isinstance(axes, (list, tuple)) or len(axes) != 2:
+        raise ShapeError(f"{_here()}: np.tensordot axes={axes!r}: give an integer or a pair (axes of a, axes of b)")
     a_axes, b_axes = axes
     listed = lambda v: list(v) if isinstance(v, (list, tuple)) else [v]  # noqa: E731
     return contract(na, nb, listed(a_axes), listed(b_axes), origin)
@@ -62,6 +77,66 @@ def _outer(origin, a, b, out=None):
     _no_extras("outer", {"out": out})
     flat = [P.reshape(n, (size_of(n.shape),)) for n in (as_node(a), as_node(b))]
     return P.outer(*flat, origin)
+
+
+def _vdot(origin, a, b):
+    """``np.vdot``: the dot product of the flattened operands (real: no conjugate to take)."""
+    na, nb = (as_node(x) for x in (a, b))
+    n = size_of(na.shape)
+    try:
+        same_dim(n, size_of(nb.shape))
+    except ShapeError:
+        raise ShapeError(f"{_here()}: np.vdot of {size_of(na.shape)} and {size_of(nb.shape)} elements: the "
+                         "flattened operands must have the same length") from None
+    return _einsum_checked([P.reshape(na, (n,)), P.reshape(nb, (n,))], ["i", "i"], "", origin)
+
+
+def _kron(origin, a, b):
+    """``np.kron``: the operands padded with leading 1s to one rank r; ``out[i*m + j] = a[i] b[j]`` on
+    each axis: an einsum interleaving their axes, reshaped to the products of the sizes."""
+    na, nb = as_node(a), as_node(b)
+    r = max(na.ndim, nb.ndim)
+    if 2 * r > len(LETTERS):
+        raise UnsupportedError(f"{_here()}: np.kron of {r}-d operands: too many dimensions")
+    one = sp.Integer(1)
+    pa = (one,) * (r - na.ndim) + tuple(na.shape)
+    pb = (one,) * (r - nb.ndim) + tuple(nb.shape)
+    sa, sb = LETTERS[:r], LETTERS[r:2 * r]
+    product = _einsum_checked([P.reshape(na, pa), P.reshape(nb, pb)], [sa, sb],
+                              "".join(x + y for x, y in zip(sa, sb)), origin)
+    return P.reshape(product, tuple(x * y for x, y in zip(pa, pb)), origin)
+
+
+def _cross(origin, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """``np.cross`` of 3- (or 2-) vectors along ``axisa``/``axisb`` (``axis`` sets all three), the other
+    axes broadcast; the result's vector axis at ``axisc`` (2-vectors by 2-vectors: the z component only)."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    na, nb = as_node(a), as_node(b)
+    if na.ndim == 0 or nb.ndim == 0:
+        raise ShapeError(f"{_here()}: np.cross of a scalar; it needs vectors (of 2 or 3 elements)")
+    u = np.moveaxis(a, normalize_axes(axisa, na.ndim)[0], -1)
+    v = np.moveaxis(b, normalize_axes(axisb, nb.ndim)[0], -1)
+    trace = current_trace()
+    n, m = (trace.concrete(as_node(x).shape[-1], "the length of np.cross's vectors") for x in (u, v))
+    if n not in (2, 3) or m not in (2, 3):
+        raise ShapeError(f"{_here()}: np.cross of vectors of {n} and {m} elements; they need 2 or 3")
+    if n == m == 2:
+        return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
+    u0, u1, v0, v1 = u[..., 0], u[..., 1], v[..., 0], v[..., 1]
+    if n == 3 and m == 3:
+        u2, v2 = u[..., 2], v[..., 2]
+        parts = [u1 * v2 - u2 * v1, u2 * v0 - u0 * v2, u0 * v1 - u1 * v0]
+    elif n == 2:  # u's z component is 0
+        v2 = v[..., 2]
+        parts = [u1 * v2, -(u0 * v2), u0 * v1 - u1 * v0]
+    else:
+        u2 = u[..., 2]
+        parts = [-(u2 * v1), u2 * v0, u0 * v1 - u1 * v0]
+    nodes = [as_node(x) for x in parts]
+    shape = broadcast_shapes(*(x.shape for x in nodes))
+    nodes = [x if x.shape == shape else P.broadcast_to(x, shape) for x in nodes]
+    return stack_nodes(nodes, normalize_axes(axisc, len(shape) + 1)[0], origin)
 
 
 def _einsum(origin, *operands, out=None, optimize=False, dtype=None, order="K", casting="safe"):
@@ -162,10 +237,18 @@ def _diagonals(x: Node, sub: str, origin) -> tuple[Node, str]:
 
 register(np.inner, Entry("inner", _inner, cases=((((3,), (3,)), ()), (((2, 3), (4, 3)), ()), (((), (2, 3)), ()))))
 register(np.outer, Entry("outer", _outer, cases=((((3,), (4,)), ()), (((2, 2), (3,)), ()))))
+register(np.vdot, Entry("vdot", _vdot, cases=((((3,), (3,)), ()), (((2, 3), (6,)), ()), (((2, 3), (3, 2)), ()))))
+register(np.kron, Entry("kron", _kron, cases=((((2,), (3,)), ()), (((2, 2), (3, 2)), ()), (((2,), (2, 3)), ()),
+                                              (((2, 1, 2), (2, 3)), ()), (((), (2, 3)), ()))))
+register(np.cross, Entry("cross", _cross, cases=(
+    (((3,), (3,)), ()), (((4, 3), (3,)), ()), (((2, 1, 3), (4, 3)), ()), (((3, 4), (4, 3)), (("axisa", 0),)),
+    (((3, 2), (2, 3)), (("axisa", 0), ("axisb", -1), ("axisc", 0))), (((3, 2), (3, 2)), (("axis", 0),)),
+    (((2,), (3,)), ()), (((4, 3), (4, 2)), ()))))
 register(np.tensordot, Entry("tensordot", _tensordot, cases=(
     (((2, 3, 4), (3, 4, 5)), ()), (((2, 3), (3, 2)), (("axes", 1),)),
     (((2, 3, 4), (4, 2)), (("axes", ((0, -1), (1, 0))),)),
-    (((2, 3), (4,)), (("axes", 0),)))))
+    (((2, 3), (4,)), (("axes", 0),)), (((2, 3, 4), (4, 3, 2)), (("axes", ([1, 2], [1, 0])),)),
+    (((2, 3, 4), (3, 4)), (("axes", (-2, 0)),)), (((3, 4), (4, 3)), (("axes", ((1, 0), (0, 1))),)))))
 register(np.einsum, Entry("einsum", _einsum, form="subscripts", cases=(
     (((2, 3), (3, 4)), (("subscripts", "ij,jk->ik"),)), (((2, 3), (2, 3)), (("subscripts", "ij,ij->j"),)),
     (((2, 3),), (("subscripts", "ij->ji"),)), (((2, 3),), (("subscripts", "ij->"),)),
