@@ -240,7 +240,7 @@ register(np.outer, Entry("outer", _outer, cases=((((3,), (4,)), ()), (((2, 2), (
 register(np.vdot, Entry("vdot", _vdot, cases=((((3,), (3,)), ()), (((2, 3), (6,)), ()), (((2, 3), (3, 2)), ()))))
 register(np.kron, Entry("kron", _kron, cases=((((2,), (3,)), ()), (((2, 2), (3, 2)), ()), (((2,), (2, 3)), ()),
                                               (((2, 1, 2), (2, 3)), ()), (((), (2, 3)), ()))))
-register(np.cross, Entry("cross", _cross, cases=(
+register(np.cross, Entry("cross", _cross, notes="3- and 2-vectors, axisa/axisb/axisc/axis, broadcasting", cases=(
     (((3,), (3,)), ()), (((4, 3), (3,)), ()), (((2, 1, 3), (4, 3)), ()), (((3, 4), (4, 3)), (("axisa", 0),)),
     (((3, 2), (2, 3)), (("axisa", 0), ("axisb", -1), ("axisc", 0))), (((3, 2), (3, 2)), (("axis", 0),)),
     (((2,), (3,)), ()), (((4, 3), (4, 2)), ()))))
@@ -249,7 +249,9 @@ register(np.tensordot, Entry("tensordot", _tensordot, cases=(
     (((2, 3, 4), (4, 2)), (("axes", ((0, -1), (1, 0))),)),
     (((2, 3), (4,)), (("axes", 0),)), (((2, 3, 4), (4, 3, 2)), (("axes", ([1, 2], [1, 0])),)),
     (((2, 3, 4), (3, 4)), (("axes", (-2, 0)),)), (((3, 4), (4, 3)), (("axes", ((1, 0), (0, 1))),)))))
-register(np.einsum, Entry("einsum", _einsum, form="subscripts", cases=(
+register(np.einsum, Entry("einsum", _einsum, form="subscripts", notes=(
+    "subscripts or sublists (with Ellipsis), '...', implicit output, repeated indices, scalar operands, any "
+    "number of operands; optimize= accepted (no change in value)"), cases=(
     (((2, 3), (3, 4)), (("subscripts", "ij,jk->ik"),)), (((2, 3), (2, 3)), (("subscripts", "ij,ij->j"),)),
     (((2, 3),), (("subscripts", "ij->ji"),)), (((2, 3),), (("subscripts", "ij->"),)),
     (((3,), (4,), (3, 4)), (("subscripts", "i,j,ij->"),)), (((2, 3), (3, 4)), (("subscripts", "ij,jk"),)),
