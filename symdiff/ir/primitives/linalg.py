@@ -97,7 +97,8 @@ def einsum(operands: Sequence[Node], subscripts: Sequence[str], output: str, ori
 
 def _einsum(operands: Sequence[Node], subscripts: Sequence[str], output: str, origin: Origin | None = None) -> Node:
     """``np.einsum("<subscripts[0]>,...-><output>", *operands)``: explicit output, no ellipsis, no
-    index repeated within one operand. Sizes of an index broadcast (1 stretches), as in NumPy. A
+    index repeated within one operand (the front end, :mod:`symdiff.numpy.contractions`, names the
+    axes under ``...`` and takes diagonals first). Sizes of an index broadcast (1 stretches), as in NumPy. A
     single operand becomes a sum and a transpose."""
     if len(subscripts) != len(operands):
         raise ShapeError(f"einsum: {len(subscripts)} subscripts for {len(operands)} operands")
@@ -107,7 +108,7 @@ def _einsum(operands: Sequence[Node], subscripts: Sequence[str], output: str, or
             raise ShapeError(f"einsum: subscripts {sub!r} for an operand of {x.ndim} dimensions")
         if len(set(sub)) != len(sub):
             raise UnsupportedError(f"einsum: index repeated within one operand ({sub!r}); the tracer takes "
-                                   "such diagonals first (numpy_api_linalg._diagonals)")
+                                   "such diagonals first (symdiff.numpy.contractions._diagonals)")
         for c, d in zip(sub, x.shape):
             dims[c] = broadcast_shapes((dims[c],), (d,))[0] if c in dims else d
     if len(set(output)) != len(output) or not set(output) <= set(dims):
