@@ -126,6 +126,7 @@ class Transformed:
         self._fast: dict[tuple, tuple[Compiled, Callable, Callable]] = {}
         self._hot: Callable = miss  # the guarded function of the latest call, if it came from self._fast
         self._last: Compiled | None = None
+        self._specs: dict[int, list[ArgSpec]] = {}  # id of a module -> the argument specs it was made for
         self._reads = freshness.NEVER  # what the function reads, snapshotted at the latest change
         #: Where the code of the most recent call came from: "memory", "disk" or "compiled".
         self.cache_info: str | None = None
@@ -174,6 +175,7 @@ class Transformed:
             self.cache_info = "compiled"
         entries = [e for e in self._cache.get(memo, []) if grow is None or e[0] is not grow]
         self._cache[memo] = [(compiled, module)] + entries
+        self._specs[id(compiled)] = specs
         return compiled, module
 
     def _disk_key(self, key: tuple) -> str | None:
@@ -256,6 +258,12 @@ class Transformed:
     def graph(self) -> str:
         """The traced graph and its gradient graph of the most recent call, as text."""
         return self._need().graph
+
+    @property
+    def math(self) -> Any:
+        """The derivative of the most recent call as equations (:class:`symdiff.explain.Math`): ``print`` it
+        for plain text, ``.latex`` for LaTeX; a notebook renders it."""
+        return display.math_of(self)
 
     # the picture and the display (symdiff/display.py): to_dot(), to_svg(), repr, Jupyter's HTML and Markdown
     to_dot, to_svg, __repr__ = display.to_dot, display.to_svg, display.describe

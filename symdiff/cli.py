@@ -23,6 +23,7 @@ EXAMPLES = """examples:
   symdiff grad clf.py:loss --wrt W,b --shape W=d,k --shape b=k --shape X=n,d --shape y=n:int64
   symdiff graph model.py:loss --wrt w --shape x=n,d --shape w=d
   symdiff graph model.py:loss --wrt w --shape x=n,d --shape w=d --format svg -o graph.svg
+  symdiff explain model.py:loss --wrt w --shape x=n,d --shape w=d
 """
 
 
@@ -113,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                       ("jacobian", "print (or write) the Jacobian module (any output shape)"),
                       ("jvp", "print (or write) the forward-mode (value and tangent) module"),
                       ("vjp", "print (or write) the reverse-mode module for any output (value and pullback)"),
-                      ("graph", "print the traced graph and its gradient graph")):
+                      ("graph", "print the traced graph and its gradient graph"),
+                      ("explain", "print the gradient as equations (plain text, LaTeX or Markdown)")):
         p = sub.add_parser(cmd, help=text, description=text, epilog=EXAMPLES,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("target", metavar="FILE.py:FUNC", help="the function to differentiate")
@@ -124,10 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--static", action="append", default=[], metavar="NAME=VALUE",
                        help="an argument the code is made for one value of (an int loop bound, a flag); repeatable")
         p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
-        if cmd in ("grad", "graph"):
+        if cmd in ("grad", "graph", "explain"):
             p.add_argument("--has-aux", action="store_true",
                            help="the function returns (value, aux); the gradient functions pass aux through")
-        if cmd != "graph":
+        if cmd == "explain":
+            p.add_argument("--format", choices=("text", "latex", "markdown"), default="text",
+                           help="plain text (the default), LaTeX (an aligned block), or Markdown with LaTeX")
+        elif cmd != "graph":
             p.add_argument("-o", "--output", metavar="OUT.py", help="write the module here instead of stdout")
         else:
             p.add_argument("--format", choices=("text", "dot", "svg"), default="text",
@@ -142,6 +147,11 @@ def run(args: argparse.Namespace) -> int:
     fn = load_function(args.target)
     names = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
     wrt = names[0] if names and len(names) == 1 else (tuple(names) if names else None)
+    if args.command == "explain":
+        math = explain(fn, wrt, parse_shapes(args.shape), "grad", args.has_aux, parse_static(args.static))
+        text = {"text": math.text, "latex": math.latex, "markdown": math._repr_markdown_()}[args.format]
+        sys.stdout.write(text + "\n")
+        return 0
     kind = "grad" if args.command == "graph" else args.command
     compiled = compile_for_export(fn, wrt, parse_shapes(args.shape), kind, getattr(args, "has_aux", False),
                                   parse_static(args.static))
@@ -157,6 +167,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(compiled.source)
     return 0
+
+
+def explain(fn: Callable, wrt=None, shapes: dict | None = None, kind: str = "grad", has_aux: bool = False,
+            static: dict | None = None):
+    """The derivative as equations (:func:`symdiff.explain.math_of`) for export's arguments."""
+    from .api import _wrt_indices, specs_for
+    from .explain import math_of
+    indices, single = _wrt_indices(fn, wrt)
+    return math_of(fn, specs_for(fn, shapes, static=static), indices, single=single, kind=kind, has_aux=has_aux)
 
 
 def _svg(dot_text: str) -> str:
