@@ -378,11 +378,12 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
 
 
 def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
-                       kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None) -> Compiled:
+                       kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None,
+                       command: str | None = None) -> Compiled:
     from .pipeline import compile_function
     indices, single = _wrt_indices(fn, wrt)
     return compile_function(fn, specs_for(fn, shapes, static=static), indices, single=single, kind=kind,
-                            has_aux=has_aux)
+                            has_aux=has_aux, command=command)
 
 
 def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
@@ -393,8 +394,11 @@ def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, An
     are scalars. The module exposes ``<fn>_grad`` and ``<fn>_value_and_grad`` and imports only NumPy;
     ``kind="hessian"`` adds ``<fn>_hessian``, ``"hvp"`` adds ``<fn>_hvp``; ``"jacobian"`` and ``"jvp"``
     give ``<fn>_jacobian`` and ``<fn>_jvp``. ``static`` maps arguments to constant values the code is
-    made for (``{"steps": 10}``).
+    made for (``{"steps": 10}``). The module's header carries the ``symdiff`` command line that writes it
+    again (``symdiff check`` reads it), when one can name ``fn`` (a function of a module's top level).
     """
-    compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static)
+    from .commands import for_export
+    command = for_export(fn, path, wrt, shapes, kind, has_aux, static, _params(fn))
+    compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static, command)
     cache.write_atomic(path, compiled.source)
     return compiled.source

@@ -138,23 +138,25 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--format", choices=("text", "dot", "svg"), default="text",
                            help="text (the default), Graphviz DOT, or SVG drawn by Graphviz's dot program")
             p.add_argument("-o", "--output", metavar="OUT", help="write the graph here instead of stdout")
+    text = "report generated modules whose source changed or that differ from what their command writes (exit 1)"
+    p = sub.add_parser("check", help=text, description=text + "; files that symdiff did not generate are skipped")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="generated modules (.py), or folders to search")
+    p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from .api import compile_for_export
-
+    if args.command == "check":
+        from .check import check_all
+        return check_all(args.paths, sys.stdout, regenerate)
     fn = load_function(args.target)
-    names = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
-    wrt = names[0] if names and len(names) == 1 else (tuple(names) if names else None)
+    wrt = _wrt(args)
     if args.command == "explain":
         math = explain(fn, wrt, parse_shapes(args.shape), "grad", args.has_aux, parse_static(args.static))
         text = {"text": math.text, "latex": math.latex, "markdown": math._repr_markdown_()}[args.format]
         sys.stdout.write(text + "\n")
         return 0
-    kind = "grad" if args.command == "graph" else args.command
-    compiled = compile_for_export(fn, wrt, parse_shapes(args.shape), kind, getattr(args, "has_aux", False),
-                                  parse_static(args.static))
+    compiled = compile_args(args, fn)
     if args.command == "graph":
         text = {"text": lambda: compiled.graph + "\n", "dot": lambda: compiled.dot, "svg": lambda: _svg(compiled.dot)}
         picture = text[args.format]()
@@ -167,6 +169,49 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(compiled.source)
     return 0
+
+
+def _wrt(args: argparse.Namespace):
+    names = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
+    return names[0] if names and len(names) == 1 else (tuple(names) if names else None)
+
+
+def compile_args(args: argparse.Namespace, fn: Callable):
+    """The module (or graph) a command line asks for, of ``fn`` (its ``FILE.py:FUNC``)."""
+    from .api import compile_for_export
+    kind = "grad" if args.command == "graph" else args.command
+    return compile_for_export(fn, _wrt(args), parse_shapes(args.shape), kind, getattr(args, "has_aux", False),
+                              parse_static(args.static), command=_command(args))
+
+
+def regenerate(words: list[str], command: str):
+    """For ``symdiff check``: the function the command line ``words`` names, and a callable giving the
+    module it writes (with ``command``, the module's own line, in the header)."""
+    args = build_parser().parse_args(words)
+    args.regenerate = command
+    fn = load_function(args.target)
+    return fn, lambda: compile_args(args, fn).source
+
+
+def check_module(path: str):
+    """:func:`symdiff.check.check_module` of one generated module."""
+    from .check import check_module as check
+    return check(path, regenerate)
+
+
+def _command(args: argparse.Namespace) -> str | None:
+    """The command line that regenerates this module, for its header (:mod:`symdiff.commands`)."""
+    if args.command == "graph":
+        return None
+    if getattr(args, "regenerate", None):  # symdiff check: the module's own line, as it was
+        return args.regenerate
+    from .commands import command_line
+    path, _, name = args.target.rpartition(":")
+    split = [item.partition("=")[::2] for item in (*args.shape, *args.static)]
+    shapes, static = split[:len(args.shape)], split[len(args.shape):]
+    wrt = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
+    return command_line(args.command, path, name, wrt, [(k.strip(), v) for k, v in shapes],
+                        [(k.strip(), v) for k, v in static], getattr(args, "has_aux", False), args.output)
 
 
 def explain(fn: Callable, wrt=None, shapes: dict | None = None, kind: str = "grad", has_aux: bool = False,

@@ -66,6 +66,7 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
                    f"to {', '.join(wrt_names)}.",
         "version": facts["version"], "function": name, "file": facts["file"], "source_hash": facts["source_hash"],
         "wrt": wrt_names, "shapes": ", ".join(f"{public.get(s.name, s.name)}: {_shape_text(s)}" for s in specs),
+        "command": facts.get("command"),
         "polymorphic": any(isinstance(d, sp.Symbol) for b in ok for n in b[1] for d in n.shape),
     }
     return render_module(header, printed, module)
