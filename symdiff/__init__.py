@@ -21,10 +21,13 @@ def __getattr__(name: str):
     if name in ("register", "Entry"):
         from .numpy import core as numpy_api
         return getattr(numpy_api, name)
+    if name == "optimize":  # symdiff.optimize.objective: scipy.optimize's calling order
+        from . import optimize
+        return optimize
     raise AttributeError(f"module 'symdiff' has no attribute {name!r}")
 
 
 __all__ = ["grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp", "vjp", "elementwise_grad", "export",
-           "stop_gradient", "functions",
+           "stop_gradient", "functions", "optimize",
            "register", "Entry", "SymdiffError", "UnsupportedError", "ShapeError", "NonScalarOutputError", "TraceError",
            "EnvironmentReadError", "MissingProgramError", "CacheWarning", "__version__"]
