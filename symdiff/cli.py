@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--static", action="append", default=[], metavar="NAME=VALUE",
                        help="an argument the code is made for one value of (an int loop bound, a flag); repeatable")
         p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+        if cmd not in ("graph", "explain"):
+            p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                           help="float type of the float arguments; a float32 module computes and returns float32")
         if cmd in ("grad", "graph", "explain"):
             p.add_argument("--has-aux", action="store_true",
                            help="the function returns (value, aux); the gradient functions pass aux through")
@@ -181,7 +184,8 @@ def compile_args(args: argparse.Namespace, fn: Callable):
     from .api import compile_for_export
     kind = "grad" if args.command == "graph" else args.command
     return compile_for_export(fn, _wrt(args), parse_shapes(args.shape), kind, getattr(args, "has_aux", False),
-                              parse_static(args.static), command=_command(args))
+                              parse_static(args.static), command=_command(args),
+                              dtype=getattr(args, "dtype", "float64"))
 
 
 def regenerate(words: list[str], command: str):
@@ -211,7 +215,8 @@ def _command(args: argparse.Namespace) -> str | None:
     shapes, static = split[:len(args.shape)], split[len(args.shape):]
     wrt = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
     return command_line(args.command, path, name, wrt, [(k.strip(), v) for k, v in shapes],
-                        [(k.strip(), v) for k, v in static], getattr(args, "has_aux", False), args.output)
+                        [(k.strip(), v) for k, v in static], getattr(args, "has_aux", False), args.output,
+                        dtype=args.dtype)
 
 
 def explain(fn: Callable, wrt=None, shapes: dict | None = None, kind: str = "grad", has_aux: bool = False,

@@ -19,7 +19,7 @@ PREFIX = "Regenerate (from this file's folder): "
 
 def command_line(kind: str, source: str, name: str, wrt: Sequence[str] | None, shapes: Sequence[tuple[str, str]],
                  static: Sequence[tuple[str, str]], has_aux: bool, output: str | None,
-                 folder: str | None = None) -> str:
+                 folder: str | None = None, dtype: str = "float64") -> str:
     """``symdiff KIND SOURCE:NAME --wrt ... --shape NAME=SIZES ... --static NAME=VALUE ... [--has-aux] [-o OUT]``,
     ``source`` and ``output`` relative to ``folder`` (the output's folder; the working folder without one)."""
     folder = folder or (os.path.dirname(os.path.abspath(output)) if output else os.getcwd())
@@ -32,6 +32,8 @@ def command_line(kind: str, source: str, name: str, wrt: Sequence[str] | None, s
         words += ["--static", f"{key}={value}"]
     if has_aux:
         words.append("--has-aux")
+    if dtype != "float64":
+        words += ["--dtype", dtype]
     if output:
         words += ["-o", os.path.basename(output)]
     return " ".join(shlex.quote(w) for w in words)
@@ -51,7 +53,8 @@ def _dims(value: Any) -> str:
 
 
 def for_export(fn: Callable, output: str | os.PathLike, wrt: Any, shapes: dict[str, Any] | None, kind: str,
-               has_aux: bool, static: dict[str, Any] | None, params: Sequence[str]) -> str | None:
+               has_aux: bool, static: dict[str, Any] | None, params: Sequence[str],
+               dtype: str = "float64") -> str | None:
     """The command of ``symdiff.export(fn, output, ...)``; None when the command line cannot name ``fn``
     (a function defined inside another, in a session without a file, a partial) or its static values."""
     qualname = getattr(fn, "__qualname__", None)
@@ -80,4 +83,5 @@ def for_export(fn: Callable, output: str | os.PathLike, wrt: Any, shapes: dict[s
             return None  # a one-element tuple returns a tuple of one gradient; the command line gives it bare
     order = {p: k for k, p in enumerate(params)}
     shape_items = sorted(((k, _dims(v)) for k, v in (shapes or {}).items()), key=lambda kv: order.get(kv[0], 0))
-    return command_line(kind, source, qualname, names, shape_items, statics, has_aux, os.fspath(output))
+    return command_line(kind, source, qualname, names, shape_items, statics, has_aux, os.fspath(output),
+                        dtype=dtype)

@@ -41,6 +41,9 @@ class ModuleText:
     constants: list[tuple[str, str]] = field(default_factory=list)
     const_names: dict[str, str] = field(default_factory=dict)
     helpers: Helpers = field(default_factory=Helpers)
+    #: "float32" for a module made for float32 arrays only: arrays it creates (ones, broadcast numbers,
+    #: constants) are float32 too, so nothing is promoted to float64 (see :meth:`NodePrinter.dtype_arg`).
+    float_dtype: str = "float64"
 
     def __post_init__(self) -> None:
         self.helpers = Helpers(self.reserved)
@@ -57,13 +60,19 @@ class ModuleText:
             name = f"C{k}"
             self.reserved.add(name)
             self.const_names[value.digest] = name
-            self.constants.append((name, constant_code(value.array)))
+            self.constants.append((name, constant_code(value.array, self.float_dtype)))
 
 
-def constant_code(arr) -> str:
+def constant_code(arr, float_dtype: str = "float64") -> str:
     """Code that makes the constant ``arr``: ``np.eye(n)``, ``1 - np.eye(n)`` or ``np.full(shape, v)`` where
-    it is one of those (exactly), else the listing of its values."""
+    it is one of those (exactly), else the listing of its values; in a float32 module (``float_dtype``) a
+    float64 constant is made float32."""
     import numpy as np
+    if float_dtype == "float32" and arr.dtype == np.float64:
+        code = constant_code(arr)
+        if code.startswith("np.array("):
+            return constant_code(arr.astype(np.float32))
+        return f"{code if code.startswith('np.') else f'({code})'}.astype(np.float32)"
     if arr.size > 1 and arr.dtype == np.float64:  # compared bytewise: the signs of zeros count
         first = float(arr.flat[0])
         candidates = [(f"np.full({arr.shape!r}, {first!r})", np.full(arr.shape, first))]
@@ -107,6 +116,17 @@ class NodePrinter:
         self.code: dict[int, str] = {}
 
     # ---- services for primitives' emit functions ----
+    def dtype_arg(self) -> str:
+        """``, dtype=np.float32`` for the arrays a float32 module creates (``np.ones(n, dtype=...)``), else ""."""
+        return ", dtype=np.float32" if self.module.float_dtype == "float32" else ""
+
+    def float_number(self, node: Node, code: str) -> str:
+        """A number broadcast into an array: ``np.float32(1.0)`` in a float32 module (a bare ``1`` would make an
+        integer array, ``1.0`` a float64 one), else ``code``."""
+        if self.module.float_dtype == "float32" and node.dtype in ("float64", "float32") and _is_number(code):
+            return f"np.float32({code})"
+        return code
+
     def paren(self, code: str, op: str, right: bool = False) -> str:
         return code if is_atomic(code) else f"({code})"
 
@@ -199,10 +219,19 @@ class NodePrinter:
                 self.namer.reserve(label)
                 lines.append(f"{label} = {code}")
                 code = label
-            final.append(code if cast is None else f"np.asarray({code}, dtype=np.{cast})")
+            final.append(code if cast is None else f"np.{cast[:-2]}({code})" if cast.endswith("()")
+                         else f"np.asarray({code}, dtype=np.{cast})")
         sizes = [f"{name} = {self.size_bindings[s]}"
                  for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1])]
         return sizes + lines + [returns.format(*final)]
+
+
+def _is_number(code: str) -> bool:
+    try:
+        float(code)
+    except ValueError:
+        return False
+    return True
 
 
 def _fresh_and_dead(base: Node, uses: dict[int, int], out_ids: set[int]) -> bool:
