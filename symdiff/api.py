@@ -379,18 +379,18 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
 
 def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
                        kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None,
-                       command: str | None = None, dtype: str = "float64") -> Compiled:
+                       command: str | None = None, dtype: str = "float64", annotate: bool = False) -> Compiled:
     from .pipeline import compile_function
     if dtype not in ("float64", "float32"):
         raise ShapeError(f"dtype={dtype!r}: generated modules are float64 (the default) or float32")
     indices, single = _wrt_indices(fn, wrt)
     return compile_function(fn, specs_for(fn, shapes, dtype, static=static), indices, single=single, kind=kind,
-                            has_aux=has_aux, command=command)
+                            has_aux=has_aux, command=command, annotate=annotate)
 
 
 def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
            kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None,
-           dtype: str = "float64") -> str:
+           dtype: str = "float64", annotate: bool = False) -> str:
     """Write the gradient module of ``fn`` to ``path`` (written whole or not at all); return its text.
 
     ``shapes`` maps argument names to shapes of ints or names (``("n", "k")``); arguments not listed
@@ -398,12 +398,13 @@ def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, An
     ``kind="hessian"`` adds ``<fn>_hessian``, ``"hvp"`` adds ``<fn>_hvp``; ``"jacobian"`` and ``"jvp"``
     give ``<fn>_jacobian`` and ``<fn>_jvp``. ``static`` maps arguments to constant values the code is
     made for (``{"steps": 10}``). ``dtype="float32"``: the float arguments are float32 and the module
-    computes and returns float32 (its own arrays and constants too). The module's header carries the
+    computes and returns float32 (its own arrays and constants too). ``annotate=True``: type hints on the
+    public functions (``x: np.ndarray``, ``-> tuple[np.ndarray, np.ndarray]``). The module's header carries the
     ``symdiff`` command line that writes it again (``symdiff check`` reads it), when one can name ``fn``
     (a function of a module's top level).
     """
     from .commands import for_export
-    command = for_export(fn, path, wrt, shapes, kind, has_aux, static, _params(fn), dtype)
-    compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static, command, dtype)
+    command = for_export(fn, path, wrt, shapes, kind, has_aux, static, _params(fn), dtype, annotate)
+    compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static, command, dtype, annotate)
     cache.write_atomic(path, compiled.source)
     return compiled.source

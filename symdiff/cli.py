@@ -129,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
         if cmd not in ("graph", "explain"):
             p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                            help="float type of the float arguments; a float32 module computes and returns float32")
+            p.add_argument("--annotate", action="store_true",
+                           help="type hints on the module's functions (x: np.ndarray, -> tuple[np.ndarray, ...])")
         if cmd in ("grad", "graph", "explain"):
             p.add_argument("--has-aux", action="store_true",
                            help="the function returns (value, aux); the gradient functions pass aux through")
@@ -185,7 +187,7 @@ def compile_args(args: argparse.Namespace, fn: Callable):
     kind = "grad" if args.command == "graph" else args.command
     return compile_for_export(fn, _wrt(args), parse_shapes(args.shape), kind, getattr(args, "has_aux", False),
                               parse_static(args.static), command=_command(args),
-                              dtype=getattr(args, "dtype", "float64"))
+                              dtype=getattr(args, "dtype", "float64"), annotate=getattr(args, "annotate", False))
 
 
 def regenerate(words: list[str], command: str):
@@ -216,7 +218,7 @@ def _command(args: argparse.Namespace) -> str | None:
     wrt = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
     return command_line(args.command, path, name, wrt, [(k.strip(), v) for k, v in shapes],
                         [(k.strip(), v) for k, v in static], getattr(args, "has_aux", False), args.output,
-                        dtype=args.dtype)
+                        dtype=args.dtype, annotate=args.annotate)
 
 
 def explain(fn: Callable, wrt=None, shapes: dict | None = None, kind: str = "grad", has_aux: bool = False,

@@ -112,12 +112,14 @@ def _load_scipy_parts(fn: Callable) -> None:
 def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int], *, single: bool | None = None,
                      kind: str = "grad", func_name: str | None = None, file: str | None = None,
                      has_aux: bool = False, values: Sequence[Any] | None = None,
-                     known: Sequence[tuple[bool, ...]] = (), command: str | None = None) -> Compiled:
+                     known: Sequence[tuple[bool, ...]] = (), command: str | None = None,
+                     annotate: bool = False) -> Compiled:
     """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module
     of the ``kind`` of derivative (see :mod:`symdiff.ad.derivatives`). Branches on traced values: with
     ``values`` (the decorator's actual arguments), the paths ``known`` and the one the values take;
     without, every path (see :mod:`symdiff.trace.branches`). ``command``: the command line that regenerates
-    the module, written in its header (see :mod:`symdiff.check`)."""
+    the module, written in its header (see :mod:`symdiff.check`); ``annotate``: type hints on the public
+    functions (:mod:`symdiff.backends.numpy.annotations`)."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
     _load_scipy_parts(fn)
@@ -135,7 +137,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     token = REPORT.set(report)
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
-                        has_aux, values, known, public, command)
+                        has_aux, values, known, public, (command, annotate))
     except RecursionError as exc:  # (the user's own recursion is reported by _user_failure, at its line)
         raise UnsupportedError(f"{name} is too deep for symdiff to compile ({exc}, {_deepest(exc)}): its graph nests "
                                "deeper than Python's recursion limit; split it into smaller functions, or raise "
@@ -206,7 +208,7 @@ def _trace_path(fn, specs, name, kind, tr, has_aux, values):
     return out, rest[:n], rest[n:n + m], (aux_text, rest[n + m:n + m + k]) if has_aux else None
 
 
-def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known, public, command) -> Compiled:
+def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known, public, options) -> Compiled:
     run = lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux)  # noqa: E731
     if values is None:
         paths = explore(run)
@@ -218,7 +220,8 @@ def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, 
     guard = tuple(sorted({(n.param("index"), axis, int(d)) for p in paths for n in p.inputs
                           for axis, d in enumerate(n.shape) if d.is_Integer and d != ONE}))
     tree, conditions = decision_tree(paths)
-    header = {"version": __version__, "file": file or _file_of(fn), "source_hash": source_hash(fn), "command": command}
+    header = {"version": __version__, "file": file or _file_of(fn), "source_hash": source_hash(fn),
+              "command": options[0], "annotate": options[1]}
     source = module_source(name, fn, [*specs, *dspecs], wrt, paths, built, (tree, conditions), guard, kind, public,
                            header)
     texts, pictures = [], []

@@ -30,6 +30,7 @@ class Function:
     params: list[str]
     doc: str
     body: list[str]
+    hint: str = ""  # the return annotation, " -> ..." (--annotate; parameters carry theirs)
 
 
 @dataclass
@@ -273,7 +274,7 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
         for f in functions:
             escape.name(f.name)
             for p in f.params:
-                escape.name(p.partition("=")[0])
+                escape.name(p.partition("=")[0].partition(":")[0].strip())
     except escape.NotALiteral as exc:
         from ...errors import InternalError
         raise InternalError(f"internal error: a generated function or parameter name: {exc}; nothing was "

@@ -15,6 +15,7 @@ from .codegen import Function, ModuleText, NodePrinter, render_module
 from .entry_points import defaults, wrap
 from .printer import ExprPrinter
 from .size_checks import size_check_lines
+from .annotations import annotate
 
 
 def float32_casts(outputs, casts, float_dtype: str) -> tuple:
@@ -73,13 +74,15 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
                                    lambda k: _leaf(name, f.suffix, k, call, built, paths, module))
             printed.append(Function(f"{name}_{f.suffix}", defaults(fn, fparams), f.doc, checks + lines))
     printed = wrap(printed, public, fn)
+    if facts.get("annotate"):
+        printed = annotate(printed, ok[0][0], specs, public, name)
     wrt_names = [public.get(specs[i].name, specs[i].name) for i in wrt]
     header = {
         "summary": f"{kind.capitalize() if kind != 'grad' else 'Value and gradient'} of `{name}` with respect "
                    f"to {', '.join(wrt_names)}.",
         "version": facts["version"], "function": name, "file": facts["file"], "source_hash": facts["source_hash"],
         "wrt": wrt_names, "shapes": ", ".join(f"{public.get(s.name, s.name)}: {_shape_text(s)}" for s in specs),
-        "command": facts.get("command"),
+        "command": facts.get("command"), "annotate": facts.get("annotate"),
         "polymorphic": any(isinstance(d, sp.Symbol) for b in ok for n in b[1] for d in n.shape),
     }
     return render_module(header, printed, module)
