@@ -9,8 +9,8 @@ True
 """
 from .version import __version__
 from . import functions  # noqa: E402
-from .api import (  # noqa: E402
-    elementwise_grad, export, grad, hessian, hvp, jacobian, jvp, stop_gradient, value_and_grad, vjp)
+from .api import elementwise_grad, export, hessian, hvp, jacobian, jvp, stop_gradient, vjp  # noqa: E402
+from .gradients import grad, value_and_grad  # noqa: E402
 from .errors import (  # noqa: E402
     CacheWarning, EnvironmentReadError, MissingProgramError, NonScalarOutputError, ShapeError, SymdiffError,
     TraceError, UnsupportedError)

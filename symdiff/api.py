@@ -1,4 +1,6 @@
-"""The public API: ``grad``, ``value_and_grad``, ``export`` and ``stop_gradient``.
+"""The public API: the transformed function (:class:`Transformed`; ``grad`` and ``value_and_grad`` make it
+too, typed for their callers, in :mod:`symdiff.gradients`), ``jacobian``, ``hessian``, ``hvp``, ``jvp``,
+``vjp``, ``elementwise_grad``, ``export`` and ``stop_gradient``.
 
 A transformed function traces on first use with the actual arguments, compiles the generated
 module and caches it per signature (rank, dtype and which axes have size 1 of each array; the
@@ -8,7 +10,7 @@ serves every length; sizes the program used as Python ints are guarded.
 >>> import numpy as np
 >>> def f(x):
 ...     return np.mean(x ** 2)
->>> vg = value_and_grad(f)
+>>> vg = Transformed(f, None, "value_and_grad")
 >>> v, g = vg(np.array([1.0, 2.0]))
 >>> float(v), g.tolist()
 (2.5, [1.0, 2.0])
@@ -276,17 +278,7 @@ def _transform(entry: str, fn: Callable | None, wrt: Wrt, has_aux: bool = False)
     return Transformed(fn, wrt, entry, has_aux)
 
 
-def grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False) -> Any:
-    """Gradient of a scalar function with respect to ``wrt`` (names or positions; default: the first
-    argument). Works as ``grad(f, wrt=...)`` and as a decorator ``@grad(wrt=...)``. With ``has_aux``,
-    ``fn`` returns ``(value, aux)`` and calls return ``(gradient, aux)``, as in JAX."""
-    return _transform("grad", fn, wrt, has_aux)
-
-
-def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False) -> Any:
-    """Like :func:`grad`, but calls return ``(value, gradient)`` (``((value, aux), gradient)`` with
-    ``has_aux``)."""
-    return _transform("value_and_grad", fn, wrt, has_aux)
+# grad and value_and_grad, typed for their callers: symdiff/gradients.py
 
 
 def jacobian(fn: Callable | None = None, *, wrt: Wrt = None) -> Any:

@@ -118,17 +118,19 @@ class Op(_Tensor):
         return f"{self.args[0]}({', '.join(printer._print(a) for a in self.args[1:])})"
 
 
-def _positive_first(printer_cls):
-    """A printer that writes a sum's positive terms first: ``sigma(z) - y``, not ``-y + sigma(z)``."""
-    class Printer(printer_cls):
-        def _as_ordered_terms(self, expr, order=None):
-            terms = super()._as_ordered_terms(expr, order=order)
-            return sorted(terms, key=lambda t: t.could_extract_minus_sign())
-    return Printer
+def _positive_first(terms):
+    """A sum's positive terms first: ``sigma(z) - y``, not ``-y + sigma(z)``."""
+    return sorted(terms, key=lambda t: t.could_extract_minus_sign())
 
 
-_LATEX = _positive_first(LatexPrinter)
-_TEXT = _positive_first(StrPrinter)
+class _LATEX(LatexPrinter):
+    def _as_ordered_terms(self, expr, order=None):
+        return _positive_first(super()._as_ordered_terms(expr, order=order))
+
+
+class _TEXT(StrPrinter):
+    def _as_ordered_terms(self, expr, order=None):
+        return _positive_first(super()._as_ordered_terms(expr, order=order))
 
 
 @dataclass
@@ -261,7 +263,7 @@ def _section(outputs: Sequence[Node], labels: Sequence[str], inputs: Sequence[No
 def _math(node: Node, args: list[sp.Expr]) -> sp.Expr:
     """One node in math notation, from its inputs' expressions."""
     op = node.op
-    if op == "elementwise":
+    if op == "elementwise" and node.expr is not None:
         e = node.expr.xreplace({ARG[k]: a for k, a in enumerate(args)})
         return e.replace(lambda t: isinstance(t, sigmoid), lambda t: Sigma(t.args[0]))
     if op in _TRANSPARENT and args:
@@ -306,7 +308,7 @@ def math_of(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int], *, singl
     wrt_names = [specs[i].name for i in wrt]
     for k, path in enumerate(paths):
         title = "" if len(paths) == 1 else f"path {k} ({', '.join(_outcome_text(path))})"
-        if path.error is not None:
+        if path.error is not None or path.out is None:
             sections.append(Section(title, [], str(path.error)))
             continue
         (out,) = run([path.out], FORWARD_PASSES)

@@ -25,6 +25,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import api
+from .gradients import value_and_grad
 from .errors import TraceError
 from .runtime.signature import name_of, param_names
 
@@ -44,17 +45,17 @@ class Objective:
             raise TraceError(f"objective(wrt={wrt!r}): give one argument of {name_of(fn)}, by name or position "
                                  "(SciPy optimizes one flat array; pack several into it)")
         self.fn, self.wrt, self.shape = fn, wrt, None if shape is None else tuple(shape)
-        self._vg = api.value_and_grad(fn, wrt=wrt)
+        self._vg = value_and_grad(fn, wrt=wrt)
         self._hess = api.hessian(fn, wrt=wrt)
         self._hvp = api.hvp(fn, wrt=wrt)
-        self._last: tuple[bytes, tuple, Any, np.ndarray] | None = None
+        self._last: tuple[tuple[bytes, tuple], tuple, float, np.ndarray] | None = None
         self.evaluations = {"value_and_grad": 0, "hess": 0, "hessp": 0}
 
     def _arguments(self, x: np.ndarray, args: tuple) -> list[Any]:
         x = np.asarray(x, dtype=float)
         x = x.reshape(self.shape) if self.shape is not None else x
-        args = list(args)
-        return args[:self.wrt] + [x] + args[self.wrt:]
+        rest = list(args)
+        return rest[:self.wrt] + [x] + rest[self.wrt:]
 
     def _flat(self, g: Any) -> np.ndarray:
         g = np.asarray(g, dtype=float)

@@ -1,15 +1,12 @@
 """``--annotate`` / ``export(annotate=True)``: type hints on the public functions of a generated module,
-the same code otherwise, and ``mypy --strict`` finds nothing in it (when mypy is installed)."""
+the same code otherwise (``mypy --strict`` on annotated modules: tests/test_typing.py)."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from symdiff.api import compile_for_export
 from symdiff.backends.numpy.annotations import _returned
@@ -84,26 +81,6 @@ def test_return_types_follow_the_return_statement():
     assert _returned("return {0}", ["np.ndarray"]) == "np.ndarray"
     assert _returned("return ({0},), {1}", ["a", "b"]) == "tuple[tuple[a], b]"
     assert _returned("return {0}, aux", ["a"]) is None  # what it cannot type, it leaves bare
-
-
-def test_mypy_strict_is_clean_on_annotated_modules(tmp_path):
-    pytest.importorskip("mypy")
-    if shutil.which("mypy") is None and not _has_mypy_module():
-        pytest.skip("mypy is not runnable")
-    for name, compiled in _modules().items():
-        (tmp_path / f"{name}.py").write_text(compiled.source)
-    assert main(["grad", "examples/model.py:loss", "--wrt", "w,b", "--shape", "x=n", "--shape", "y=k",
-                 "--shape", "w=n,k", "--shape", "b=k", "--annotate", "-o", str(tmp_path / "cli_grad.py")]) == 0
-    assert "-> tuple[np.ndarray, np.ndarray]:" in (tmp_path / "cli_grad.py").read_text()
-    done = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
-                           "--cache-dir", str(tmp_path / ".mypy"), str(tmp_path)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def _has_mypy_module() -> bool:
-    import importlib.util
-    return importlib.util.find_spec("mypy") is not None
 
 
 def test_annotated_module_checks_clean(tmp_path):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import replace
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from ...runtime.specs import ArgSpec
 
@@ -55,8 +55,10 @@ def _returned(returns: str, hints: Sequence[str]) -> str | None:
     return hint(tree.body[0].value)
 
 
-def annotate(functions: list, plans: Sequence, specs: Sequence[ArgSpec], public: dict[str, str], name: str) -> list:
-    """``functions`` with the public ones (``<name>_<suffix>`` of a plan) annotated."""
+def annotate(functions: list, plans: Sequence, specs: Sequence[ArgSpec], public: dict[str, str], name: str,
+             casts: Callable[[Any], Sequence[str | None]]) -> list:
+    """``functions`` with the public ones (``<name>_<suffix>`` of a plan) annotated; ``casts(plan)``: how
+    each output is cast on return (``"float32()"``: ``np.float32(...)``, a NumPy scalar)."""
     by_name = {public.get(s.name, s.name): s for s in specs}
     by_name.update({s.name: s for s in specs})
     plan_of = {f"{name}_{p.suffix}": p for p in plans}
@@ -74,7 +76,8 @@ def annotate(functions: list, plans: Sequence, specs: Sequence[ArgSpec], public:
             if bare in plan.extra_params or (spec is not None and spec.is_array is False and spec.static is None):
                 hint = "np.ndarray | float"  # a direction or cotangent: shaped like what it goes with
             params.append(f"{bare}: {hint}{' = ' + default if eq else ''}" if hint else p)
-        outs = [SCALAR if o.shape == () else "np.ndarray" for o in plan.outputs]
+        outs = [("np.float32" if cast == "float32()" else SCALAR) if o.shape == () else "np.ndarray"
+                for o, cast in zip(plan.outputs, casts(plan))]
         returned = _returned(plan.returns, outs)
         out.append(replace(f, params=params, hint=f" -> {returned}" if returned else ""))
     return out

@@ -75,7 +75,8 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
             printed.append(Function(f"{name}_{f.suffix}", defaults(fn, fparams), f.doc, checks + lines))
     printed = wrap(printed, public, fn)
     if facts.get("annotate"):
-        printed = annotate(printed, ok[0][0], specs, public, name)
+        printed = annotate(printed, ok[0][0], specs, public, name,
+                           lambda f: float32_casts(f.outputs, f.casts, module.float_dtype))
     wrt_names = [public.get(specs[i].name, specs[i].name) for i in wrt]
     header = {
         "summary": f"{kind.capitalize() if kind != 'grad' else 'Value and gradient'} of `{name}` with respect "
