@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import importlib.util
 import os
 import stat
 import sys
 import unicodedata
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from .version import __version__
 from .errors import SymdiffError
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--static", action="append", default=[], metavar="NAME=VALUE",
                        help="an argument the code is made for one value of (an int loop bound, a flag); repeatable")
         p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+        p.add_argument("--verbose", action="store_true", help="print the compiler's stages and their times (stderr)")
         if cmd not in ("graph", "explain"):
             p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                            help="float type of the float arguments; a float32 module computes and returns float32")
@@ -156,12 +158,15 @@ def run(args: argparse.Namespace) -> int:
         return check_all(args.paths, sys.stdout, regenerate)
     fn = load_function(args.target)
     wrt = _wrt(args)
+    with _compiling(args, fn):
+        if args.command == "explain":
+            math = explain(fn, wrt, parse_shapes(args.shape), "grad", args.has_aux, parse_static(args.static))
+        else:
+            compiled = compile_args(args, fn)
     if args.command == "explain":
-        math = explain(fn, wrt, parse_shapes(args.shape), "grad", args.has_aux, parse_static(args.static))
         text = {"text": math.text, "latex": math.latex, "markdown": math._repr_markdown_()}[args.format]
         sys.stdout.write(text + "\n")
         return 0
-    compiled = compile_args(args, fn)
     if args.command == "graph":
         text = {"text": lambda: compiled.graph + "\n", "dot": lambda: compiled.dot, "svg": lambda: _svg(compiled.dot)}
         picture = text[args.format]()
@@ -174,6 +179,24 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(compiled.source)
     return 0
+
+
+@contextlib.contextmanager
+def _compiling(args: argparse.Namespace, fn: Callable) -> Iterator[None]:
+    """Around a compilation: the stages' times (``--verbose``), a progress line on a terminal after 2 s,
+    and a hint under an error that comes from a common slip of the command line (:mod:`symdiff.hints`)."""
+    from .runtime.progress import Listener, listening
+    listener = Listener(stream=sys.stderr if sys.stderr.isatty() else None)
+    try:
+        with listening(listener):
+            yield
+    except SymdiffError as exc:
+        from .hints import hint_for
+        exc.hint = hint_for(str(exc), fn, parse_shapes(args.shape), parse_static(args.static))  # type: ignore
+        raise
+    finally:
+        if args.verbose:
+            print(listener.table(), file=sys.stderr)
 
 
 def _wrt(args: argparse.Namespace):
@@ -272,6 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else exc
         print(f"symdiff {args.command}: error: {what}", file=sys.stderr)
+        if getattr(exc, "hint", None):
+            print(exc.hint, file=sys.stderr)  # type: ignore[union-attr]
         return 1
     except KeyboardInterrupt:
         if args.debug:

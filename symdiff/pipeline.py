@@ -35,6 +35,7 @@ from .ir.primitives import copy, input_node, reshape
 from .ir.shapes import ONE, format_shape
 from .rewrite.simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .backends.numpy.entry_points import internal
+from .runtime.progress import stage
 from .runtime.signature import function_of, name_of
 from .runtime.specs import ArgSpec, Compiled
 from .trace.run import trace
@@ -152,7 +153,8 @@ def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = Fa
     tr = Trace(outcomes)
     path = Path(outcomes)
     try:
-        path.out, path.inputs, path.conditions, path.aux = _trace_path(fn, specs, name, kind, tr, has_aux, values)
+        with stage("trace"):
+            path.out, path.inputs, path.conditions, path.aux = _trace_path(fn, specs, name, kind, tr, has_aux, values)
     except SymdiffError as exc:
         if not tr.decisions or not is_failure(exc):
             raise
@@ -222,8 +224,9 @@ def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, 
     tree, conditions = decision_tree(paths)
     header = {"version": __version__, "file": file or _file_of(fn), "source_hash": source_hash(fn),
               "command": options[0], "annotate": options[1]}
-    source = module_source(name, fn, [*specs, *dspecs], wrt, paths, built, (tree, conditions), guard, kind, public,
-                           header)
+    with stage("print"):
+        source = module_source(name, fn, [*specs, *dspecs], wrt, paths, built, (tree, conditions), guard, kind,
+                               public, header)
     texts, pictures = [], []
     wrt_names = [specs[i].name for i in wrt]
     for k, (path, b) in enumerate(zip(paths, built)):
@@ -252,17 +255,20 @@ def _outcome_text(path: Path) -> list[str]:
 def _differentiate(path: Path, specs, wrt, single, name, kind, dspecs, public):
     """Stages 2-4 for one path: forward passes, derivative plans, passes over all outputs together."""
     inputs = path.inputs
-    (out,) = run([path.out], FORWARD_PASSES)
+    with stage("forward passes"):
+        (out,) = run([path.out], FORWARD_PASSES)
     forward = Graph(tuple(inputs), (out,), (name,))
     wrt_nodes = [next(n for n in inputs if n.param("index") == i) for i in wrt]
     directions = direction_nodes(kind, dspecs, out, wrt_nodes, len(specs))
     call = f"{name}({', '.join(public.get(s.name, s.name) for s in specs)})"
-    functions = plans(kind, name, out, wrt_nodes, directions, single, call)
+    with stage("differentiate"):
+        functions = plans(kind, name, out, wrt_nodes, directions, single, call)
     if path.aux is not None:
         attach(functions, *path.aux)
     # Every function's outputs through the passes together, so they share their work.
     flat = [o for f in functions for o in f.outputs]
-    simplified = iter(run(flat, PASSES))
+    with stage("rewrite"):
+        simplified = iter(run(flat, PASSES))
     for f in functions:
         f.outputs = [next(simplified) for _ in f.outputs]
         owners = f.owners or (None,) * len(f.outputs)
