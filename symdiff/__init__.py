@@ -9,8 +9,8 @@ True
 """
 from .version import __version__
 from . import functions  # noqa: E402
-from .api import (  # noqa: E402
-    elementwise_grad, export, grad, hessian, hvp, jacobian, jvp, stop_gradient, value_and_grad, vjp)
+from .api import elementwise_grad, export, hessian, hvp, jacobian, jvp, stop_gradient, vjp  # noqa: E402
+from .gradients import grad, value_and_grad  # noqa: E402
 from .errors import (  # noqa: E402
     BackendError, CacheWarning, EnvironmentReadError, MissingProgramError, NonScalarOutputError, ShapeError,
     SymdiffError, TraceError, UnsupportedError)
@@ -21,10 +21,13 @@ def __getattr__(name: str):
     if name in ("register", "Entry"):
         from .numpy import core as numpy_api
         return getattr(numpy_api, name)
+    if name == "optimize":  # symdiff.optimize.objective: scipy.optimize's calling order
+        from . import optimize
+        return optimize
     raise AttributeError(f"module 'symdiff' has no attribute {name!r}")
 
 
 __all__ = ["grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp", "vjp", "elementwise_grad", "export",
-           "stop_gradient", "functions",
+           "stop_gradient", "functions", "optimize",
            "register", "Entry", "SymdiffError", "UnsupportedError", "ShapeError", "NonScalarOutputError", "TraceError",
            "BackendError", "EnvironmentReadError", "MissingProgramError", "CacheWarning", "__version__"]

@@ -1,4 +1,6 @@
-"""The public API: ``grad``, ``value_and_grad``, ``export`` and ``stop_gradient``.
+"""The public API: the transformed function (:class:`Transformed`; ``grad`` and ``value_and_grad`` make it
+too, typed for their callers, in :mod:`symdiff.gradients`), ``jacobian``, ``hessian``, ``hvp``, ``jvp``,
+``vjp``, ``elementwise_grad``, ``export`` and ``stop_gradient``.
 
 A transformed function traces on first use with the actual arguments, compiles the generated
 module and caches it per signature (rank, dtype and which axes have size 1 of each array; the
@@ -8,7 +10,7 @@ serves every length; sizes the program used as Python ints are guarded.
 >>> import numpy as np
 >>> def f(x):
 ...     return np.mean(x ** 2)
->>> vg = value_and_grad(f)
+>>> vg = Transformed(f, None, "value_and_grad")
 >>> v, g = vg(np.array([1.0, 2.0]))
 >>> float(v), g.tolist()
 (2.5, [1.0, 2.0])
@@ -27,10 +29,10 @@ import numpy as np
 from . import backends, display
 from .runtime import cache
 from .runtime import freshness
-from .errors import SymdiffError, TraceError
+from .errors import ShapeError, SymdiffError, TraceError
 from .runtime.fastpath import MISS, exact_key, guarded, miss
-from .runtime.signature import direction_names, name_of, parameters, with_directions
-from .runtime.specs import Compiled, call_values
+from .runtime.signature import direction_names, name_of, param_names, parameters, with_directions
+from .runtime.specs import ArgSpec, Compiled, call_values
 from . import arguments
 from .arguments import parse_shape, specs_for  # noqa: F401  (public: the CLI's and export's shapes)
 from .trace.composites import stop_gradient  # noqa: F401  (public: symdiff.stop_gradient)
@@ -75,6 +77,7 @@ class Transformed:
         self._fast_trees: dict[tuple, tuple[Compiled, Callable]] = {}
         self._hot: Callable = miss  # the guarded function of the latest call, if it came from self._fast
         self._last: Compiled | None = None
+        self._specs: dict[int, tuple[list[ArgSpec], Any]] = {}  # id of a module -> its argument specs, layout
         self._reads = freshness.NEVER  # what the function reads, snapshotted at the latest change
         #: Where the code of the most recent call came from: "memory", "disk" or "compiled".
         self.cache_info: str | None = None
@@ -139,6 +142,7 @@ class Transformed:
             self.cache_info = "compiled"
         entries = [e for e in self._cache.get(memo, []) if grow is None or e[0] is not grow]
         self._cache[memo] = [(compiled, module)] + entries
+        self._specs[id(compiled)] = (specs, layout)
         return compiled, module
 
     def _disk_key(self, key: tuple) -> str | None:
@@ -240,6 +244,12 @@ class Transformed:
         """The traced graph and its gradient graph of the most recent call, as text."""
         return self._need().graph
 
+    @property
+    def math(self) -> Any:
+        """The derivative of the most recent call as equations (:class:`symdiff.explain.Math`): ``print`` it
+        for plain text, ``.latex`` for LaTeX; a notebook renders it."""
+        return display.math_of(self)
+
     # the picture and the display (symdiff/display.py): to_dot(), to_svg(), repr, Jupyter's HTML and Markdown
     to_dot, to_svg, __repr__ = display.to_dot, display.to_svg, display.describe
     _repr_html_, _repr_markdown_ = display.html_of, display.markdown_of
@@ -253,21 +263,7 @@ def _transform(entry: str, fn: Callable | None, wrt: Wrt, has_aux: bool = False,
     return Transformed(fn, wrt, entry, has_aux, backend, backend_options)
 
 
-def grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False, backend: str = "numpy",
-         backend_options: Options = None) -> Any:
-    """Gradient of a scalar function with respect to ``wrt`` (names, positions or paths into container
-    arguments, ``"params.W1"``: see :mod:`symdiff.arguments`; default: the first argument). Works as
-    ``grad(f, wrt=...)`` and as a decorator ``@grad(wrt=...)``. With ``has_aux``, ``fn`` returns
-    ``(value, aux)`` and calls return ``(gradient, aux)``, as in JAX. ``backend="numba"`` (every transform
-    takes it): fused ``numba.njit`` loops, see :mod:`symdiff.backends`."""
-    return _transform("grad", fn, wrt, has_aux, backend, backend_options)
-
-
-def value_and_grad(fn: Callable | None = None, *, wrt: Wrt = None, has_aux: bool = False, backend: str = "numpy",
-                   backend_options: Options = None) -> Any:
-    """Like :func:`grad`, but calls return ``(value, gradient)`` (``((value, aux), gradient)`` with
-    ``has_aux``)."""
-    return _transform("value_and_grad", fn, wrt, has_aux, backend, backend_options)
+# grad and value_and_grad, typed for their callers: symdiff/gradients.py
 
 
 def jacobian(fn: Callable | None = None, *, wrt: Wrt = None, backend: str = "numpy",
@@ -340,19 +336,23 @@ def _static_key(value: Any) -> Any:
 
 def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
                        kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None,
-                       backend: str = "numpy", backend_options: Options = None) -> Compiled:
+                       backend: str = "numpy", backend_options: Options = None, command: str | None = None,
+                       dtype: str = "float64", annotate: bool = False) -> Compiled:
     from .pipeline import compile_function
+    if dtype not in ("float64", "float32"):
+        raise ShapeError(f"dtype={dtype!r}: generated modules are float64 (the default) or float32")
     chosen = backends.resolve(backend, backend_options)
     indices, steps, single = arguments.parse_wrt(fn, wrt)
-    specs, layout = specs_for(fn, shapes, static=static)
+    specs, layout = specs_for(fn, shapes, dtype, static=static)
     flat, flat_single, tree = arguments.plan(name_of(fn), kind, specs, layout, indices, steps, single)
     return compile_function(fn, specs, flat, single=flat_single, kind=kind, has_aux=has_aux, tree=tree,
-                            backend=chosen)
+                            backend=chosen, command=command, annotate=annotate)
 
 
 def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
            kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None,
-           backend: str = "numpy", backend_options: Options = None) -> str:
+           backend: str = "numpy", backend_options: Options = None, dtype: str = "float64",
+           annotate: bool = False) -> str:
     """Write the gradient module of ``fn`` to ``path`` (written whole or not at all); return its text.
 
     ``shapes`` maps argument names to shapes of ints or names (``("n", "k")``); arguments not listed
@@ -361,8 +361,17 @@ def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, An
     ``kind="hessian"`` adds ``<fn>_hessian``, ``"hvp"`` adds ``<fn>_hvp``; ``"jacobian"`` and ``"jvp"``
     give ``<fn>_jacobian`` and ``<fn>_jvp``. ``static`` maps arguments to constant values the code is
     made for (``{"steps": 10}``). ``backend="numba"`` (or ``"numba-parallel"``) adds fused
-    ``numba.njit`` kernels the module calls (see :mod:`symdiff.backends`).
+    ``numba.njit`` kernels the module calls, ``"array_api"`` writes it for any array API library (see
+    :mod:`symdiff.backends`). ``dtype="float32"``: the float arguments are float32 and the module
+    computes and returns float32 (its own arrays and constants too). ``annotate=True``: type hints on the
+    public functions (``x: np.ndarray``, ``-> tuple[np.ndarray, np.ndarray]``). The module's header carries the
+    ``symdiff`` command line that writes it again (``symdiff check`` reads it), when one can name ``fn``
+    (a function of a module's top level).
     """
-    compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static, backend, backend_options)
+    from .commands import for_export
+    chosen = backends.resolve(backend, backend_options)
+    command = for_export(fn, path, wrt, shapes, kind, has_aux, static, param_names(fn), dtype, annotate, chosen)
+    compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static, backend, backend_options, command, dtype,
+                                  annotate)
     cache.write_atomic(path, compiled.source)
     return compiled.source

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import importlib.util
 import os
 import stat
 import sys
 import unicodedata
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from .version import __version__
 from .errors import SymdiffError
@@ -23,6 +24,7 @@ EXAMPLES = """examples:
   symdiff grad clf.py:loss --wrt W,b --shape W=d,k --shape b=k --shape X=n,d --shape y=n:int64
   symdiff graph model.py:loss --wrt w --shape x=n,d --shape w=d
   symdiff graph model.py:loss --wrt w --shape x=n,d --shape w=d --format svg -o graph.svg
+  symdiff explain model.py:loss --wrt w --shape x=n,d --shape w=d
 """
 
 
@@ -119,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
                       ("jacobian", "print (or write) the Jacobian module (any output shape)"),
                       ("jvp", "print (or write) the forward-mode (value and tangent) module"),
                       ("vjp", "print (or write) the reverse-mode module for any output (value and pullback)"),
-                      ("graph", "print the traced graph and its gradient graph")):
+                      ("graph", "print the traced graph and its gradient graph"),
+                      ("explain", "print the gradient as equations (plain text, LaTeX or Markdown)")):
         p = sub.add_parser(cmd, help=text, description=text, epilog=EXAMPLES,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("target", metavar="FILE.py:FUNC", help="the function to differentiate")
@@ -132,10 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--static", action="append", default=[], metavar="NAME=VALUE",
                        help="an argument the code is made for one value of (an int loop bound, a flag); repeatable")
         p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
-        if cmd in ("grad", "graph"):
+        p.add_argument("--verbose", action="store_true", help="print the compiler's stages and their times (stderr)")
+        if cmd not in ("graph", "explain"):
+            p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                           help="float type of the float arguments; a float32 module computes and returns float32")
+            p.add_argument("--annotate", action="store_true",
+                           help="type hints on the module's functions (x: np.ndarray, -> tuple[np.ndarray, ...])")
+        if cmd in ("grad", "graph", "explain"):
             p.add_argument("--has-aux", action="store_true",
                            help="the function returns (value, aux); the gradient functions pass aux through")
-        if cmd != "graph":
+        if cmd == "explain":
+            p.add_argument("--format", choices=("text", "latex", "markdown"), default="text",
+                           help="plain text (the default), LaTeX (an aligned block), or Markdown with LaTeX")
+        elif cmd != "graph":
             p.add_argument("-o", "--output", metavar="OUT.py", help="write the module here instead of stdout")
             p.add_argument("--backend", default="numpy", help="numpy (the default), numba (fused numba.njit loops), "
                            "numba-parallel (the same, their outer loops in parallel) or array_api (code for any "
@@ -144,18 +156,28 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--format", choices=("text", "dot", "svg"), default="text",
                            help="text (the default), Graphviz DOT, or SVG drawn by Graphviz's dot program")
             p.add_argument("-o", "--output", metavar="OUT", help="write the graph here instead of stdout")
+    text = "report generated modules whose source changed or that differ from what their command writes (exit 1)"
+    p = sub.add_parser("check", help=text, description=text + "; files that symdiff did not generate are skipped")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="generated modules (.py), or folders to search")
+    p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from .api import compile_for_export
-
+    if args.command == "check":
+        from .check import check_all
+        return check_all(args.paths, sys.stdout, regenerate)
     fn = load_function(args.target)
-    names = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
-    wrt = names[0] if names and len(names) == 1 else (tuple(names) if names else None)
-    kind = "grad" if args.command == "graph" else args.command
-    compiled = compile_for_export(fn, wrt, parse_shapes(args.shape), kind, getattr(args, "has_aux", False),
-                                  parse_static(args.static), getattr(args, "backend", "numpy"))
+    wrt = _wrt(args)
+    with _compiling(args, fn):
+        if args.command == "explain":
+            math = explain(fn, wrt, parse_shapes(args.shape), "grad", args.has_aux, parse_static(args.static))
+        else:
+            compiled = compile_args(args, fn)
+    if args.command == "explain":
+        text = {"text": math.text, "latex": math.latex, "markdown": math._repr_markdown_()}[args.format]
+        sys.stdout.write(text + "\n")
+        return 0
     if args.command == "graph":
         text = {"text": lambda: compiled.graph + "\n", "dot": lambda: compiled.dot, "svg": lambda: _svg(compiled.dot)}
         picture = text[args.format]()
@@ -168,6 +190,81 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(compiled.source)
     return 0
+
+
+@contextlib.contextmanager
+def _compiling(args: argparse.Namespace, fn: Callable) -> Iterator[None]:
+    """Around a compilation: the stages' times (``--verbose``), a progress line on a terminal after 2 s,
+    and a hint under an error that comes from a common slip of the command line (:mod:`symdiff.hints`)."""
+    from .runtime.progress import Listener, listening
+    listener = Listener(stream=sys.stderr if sys.stderr.isatty() else None)
+    try:
+        with listening(listener):
+            yield
+    except SymdiffError as exc:
+        from .hints import hint_for
+        exc.hint = hint_for(str(exc), fn, parse_shapes(args.shape), parse_static(args.static))  # type: ignore
+        raise
+    finally:
+        if args.verbose:
+            print(listener.table(), file=sys.stderr)
+
+
+def _wrt(args: argparse.Namespace):
+    names = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
+    return names[0] if names and len(names) == 1 else (tuple(names) if names else None)
+
+
+def compile_args(args: argparse.Namespace, fn: Callable):
+    """The module (or graph) a command line asks for, of ``fn`` (its ``FILE.py:FUNC``)."""
+    from .api import compile_for_export
+    kind = "grad" if args.command == "graph" else args.command
+    return compile_for_export(fn, _wrt(args), parse_shapes(args.shape), kind, getattr(args, "has_aux", False),
+                              parse_static(args.static), getattr(args, "backend", "numpy"), command=_command(args),
+                              dtype=getattr(args, "dtype", "float64"), annotate=getattr(args, "annotate", False))
+
+
+def regenerate(words: list[str], command: str):
+    """For ``symdiff check``: the function the command line ``words`` names, and a callable giving the
+    module it writes (with ``command``, the module's own line, in the header)."""
+    args = build_parser().parse_args(words)
+    args.regenerate = command
+    fn = load_function(args.target)
+    return fn, lambda: compile_args(args, fn).source
+
+
+def check_module(path: str):
+    """:func:`symdiff.check.check_module` of one generated module."""
+    from .check import check_module as check
+    return check(path, regenerate)
+
+
+def _command(args: argparse.Namespace) -> str | None:
+    """The command line that regenerates this module, for its header (:mod:`symdiff.commands`)."""
+    if args.command == "graph":
+        return None
+    if getattr(args, "regenerate", None):  # symdiff check: the module's own line, as it was
+        return args.regenerate
+    from .commands import command_line
+    path, _, name = args.target.rpartition(":")
+    split = [item.partition("=")[::2] for item in (*args.shape, *args.static)]
+    shapes, static = split[:len(args.shape)], split[len(args.shape):]
+    wrt = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
+    return command_line(args.command, path, name, wrt, [(k.strip(), v) for k, v in shapes],
+                        [(k.strip(), v) for k, v in static], getattr(args, "has_aux", False), args.output,
+                        dtype=args.dtype, annotate=args.annotate, backend=getattr(args, "backend", "numpy"))
+
+
+def explain(fn: Callable, wrt=None, shapes: dict | None = None, kind: str = "grad", has_aux: bool = False,
+            static: dict | None = None):
+    """The derivative as equations (:func:`symdiff.explain.math_of`) for export's arguments."""
+    from .arguments import parse_wrt, specs_for
+    from .explain import math_of
+    indices, steps, single = parse_wrt(fn, wrt)
+    if any(steps):
+        raise CliError("explain: --wrt names a path into a container argument; the math of containers is not "
+                       "supported yet (symdiff grad prints the code)")
+    return math_of(fn, specs_for(fn, shapes, static=static), indices, single=single, kind=kind, has_aux=has_aux)
 
 
 def _svg(dot_text: str) -> str:
@@ -212,6 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else exc
         print(f"symdiff {args.command}: error: {what}", file=sys.stderr)
+        if getattr(exc, "hint", None):
+            print(exc.hint, file=sys.stderr)  # type: ignore[union-attr]
         return 1
     except KeyboardInterrupt:
         if args.debug:

@@ -1,6 +1,7 @@
-"""How a transformed function shows itself: ``repr``, the graph picture (``to_dot``, ``to_svg``) and
-Jupyter's rich display (``_repr_html_``, ``_repr_markdown_``). :class:`symdiff.api.Transformed` takes
-these functions as its methods; they read only its public record of the latest call.
+"""How a transformed function shows itself: ``repr``, the graph picture (``to_dot``, ``to_svg``),
+Jupyter's rich display (``_repr_html_``, ``_repr_markdown_``) and the derivative as equations (``math``,
+:mod:`symdiff.explain`). :class:`symdiff.api.Transformed` takes these functions as its methods; they
+read only its public record of the latest call.
 
 User text (names, source lines, file names) reaches HTML only through :func:`html.escape` and DOT
 only through :func:`symdiff.backends.dot.quote`.
@@ -22,6 +23,22 @@ def describe(t) -> str:
     names = [t.params[i] if i < len(t.params) else f"#{i}" for i in t.wrt]
     wrt = names[0] if t.single and len(names) == 1 else f"({', '.join(names)})"
     return f"<symdiff.{t.entry} of {t.__name__} wrt {wrt}>"
+
+
+def math_of(t):
+    """The derivative of the most recent call as equations (:mod:`symdiff.explain`), made once per module."""
+    compiled = t._need()
+    memo = t.__dict__.setdefault("_math", {})
+    if id(compiled) not in memo:
+        from .explain import math_of as derive
+        specs, layout = t._specs[id(compiled)]
+        if layout.has_trees:
+            from .errors import UnsupportedError
+            raise UnsupportedError(f"{t.__name__}: .math of a function with container arguments is not supported "
+                                   "yet; .source shows the generated code")
+        memo.clear()  # the latest module's only
+        memo[id(compiled)] = derive(t.fn, specs, t.wrt, single=t.single, kind=t.kind, has_aux=t.has_aux)
+    return memo[id(compiled)]
 
 
 def to_dot(t) -> str:

@@ -37,6 +37,7 @@ from .ir.primitives import copy, input_node, reshape
 from .ir.shapes import ONE, format_shape
 from .rewrite.simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .backends.numpy.entry_points import internal
+from .runtime.progress import stage
 from .runtime.signature import function_of, name_of
 from .runtime.pytrees import TreeWrt, path_text
 from .runtime.specs import ArgSpec, Compiled
@@ -130,13 +131,16 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
                      kind: str = "grad", func_name: str | None = None, file: str | None = None,
                      has_aux: bool = False, values: Sequence[Any] | None = None,
                      known: Sequence[tuple[bool, ...]] = (), tree: TreeWrt | None = None,
-                     backend: tuple[str, tuple] | str = ("numpy", ())) -> Compiled:
+                     backend: tuple[str, tuple] | str = ("numpy", ()), command: str | None = None,
+                     annotate: bool = False) -> Compiled:
     """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module
     of the ``kind`` of derivative (see :mod:`symdiff.ad.derivatives`). Branches on traced values: with
     ``values`` (the decorator's actual arguments), the paths ``known`` and the one the values take;
     without, every path (see :mod:`symdiff.trace.branches`). ``tree``: the arguments are containers;
     ``specs``, ``wrt`` and ``values`` are then those of their leaves (see :mod:`symdiff.arguments`).
-    ``backend``: a name and options checked by :func:`symdiff.backends.resolve`."""
+    ``backend``: a name and options checked by :func:`symdiff.backends.resolve`. ``command``: the command
+    line that regenerates the module, written in its header (see :mod:`symdiff.check`); ``annotate``: type
+    hints on the public functions (:mod:`symdiff.backends.numpy.annotations`)."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
     backend = backends.resolve(backend) if isinstance(backend, str) else backend
@@ -155,7 +159,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     token = REPORT.set(report)
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
-                        has_aux, values, known, public, tree, backends.entry(*backend))
+                        has_aux, values, known, public, tree, backends.entry(*backend), (command, annotate))
     except RecursionError as exc:  # (the user's own recursion is reported by _user_failure, at its line)
         raise UnsupportedError(f"{name} is too deep for symdiff to compile ({exc}, {_deepest(exc)}): its graph nests "
                                "deeper than Python's recursion limit; split it into smaller functions, or raise "
@@ -182,8 +186,9 @@ def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = Fa
         f"{kind} needs forward mode, which does not go through rolled loops"
     path = Path(outcomes)
     try:
-        path.out, path.inputs, path.conditions, path.aux = _trace_path(fn, specs, name, kind, tr, has_aux, values,
-                                                                       tree)
+        with stage("trace"):
+            path.out, path.inputs, path.conditions, path.aux = _trace_path(fn, specs, name, kind, tr, has_aux,
+                                                                           values, tree)
         loop_notes(tr, kind)
     except SymdiffError as exc:
         if not tr.decisions or not is_failure(exc):
@@ -243,7 +248,7 @@ def _trace_path(fn, specs, name, kind, tr, has_aux, values, tree=None):
 
 
 def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known, public, tree,
-             module_source) -> Compiled:
+             module_source, options) -> Compiled:
     run = lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux, tree=tree)  # noqa: E731
     if values is None:
         paths = explore(run)
@@ -255,9 +260,11 @@ def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, 
     guard = tuple(sorted({(n.param("index"), axis, int(d)) for p in paths for n in p.inputs
                           for axis, d in enumerate(n.shape) if d.is_Integer and d != ONE}))
     decisions, conditions = decision_tree(paths)
-    header = {"version": __version__, "file": file or _file_of(fn), "source_hash": source_hash(fn)}
-    source = module_source(name, fn, [*specs, *dspecs], wrt, paths, built, (decisions, conditions), guard, kind,
-                           public, header, tree, has_aux)
+    header = {"version": __version__, "file": file or _file_of(fn), "source_hash": source_hash(fn),
+              "command": options[0], "annotate": options[1]}
+    with stage("print"):
+        source = module_source(name, fn, [*specs, *dspecs], wrt, paths, built, (decisions, conditions), guard, kind,
+                               public, header, tree, has_aux)
     texts, pictures = [], []
     wrt_names = [specs[i].name for i in wrt]
     for k, (path, b) in enumerate(zip(paths, built)):
@@ -286,17 +293,20 @@ def _outcome_text(path: Path) -> list[str]:
 def _differentiate(path: Path, specs, wrt, single, name, kind, dspecs, public):
     """Stages 2-4 for one path: forward passes, derivative plans, passes over all outputs together."""
     inputs = path.inputs
-    (out,) = run([path.out], FORWARD_PASSES)
+    with stage("forward passes"):
+        (out,) = run([path.out], FORWARD_PASSES)
     forward = Graph(tuple(inputs), (out,), (name,))
     wrt_nodes = [next(n for n in inputs if n.param("index") == i) for i in wrt]
     directions = direction_nodes(kind, dspecs, out, wrt_nodes, len(specs))
     call = f"{name}({', '.join(public.get(s.name, s.name) for s in specs)})"
-    functions = plans(kind, name, out, wrt_nodes, directions, single, call)
+    with stage("differentiate"):
+        functions = plans(kind, name, out, wrt_nodes, directions, single, call)
     if path.aux is not None:
         attach(functions, *path.aux)
     # Every function's outputs through the passes together, so they share their work.
     flat = [o for f in functions for o in f.outputs]
-    simplified = iter(run(flat, PASSES))
+    with stage("rewrite"):
+        simplified = iter(run(flat, PASSES))
     for f in functions:
         f.outputs = [next(simplified) for _ in f.outputs]
         owners = f.owners or (None,) * len(f.outputs)

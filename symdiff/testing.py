@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .api import grad
+from .gradients import grad
 
 
 class GradientMismatch(AssertionError):

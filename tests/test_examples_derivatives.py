@@ -39,3 +39,10 @@ def test_optimize_rosenbrock(tmp_path):
     assert "optimize_rosenbrock: all checks passed" in out
     assert "def rosenbrock_hessian(x):" in out
     assert "def rosenbrock_hvp(x, v):" in out
+
+
+def test_optimize_trust_krylov(tmp_path):
+    pytest.importorskip("scipy")
+    out = _run_example("optimize_trust_krylov.py", tmp_path).stdout
+    assert "optimize_trust_krylov: all checks passed" in out
+    assert "success=True" in out

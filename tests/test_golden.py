@@ -2,9 +2,13 @@
 
 A change in the emitted code shows up here as a diff. If the change is intended, read the new
 module, check it by hand, and only then replace tests/golden/seed_loss_grad.py with it:
-    symdiff grad examples/model.py:loss --wrt w,b --shape x=5 --shape y=3 --shape w=5,3 --shape b=3
+    symdiff grad examples/model.py:loss --wrt w,b --shape x=5 --shape y=3 --shape w=5,3 --shape b=3 \
+        -o tests/golden/seed_loss_grad.py
+(its header's command line names the source relative to the module's folder: the snapshot's line is
+compared with the one written next to the test's own output, which depends on where that is)
 """
 import difflib
+import re
 import importlib.util
 from pathlib import Path
 
@@ -23,6 +27,11 @@ def test_seed_module_matches_snapshot(tmp_path):
     out = tmp_path / "seed_loss_grad.py"
     text = symdiff.export(loss, out, wrt=("w", "b"), shapes=SHAPES)
     expected = GOLDEN.read_text()
+    line = re.compile(r"^Regenerate \(from this file's folder\): (.*)$", re.M)
+    written = line.search(text).group(1)
+    assert written.startswith("symdiff grad ") and "/examples/model.py:loss --wrt w,b" in written
+    assert written.endswith("--shape x=5 --shape y=3 --shape w=5,3 --shape b=3 -o seed_loss_grad.py")
+    text = line.sub(line.search(expected).group(0), text)
     diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True), "golden", "generated"))
     assert text == expected, f"generated module changed; review it and update the snapshot:\n{diff}"
 

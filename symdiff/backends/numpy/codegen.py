@@ -34,6 +34,7 @@ class Function:
     doc: str
     body: list[str]
     decorator: str = ""  # e.g. numba.njit(cache=True) (symdiff/backends/numba)
+    hint: str = ""  # the return annotation, " -> ..." (--annotate; parameters carry theirs)
 
 
 @dataclass
@@ -47,6 +48,9 @@ class ModuleText:
     helpers: Helpers = field(default_factory=Helpers)
     #: printed expressions over named arrays, with marks where the names go (see NodePrinter.expr)
     printed: dict[tuple, str] = field(default_factory=dict)
+    #: "float32" for a module made for float32 arrays only: arrays it creates (ones, broadcast numbers,
+    #: constants) are float32 too, so nothing is promoted to float64 (see :meth:`NodePrinter.dtype_arg`).
+    float_dtype: str = "float64"
 
     def __post_init__(self) -> None:
         self.helpers = Helpers(self.reserved)
@@ -67,13 +71,19 @@ class ModuleText:
 
     def constant_code(self, arr) -> str:
         """How a constant array is written at the top of the module (a backend's ModuleText replaces it)."""
-        return constant_code(arr)
+        return constant_code(arr, self.float_dtype)
 
 
-def constant_code(arr) -> str:
+def constant_code(arr, float_dtype: str = "float64") -> str:
     """Code that makes the constant ``arr``: ``np.eye(n)``, ``1 - np.eye(n)`` or ``np.full(shape, v)`` where
-    it is one of those (exactly), else the listing of its values."""
+    it is one of those (exactly), else the listing of its values; in a float32 module (``float_dtype``) a
+    float64 constant is made float32."""
     import numpy as np
+    if float_dtype == "float32" and arr.dtype == np.float64:
+        code = constant_code(arr)
+        if code.startswith("np.array("):
+            return constant_code(arr.astype(np.float32))
+        return f"{code if code.startswith('np.') else f'({code})'}.astype(np.float32)"
     if arr.size > 1 and arr.dtype == np.float64:  # compared bytewise: the signs of zeros count
         first = float(arr.flat[0])
         candidates = [(f"np.full({arr.shape!r}, {first!r})", np.full(arr.shape, first))]
@@ -128,6 +138,17 @@ class NodePrinter:
         self.last_origin = None
 
     # ---- services for primitives' emit functions ----
+    def dtype_arg(self) -> str:
+        """``, dtype=np.float32`` for the arrays a float32 module creates (``np.ones(n, dtype=...)``), else ""."""
+        return ", dtype=np.float32" if self.module.float_dtype == "float32" else ""
+
+    def float_number(self, node: Node, code: str) -> str:
+        """A number broadcast into an array: ``np.float32(1.0)`` in a float32 module (a bare ``1`` would make an
+        integer array, ``1.0`` a float64 one), else ``code``."""
+        if self.module.float_dtype == "float32" and node.dtype in ("float64", "float32") and _is_number(code):
+            return f"np.float32({code})"
+        return code
+
     def paren(self, code: str, op: str, right: bool = False) -> str:
         return code if is_atomic(code) else f"({code})"
 
@@ -317,6 +338,8 @@ class NodePrinter:
 
     def cast(self, code: str, dtype: str) -> str:
         """``code`` as an array of ``dtype`` (an output returned in its parameter's dtype)."""
+        if dtype.endswith("()"):  # a scalar: np.float32(...)
+            return f"np.{dtype[:-2]}({code})"
         return f"np.asarray({code}, dtype=np.{dtype})"
 
 
@@ -349,6 +372,14 @@ MAX_INLINE_CHARS = 240
 
 _MARK = "_symdiff_arg"
 _MARKS = re.compile(_MARK + r"(\d+)_")
+
+
+def _is_number(code: str) -> bool:
+    try:
+        float(code)
+    except ValueError:
+        return False
+    return True
 
 
 def _fresh_and_dead(base: Node, uses: dict[int, int], out_ids: set[int]) -> bool:
@@ -398,7 +429,7 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
         for f in functions:
             escape.name(f.name)
             for p in f.params:
-                escape.name(p.partition("=")[0])
+                escape.name(p.partition("=")[0].partition(":")[0].strip())
     except escape.NotALiteral as exc:
         from ...errors import InternalError
         raise InternalError(f"internal error: a generated function or parameter name: {exc}; nothing was "

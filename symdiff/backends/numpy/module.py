@@ -17,6 +17,17 @@ from .containers import tree_wrap
 from .entry_points import defaults, wrap
 from .printer import ExprPrinter
 from .size_checks import size_check_lines
+from .annotations import annotate
+
+
+def float32_casts(outputs, casts, float_dtype: str) -> tuple:
+    """A float32 module returns float32 everywhere: each float output not cast already is (a scalar by
+    ``np.float32(...)``, written ``"float32()"``, an array by ``np.asarray(..., dtype=np.float32)``)."""
+    casts = tuple(casts or ()) + (None,) * (len(outputs) - len(casts or ()))
+    if float_dtype != "float32":
+        return casts
+    return tuple(c if c is not None or o.dtype not in ("float64", "float32") else
+                 ("float32()" if o.shape == () else "float32") for o, c in zip(outputs, casts))
 
 
 def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kind, public, facts, containers=None,
@@ -35,6 +46,8 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
                      + [c for p in paths for c in p.conditions])
     labels = [label for f in ok[0][0] for label in f.labels]
     module = module_text(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
+    floats = {s.dtype for s in specs if s.is_array and s.dtype in ("float32", "float64")}
+    module.float_dtype = "float32" if floats == {"float32"} else "float64"
     module.name_constants(nodes)
     checks = _guard_lines(name, specs, guard, public) + _relation_lines(name, [p.inputs for p in paths if p.inputs])
     extra = {q for f in ok[0][0] for q in f.extra_params}
@@ -47,7 +60,8 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
         sizes = size_bindings(b[1])
         for f in b[0]:
             fparams = user_params + list(f.extra_params)
-            body = printer(module, fparams, sizes).body(f.outputs, f.labels, f.returns, f.casts)
+            body = printer(module, fparams, sizes).body(f.outputs, f.labels, f.returns,
+                                                        float32_casts(f.outputs, f.casts, module.float_dtype))
             body = size_check_lines(name, b[1], params, f.outputs, fparams, paths[k].size_origins) + body
             fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
             printed.append(Function(fname, fparams if branching else defaults(fn, fparams),
@@ -70,12 +84,16 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
                if containers else wrap(printed, public, fn))
     wrt_names = ([path_text(containers.layout.params[i], p) for i, p in containers.items] if containers else
                  [public.get(specs[i].name, specs[i].name) for i in wrt])
+    if facts.get("annotate") and not containers:
+        printed = annotate(printed, ok[0][0], specs, public, name,
+                           lambda f: float32_casts(f.outputs, f.casts, module.float_dtype))
     header = {
         "summary": f"{kind.capitalize() if kind != 'grad' else 'Value and gradient'} of `{name}` with respect "
                    f"to {', '.join(wrt_names)}.",
         "version": facts["version"], "function": name, "file": facts["file"], "source_hash": facts["source_hash"],
         "wrt": wrt_names,
         "shapes": ", ".join(f"{_shown(s, k, containers, public)}: {_shape_text(s)}" for k, s in enumerate(specs)),
+        "command": facts.get("command"), "annotate": facts.get("annotate"),
         "polymorphic": any(isinstance(d, sp.Symbol) for b in ok for n in b[1] for d in n.shape),
     }
     return render(header, printed, module)

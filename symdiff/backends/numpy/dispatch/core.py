@@ -51,7 +51,7 @@ EMIT.update({
     'input': lambda n, a, p: n.param("name"),
     'const': lambda n, a, p: p.const_name(n),
     'elementwise': lambda n, a, p: p.expr(n, a),
-    'broadcast_to': lambda n, a, p: f"np.broadcast_to({a[0]}, {p.shape(n.shape)})",
+    'broadcast_to': lambda n, a, p: f"np.broadcast_to({p.float_number(n, a[0])}, {p.shape(n.shape)})",
     'sum': _emit_reduce("sum"),
     'mean': _emit_mean,
     'max': _emit_reduce("max"),

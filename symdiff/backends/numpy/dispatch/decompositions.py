@@ -17,7 +17,7 @@ def _emit_tri_mask(node: Node, a: list[str], p) -> str:
     if node.param("diag") == 0.0:
         return f"{fn}({a[0]}, {-1 if node.param('lower') else 1})"
     if node.param("diag") == 0.5:  # the diagonal halved (the Phi of Cholesky's rules)
-        return f"{fn}({a[0]}) / (1.0 + np.eye({p.size(node.shape[-1])}))"
+        return f"{fn}({a[0]}) / (1.0 + np.eye({p.size(node.shape[-1])}{p.dtype_arg()}))"
     raise ValueError(f"tri_mask: diag={node.param('diag')}")  # pragma: no cover  (never built)
 
 

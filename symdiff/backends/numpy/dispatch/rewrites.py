@@ -90,7 +90,7 @@ def _emit_add_diagonal(node: Node, a: list[str], p) -> list[str]:
 
 
 def _emit_ones(node: Node, a: list[str], p) -> str:
-    return f"np.ones({p.size(node.shape[0])})"
+    return f"np.ones({p.size(node.shape[0])}{p.dtype_arg()})"
 
 
 EMIT.update({
