@@ -166,7 +166,7 @@ def test_hostile_source_lines_file_names_and_messages(tmp_path, filename, monkey
 
 
 def test_a_module_that_does_not_compile_is_an_internal_error_and_is_not_written(tmp_path, monkeypatch):
-    from symdiff.backends.numpy import codegen as codegen
+    from symdiff.backends.numpy import render as codegen
     f = user_module(tmp_path, MODE_SRC).f
     real = codegen.environment
 

@@ -19,7 +19,8 @@ from typing import Any
 
 from ...errors import UnsupportedError
 from ...runtime.specs import ArgSpec
-from ..numpy.codegen import ModuleText, NodePrinter, render_module
+from ..numpy.codegen import ModuleText, NodePrinter
+from ..numpy.render import render_module
 from ..numpy.module import module_source as numpy_module_source
 from .dispatch import EMIT
 from .printer import ArrayAPIExprPrinter, ArrayAPIHelpers, NotInStandard

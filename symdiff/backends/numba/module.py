@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..numpy import module as numpy_module
-from ..numpy.codegen import render_module
+from ..numpy.render import render_module
 from .printer import FusingPrinter, Kernels
 
 

@@ -1,25 +1,22 @@
-"""From nodes to a Python module: schedule statements, name them, print them, render the template.
+"""From nodes to statements: schedule them, name them, print them (the module text is rendered from
+these by :mod:`.render`).
 
 Statements follow the order of the user's program; each gradient statement carries a
 ``# Grad of: <source line>`` comment. Anonymous single-use nodes are printed inline in their user.
-The module text comes from the Jinja templates in the top-level ``templates/`` folder.
 """
 from __future__ import annotations
 
 import functools
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-import jinja2
 import sympy as sp
 
 from ... import escape
 from ...ir.graph import ARG, Node, toposort
 from ...naming import Namer
 from .dispatch.index import after_masks, format_index, needs_sizes, runtime_sources
-from ...runtime.paths import templates_dir
 from .printer import MAX_CODE_DEPTH, ExprPrinter, Helpers, code_depth, is_atomic, unwrap
 from .dispatch import EMIT, PARTS
 from .dispatch.loop import LOOP_OPS, Rebound
@@ -404,44 +401,3 @@ def _placeholder_counts(expr: sp.Expr, n: int) -> tuple[int, ...]:
     """How often each of the placeholders ``ARG[:n]`` occurs in ``expr`` (remembered: long programs
     repeat their expressions)."""
     return tuple(expr.count(ARG[i]) for i in range(n))
-
-
-_ENV: jinja2.Environment | None = None
-
-
-def environment() -> jinja2.Environment:
-    global _ENV
-    if _ENV is None:
-        _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(os.fspath(templates_dir())),
-                                  undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                                  keep_trailing_newline=True, autoescape=False)
-        # the only ways user text enters the module text: see symdiff.escape
-        _ENV.filters.update(comment=escape.comment, docstring=escape.docstring)
-    return _ENV
-
-
-def render_module(header: dict, functions: list[Function], module: ModuleText,
-                  filename: str = "<symdiff generated module>", imports: Sequence[str] | None = None) -> str:
-    """The module text, checked: every function and parameter name an identifier, and the whole text
-    compiled (as ``filename``) before anyone writes or imports it (see :mod:`symdiff.escape`). ``imports``:
-    the module's import lines (default: NumPy's, and ``scipy.linalg`` where the code calls it)."""
-    try:
-        for f in functions:
-            escape.name(f.name)
-            for p in f.params:
-                escape.name(p.partition("=")[0].partition(":")[0].strip())
-    except escape.NotALiteral as exc:
-        from ...errors import InternalError
-        raise InternalError(f"internal error: a generated function or parameter name: {exc}; nothing was "
-                            "written. Please report this with the function") from exc
-    body_text = "\n".join(line for f in functions for line in f.body)
-    if imports is None:
-        uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
-        uses_numba = any(f.decorator.startswith("numba.") for f in functions)
-        imports = (["import numpy as np"] * uses_np + ["import numba"] * uses_numba
-                   + ["import scipy.linalg"] * ("scipy.linalg." in body_text))
-    text = environment().get_template("module.py.j2").render(
-        header=header, functions=functions, constants=module.constants,
-        helpers=module.helpers.sources(), imports=imports)
-    escape.check_compiles(text, filename)
-    return text

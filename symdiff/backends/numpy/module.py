@@ -1,6 +1,6 @@
 """Stages 4-5 for the NumPy backend: the generated module's functions, the dispatch on branches (one
 function per path and per condition, or each path's outcome string past :data:`DEEP` branches), the
-run-time checks of sizes and constants, and the header; rendered by :func:`codegen.render_module`."""
+run-time checks of sizes and constants, and the header; rendered by :func:`render.render_module`."""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -12,7 +12,8 @@ from ...ir.graph import toposort
 from ...runtime.pytrees import path_text
 from ...runtime.specs import ArgSpec
 from .branches import dispatch_lines, failure_lines, size_bindings
-from .codegen import Function, ModuleText, NodePrinter, render_module
+from .codegen import Function, ModuleText, NodePrinter
+from .render import render_module
 from .containers import tree_wrap
 from .entry_points import defaults, wrap
 from .printer import ExprPrinter

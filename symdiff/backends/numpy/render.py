@@ -1,0 +1,53 @@
+"""Stage 5 of the NumPy backend: the module text from the Jinja template in the top-level ``templates/``
+folder, checked (names are identifiers, the whole text compiles) before anyone writes or imports it."""
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import jinja2
+
+from ... import escape
+from ...runtime.paths import templates_dir
+from .codegen import Function, ModuleText
+
+
+_ENV: jinja2.Environment | None = None
+
+
+def environment() -> jinja2.Environment:
+    global _ENV
+    if _ENV is None:
+        _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(os.fspath(templates_dir())),
+                                  undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                  keep_trailing_newline=True, autoescape=False)
+        # the only ways user text enters the module text: see symdiff.escape
+        _ENV.filters.update(comment=escape.comment, docstring=escape.docstring)
+    return _ENV
+
+
+def render_module(header: dict, functions: list[Function], module: ModuleText,
+                  filename: str = "<symdiff generated module>", imports: Sequence[str] | None = None) -> str:
+    """The module text, checked: every function and parameter name an identifier, and the whole text
+    compiled (as ``filename``) before anyone writes or imports it (see :mod:`symdiff.escape`). ``imports``:
+    the module's import lines (default: NumPy's, and ``scipy.linalg`` where the code calls it)."""
+    try:
+        for f in functions:
+            escape.name(f.name)
+            for p in f.params:
+                escape.name(p.partition("=")[0].partition(":")[0].strip())
+    except escape.NotALiteral as exc:
+        from ...errors import InternalError
+        raise InternalError(f"internal error: a generated function or parameter name: {exc}; nothing was "
+                            "written. Please report this with the function") from exc
+    body_text = "\n".join(line for f in functions for line in f.body)
+    if imports is None:
+        uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
+        uses_numba = any(f.decorator.startswith("numba.") for f in functions)
+        imports = (["import numpy as np"] * uses_np + ["import numba"] * uses_numba
+                   + ["import scipy.linalg"] * ("scipy.linalg." in body_text))
+    text = environment().get_template("module.py.j2").render(
+        header=header, functions=functions, constants=module.constants,
+        helpers=module.helpers.sources(), imports=imports)
+    escape.check_compiles(text, filename)
+    return text
