@@ -277,7 +277,8 @@ def test_parameters_named_like_numpy_or_builtins(tmp_path):
 
 @pytest.mark.parametrize("bad", ["a b", "class", "x\u00b2", 'x"'])
 def test_a_generated_name_that_is_not_an_identifier_is_an_internal_error(bad):
-    from symdiff.backends.numpy.codegen import Function, ModuleText, render_module
+    from symdiff.backends.numpy.codegen import Function, ModuleText
+    from symdiff.backends.numpy.render import render_module
     header = {"summary": "s", "version": "0", "function": "f", "file": "f.py", "source_hash": "0", "wrt": ["x"],
               "shapes": "", "polymorphic": False}
     for functions in ([Function(bad, ["x"], "doc", ["return x"])], [Function("f", [bad], "doc", ["return 1"])]):
