@@ -51,6 +51,20 @@ def _relative(path: str, folder: str) -> str:
         return os.path.abspath(path)
 
 
+def _by_path(shapes: dict[str, Any], prefix: str = ""):
+    """``(path, shape)`` pairs of export's shapes, nested declarations of containers' leaves flattened into
+    the command line's paths (``{"params": {"W1": (2, 3)}}`` -> ``("params.W1", (2, 3))``)."""
+    for key, value in shapes.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _by_path(value, path + ".")
+        elif isinstance(value, (list, tuple)) and not all(isinstance(d, (int, str)) for d in value):
+            names = getattr(value, "_fields", None) or range(len(value))  # a namedtuple's leaves by field
+            yield from _by_path(dict(zip(map(str, names), value)), path + ".")
+        else:
+            yield path, value
+
+
 def _dims(value: Any) -> str:
     if isinstance(value, str):
         return value.replace(" ", "")
@@ -78,9 +92,7 @@ def for_export(fn: Callable, output: str | os.PathLike, wrt: Any, shapes: dict[s
     name, options = backend
     if options and not (name == "numba-parallel" and options == (("parallel", True),)):
         return None  # backend_options have no words on the command line (beyond numba-parallel)
-    if any(not isinstance(v, (str, tuple, list)) or (isinstance(v, (tuple, list)) and
-           not all(isinstance(d, (int, str)) for d in v)) for v in (shapes or {}).values()):
-        return None  # a container's leaves declared nested: the command line names leaves by path only
+    shapes = dict(_by_path(shapes or {}))  # a container's leaves declared nested: by path, as the CLI takes them
     statics = []
     for key, value in (static or {}).items():
         if not isinstance(value, (bool, int, str)):
