@@ -261,10 +261,11 @@ def explain(fn: Callable, wrt=None, shapes: dict | None = None, kind: str = "gra
     from .arguments import parse_wrt, specs_for
     from .explain import math_of
     indices, steps, single = parse_wrt(fn, wrt)
-    if any(steps):
-        raise CliError("explain: --wrt names a path into a container argument; the math of containers is not "
-                       "supported yet (symdiff grad prints the code)")
-    return math_of(fn, specs_for(fn, shapes, static=static), indices, single=single, kind=kind, has_aux=has_aux)
+    specs, layout = specs_for(fn, shapes, static=static)
+    if any(steps) or layout.has_trees:
+        raise CliError("explain: the math of container arguments is not supported yet (symdiff grad prints "
+                       "the code)")
+    return math_of(fn, specs, indices, single=single, kind=kind, has_aux=has_aux)
 
 
 def _svg(dot_text: str) -> str:

@@ -56,8 +56,8 @@ def _error(capsys, argv):
     ("mean_shape", [], "pass --shape x=n"),
     ("loop", ["--shape", "x=3"], "hint: n is traced as a float scalar (no --shape or --static for it), but "
                                  "`for i in range(n):` needs an int; pass --static n=10"),
-    ("net", ["--wrt", "params", "--shape", "x=3"], "hint: params is used as a dict of arrays; declare its arrays "
-                                                    "one by one, --shape params.W1=d,k"),
+    ("net", ["--wrt", "params", "--shape", "x=3"], "argument 'params' of net is read as a container "
+                                                    "(params['W1']) but no shapes were given"),
 ])
 def test_common_slips_get_a_hint(capsys, slips, target, options, expected):
     err = _error(capsys, ["grad", f"{slips}:{target}", *options])
