@@ -132,9 +132,9 @@ class Transformed:
                                         known=grow.paths if grow is not None else (), tree=tree,
                                         backend=self.backend)
             path = cache.save(compiled.source, compiled.func_name, disk_key, compiled.guard, compiled.graph,
-                              compiled.paths, compiled.dot)
+                              compiled.paths, compiled.dot, compiled.data)
             module = (cache.import_file(path, compiled.source) if path else
-                      cache.import_text(compiled.source, compiled.func_name))
+                      cache.import_text(compiled.source, compiled.func_name, compiled.data))
             self.cache_info = "compiled"
         entries = [e for e in self._cache.get(memo, []) if grow is None or e[0] is not grow]
         self._cache[memo] = [(compiled, module)] + entries
@@ -363,5 +363,5 @@ def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, An
     ``numba.njit`` kernels the module calls (see :mod:`symdiff.backends`).
     """
     compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static, backend, backend_options)
-    cache.write_atomic(path, compiled.source)
+    cache.write_module(path, compiled.source, compiled.data)  # large constants: <path stem>.<NAME>.npy beside it
     return compiled.source

@@ -30,7 +30,9 @@ from .trace import random_draws
 from .ad.loops import ROLLED_KINDS
 from .ad.derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
-from .ir.graph import Graph, format_graph
+from .ir.graph import ConstValue, Graph, format_graph
+from .backends.numpy.constants import THRESHOLD
+from .runtime.data_names import read_arrays
 from .naming import identifier, size_name
 from .trace.dispatch import as_node
 from .ir.primitives import copy, input_node, reshape
@@ -254,7 +256,8 @@ def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, 
     guard = tuple(sorted({(n.param("index"), axis, int(d)) for p in paths for n in p.inputs
                           for axis, d in enumerate(n.shape) if d.is_Integer and d != ONE}))
     decisions, conditions = decision_tree(paths)
-    header = {"version": __version__, "file": file or _file_of(fn), "source_hash": source_hash(fn)}
+    header = {"version": __version__, "file": file or _file_of(fn), "source_hash": source_hash(fn),
+              "array_names": _array_names(fn)}
     source = module_source(name, fn, [*specs, *dspecs], wrt, paths, built, (decisions, conditions), guard, kind,
                            public, header, tree, has_aux)
     texts, pictures = [], []
@@ -275,7 +278,14 @@ def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, 
     graph_text = "\n\n".join(texts)
     graph_text += "\n\nsimplification:\n" + "\n".join(f"  {line}" for line in report or ["(nothing to do)"])
     picture = dot.document(f"{name} ({header['file']})", pictures)
-    return Compiled(source, graph_text, name, guard, tuple(p.outcomes for p in paths), picture)
+    return Compiled(source, graph_text, name, guard, tuple(p.outcomes for p in paths), picture,
+                    tuple(header.get("data", ())))
+
+
+def _array_names(fn: Callable) -> dict[str, tuple[str, str | None]]:
+    """The user's names (and assignments' ``file:line``) of the large arrays ``fn`` reads, by the digest
+    of their constant nodes: a constant stored beside the module is named after them."""
+    return {ConstValue(a).digest: (n, where) for n, a, where in read_arrays(fn, THRESHOLD)}
 
 
 def _outcome_text(path: Path) -> list[str]:

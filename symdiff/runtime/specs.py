@@ -29,6 +29,8 @@ class Compiled:
     guard: tuple[tuple[int, int, int], ...]  # (arg index, axis, size) that the code was specialised to
     paths: tuple[tuple[bool, ...], ...] = ((),)  # outcomes of the branches on traced values, per path
     dot: str = ""  # the graph picture: Graphviz DOT text of the traced and gradient graphs (backends/dot.py)
+    #: constants stored beside the module (backends/numpy/constants.StoredArray: name, npy bytes, sha256)
+    data: tuple = ()
 
 
 def call_values(values: list[Any]) -> list[Any]:

@@ -23,6 +23,7 @@ from ...runtime.paths import templates_dir
 from .printer import MAX_CODE_DEPTH, ExprPrinter, Helpers, code_depth, is_atomic, unwrap
 from .dispatch import EMIT, PARTS
 from .dispatch.loop import LOOP_OPS, Rebound
+from .constants import StoredArray, constant_code, listing, load_code, loader_source, short_code, store, stored  # noqa: F401
 
 
 @dataclass
@@ -47,6 +48,11 @@ class ModuleText:
     helpers: Helpers = field(default_factory=Helpers)
     #: printed expressions over named arrays, with marks where the names go (see NodePrinter.expr)
     printed: dict[tuple, str] = field(default_factory=dict)
+    #: the user's names of arrays the function read (digest -> (name, file:line)), for stored constants
+    array_names: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    #: constants stored beside the module (see :mod:`.constants`), and the name of their loader
+    data: list[StoredArray] = field(default_factory=list)
+    loader: str = ""
 
     def __post_init__(self) -> None:
         self.helpers = Helpers(self.reserved)
@@ -57,47 +63,29 @@ class ModuleText:
             value = node.param("value") if node.op == "const" else None
             if value is None or value.digest in self.const_names:
                 continue
+            code = short_code(value.array)
+            if code is None and stored(value.array):
+                self._store(value)
+                continue
+            code = code or listing(value.array)
             k = len(self.const_names)
             while f"C{k}" in self.reserved:
                 k += 1
             name = f"C{k}"
             self.reserved.add(name)
             self.const_names[value.digest] = name
-            self.constants.append((name, constant_code(value.array)))
+            self.constants.append((name, code))
 
-
-def constant_code(arr) -> str:
-    """Code that makes the constant ``arr``: ``np.eye(n)``, ``1 - np.eye(n)`` or ``np.full(shape, v)`` where
-    it is one of those (exactly), else the listing of its values."""
-    import numpy as np
-    if arr.size > 1 and arr.dtype == np.float64:  # compared bytewise: the signs of zeros count
-        first = float(arr.flat[0])
-        candidates = [(f"np.full({arr.shape!r}, {first!r})", np.full(arr.shape, first))]
-        if arr.ndim == 2 and arr.shape[0] == arr.shape[1]:
-            n = arr.shape[0]
-            candidates += [(f"np.eye({n})", np.eye(n)), (f"1 - np.eye({n})", 1 - np.eye(n))]
-        if arr.ndim == 2 and np.isin(arr, (0.0, 1.0)).all():
-            candidates += _triangles(arr)
-        for code, made in candidates:
-            if made.tobytes() == arr.tobytes():
-                return code
-    listing = repr(arr.tolist())  # Python's repr of a float reads back to the same float
-    return f"np.array({listing}, dtype=np.{arr.dtype})"
-
-
-def _triangles(arr) -> list:
-    """``np.triu(np.ones((n, m)), k)`` and ``np.tril(...)`` with the ``k`` each would need to give ``arr``."""
-    import numpy as np
-    n, m = arr.shape
-    out = []
-    row, col = arr[0], arr[:, 0]
-    # triu: row 0 starts at column k >= 0, or column 0 holds 1 - k ones (k <= 0)
-    k_up = int(np.argmax(row)) if row.any() and not row[0] else -int(np.argmin(col) - 1 if not col.all() else n - 1)
-    # tril: column 0 starts at row -k >= 0, or row 0 holds k + 1 ones (k >= 0)
-    k_lo = -int(np.argmax(col)) if col.any() and not col[0] else int(np.argmin(row) - 1 if not row.all() else m - 1)
-    for fn, k in (("triu", k_up), ("tril", k_lo)):
-        out.append((f"np.{fn}(np.ones(({n}, {m})){'' if k == 0 else f', {k}'})", getattr(np, fn)(np.ones((n, m)), k)))
-    return out
+    def _store(self, value) -> None:
+        if not self.loader:
+            self.loader = Namer(self.reserved).fresh("_load_data")
+            self.reserved.add(self.loader)
+        hint, where = self.array_names.get(value.digest, (None, None))
+        s = store(value.array, hint, where, self.reserved, len(self.data))
+        self.reserved.add(s.name)
+        self.const_names[value.digest] = s.name
+        self.constants.append((s.name, load_code(self.loader, s)))
+        self.data.append(s)
 
 
 class NodePrinter:
@@ -109,7 +97,7 @@ class NodePrinter:
     def __init__(self, module: ModuleText, params: Sequence[str], size_bindings: dict[sp.Symbol, str]) -> None:
         self.module = module
         self.namer = Namer(params)
-        for name in list(module.const_names.values()) + list(module.helpers.names.values()):
+        for name in [*module.const_names.values(), *module.helpers.names.values(), module.loader]:
             self.namer.reserve(name)
         self.size_bindings = size_bindings
         self.size_names: dict[sp.Symbol, str] = {}
@@ -394,7 +382,8 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
     uses_numba = any(f.decorator.startswith("numba.") for f in functions)
     text = environment().get_template("module.py.j2").render(
         header=header, functions=functions, constants=module.constants,
-        helpers=module.helpers.sources(), uses_numpy=uses_np, uses_numba=uses_numba,
+        helpers=module.helpers.sources(), loader=loader_source(module.loader) if module.data else "",
+        uses_numpy=uses_np, uses_numba=uses_numba,
         uses_scipy_linalg="scipy.linalg." in body_text)
     escape.check_compiles(text, filename)
     return text

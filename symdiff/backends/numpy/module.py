@@ -23,7 +23,8 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
                   has_aux=False, *, printer=NodePrinter, render=render_module) -> str:
     """The module's text: for each traced path (``built``: its functions and graphs, None where it failed)
     the printed functions, the dispatch over the branches (``branching_tree``: the decision tree and its
-    conditions), the guards of sizes and constants, and the header (``facts``: version, file, source hash).
+    conditions), the guards of sizes and constants, and the header (``facts``: version, file, source hash;
+    ``array_names``, the user's names of large arrays; it receives ``data``, the arrays stored beside the module).
     ``containers``: container arguments (a :class:`~symdiff.runtime.pytrees.TreeWrt`), unpacked by the entry points.
     Another backend may print the functions' bodies with its own ``printer`` (a :class:`NodePrinter`) and
     ``render`` the module with the functions it adds (see :mod:`symdiff.backends.numba`)."""
@@ -33,8 +34,10 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
     nodes = toposort([o for b in ok for f in b[0] for o in f.outputs] + [c for c, _ in conditions]
                      + [c for p in paths for c in p.conditions])
     labels = [label for f in ok[0][0] for label in f.labels]
-    module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
+    module = ModuleText(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)},
+                        array_names=dict(facts.get("array_names", {})))
     module.name_constants(nodes)
+    facts["data"] = module.data  # the constants stored beside the module (see .constants)
     checks = _guard_lines(name, specs, guard, public) + _relation_lines(name, [p.inputs for p in paths if p.inputs])
     extra = {q for f in ok[0][0] for q in f.extra_params}
     user_params = [p for p in params if p not in extra]

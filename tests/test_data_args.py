@@ -1,0 +1,146 @@
+"""Data the function reads: large constants stored beside the generated module (``<module>.<NAME>.npy``,
+loaded at import and checked by sha256) instead of pasted into it; small ones stay literals."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import symdiff
+from symdiff import cli
+
+PROGRAM = '''\
+import numpy as np
+
+rng = np.random.default_rng(0)
+DATA = rng.normal(size=(200, 50))
+SMALL = np.array([0.5, -1.5, 2.0])
+
+
+def loss(w):
+    return np.sum(np.tanh(DATA @ w) ** 2) + np.sum(SMALL * w[:3])
+'''
+
+
+def _import(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def program(tmp_path):
+    path = tmp_path / "bigconst.py"
+    path.write_text(PROGRAM)
+    module = _import(path, "bigconst_prog")
+    sys.modules["bigconst_prog"] = module
+    yield module, path
+    sys.modules.pop("bigconst_prog", None)
+
+
+def _central(f, w, v, h=1e-6):
+    return (f(w + h * v) - f(w - h * v)) / (2 * h)
+
+
+def _closed_form(w, data, small):
+    t = np.tanh(data @ w)
+    g = (2 * t * (1 - t ** 2)) @ data
+    g[:3] += small
+    return g
+
+
+def test_export_stores_a_large_constant_beside_a_small_module(program, tmp_path):
+    prog, _ = program
+    out = tmp_path / "loss_grad.py"
+    text = symdiff.export(prog.loss, out, shapes={"w": (50,)})
+    assert out.stat().st_size < 5000
+    assert max(len(line) for line in text.splitlines()) < 240  # no listing of 10,000 numbers
+    assert "np.array([[" not in text and "DATA = _load_data('DATA', '" in text
+    assert "np.array([0.5, -1.5, 2.0]" in text  # three elements: a literal
+    data_file = tmp_path / "loss_grad.DATA.npy"
+    assert np.array_equal(np.load(data_file, allow_pickle=False), prog.DATA)
+    module = _import(out, "loss_grad_exported")
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=50)
+    g = module.loss_grad(w)
+    np.testing.assert_allclose(g, _closed_form(w, prog.DATA, prog.SMALL), rtol=1e-10)
+    for _ in range(3):
+        v = rng.normal(size=50)
+        np.testing.assert_allclose(g @ v, _central(prog.loss, w, v), rtol=1e-6)
+
+
+def test_a_tampered_or_missing_data_file_raises(program, tmp_path):
+    prog, _ = program
+    out = tmp_path / "loss_grad.py"
+    symdiff.export(prog.loss, out, shapes={"w": (50,)})
+    data_file = tmp_path / "loss_grad.DATA.npy"
+    raw = bytearray(data_file.read_bytes())
+    raw[-1] ^= 1  # one bit of one number: np.load would read it without complaint
+    data_file.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="sha256"):
+        _import(out, "loss_grad_tampered")
+    data_file.unlink()
+    with pytest.raises(FileNotFoundError, match="loss_grad.DATA.npy"):
+        _import(out, "loss_grad_missing")
+
+
+def test_the_decorator_cache_keeps_the_data_file_and_checks_it(program):
+    prog, _ = program
+    w = np.random.default_rng(2).normal(size=50)
+    expected = _closed_form(w, prog.DATA, prog.SMALL)
+    g = symdiff.grad(prog.loss)
+    np.testing.assert_allclose(g(w), expected, rtol=1e-10)
+    assert g.cache_info == "compiled"
+    cache = Path(os.environ["SYMDIFF_CACHE_DIR"])
+    (stored,) = cache.glob("loss_*.DATA.npy")
+    assert stored.with_name(stored.name.replace(".DATA.npy", ".py")).stat().st_size < 5000
+    again = symdiff.grad(prog.loss)  # a new transform: from the disk cache
+    np.testing.assert_allclose(again(w), expected, rtol=1e-10)
+    assert again.cache_info == "disk"
+    raw = bytearray(stored.read_bytes())
+    raw[-1] ^= 1
+    stored.write_bytes(bytes(raw))
+    third = symdiff.grad(prog.loss)  # the tampered file fails its check: compiled again, never wrong data
+    np.testing.assert_allclose(third(w), expected, rtol=1e-10)
+    assert third.cache_info == "compiled"
+    assert np.array_equal(np.load(stored, allow_pickle=False), prog.DATA)  # replaced
+    prog.DATA[0, 0] += 1.0  # written in place: the staleness check notices
+    np.testing.assert_allclose(third(w), _closed_form(w, prog.DATA, prog.SMALL), rtol=1e-10)
+
+
+def test_a_closure_array_is_named_after_its_variable(tmp_path):
+    weights = np.linspace(-1.0, 1.0, 300)
+
+    def loss(x):
+        return np.sum(weights * np.sin(x))
+
+    text = symdiff.export(loss, tmp_path / "m.py", shapes={"x": (300,)})
+    assert "weights = _load_data('weights'" in text
+    x = np.random.default_rng(3).normal(size=300)
+    np.testing.assert_allclose(_import(tmp_path / "m.py", "m_closure").loss_grad(x), weights * np.cos(x))
+
+
+def test_the_cli_refuses_to_print_a_module_with_stored_data(program, tmp_path, capsys):
+    _, path = program
+    code = cli.main(["grad", f"{path}:loss", "--shape", "w=50"])
+    err = capsys.readouterr()
+    assert code == 1 and err.out == ""
+    assert "DATA (shape (200, 50), float64" in err.err and "bigconst.py:4" in err.err
+    assert "-o FILE" in err.err and "as arguments" in err.err
+    out = tmp_path / "cli_out.py"
+    assert cli.main(["grad", f"{path}:loss", "--shape", "w=50", "-o", str(out)]) == 0
+    assert (tmp_path / "cli_out.DATA.npy").is_file() and out.stat().st_size < 5000
+
+
+def test_a_failed_write_leaves_no_data_file(program, tmp_path):
+    prog, _ = program
+    target = tmp_path / "folder.py"
+    target.mkdir()  # the module cannot replace a folder
+    with pytest.raises(OSError):
+        symdiff.export(prog.loss, target, shapes={"w": (50,)})
+    assert not list(tmp_path.glob("*.npy")) and not list(tmp_path.glob(".*.tmp"))
