@@ -41,7 +41,8 @@ from .rewrite.simplify import FORWARD_PASSES, PASSES, REPORT, run
 from .backends.numpy.entry_points import internal
 from .runtime.signature import function_of, name_of
 from .runtime.pytrees import TreeWrt, path_text
-from .runtime.specs import ArgSpec, Compiled
+from .runtime.specs import ArgSpec, Compiled, RandomArgument
+from .trace.random_standins import ArgumentGenerator
 from .trace.run import trace
 from .trace.tracer import Trace, is_user_file
 from .trace.auxiliary import attach, flatten
@@ -98,6 +99,9 @@ def source_hash(fn: Callable) -> str:
 def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
     args: list[Any] = []
     for index, spec in enumerate(specs):
+        if isinstance(spec.static, RandomArgument):  # drawn from at run time (see random_standins)
+            args.append(ArgumentGenerator(spec.static.flavour, spec.name))
+            continue
         if not spec.is_array:
             args.append(spec.static)
             continue
@@ -144,6 +148,10 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     _load_scipy_parts(fn)
     name = identifier(func_name or name_of(fn))
     for i in wrt:
+        if isinstance(specs[i].static, RandomArgument):
+            raise TraceError(f"cannot differentiate with respect to {specs[i].name!r}: it is a "
+                             f"{specs[i].static.type_name}, whose draws are constants for differentiation; leave it "
+                             "out of wrt (name the float arrays the function computes with)")
         if not specs[i].is_array:
             raise TraceError(f"cannot differentiate with respect to {specs[i].name!r}: it is a "
                              f"{type(specs[i].static).__name__} (static); pass a float or a float array")

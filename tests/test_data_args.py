@@ -144,3 +144,57 @@ def test_a_failed_write_leaves_no_data_file(program, tmp_path):
     with pytest.raises(OSError):
         symdiff.export(prog.loss, target, shapes={"w": (50,)})
     assert not list(tmp_path.glob("*.npy")) and not list(tmp_path.glob(".*.tmp"))
+
+
+# ---------------------------------------------------------------- a generator passed as an argument ----
+
+def noisy_loss(w, x, rng):
+    mask = rng.random(x.shape) > 0.5
+    eps = rng.standard_normal(w.shape)
+    z = np.tanh(x @ (w + 0.1 * eps))
+    return np.sum(np.where(mask, x, 0.0) @ z ** 2) + np.sum(eps * w)
+
+
+def test_a_generator_argument_makes_the_same_draws():
+    rng0 = np.random.default_rng(0)
+    w, x = rng0.normal(size=4), rng0.normal(size=(4, 4))
+    vg = symdiff.value_and_grad(noisy_loss)
+    for seed in (5, 6):
+        value, _ = vg(w, x, np.random.default_rng(seed))
+        np.testing.assert_allclose(value, noisy_loss(w, x, np.random.default_rng(seed)), rtol=1e-13)
+    assert vg.cache_info == "memory"  # another generator state: the same code
+    shared = np.random.default_rng(9)  # the generator's state advances as the plain function's does
+    plain = np.random.default_rng(9)
+    for _ in range(3):
+        np.testing.assert_allclose(vg(w, x, shared)[0], noisy_loss(w, x, plain), rtol=1e-13)
+    assert shared.random() == plain.random()
+    # the draws themselves, exactly: the gradient of sum(w * eps) is eps
+    eps = symdiff.grad(lambda w, rng: np.sum(w * rng.standard_normal(w.shape)))(w, np.random.default_rng(4))
+    assert np.array_equal(eps, np.random.default_rng(4).standard_normal(4))
+    g = symdiff.grad(noisy_loss)
+    dw = g(w, x, np.random.default_rng(11))
+    assert "rng.random(" in g.source and "rng.standard_normal(" in g.source and "def noisy_loss_grad(w, x, rng)" \
+        in g.source
+    for _ in range(3):
+        v = rng0.normal(size=4)
+        h = 1e-6
+        fd = (noisy_loss(w + h * v, x, np.random.default_rng(11))
+              - noisy_loss(w - h * v, x, np.random.default_rng(11))) / (2 * h)
+        np.testing.assert_allclose(dw @ v, fd, rtol=1e-6)
+
+
+def test_a_random_state_argument_and_a_closed_form():
+    def loss(w, rs):
+        return np.sum(np.sin(w * rs.normal(size=w.shape)))
+    w = np.random.default_rng(1).normal(size=5)
+    dw = symdiff.grad(loss)(w, np.random.RandomState(3))
+    eps = np.random.RandomState(3).normal(size=5)
+    np.testing.assert_allclose(dw, np.cos(w * eps) * eps, rtol=1e-12)
+
+
+def test_a_generator_is_never_differentiated():
+    w, x = np.ones(4), np.ones((4, 4))
+    with pytest.raises(symdiff.TraceError, match="'rng': it is a np.random.Generator"):
+        symdiff.grad(noisy_loss, wrt="rng")(w, x, np.random.default_rng(0))
+    with pytest.raises(symdiff.TraceError, match="inside a container"):
+        symdiff.grad(lambda p: np.sum(p["w"] * p["rng"].random(4)))({"w": w, "rng": np.random.default_rng(0)})

@@ -229,8 +229,8 @@ class NodePrinter:
                 if node.origin is not None and node.origin.text:
                     self.last_origin = node.origin
                 continue
-            if node.op == "input":
-                self.code[id(node)] = node.param("name")
+            if node.op == "input" or (node.op == "random_source" and node.param("kind") == "argument"):
+                self.code[id(node)] = node.param("name") if node.op == "input" else node.param("args")[0]
                 continue
             if (preset := self.preset(node)) is not None:  # named by an earlier statement (it returned several)
                 self.code[id(node)] = preset

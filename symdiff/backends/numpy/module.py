@@ -10,7 +10,7 @@ import sympy as sp
 from ... import escape
 from ...ir.graph import toposort
 from ...runtime.pytrees import path_text
-from ...runtime.specs import ArgSpec
+from ...runtime.specs import ArgSpec, RandomArgument
 from .branches import dispatch_lines, failure_lines, size_bindings
 from .codegen import Function, ModuleText, NodePrinter, render_module
 from .containers import tree_wrap
@@ -175,6 +175,8 @@ def _shown(spec: ArgSpec, k: int, tree, public) -> str:
 
 
 def _shape_text(spec: ArgSpec) -> str:
+    if isinstance(spec.static, RandomArgument):
+        return f"a {spec.static.type_name} (drawn from at run time)"
     if not spec.is_array:
         value = _plain(spec.static)
         if value is None and spec.static is not None:
