@@ -15,6 +15,7 @@ serves every length; sizes the program used as Python ints are guarded.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import inspect
@@ -30,7 +31,7 @@ from .runtime import freshness
 from .errors import SymdiffError, TraceError
 from .runtime.fastpath import MISS, exact_key, guarded, miss
 from .runtime.signature import direction_names, name_of, parameters, with_directions
-from .runtime.specs import Compiled, call_values
+from .runtime.specs import ArgSpec, Compiled, call_values
 from . import arguments
 from .arguments import parse_shape, specs_for  # noqa: F401  (public: the CLI's and export's shapes)
 from .trace.composites import stop_gradient  # noqa: F401  (public: symdiff.stop_gradient)
@@ -75,6 +76,8 @@ class Transformed:
         self._fast_trees: dict[tuple, tuple[Compiled, Callable]] = {}
         self._hot: Callable = miss  # the guarded function of the latest call, if it came from self._fast
         self._last: Compiled | None = None
+        #: int arguments the function needs the value of (argument -> why): constants of the code
+        self._static_ints: dict[str, str] = {}
         self._reads = freshness.NEVER  # what the function reads, snapshotted at the latest change
         #: Where the code of the most recent call came from: "memory", "disk" or "compiled".
         self.cache_info: str | None = None
@@ -109,6 +112,31 @@ class Transformed:
         memory, from disk, or compiled. ``grow``: a module whose code lacks the branch these values
         take; the new module has its paths and that one."""
         specs, layout, values = bound[:3]  # the leaves (and directions)
+        promoted, counters = self._promote(specs, layout)
+        if counters:  # ints traced as run-time integers: one module for every value, if they only index
+            try:
+                return self._compiled_for(promoted, layout, values, grow, counters)
+            except Exception as exc:  # noqa: BLE001 - it needs their values: compiled as constants, as before
+                why = str(exc).split("\n")[0]
+                for k in counters:
+                    self._static_ints[specs[k].name] = why
+        return self._compiled_for(specs, layout, values, grow)
+
+    def _promote(self, specs: list, layout) -> tuple[list, tuple[int, ...]]:
+        """Python int arguments as int64 scalars read at run time (an iteration counter indexing data or seeding
+        a generator), unless an earlier compilation found that the function needs one's value."""
+        if layout.has_trees:
+            return specs, ()
+        out, counters = list(specs), []
+        for k, s in enumerate(specs):
+            v = s.static
+            if (not s.is_array and type(v) is int and -2 ** 63 <= v < 2 ** 63 and s.name not in self._static_ints
+                    and s.name in self.params):
+                out[k] = ArgSpec(s.name, (), "int64")
+                counters.append(k)
+        return out, tuple(counters)
+
+    def _compiled_for(self, specs, layout, values, grow, counters=()) -> tuple[Compiled, Any]:
         key = tuple((s.dtype, tuple(d == 1 for d in s.shape)) if s.is_array else ("static", _static_key(s.static))
                     for s in specs)
         if layout.has_trees:  # the structure: container types, keys and their order, namedtuple classes
@@ -130,7 +158,11 @@ class Transformed:
             compiled = compile_function(self.fn, specs, wrt, single=single, kind=self.kind,
                                         has_aux=self.has_aux, values=values,
                                         known=grow.paths if grow is not None else (), tree=tree,
-                                        backend=self.backend)
+                                        backend=self.backend, counters=counters)
+            if self._static_ints and not counters:  # why an int argument is a constant of this code: in .graph
+                notes = "".join(f"\n  {n}: a constant of the code (one module per value): {why}"
+                                for n, why in self._static_ints.items())
+                compiled = dataclasses.replace(compiled, graph=f"{compiled.graph}\n\nint arguments:{notes}")
             path = cache.save(compiled.source, compiled.func_name, disk_key, compiled.guard, compiled.graph,
                               compiled.paths, compiled.dot, compiled.data)
             module = (cache.import_file(path, compiled.source) if path else
@@ -207,7 +239,8 @@ class Transformed:
         if self.cache_info == "compiled":
             freshness.after_compile(self.fn, self._reads)
         self._last = compiled
-        if not kwargs and len(args) == len(values) and None not in key:
+        counting = bool(self._promote(*bound[:2])[1])  # (a counter's value is in the fast key: not kept)
+        if not kwargs and len(args) == len(values) and None not in key and not counting:
             self._fast[key] = (compiled, func, guarded(key, func, self._reads.check))
         elif tree_key is not None and len(args) == len(values):
             self._fast_trees[tree_key] = (compiled, func)

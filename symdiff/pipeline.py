@@ -30,7 +30,7 @@ from .trace import random_draws
 from .ad.loops import ROLLED_KINDS
 from .ad.derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
-from .ir.graph import ConstValue, Graph, format_graph
+from .ir.graph import ConstValue, Graph, format_graph, toposort
 from .backends.numpy.constants import THRESHOLD
 from .runtime.data_names import read_arrays
 from .naming import identifier, size_name
@@ -136,13 +136,15 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
                      kind: str = "grad", func_name: str | None = None, file: str | None = None,
                      has_aux: bool = False, values: Sequence[Any] | None = None,
                      known: Sequence[tuple[bool, ...]] = (), tree: TreeWrt | None = None,
-                     backend: tuple[str, tuple] = ("numpy", ())) -> Compiled:
+                     backend: tuple[str, tuple] = ("numpy", ()), counters: Sequence[int] = ()) -> Compiled:
     """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module
     of the ``kind`` of derivative (see :mod:`symdiff.ad.derivatives`). Branches on traced values: with
     ``values`` (the decorator's actual arguments), the paths ``known`` and the one the values take;
     without, every path (see :mod:`symdiff.trace.branches`). ``tree``: the arguments are containers;
     ``specs``, ``wrt`` and ``values`` are then those of their leaves (see :mod:`symdiff.arguments`).
-    ``backend``: a name and options checked by :func:`symdiff.backends.resolve`."""
+    ``backend``: a name and options checked by :func:`symdiff.backends.resolve`. ``counters``: the int64
+    scalar parameters that are Python ints traced as run-time integers; if one is used other than as an index
+    (see :func:`counter_uses`), :class:`NeedsValue` says where, and the caller compiles it as a constant."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
     _load_scipy_parts(fn)
@@ -164,7 +166,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     token = REPORT.set(report)
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
-                        has_aux, values, known, public, tree, backends.entry(*backend))
+                        has_aux, values, known, public, tree, backends.entry(*backend), tuple(counters))
     except RecursionError as exc:  # (the user's own recursion is reported by _user_failure, at its line)
         raise UnsupportedError(f"{name} is too deep for symdiff to compile ({exc}, {_deepest(exc)}): its graph nests "
                                "deeper than Python's recursion limit; split it into smaller functions, or raise "
@@ -252,12 +254,19 @@ def _trace_path(fn, specs, name, kind, tr, has_aux, values, tree=None):
 
 
 def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known, public, tree,
-             module_source) -> Compiled:
+             module_source, counters=()) -> Compiled:
     run = lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux, tree=tree)  # noqa: E731
     if values is None:
         paths = explore(run)
     else:
         paths = guided(run, lambda: _trace(fn, specs, name, kind, (), has_aux, values, tree), known)
+    if counters:
+        why = counter_uses(paths, counters)
+        if why is not None:
+            raise NeedsValue(why)
+        shown = ", ".join(public.get(specs[k].name, specs[k].name) for k in counters)
+        report.append(f"{shown}: int argument(s) read at run time (they only index arrays or seed generators): "
+                      "one module serves every value")
     dspecs = direction_specs(kind, specs, wrt)
     built = [_differentiate(p, specs, wrt, single, name, kind, dspecs, public) if p.error is None else None
              for p in paths]
@@ -294,6 +303,26 @@ def _array_names(fn: Callable) -> dict[str, tuple[str, str | None]]:
     """The user's names (and assignments' ``file:line``) of the large arrays ``fn`` reads, by the digest
     of their constant nodes: a constant stored beside the module is named after them."""
     return {ConstValue(a).digest: (n, where) for n, a, where in read_arrays(fn, THRESHOLD)}
+
+
+class NeedsValue(TraceError):
+    """An int argument traced as a run-time integer is used in a way that needs its Python value."""
+
+
+def counter_uses(paths, counters: Sequence[int]) -> str | None:
+    """Why a Python int argument traced as a run-time integer (its parameter index in ``counters``) needs its
+    value (None if it does not): anything but an index of a gather (``X[i]``, ``batches[i]`` of an array
+    argument) or a seed (``np.random.default_rng(i)``, which reads it by name) does, a branch on it too."""
+    for p in paths:
+        if p.error is not None:
+            return f"a path of the function failed with it traced ({p.error})"
+        aux = list(p.aux[1]) if p.aux else []
+        for node in toposort([p.out, *p.conditions, *aux]):
+            for k, x in enumerate(node.inputs):
+                if x.op == "input" and x.param("index") in counters and not (node.op == "gather" and k >= 1):
+                    at = f" at {node.origin.file}:{node.origin.line}" if node.origin else ""
+                    return f"{x.param('name')} is an operand of {node.op}{at}, not only an index"
+    return None
 
 
 def _outcome_text(path: Path) -> list[str]:

@@ -198,3 +198,55 @@ def test_a_generator_is_never_differentiated():
         symdiff.grad(noisy_loss, wrt="rng")(w, x, np.random.default_rng(0))
     with pytest.raises(symdiff.TraceError, match="inside a container"):
         symdiff.grad(lambda p: np.sum(p["w"] * p["rng"].random(4)))({"w": w, "rng": np.random.default_rng(0)})
+
+
+# ---------------------------------------------------------------- an iteration counter ----------------
+
+def by_batch(w, X, i):
+    return np.sum(np.tanh(X[i] @ w))
+
+
+def noise_of_step(w, i):
+    rng = np.random.default_rng(i)
+    return np.sum(np.sin(w) * rng.standard_normal(w.shape))
+
+
+def power_of(w, i):
+    return np.sum(w ** i)
+
+
+def test_a_counter_indexing_data_compiles_once():
+    rng = np.random.default_rng(5)
+    X, w = rng.normal(size=(5, 3, 2)), np.array([0.3, -0.2])
+    g = symdiff.grad(by_batch)
+    infos = []
+    for i in range(5):
+        t = np.tanh(X[i] @ w)
+        np.testing.assert_allclose(g(w, X, i), (1 - t ** 2) @ X[i], rtol=1e-12)
+        infos.append(g.cache_info)
+    assert infos == ["compiled"] + ["memory"] * 4
+    assert "t1 = X[i]" in g.source and "i: int argument(s) read at run time" in g.graph
+    with pytest.raises(IndexError):  # out of range, as the plain function
+        g(w, X, 5)
+    np.testing.assert_allclose(g(w, X, -1), (1 - np.tanh(X[-1] @ w) ** 2) @ X[-1], rtol=1e-12)
+
+
+def test_a_counter_seeding_a_generator_compiles_once():
+    w = np.array([0.4, -1.0, 2.0])
+    g = symdiff.grad(noise_of_step)
+    infos = []
+    for i in range(5):
+        eps = np.random.default_rng(i).standard_normal(3)
+        np.testing.assert_allclose(g(w, i), np.cos(w) * eps, rtol=1e-12)
+        infos.append(g.cache_info)
+    assert infos == ["compiled"] + ["memory"] * 4
+    assert "np.random.default_rng(i)" in g.source
+
+
+def test_a_counter_used_as_a_number_is_a_constant_of_the_code():
+    w = np.array([0.0, 2.0])
+    g = symdiff.grad(power_of)
+    for i, expected in ((0, [0.0, 0.0]), (1, [1.0, 1.0]), (2, [0.0, 4.0])):
+        np.testing.assert_array_equal(g(w, i), expected)  # d/dw w**0 is 0 at w = 0, not 0 * 0**-1
+        assert g.cache_info == "compiled"
+    assert "i: a constant of the code (one module per value): i is an operand of elementwise" in g.graph

@@ -152,7 +152,7 @@ def _fallback_dir(exc: OSError) -> Path | None:
         where = f"kept in {_fallback} for this process only" if _fallback else "kept in memory only"
         warnings.warn(f"symdiff cannot write its cache folder {cache_dir()} ({exc}); compiled gradients are {where}. "
                       "Set SYMDIFF_CACHE_DIR to a writable folder to reuse them in later processes.",
-                      CacheWarning, stacklevel=6)  # the call of the transformed function
+                      CacheWarning, stacklevel=7)  # the call of the transformed function
     return _fallback
 
 

@@ -112,6 +112,9 @@ def _seed_code(seed: Any, what: str) -> tuple:
         from ..errors import UnsupportedError
         raise UnsupportedError(f"{_here()}: {what} of a generator or seed sequence is not supported inside a traced "
                                f"function; give an int seed")
+    node = getattr(seed, "node", None)
+    if node is not None and node.op == "input" and node.dtype == "int64" and node.shape == ():
+        return (node.param("name"),)  # an int argument read at run time (an iteration counter): by its name
     if D._is_traced(seed):
         from ..errors import UnsupportedError
         raise UnsupportedError(f"{_here()}: the seed of {what} is a traced value; seeds are constants (an int, or "
