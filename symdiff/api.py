@@ -29,7 +29,7 @@ from . import backends, display
 from .runtime import cache
 from .runtime import freshness
 from .errors import SymdiffError, TraceError
-from .runtime.fastpath import MISS, exact_key, guarded, miss
+from .runtime.fastpath import MISS, counter_key, exact_key, guarded, miss
 from .runtime.signature import direction_names, name_of, parameters, with_directions
 from .runtime.specs import ArgSpec, Compiled, call_values
 from . import arguments
@@ -78,6 +78,7 @@ class Transformed:
         self._last: Compiled | None = None
         #: int arguments the function needs the value of (argument -> why): constants of the code
         self._static_ints: dict[str, str] = {}
+        self._counters: frozenset = frozenset()  # positions of the int arguments read at run time (fast path key)
         self._reads = freshness.NEVER  # what the function reads, snapshotted at the latest change
         #: Where the code of the most recent call came from: "memory", "disk" or "compiled".
         self.cache_info: str | None = None
@@ -201,6 +202,8 @@ class Transformed:
             self._reads, self._fast, self._fast_trees = freshness.collect(self.fn), {}, {}
         if not kwargs:  # the same exact key as an earlier call
             key = exact_key(args)
+            if self._counters:
+                key = counter_key(key, self._counters)
             hit = self._fast.get(key)
             if hit is not None:
                 self._last, self.cache_info = hit[0], "memory"
@@ -239,8 +242,11 @@ class Transformed:
         if self.cache_info == "compiled":
             freshness.after_compile(self.fn, self._reads)
         self._last = compiled
-        counting = bool(self._promote(*bound[:2])[1])  # (a counter's value is in the fast key: not kept)
-        if not kwargs and len(args) == len(values) and None not in key and not counting:
+        counting = frozenset(self._promote(*bound[:2])[1])  # ints read at run time: keyed by type in the fast path
+        if counting != self._counters and not kwargs and len(args) == len(values):  # (entries keyed otherwise: dropped)
+            self._counters, self._fast = counting, {}
+            key = counter_key(exact_key(args), counting)
+        if not kwargs and len(args) == len(values) and None not in key and counting == self._counters:
             self._fast[key] = (compiled, func, guarded(key, func, self._reads.check))
         elif tree_key is not None and len(args) == len(values):
             self._fast_trees[tree_key] = (compiled, func)

@@ -225,6 +225,8 @@ def test_a_counter_indexing_data_compiles_once():
         np.testing.assert_allclose(g(w, X, i), (1 - t ** 2) @ X[i], rtol=1e-12)
         infos.append(g.cache_info)
     assert infos == ["compiled"] + ["memory"] * 4
+    for i in (3, 3, 4, 0, 4):  # the fast path (keyed by the counter's type) runs the code for each i
+        np.testing.assert_allclose(g(w, X, i), (1 - np.tanh(X[i] @ w) ** 2) @ X[i], rtol=1e-12)
     assert "t1 = X[i]" in g.source and "i: int argument(s) read at run time" in g.graph
     with pytest.raises(IndexError):  # out of range, as the plain function
         g(w, X, 5)
@@ -250,3 +252,6 @@ def test_a_counter_used_as_a_number_is_a_constant_of_the_code():
         np.testing.assert_array_equal(g(w, i), expected)  # d/dw w**0 is 0 at w = 0, not 0 * 0**-1
         assert g.cache_info == "compiled"
     assert "i: a constant of the code (one module per value): i is an operand of elementwise" in g.graph
+    for i, expected in ((1, [1.0, 1.0]), (1, [1.0, 1.0]), (2, [0.0, 4.0]), (0, [0.0, 0.0])):
+        np.testing.assert_array_equal(g(w, i), expected)  # each value its own module, from memory
+        assert g.cache_info == "memory"
