@@ -78,6 +78,8 @@ class Transformed:
         self._last: Compiled | None = None
         #: int arguments the function needs the value of (argument -> why): constants of the code
         self._static_ints: dict[str, str] = {}
+        #: the function asks isinstance/type of a value: an int traced at run time would take another path there
+        self._inspects_types = _inspects_types(fn)
         self._counters: frozenset = frozenset()  # positions of the int arguments read at run time (fast path key)
         self._reads = freshness.NEVER  # what the function reads, snapshotted at the latest change
         #: Where the code of the most recent call came from: "memory", "disk" or "compiled".
@@ -126,7 +128,7 @@ class Transformed:
     def _promote(self, specs: list, layout) -> tuple[list, tuple[int, ...]]:
         """Python int arguments as int64 scalars read at run time (an iteration counter indexing data or seeding
         a generator), unless an earlier compilation found that the function needs one's value."""
-        if layout.has_trees:
+        if layout.has_trees or self._inspects_types:
             return specs, ()
         out, counters = list(specs), []
         for k, s in enumerate(specs):
@@ -367,6 +369,17 @@ def _tree_key(args: tuple) -> tuple | None:
         return None
     key = tuple(tree_exact_key(a) for a in args)
     return None if None in key else key
+
+
+def _inspects_types(fn: Callable) -> bool:
+    """Whether ``fn``'s code (its nested functions too) reads ``isinstance``, ``type`` or ``issubclass``."""
+    code = getattr(inspect.unwrap(getattr(fn, "__func__", fn)), "__code__", None)
+    stack, names = [code] if code is not None else [], set()
+    while stack:
+        c = stack.pop()
+        names.update(c.co_names)
+        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    return bool(names & {"isinstance", "type", "issubclass"})
 
 
 def _static_key(value: Any) -> Any:

@@ -255,3 +255,12 @@ def test_a_counter_used_as_a_number_is_a_constant_of_the_code():
     for i, expected in ((1, [1.0, 1.0]), (1, [1.0, 1.0]), (2, [0.0, 4.0]), (0, [0.0, 0.0])):
         np.testing.assert_array_equal(g(w, i), expected)  # each value its own module, from memory
         assert g.cache_info == "memory"
+
+
+def test_a_function_asking_the_type_of_its_int_keeps_it_a_constant():
+    def scaled(w, X, n):
+        return np.sum(w) * (2.0 if isinstance(n, int) else 3.0) + np.sum(w * X[n])
+    X = np.arange(12.0).reshape(3, 4)
+    g = symdiff.grad(scaled)
+    np.testing.assert_allclose(g(np.ones(4), X, 1), 2.0 + X[1])  # traced, isinstance would have said False
+    assert "n == 1" in g.source  # a constant of the code: the plain function's path
