@@ -17,6 +17,7 @@ serves every length; sizes the program used as Python ints are guarded.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import inspect
@@ -30,7 +31,7 @@ from . import backends, display
 from .runtime import cache
 from .runtime import freshness
 from .errors import ShapeError, SymdiffError, TraceError
-from .runtime.fastpath import MISS, exact_key, guarded, miss
+from .runtime.fastpath import MISS, counter_key, exact_key, guarded, miss
 from .runtime.signature import direction_names, name_of, param_names, parameters, with_directions
 from .runtime.specs import ArgSpec, Compiled, call_values
 from . import arguments
@@ -78,6 +79,11 @@ class Transformed:
         self._hot: Callable = miss  # the guarded function of the latest call, if it came from self._fast
         self._last: Compiled | None = None
         self._specs: dict[int, tuple[list[ArgSpec], Any]] = {}  # id of a module -> its argument specs, layout
+        #: int arguments the function needs the value of (argument -> why): constants of the code
+        self._static_ints: dict[str, str] = {}
+        #: the function asks isinstance/type of a value: an int traced at run time would take another path there
+        self._inspects_types = _inspects_types(fn)
+        self._counters: frozenset = frozenset()  # positions of the int arguments read at run time (fast path key)
         self._reads = freshness.NEVER  # what the function reads, snapshotted at the latest change
         #: Where the code of the most recent call came from: "memory", "disk" or "compiled".
         self.cache_info: str | None = None
@@ -113,6 +119,31 @@ class Transformed:
         memory, from disk, or compiled. ``grow``: a module whose code lacks the branch these values
         take; the new module has its paths and that one."""
         specs, layout, values = bound[:3]  # the leaves (and directions)
+        promoted, counters = self._promote(specs, layout)
+        if counters:  # ints traced as run-time integers: one module for every value, if they only index
+            try:
+                return self._compiled_for(promoted, layout, values, grow, counters)
+            except Exception as exc:  # noqa: BLE001 - it needs their values: compiled as constants, as before
+                why = str(exc).split("\n")[0]
+                for k in counters:
+                    self._static_ints[specs[k].name] = why
+        return self._compiled_for(specs, layout, values, grow)
+
+    def _promote(self, specs: list, layout) -> tuple[list, tuple[int, ...]]:
+        """Python int arguments as int64 scalars read at run time (an iteration counter indexing data or seeding
+        a generator), unless an earlier compilation found that the function needs one's value."""
+        if layout.has_trees or self._inspects_types:
+            return specs, ()
+        out, counters = list(specs), []
+        for k, s in enumerate(specs):
+            v = s.static
+            if (not s.is_array and type(v) is int and -2 ** 63 <= v < 2 ** 63 and s.name not in self._static_ints
+                    and s.name in self.params):
+                out[k] = ArgSpec(s.name, (), "int64")
+                counters.append(k)
+        return out, tuple(counters)
+
+    def _compiled_for(self, specs, layout, values, grow, counters=()) -> tuple[Compiled, Any]:
         key = tuple((s.dtype, tuple(d == 1 for d in s.shape)) if s.is_array else ("static", _static_key(s.static))
                     for s in specs)
         if layout.has_trees:  # the structure: container types, keys and their order, namedtuple classes
@@ -134,11 +165,15 @@ class Transformed:
             compiled = compile_function(self.fn, specs, wrt, single=single, kind=self.kind,
                                         has_aux=self.has_aux, values=values,
                                         known=grow.paths if grow is not None else (), tree=tree,
-                                        backend=self.backend)
+                                        backend=self.backend, counters=counters)
+            if self._static_ints and not counters:  # why an int argument is a constant of this code: in .graph
+                notes = "".join(f"\n  {n}: a constant of the code (one module per value): {why}"
+                                for n, why in self._static_ints.items())
+                compiled = dataclasses.replace(compiled, graph=f"{compiled.graph}\n\nint arguments:{notes}")
             path = cache.save(compiled.source, compiled.func_name, disk_key, compiled.guard, compiled.graph,
-                              compiled.paths, compiled.dot)
+                              compiled.paths, compiled.dot, compiled.data)
             module = (cache.import_file(path, compiled.source) if path else
-                      cache.import_text(compiled.source, compiled.func_name))
+                      cache.import_text(compiled.source, compiled.func_name, compiled.data))
             self.cache_info = "compiled"
         entries = [e for e in self._cache.get(memo, []) if grow is None or e[0] is not grow]
         self._cache[memo] = [(compiled, module)] + entries
@@ -174,6 +209,8 @@ class Transformed:
             self._reads, self._fast, self._fast_trees = freshness.collect(self.fn), {}, {}
         if not kwargs:  # the same exact key as an earlier call
             key = exact_key(args)
+            if self._counters:
+                key = counter_key(key, self._counters)
             hit = self._fast.get(key)
             if hit is not None:
                 self._last, self.cache_info = hit[0], "memory"
@@ -212,7 +249,11 @@ class Transformed:
         if self.cache_info == "compiled":
             freshness.after_compile(self.fn, self._reads)
         self._last = compiled
-        if not kwargs and len(args) == len(values) and None not in key:
+        counting = frozenset(self._promote(*bound[:2])[1])  # ints read at run time: keyed by type in the fast path
+        if counting != self._counters and not kwargs and len(args) == len(values):  # (entries keyed otherwise: dropped)
+            self._counters, self._fast = counting, {}
+            key = counter_key(exact_key(args), counting)
+        if not kwargs and len(args) == len(values) and None not in key and counting == self._counters:
             self._fast[key] = (compiled, func, guarded(key, func, self._reads.check))
         elif tree_key is not None and len(args) == len(values):
             self._fast_trees[tree_key] = (compiled, func)
@@ -327,6 +368,17 @@ def _tree_key(args: tuple) -> tuple | None:
     return None if None in key else key
 
 
+def _inspects_types(fn: Callable) -> bool:
+    """Whether ``fn``'s code (its nested functions too) reads ``isinstance``, ``type`` or ``issubclass``."""
+    code = getattr(inspect.unwrap(getattr(fn, "__func__", fn)), "__code__", None)
+    stack, names = [code] if code is not None else [], set()
+    while stack:
+        c = stack.pop()
+        names.update(c.co_names)
+        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    return bool(names & {"isinstance", "type", "issubclass"})
+
+
 def _static_key(value: Any) -> Any:
     """A static value in the cache key: its repr; a function in a container by identity (its repr could be
     another function's later) and by the values it reads now (:func:`freshness.collect`: a global it reads
@@ -373,5 +425,5 @@ def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, An
     command = for_export(fn, path, wrt, shapes, kind, has_aux, static, param_names(fn), dtype, annotate, chosen)
     compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static, backend, backend_options, command, dtype,
                                   annotate)
-    cache.write_atomic(path, compiled.source)
+    cache.write_module(path, compiled.source, compiled.data)  # large constants: <path stem>.<NAME>.npy beside it
     return compiled.source

@@ -30,7 +30,7 @@ from .naming import RESERVED, identifier
 from .runtime import pytrees
 from .runtime.pytrees import Layout, TreeWrt, path_text
 from .runtime.signature import name_of, param_names
-from .runtime.specs import ArgSpec, split_dtype
+from .runtime.specs import ArgSpec, RandomArgument, split_dtype
 
 Wrt = Any  # str | int | Sequence[str | int] | None
 
@@ -62,7 +62,13 @@ def spec_of(name: str, value: Any, leaf_of: str | None = None, backend: str = "n
     if backend == "array_api" and not isinstance(value, np.ndarray):  # torch, JAX, dask, CuPy arrays...
         from .backends.array_api.arrays import spec_of as array_api_spec
         return array_api_spec(shown, value)
-    from .trace.random_standins import is_generator, outside_message
+    from .trace.random_standins import argument_flavour, is_generator, outside_message
+    flavour = argument_flavour(value)
+    if flavour is not None and leaf_of is None:  # drawn from by the generated code, at run time
+        return ArgSpec(name, None, static=RandomArgument(flavour))
+    if flavour is not None:
+        raise TraceError(f"argument {shown!r} is a {type(value).__name__} inside a container: symdiff draws from a "
+                         "generator passed as an argument of its own (f(params, x, rng)), not from a container's leaf")
     if is_generator(value):
         raise TraceError(f"argument {outside_message(shown, value)}")
     raise TraceError(f"argument {shown!r}: values of type {type(value).__name__} are not supported; pass NumPy "

@@ -186,7 +186,12 @@ def run(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(picture)
     elif args.output:
-        print(write_output(args.output, compiled.source), file=sys.stderr)
+        print(write_output(args.output, compiled.source, arrays=compiled.data), file=sys.stderr)
+    elif compiled.data:
+        names = "; ".join(a.describe() for a in compiled.data)
+        raise CliError(f"{args.target} reads large constant arrays ({names}): the module keeps them in .npy files "
+                       "beside it, which standard output cannot hold. Pass -o FILE to write the module and its data "
+                       "files, or pass the arrays to the function as arguments")
     else:
         sys.stdout.write(compiled.source)
     return 0
@@ -273,11 +278,12 @@ def _svg(dot_text: str) -> str:
     return to_svg(dot_text)
 
 
-def write_output(out: str, text: str, python: bool = True) -> str:
+def write_output(out: str, text: str, python: bool = True, arrays=()) -> str:
     """Write ``text`` to ``out`` whole or not at all, as ``cp`` would: through a symbolic link to its target,
     never over a read-only file (nor a folder), keeping the mode of a file it replaces; errors name ``out``.
-    ``python``: the text is a module, compiled first (never written if it does not compile)."""
-    from .runtime.cache import write_atomic
+    ``python``: the text is a module, compiled first (never written if it does not compile); ``arrays``: its
+    stored constants, written beside it as ``<stem>.<NAME>.npy``."""
+    from .runtime.cache import write_module
     from .escape import check_compiles
     path = Path(out)
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
@@ -293,12 +299,13 @@ def write_output(out: str, text: str, python: bool = True) -> str:
     if python:
         check_compiles(text, os.fspath(target))
     try:
-        write_atomic(target, text)
+        write_module(target, text, arrays)
         if mode is not None:
             os.chmod(target, mode)
     except OSError as exc:
         raise CliError(f"{out}: cannot write it: {exc.strerror or exc}; nothing written") from exc
-    return f"wrote {out}" + (f" (through the symbolic link, to {target})" if target != path else "")
+    files = "".join(f" and {a.file_name(target.stem)}" for a in arrays)
+    return f"wrote {out}{files}" + (f" (through the symbolic link, to {target})" if target != path else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,7 +30,9 @@ from .trace import random_draws
 from .ad.loops import ROLLED_KINDS
 from .ad.derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
-from .ir.graph import Graph, format_graph
+from .ir.graph import ConstValue, Graph, format_graph, toposort
+from .backends.numpy.constants import THRESHOLD
+from .runtime.data_names import read_arrays
 from .naming import identifier, size_name
 from .trace.dispatch import as_node
 from .ir.primitives import copy, input_node, reshape
@@ -40,7 +42,8 @@ from .backends.numpy.entry_points import internal
 from .runtime.progress import stage
 from .runtime.signature import function_of, name_of
 from .runtime.pytrees import TreeWrt, path_text
-from .runtime.specs import ArgSpec, Compiled
+from .runtime.specs import ArgSpec, Compiled, RandomArgument
+from .trace.random_standins import ArgumentGenerator
 from .trace.run import trace
 from .trace.tracer import Trace, is_user_file
 from .trace.auxiliary import attach, flatten
@@ -97,6 +100,9 @@ def source_hash(fn: Callable) -> str:
 def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
     args: list[Any] = []
     for index, spec in enumerate(specs):
+        if isinstance(spec.static, RandomArgument):  # drawn from at run time (see random_standins)
+            args.append(ArgumentGenerator(spec.static.flavour, spec.name))
+            continue
         if not spec.is_array:
             args.append(spec.static)
             continue
@@ -132,7 +138,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
                      has_aux: bool = False, values: Sequence[Any] | None = None,
                      known: Sequence[tuple[bool, ...]] = (), tree: TreeWrt | None = None,
                      backend: tuple[str, tuple] | str = ("numpy", ()), command: str | None = None,
-                     annotate: bool = False) -> Compiled:
+                     annotate: bool = False, counters: Sequence[int] = ()) -> Compiled:
     """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module
     of the ``kind`` of derivative (see :mod:`symdiff.ad.derivatives`). Branches on traced values: with
     ``values`` (the decorator's actual arguments), the paths ``known`` and the one the values take;
@@ -140,13 +146,19 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     ``specs``, ``wrt`` and ``values`` are then those of their leaves (see :mod:`symdiff.arguments`).
     ``backend``: a name and options checked by :func:`symdiff.backends.resolve`. ``command``: the command
     line that regenerates the module, written in its header (see :mod:`symdiff.check`); ``annotate``: type
-    hints on the public functions (:mod:`symdiff.backends.numpy.annotations`)."""
+    hints on the public functions (:mod:`symdiff.backends.numpy.annotations`). ``counters``: the int64
+    scalar parameters that are Python ints traced as run-time integers; if one is used other than as an index
+    (see :func:`counter_uses`), :class:`NeedsValue` says where, and the caller compiles it as a constant."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
     backend = backends.resolve(backend) if isinstance(backend, str) else backend
     _load_scipy_parts(fn)
     name = identifier(func_name or name_of(fn))
     for i in wrt:
+        if isinstance(specs[i].static, RandomArgument):
+            raise TraceError(f"cannot differentiate with respect to {specs[i].name!r}: it is a "
+                             f"{specs[i].static.type_name}, whose draws are constants for differentiation; leave it "
+                             "out of wrt (name the float arrays the function computes with)")
         if not specs[i].is_array:
             raise TraceError(f"cannot differentiate with respect to {specs[i].name!r}: it is a "
                              f"{type(specs[i].static).__name__} (static); pass a float or a float array")
@@ -159,7 +171,8 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     token = REPORT.set(report)
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
-                        has_aux, values, known, public, tree, backends.entry(*backend), (command, annotate))
+                        has_aux, values, known, public, tree, backends.entry(*backend), (command, annotate),
+                        tuple(counters))
     except RecursionError as exc:  # (the user's own recursion is reported by _user_failure, at its line)
         raise UnsupportedError(f"{name} is too deep for symdiff to compile ({exc}, {_deepest(exc)}): its graph nests "
                                "deeper than Python's recursion limit; split it into smaller functions, or raise "
@@ -248,12 +261,19 @@ def _trace_path(fn, specs, name, kind, tr, has_aux, values, tree=None):
 
 
 def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known, public, tree,
-             module_source, options) -> Compiled:
+             module_source, options, counters=()) -> Compiled:
     run = lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux, tree=tree)  # noqa: E731
     if values is None:
         paths = explore(run)
     else:
         paths = guided(run, lambda: _trace(fn, specs, name, kind, (), has_aux, values, tree), known)
+    if counters:
+        why = counter_uses(paths, counters)
+        if why is not None:
+            raise NeedsValue(why)
+        shown = ", ".join(public.get(specs[k].name, specs[k].name) for k in counters)
+        report.append(f"{shown}: int argument(s) read at run time (they only index arrays or seed generators): "
+                      "one module serves every value")
     dspecs = direction_specs(kind, specs, wrt)
     built = [_differentiate(p, specs, wrt, single, name, kind, dspecs, public) if p.error is None else None
              for p in paths]
@@ -261,7 +281,7 @@ def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, 
                           for axis, d in enumerate(n.shape) if d.is_Integer and d != ONE}))
     decisions, conditions = decision_tree(paths)
     header = {"version": __version__, "file": file or _file_of(fn), "source_hash": source_hash(fn),
-              "command": options[0], "annotate": options[1]}
+              "command": options[0], "annotate": options[1], "array_names": _array_names(fn)}
     with stage("print"):
         source = module_source(name, fn, [*specs, *dspecs], wrt, paths, built, (decisions, conditions), guard, kind,
                                public, header, tree, has_aux)
@@ -283,7 +303,34 @@ def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, 
     graph_text = "\n\n".join(texts)
     graph_text += "\n\nsimplification:\n" + "\n".join(f"  {line}" for line in report or ["(nothing to do)"])
     picture = dot.document(f"{name} ({header['file']})", pictures)
-    return Compiled(source, graph_text, name, guard, tuple(p.outcomes for p in paths), picture)
+    return Compiled(source, graph_text, name, guard, tuple(p.outcomes for p in paths), picture,
+                    tuple(header.get("data", ())))
+
+
+def _array_names(fn: Callable) -> dict[str, tuple[str, str | None]]:
+    """The user's names (and assignments' ``file:line``) of the large arrays ``fn`` reads, by the digest
+    of their constant nodes: a constant stored beside the module is named after them."""
+    return {ConstValue(a).digest: (n, where) for n, a, where in read_arrays(fn, THRESHOLD)}
+
+
+class NeedsValue(TraceError):
+    """An int argument traced as a run-time integer is used in a way that needs its Python value."""
+
+
+def counter_uses(paths, counters: Sequence[int]) -> str | None:
+    """Why a Python int argument traced as a run-time integer (its parameter index in ``counters``) needs its
+    value (None if it does not): anything but an index of a gather (``X[i]``, ``batches[i]`` of an array
+    argument) or a seed (``np.random.default_rng(i)``, which reads it by name) does, a branch on it too."""
+    for p in paths:
+        if p.error is not None:
+            return f"a path of the function failed with it traced ({p.error})"
+        aux = list(p.aux[1]) if p.aux else []
+        for node in toposort([p.out, *p.conditions, *aux]):
+            for k, x in enumerate(node.inputs):
+                if x.op == "input" and x.param("index") in counters and not (node.op == "gather" and k >= 1):
+                    at = f" at {node.origin.file}:{node.origin.line}" if node.origin else ""
+                    return f"{x.param('name')} is an operand of {node.op}{at}, not only an index"
+    return None
 
 
 def _outcome_text(path: Path) -> list[str]:

@@ -37,14 +37,14 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` so that readers see the old file or the whole new one, never a part."""
+def write_atomic(path: str | os.PathLike, text: str | bytes) -> Path:
+    """Write ``text`` (or bytes) to ``path`` so that readers see the old file or the whole new one, never a part."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text if isinstance(text, bytes) else text.encode("utf-8"))
         os.chmod(tmp, 0o666 & ~_umask())  # as an ordinary open() would have made it
         os.replace(tmp, path)
     except BaseException:
@@ -54,18 +54,47 @@ def write_atomic(path: str | os.PathLike, text: str) -> Path:
     return path
 
 
-def store_module(source: str, stem: str, folder: Path | None = None) -> Path:
+def store_module(source: str, stem: str, folder: Path | None = None, arrays=()) -> Path:
     """Store ``source`` in the cache folder (or ``folder``), named by its hash; return the path. The
-    text is compiled first: a module that does not compile is never written."""
+    text is compiled first: a module that does not compile is never written. ``arrays``: the constants
+    stored beside it (``<module>.<name>.npy``, see :func:`write_module`)."""
     data = source.encode()
     path = (folder or cache_dir()) / f"{stem}_{hashlib.sha256(data).hexdigest()[:16]}.py"
     check_compiles(source, os.fspath(path))
     try:
-        same = path.read_bytes() == data
+        same = path.read_bytes() == data and all(_same_file(path, a) for a in arrays)
     except OSError:
         same = False
     if not same:
+        write_module(path, source, arrays)
+    return path
+
+
+def _same_file(module: Path, array) -> bool:
+    try:
+        return module.with_name(array.file_name(module.stem)).read_bytes() == array.npy
+    except OSError:
+        return False
+
+
+def write_module(path: str | os.PathLike, source: str, arrays=()) -> Path:
+    """Write a module and the ``.npy`` files of its stored constants (each ``array`` has ``file_name(stem)``
+    and the ``npy`` bytes) beside it, each atomically: the data files first, then the module; if any
+    write fails, the data files this call wrote are removed again, and the module is not written."""
+    path = Path(path)
+    written: list[Path] = []
+    try:
+        for a in arrays:
+            target = path.with_name(a.file_name(path.stem))
+            existed = target.exists()
+            write_atomic(target, a.npy)
+            if not existed:
+                written.append(target)
         write_atomic(path, source)
+    except BaseException:
+        for target in written:
+            target.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -85,8 +114,15 @@ def import_file(path: Path, text: str | None = None) -> ModuleType:
     return module
 
 
-def import_text(text: str, stem: str) -> ModuleType:
-    """A module run from ``text`` alone (no folder could be written), its lines kept for tracebacks."""
+def import_text(text: str, stem: str, arrays=()) -> ModuleType:
+    """A module run from ``text`` alone (no folder could be written), its lines kept for tracebacks. A
+    module with stored constants (``arrays``) cannot be: it loads them from files beside it."""
+    if arrays:
+        from ..errors import UnsupportedError
+        names = ", ".join(a.describe() for a in arrays)
+        raise UnsupportedError(f"{stem}: no folder could be written for its generated module, which keeps its "
+                               f"large constants in .npy files beside it ({names}); set SYMDIFF_CACHE_DIR to a "
+                               "writable folder, or pass the arrays as arguments")
     name = f"<symdiff generated {stem}>"
     linecache.cache[name] = (len(text), None, text.splitlines(keepends=True), name)
     module = ModuleType(f"symdiff_generated_{stem}")
@@ -116,16 +152,17 @@ def _fallback_dir(exc: OSError) -> Path | None:
         where = f"kept in {_fallback} for this process only" if _fallback else "kept in memory only"
         warnings.warn(f"symdiff cannot write its cache folder {cache_dir()} ({exc}); compiled gradients are {where}. "
                       "Set SYMDIFF_CACHE_DIR to a writable folder to reuse them in later processes.",
-                      CacheWarning, stacklevel=6)  # the call of the transformed function
+                      CacheWarning, stacklevel=7)  # the call of the transformed function
     return _fallback
 
 
-def save(source: str, stem: str, key: str | None, guard, graph: str, paths, dot: str = "") -> Path | None:
-    """Store a compiled module (and, with ``key``, its index entry); if the cache folder cannot be
-    written, store it in a temporary folder instead; None if no folder can be written at all."""
+def save(source: str, stem: str, key: str | None, guard, graph: str, paths, dot: str = "",
+         arrays=()) -> Path | None:
+    """Store a compiled module (and its stored constants ``arrays``; with ``key``, its index entry); if the
+    cache folder cannot be written, store it in a temporary folder instead; None if no folder can be written."""
     if str(cache_dir()) not in _broken:
         try:
-            path = store_module(source, stem)
+            path = store_module(source, stem, None, arrays)
             if key:
                 remember(key, path, stem, guard, graph, paths, dot)
             return path
@@ -134,7 +171,7 @@ def save(source: str, stem: str, key: str | None, guard, graph: str, paths, dot:
     else:
         folder = _fallback
     try:
-        return store_module(source, stem, folder) if folder else None
+        return store_module(source, stem, folder, arrays) if folder else None
     except OSError:
         return None
 

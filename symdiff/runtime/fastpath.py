@@ -51,11 +51,23 @@ def exact_key(args: tuple) -> tuple:
     return tuple([a.shape if type(a) is np.ndarray and a.dtype is _F64 else _other_key(a) for a in args])
 
 
+#: The key part of an int argument read at run time (an iteration counter): its type, not its value.
+COUNTER = ("counter",)
+
+
+def counter_key(key: tuple, positions: frozenset) -> tuple:
+    """``key`` with the int arguments at ``positions`` (read at run time by the code) keyed by type only."""
+    return tuple(COUNTER if k in positions and isinstance(p, tuple) and p[:1] == (int,) else p
+                 for k, p in enumerate(key))
+
+
 def _test(i: int, part: Any, names: dict[str, Any]) -> str:
     """The condition that argument ``a{i}`` has the key part ``part`` (the exact_key of one argument)."""
     a = f"a{i}"
     if part is float:
         return f"type({a}) is float"
+    if part == COUNTER:
+        return f"type({a}) is int"
     if isinstance(part, tuple) and len(part) == 2 and part[0] in (int, str):
         names[f"v{i}"] = part[1]
         return f"type({a}) is {part[0].__name__} and {a} == v{i}"

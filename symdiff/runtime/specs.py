@@ -20,6 +20,19 @@ class ArgSpec:
 
 
 @dataclass(frozen=True)
+class RandomArgument:
+    """The static value of an argument that is a ``np.random.Generator`` (``flavour`` ``"generator"``) or a
+    ``np.random.RandomState`` (``"legacy"``): the generated code takes the generator and draws from it at run
+    time, so the cache key is its type, never its state."""
+
+    flavour: str
+
+    @property
+    def type_name(self) -> str:
+        return "np.random.Generator" if self.flavour == "generator" else "np.random.RandomState"
+
+
+@dataclass(frozen=True)
 class Compiled:
     """A generated module and what it was made from."""
 
@@ -29,6 +42,8 @@ class Compiled:
     guard: tuple[tuple[int, int, int], ...]  # (arg index, axis, size) that the code was specialised to
     paths: tuple[tuple[bool, ...], ...] = ((),)  # outcomes of the branches on traced values, per path
     dot: str = ""  # the graph picture: Graphviz DOT text of the traced and gradient graphs (backends/dot.py)
+    #: constants stored beside the module (backends/numpy/constants.StoredArray: name, npy bytes, sha256)
+    data: tuple = ()
 
 
 def call_values(values: list[Any]) -> list[Any]:

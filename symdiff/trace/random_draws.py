@@ -11,8 +11,9 @@ gradient draws fresh noise as the function does, and a seeded generator gives th
   ``uniform`` is written as ``loc + scale * standard_normal(...)`` (``low + (high - low) * random(...)``),
   NumPy's own formulas, so the numbers are the same and the gradient flows to the parameters; a traced
   parameter of any other distribution, or a traced seed, is refused.
-- A generator made outside the function (an argument, a global, a closure value) is refused: its
-  state lives outside the generated code.
+- A generator passed as an argument is drawn from by the generated code, which takes it as its
+  argument (``random_source`` of kind ``argument``); one read from a global or a closure value is
+  refused: its state lives outside the generated code.
 - A branch on a value that depends on a draw is refused (the generated code evaluates branch
   conditions apart from the path's code, which would draw twice).
 """
@@ -333,7 +334,7 @@ def name_draws(nodes: list[Node]) -> list[Node]:
     """Draws and generators the user did not name get names, so each is a statement of its own."""
     def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
         if node.op in R.DRAW_OPS and node.name is None and not (node.op == "random_source"
-                                                                and node.param("kind") == "seed"):
+                                                                and node.param("kind") in ("seed", "argument")):
             from dataclasses import replace
             name = "rng" if node.op == "random_source" else "noise" if node.dtype.startswith("float") else "draw"
             return replace(node, inputs=inputs, name=name)

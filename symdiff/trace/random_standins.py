@@ -5,8 +5,9 @@ Installed by :func:`symdiff.trace.patches.active` with the other stand-ins; only
 NumPy's random functions are compiled code that calls ``np.empty`` itself: handed a traced size
 (or called during a trace at all, with ``np.empty`` a stand-in) it crashed the interpreter. Here the
 user's calls never reach it: each draw is recorded (:mod:`symdiff.trace.random_draws`) and drawn by the
-generated code. Generators made outside the function (arguments, globals, closure values) are
-refused with :func:`outside_message`. This module does not import SymPy (the API uses
+generated code. A Generator or RandomState passed as an argument is an :class:`ArgumentGenerator`: the
+generated code takes it and makes the same calls on it. Generators made outside the function and read
+from its globals or closure are refused with :func:`outside_message`. This module does not import SymPy (the API uses
 :func:`is_generator` on cache hits).
 """
 from __future__ import annotations
@@ -29,12 +30,22 @@ _CLASSES = ("RandomState", "Generator", "SeedSequence", "BitGenerator", "PCG64",
 _ORIG: dict[str, Any] = {name: getattr(np.random, name) for name in dir(np.random)
                          if not name.startswith("_") and callable(getattr(np.random, name))
                          and name not in ("test",)}
-_ADVICE = ("create the generator inside the function (rng = np.random.default_rng(seed)), or pass the noise as "
-           "an argument")
+_ADVICE = ("create the generator inside the function (rng = np.random.default_rng(seed)), pass the generator "
+           "as an argument of the function (def f(w, rng)), or pass the noise as an argument")
 
 
 def is_generator(value: Any) -> bool:
     return isinstance(value, GENERATOR_TYPES)
+
+
+def argument_flavour(value: Any) -> str | None:
+    """``"generator"`` for a ``np.random.Generator``, ``"legacy"`` for a ``RandomState``, passed as an argument
+    (the generated code takes it and draws from it); None for anything else."""
+    if isinstance(value, GENERATOR_TYPES[0]):
+        return "generator"
+    if isinstance(value, GENERATOR_TYPES[1]):
+        return "legacy"
+    return None
 
 
 def outside_message(name: str, value: Any) -> str:
@@ -74,6 +85,26 @@ class TracedGenerator:
         return f"TracedGenerator({self._flavour})"
 
 
+class ArgumentGenerator(TracedGenerator):
+    """A generator passed as the argument ``name``: its draws are recorded as a generator made inside
+    would be, from a source that the generated code prints as the argument itself (``rng.random(...)``)."""
+
+    def __init__(self, flavour: str, name: str) -> None:
+        self._flavour, self._name, self._source = flavour, name, None
+
+    @property
+    def _node(self):  # made at the first draw, in the trace that draws
+        if self._source is None:
+            from ..ir.primitives import random as R
+            from .tracer import current_trace
+            self._source = current_trace().note(R.source("argument", D._streams().serial(), (self._name,), None,
+                                                         None))
+        return self._source
+
+    def __repr__(self) -> str:
+        return f"ArgumentGenerator({self._name}, {self._flavour})"
+
+
 def _seed_code(seed: Any, what: str) -> tuple:
     if seed is None:
         return ()
@@ -81,6 +112,9 @@ def _seed_code(seed: Any, what: str) -> tuple:
         from ..errors import UnsupportedError
         raise UnsupportedError(f"{_here()}: {what} of a generator or seed sequence is not supported inside a traced "
                                f"function; give an int seed")
+    node = getattr(seed, "node", None)
+    if node is not None and node.op == "input" and node.dtype == "int64" and node.shape == ():
+        return (node.param("name"),)  # an int argument read at run time (an iteration counter): by its name
     if D._is_traced(seed):
         from ..errors import UnsupportedError
         raise UnsupportedError(f"{_here()}: the seed of {what} is a traced value; seeds are constants (an int, or "

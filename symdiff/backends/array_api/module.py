@@ -53,7 +53,10 @@ class _Checked:
 
 class ArrayAPIModuleText(ModuleText):
     """Constants as Python lists at the top of the module (made into arrays of the inputs' namespace,
-    dtype and device where used); helpers from :mod:`.printer`."""
+    dtype and device where used); helpers from :mod:`.printer`. Large constants are listed too (the
+    module loads no .npy files: it may run where NumPy is not the arrays' library)."""
+
+    stores_data = False
 
     def __post_init__(self) -> None:
         self.reserved |= set(PROLOGUE_NAMES)

@@ -20,6 +20,7 @@ from .dispatch.index import after_masks, format_index, needs_sizes, runtime_sour
 from .printer import MAX_CODE_DEPTH, ExprPrinter, Helpers, code_depth, is_atomic, unwrap
 from .dispatch import EMIT, PARTS
 from .dispatch.loop import LOOP_OPS, Rebound
+from .constants import StoredArray, constant_code, listing, load_code, loader_source, short_code, store, stored  # noqa: F401
 
 
 @dataclass
@@ -48,6 +49,14 @@ class ModuleText:
     #: "float32" for a module made for float32 arrays only: arrays it creates (ones, broadcast numbers,
     #: constants) are float32 too, so nothing is promoted to float64 (see :meth:`NodePrinter.dtype_arg`).
     float_dtype: str = "float64"
+    #: the user's names of arrays the function read (digest -> (name, file:line)), for stored constants
+    array_names: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    #: constants stored beside the module (see :mod:`.constants`), and the name of their loader
+    data: list[StoredArray] = field(default_factory=list)
+    loader: str = ""
+
+    #: large constants go to .npy files beside the module (a backend whose code cannot load them: False)
+    stores_data = True
 
     def __post_init__(self) -> None:
         self.helpers = Helpers(self.reserved)
@@ -58,57 +67,34 @@ class ModuleText:
             value = node.param("value") if node.op == "const" else None
             if value is None or value.digest in self.const_names:
                 continue
+            if self.stores_data and short_code(value.array) is None and stored(value.array):
+                self._store(value)  # a large constant: in a .npy file beside the module
+                continue
+            code = self.constant_code(value.array)
             k = len(self.const_names)
             while f"C{k}" in self.reserved:
                 k += 1
             name = f"C{k}"
             self.reserved.add(name)
             self.const_names[value.digest] = name
-            self.constants.append((name, self.constant_code(value.array)))
+            self.constants.append((name, code))
 
     def constant_code(self, arr) -> str:
         """How a constant array is written at the top of the module (a backend's ModuleText replaces it)."""
         return constant_code(arr, self.float_dtype)
 
-
-def constant_code(arr, float_dtype: str = "float64") -> str:
-    """Code that makes the constant ``arr``: ``np.eye(n)``, ``1 - np.eye(n)`` or ``np.full(shape, v)`` where
-    it is one of those (exactly), else the listing of its values; in a float32 module (``float_dtype``) a
-    float64 constant is made float32."""
-    import numpy as np
-    if float_dtype == "float32" and arr.dtype == np.float64:
-        code = constant_code(arr)
-        if code.startswith("np.array("):
-            return constant_code(arr.astype(np.float32))
-        return f"{code if code.startswith('np.') else f'({code})'}.astype(np.float32)"
-    if arr.size > 1 and arr.dtype == np.float64:  # compared bytewise: the signs of zeros count
-        first = float(arr.flat[0])
-        candidates = [(f"np.full({arr.shape!r}, {first!r})", np.full(arr.shape, first))]
-        if arr.ndim == 2 and arr.shape[0] == arr.shape[1]:
-            n = arr.shape[0]
-            candidates += [(f"np.eye({n})", np.eye(n)), (f"1 - np.eye({n})", 1 - np.eye(n))]
-        if arr.ndim == 2 and np.isin(arr, (0.0, 1.0)).all():
-            candidates += _triangles(arr)
-        for code, made in candidates:
-            if made.tobytes() == arr.tobytes():
-                return code
-    listing = repr(arr.tolist())  # Python's repr of a float reads back to the same float
-    return f"np.array({listing}, dtype=np.{arr.dtype})"
-
-
-def _triangles(arr) -> list:
-    """``np.triu(np.ones((n, m)), k)`` and ``np.tril(...)`` with the ``k`` each would need to give ``arr``."""
-    import numpy as np
-    n, m = arr.shape
-    out = []
-    row, col = arr[0], arr[:, 0]
-    # triu: row 0 starts at column k >= 0, or column 0 holds 1 - k ones (k <= 0)
-    k_up = int(np.argmax(row)) if row.any() and not row[0] else -int(np.argmin(col) - 1 if not col.all() else n - 1)
-    # tril: column 0 starts at row -k >= 0, or row 0 holds k + 1 ones (k >= 0)
-    k_lo = -int(np.argmax(col)) if col.any() and not col[0] else int(np.argmin(row) - 1 if not row.all() else m - 1)
-    for fn, k in (("triu", k_up), ("tril", k_lo)):
-        out.append((f"np.{fn}(np.ones(({n}, {m})){'' if k == 0 else f', {k}'})", getattr(np, fn)(np.ones((n, m)), k)))
-    return out
+    def _store(self, value) -> None:
+        if not self.loader:
+            self.loader = Namer(self.reserved).fresh("_load_data")
+            self.reserved.add(self.loader)
+        hint, where = self.array_names.get(value.digest, (None, None))
+        arr = value.array.astype("float32") if self.float_dtype == "float32" and value.array.dtype == "float64" \
+            else value.array
+        s = store(arr, hint, where, self.reserved, len(self.data))
+        self.reserved.add(s.name)
+        self.const_names[value.digest] = s.name
+        self.constants.append((s.name, load_code(self.loader, s)))
+        self.data.append(s)
 
 
 class NodePrinter:
@@ -124,7 +110,7 @@ class NodePrinter:
     def __init__(self, module: ModuleText, params: Sequence[str], size_bindings: dict[sp.Symbol, str]) -> None:
         self.module = module
         self.namer = Namer(params)
-        for name in list(module.const_names.values()) + list(module.helpers.names.values()):
+        for name in [*module.const_names.values(), *module.helpers.names.values(), module.loader]:
             self.namer.reserve(name)
         self.size_bindings = size_bindings
         self.size_names: dict[sp.Symbol, str] = {}
@@ -267,8 +253,8 @@ class NodePrinter:
                 if node.origin is not None and node.origin.text:
                     self.last_origin = node.origin
                 continue
-            if node.op == "input":
-                self.code[id(node)] = node.param("name")
+            if node.op == "input" or (node.op == "random_source" and node.param("kind") == "argument"):
+                self.code[id(node)] = node.param("name") if node.op == "input" else node.param("args")[0]
                 continue
             if (preset := self.preset(node)) is not None:  # named by an earlier statement (it returned several)
                 self.code[id(node)] = preset

@@ -10,7 +10,7 @@ import sympy as sp
 from ... import escape
 from ...ir.graph import toposort
 from ...runtime.pytrees import path_text
-from ...runtime.specs import ArgSpec
+from ...runtime.specs import ArgSpec, RandomArgument
 from .branches import dispatch_lines, failure_lines, size_bindings
 from .codegen import Function, ModuleText, NodePrinter
 from .render import render_module
@@ -35,7 +35,8 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
                   has_aux=False, *, printer=NodePrinter, module_text=ModuleText, render=render_module) -> str:
     """The module's text: for each traced path (``built``: its functions and graphs, None where it failed)
     the printed functions, the dispatch over the branches (``branching_tree``: the decision tree and its
-    conditions), the guards of sizes and constants, and the header (``facts``: version, file, source hash).
+    conditions), the guards of sizes and constants, and the header (``facts``: version, file, source hash;
+    ``array_names``, the user's names of large arrays; it receives ``data``, the arrays stored beside the module).
     ``containers``: container arguments (a :class:`~symdiff.runtime.pytrees.TreeWrt`), unpacked by the entry points.
     Another backend reuses this structure with its own ``printer`` (a :class:`NodePrinter` made as
     ``printer(module, params, sizes)``), ``module_text`` and ``render`` (see backends/numba and
@@ -46,10 +47,12 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
     nodes = toposort([o for b in ok for f in b[0] for o in f.outputs] + [c for c, _ in conditions]
                      + [c for p in paths for c in p.conditions])
     labels = [label for f in ok[0][0] for label in f.labels]
-    module = module_text(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)})
+    module = module_text(reserved={*params, *labels, name, *(n.name for n in nodes if n.name)},
+                         array_names=dict(facts.get("array_names", {})))
     floats = {s.dtype for s in specs if s.is_array and s.dtype in ("float32", "float64")}
     module.float_dtype = "float32" if floats == {"float32"} else "float64"
     module.name_constants(nodes)
+    facts["data"] = module.data  # the constants stored beside the module (see .constants)
     checks = _guard_lines(name, specs, guard, public) + _relation_lines(name, [p.inputs for p in paths if p.inputs])
     extra = {q for f in ok[0][0] for q in f.extra_params}
     user_params = [p for p in params if p not in extra]
@@ -192,6 +195,8 @@ def _shown(spec: ArgSpec, k: int, tree, public) -> str:
 
 
 def _shape_text(spec: ArgSpec) -> str:
+    if isinstance(spec.static, RandomArgument):
+        return f"a {spec.static.type_name} (drawn from at run time)"
     if not spec.is_array:
         value = _plain(spec.static)
         if value is None and spec.static is not None:

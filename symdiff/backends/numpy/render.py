@@ -10,6 +10,7 @@ import jinja2
 from ... import escape
 from ...runtime.paths import templates_dir
 from .codegen import Function, ModuleText
+from .constants import loader_source
 
 
 _ENV: jinja2.Environment | None = None
@@ -48,6 +49,7 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
                    + ["import scipy.linalg"] * ("scipy.linalg." in body_text))
     text = environment().get_template("module.py.j2").render(
         header=header, functions=functions, constants=module.constants,
-        helpers=module.helpers.sources(), imports=imports)
+        helpers=module.helpers.sources(), imports=imports,
+        loader=loader_source(module.loader) if module.data else "")
     escape.check_compiles(text, filename)
     return text

@@ -10,6 +10,8 @@ from .table import EMIT
 
 def _emit_source(node: Node, a: list[str], p) -> Any:
     args = ", ".join(node.param("args"))
+    if node.param("kind") == "argument":  # a generator passed as an argument: its parameter's name
+        return node.param("args")[0]
     if node.param("kind") == "seed":
         return [f"np.random.seed({args})"]  # a statement: it has no value
     return f"np.random.{node.param('kind')}({args})"
