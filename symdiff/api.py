@@ -22,7 +22,6 @@ import functools
 import hashlib
 import inspect
 import sys
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -30,9 +29,9 @@ import numpy as np
 from . import backends, display
 from .runtime import cache
 from .runtime import freshness
-from .errors import ShapeError, SymdiffError, TraceError
+from .errors import SymdiffError, TraceError
 from .runtime.fastpath import MISS, counter_key, exact_key, guarded, miss
-from .runtime.signature import direction_names, name_of, param_names, parameters, with_directions
+from .runtime.signature import direction_names, name_of, parameters, with_directions
 from .runtime.specs import ArgSpec, Compiled, call_values
 from . import arguments
 from .arguments import parse_shape, specs_for  # noqa: F401  (public: the CLI's and export's shapes)
@@ -386,44 +385,5 @@ def _static_key(value: Any) -> Any:
     return (value, freshness.collect(value).memo) if callable(value) else repr(value)
 
 
-def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
-                       kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None,
-                       backend: str = "numpy", backend_options: Options = None, command: str | None = None,
-                       dtype: str = "float64", annotate: bool = False) -> Compiled:
-    from .pipeline import compile_function
-    if dtype not in ("float64", "float32"):
-        raise ShapeError(f"dtype={dtype!r}: generated modules are float64 (the default) or float32")
-    chosen = backends.resolve(backend, backend_options)
-    indices, steps, single = arguments.parse_wrt(fn, wrt)
-    specs, layout = specs_for(fn, shapes, dtype, static=static)
-    flat, flat_single, tree = arguments.plan(name_of(fn), kind, specs, layout, indices, steps, single)
-    return compile_function(fn, specs, flat, single=flat_single, kind=kind, has_aux=has_aux, tree=tree,
-                            backend=chosen, command=command, annotate=annotate)
-
-
-def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
-           kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None,
-           backend: str = "numpy", backend_options: Options = None, dtype: str = "float64",
-           annotate: bool = False) -> str:
-    """Write the gradient module of ``fn`` to ``path`` (written whole or not at all); return its text.
-
-    ``shapes`` maps argument names to shapes of ints or names (``("n", "k")``); arguments not listed
-    are scalars; a container argument's leaves: ``{"params": {"W1": (784, 128)}}`` or ``{"params.W1": ...}``.
-    The module exposes ``<fn>_grad`` and ``<fn>_value_and_grad`` and imports only NumPy;
-    ``kind="hessian"`` adds ``<fn>_hessian``, ``"hvp"`` adds ``<fn>_hvp``; ``"jacobian"`` and ``"jvp"``
-    give ``<fn>_jacobian`` and ``<fn>_jvp``. ``static`` maps arguments to constant values the code is
-    made for (``{"steps": 10}``). ``backend="numba"`` (or ``"numba-parallel"``) adds fused
-    ``numba.njit`` kernels the module calls, ``"array_api"`` writes it for any array API library (see
-    :mod:`symdiff.backends`). ``dtype="float32"``: the float arguments are float32 and the module
-    computes and returns float32 (its own arrays and constants too). ``annotate=True``: type hints on the
-    public functions (``x: np.ndarray``, ``-> tuple[np.ndarray, np.ndarray]``). The module's header carries the
-    ``symdiff`` command line that writes it again (``symdiff check`` reads it), when one can name ``fn``
-    (a function of a module's top level).
-    """
-    from .commands import for_export
-    chosen = backends.resolve(backend, backend_options)
-    command = for_export(fn, path, wrt, shapes, kind, has_aux, static, param_names(fn), dtype, annotate, chosen)
-    compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static, backend, backend_options, command, dtype,
-                                  annotate)
-    cache.write_module(path, compiled.source, compiled.data)  # large constants: <path stem>.<NAME>.npy beside it
-    return compiled.source
+# symdiff.export and the CLI's compilation: symdiff/exporting.py
+from .exporting import compile_for_export, export  # noqa: E402,F401
