@@ -90,7 +90,7 @@ class ArrayAPINodePrinter(NodePrinter):
         return f"{self.module.helpers.use(name)}({', '.join(['xp', *args])})"
 
     def cast(self, code: str, dtype: str) -> str:
-        return f"xp.asarray({code}, dtype=xp.{dtype})"
+        return f"xp.asarray({code}, dtype=xp.{dtype.removesuffix('()')})"  # ("float32()": a scalar, the same here)
 
     def _in_place(self, node, uses, out_ids) -> bool:
         return False  # arrays may be immutable (JAX): every assignment makes a new array
