@@ -395,6 +395,7 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
     text = environment().get_template("module.py.j2").render(
         header=header, functions=functions, constants=module.constants,
         helpers=module.helpers.sources(), uses_numpy=uses_np, uses_numba=uses_numba,
-        uses_scipy_linalg="scipy.linalg." in body_text)
+        uses_scipy_linalg="scipy.linalg." in body_text,
+        uses_scipy_integrate="scipy.integrate." in body_text)
     escape.check_compiles(text, filename)
     return text
