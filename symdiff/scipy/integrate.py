@@ -9,10 +9,12 @@ functions are replaced while tracing by stand-ins that call SciPy itself when no
 """
 from __future__ import annotations
 
+import contextvars
 import numbers
 import types
 
 import numpy as np
+import sympy as sp
 import scipy.integrate as integrate
 
 from ..errors import ShapeError, UnsupportedError
@@ -22,13 +24,29 @@ from ..ir.primitives.shape import slice_axis
 from ..numpy.core import Entry, _here, register
 from ..trace import patches
 from ..trace.dispatch import as_node
-from ..trace.tracer import _tracing, current_trace, user_origin
+from ..trace.tracer import CONDITION_CHECKS, _tracing, current_trace, user_origin
 from ..trace.values import Tracer
 
 _ORIG = {"odeint": integrate.odeint, "solve_ivp": integrate.solve_ivp}
 METHODS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
 _ODEINT_OPTIONS = ("rtol", "atol", "h0", "hmax", "hmin", "mxstep")
 _IVP_OPTIONS = ("rtol", "atol", "max_step", "first_step")
+
+
+_IN_RHS: contextvars.ContextVar[str | None] = contextvars.ContextVar("symdiff_in_ode_rhs", default=None)
+
+
+def _no_branch(condition, origin) -> None:
+    """A right-hand side is traced once for every step of the solver: a branch on the state is refused."""
+    fn = _IN_RHS.get()
+    if fn is not None:
+        line = f" ({origin.text}, line {origin.line})" if origin else ""
+        raise UnsupportedError(f"{_here()}: scipy.integrate.{fn}: the right-hand side branches on a traced value"
+                               f"{line}; it is traced once for every step of the solver, so write the choice with "
+                               "np.where")
+
+
+CONDITION_CHECKS.append(_no_branch)
 
 
 def _number(name: str, fn: str, value) -> float | int:
@@ -70,15 +88,12 @@ def _rate(fn: str, func, y0, args, t_first: bool):
     y = input_node(y_name, n0.shape, -1, n0.dtype)
     t = input_node(t_name, (), -1)
     tr = current_trace()
-    decided = len(tr.decisions)
     ty, tt = Tracer(y), Tracer(t)
-    out = func(tt, ty, *args) if t_first else func(ty, tt, *args)
-    if len(tr.decisions) != decided:
-        o = tr.decisions[decided][2]
-        line = f" ({o.text}, line {o.line})" if o else ""
-        raise UnsupportedError(f"{_here()}: scipy.integrate.{fn}: the right-hand side branches on a traced value"
-                               f"{line}; it is traced once for every step of the solver, so write the choice with "
-                               "np.where")
+    token = _IN_RHS.set(fn)
+    try:
+        out = func(tt, ty, *args) if t_first else func(ty, tt, *args)
+    finally:
+        _IN_RHS.reset(token)
     rate = as_node(out)
     if len(rate.shape) != 1:
         raise ShapeError(f"{_here()}: scipy.integrate.{fn}: the right-hand side returned shape {rate.shape}, "
@@ -164,7 +179,7 @@ def _solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, 
     start, end = as_node(t_span[0]), as_node(t_span[1])
     if start.shape != () or end.shape != ():
         raise UnsupportedError(f"{_here()}: scipy.integrate.solve_ivp: t_span must hold two scalars")
-    times = concatenate([reshape(start, (1,)), evals], 0)
+    times = concatenate([reshape(start, (sp.Integer(1),)), evals], 0)
     node = make_ode(y, tp, rate, [n0, times, end], "solve_ivp", tuple(kept), name, user_origin())
     tr = current_trace()
     ys = tr.note(node)

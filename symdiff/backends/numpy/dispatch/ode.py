@@ -107,6 +107,7 @@ def emit_adjoint(node: Node, p, uses: dict[int, int]) -> list[str]:
     if node.origin is not None and node.origin.text:
         lines.append(f"# {p_comment(node.origin)}")
     n, count = p.size(fwd.shape[1]), p.size(fwd.shape[0])
+    n2, last = p.size(2 * fwd.shape[1]), p.size(fwd.shape[0] - 1)
     gs = _named(p, g, "g", lines, full=True)
     ys = p.code[id(fwd)]
     times = _named(p, node.inputs[2], "t", lines)
@@ -117,7 +118,7 @@ def emit_adjoint(node: Node, p, uses: dict[int, int]) -> list[str]:
     y, a = p.namer.fresh(body.y.param("name")), p.namer.fresh("a")
     bound = {id(aug.graph.inputs[0]): y, id(aug.graph.inputs[1]): t, id(aug.graph.inputs[2]): a}
     bound.update({id(w): p.code[id(o)] for w, o in zip(body.invariants, outer)})
-    prologue = [f"{y} = {s}[:{n}]", f"{a} = {s}[{n}:2 * {n}]" if n.isidentifier() else f"{a} = {s}[{n}:{2 * n}]"]
+    prologue = [f"{y} = {s}[:{n}]", f"{a} = {s}[{n}:{n2}]"]
     parts = list(aug.graph.outputs)
 
     def returns(codes: list[str]) -> str:
@@ -129,10 +130,10 @@ def emit_adjoint(node: Node, p, uses: dict[int, int]) -> list[str]:
         return f"np.concatenate(({', '.join(pieces)}))"
     params = [t, s] if body.solver == "solve_ivp" or dict(body.options).get("tfirst") else [s, t]
     lines.extend(_function(p, name, params, bound, prologue, parts, returns))
-    total = " + ".join(["0"] + [p.size(sp_size(w)) for w in outer])
+    total = p.size(sp.Add(*[sp_size(w) for w in outer], sp.Integer(0)))
     acc, adj_y, i, state = p.namer.fresh("adj_params"), p.namer.fresh("adj_y"), p.namer.fresh("i"), p.namer.fresh("s")
-    lines.append(f"{adj_y} = {gs}[{count} - 1]")
-    lines.append(f"{acc} = np.zeros({total.removeprefix('0 + ') if outer else '0'})")
+    lines.append(f"{adj_y} = {gs}[{last}]")
+    lines.append(f"{acc} = np.zeros({total})")
     dts = p.namer.fresh("adj_t") if rhs else None
     if rhs:
         lines.append(f"{dts} = np.zeros({count})")
@@ -146,9 +147,9 @@ def emit_adjoint(node: Node, p, uses: dict[int, int]) -> list[str]:
     else:
         loop.append(f"{state} = scipy.integrate.solve_ivp({name}, ({times}[{i}], {times}[{i} - 1]), {start}"
                     f"{_options(body)}).y[:, -1]")
-    loop.append(f"{adj_y} = {state}[{n}:2 * {n}] + {gs}[{i} - 1]")
-    loop.append(f"{acc} = {state}[2 * {n}:]")
-    lines.append(f"for {i} in range({count} - 1, 0, -1):")
+    loop.append(f"{adj_y} = {state}[{n}:{n2}] + {gs}[{i} - 1]")
+    loop.append(f"{acc} = {state}[{n2}:]")
+    lines.append(f"for {i} in range({last}, 0, -1):")
     lines.extend("    " + line for line in loop)
     pieces = [adj_y, acc]
     if rhs:
