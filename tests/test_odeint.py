@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-scipy = pytest.importorskip("scipy")
+pytest.importorskip("scipy")
 import scipy.integrate  # noqa: E402
 import scipy.linalg  # noqa: E402
 from scipy.integrate import odeint, solve_ivp  # noqa: E402
@@ -198,7 +198,7 @@ def test_refuses_a_branch_on_the_state():
 
 
 def test_refuses_forward_mode_through_the_solve():
-    with pytest.raises(UnsupportedError, match="odeint") as info:
+    with pytest.raises(UnsupportedError, match="forward mode .* through scipy.integrate.odeint") as info:
         symdiff.hessian(decay_loss, wrt="y0")(0.7, np.array([1.0, 2.0]))
     assert "test_odeint.py:" in str(info.value)
 

@@ -22,7 +22,9 @@ from ..ir.primitives import broadcast_to, input_node, reshape, scalar
 from ..ir.primitives.ode import AdjointBody, OdeBody, adjoint_size
 from ..ir.primitives.shape import slice_axis
 from ..ir.primitives.core import defprim
+from ..errors import UnsupportedError, where
 from .backward import accumulate
+from .jvp_rules import JVP_RULES
 
 
 def _zeros(like: Node) -> Node:
@@ -41,7 +43,7 @@ def adjoint_body(body: OdeBody) -> AdjointBody:
 
 def odeint_vjp(g: Node, node: Node) -> list[Node | None]:
     body: OdeBody = node.param("body")
-    y0, times = node.inputs[0], node.inputs[1]
+    times = node.inputs[1]
     with_t = times.op != "const"
     origin = node.origin.as_grad() if node.origin else None
     size = adjoint_size(node)
@@ -62,3 +64,14 @@ def odeint_vjp(g: Node, node: Node) -> list[Node | None]:
 
 
 defprim("odeint", odeint_vjp)
+
+
+def _no_forward_mode(node: Node, tangents, batch) -> Node:
+    raise UnsupportedError(
+        f"{where(node.origin)}: forward mode (hessian, hvp, jvp, jacobian) through scipy.integrate.odeint or "
+        "solve_ivp is not supported; its gradient is the adjoint method (reverse mode): use symdiff.grad, "
+        "value_and_grad, vjp or elementwise_grad, or finite differences of the gradient for second derivatives")
+
+
+JVP_RULES["odeint"] = _no_forward_mode
+JVP_RULES["odeint_adjoint"] = _no_forward_mode
