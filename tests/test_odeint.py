@@ -206,3 +206,22 @@ def test_refuses_forward_mode_through_the_solve():
 def test_untraced_call_is_scipy_itself():
     ys = odeint(decay, np.array([1.0]), [0.0, 1.0], args=(2.0,))
     assert ys.shape == (2, 1) and sys.modules["scipy.integrate"].odeint is odeint
+
+
+def forced(y, t, k):
+    return -k * y + np.sin(3.0 * t) * y[::-1]
+
+
+def forced_loss(k, y0, t):
+    return np.sum(odeint(forced, y0, t, args=(k,), **TOL) ** 2)
+
+
+def test_time_dependent_right_hand_side_gradient_wrt_every_output_time():
+    k, y0, t = 0.7, np.array([1.0, -0.5]), np.array([0.0, 0.3, 0.9, 1.4])
+    dk, dy0, dt = symdiff.grad(forced_loss, wrt=("k", "y0", "t"))(k, y0, t)
+    for i in range(len(t)):  # each time on its own, the first one (the start) included
+        e = np.zeros_like(t)
+        e[i] = 1e-6
+        fd = (forced_loss(k, y0, t + e) - forced_loss(k, y0, t - e)) / 2e-6
+        assert dt[i] == pytest.approx(fd, rel=1e-5)
+    assert_directional(forced_loss, [dk, dy0, dt], [k, y0, t])
