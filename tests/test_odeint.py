@@ -225,3 +225,13 @@ def test_time_dependent_right_hand_side_gradient_wrt_every_output_time():
         fd = (forced_loss(k, y0, t + e) - forced_loss(k, y0, t - e)) / 2e-6
         assert dt[i] == pytest.approx(fd, rel=1e-5)
     assert_directional(forced_loss, [dk, dy0, dt], [k, y0, t])
+
+
+def test_refuses_a_jacobian_and_critical_times():
+    y0 = np.array([1.0])
+    _refused(lambda y: np.sum(odeint(decay, y, [0.0, 1.0], args=(1.0,), Dfun=lambda y, t, k: -k)), y0,
+             match="Dfun")
+    _refused(lambda y: np.sum(odeint(decay, y, [0.0, 1.0], args=(1.0,), tcrit=np.array([0.5, 0.7]))), y0,
+             match="tcrit")
+    _refused(lambda y: np.sum(odeint(decay, y, [0.0, 1.0], args=(1.0,), rtol=np.array([1e-6]))), y0,
+             match="rtol")

@@ -56,6 +56,15 @@ def _number(name: str, fn: str, value) -> float | int:
     return int(value) if isinstance(value, (numbers.Integral, np.integer)) else float(value)
 
 
+def _given(value, default) -> bool:
+    """Whether an option was given another value than its default (None, or a number)."""
+    if value is default:
+        return False
+    if default is None or isinstance(value, np.ndarray):
+        return True
+    return not (isinstance(value, (bool, int, np.integer)) and value == default)
+
+
 def _plain(fn: str, func) -> str:
     """The right-hand side's name; anything but a plain Python function is refused."""
     target = func.__func__ if isinstance(func, types.MethodType) else func
@@ -121,11 +130,12 @@ def _odeint(func, y0, t, args=(), Dfun=None, col_deriv=0, full_output=0, ml=None
             mxords=5, printmessg=0, tfirst=False):
     name = _plain("odeint", func)
     for key, value, default in (("Dfun", Dfun, None), ("full_output", full_output, 0), ("ml", ml, None),
-                                ("mu", mu, None), ("tcrit", tcrit, None), ("col_deriv", col_deriv, 0)):
-        if not (value is default or (default == 0 and value is False) or (value == default and
-                                                                          not isinstance(value, np.ndarray))):
+                                ("mu", mu, None), ("tcrit", tcrit, None), ("col_deriv", col_deriv, 0),
+                                ("ixpr", ixpr, 0), ("mxhnil", mxhnil, 0), ("mxordn", mxordn, 12),
+                                ("mxords", mxords, 5)):
+        if _given(value, default):
             raise UnsupportedError(f"{_here()}: scipy.integrate.odeint(..., {key}=...) is not supported; call it "
-                                   f"without {key}= (the Jacobian is not needed: the gradient is traced)")
+                                   f"without {key}= (no Jacobian is needed: the gradient is traced)")
     options = []
     for key, value, default in (("rtol", rtol, None), ("atol", atol, None), ("h0", h0, 0.0), ("hmax", hmax, 0.0),
                                 ("hmin", hmin, 0.0), ("mxstep", mxstep, 0)):
