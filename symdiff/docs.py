@@ -10,7 +10,7 @@ from __future__ import annotations
 from .numpy.core import REGISTRY, SPECIAL_FORMS
 
 try:  # SciPy's entries are in the table when SciPy is installed (it is a test extra)
-    from .scipy import linalg, signal, special, stats  # noqa: F401  (their entries register themselves)
+    from .scipy import integrate, linalg, signal, special, stats  # noqa: F401  (their entries register themselves)
 except ImportError:  # pragma: no cover
     pass
 
@@ -25,7 +25,7 @@ def registry_table() -> str:
     for func, entry in sorted({**REGISTRY, **SPECIAL_FORMS}.items(), key=lambda kv: kv[1].name):
         scipy = entry.notes.startswith(("scipy.special", "scipy.linalg"))
         linalg = (getattr(func, "__module__", None) or "").startswith("numpy.linalg")
-        if (getattr(func, "__module__", None) or "") == "scipy.signal":
+        if (getattr(func, "__module__", None) or "") in ("scipy.signal", "scipy.integrate"):
             scipy, entry_name = True, f"scipy.{entry.name}"
         elif entry.notes.startswith("scipy.linalg"):
             entry_name = f"scipy.linalg.{entry.name}"

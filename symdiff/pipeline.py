@@ -28,6 +28,7 @@ from .version import __version__
 from . import numpy as numpy_registry  # noqa: F401  (loads the NumPy registry: every entry registers itself)
 from .trace import random_draws
 from .ad.loops import ROLLED_KINDS
+from .ad import ode as _ode_adjoint  # noqa: F401  (registers the ODE solve's vjp rule)
 from .ad.derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
 from .ir.graph import ConstValue, Graph, format_graph, toposort
@@ -120,7 +121,7 @@ def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
 
 
 #: The parts of SciPy symdiff has registry entries and stand-ins for (symdiff/scipy/<part>.py).
-SCIPY_PARTS = ("special", "signal", "stats", "linalg")
+SCIPY_PARTS = ("special", "signal", "stats", "linalg", "integrate")
 
 
 def _load_scipy_parts(fn: Callable) -> None:

@@ -9,7 +9,7 @@ a fresh seed); a bug found that way gets a plain regression test (tests/test_tru
 import pytest
 from hypothesis import HealthCheck, settings
 
-from symdiff.scipy import linalg, signal, special, stats  # noqa: F401  (SciPy is a test extra)
+from symdiff.scipy import integrate, linalg, signal, special, stats  # noqa: F401  (SciPy is a test extra)
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
 settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=60,

@@ -46,6 +46,7 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
         uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
         uses_numba = any(f.decorator.startswith("numba.") for f in functions)
         imports = (["import numpy as np"] * uses_np + ["import numba"] * uses_numba
+                   + ["import scipy.integrate"] * ("scipy.integrate." in body_text)
                    + ["import scipy.linalg"] * ("scipy.linalg." in body_text))
     text = environment().get_template("module.py.j2").render(
         header=header, functions=functions, constants=module.constants,

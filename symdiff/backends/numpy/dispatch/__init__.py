@@ -1,5 +1,5 @@
 """How the NumPy backend prints each primitive, one module per op family (as in
 :mod:`symdiff.ir.primitives`), all registered into :data:`table.EMIT`. A new backend is a new folder
 with its own table; adding one never touches a primitive."""
-from . import core, decompositions, index, linalg, loop, matfuncs, matrix, random, rewrites, shape  # noqa: F401  (each registers)
+from . import core, decompositions, index, linalg, loop, matfuncs, matrix, ode, random, rewrites, shape  # noqa: F401  (each registers)
 from .table import EMIT, PARTS  # noqa: F401
