@@ -21,7 +21,7 @@ def loss_value_and_grad(x, y, w, b):
     t3 = np.exp(t2 - t1)
     loss = (t1 + np.log1p(t3) - z*y).sum()/n_w1
     # Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
-    dz = (np.exp(t2)/(t3 + 1.0) - y)*(1.0/n_w1)
+    dz = (np.exp(t2)/(t3 + 1.0) - y)/n_w1
     # Grad of: z = x @ w + b
     dw = x[:, None]*dz
     db = dz
@@ -36,7 +36,7 @@ def loss_grad(x, y, w, b):
     # return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     t1 = np.minimum(z, 0.0)
     # Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
-    dz = (np.exp(t1)/(np.exp(t1 - np.maximum(z, 0.0)) + 1.0) - y)*(1.0/n_w1)
+    dz = (np.exp(t1)/(np.exp(t1 - np.maximum(z, 0.0)) + 1.0) - y)/n_w1
     # Grad of: z = x @ w + b
     dw = x[:, None]*dz
     db = dz

@@ -6,9 +6,11 @@ The module text comes from the Jinja templates in the top-level ``templates/`` f
 """
 from __future__ import annotations
 
+import ast
 import functools
 import os
 import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -143,18 +145,19 @@ class NodePrinter:
         sizes = self._size_symbols(node.expr)
         small = {ARG[i] for i, x in enumerate(node.inputs) if tuple(x.shape) != tuple(node.shape)} | set(sizes)
         integer = node.dtype == "int64"  # integer data (labels, indices) keeps integer literals
+        floating = frozenset(ARG[i] for i, x in enumerate(node.inputs) if x.dtype == "float64")
         names = [*args, *sizes.values()]
         if not all(a.isidentifier() and not a.startswith(_MARK) for a in names):
             return ExprPrinter({**{ARG[i]: a for i, a in enumerate(args)}, **sizes}, self.module.helpers, small,
-                               float_literals=not integer, integer=integer).doprint(node.expr)
+                               float_literals=not integer, integer=integer, floating=floating).doprint(node.expr)
         # Over plain names the printed form does not depend on the names (each is one operand): printed
         # once per module with marks in their places, then filled in (a long program repeats expressions).
-        key = (node.expr, frozenset(small), integer, tuple(sorted((s.name, v) for s, v in sizes.items())))
+        key = (node.expr, frozenset(small), integer, floating, tuple(sorted((s.name, v) for s, v in sizes.items())))
         template = self.module.printed.get(key)
         if template is None:
             marks = {ARG[i]: f"{_MARK}{i}_" for i in range(len(args))}
             template = ExprPrinter({**marks, **sizes}, self.module.helpers, small, float_literals=not integer,
-                                   integer=integer).doprint(node.expr)
+                                   integer=integer, floating=floating).doprint(node.expr)
             self.module.printed[key] = template
         return _MARKS.sub(lambda m: args[int(m.group(1))], template)
 
@@ -362,6 +365,22 @@ def _placeholder_counts(expr: sp.Expr, n: int) -> tuple[int, ...]:
     return tuple(expr.count(ARG[i]) for i in range(n))
 
 
+def _reads_np(functions: list[Function]) -> bool:
+    """Whether some function's code reads ``np`` (comments quoting the user's ``np.mean`` do not count:
+    a module with no NumPy call imports no NumPy)."""
+    for f in functions:
+        text = "\n".join(f.body)
+        if "np" not in text:
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(text))
+        except SyntaxError:  # not a statement list by itself: the text decides
+            return True
+        if any(isinstance(n, ast.Name) and n.id == "np" for n in ast.walk(tree)):
+            return True
+    return False
+
+
 _ENV: jinja2.Environment | None = None
 
 
@@ -390,7 +409,7 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
         raise InternalError(f"internal error: a generated function or parameter name: {exc}; nothing was "
                             "written. Please report this with the function") from exc
     body_text = "\n".join(line for f in functions for line in f.body)
-    uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
+    uses_np = _reads_np(functions) or bool(module.constants) or bool(module.helpers)
     uses_numba = any(f.decorator.startswith("numba.") for f in functions)
     text = environment().get_template("module.py.j2").render(
         header=header, functions=functions, constants=module.constants,
