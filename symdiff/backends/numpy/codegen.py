@@ -22,6 +22,7 @@ from ...ir.graph import ARG, Node, toposort
 from ...naming import Namer
 from .dispatch.index import after_masks, format_index, needs_sizes, runtime_sources
 from ...runtime.paths import templates_dir
+from .linebreak import wrap_lines, wrap_text
 from .printer import MAX_CODE_DEPTH, ExprPrinter, Helpers, code_depth, is_atomic, unwrap
 from .dispatch import EMIT, PARTS
 from .dispatch.loop import LOOP_OPS, Rebound
@@ -90,8 +91,7 @@ def constant_code(arr) -> str:
 def _triangles(arr) -> list:
     """``np.triu(np.ones((n, m)), k)`` and ``np.tril(...)`` with the ``k`` each would need to give ``arr``."""
     import numpy as np
-    n, m = arr.shape
-    out = []
+    (n, m), out = arr.shape, []
     row, col = arr[0], arr[:, 0]
     # triu: row 0 starts at column k >= 0, or column 0 holds 1 - k ones (k <= 0)
     k_up = int(np.argmax(row)) if row.any() and not row[0] else -int(np.argmin(col) - 1 if not col.all() else n - 1)
@@ -391,7 +391,7 @@ def environment() -> jinja2.Environment:
                                   undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                   keep_trailing_newline=True, autoescape=False)
         # the only ways user text enters the module text: see symdiff.escape
-        _ENV.filters.update(comment=escape.comment, docstring=escape.docstring)
+        _ENV.filters.update(comment=escape.comment, docstring=escape.docstring, wrap=wrap_text)
     return _ENV
 
 
@@ -408,6 +408,7 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
         from ...errors import InternalError
         raise InternalError(f"internal error: a generated function or parameter name: {exc}; nothing was "
                             "written. Please report this with the function") from exc
+    functions = [Function(f.name, f.params, f.doc, wrap_lines(f.body), f.decorator) for f in functions]
     body_text = "\n".join(line for f in functions for line in f.body)
     uses_np = _reads_np(functions) or bool(module.constants) or bool(module.helpers)
     uses_numba = any(f.decorator.startswith("numba.") for f in functions)
