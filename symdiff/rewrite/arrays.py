@@ -6,6 +6,7 @@ matrix products, a multiple of the identity added to a diagonal in place. The no
 """
 from __future__ import annotations
 
+import dataclasses
 
 import numpy as np
 import sympy as sp
@@ -238,5 +239,5 @@ def sums_as_products(outputs: list[Node]) -> list[Node]:
         total = matmul(x, ones, o) if axis == 1 else matmul(ones, x, o)
         if node.param("keepdims"):
             total = getitem(total, (_FULL, None) if axis == 1 else (None, _FULL), o)
-        return total
+        return dataclasses.replace(total, name=node.name) if node.name else total  # db1 stays db1
     return rebuild(outputs, fn)

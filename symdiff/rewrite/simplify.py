@@ -267,12 +267,14 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
     reduced_of = {id(n): e for n, e in zip(nodes, reduced)}
     new: dict[int, Node] = {}
     made: dict[sp.Symbol, Node] = {}
+    owners = _owners(nodes, reduced, shared)
 
     def operand(s: sp.Symbol, user: Node) -> Node:
         if s in by_handle:
             return new[id(by_handle[s])]
         if s not in made:  # a shared subexpression, placed with its first user
-            made[s] = build(shared[s], user, temporary=True)
+            owner = owners.get(s)
+            made[s] = build(shared[s], user, temporary=True) if owner is None else build(shared[s], owner)
         return made[s]
 
     def build(expr: sp.Expr, like: Node, temporary: bool = False) -> Node:
@@ -289,6 +291,17 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
         else:
             new[id(node)] = with_inputs(node, tuple(new[id(i)] for i in node.inputs))
     return [new[id(o)] for o in outputs]
+
+
+def _owners(nodes: list[Node], reduced: list[sp.Expr], shared: dict) -> dict[sp.Symbol, Node]:
+    """Shared subexpressions that are the whole value of a named node (``h = np.tanh(a)`` whose
+    ``tanh(a)`` the gradient reads too): the shared node is built as that node, so it keeps the user's
+    name and source line (``h = ...``, not ``t1 = ...`` with ``h`` an alias of it)."""
+    owners: dict[sp.Symbol, Node] = {}
+    for node, expr in zip(nodes, reduced):
+        if node.name is not None and expr in shared and expr not in owners:
+            owners[expr] = node
+    return owners
 
 
 #: Largest number of expressions one call of SymPy's ``cse`` sees (its time grows faster than their number).

@@ -155,18 +155,19 @@ class NodePrinter:
         sizes = self._size_symbols(node.expr)
         small = {ARG[i] for i, x in enumerate(node.inputs) if tuple(x.shape) != tuple(node.shape)} | set(sizes)
         integer = node.dtype == "int64"  # integer data (labels, indices) keeps integer literals
+        floating = frozenset(ARG[i] for i, x in enumerate(node.inputs) if x.dtype == "float64")
         names = [*args, *sizes.values()]
         if not all(a.isidentifier() and not a.startswith(_MARK) for a in names):
             return self.expr_printer({**{ARG[i]: a for i, a in enumerate(args)}, **sizes}, self.module.helpers, small,
-                               float_literals=not integer, integer=integer).doprint(node.expr)
+                                     float_literals=not integer, integer=integer, floating=floating).doprint(node.expr)
         # Over plain names the printed form does not depend on the names (each is one operand): printed
         # once per module with marks in their places, then filled in (a long program repeats expressions).
-        key = (node.expr, frozenset(small), integer, tuple(sorted((s.name, v) for s, v in sizes.items())))
+        key = (node.expr, frozenset(small), integer, floating, tuple(sorted((s.name, v) for s, v in sizes.items())))
         template = self.module.printed.get(key)
         if template is None:
             marks = {ARG[i]: f"{_MARK}{i}_" for i in range(len(args))}
             template = self.expr_printer({**marks, **sizes}, self.module.helpers, small, float_literals=not integer,
-                                   integer=integer).doprint(node.expr)
+                                         integer=integer, floating=floating).doprint(node.expr)
             self.module.printed[key] = template
         return _MARKS.sub(lambda m: args[int(m.group(1))], template)
 

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
-from sympy.printing.precedence import precedence
+from sympy.printing.precedence import PRECEDENCE, precedence
 
 from ...ir.graph import ARG
 from ...ir.scalar import HELPERS
@@ -121,22 +121,37 @@ def _power(x: str, e: int) -> str:
     return half if e % 2 == 0 else f"{half}*{x}"
 
 
+def _snapped(v: float) -> float:
+    """``v``, or the simple fraction ``p/q`` (``q <= 16``) within a few units in the last place of it:
+    ``0.5``, not the ``0.4999999999999999`` that rounding in SymPy's float arithmetic leaves."""
+    import math
+    if not math.isfinite(v) or v == 0:
+        return v
+    for q in range(1, 17):
+        p = round(v * q)
+        if p != 0 and abs(v - p / q) <= 4 * math.ulp(v):
+            return p / q
+    return v
+
+
 class ExprPrinter(NumPyPrinter):
     """Prints scalar SymPy expressions as NumPy code over named arrays."""
 
     def __init__(self, symbol_code: dict[sp.Symbol, str], helpers: "Helpers | None" = None,
                  small: frozenset[sp.Symbol] | set[sp.Symbol] = frozenset(), float_literals: bool = False,
-                 integer: bool = False) -> None:
+                 integer: bool = False, floating: frozenset[sp.Symbol] | set[sp.Symbol] = frozenset()) -> None:
         """``small``: symbols of arrays smaller than the result (broadcast), which a product
         multiplies together first, so the full-size array is gone over once. ``float_literals``:
         integers (not exponents) print as floats, which NumPy combines with arrays a little faster.
-        ``integer``: the code computes int64 data (labels, indices): every integer stays an integer."""
+        ``integer``: the code computes int64 data (labels, indices): every integer stays an integer.
+        ``floating``: symbols of float64 arrays."""
         super().__init__({"fully_qualified_modules": False, "strict": True, "allow_unknown_functions": False})
         self.symbol_code = symbol_code
         self.helpers = helpers if helpers is not None else Helpers()
         self.small = small
         self.float_literals = float_literals
         self.integer = integer
+        self.floating = floating  # symbols of float64 arrays: 1.0*x is x (of int data, 1.0*y stays)
         self.one = "1.0" if float_literals else "1"
 
     def doprint(self, expr, assign_to=None):
@@ -163,6 +178,8 @@ class ExprPrinter(NumPyPrinter):
 
     def _print_Mul(self, expr) -> str:
         c, rest = expr.as_coeff_Mul()
+        if c.is_Float and float(c) in (1.0, -1.0) and rest.free_symbols & self.floating:
+            return self._print(rest if c > 0 else -rest)  # x, not 1.0*x (x is float data already)
         factors = sp.Mul.make_args(rest)
         adds = [f for f in factors if f.is_Add]
         if c not in (1, -1) and len(factors) >= 2 and len(adds) == 1 and \
@@ -174,7 +191,7 @@ class ExprPrinter(NumPyPrinter):
         if self.small:
             small = [a for a in expr.args if a.free_symbols <= self.small or a.is_number]
             big = [a for a in expr.args if not (a.free_symbols <= self.small or a.is_number)]
-            # x/n as x*(1.0/n): NumPy multiplies an array by a float faster than it divides by an int
+            # n*m*x as x*(n*m): the small factors multiplied together first, the array gone over once
             reciprocal = self.float_literals and any(a.is_Pow and a.exp.is_negative for a in small)
             if (len(small) >= 2 or reciprocal) and big:
                 sign = ""
@@ -182,12 +199,29 @@ class ExprPrinter(NumPyPrinter):
                     sign, small[0] = "-", -small[0]
                     if small[0] == 1:
                         small.pop(0)
+                if small and all(a.is_Pow and a.exp.is_Integer and a.exp < 0 for a in small):
+                    # x/n as a person writes it (not x*(1.0/n)): one pass over x either way
+                    den = sp.Mul(*(a.base ** -a.exp for a in small))
+                    return f"{sign}{self.parenthesize(sp.Mul(*big), PRECEDENCE['Mul'], strict=True)}/" \
+                           f"{self.parenthesize(den, PRECEDENCE['Mul'])}"
                 if len(small) >= 2 or reciprocal:
                     scale = self._print(sp.Mul(*small))
                     return f"{sign}{self.parenthesize(sp.Mul(*big), precedence(expr))}*({scale})"
         return self._print_Mul_plain(expr)
 
     def _print_Mul_plain(self, expr) -> str:
+        c, _ = expr.as_coeff_Mul()
+        factors = sp.Mul.make_args(expr)
+        den = [a for a in factors if a.is_Pow and a.exp.is_Integer and a.exp < 0 and not a.base.is_number]
+        num = [a for a in factors if not any(a is d for d in den)]
+        if den and num and not (len(num) == 1 and num[0] in (1, -1)):
+            # 2.0*x/n, not 2.0*x*(1.0/n)
+            sign = "-" if c < 0 else ""
+            top = sp.Mul(*(-a if a is num[0] and c < 0 else a for a in num))
+            bottom = sp.Mul(*(a.base ** -a.exp for a in den))
+            # (strict: a product on the left is not wrapped, a sum is; on the right both are)
+            lhs = self.parenthesize(top, PRECEDENCE["Mul"], strict=True)
+            return f"{sign}{lhs}/{self.parenthesize(bottom, PRECEDENCE['Mul'])}"
         # SymPy prints the factors of a negative product at the precedence of a sum, which would leave
         # ``-6*w*x @ v`` unparenthesised: factors looser than ``*`` are wrapped here instead.
         saved = self.symbol_code
@@ -200,7 +234,7 @@ class ExprPrinter(NumPyPrinter):
             self.symbol_code = saved
 
     def _print_Float(self, expr: sp.Float) -> str:
-        return repr(float(expr))
+        return repr(_snapped(float(expr)))
 
     def _print_Add(self, expr, order=None) -> str:
         terms = self._as_ordered_terms(expr, order=None)

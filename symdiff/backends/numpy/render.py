@@ -2,7 +2,10 @@
 folder, checked (names are identifiers, the whole text compiles) before anyone writes or imports it."""
 from __future__ import annotations
 
+import ast
+import dataclasses
 import os
+import textwrap
 from typing import Sequence
 
 import jinja2
@@ -11,6 +14,7 @@ from ... import escape
 from ...runtime.paths import templates_dir
 from .codegen import Function, ModuleText
 from .constants import loader_source
+from .linebreak import wrap_lines, wrap_text
 
 
 _ENV: jinja2.Environment | None = None
@@ -23,7 +27,7 @@ def environment() -> jinja2.Environment:
                                   undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                   keep_trailing_newline=True, autoescape=False)
         # the only ways user text enters the module text: see symdiff.escape
-        _ENV.filters.update(comment=escape.comment, docstring=escape.docstring)
+        _ENV.filters.update(comment=escape.comment, docstring=escape.docstring, wrap=wrap_text)
     return _ENV
 
 
@@ -41,9 +45,10 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
         from ...errors import InternalError
         raise InternalError(f"internal error: a generated function or parameter name: {exc}; nothing was "
                             "written. Please report this with the function") from exc
+    functions = [dataclasses.replace(f, body=wrap_lines(f.body)) for f in functions]  # within 100 columns
     body_text = "\n".join(line for f in functions for line in f.body)
     if imports is None:
-        uses_np = "np." in body_text or bool(module.constants) or bool(module.helpers)
+        uses_np = _reads_np(functions) or bool(module.constants) or bool(module.helpers)
         uses_numba = any(f.decorator.startswith("numba.") for f in functions)
         imports = (["import numpy as np"] * uses_np + ["import numba"] * uses_numba
                    + ["import scipy.integrate"] * ("scipy.integrate." in body_text)
@@ -54,3 +59,19 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
         loader=loader_source(module.loader) if module.data else "")
     escape.check_compiles(text, filename)
     return text
+
+
+def _reads_np(functions: list[Function]) -> bool:
+    """Whether some function's code reads ``np`` (comments quoting the user's ``np.mean`` do not count:
+    a module with no NumPy call imports no NumPy)."""
+    for f in functions:
+        text = "\n".join(f.body)
+        if "np" not in text:
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(text))
+        except SyntaxError:  # not a statement list by itself: the text decides
+            return True
+        if any(isinstance(n, ast.Name) and n.id == "np" for n in ast.walk(tree)):
+            return True
+    return False
