@@ -38,9 +38,8 @@ def _project(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _command(text: str) -> str:
-    doc = ast.get_docstring(ast.parse(text), clean=False)
-    (line,) = [line for line in doc.splitlines() if line.startswith(PREFIX)]
-    return line[len(PREFIX):]
+    from symdiff.check import header_command
+    return header_command(ast.get_docstring(ast.parse(text), clean=False))
 
 
 def test_the_header_names_the_command_that_regenerates_it(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -231,11 +232,10 @@ def test_output_file_is_written_and_matches_stdout(cli):
     assert [p.name for p in out.parent.iterdir()] == ["loss_grad.py"]  # no temporary file left over
     assert cli["seed"].returncode == 0
     # the same module; only the header's command line differs (it names the file it writes)
-    regenerate = "Regenerate (from this file's folder): symdiff grad "
-    written, printed = out.read_text().splitlines(), cli["seed"].stdout.splitlines()
-    assert [line for line in written if not line.startswith(regenerate)] == \
-        [line for line in printed if not line.startswith(regenerate)]
-    (line,) = [line for line in written if line.startswith(regenerate)]
+    regenerate = re.compile(r"^Regenerate \(from this file's folder\): symdiff grad (.*(?:\n    .*)*)$", re.M)
+    written, printed = out.read_text(), cli["seed"].stdout
+    assert regenerate.sub("", written) == regenerate.sub("", printed)
+    line = " ".join(part.strip() for part in regenerate.search(written).group(1).split("\n"))
     assert line.endswith("-o loss_grad.py") and "../../" in line  # the source, from the module's folder
     _check_seed_module(_exec_module(out.read_text()), 5, 3)
 

@@ -27,8 +27,8 @@ def test_seed_module_matches_snapshot(tmp_path):
     out = tmp_path / "seed_loss_grad.py"
     text = symdiff.export(loss, out, wrt=("w", "b"), shapes=SHAPES)
     expected = GOLDEN.read_text()
-    line = re.compile(r"^Regenerate \(from this file's folder\): (.*)$", re.M)
-    written = line.search(text).group(1)
+    line = re.compile(r"^Regenerate \(from this file's folder\): (.*(?:\n    .*)*)$", re.M)  # (wrapped lines)
+    written = " ".join(part.strip() for part in line.search(text).group(1).split("\n"))
     assert written.startswith("symdiff grad ") and "/examples/model.py:loss --wrt w,b" in written
     assert written.endswith("--shape x=5 --shape y=3 --shape w=5,3 --shape b=3 -o seed_loss_grad.py")
     text = line.sub(line.search(expected).group(0), text)

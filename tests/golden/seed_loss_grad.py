@@ -5,6 +5,8 @@ Source: loss in model.py (sha256 of its source: 36564bf986b76649)
 With respect to: w, b
 Traced with: x: float64 array of shape (5,), y: float64 array of shape (3,), w: float64 array of
     shape (5, 3), b: float64 array of shape (3,)
+Regenerate (from this file's folder): symdiff grad ../../examples/model.py:loss --wrt w,b --shape
+    x=5 --shape y=3 --shape w=5,3 --shape b=3 -o seed_loss_grad.py
 Sizes are read from the arguments at run time: other sizes of the same ranks work too
 (an axis of size 1 was traced as a broadcast axis and must stay 1).
 """
