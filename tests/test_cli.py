@@ -232,7 +232,7 @@ def test_output_file_is_written_and_matches_stdout(cli):
     assert [p.name for p in out.parent.iterdir()] == ["loss_grad.py"]  # no temporary file left over
     assert cli["seed"].returncode == 0
     # the same module; only the header's command line differs (it names the file it writes)
-    regenerate = re.compile(r"^Regenerate \(from this file's folder\): symdiff grad (.*(?:\n    .*)*)$", re.M)
+    regenerate = re.compile(r"^Regenerate \(from this file's folder\): symdiff grad(.*(?:\n    .*)*)$", re.M)
     written, printed = out.read_text(), cli["seed"].stdout
     assert regenerate.sub("", written) == regenerate.sub("", printed)
     line = " ".join(part.strip() for part in regenerate.search(written).group(1).split("\n"))
