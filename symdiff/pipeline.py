@@ -100,6 +100,7 @@ def source_hash(fn: Callable) -> str:
 
 def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
     args: list[Any] = []
+    auto: dict[str, tuple[int, int]] = {}  # the size names made from argument names -> (argument, axis)
     for index, spec in enumerate(specs):
         if isinstance(spec.static, RandomArgument):  # drawn from at run time (see random_standins)
             args.append(ArgumentGenerator(spec.static.flavour, spec.name))
@@ -114,7 +115,10 @@ def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
             elif int(d) == 1:
                 dims.append(ONE)
             else:
-                dims.append(tr.new_size(size_name(spec.name, axis, len(spec.shape)), int(d)))
+                name = size_name(spec.name, axis, len(spec.shape))
+                if auto.setdefault(name, (index, axis)) != (index, axis):  # w (2-d) axis 1 and w1 (1-d): n_w1
+                    name = f"n_{spec.name}_{axis}"  # both, so they are not made one size
+                dims.append(tr.new_size(name, int(d)))
         tr.argument_sizes[index] = tuple(dims)
         args.append(Tracer(input_node(spec.name, tuple(dims), index, spec.dtype), argument=True))
     return args

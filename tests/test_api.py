@@ -329,3 +329,13 @@ def test_a_one_element_output_is_differentiated_as_its_value():
     np.testing.assert_allclose(gX, np.cos(X))
     with pytest.raises(symdiff.NonScalarOutputError):
         symdiff.grad(lambda x: x ** 2)(x)  # three elements: still not a scalar
+
+
+def test_size_names_of_two_arguments_never_collide():
+    """w (2-d) axis 1 and w1 (1-d) axis 0 would both be n_w1: they are different sizes (NumPy computes this)."""
+    def f(w, w1):
+        return np.sum(w ** 2) + np.sum(np.sin(w1))
+    w, w1 = np.ones((3, 4)), np.linspace(0.0, 1.0, 5)
+    gw, gw1 = symdiff.grad(f, wrt=("w", "w1"))(w, w1)
+    np.testing.assert_allclose(gw, 2 * w)
+    np.testing.assert_allclose(gw1, np.cos(w1))
