@@ -21,7 +21,8 @@ from ..ir import primitives as P
 from ..numpy.core import Case, Entry, _here, as_node, register
 from ..numpy.decompositions import spd
 from ..numpy.linalg import well_conditioned
-from ..trace import dispatch, patches
+from ..trace import patches
+from .calls import standin_of
 from ..trace.dispatch import _holds_tracer
 from ..trace.tracer import _tracing, current_trace, user_origin
 from ..trace.values import Tracer
@@ -32,15 +33,7 @@ _ORIG = {name: getattr(linalg, name) for name in NAMES}
 
 
 def _standin(name: str):
-    orig = _ORIG[name]
-
-    def standin(*args, **kwargs):
-        if _tracing() and _holds_tracer((args, tuple(kwargs.values()))):
-            return dispatch.call(standin, args, kwargs)
-        return orig(*args, **kwargs)
-    standin.__name__, standin.__doc__, standin.__wrapped__ = orig.__name__, orig.__doc__, orig  # type: ignore
-    standin.__module__ = "scipy.linalg"
-    return standin
+    return standin_of(_ORIG[name])
 
 
 def _checks(what: str, unit_diagonal=False, **ignored) -> None:

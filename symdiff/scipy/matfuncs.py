@@ -16,24 +16,15 @@ from ..errors import UnsupportedError
 from ..ir import primitives as P
 from ..numpy.core import Case, Entry, _here, as_node, register
 from ..numpy.decompositions import spd
-from ..trace import dispatch, patches
-from ..trace.dispatch import _holds_tracer
-from ..trace.tracer import _tracing
+from ..trace import patches
+from .calls import standin_of
 
 NAMES = ("expm", "logm", "sqrtm", "solve_sylvester", "block_diag", "solve_banded")
 _ORIG = {name: getattr(linalg, name) for name in NAMES}
 
 
 def _standin(name: str):
-    orig = _ORIG[name]
-
-    def standin(*args, **kwargs):
-        if _tracing() and _holds_tracer((args, tuple(kwargs.values()))):
-            return dispatch.call(standin, args, kwargs)
-        return orig(*args, **kwargs)
-    standin.__name__, standin.__doc__, standin.__wrapped__ = orig.__name__, orig.__doc__, orig  # type: ignore
-    standin.__module__ = "scipy.linalg"
-    return standin
+    return standin_of(_ORIG[name])
 
 
 def _matfunc(fn: str):
