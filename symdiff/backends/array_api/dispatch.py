@@ -13,7 +13,7 @@ from typing import Callable
 from ...escape import literal
 from ...ir.graph import Node
 from ...ir.primitives.core import _count
-from ..numpy.dispatch.rewrites import _complement
+from ..numpy.dispatch.rewrites import _complement, pairwise_square_lines
 from .printer import NotInStandard
 
 Emit = Callable[..., "str | list[str]"]
@@ -266,19 +266,8 @@ MATRIX_FUNCTIONS = {"inv": "xp.linalg.inv({})", "det": "xp.linalg.det({})",
 
 def _emit_pairwise_squares(node: Node, a: list[str], p) -> list[str]:
     """Squared distances between the rows of two matrices: one pass per coordinate when there are few."""
-    x, y = (p.paren(c, "[") for c in a)
-    k = node.inputs[0].shape[1]
-    square = f"({x}[:, {{c}}, None] - {y}[:, {{c}}])**2"
-    if k.is_Integer:
-        return [f"{{name}} {'+=' if c else '='} {square.format(c=c)}" for c in range(int(k))]
-    k, c = p.size(k), p.namer.fresh("c")
-    return [f"if 1 <= {k} <= {node.param('few')}:  # one pass per coordinate, no n*m*k array of differences",
-            f"    {{name}} = {square.format(c=0)}",
-            f"    for {c} in range(1, {k}):",
-            f"        {{name}} += {square.format(c=c)}",
-            "else:",
-            f"    {{name}} = {x}[:, None, :] - {y}[None, :, :]",
-            "    {name} = xp.sum({name}*{name}, axis=2)"]
+    return pairwise_square_lines(node, a, p, lambda x, y: [f"    {{name}} = {x}[:, None, :] - {y}[None, :, :]",
+                                                           "    {name} = xp.sum({name}*{name}, axis=2)"])
 
 
 def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:

@@ -69,6 +69,13 @@ def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
 
 
 def _emit_pairwise_squares(node: Node, a: list[str], p) -> list[str]:
+    return pairwise_square_lines(node, a, p, lambda x, y: [f"    {{name}} = {x}[:, None] - {y}[None]",
+                                                           "    {name} = np.einsum('ijk,ijk->ij', {name}, {name})"])
+
+
+def pairwise_square_lines(node: Node, a: list[str], p, differences) -> list[str]:
+    """Squared distances between the rows of two matrices: one pass per coordinate when there are few,
+    else the lines ``differences(x, y)`` give (each backend's way of summing the squared differences)."""
     x, y = (p.paren(c, "[") for c in a)
     k = node.inputs[0].shape[1]
     square = f"({x}[:, {{c}}, None] - {y}[:, {{c}}])**2"
@@ -79,9 +86,7 @@ def _emit_pairwise_squares(node: Node, a: list[str], p) -> list[str]:
             f"    {{name}} = {square.format(c=0)}",
             f"    for {c} in range(1, {k}):",
             f"        {{name}} += {square.format(c=c)}",
-            "else:",
-            f"    {{name}} = {x}[:, None] - {y}[None]",
-            "    {name} = np.einsum('ijk,ijk->ij', {name}, {name})"]
+            "else:", *differences(x, y)]
 
 
 def _emit_add_diagonal(node: Node, a: list[str], p) -> list[str]:
