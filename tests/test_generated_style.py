@@ -141,7 +141,7 @@ CORPUS_SUBSET = ("losses.mse", "losses.huber", "containers.ridge_with_l2_in_para
 
 
 def test_corpus_modules_pass_ruff_and_have_no_machine_arithmetic(tmp_path):
-    from tests.test_corpus import CORPUS, _shapes, _static
+    from test_corpus import CORPUS, _shapes, _static
     entries = [e for e in CORPUS if e.id in CORPUS_SUBSET]
     assert len(entries) == len(CORPUS_SUBSET)
     for e in entries:
