@@ -207,3 +207,32 @@ def format_graph(graph: Graph, title: str = "") -> str:
     outs = ", ".join(f"{label}={names[id(o)]}" for label, o in zip(labels, graph.outputs))
     lines.append(f"  out {outs}")
     return "\n".join(lines)
+
+
+def _kept_inside(node: Node) -> bool:
+    """Values a body keeps for itself rather than read from outside: literal scalars (broadcast)."""
+    if node.op == "broadcast_to":
+        node = node.inputs[0]
+    return node.op == "elementwise" and not node.inputs
+
+
+def invariant_inputs(outputs: Sequence[Node], own: set[int]) -> list[Node]:
+    """The nodes a body computing ``outputs`` from its own placeholders (ids in ``own``: a loop's index
+    and carried values, an ODE's state and time) reads from outside: every node it depends on that
+    depends on none of them (``W``, ``W.T``, ``theta``), computed once before the body and given to it as
+    an input; literal scalars stay inside."""
+    order = toposort(list(outputs))
+    depends = set(own)
+    for node in order:
+        if any(id(i) in depends for i in node.inputs):
+            depends.add(id(node))
+    frontier: dict[int, Node] = {}
+    for node in order:
+        if id(node) in depends:
+            for i in node.inputs:
+                if id(i) not in depends and not _kept_inside(i):
+                    frontier.setdefault(id(i), i)
+    for node in outputs:
+        if id(node) not in depends and not _kept_inside(node):
+            frontier.setdefault(id(node), node)
+    return list(frontier.values())

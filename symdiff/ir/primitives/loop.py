@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import sympy as sp
 
-from ..graph import Graph, Node, Origin, rebuild, toposort, with_inputs
+from ..graph import Graph, Node, Origin, invariant_inputs, rebuild, with_inputs
 from ...errors import UnsupportedError, where
 from .core import broadcast_to, defprim, input_node, scalar
 from .index import gather
@@ -86,13 +86,6 @@ class LoopBody:
         return f"<body of {len(self.graph.nodes())} nodes>"
 
 
-def _leaf(node: Node) -> bool:
-    """Values the body keeps for itself rather than read from outside: literal scalars (broadcast)."""
-    if node.op == "broadcast_to":
-        node = node.inputs[0]
-    return node.op == "elementwise" and not node.inputs
-
-
 def make_loop(index: Node, carried: Sequence[Node], inits: Sequence[Node], updates: Sequence[Node],
               stored: Sequence[Node], start, count, reverse: bool = False, origin: Origin | None = None,
               base: LoopBody | None = None, names: Sequence[str] = ()) -> Node:
@@ -102,21 +95,7 @@ def make_loop(index: Node, carried: Sequence[Node], inits: Sequence[Node], updat
     invariant input of the loop. ``names``: the carried variables' names, given to their new values."""
     own = {id(index)} | {id(c) for c in carried}
     outputs = list(updates) + list(stored)
-    order = toposort(outputs)
-    depends = set(own)
-    for node in order:
-        if any(id(i) in depends for i in node.inputs):
-            depends.add(id(node))
-    frontier: dict[int, Node] = {}
-    for node in order:
-        if id(node) in depends:
-            for i in node.inputs:
-                if id(i) not in depends and not _leaf(i):
-                    frontier.setdefault(id(i), i)
-    for node in outputs:
-        if id(node) not in depends and not _leaf(node):
-            frontier.setdefault(id(node), node)
-    outer = list(frontier.values())
+    outer = invariant_inputs(outputs, own)
     # (placeholders without a node name: their adjoints inside the body stay anonymous)
     inner = {id(n): replace(input_node(n.name or f"w{k}", n.shape, -1, n.dtype), name=None)
              for k, n in enumerate(outer)}

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import sympy as sp
 
 from ...errors import UnsupportedError, where
-from ..graph import Graph, Node, Origin, rebuild, toposort, with_inputs
+from ..graph import Graph, Node, Origin, invariant_inputs, rebuild, with_inputs
 from .core import defprim, input_node
 
 
@@ -76,32 +76,13 @@ class AdjointBody:
         return f"<adjoint of {self.forward.name}: {len(self.graph.nodes())} nodes>"
 
 
-def _leaf(node: Node) -> bool:
-    if node.op == "broadcast_to":
-        node = node.inputs[0]
-    return node.op == "elementwise" and not node.inputs
-
-
 def make_ode(y: Node, t: Node, rate: Node, fixed_inputs: Sequence[Node], solver: str, options: tuple,
              name: str = "rhs", origin: Origin | None = None) -> Node:
     """The ``odeint`` node of the right-hand side ``rate`` (a function of the placeholders ``y``, ``t`` and
     of any other node): every node it reads that depends on neither ``y`` nor ``t`` (``theta``, ``A.T``,
     constants) is computed once, outside, and becomes an invariant input."""
     own = {id(y), id(t)}
-    order = toposort([rate])
-    depends = set(own)
-    for node in order:
-        if any(id(i) in depends for i in node.inputs):
-            depends.add(id(node))
-    frontier: dict[int, Node] = {}
-    for node in order:
-        if id(node) in depends:
-            for i in node.inputs:
-                if id(i) not in depends and not _leaf(i):
-                    frontier.setdefault(id(i), i)
-    if id(rate) not in depends and not _leaf(rate):
-        frontier.setdefault(id(rate), rate)
-    outer = list(frontier.values())
+    outer = invariant_inputs([rate], own)
     inner = {id(n): replace(input_node(n.name or f"w{k}", n.shape, -1, n.dtype), name=None)
              for k, n in enumerate(outer)}
 
