@@ -36,16 +36,15 @@ register(np.linalg.cholesky, Entry(
 
 # ---------------------------------------------------------------- eigh, eigvalsh ------------------
 
-class EighResult(TracerList):
-    """``np.linalg.eigh``'s result: ``(eigenvalues, eigenvectors)``, also by attribute, as NumPy's."""
+def named_result(function: str, fields: tuple[str, ...]) -> type:
+    """The result of ``np.linalg.<function>`` on traced values: a tuple of ``fields`` that are also
+    attributes, as NumPy's named results (``np.linalg.eigh(A).eigenvectors``)."""
+    doc = f"``np.linalg.{function}``'s result: ``({', '.join(fields)})``, also by attribute, as NumPy's."
+    props = {f: property(lambda self, k=k: self[k]) for k, f in enumerate(fields)}
+    return type(f"{function.capitalize()}Result", (TracerList,), {"__doc__": doc, "__module__": __name__, **props})
 
-    @property
-    def eigenvalues(self):
-        return self[0]
 
-    @property
-    def eigenvectors(self):
-        return self[1]
+EighResult = named_result("eigh", ('eigenvalues', 'eigenvectors'))
 
 
 def _uplo(UPLO) -> str:
@@ -86,20 +85,7 @@ register(np.linalg.eigvalsh, Entry("eigvalsh", _eigvalsh, cases=EIGH_CASES + (((
 
 # ---------------------------------------------------------------- svd -----------------------------
 
-class SVDResult(TracerList):
-    """``np.linalg.svd``'s result: ``(U, S, Vh)``, also by attribute, as NumPy's."""
-
-    @property
-    def U(self):
-        return self[0]
-
-    @property
-    def S(self):
-        return self[1]
-
-    @property
-    def Vh(self):
-        return self[2]
+SVDResult = named_result("svd", ('U', 'S', 'Vh'))
 
 
 def _svd(origin, a, full_matrices=True, compute_uv=True, hermitian=False):
@@ -141,16 +127,7 @@ register(np.linalg.svd, Entry(
 
 # ---------------------------------------------------------------- qr ------------------------------
 
-class QRResult(TracerList):
-    """``np.linalg.qr``'s result: ``(Q, R)``, also by attribute, as NumPy's."""
-
-    @property
-    def Q(self):
-        return self[0]
-
-    @property
-    def R(self):
-        return self[1]
+QRResult = named_result("qr", ('Q', 'R'))
 
 
 def _qr(origin, a, mode="reduced"):
@@ -278,16 +255,7 @@ def norm_by_ord(origin, x, ord, axes: tuple, keepdims: bool):
 
 # ---------------------------------------------------------------- eig, eigvals --------------------
 
-class EigResult(TracerList):
-    """``np.linalg.eig``'s result: ``(eigenvalues, eigenvectors)``, also by attribute, as NumPy's."""
-
-    @property
-    def eigenvalues(self):
-        return self[0]
-
-    @property
-    def eigenvectors(self):
-        return self[1]
+EigResult = named_result("eig", ('eigenvalues', 'eigenvectors'))
 
 
 def _eig(origin, a):

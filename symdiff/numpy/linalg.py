@@ -13,10 +13,10 @@ from ..errors import ShapeError
 from ..ir.graph import ARG, Node
 from .contractions import contract
 from .core import Case, Entry, _compose, _here, _no_extras, as_node, register
-from .decompositions import norm_by_ord
+from .decompositions import named_result, norm_by_ord
 from ..ir.shapes import normalize_axes
 from ..trace.tracer import current_trace
-from ..trace.values import Tracer, TracerList
+from ..trace.values import Tracer
 
 def _matmul(origin, a, b, **kwargs):
     _no_extras("matmul", kwargs)
@@ -124,16 +124,7 @@ register(np.linalg.norm, Entry("norm", _norm, cases=NORM_CASES, notes=(
 
 # ---------------------------------------------------------------- np.linalg matrix functions ------
 
-class SlogdetResult(TracerList):
-    """``np.linalg.slogdet``'s result: ``(sign, logabsdet)``, also by attribute, as NumPy's."""
-
-    @property
-    def sign(self):
-        return self[0]
-
-    @property
-    def logabsdet(self):
-        return self[1]
+SlogdetResult = named_result("slogdet", ("sign", "logabsdet"))
 
 
 def _matrix_fn(fn: str):
