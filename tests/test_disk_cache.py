@@ -241,3 +241,18 @@ def test_an_edited_helper_module_is_never_served_stale_to_a_fresh_process(tmp_pa
         shutil.rmtree(tmp_path / "__pycache__", ignore_errors=True)  # a .pyc of the same second and size
         got = run(model, folder)
         assert got["cache"] == cached and np.allclose(got["dw"], scale * factor * np.cos(w) * x), (scale, factor, got)
+
+
+def test_the_same_symdiff_installed_elsewhere_has_the_same_digest(tmp_path):
+    """A copy of the package in another folder (site-packages beside a checkout) serves the same cache."""
+    import symdiff
+    from symdiff.runtime.fingerprint import symdiff_digest
+    from symdiff.runtime.paths import templates_dir
+    package = Path(symdiff.__file__).resolve().parent
+    shutil.copytree(package, tmp_path / "copy" / "symdiff", ignore=shutil.ignore_patterns("__pycache__"))
+    if templates_dir().parent != package:  # a checkout: the templates are the repository's top-level folder
+        shutil.copytree(templates_dir(), tmp_path / "copy" / "templates")
+    code = "from symdiff.runtime.fingerprint import symdiff_digest; print(symdiff_digest())"
+    out = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(tmp_path / "copy"), "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert out.stdout.strip() == symdiff_digest()

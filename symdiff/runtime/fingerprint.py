@@ -45,8 +45,10 @@ def file_digest(path: str | Path) -> str:
 def symdiff_digest() -> str:
     """Hash of symdiff's own sources and templates: a changed symdiff never serves old code."""
     h = hashlib.sha256(f"{sys.version_info[:2]} numpy {np.__version__}".encode())
-    for path in sorted([*_PKG.rglob("*.py"), *templates_dir().glob("*.j2")]):
-        h.update(path.as_posix().encode() + file_digest(path).encode())
+    # paths relative to their folder: the same symdiff installed elsewhere (site-packages, a checkout) has the same key
+    for root, pattern in ((_PKG, "*.py"), (templates_dir(), "*.j2")):
+        for path in sorted(root.rglob(pattern)):
+            h.update(path.relative_to(root).as_posix().encode() + file_digest(path).encode())
     return h.hexdigest()
 
 
