@@ -23,6 +23,7 @@ from ..ir.shapes import broadcast_shapes
 from .report import REPORT
 from .stability import (REWRITES, _unstable, expm1_opt, log1p_opt, log_sigmoid_opt, lower, ops,  # noqa: F401
                         sigmoid_opt, sigmoid_reflect, softplus_opt, stabilize, xlogy_opt)
+from .loop_batch import hoist_loop_work, push_out_accumulations
 from .loops import merge_loops, prune_loops, run_in_bodies
 
 #: Largest expression (SymPy ``count_ops``) that fusion builds and that simplification attempts.
@@ -377,7 +378,8 @@ def loop_bodies(outputs: list[Node]) -> list[Node]:
 FORWARD_PASSES: list[Pass] = [stable_softmax, fuse, drop_shift_gradient, simplify_exprs, inline_for_stability,
                               merge_duplicates]
 #: Passes on the value together with its gradient.
-PASSES: list[Pass] = [merge_loops, prune_loops, loop_bodies, prune_loops, elide_broadcasts, fuse, elide_broadcasts,
+PASSES: list[Pass] = [merge_loops, prune_loops, loop_bodies, hoist_loop_work, push_out_accumulations, prune_loops,
+                      elide_broadcasts, fuse, elide_broadcasts,
                       simplify_exprs, merge_duplicates, split_total_sums,
                       contract_products, pairwise_sums, merge_duplicates, fuse, add_diagonal, pairwise_squares,
                       merge_scatters, sums_as_products, lower_functions, share_subexpressions, merge_duplicates,
