@@ -17,6 +17,7 @@ import sympy as sp
 from ..ir.graph import ARG, Graph, Node, rebuild, toposort, with_inputs
 from ..ir.primitives import elementwise, gather, input_node, reduce, reshape, transpose
 from ..ir.primitives.linalg import matmul
+from ..ir.primitives.index import arange
 from ..ir.primitives.loop import LoopBody, loop_out
 from ..ir.primitives.shape import slice_axis
 
@@ -79,9 +80,14 @@ class Batcher:
         body = self.body
         lo = body.start + offset
         hi = lo + body.count
-        if seq.ndim == 0 or not sp.sympify(lo).is_nonnegative or not sp.sympify(seq.shape[0] - hi).is_nonnegative:
-            return None  # (a read past either end: NumPy's wrap-around or an error, not a slice)
-        return slice_axis(seq, 0, lo, hi)
+        lo, hi = sp.sympify(lo), sp.sympify(hi)
+        if seq.ndim == 0 or not lo.is_nonnegative:
+            return None  # (a read before the first row: NumPy's wrap-around, not a slice)
+        if sp.sympify(seq.shape[0] - hi).is_nonnegative:
+            return slice_axis(seq, 0, lo, hi)
+        # (rows of a sequence whose length is read at run time: indexed, so a short one raises as the loop did)
+        rows = arange(body.count) if lo == 0 else elementwise(ARG[0] + lo, (arange(body.count),), dtype="int64")
+        return gather(seq, (("array", 0),), [rows], (body.count, *seq.shape[1:]))
 
     def batch(self, node: Node) -> Node | None:
         """``node``'s value at every iteration, one row each (None when it has no batched form)."""
