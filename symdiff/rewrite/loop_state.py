@@ -11,10 +11,12 @@ reduction or run-time index reads it whole); otherwise the loop stays as it was.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 
-from ..ir.graph import Node, rebuild, toposort, with_inputs
-from ..ir.primitives import elementwise, getitem, input_node, reshape
+from ..ir.graph import Graph, Node, rebuild, toposort, with_inputs
+from ..ir.primitives import elementwise, gather, getitem, input_node, reshape
 from ..ir.primitives.loop import LoopBody, loop_out, make_loop
 from ..ir.primitives.shape import concatenate
 
@@ -181,4 +183,123 @@ def unstack_carries(outputs: list[Node]) -> list[Node]:
             scalars = [loop_out(new, p) for p in positions]
             return concatenate([reshape(s, (sp.Integer(1),)) for s in scalars], 0, node.origin)
         return node
+    return rebuild(outputs, fn)
+
+
+# ---------------------------------------------------------------- recomputing --------------------
+
+#: Most nodes a reverse loop recomputes of its forward loop's body instead of reading them stored.
+MAX_RECOMPUTED = 64
+
+
+def _cheap(node: Node) -> bool:
+    return node.op == "elementwise" and node.ndim == 0
+
+
+def _key(o: Node) -> tuple:
+    """Equal for two results of one loop at one position (made apart, they are the same array)."""
+    return ("loop_out", id(o.inputs[0]), o.param("k")) if o.op == "loop_out" else (id(o),)
+
+
+def _recomputed(loop: Node) -> Node | None:
+    """The reverse loop ``loop`` computing again the scalars its forward loop stored, from the stored
+    carried values (None when it reads none)."""
+    body: LoopBody = loop.param("body")
+    if not body.reverse:
+        return None
+    k = body.carry_count
+    outer = list(loop.inputs[k:])
+    at = {id(body.index)}
+    plans = {}
+    for place, o in zip(body.invariants, outer):
+        if o.op != "loop_out" or o.ndim != 1:
+            continue
+        fwd = o.inputs[0]
+        fb: LoopBody = fwd.param("body")
+        s = fb.graph.outputs[o.param("k")]
+        if o.param("k") < fb.carry_count or any(s is c for c in fb.carried) or fb.reverse \
+                or (fb.start, fb.count) != (body.start, body.count) or not _cheap(s):
+            continue
+        plans[id(place)] = (fwd, s)
+    if not plans:
+        return None
+    if body.start != 0:
+        return None  # (rows are read at the index itself only when the loops start at 0)
+    places = list(body.invariants)
+    by_outer = {_key(o): p for p, o in zip(places, outer)}
+    rows_at = {id(n.inputs[0]): n for n in toposort(list(body.graph.outputs)) if n.op == "gather"
+               and n.param("index") == (("array", 0),) and len(n.inputs) == 2 and n.inputs[1] is body.index}
+    extra: list[Node] = []
+    clones: dict[tuple[int, int], Node] = {}
+    budget = [MAX_RECOMPUTED]
+
+    def placeholder(o: Node) -> Node:
+        if _key(o) not in by_outer:
+            p = replace(input_node(f"w{len(places)}", o.shape, -1, o.dtype), name=None)
+            places.append(p)
+            extra.append(o)
+            by_outer[_key(o)] = p
+        return by_outer[_key(o)]
+
+    def clone(fwd: Node, node: Node) -> Node | None:
+        key = (id(fwd), id(node))
+        if key in clones:
+            return clones[key]
+        fb: LoopBody = fwd.param("body")
+        fk = fb.carry_count
+        if node is fb.index:
+            out = body.index
+        elif any(node is p for p in fb.invariants):
+            out = placeholder(fwd.inputs[fk + next(i for i, p in enumerate(fb.invariants) if p is node)])
+        elif any(node is c for c in fb.carried):
+            rows = [j for j, x in enumerate(fb.stored) if x is node]
+            if not rows:
+                return None
+            place = placeholder(loop_out(fwd, fk + rows[0]))
+            if id(place) not in rows_at:  # (one read of a row per iteration, shared)
+                rows_at[id(place)] = gather(place, (("array", 0),), [body.index], node.shape, node.origin)
+            out = rows_at[id(place)]
+        elif node.op == "elementwise" and not node.inputs:
+            out = node
+        elif _cheap(node) and budget[0] > 0:
+            budget[0] -= 1
+            inputs = []
+            for i in node.inputs:
+                c = clone(fwd, i)
+                if c is None:
+                    return None
+                inputs.append(c)
+            out = with_inputs(node, tuple(inputs))
+        else:
+            return None
+        clones[key] = out
+        return out
+
+    reads: dict[int, Node] = {}
+    for node in toposort(list(body.graph.outputs)):
+        if node.op == "gather" and id(node.inputs[0]) in plans and node.param("index") == (("array", 0),) \
+                and len(node.inputs) == 2 and node.inputs[1].op == "input" and id(node.inputs[1]) in at:
+            fwd, s = plans[id(node.inputs[0])]
+            c = clone(fwd, s)
+            if c is not None:
+                reads[id(node)] = c
+    if not reads:
+        return None
+    new = rebuild(list(body.graph.outputs), lambda n, i: reads.get(id(n)) or with_inputs(n, i))
+    graph = Graph((body.index, *body.carried, *places), tuple(new))
+    new_body = LoopBody(graph, k, body.start, body.count, body.reverse, body.origin, body.base)
+    return Node("loop", (*loop.inputs, *extra), (), params=(("body", new_body),), origin=loop.origin)
+
+
+def recompute_stored(outputs: list[Node]) -> list[Node]:
+    """A reverse loop reading scalars its forward loop stored per iteration (the stages of an ODE step)
+    computes them again from the stored carried values: a few scalar operations cost less than storing
+    and reading each one, and the forward loop keeps one array per carried value (the unread ones are
+    then pruned)."""
+    if not any(n.op == "loop" for n in toposort(outputs)):
+        return outputs
+
+    def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
+        node = with_inputs(node, inputs)
+        return (_recomputed(node) or node) if node.op == "loop" else node
     return rebuild(outputs, fn)

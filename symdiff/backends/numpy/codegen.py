@@ -212,12 +212,13 @@ class NodePrinter:
             self.code.get(id(node.inputs[0]), "").isidentifier()
 
     def statements(self, outputs: list[Node], hints: dict[int, str], forced: dict[int, str] | None = None,
-                   carried: dict[int, str] | None = None) -> list[str]:
+                   carried: dict[int, str] | None = None, order: list[Node] | None = None) -> list[str]:
         """Statements computing ``outputs`` (codes of nodes already in ``self.code`` are used as they are).
         ``forced``: nodes bound to exactly these names (a loop's carried variables, rebound in place);
         ``carried``: the carried inputs' names, which raises :class:`Rebound` where a statement would read
-        a carried variable's old value after its new value was bound."""
-        full = toposort(outputs)
+        a carried variable's old value after its new value was bound; ``order``: the nodes in the order
+        to print them (a topological order of ``outputs``' nodes; by default :func:`toposort`'s)."""
+        full = toposort(outputs) if order is None else order
         self.runtime.update(runtime_sources(full))
         full = after_masks(full, self.runtime)
         order = [n for n in full if id(n) not in self.code]
