@@ -198,3 +198,122 @@ def test_static_trip_count_over_a_sequence_of_any_length():
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
     with pytest.raises(IndexError):
         fn(*args[:3], args[3][:4], args[4])
+
+
+# ---------------------------------------------------------------- a short carried vector ---------
+
+def lorenz(y, p):
+    return np.array([p[0] * (y[1] - y[0]), y[0] * (p[1] - y[2]) - y[1], y[0] * y[1] - p[2] * y[2]])
+
+
+def rk4(y0, p, steps):
+    y = y0
+    dt = 0.01
+    for _ in range(steps):
+        k1 = lorenz(y, p)
+        k2 = lorenz(y + 0.5 * dt * k1, p)
+        k3 = lorenz(y + 0.5 * dt * k2, p)
+        k4 = lorenz(y + dt * k3, p)
+        y = y + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return np.sum(y ** 2)
+
+
+def rk4_autograd(y0, p, steps):
+    y = y0
+    dt = 0.01
+    for _ in range(steps):
+        f = [anp.array([q[0] * (u[1] - u[0]), u[0] * (q[1] - u[2]) - u[1], u[0] * u[1] - q[2] * u[2]])
+             for u, q in [(y, p)]][0]
+        k1 = f
+        u = y + 0.5 * dt * k1
+        k2 = anp.array([p[0] * (u[1] - u[0]), u[0] * (p[1] - u[2]) - u[1], u[0] * u[1] - p[2] * u[2]])
+        u = y + 0.5 * dt * k2
+        k3 = anp.array([p[0] * (u[1] - u[0]), u[0] * (p[1] - u[2]) - u[1], u[0] * u[1] - p[2] * u[2]])
+        u = y + dt * k3
+        k4 = anp.array([p[0] * (u[1] - u[0]), u[0] * (p[1] - u[2]) - u[1], u[0] * u[1] - p[2] * u[2]])
+        y = y + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return anp.sum(y ** 2)
+
+
+def whole(y0, W, steps):  # the body reads the carried vector whole (W @ y): it stays a vector
+    y = y0
+    for _ in range(steps):
+        y = y + 0.1 * np.tanh(W @ y) * np.array([y[1], y[0]])
+    return np.sum(y ** 2)
+
+
+def whole_autograd(y0, W, steps):
+    y = y0
+    for _ in range(steps):
+        y = y + 0.1 * anp.tanh(anp.dot(W, y)) * anp.array([y[1], y[0]])
+    return anp.sum(y ** 2)
+
+
+def test_rk4_state_is_carried_as_scalars():
+    """unstack_carries: the Lorenz state is carried as ``y_0, y_1, y_2``: no assembly (``np.concatenate``)
+    or indexing of it per stage in either loop, and the forward loop stores the three components only
+    (recompute_stored: the reverse loop computes the stages again from them)."""
+    y0, p = np.array([1.0, 2.0, 3.0]), np.array([10.0, 28.0, 8.0 / 3.0])
+    fn = _check(rk4, rk4_autograd, [y0, p, 25], (0, 1))
+    before, (forward, backward), after = _loops(fn.source, "rk4_value_and_grad")
+    for body in (forward, backward):
+        body = "\n".join(line for line in body.splitlines() if not line.lstrip().startswith("#"))
+        assert "np.concatenate" not in body and "np.reshape" not in body and "np.zeros" not in body, body
+        assert not re.search(r"\by\[", body), body
+    assert re.search(r"y_0 = .*y0\[0\]", before) or "y_0 = y0[0]" in before, before
+    stacks = sorted(re.findall(r"(\w+) = np\.empty", before))
+    assert stacks == ["y_0s", "y_1s", "y_2s"], before
+    assert fn.source.count("\ndef ") == 2 and len(fn.source.splitlines()) < 400
+
+
+def test_a_vector_read_whole_stays_a_vector():
+    """A body that multiplies the carried vector by a matrix keeps it: no scalars carried, and right."""
+    rng = np.random.default_rng(4)
+    y0, W = rng.normal(size=2), rng.normal(size=(2, 2))
+    fn = _check(whole, whole_autograd, [y0, W, 6], (0, 1))
+    _, (forward, _), _ = _loops(fn.source, "whole_value_and_grad")
+    assert "W @ y" in forward and "y_0" not in fn.source, fn.source
+
+
+def test_pendulum_with_sin_of_a_component():
+    """Explicit Euler of a pendulum (a helper returning ``np.array([y[1], -k * np.sin(y[0])])``): scalars."""
+    def velocity(y, k):
+        return np.array([y[1], -k * np.sin(y[0])])
+
+    def pendulum(y0, k):
+        y = y0
+        for _ in range(30):
+            y = y + 0.1 * velocity(y, k)
+        return np.sum(y ** 2)
+
+    def pendulum_autograd(y0, k):
+        y = y0
+        for _ in range(30):
+            y = y + 0.1 * anp.array([y[1], -k * anp.sin(y[0])])
+        return anp.sum(y ** 2)
+    fn = _check(pendulum, pendulum_autograd, [np.array([0.3, -0.2]), 1.7], (0, 1))
+    _, (forward, backward), _ = _loops(fn.source, "pendulum_value_and_grad")
+    assert "np.sin(y_0)" in forward and "np.concatenate" not in forward + backward, fn.source
+
+
+def rnn_offset(W, U, b, x, h0):  # a running total that starts at 1.5
+    h = h0
+    loss = 1.5
+    for t in range(x.shape[0]):
+        h = np.tanh(W @ h + U @ x[t] + b)
+        loss = loss + np.sum(h ** 2)
+    return loss
+
+
+def test_a_running_total_is_one_dot_after_the_loop():
+    """push_out_accumulations: ``loss += np.sum(h ** 2)`` reads the new h, which the loop stores for the
+    gradient: the total is one dot of the stored rows after the loop (plus where it started)."""
+    args = _rnn_args(5)
+    fn = _check(rnn, rnn_autograd, args, (0, 1, 2))
+    _, (forward, _), _ = _loops(fn.source, "rnn_value_and_grad")
+    assert "loss" not in forward and "np.dot" not in forward, forward
+    assert re.search(r"rnn = np\.vdot\((\w+), \1\)", fn.source), fn.source
+    shifted = symdiff.value_and_grad(rnn_offset, wrt=(0,))
+    value, dW = shifted(*args)
+    assert np.isclose(value, rnn_offset(*args), rtol=1e-12)
+    np.testing.assert_allclose(dW, _bptt(*args)[0], rtol=1e-10, atol=1e-12)

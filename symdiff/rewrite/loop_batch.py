@@ -44,8 +44,9 @@ class Batcher:
     invariant placeholder. A node is *per step* when it depends on the index, *carried* when it depends
     on a carried value (those have no batched form before the loop runs)."""
 
-    def __init__(self, loop: Node):
+    def __init__(self, loop: Node, stacks: dict[int, Node] | None = None):
         body: LoopBody = loop.param("body")
+        self.stacks = stacks or {}  # body nodes whose every value the loop stores: their rows
         self.body, self.loop = body, loop
         k = body.carry_count
         self.outer = {id(p): o for p, o in zip(body.invariants, loop.inputs[k:])}
@@ -90,16 +91,20 @@ class Batcher:
         return gather(seq, (("array", 0),), [rows], (body.count, *seq.shape[1:]))
 
     def batch(self, node: Node) -> Node | None:
-        """``node``'s value at every iteration, one row each (None when it has no batched form)."""
+        """``node``'s value at every iteration, one row each (None when it has no batched form). A node
+        reading carried values has one only where they are stored (``stacks``): after the loop."""
+        if id(node) in self.stacks:
+            return self.stacks[id(node)]
         if id(node) in self.done:
             return self.done[id(node)]
         self.done[id(node)] = None  # (cycles cannot happen; this marks work in progress)
-        self.done[id(node)] = out = self._batch(node) if self.per_step(node) else None
+        varies = id(node) in self.step or id(node) in self.carried
+        self.done[id(node)] = out = self._batch(node) if varies and node.op != "input" else None
         return out
 
     def _operand(self, node: Node) -> tuple[Node, bool] | None:
         """A batched operand (True) or one the same at every iteration (False)."""
-        if self.per_step(node):
+        if id(node) in self.step or id(node) in self.carried:
             b = self.batch(node)
             return None if b is None else (b, True)
         if _literal(node):
@@ -134,6 +139,15 @@ class Batcher:
                 return matmul(gb[0], transpose(ga[0]), node.origin)
             if ga[1] and not gb[1] and a.ndim == 1 and b.ndim == 2:  # v[t] @ A: V @ A
                 return matmul(ga[0], gb[0], node.origin)
+        if node.op == "contract" and len(node.inputs) == 2:
+            got = [self._operand(i) for i in node.inputs]
+            if any(g is None for g in got):
+                return None
+            (a, b), out = node.param("subscripts").split("->")[0].split(","), node.param("subscripts").split("->")[1]
+            z = next(c for c in "zyxwvutsrq" if c not in a + b)
+            spec = f"{z + a if got[0][1] else a},{z + b if got[1][1] else b}->{z + out}"
+            return Node("contract", (got[0][0], got[1][0]), (count, *node.shape), params=(("subscripts", spec),),
+                        dtype=node.dtype, origin=node.origin)
         return None
 
 
@@ -264,9 +278,33 @@ def _accumulation(body: LoopBody, j: int, uses: dict[int, int]) -> Node | None:
     return None if term is None or tuple(term.shape) != tuple(acc.shape) and term.op != "outer" else term
 
 
+def _stacks(loop: Node) -> dict[int, Node]:
+    """The rows of the carried values a loop stores (``hs``: ``count + 1`` rows), and of their new values."""
+    body: LoopBody = loop.param("body")
+    k = body.carry_count
+    out: dict[int, Node] = {}
+    for s, node in enumerate(body.stored):
+        for j, c in enumerate(body.carried):
+            if node is c:
+                stack = loop_out(loop, k + s)
+                out[id(c)] = slice_axis(stack, 0, 0, body.count)
+                if body.updates[j].op != "input":
+                    out.setdefault(id(body.updates[j]), slice_axis(stack, 0, 1, body.count + 1))
+    return out
+
+
+def _total(term: Node, batched: Node, origin) -> Node:
+    """The sum over the iterations of ``term``, from its batched form."""
+    if batched.op == "contract" and term.op == "contract":  # (the row axis summed too: one dot)
+        spec = batched.param("subscripts")
+        return Node("contract", batched.inputs, term.shape, params=(("subscripts", spec.replace("->" + spec[0], "->")),),
+                    dtype=term.dtype, origin=origin)
+    return reduce("sum", batched, axis=(0,), origin=origin)
+
+
 def _pushed(loop: Node, results: dict[int, dict[int, Node]]) -> Node | None:
     body: LoopBody = loop.param("body")
-    bt = Batcher(loop)
+    bt = Batcher(loop, _stacks(loop))
     uses: dict[int, int] = {}
     for node in bt.order:
         for i in node.inputs:
@@ -279,11 +317,13 @@ def _pushed(loop: Node, results: dict[int, dict[int, Node]]) -> Node | None:
         if term is None:
             continue
         factors = term.inputs if term.op == "outer" else (term,)
-        if term.op != "outer" and term.ndim == 0:
-            continue  # (a scalar stored per iteration costs what adding it does)
+        if term.op != "outer" and term.ndim == 0:  # (a scalar stored per iteration costs what adding it does)
+            if bt.batch(term) is not None:
+                plans.append((j, "scalar", [("batched", bt.batch(term))]))
+            continue
         ways = []
         for f in factors:
-            if bt.per_step(f) and bt.batch(f) is not None:
+            if bt.batch(f) is not None:
                 ways.append(("batched", bt.batch(f)))
             elif id(f) in bt.carried and id(f) not in own:
                 if all(f is not s for s in stored):
@@ -293,7 +333,7 @@ def _pushed(loop: Node, results: dict[int, dict[int, Node]]) -> Node | None:
                 ways = None
                 break
         if ways is not None:
-            plans.append((j, term.op == "outer", ways))
+            plans.append((j, "outer" if term.op == "outer" else "sum", ways))
     if not plans:
         return None
     k = body.carry_count
@@ -303,13 +343,18 @@ def _pushed(loop: Node, results: dict[int, dict[int, Node]]) -> Node | None:
     new_body = body.with_outputs([*updates, *stored])
     new_loop = Node("loop", loop.inputs, (), params=(("body", new_body),), origin=loop.origin)
     totals = {}
-    for j, is_outer, ways in plans:
+    for j, form, ways in plans:
+        origin = body.updates[j].origin or loop.origin  # (the line that accumulates)
         stacks = [w if kind == "batched" else loop_out(new_loop, k + w) for kind, w in ways]
-        total = matmul(transpose(stacks[0]), stacks[1], loop.origin) if is_outer else \
-            reduce("sum", stacks[0], axis=(0,), origin=loop.origin)
+        if form == "outer":
+            total = matmul(transpose(stacks[0]), stacks[1], origin)
+        else:
+            total = _total(body.updates[j].inputs[1] if body.updates[j].inputs[0] is body.carried[j]
+                           else body.updates[j].inputs[0], stacks[0], origin)
+        total = rebuild([total], lambda n, i: new_loop if n is loop else with_inputs(n, i))[0]
         init = loop.inputs[j]
         totals[j] = total if _zero(init) else elementwise(ARG[0] + ARG[1], (init, total), shape=total.shape,
-                                                          dtype=total.dtype, origin=loop.origin)
+                                                          dtype=total.dtype, origin=origin)
     results[id(new_loop)] = totals
     return new_loop
 
