@@ -313,7 +313,7 @@ def test_a_running_total_is_one_dot_after_the_loop():
     _, (forward, _), _ = _loops(fn.source, "rnn_value_and_grad")
     assert "loss" not in forward and "np.dot" not in forward, forward
     assert re.search(r"rnn = np\.vdot\((\w+), \1\)", fn.source), fn.source
-    shifted = symdiff.value_and_grad(rnn_offset, wrt=(0,))
+    shifted = symdiff.value_and_grad(rnn_offset, wrt=0)
     value, dW = shifted(*args)
     assert np.isclose(value, rnn_offset(*args), rtol=1e-12)
     np.testing.assert_allclose(dW, _bptt(*args)[0], rtol=1e-10, atol=1e-12)
