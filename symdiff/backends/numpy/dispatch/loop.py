@@ -100,6 +100,23 @@ def grouped(outputs: list[Node]) -> list[Node]:
     return out
 
 
+def _body_statements(p, wanted, forced, carried, updates, chains):
+    """The body's statements, and the carried values bound where the user's lines bind them (``forced``);
+    where a statement would read an old value after its new one is bound, the new values named apart."""
+    saved = (copy.deepcopy(p.namer), dict(p.code), p.last_origin)
+    rebinds = {var for u, var in forced.items()}
+    try:
+        inner = p.statements(wanted, {}, forced, carried, grouped(wanted))
+        if any(id(u) in carried and carried[id(u)] in rebinds for j, u in enumerate(updates) if chains[j] is None
+               and id(u) not in forced):  # (a, b = b, a + b: a's new value is b's old one)
+            raise Rebound()
+    except Rebound:  # new values named apart, bound together at the end
+        p.namer, p.code, p.last_origin = copy.deepcopy(saved[0]), dict(saved[1]), saved[2]
+        forced = {}
+        inner = p.statements(wanted, {}, forced, carried, grouped(wanted))
+    return inner, forced
+
+
 def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
     body = node.param("body")
     k = body.carry_count
@@ -139,17 +156,14 @@ def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
     for j, u in enumerate(updates):
         if chains[j] is None and id(u) not in own and id(u) not in forced:
             forced[id(u)] = names[j]
-    saved = (copy.deepcopy(p.namer), dict(p.code), p.last_origin)
-    rebinds = {var for u, var in forced.items()}
+    depth = p.__dict__.setdefault("loop_depth", 0) + 1
+    width = p.__dict__.get("comment_width")
+    p.loop_depth, p.comment_width = depth, 100 - 4 - 4 * depth - 2  # (the function's and the loops' indents, "# ")
+    p.last_origin = None  # (the body's first statement says which line it is, as the loop is read alone)
     try:
-        inner = p.statements(wanted, {}, forced, carried, grouped(wanted))
-        if any(id(u) in carried and carried[id(u)] in rebinds for j, u in enumerate(updates) if chains[j] is None
-               and id(u) not in forced):  # (a, b = b, a + b: a's new value is b's old one)
-            raise Rebound()
-    except Rebound:  # new values named apart, bound together at the end
-        p.namer, p.code, p.last_origin = copy.deepcopy(saved[0]), dict(saved[1]), saved[2]
-        forced = {}
-        inner = p.statements(wanted, {}, forced, carried, grouped(wanted))
+        inner, forced = _body_statements(p, wanted, forced, carried, updates, chains)
+    finally:
+        p.loop_depth, p.comment_width = depth - 1, width
     stacks = []  # named after what they hold (hs: every h)
     for s in sorted(stored, key=lambda n: id(n) not in carried):
         code = p.code[id(s)]
