@@ -323,3 +323,13 @@ def test_a_running_total_is_one_dot_after_the_loop():
     value, dW = shifted(*args)
     assert np.isclose(value, rnn_offset(*args), rtol=1e-12)
     np.testing.assert_allclose(dW, _bptt(*args)[0], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("wrt", [(0, 1, 2, 3), (3,)])
+def test_a_sequence_adjoint_is_one_product_after_the_loop(wrt):
+    """push_out_accumulations: ``dx[t] += dz @ U``, each row once, is ``dzs @ U`` after the loop (or the
+    stack of the rows themselves when nothing else stores dz)."""
+    args = _rnn_args(6)
+    fn = _check(rnn, rnn_autograd, args, wrt)
+    _, (_, backward), after = _loops(fn.source, "rnn_value_and_grad")
+    assert "dx[t]" not in backward and re.search(r"\bdx = ", after), fn.source

@@ -278,6 +278,20 @@ def _accumulation(body: LoopBody, j: int, uses: dict[int, int]) -> Node | None:
     return None if term is None or tuple(term.shape) != tuple(acc.shape) and term.op != "outer" else term
 
 
+def _row_added(body: LoopBody, j: int, uses: dict[int, int], init: Node) -> Node | None:
+    """The value ``v`` of a carried adjoint updated as ``acc[t] += v`` (``add_at`` at the index) from
+    zeros, over a loop visiting every row of it once, read nowhere else in the body."""
+    acc, update = body.carried[j], body.updates[j]
+    if update.op != "add_at" or update.inputs[0] is not acc or uses.get(id(acc), 0) != 1 or not _zero(init):
+        return None
+    if _offset(update.inputs[2], body.index) != 0 or body.start != 0 or acc.ndim == 0 \
+            or sp.sympify(acc.shape[0] - body.count) != 0:
+        return None
+    if sum(1 for o in body.graph.outputs if o is acc or o is update) != 1:
+        return None
+    return update.inputs[1]
+
+
 def _stacks(loop: Node) -> dict[int, Node]:
     """The rows of the carried values a loop stores (``hs``: ``count + 1`` rows), and of their new values."""
     body: LoopBody = loop.param("body")
@@ -334,6 +348,20 @@ def _pushed(loop: Node, results: dict[int, dict[int, Node]]) -> Node | None:
                 break
         if ways is not None:
             plans.append((j, "outer" if term.op == "outer" else "sum", ways))
+    # a sequence's adjoint added row by row (dx[t] += dz @ U), every row once: the rows batched
+    held = {id(s): replace(input_node(f"stack{i}", (body.count, *s.shape), -1, s.dtype), name=None)
+            for i, s in enumerate(stored)}
+    rows = Batcher(loop, {**_stacks(loop), **held})
+    for j in range(body.carry_count):
+        value = _row_added(body, j, uses, loop.inputs[j])
+        if value is None:
+            continue
+        if rows.batch(value) is not None:
+            plans.append((j, "rows", [("batched", rows.batch(value))]))
+        elif id(value) in rows.carried and id(value) not in own:  # (stored as it is: the stack is the adjoint)
+            if all(value is not s for s in stored):
+                stored.append(value)
+            plans.append((j, "rows", [("stored", next(i for i, s in enumerate(stored) if s is value))]))
     if not plans:
         return None
     k = body.carry_count
@@ -348,10 +376,14 @@ def _pushed(loop: Node, results: dict[int, dict[int, Node]]) -> Node | None:
         stacks = [w if kind == "batched" else loop_out(new_loop, k + w) for kind, w in ways]
         if form == "outer":
             total = matmul(transpose(stacks[0]), stacks[1], origin)
+        elif form == "rows":
+            total = stacks[0]
         else:
             total = _total(body.updates[j].inputs[1] if body.updates[j].inputs[0] is body.carried[j]
                            else body.updates[j].inputs[0], stacks[0], origin)
-        total = rebuild([total], lambda n, i: new_loop if n is loop else with_inputs(n, i))[0]
+        places = {id(p): loop_out(new_loop, k + next(i for i, x in enumerate(stored) if id(x) == key))
+                  for key, p in held.items()}
+        total = rebuild([total], lambda n, i: new_loop if n is loop else places.get(id(n)) or with_inputs(n, i))[0]
         init = loop.inputs[j]
         totals[j] = total if _zero(init) else elementwise(ARG[0] + ARG[1], (init, total), shape=total.shape,
                                                           dtype=total.dtype, origin=origin)
