@@ -333,3 +333,46 @@ def test_a_sequence_adjoint_is_one_product_after_the_loop(wrt):
     fn = _check(rnn, rnn_autograd, args, wrt)
     _, (_, backward), after = _loops(fn.source, "rnn_value_and_grad")
     assert "dx[t]" not in backward and re.search(r"\bdx = ", after), fn.source
+
+
+def read_inside(w, xs):  # the running total is read inside the body: it stays a running total
+    s = 0.0
+    z = 0.0
+    for t in range(xs.shape[0]):
+        s = s + np.sin(w * xs[t])
+        z = z + s * xs[t]
+    return z + s
+
+
+def read_inside_autograd(w, xs):
+    s = 0.0
+    z = 0.0
+    for t in range(xs.shape[0]):
+        s = s + anp.sin(w * xs[t])
+        z = z + s * xs[t]
+    return z + s
+
+
+def gated(w, xs):  # a condition on the iteration's values inside an expression on the carried value
+    h = 0.0
+    for t in range(xs.shape[0]):
+        h = np.where(xs[t] > 0.2, np.tanh(h + w * xs[t]), 0.5 * h)
+    return h
+
+
+def gated_autograd(w, xs):
+    h = 0.0
+    for t in range(xs.shape[0]):
+        h = anp.where(xs[t] > 0.2, anp.tanh(h + w * xs[t]), 0.5 * h)
+    return h
+
+
+def test_a_total_read_inside_and_a_condition_in_the_body():
+    """A running total another carried value reads each iteration is kept; a comparison of the
+    iteration's values inside an expression of the carried one stays a condition. Both are right."""
+    rng = np.random.default_rng(5)
+    xs = rng.normal(size=9)
+    fn = _check(read_inside, read_inside_autograd, [0.8, xs], (0, 1))
+    _, (forward, _), _ = _loops(fn.source, "read_inside_value_and_grad")
+    assert re.search(r"\bs = s \+", forward), forward
+    _check(gated, gated_autograd, [0.6, xs], (0, 1))

@@ -182,8 +182,12 @@ def _split(node: Node, old: Node, bt: Batcher) -> Node:
                                  origin=node.origin))
         return sp.Symbol(f"_p{len(parts) - 1}", real=True)
 
-    def movable(e: sp.Expr) -> bool:
-        return bool(e.free_symbols & step) and not e.is_Symbol
+    floats = {ARG[i] for i, x in enumerate(old.inputs) if x.dtype not in ("bool", "int64")}
+
+    def movable(e: sp.Expr) -> bool:  # (a number-valued part over numbers: never a condition)
+        return bool(e.free_symbols & step) and not e.is_Symbol and isinstance(e, sp.Expr) \
+            and not isinstance(e, (sp.logic.boolalg.Boolean, sp.core.relational.Relational)) \
+            and e.free_symbols <= floats
 
     def walk(e: sp.Expr) -> sp.Expr:
         if not e.free_symbols & carried:
@@ -270,8 +274,8 @@ def _accumulation(body: LoopBody, j: int, uses: dict[int, int]) -> Node | None:
     """The term ``v`` of a carried value updated as ``acc + v`` and read nowhere else in the body."""
     acc, update = body.carried[j], body.updates[j]
     if update.op != "elementwise" or len(update.inputs) != 2 or update.dtype in ("bool", "int64") \
-            or update.expr != ARG[0] + ARG[1] or uses.get(id(acc), 0) != 1:
-        return None
+            or update.expr != ARG[0] + ARG[1] or uses.get(id(acc), 0) != 1 or uses.get(id(update), 0):
+        return None  # (the running value read inside, by anything but its next addition: not pushed out)
     if sum(1 for o in body.graph.outputs if o is acc) or sum(1 for o in body.graph.outputs if o is update) != 1:
         return None
     term = update.inputs[1] if update.inputs[0] is acc else update.inputs[0] if update.inputs[1] is acc else None
@@ -282,7 +286,8 @@ def _row_added(body: LoopBody, j: int, uses: dict[int, int], init: Node) -> Node
     """The value ``v`` of a carried adjoint updated as ``acc[t] += v`` (``add_at`` at the index) from
     zeros, over a loop visiting every row of it once, read nowhere else in the body."""
     acc, update = body.carried[j], body.updates[j]
-    if update.op != "add_at" or update.inputs[0] is not acc or uses.get(id(acc), 0) != 1 or not _zero(init):
+    if update.op != "add_at" or update.inputs[0] is not acc or uses.get(id(acc), 0) != 1 or not _zero(init) \
+            or uses.get(id(update), 0):
         return None
     if _offset(update.inputs[2], body.index) != 0 or body.start != 0 or acc.ndim == 0 \
             or sp.sympify(acc.shape[0] - body.count) != 0:
@@ -311,7 +316,8 @@ def _total(term: Node, batched: Node, origin) -> Node:
     """The sum over the iterations of ``term``, from its batched form."""
     if batched.op == "contract" and term.op == "contract":  # (the row axis summed too: one dot)
         spec = batched.param("subscripts")
-        return Node("contract", batched.inputs, term.shape, params=(("subscripts", spec.replace("->" + spec[0], "->")),),
+        z = spec.split("->")[1][0]  # (the row axis: first of the result's)
+        return Node("contract", batched.inputs, term.shape, params=(("subscripts", spec.replace("->" + z, "->")),),
                     dtype=term.dtype, origin=origin)
     return reduce("sum", batched, axis=(0,), origin=origin)
 
