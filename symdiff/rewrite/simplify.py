@@ -23,7 +23,8 @@ from ..ir.shapes import broadcast_shapes
 from .report import REPORT
 from .stability import (REWRITES, _unstable, expm1_opt, log1p_opt, log_sigmoid_opt, lower, ops,  # noqa: F401
                         sigmoid_opt, sigmoid_reflect, softplus_opt, stabilize, xlogy_opt)
-from .loop_batch import hoist_loop_work, push_out_accumulations
+from .loop_accumulate import push_out_accumulations
+from .loop_batch import hoist_loop_work
 from .loop_state import recompute_stored, unstack_carries
 from .loops import merge_loops, prune_loops, run_in_bodies
 
