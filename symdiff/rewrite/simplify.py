@@ -23,6 +23,9 @@ from ..ir.shapes import broadcast_shapes
 from .report import REPORT
 from .stability import (REWRITES, _unstable, expm1_opt, log1p_opt, log_sigmoid_opt, lower, ops,  # noqa: F401
                         sigmoid_opt, sigmoid_reflect, softplus_opt, stabilize, xlogy_opt)
+from .loop_accumulate import push_out_accumulations
+from .loop_batch import hoist_loop_work
+from .loop_state import recompute_stored, unstack_carries
 from .loops import merge_loops, prune_loops, run_in_bodies
 
 #: Largest expression (SymPy ``count_ops``) that fusion builds and that simplification attempts.
@@ -375,9 +378,10 @@ def loop_bodies(outputs: list[Node]) -> list[Node]:
 
 #: Passes on the traced function before differentiation (so rewrites see whole expressions).
 FORWARD_PASSES: list[Pass] = [stable_softmax, fuse, drop_shift_gradient, simplify_exprs, inline_for_stability,
-                              merge_duplicates]
+                              merge_duplicates, unstack_carries]
 #: Passes on the value together with its gradient.
-PASSES: list[Pass] = [merge_loops, prune_loops, loop_bodies, prune_loops, elide_broadcasts, fuse, elide_broadcasts,
+PASSES: list[Pass] = [merge_loops, prune_loops, loop_bodies, hoist_loop_work, push_out_accumulations, recompute_stored,
+                      prune_loops, elide_broadcasts, fuse, elide_broadcasts,
                       simplify_exprs, merge_duplicates, split_total_sums,
                       contract_products, pairwise_sums, merge_duplicates, fuse, add_diagonal, pairwise_squares,
                       merge_scatters, sums_as_products, lower_functions, share_subexpressions, merge_duplicates,

@@ -203,6 +203,18 @@ class NodePrinter:
             lines.append(f"# {'Grad of: ' if origin.grad else ''}{escape.comment(origin.text)}")
         return lines + [f"{', '.join(names)} = {call([self.code[id(i)] for i in first.inputs], self)}"]
 
+    def comment_text(self, origin) -> str:
+        """The comment over a statement: its source line. Inside a loop body (``comment_width`` set), a
+        line already shown in full and too long for one comment line is shown again cut to one, with ...
+        (an ODE step evaluates one long right-hand side at every stage)."""
+        text = f"{'Grad of: ' if origin.grad else ''}{escape.comment(origin.text)}"
+        shown = self.__dict__.setdefault("shown_comments", set())
+        width = getattr(self, "comment_width", None)
+        if width and text in shown and len(text) > width:
+            return text[:width - 4].rstrip() + " ..."
+        shown.add(text)
+        return text
+
     def preset(self, node: Node) -> str | None:
         """The name an earlier statement already gave ``node``'s value (none here)."""
         return None
@@ -212,12 +224,13 @@ class NodePrinter:
             self.code.get(id(node.inputs[0]), "").isidentifier()
 
     def statements(self, outputs: list[Node], hints: dict[int, str], forced: dict[int, str] | None = None,
-                   carried: dict[int, str] | None = None) -> list[str]:
+                   carried: dict[int, str] | None = None, order: list[Node] | None = None) -> list[str]:
         """Statements computing ``outputs`` (codes of nodes already in ``self.code`` are used as they are).
         ``forced``: nodes bound to exactly these names (a loop's carried variables, rebound in place);
         ``carried``: the carried inputs' names, which raises :class:`Rebound` where a statement would read
-        a carried variable's old value after its new value was bound."""
-        full = toposort(outputs)
+        a carried variable's old value after its new value was bound; ``order``: the nodes in the order
+        to print them (a topological order of ``outputs``' nodes; by default :func:`toposort`'s)."""
+        full = toposort(outputs) if order is None else order
         self.runtime.update(runtime_sources(full))
         full = after_masks(full, self.runtime)
         order = [n for n in full if id(n) not in self.code]
@@ -294,7 +307,7 @@ class NodePrinter:
             self.code[id(node)] = name
             origin = node.origin
             if origin is not None and origin.text and origin != self.last_origin:
-                lines.append(f"# {'Grad of: ' if origin.grad else ''}{escape.comment(origin.text)}")
+                lines.append(f"# {self.comment_text(origin)}")
                 self.last_origin = origin
             lines.extend([line.replace("{name}", name) for line in code] if block else [f"{name} = {unwrap(code)}"])
             if id(node) in forced:

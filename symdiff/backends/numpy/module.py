@@ -64,10 +64,13 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
         sizes = size_bindings(b[1])
         for f in b[0]:
             fparams = user_params + list(f.extra_params)
+            fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
+            if not branching and not containers and (call := delegated(name, f, b[0], fparams)):
+                printed.append(Function(fname, defaults(fn, fparams), f.doc, [call]))
+                continue
             body = printer(module, fparams, sizes).body(f.outputs, f.labels, f.returns,
                                                         float32_casts(f.outputs, f.casts, module.float_dtype))
             body = size_check_lines(name, b[1], params, f.outputs, fparams, paths[k].size_origins) + body
-            fname = f"_{name}_{f.suffix}_{k}" if branching else f"{name}_{f.suffix}"
             printed.append(Function(fname, fparams if branching else defaults(fn, fparams),
                                     f"{f.doc} Path {k}." if branching else f.doc, body if branching else checks + body))
     if branching and max(len(p.outcomes) for p in paths) > DEEP:
@@ -101,6 +104,20 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
         "polymorphic": any(isinstance(d, sp.Symbol) for b in ok for n in b[1] for d in n.shape),
     }
     return render(header, printed, module)
+
+
+def delegated(name: str, f, functions, fparams) -> str | None:
+    """The gradient of a function whose value the gradient's own forward loop computes anyway (a rolled
+    loop accumulates it): the value-and-gradient function's call, whose second result it is, instead of
+    the same loops printed twice."""
+    if f.suffix != "grad" or not any(n.op == "loop" for n in toposort(list(f.outputs))):
+        return None
+    g = next((h for h in functions if h.suffix == "value_and_grad"), None)
+    if g is None or len(g.outputs) != len(f.outputs) + 1 or tuple(g.extra_params) != tuple(f.extra_params) \
+            or tuple(g.casts[1:]) != tuple(f.casts) or not g.returns.startswith("return {0}, ") \
+            or any(a is not b and a.key() != b.key() for a, b in zip(g.outputs[1:], f.outputs)):
+        return None
+    return f"return {name}_value_and_grad({', '.join(fparams)})[1]"
 
 
 #: Past this many branches on one path, the generated function checks each path's outcomes in turn

@@ -18,8 +18,9 @@ whole (a loop node and its results) instead of asking for an expression.
 from __future__ import annotations
 
 import copy
+import heapq
 
-from ....ir.graph import Node
+from ....ir.graph import Node, toposort
 from .table import EMIT
 
 
@@ -61,6 +62,61 @@ def _index_name(p, hint: str) -> str:
     return p.namer.fresh(hint)
 
 
+def grouped(outputs: list[Node]) -> list[Node]:
+    """A topological order of the nodes computing ``outputs`` that takes, whenever it can, a node of the
+    same source line as the statement before: a body that evaluates one line at several places (an ODE
+    step calling the right-hand side at every stage) prints each run of that line under one comment
+    instead of one comment per statement."""
+    order = toposort(outputs)
+    position = {id(n): k for k, n in enumerate(order)}
+    waiting = {id(n): len({id(i) for i in n.inputs}) for n in order}
+    users: dict[int, list[Node]] = {}
+    for n in order:
+        for i in {id(i): i for i in n.inputs}.values():
+            users.setdefault(id(i), []).append(n)
+    counts: dict[int, int] = {}
+    for n in order:
+        for i in n.inputs:
+            counts[id(i)] = counts.get(id(i), 0) + 1
+    ready = [(0, k) for k, n in enumerate(order) if not waiting[id(n)]]
+    heapq.heapify(ready)
+    out: list[Node] = []
+    last = None
+    while ready:
+        free = [e for e in ready if order[e[1]].origin is None]  # (inputs, literals: no statement)
+        same = free or [e for e in ready if last is not None and order[e[1]].origin == last]
+        entry = min(same) if same else ready[0]
+        ready.remove(entry)
+        heapq.heapify(ready)
+        n = order[entry[1]]
+        out.append(n)
+        printed = n.origin is not None and (n.name is not None or counts.get(id(n), 0) != 1)
+        if printed:  # (a node read once is written into its reader's line: it prints no comment)
+            last = n.origin
+        for u in users.get(id(n), ()):
+            waiting[id(u)] -= 1
+            if not waiting[id(u)]:
+                heapq.heappush(ready, (0, position[id(u)]))
+    return out
+
+
+def _body_statements(p, wanted, forced, carried, updates, chains):
+    """The body's statements, and the carried values bound where the user's lines bind them (``forced``);
+    where a statement would read an old value after its new one is bound, the new values named apart."""
+    saved = (copy.deepcopy(p.namer), dict(p.code), p.last_origin)
+    rebinds = {var for u, var in forced.items()}
+    try:
+        inner = p.statements(wanted, {}, forced, carried, grouped(wanted))
+        if any(id(u) in carried and carried[id(u)] in rebinds for j, u in enumerate(updates) if chains[j] is None
+               and id(u) not in forced):  # (a, b = b, a + b: a's new value is b's old one)
+            raise Rebound()
+    except Rebound:  # new values named apart, bound together at the end
+        p.namer, p.code, p.last_origin = copy.deepcopy(saved[0]), dict(saved[1]), saved[2]
+        forced = {}
+        inner = p.statements(wanted, {}, forced, carried, grouped(wanted))
+    return inner, forced
+
+
 def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
     body = node.param("body")
     k = body.carry_count
@@ -100,17 +156,14 @@ def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
     for j, u in enumerate(updates):
         if chains[j] is None and id(u) not in own and id(u) not in forced:
             forced[id(u)] = names[j]
-    saved = (copy.deepcopy(p.namer), dict(p.code), p.last_origin)
-    rebinds = {var for u, var in forced.items()}
+    depth = p.__dict__.setdefault("loop_depth", 0) + 1
+    width = p.__dict__.get("comment_width")
+    p.loop_depth, p.comment_width = depth, 100 - 4 - 4 * depth - 2  # (the function's and the loops' indents, "# ")
+    p.last_origin = None  # (the body's first statement says which line it is, as the loop is read alone)
     try:
-        inner = p.statements(wanted, {}, forced, carried)
-        if any(id(u) in carried and carried[id(u)] in rebinds for j, u in enumerate(updates) if chains[j] is None
-               and id(u) not in forced):  # (a, b = b, a + b: a's new value is b's old one)
-            raise Rebound()
-    except Rebound:  # new values named apart, bound together at the end
-        p.namer, p.code, p.last_origin = copy.deepcopy(saved[0]), dict(saved[1]), saved[2]
-        forced = {}
-        inner = p.statements(wanted, {}, forced, carried)
+        inner, forced = _body_statements(p, wanted, forced, carried, updates, chains)
+    finally:
+        p.loop_depth, p.comment_width = depth - 1, width
     stacks = []  # named after what they hold (hs: every h)
     for s in sorted(stored, key=lambda n: id(n) not in carried):
         code = p.code[id(s)]
