@@ -26,7 +26,7 @@ from ..ir.primitives.loop import loop_out, make_loop
 from .dispatch import as_node
 from .loop_source import rolled_code, with_helper
 from .sizes import Size
-from .tracer import _TRACE, CONDITION_CHECKS, user_origin
+from .tracer import _TRACE, CONDITION_CHECKS, is_user_file, user_origin
 from .values import Tracer
 
 
@@ -62,7 +62,36 @@ def _note(tr, line: str) -> None:
         notes.append(line)
 
 
+class _NotRows:
+    """What ``ROLL('rows', ...)`` answers for sequences a loop cannot roll over: the reason."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _rows(seqs: tuple) -> Any:
+    """The common length of the sequences a loop iterates over (a Size when it is an array's), or why not."""
+    lengths = []
+    for s in seqs:
+        if isinstance(s, Tracer) and s.node.shape:
+            lengths.append(s.node.shape[0])
+        elif isinstance(s, Tracer):
+            return _NotRows("it iterates over a 0-d array")
+        elif isinstance(s, (list, tuple)):
+            return _NotRows(f"it iterates over a Python {type(s).__name__} of {len(s)} items, which may differ in "
+                            "shape (as the weights of an MLP's layers do): one copy of the body per item; stack them "
+                            "into one array to make it roll")
+        else:
+            return _NotRows(f"it iterates over a {type(s).__module__}.{type(s).__name__}, not a traced array")
+    first = sp.sympify(lengths[0])
+    if any(sp.sympify(n) != first for n in lengths[1:]):
+        return Size(sp.Min(*lengths))  # (zip stops at the shortest)
+    return Size(first)
+
+
 def _bound(b: Any) -> sp.Expr:
+    if isinstance(b, _NotRows):
+        raise _NoRoll(b.reason)
     if isinstance(b, Size):
         return b.expr
     if isinstance(b, (bool, np.bool_)) or not isinstance(b, (numbers.Integral, np.integer)):
@@ -149,6 +178,8 @@ def roll(key: Any, bounds: tuple = (), body: Callable | None = None, plain: Call
     """The loop ``for target in range(*bounds)`` as one loop node when it can be, else run as written."""
     if key == "len":  # len(xs) as a bound: an array's length stays symbolic
         return Size(bounds.node.shape[0]) if isinstance(bounds, Tracer) and bounds.node.shape else len(bounds)
+    if key == "rows":  # the rows of arrays: their common length
+        return _rows(bounds)
     if key == "bound":  # the carried variables' values (locals(), their names), UNBOUND where not bound yet
         return tuple(bounds.get(name, UNBOUND) for name in body)
     tr = _TRACE.get()
@@ -175,28 +206,65 @@ def _text(start, count) -> str:
 
 @contextlib.contextmanager
 def rolling(func: Any, tr):
-    """While tracing ``func``: its code with the rollable loops rewritten (when the trace rolls loops)."""
+    """While tracing ``func``: its code, and the code of the user's functions it calls by name (helpers,
+    found in its globals and closure cells), with the rollable loops rewritten (when the trace rolls loops)."""
     if not isinstance(func, types.FunctionType):
         yield
         return
-    code, notes, lines = rolled_code(func)
-    if not getattr(tr, "roll_loops", False):
-        because = getattr(tr, "unrolled_because", None)
-        for line in lines if because else ():
-            _note(tr, f"loop at {os.path.basename(func.__code__.co_filename)}:{line} unrolled: {because}")
-        yield
-        return
-    for line in notes:
-        _note(tr, line)
-    if code is None:
-        yield
-        return
-    original = func.__code__
-    func.__code__ = _with_roll(code)
+    swapped = []
     try:
+        for fn in [func, *helpers(func)]:
+            code, notes, lines = rolled_code(fn)
+            if not getattr(tr, "roll_loops", False):
+                because = getattr(tr, "unrolled_because", None)
+                for line in lines if because else ():
+                    _note(tr, f"loop at {os.path.basename(fn.__code__.co_filename)}:{line} unrolled: {because}")
+                continue
+            for line in notes:
+                _note(tr, line)
+            if code is not None:
+                swapped.append((fn, fn.__code__))
+                fn.__code__ = _with_roll(code)
         yield
     finally:
-        func.__code__ = original
+        for fn, original in reversed(swapped):
+            fn.__code__ = original
+
+
+def _user_function(v: Any) -> bool:
+    if not isinstance(v, types.FunctionType):
+        return False
+    path = v.__code__.co_filename
+    return is_user_file(path) and "site-packages" not in path and "dist-packages" not in path \
+        and not path.startswith("<")
+
+
+def helpers(func: types.FunctionType, depth: int = 4) -> list[types.FunctionType]:
+    """The user's functions ``func`` may call by name (its globals and closure cells, and theirs, to
+    ``depth`` levels), not ``func`` itself."""
+    found: dict[int, types.FunctionType] = {id(func): func}
+    todo = [(func, 0)]
+    while todo:
+        fn, level = todo.pop()
+        if level >= depth:
+            continue
+        names: set[str] = set()
+        codes = [fn.__code__]
+        while codes:
+            code = codes.pop()
+            names.update(code.co_names)
+            codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+        values = [fn.__globals__[n] for n in sorted(names) if n in fn.__globals__]
+        for cell in fn.__closure__ or ():
+            try:
+                values.append(cell.cell_contents)
+            except ValueError:  # (an empty cell)
+                pass
+        for v in values:
+            if _user_function(v) and id(v) not in found:
+                found[id(v)] = v
+                todo.append((v, level + 1))
+    return [f for f in found.values() if f is not func]
 
 
 _HELPED: dict[Any, types.CodeType] = {}
