@@ -38,6 +38,7 @@ class Form:
     prefix: list[ast.stmt] = field(default_factory=list)
     plain: ast.For | None = None
     targets: set[str] = field(default_factory=set)
+    test: ast.expr | None = None  # a while loop's condition (``and``, ``or``, ``not`` as calls of the helper)
 
 
 def _bound(arg: ast.expr) -> ast.expr:
@@ -101,6 +102,26 @@ def form(loop: ast.For, k: int, used: set[str]) -> Form | str:
     ast.copy_location(plain, loop)
     stored = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
     return Form(index, [bound], before, prefix, plain, stored)
+
+
+def while_form(loop: ast.While, used: set[str]) -> Form | str:
+    """A ``while`` loop as a :class:`Form` whose bound the helper takes from its condition."""
+    return Form(_fresh(used), [], test=_test(loop.test))
+
+
+def _test(node: ast.expr) -> ast.expr:
+    """A condition whose ``and``, ``or``, ``not`` and chained comparisons are calls of the helper, which
+    combines traced booleans without asking for their truth value (``err > tol and it < maxit``)."""
+    if isinstance(node, ast.BoolOp):
+        kind = "and" if isinstance(node.op, ast.And) else "or"
+        return ast.copy_location(call(ast.Constant(kind), *[_test(v) for v in node.values]), node)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return ast.copy_location(call(ast.Constant("not"), _test(node.operand)), node)
+    if isinstance(node, ast.Compare) and len(node.ops) > 1:
+        operands = [node.left, *node.comparators]
+        pairs = [ast.Compare(left=a, ops=[op], comparators=[b]) for a, op, b in zip(operands, node.ops, operands[1:])]
+        return ast.copy_location(call(ast.Constant("and"), *pairs), node)
+    return node
 
 
 def _store(target: ast.expr) -> ast.expr:

@@ -31,7 +31,7 @@ import types
 import warnings
 from typing import Any
 
-from .loop_forms import MARK, call as _call, form
+from .loop_forms import MARK, call as _call, form, while_form
 _METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "update", "add", "setdefault", "discard",
             "sort", "reverse", "popitem", "fill", "resize", "put", "itemset"}
 _CACHE: dict[Any, tuple[Any, list[str]]] = {}
@@ -43,7 +43,7 @@ def _names(node: ast.AST, ctx: type) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
 
 
-def _why_not(loop: ast.For) -> str | None:
+def _why_not(loop: ast.For | ast.While) -> str | None:
     """Why this loop cannot be rolled (None: it may be)."""
     if loop.orelse:
         return "it has an else clause"
@@ -60,7 +60,7 @@ def _why_not(loop: ast.For) -> str | None:
             return "the body assigns into an array or attribute"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _METHODS:
             return f"the body calls .{node.func.attr}() (changes a list or array in place)"
-        if isinstance(node, (ast.Try, ast.With, ast.AsyncWith, ast.AsyncFor, ast.While)):
+        if isinstance(node, (ast.Try, ast.With, ast.AsyncWith, ast.AsyncFor)):
             return f"the body has a {type(node).__name__.lower()} statement"
     return None
 
@@ -71,7 +71,7 @@ def _loops(stmts: list[ast.stmt]):
     for stmt in stmts:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
-        if isinstance(stmt, ast.For):
+        if isinstance(stmt, (ast.For, ast.While)):
             yield stmt, stmts
             continue
         for field in ("body", "orelse", "finalbody"):
@@ -178,7 +178,7 @@ def _bound_before(func: ast.FunctionDef, path: list, name: str) -> bool:
 
 def _rewrite(func: ast.FunctionDef, loop: ast.For, stmts: list, k: int, used: set[str]) -> str | ast.FunctionDef:
     """Rewrite ``loop`` in place (returning the body's new function), or say why it stays as written."""
-    shape = form(loop, k, used)
+    shape = while_form(loop, used) if isinstance(loop, ast.While) else form(loop, k, used)
     if isinstance(shape, str):
         return shape
     path = _path(func.body, loop)
@@ -192,7 +192,8 @@ def _rewrite(func: ast.FunctionDef, loop: ast.For, stmts: list, k: int, used: se
     for stmt in body:
         assigned |= _names(stmt, ast.Store)
     assigned.discard(shape.index)
-    carried = sorted(n for n in assigned if _first_use(body, n) == "load" or _live_after(path, loop, n))
+    tested = _loads(shape.test) if shape.test is not None else set()  # (a while loop's condition reads them first)
+    carried = sorted(n for n in assigned if n in tested or _first_use(body, n) == "load" or _live_after(path, loop, n))
     unbound = sorted(n for n in carried if not _bound_before(func, path, n))
     if unbound:
         return f"{', '.join(unbound)} is not bound before the loop and is read after it"
@@ -208,6 +209,12 @@ def _rewrite(func: ast.FunctionDef, loop: ast.For, stmts: list, k: int, used: se
     plain_def = ast.FunctionDef(name=plain_name, args=plain_args,
                                 body=[shape.plain or loop, ast.Return(value=_tuple(carried, ast.Load))],
                                 decorator_list=[], returns=None)
+    conds = []
+    if shape.test is not None:  # the condition, a function of the carried values
+        cond_name = f"_loop_cond_{k}"
+        conds = [_typed(ast.FunctionDef(name=cond_name, args=plain_args, body=[ast.Return(value=shape.test)],
+                                        decorator_list=[], returns=None))]
+        shape.bounds = [ast.Constant("while"), ast.Name(id=cond_name, ctx=ast.Load())]
     bounds = ast.Tuple(elts=shape.bounds, ctx=ast.Load())
     values = _call(ast.Constant("bound"), ast.Call(func=ast.Name(id="locals", ctx=ast.Load()), args=[], keywords=[]),
                    ast.Constant(tuple(carried)))  # (unbound ones: a marker, and the loop runs as written)
@@ -215,7 +222,7 @@ def _rewrite(func: ast.FunctionDef, loop: ast.For, stmts: list, k: int, used: se
                  ast.Name(id=plain_name, ctx=ast.Load()), values, ast.Constant(tuple(carried)),
                  ast.Constant(shape.index))
     assign = ast.Assign(targets=[_tuple(carried, ast.Store)], value=call)
-    new = [*shape.before, _typed(body_def), _typed(plain_def), assign]
+    new = [*shape.before, *conds, _typed(body_def), _typed(plain_def), assign]
     for node in new:
         ast.copy_location(node, loop)
         ast.fix_missing_locations(node)

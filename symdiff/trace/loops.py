@@ -140,22 +140,39 @@ def _restore(tr, saved: dict) -> None:
         setattr(tr, k, v)
 
 
-def _trace_body(tr, body: Callable, carried: tuple, names: tuple, target: str, start, count, origin):
+def _condition(value: Any) -> Any:
+    """A while loop's condition as a traced boolean (the loop rolls only on a traced one)."""
+    if not isinstance(value, Tracer):
+        raise _NoRoll(f"its condition is a {type(value).__name__}, which does not depend on a traced value")
+    if value.node.shape != ():
+        raise _NoRoll(f"its condition is an array of shape {value.node.shape}, not one truth value")
+    if value.node.dtype != "bool":
+        value = value != 0
+    return value
+
+
+def _trace_body(tr, body: Callable, carried: tuple, names: tuple, target: str, start, count, origin, cond=None):
     inits = [_carried_node(n, v) for n, v in zip(names, carried)]
+    every = tuple(names)
+    if cond is not None:  # a while loop carries its condition: evaluated first on the initial values
+        inits.append(_condition(cond(*[Tracer(i) for i in inits])).checked())
+        every = (*names, "running")
     index = input_node(target, (), -1, "int64")
-    ins = [input_node(n, i.shape, -1, i.dtype) for n, i in zip(names, inits)]
+    ins = [input_node(n, i.shape, -1, i.dtype) for n, i in zip(every, inits)]
     tr.__dict__.setdefault("loop_placeholders", set()).update(id(n) for n in (index, *ins))
     decided = len(tr.decisions)
     token = _IN_BODY.set(True)
     try:
-        out = body(Tracer(index), *[Tracer(i) for i in ins])
+        out = tuple(body(Tracer(index), *[Tracer(i) for i in ins[:len(names)]]))
+        if cond is not None:  # and again on each iteration's new values
+            out = (*out, _condition(cond(*out)))
     finally:
         _IN_BODY.reset(token)
     if len(tr.decisions) != decided:
         o = tr.decisions[decided][2]
         raise _NoRoll("the body branches on a traced value" + (f" ({o.text}, line {o.line})" if o else ""))
     updates = []
-    for name, inp, value in zip(names, ins, out):
+    for name, inp, value in zip(every, ins, out):
         node = _carried_node(name, value)
         if len(node.shape) != len(inp.shape):
             raise _NoRoll(f"{name} changes shape in the body ({inp.shape} -> {node.shape})")
@@ -169,19 +186,39 @@ def _trace_body(tr, body: Callable, carried: tuple, names: tuple, target: str, s
         updates.append(node)
     if any(n.op.startswith("random") for n in toposort(updates)):
         raise _NoRoll("the body draws random numbers")
-    loop = make_loop(index, ins, inits, updates, [], start, count, origin=origin, names=names)
+    until = len(names) if cond is not None else None
+    loop = make_loop(index, ins, inits, updates, [], start, count, origin=origin, names=every, until=until)
     return tuple(Tracer(loop_out(loop, j, name)) for j, name in enumerate(names))
 
 
-def roll(key: Any, bounds: tuple = (), body: Callable | None = None, plain: Callable | None = None,
-         carried: tuple = (), names: tuple = (), target: str = "t") -> Any:
-    """The loop ``for target in range(*bounds)`` as one loop node when it can be, else run as written."""
+def _logic(key: str, values: tuple) -> Any:
+    """``and``, ``or``, ``not`` in a while loop's condition: of traced booleans, without their truth value."""
+    if not any(isinstance(v, Tracer) for v in values):
+        if key == "not":
+            return not values[0]
+        return all(values) if key == "and" else any(values)
+    if key == "not":
+        return np.logical_not(values[0])
+    combine = np.logical_and if key == "and" else np.logical_or
+    out = values[0]
+    for v in values[1:]:
+        out = combine(out, v)
+    return out
+
+
+def roll(key: Any, *args: Any) -> Any:
+    """The loop ``for target in range(*bounds)`` (or ``while``, with ``bounds`` = ("while", its condition))
+    as one loop node when it can be, else run as written; and the questions the rewritten code asks."""
     if key == "len":  # len(xs) as a bound: an array's length stays symbolic
-        return Size(bounds.node.shape[0]) if isinstance(bounds, Tracer) and bounds.node.shape else len(bounds)
+        xs = args[0]
+        return Size(xs.node.shape[0]) if isinstance(xs, Tracer) and xs.node.shape else len(xs)
     if key == "rows":  # the rows of arrays: their common length
-        return _rows(bounds)
+        return _rows(args[0])
     if key == "bound":  # the carried variables' values (locals(), their names), UNBOUND where not bound yet
-        return tuple(bounds.get(name, UNBOUND) for name in body)
+        return tuple(args[0].get(name, UNBOUND) for name in args[1])
+    if key in ("and", "or", "not"):
+        return _logic(key, args)
+    bounds, body, plain, carried, names, target = args
     tr = _TRACE.get()
     if tr is None or not getattr(tr, "roll_loops", False):
         return plain(*carried)
@@ -189,14 +226,20 @@ def roll(key: Any, bounds: tuple = (), body: Callable | None = None, plain: Call
     where = f"{os.path.basename(origin.file)}:{origin.line}" if origin else "a loop"
     saved = _save(tr)
     try:
-        start, count = _trip(bounds)
-        result = _trace_body(tr, body, carried, names, target, start, count, origin)
+        if bounds[:1] == ("while",):
+            start, count = sp.Integer(0), sp.Dummy("n_iter", integer=True, nonnegative=True)
+            result = _trace_body(tr, body, carried, names, target, start, count, origin, cond=bounds[1])
+        else:
+            start, count = _trip(bounds)
+            result = _trace_body(tr, body, carried, names, target, start, count, origin)
     except Exception as exc:  # anything the body cannot do once for all iterations: as written
         _restore(tr, saved)
         reason = str(exc) if isinstance(exc, _NoRoll) else f"tracing the body once raised {type(exc).__name__}: {exc}"
         _note(tr, f"loop at {where} unrolled: {reason}")
         return plain(*carried)
-    _note(tr, f"loop at {where} rolled: for {target} in range({_text(start, count)}), carrying {', '.join(names)}")
+    head = "while its condition holds (the trip count read at run time)" if bounds[:1] == ("while",) else \
+        f"for {target} in range({_text(start, count)})"
+    _note(tr, f"loop at {where} rolled: {head}, carrying {', '.join(names)}")
     return result
 
 
