@@ -41,11 +41,18 @@ class Form:
     test: ast.expr | None = None  # a while loop's condition (``and``, ``or``, ``not`` as calls of the helper)
 
 
+class _Len(ast.NodeTransformer):
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "len" and len(node.args) == 1 and not node.keywords:
+            return ast.copy_location(call(ast.Constant("len"), node.args[0]), node)
+        return node
+
+
 def _bound(arg: ast.expr) -> ast.expr:
-    """``len(xs)`` as a bound: asked of the helper, which keeps an array's length symbolic."""
-    if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name) and arg.func.id == "len" and len(arg.args) == 1:
-        return call(ast.Constant("len"), arg.args[0])
-    return arg
+    """``len(xs)`` in a bound (``range(len(ts) - 1)``): asked of the helper, which keeps an array's length
+    symbolic."""
+    return _Len().visit(arg)
 
 
 def _simple(target: ast.expr) -> bool:
@@ -68,6 +75,9 @@ def form(loop: ast.For, k: int, used: set[str]) -> Form | str:
         if not isinstance(loop.target, ast.Name):
             return "its target is not a single name"
         return Form(loop.target.id, [_bound(a) for a in it.args], targets={loop.target.id})
+    if _call_of(it, "reversed") and len(it.args) == 1 and _call_of(it.args[0], "range") \
+            and 1 <= len(it.args[0].args) <= 2 and not it.args[0].keywords and isinstance(loop.target, ast.Name):
+        return _reversed(loop, k, used)
     if _call_of(it, "enumerate"):
         if len(it.args) != 1 or it.keywords:
             return "its enumerate(...) has a start"
@@ -102,6 +112,25 @@ def form(loop: ast.For, k: int, used: set[str]) -> Form | str:
     ast.copy_location(plain, loop)
     stored = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
     return Form(index, [bound], before, prefix, plain, stored)
+
+
+def _reversed(loop: ast.For, k: int, used: set[str]) -> Form:
+    """``for t in reversed(range(a, b))``: a loop over ``range(a, b)`` whose body first computes
+    ``t = a + b - 1 - index`` (the bounds evaluated once, before the loop)."""
+    args = loop.iter.args[0].args
+    bounds = [ast.Constant(0), *args] if len(args) == 1 else list(args)
+    names = [f"_loop_seq_{k}_{j}" for j in range(2)]
+    before = [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=_bound(b)) for n, b in zip(names, bounds)]
+    index = _fresh(used)
+    first, stop = (ast.Name(id=n, ctx=ast.Load()) for n in names)
+    flipped = call(ast.Constant("flip"), first, stop, ast.Name(id=index, ctx=ast.Load()))
+    prefix = [ast.Assign(targets=[ast.Name(id=loop.target.id, ctx=ast.Store())], value=flipped)]
+    plain = ast.For(target=loop.target, iter=ast.Call(func=loop.iter.func, args=[ast.Call(
+        func=ast.Name(id="range", ctx=ast.Load()), args=[ast.Name(id=n, ctx=ast.Load()) for n in names], keywords=[])],
+        keywords=[]), body=loop.body, orelse=[], type_comment=None)
+    ast.copy_location(plain, loop)
+    loads = [ast.Name(id=n, ctx=ast.Load()) for n in names]
+    return Form(index, loads, before, prefix, plain, {loop.target.id})
 
 
 def while_form(loop: ast.While, used: set[str]) -> Form | str:

@@ -20,8 +20,8 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 
-from ..ir.graph import toposort
-from ..ir.primitives import input_node, scalar
+from ..ir.graph import ARG, toposort
+from ..ir.primitives import elementwise, input_node, scalar
 from ..ir.primitives.loop import loop_out, make_loop
 from .dispatch import as_node
 from .loop_source import rolled_code, with_helper
@@ -218,6 +218,12 @@ def roll(key: Any, *args: Any) -> Any:
         return tuple(args[0].get(name, UNBOUND) for name in args[1])
     if key in ("and", "or", "not"):
         return _logic(key, args)
+    if key == "flip":  # reversed(range(first, stop)): the index counted down, an integer
+        first, stop, index = args
+        if not isinstance(index, Tracer):
+            return first + stop - 1 - index
+        last = _bound(first) + _bound(stop) - 1
+        return Tracer(elementwise(last - ARG[0], (index.node,), shape=(), dtype="int64"))
     bounds, body, plain, carried, names, target = args
     tr = _TRACE.get()
     if tr is None or not getattr(tr, "roll_loops", False):
