@@ -119,7 +119,8 @@ def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
     running = body.until is not None and not body.reverse  # a while loop: its stacks grow
     for s, name in zip(stored, stacks):
         rows = body.count + 1 if id(s) in carried else body.count  # (the final value in the last row)
-        lines.append(f"{name} = []" if running else f"{name} = np.empty({p.shape((rows, *s.shape))}, dtype=np.{s.dtype})")
+        empty = "[]" if running else f"np.empty({p.shape((rows, *s.shape))}, dtype=np.{s.dtype})"
+        lines.append(f"{name} = {empty}")
     put = "{0}.append({2})" if running else "{0}[{1}] = {2}"
     top = [put.format(stacks[s], at, p.code[id(n)]) for s, n in enumerate(stored) if id(n) in carried]
     end = [put.format(stacks[s], at, p.code[id(n)]) for s, n in enumerate(stored) if id(n) not in carried]
