@@ -293,3 +293,36 @@ def test_one_module_serves_every_length():
         for e in entries:
             g(*e.args())
         assert g.cache_info == "memory", fn.__name__
+
+
+def settle(a, xs):  # a while loop inside a rolled for loop: a trip count of its own per row
+    total = 0.0
+    for x_t in xs:
+        y = x_t
+        y_new = np.cos(a * y) + 0.1 * x_t
+        while np.abs(y_new - y) > 1e-10:
+            y = y_new
+            y_new = np.cos(a * y) + 0.1 * x_t
+        total = total + y_new ** 2
+    return total
+
+
+def halving(x):  # break: the loop runs as written, following the values
+    while np.sum(x) > 0.1:
+        x = x * 0.5
+        if np.max(x) < 0.01:
+            break
+    return np.sum(x ** 2)
+
+
+def test_a_while_loop_inside_a_for_loop():
+    rng = np.random.default_rng(12)
+    f = _check(settle, [0.5, rng.normal(size=5)], (0, 1))
+    assert "rolled: while its condition holds" in f.graph and "rolled: for t in range(n_xs)" in f.graph
+
+
+def test_a_while_loop_with_break_unrolls_and_says_why():
+    rng = np.random.default_rng(13)
+    f = _check(halving, [rng.uniform(0.1, 1.0, size=4)], (0,))
+    assert "unrolled: the body has break or continue" in f.graph
+    assert not [line for line in _loops(f.source) if line.startswith("while ")]
