@@ -326,3 +326,13 @@ def test_a_while_loop_with_break_unrolls_and_says_why():
     f = _check(halving, [rng.uniform(0.1, 1.0, size=4)], (0,))
     assert "unrolled: the body has break or continue" in f.graph
     assert not [line for line in _loops(f.source) if line.startswith("while ")]
+
+
+def test_a_while_loop_through_the_numba_backend():
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(14)
+    a, x0 = rng.uniform(0.3, 0.6, size=4), np.zeros(4)
+    g = symdiff.grad(fixed_point, wrt="a", backend="numba")
+    expected = autograd.grad(_on_autograd(fixed_point))(a, x0, 1e-10)
+    np.testing.assert_allclose(g(a, x0, 1e-10), expected, rtol=1e-9)
+    assert "while running:" in g.source
