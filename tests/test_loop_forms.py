@@ -336,3 +336,22 @@ def test_a_while_loop_through_the_numba_backend():
     expected = autograd.grad(_on_autograd(fixed_point))(a, x0, 1e-10)
     np.testing.assert_allclose(g(a, x0, 1e-10), expected, rtol=1e-9)
     assert "while running:" in g.source
+
+
+def partial_sum(x, tol):  # an int counter that indexes, and one that becomes a float
+    i = 0
+    s = 0.0
+    err = 1
+    while i < x.shape[0] and err > tol:
+        s = s + np.sin(x[i]) * err
+        err = err * 0.5
+        i += 1
+    return s
+
+
+def test_a_while_loops_int_counter_indexes_and_one_that_becomes_a_float_is_carried_as_a_float():
+    rng = np.random.default_rng(15)
+    x = rng.normal(size=6)
+    f = _check(partial_sum, [x, 0.1], (0,))
+    assert "rolled: while its condition holds (the trip count read at run time), carrying err, i, s" in f.graph
+    assert "dx[" in f.source  # the adjoint of x[i] added at the counter

@@ -112,13 +112,19 @@ def _trip(bounds: tuple) -> tuple[sp.Expr, sp.Expr]:
     return start, count
 
 
-def _carried_node(name: str, value: Any):
+class _Promote(Exception):
+    """A while loop's counter started as an int and became a float in the body: traced again as a float."""
+
+
+def _carried_node(name: str, value: Any, counters: bool = False):
     if value is UNBOUND:
         raise _NoRoll(f"{name} is not bound when the loop starts")
     if isinstance(value, Tracer):
         return value.checked()
     if isinstance(value, Size):
         return as_node(value)
+    if counters and isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return scalar(sp.Integer(int(value)), "int64")  # (a while loop's counter: it may index, xs[i])
     if isinstance(value, (numbers.Real, np.number)) and not isinstance(value, (bool, np.bool_)):
         return scalar(float(value))
     raise _NoRoll(f"{name} is a {type(value).__name__}, not an array or a number")
@@ -151,8 +157,9 @@ def _condition(value: Any) -> Any:
     return value
 
 
-def _trace_body(tr, body: Callable, carried: tuple, names: tuple, target: str, start, count, origin, cond=None):
-    inits = [_carried_node(n, v) for n, v in zip(names, carried)]
+def _trace_body(tr, body: Callable, carried: tuple, names: tuple, target: str, start, count, origin, cond=None,
+                floats: frozenset = frozenset()):
+    inits = [_carried_node(n, v, cond is not None and n not in floats) for n, v in zip(names, carried)]
     every = tuple(names)
     if cond is not None:  # a while loop carries its condition: evaluated first on the initial values
         inits.append(_condition(cond(*[Tracer(i) for i in inits])).checked())
@@ -181,6 +188,8 @@ def _trace_body(tr, body: Callable, carried: tuple, names: tuple, target: str, s
                 tr.unify(a, b)
         except Exception:
             raise _NoRoll(f"{name} changes shape in the body ({inp.shape} -> {node.shape})") from None
+        if cond is not None and inp.dtype == "int64" and node.dtype == "float64" and name in names:
+            raise _Promote(name)
         if node.dtype != inp.dtype:
             raise _NoRoll(f"{name} changes dtype in the body ({inp.dtype} -> {node.dtype})")
         updates.append(node)
@@ -234,7 +243,14 @@ def roll(key: Any, *args: Any) -> Any:
     try:
         if bounds[:1] == ("while",):
             start, count = sp.Integer(0), sp.Dummy("n_iter", integer=True, nonnegative=True)
-            result = _trace_body(tr, body, carried, names, target, start, count, origin, cond=bounds[1])
+            floats: frozenset = frozenset()
+            while True:  # (an int that becomes a float in the body is carried as a float)
+                try:
+                    result = _trace_body(tr, body, carried, names, target, start, count, origin, bounds[1], floats)
+                    break
+                except _Promote as promoted:
+                    _restore(tr, saved)
+                    floats |= {promoted.args[0]}
         else:
             start, count = _trip(bounds)
             result = _trace_body(tr, body, carried, names, target, start, count, origin)
