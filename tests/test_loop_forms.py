@@ -355,3 +355,19 @@ def test_a_while_loops_int_counter_indexes_and_one_that_becomes_a_float_is_carri
     f = _check(partial_sum, [x, 0.1], (0,))
     assert "rolled: while its condition holds (the trip count read at run time), carrying err, i, s" in f.graph
     assert "dx[" in f.source  # the adjoint of x[i] added at the counter
+
+
+def positive_prefix(x):  # `and` guards an index: Python skips x[i] once i reaches the end
+    i = 0
+    s = 0.0
+    while i < x.shape[0] and x[i] > 0:
+        s = s + x[i] ** 2
+        i += 1
+    return s
+
+
+def test_an_index_guarded_by_and_in_the_condition_unrolls():
+    x = np.array([0.5, 0.2, 0.3])  # all positive: the rolled condition would read x[3]
+    g = symdiff.grad(positive_prefix)
+    np.testing.assert_allclose(g(x), 2 * x)
+    assert "unrolled: an operand of and/or in its condition indexes an array" in g.graph

@@ -135,6 +135,10 @@ def _reversed(loop: ast.For, k: int, used: set[str]) -> Form:
 
 def while_form(loop: ast.While, used: set[str]) -> Form | str:
     """A ``while`` loop as a :class:`Form` whose bound the helper takes from its condition."""
+    for node in ast.walk(loop.test):  # (the rolled condition evaluates every operand of and/or)
+        if isinstance(node, ast.BoolOp) and any(isinstance(n, ast.Subscript) for v in node.values[1:]
+                                                 for n in ast.walk(v)):
+            return "an operand of and/or in its condition indexes an array, which Python may skip (short circuit)"
     return Form(_fresh(used), [], test=_test(loop.test))
 
 
