@@ -13,8 +13,11 @@ the original loop as the fallback::
         return (h, loss)
     (h, loss) = ROLL(0, (x.shape[0],), _loop_body_0, _loop_plain_0, (h, loss), ('h', 'loss'))
 
-The carried variables are those the body assigns and that are bound before the loop or read after
-it. The rewritten code keeps the file name and line numbers (tracebacks and ``# Grad of:`` lines
+Loops over rows, ``enumerate``, ``zip`` and ``reversed(range(...))`` are first put in this form
+(:mod:`symdiff.trace.loop_forms`); a ``while`` loop also gets its condition as a function of the carried
+variables (``_loop_cond_0``), passed as the bounds ``("while", _loop_cond_0)``. A loop in a rewritten
+body is rewritten too (a nested loop). The carried variables are those the body assigns and that are
+bound before the loop or read after it (or, in a while loop, read by its condition). The rewritten code keeps the file name and line numbers (tracebacks and ``# Grad of:`` lines
 point at the user's lines) and the function's closure cells; :func:`rolled_code` returns it, or None
 with the reasons when no loop qualifies.
 """

@@ -2,7 +2,10 @@
 of a traced integer index and of fresh traced carried values, becomes one ``loop`` node
 (:mod:`symdiff.ir.primitives.loop`), so the graph, the compile time and the module stay the same
 size whatever the trip count. :mod:`symdiff.trace.loop_source` finds the loops and rewrites them into
-calls of :data:`ROLL`; :func:`rolling` installs that code while a function is traced.
+calls of :data:`ROLL`; :func:`rolling` installs that code while a function is traced, in the function
+and in the user's functions it calls by name. A ``while`` loop's body is traced the same way, with its
+condition carried as a boolean (evaluated on the initial values, then on each iteration's new ones): the
+loop node runs while it holds, and its trip count is a symbol of its own, known when the code runs.
 
 When the body cannot be rolled (it branches on a traced value, draws random numbers, changes a carried
 value's shape or kind, or raises), the trace is put back as it was before the attempt and the
