@@ -219,6 +219,8 @@ def test_a_fixed_point_iteration_rolls_and_its_gradient_is_that_of_the_iteration
     assert "while running:" in _loops(f.source)
     assert "for t in range(n_iter - 1, -1, -1):" in _loops(f.source)
     assert _trips(a, x0, 1e-10) > 10
+    v = np.random.default_rng(0).normal(size=4)  # (the direction _check's central differences take)
+    assert _trips(a + 1e-6 * v, x0, 1e-10) == _trips(a - 1e-6 * v, x0, 1e-10) == _trips(a, x0, 1e-10)
     # the same module for another trip count: the gradient of the iterations run, a polynomial in a for
     # a few iterations (closed form: x1 = cos(0) = 1, x2 = cos(a), the loss sum(cos(a)**2))
     tol = 0.5  # exactly one iteration runs after the first map (|cos(a) - 1| < 0.2 < tol < 1)
