@@ -17,9 +17,10 @@ Loops over rows, ``enumerate``, ``zip`` and ``reversed(range(...))`` are first p
 (:mod:`symdiff.trace.loop_forms`); a ``while`` loop also gets its condition as a function of the carried
 variables (``_loop_cond_0``), passed as the bounds ``("while", _loop_cond_0)``. A loop in a rewritten
 body is rewritten too (a nested loop). The carried variables are those the body assigns and that are
-bound before the loop or read after it (or, in a while loop, read by its condition). The rewritten code keeps the file name and line numbers (tracebacks and ``# Grad of:`` lines
-point at the user's lines) and the function's closure cells; :func:`rolled_code` returns it, or None
-with the reasons when no loop qualifies.
+bound before the loop or read after it (or, in a while loop, read by its condition). The rewritten code
+keeps the file name and line numbers (tracebacks and ``# Grad of:`` lines point at the user's lines) and
+the function's closure cells; :func:`rolled_code` returns it, or None with the reasons when no loop
+qualifies.
 """
 from __future__ import annotations
 
