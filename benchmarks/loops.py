@@ -336,8 +336,8 @@ def main() -> None:
     t = r["times"]
     jax = f"{t[2] * 1e3:.2f} | {r['jax_compile']:.2f}" if len(t) > 2 else "- | -"
     print(f"| {r['T']} | {r['compile']:.2f} | {r['lines']} | {t[0] * 1e3:.2f} | {t[1] * 1e3:.2f} | {jax} |")
-    print("\nFixed point x <- 0.9 x + 0.05 cos(x) + a / 10 of 64 elements, while np.max(np.abs(x_new - x)) > tol, N iterations; "
-          "gradient w.r.t. a\n")
+    print("\nFixed point x <- 0.9 x + 0.05 cos(x) + a / 10 of 64 elements, while np.max(np.abs(x_new - x)) > tol, "
+          "N iterations; gradient w.r.t. a\n")
     print("| N | compile s | module lines | symdiff ms | autograd ms | unrolled compile s | unrolled lines |")
     print("|---|---|---|---|---|---|---|")
     for r in fixed_point_rows([10, 50] if opts.quick else [10, 50, 200], repeats):
