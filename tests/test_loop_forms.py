@@ -373,3 +373,17 @@ def test_an_index_guarded_by_and_in_the_condition_unrolls():
     g = symdiff.grad(positive_prefix)
     np.testing.assert_allclose(g(x), 2 * x)
     assert "unrolled: an operand of and/or in its condition indexes an array" in g.graph
+
+
+def test_the_array_api_backend_unrolls_loops_and_says_why():
+    pytest.importorskip("array_api_compat")
+    rng = np.random.default_rng(16)
+    a, x0 = rng.uniform(0.3, 0.6, size=3), np.zeros(3)
+    g = symdiff.grad(fixed_point, wrt="a", backend="array_api")
+    expected = autograd.grad(_on_autograd(fixed_point))(a, x0, 1e-8)
+    np.testing.assert_allclose(g(a, x0, 1e-8), expected, rtol=1e-9)
+    assert "unrolled: this backend does not print rolled loops" in g.graph
+    xs = rng.normal(size=(5, 3))
+    r = symdiff.grad(over_rows, wrt=(0, 1), backend="array_api")
+    for got, want in zip(r(0.7, xs), autograd.grad(_on_autograd(over_rows), argnum=(0, 1))(0.7, xs)):
+        np.testing.assert_allclose(got, want, rtol=1e-9)
