@@ -14,7 +14,7 @@ write them, so no loop of the frontend is involved):
 - ``sum``: a sum of N terms ``s = s + np.sin(x * c_i)``;
 - ``sin``: N chained ``np.sin``;
 - ``while``: a fixed-point iteration ``while np.max(np.abs(x_new - x)) > tol:`` with N iterations (the
-  decorator follows the actual values; the sizes of this row are iteration counts).
+  sizes of this row are iteration counts; the loop rolls, so the module is the same for every N).
 
 A size is skipped (printed as such) once the previous size of its row took longer than the time budget
 divided by the growth in size, or failed. Each row ends with a least-squares fit of the growth exponent

@@ -177,7 +177,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
                         has_aux, values, known, public, tree, backends.entry(*backend), (command, annotate),
-                        tuple(counters))
+                        tuple(counters), backends.BACKENDS[backend[0]].loops)
     except RecursionError as exc:  # (the user's own recursion is reported by _user_failure, at its line)
         raise UnsupportedError(f"{name} is too deep for symdiff to compile ({exc}, {_deepest(exc)}): its graph nests "
                                "deeper than Python's recursion limit; split it into smaller functions, or raise "
@@ -195,13 +195,15 @@ def loop_notes(tr, kind: str) -> None:
 
 
 def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = False, values=None,
-           tree: TreeWrt | None = None) -> Path:
+           tree: TreeWrt | None = None, loops: bool = True) -> Path:
     """Stage 1: one path of the program (the branches on traced values decided by ``outcomes``, then
     by ``values`` if given, else True): its output, input nodes and branch conditions, sizes unified."""
     tr = Trace(outcomes)
     tr.roll_loops = kind in ROLLED_KINDS  # forward mode does not go through rolled loops: unrolled
     tr.unrolled_because = None if tr.roll_loops else \
         f"{kind} needs forward mode, which does not go through rolled loops"
+    if tr.roll_loops and not loops:  # (the backend prints no rolled loop)
+        tr.roll_loops, tr.unrolled_because = False, "this backend does not print rolled loops"
     path = Path(outcomes)
     try:
         with stage("trace"):
@@ -266,12 +268,12 @@ def _trace_path(fn, specs, name, kind, tr, has_aux, values, tree=None):
 
 
 def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, known, public, tree,
-             module_source, options, counters=()) -> Compiled:
-    run = lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux, tree=tree)  # noqa: E731
+             module_source, options, counters=(), loops: bool = True) -> Compiled:
+    run = lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux, tree=tree, loops=loops)  # noqa: E731
     if values is None:
         paths = explore(run)
     else:
-        paths = guided(run, lambda: _trace(fn, specs, name, kind, (), has_aux, values, tree), known)
+        paths = guided(run, lambda: _trace(fn, specs, name, kind, (), has_aux, values, tree, loops), known)
     if counters:
         why = counter_uses(paths, counters)
         if why is not None:

@@ -55,6 +55,7 @@ def with_aux(x):
 def loopy(x):
     while x.sum() > 0:
         x = x - 1.0
+        x[0] = 0.5 * x[0]  # (an assignment into an array: the loop does not roll)
     return np.sum(x)
 
 

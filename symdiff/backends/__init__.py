@@ -25,13 +25,14 @@ class Backend(NamedTuple):
     options: tuple[tuple[str, Any], ...] = ()  #: options this name implies (numba-parallel: parallel=True)
     accepts: tuple[str, ...] = ()  #: the options ``backend_options`` may set
     extra: str | None = None  #: the extra installing ``requires``, where its name differs
+    loops: bool = True  #: whether it prints rolled loops (if not, the trace unrolls them)
 
 
 BACKENDS: dict[str, Backend] = {
     "numpy": Backend("numpy.module", "module_source"),
     "numba": Backend("numba.module", "module_source", "numba", accepts=("parallel",)),
     "numba-parallel": Backend("numba.module", "module_source", "numba", (("parallel", True),), ("parallel",)),
-    "array_api": Backend("array_api.module", "module_source", "array_api_compat", extra="array-api"),
+    "array_api": Backend("array_api.module", "module_source", "array_api_compat", extra="array-api", loops=False),
 }
 
 

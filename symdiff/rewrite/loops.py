@@ -76,7 +76,7 @@ def _pruned(loop: Node, used: set[int]) -> tuple[LoopBody, dict[int, int], list[
     k = body.carry_count
     deps = _depends(body)
     outputs = list(body.graph.outputs)
-    keep = {j for j in range(len(outputs)) if j in used}
+    keep = {j for j in range(len(outputs)) if j in used or j == body.until}  # (a while loop's condition)
     todo = list(keep)
     while todo:  # a carried value is needed if read after the loop or by a needed result
         for c in deps.get(id(outputs[todo.pop()]), set()):
@@ -98,7 +98,7 @@ def _pruned(loop: Node, used: set[int]) -> tuple[LoopBody, dict[int, int], list[
     invariants = [i for i, n in enumerate(body.invariants) if id(n) in reachable]
     inputs = (body.index, *(body.carried[j] for j in carried), *(body.invariants[i] for i in invariants))
     new_body = LoopBody(Graph(inputs, tuple(new_outputs)), len(carried), body.start, body.count, body.reverse,
-                        body.origin, body.base)
+                        body.origin, body.base, None if body.until is None else carried.index(body.until))
     where = {j: kept.index(first.get(id(outputs[j]), j) if j >= k else j) for j in range(len(outputs))
              if (first.get(id(outputs[j]), j) if j >= k else j) in keep}
     return new_body, where, carried + [k + i for i in invariants]

@@ -13,10 +13,14 @@ the original loop as the fallback::
         return (h, loss)
     (h, loss) = ROLL(0, (x.shape[0],), _loop_body_0, _loop_plain_0, (h, loss), ('h', 'loss'))
 
-The carried variables are those the body assigns and that are bound before the loop or read after
-it. The rewritten code keeps the file name and line numbers (tracebacks and ``# Grad of:`` lines
-point at the user's lines) and the function's closure cells; :func:`rolled_code` returns it, or None
-with the reasons when no loop qualifies.
+Loops over rows, ``enumerate``, ``zip`` and ``reversed(range(...))`` are first put in this form
+(:mod:`symdiff.trace.loop_forms`); a ``while`` loop also gets its condition as a function of the carried
+variables (``_loop_cond_0``), passed as the bounds ``("while", _loop_cond_0)``. A loop in a rewritten
+body is rewritten too (a nested loop). The carried variables are those the body assigns and that are
+bound before the loop or read after it (or, in a while loop, read by its condition). The rewritten code
+keeps the file name and line numbers (tracebacks and ``# Grad of:`` lines point at the user's lines) and
+the function's closure cells; :func:`rolled_code` returns it, or None with the reasons when no loop
+qualifies.
 """
 from __future__ import annotations
 
@@ -31,8 +35,7 @@ import types
 import warnings
 from typing import Any
 
-#: Placeholder constant replaced by the helper in the compiled code's constants.
-MARK = "__symdiff_roll__"
+from .loop_forms import MARK, call as _call, form, while_form
 _METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "update", "add", "setdefault", "discard",
             "sort", "reverse", "popitem", "fill", "resize", "put", "itemset"}
 _CACHE: dict[Any, tuple[Any, list[str]]] = {}
@@ -44,14 +47,8 @@ def _names(node: ast.AST, ctx: type) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
 
 
-def _why_not(loop: ast.For) -> str | None:
+def _why_not(loop: ast.For | ast.While) -> str | None:
     """Why this loop cannot be rolled (None: it may be)."""
-    it = loop.iter
-    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
-            and 1 <= len(it.args) <= 3 and not it.keywords):
-        return "it does not iterate over range(...)"
-    if not isinstance(loop.target, ast.Name):
-        return "its target is not a single name"
     if loop.orelse:
         return "it has an else clause"
     for node in ast.walk(ast.Module(body=loop.body, type_ignores=[])):
@@ -67,7 +64,7 @@ def _why_not(loop: ast.For) -> str | None:
             return "the body assigns into an array or attribute"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _METHODS:
             return f"the body calls .{node.func.attr}() (changes a list or array in place)"
-        if isinstance(node, (ast.Try, ast.With, ast.AsyncWith, ast.AsyncFor, ast.While)):
+        if isinstance(node, (ast.Try, ast.With, ast.AsyncWith, ast.AsyncFor)):
             return f"the body has a {type(node).__name__.lower()} statement"
     return None
 
@@ -78,7 +75,7 @@ def _loops(stmts: list[ast.stmt]):
     for stmt in stmts:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
-        if isinstance(stmt, ast.For):
+        if isinstance(stmt, (ast.For, ast.While)):
             yield stmt, stmts
             continue
         for field in ("body", "orelse", "finalbody"):
@@ -95,19 +92,8 @@ def _typed(fdef: ast.FunctionDef) -> ast.FunctionDef:
     return fdef
 
 
-def _call(*args: ast.expr) -> ast.Call:
-    return ast.Call(func=ast.Constant(MARK), args=list(args), keywords=[])
-
-
 def _tuple(names: list[str], ctx) -> ast.Tuple:
     return ast.Tuple(elts=[ast.Name(id=n, ctx=ctx()) for n in names], ctx=ctx())
-
-
-def _bound(arg: ast.expr) -> ast.expr:
-    """``len(xs)`` as a bound: asked of the helper, which keeps an array's length symbolic."""
-    if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name) and arg.func.id == "len" and len(arg.args) == 1:
-        return _call(ast.Constant("len"), arg.args[0])
-    return arg
 
 
 _BLOCKS = ("body", "orelse", "finalbody")
@@ -194,46 +180,59 @@ def _bound_before(func: ast.FunctionDef, path: list, name: str) -> bool:
     return False
 
 
-def _rewrite(func: ast.FunctionDef, loop: ast.For, stmts: list, k: int) -> str | None:
+def _rewrite(func: ast.FunctionDef, loop: ast.For, stmts: list, k: int, used: set[str]) -> str | ast.FunctionDef:
+    """Rewrite ``loop`` in place (returning the body's new function), or say why it stays as written."""
+    shape = while_form(loop, used) if isinstance(loop, ast.While) else form(loop, k, used)
+    if isinstance(shape, str):
+        return shape
     path = _path(func.body, loop)
-    target = loop.target.id
     if path is None:
         return "it is not where the function's statements are"
-    if _live_after(path, loop, target):
-        return f"the loop variable {target!r} is read after the loop"
+    for target in sorted(shape.targets):
+        if _live_after(path, loop, target):
+            return f"the loop variable {target!r} is read after the loop"
+    body = [*shape.prefix, *loop.body]
     assigned = set()
-    for stmt in loop.body:
+    for stmt in body:
         assigned |= _names(stmt, ast.Store)
-    assigned.discard(target)
-    carried = sorted(n for n in assigned if _first_use(loop.body, n) == "load" or _live_after(path, loop, n))
+    assigned.discard(shape.index)
+    tested = _loads(shape.test) if shape.test is not None else set()  # (a while loop's condition reads them first)
+    carried = sorted(n for n in assigned if n in tested or _first_use(body, n) == "load" or _live_after(path, loop, n))
     unbound = sorted(n for n in carried if not _bound_before(func, path, n))
     if unbound:
         return f"{', '.join(unbound)} is not bound before the loop and is read after it"
     if not carried:
         return "it carries no value from one iteration to the next"
     body_name, plain_name = f"_loop_body_{k}", f"_loop_plain_{k}"
-    args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=n) for n in [target, *carried]], vararg=None,
+    args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=n) for n in [shape.index, *carried]], vararg=None,
                          kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
     plain_args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=n) for n in carried], vararg=None,
                                kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
     ret = ast.Return(value=_tuple(carried, ast.Load))
-    body_def = ast.FunctionDef(name=body_name, args=args, body=[*loop.body, ret], decorator_list=[], returns=None)
+    body_def = ast.FunctionDef(name=body_name, args=args, body=[*body, ret], decorator_list=[], returns=None)
     plain_def = ast.FunctionDef(name=plain_name, args=plain_args,
-                                body=[loop, ast.Return(value=_tuple(carried, ast.Load))],
+                                body=[shape.plain or loop, ast.Return(value=_tuple(carried, ast.Load))],
                                 decorator_list=[], returns=None)
-    bounds = ast.Tuple(elts=[_bound(a) for a in loop.iter.args], ctx=ast.Load())
+    conds = []
+    if shape.test is not None:  # the condition, a function of the carried values
+        cond_name = f"_loop_cond_{k}"
+        conds = [_typed(ast.FunctionDef(name=cond_name, args=plain_args, body=[ast.Return(value=shape.test)],
+                                        decorator_list=[], returns=None))]
+        shape.bounds = [ast.Constant("while"), ast.Name(id=cond_name, ctx=ast.Load())]
+    bounds = ast.Tuple(elts=shape.bounds, ctx=ast.Load())
     values = _call(ast.Constant("bound"), ast.Call(func=ast.Name(id="locals", ctx=ast.Load()), args=[], keywords=[]),
                    ast.Constant(tuple(carried)))  # (unbound ones: a marker, and the loop runs as written)
     call = _call(ast.Constant(k), bounds, ast.Name(id=body_name, ctx=ast.Load()),
-                 ast.Name(id=plain_name, ctx=ast.Load()), values, ast.Constant(tuple(carried)), ast.Constant(target))
+                 ast.Name(id=plain_name, ctx=ast.Load()), values, ast.Constant(tuple(carried)),
+                 ast.Constant(shape.index))
     assign = ast.Assign(targets=[_tuple(carried, ast.Store)], value=call)
-    new = [_typed(body_def), _typed(plain_def), assign]
+    new = [*shape.before, *conds, _typed(body_def), _typed(plain_def), assign]
     for node in new:
         ast.copy_location(node, loop)
         ast.fix_missing_locations(node)
     at = next(i for i, s in enumerate(stmts) if s is loop)
     stmts[at:at + 1] = new
-    return None
+    return body_def
 
 
 def rolled_code(func: types.FunctionType) -> tuple[types.CodeType | None, list[str], list[int]]:
@@ -263,16 +262,19 @@ def _rolled_code(func):
     if any(isinstance(n, (ast.Global, ast.Nonlocal)) for n in ast.walk(fdef)):
         return None, [], []
     notes, lines, k = [], [], 0
-    todo = list(_loops(fdef.body))
+    used = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)} | {a.arg for a in ast.walk(fdef)
+                                                                        if isinstance(a, ast.arg)}
+    todo = [(loop, stmts, fdef) for loop, stmts in _loops(fdef.body)]
     while todo:
-        loop, stmts = todo.pop(0)
-        reason = _why_not(loop) or _rewrite(fdef, loop, stmts, k)
-        if reason is None:
+        loop, stmts, func = todo.pop(0)
+        done = _why_not(loop) or _rewrite(func, loop, stmts, k, used)
+        if isinstance(done, ast.FunctionDef):  # rolled; a loop in its body may roll inside it
             lines.append(loop.lineno)
             k += 1
+            todo[:0] = [(inner, block, done) for inner, block in _loops(done.body)]
             continue
-        notes.append(f"loop at {where}:{loop.lineno} unrolled: {reason}")
-        todo[:0] = list(_loops(loop.body))  # a loop inside it may still be rolled
+        notes.append(f"loop at {where}:{loop.lineno} unrolled: {done}")
+        todo[:0] = [(inner, block, func) for inner, block in _loops(loop.body)]  # a loop inside may still roll
     if not k:
         return None, notes, []
     fdef.decorator_list = []

@@ -22,7 +22,7 @@ import numpy as np
 FEATURES = ("fancy_index", "index_update", "branch", "has_aux", "math", "scipy_special", "np_array_list", "pytree")
 
 CATEGORIES = ("losses", "layers", "physics", "statistics", "geometry", "finance", "control_flow", "numerics",
-              "containers", "masks", "models")
+              "containers", "masks", "models", "loops")
 
 Maker = Callable[[np.random.Generator], Any]
 

@@ -183,6 +183,8 @@ class NodePrinter:
                 if s not in self.size_names:
                     self.size_names[s] = self.namer.fresh(s.name)
                 out[s] = self.size_names[s]
+            elif s in self.size_names:  # (bound by the printed code itself: a while loop's trip count)
+                out[s] = self.size_names[s]
         return out
 
     # ---- the body ----
@@ -329,7 +331,8 @@ class NodePrinter:
                 code = label
             final.append(code if cast is None else self.cast(code, cast))
         sizes = [f"{name} = {self.size_bindings[s]}"
-                 for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1]) if s not in self.runtime]
+                 for s, name in sorted(self.size_names.items(), key=lambda kv: kv[1])
+                 if s not in self.runtime and s in self.size_bindings]
         return sizes + lines + [returns.format(*final)]
 
 

@@ -169,6 +169,8 @@ class ExprPrinter(NumPyPrinter):
             raise ValueError(f"symdiff printer: no code for symbol {expr}")
         return code
 
+    _print_Dummy = _print_Symbol  # (a while loop's trip count)
+
     def parenthesize(self, item, level, strict=False) -> str:
         if isinstance(item, sp.Symbol) and item in self.symbol_code:
             code = self.symbol_code[item]

@@ -44,6 +44,7 @@ class LoopBody:
     reverse: bool = False
     origin: Origin | None = None
     base: "LoopBody | None" = None  # a forward loop storing residuals: the loop it extends
+    until: int | None = None  # a while loop: the carried boolean it runs while (count: a symbol bound by it)
 
     @property
     def index(self) -> Node:
@@ -71,7 +72,8 @@ class LoopBody:
 
     def with_outputs(self, outputs: Sequence[Node], **changes: Any) -> "LoopBody":
         fields = dict(graph=Graph(self.graph.inputs, tuple(outputs)), carry_count=self.carry_count, start=self.start,
-                      count=self.count, reverse=self.reverse, origin=self.origin, base=self.base)
+                      count=self.count, reverse=self.reverse, origin=self.origin, base=self.base,
+                      until=self.until)
         fields.update(changes)
         return LoopBody(**fields)
 
@@ -80,7 +82,8 @@ class LoopBody:
         inputs, outputs = list(self.graph.inputs), list(self.graph.outputs)
         done = trace.finish(inputs + outputs)
         return LoopBody(Graph(tuple(done[:len(inputs)]), tuple(done[len(inputs):])), self.carry_count,
-                        trace.resolve(self.start), trace.resolve(self.count), self.reverse, self.origin, self.base)
+                        trace.resolve(self.start), trace.resolve(self.count), self.reverse, self.origin, self.base,
+                        self.until)
 
     def __repr__(self) -> str:
         return f"<body of {len(self.graph.nodes())} nodes>"
@@ -88,11 +91,13 @@ class LoopBody:
 
 def make_loop(index: Node, carried: Sequence[Node], inits: Sequence[Node], updates: Sequence[Node],
               stored: Sequence[Node], start, count, reverse: bool = False, origin: Origin | None = None,
-              base: LoopBody | None = None, names: Sequence[str] = ()) -> Node:
+              base: LoopBody | None = None, names: Sequence[str] = (), until: int | None = None) -> Node:
     """The loop node running ``updates`` (functions of ``index``, the ``carried`` placeholders and any
     other node) from ``inits``. Every node the body reads that depends on neither the index nor a
     carried value (``W``, ``x``, ``W.T``, constants) is computed once, outside: it becomes an
-    invariant input of the loop. ``names``: the carried variables' names, given to their new values."""
+    invariant input of the loop. ``names``: the carried variables' names, given to their new values.
+    ``until``: a while loop, which runs while the carried boolean at that position holds (``count`` is
+    then a symbol of its own: the number of iterations it ran, bound by the loop at run time)."""
     own = {id(index)} | {id(c) for c in carried}
     outputs = list(updates) + list(stored)
     outer = invariant_inputs(outputs, own)
@@ -110,7 +115,7 @@ def make_loop(index: Node, carried: Sequence[Node], inits: Sequence[Node], updat
         return replace(node, name=name) if name else node
     new = rebuild(outputs, fn)
     graph = Graph((index, *carried, *inner_nodes), tuple(new))
-    body = LoopBody(graph, len(carried), sp.sympify(start), sp.sympify(count), reverse, origin, base)
+    body = LoopBody(graph, len(carried), sp.sympify(start), sp.sympify(count), reverse, origin, base, until)
     return Node("loop", (*inits, *outer), (), params=(("body", body),), origin=origin)
 
 

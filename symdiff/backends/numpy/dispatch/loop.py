@@ -169,11 +169,14 @@ def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
         code = p.code[id(s)]
         stacks.append((id(s), p.namer.fresh(f"{code}s" if code.isidentifier() else None)))
     stacks = [dict(stacks)[id(s)] for s in stored]
+    running = body.until is not None and not body.reverse  # a while loop: its stacks grow
     for s, name in zip(stored, stacks):
         rows = body.count + 1 if id(s) in carried else body.count  # (the final value in the last row)
-        lines.append(f"{name} = np.empty({p.shape((rows, *s.shape))}, dtype=np.{s.dtype})")
-    top = [f"{stacks[s]}[{at}] = {p.code[id(n)]}" for s, n in enumerate(stored) if id(n) in carried]
-    end = [f"{stacks[s]}[{at}] = {p.code[id(n)]}" for s, n in enumerate(stored) if id(n) not in carried]
+        empty = "[]" if running else f"np.empty({p.shape((rows, *s.shape))}, dtype=np.{s.dtype})"
+        lines.append(f"{name} = {empty}")
+    put = "{0}.append({2})" if running else "{0}[{1}] = {2}"
+    top = [put.format(stacks[s], at, p.code[id(n)]) for s, n in enumerate(stored) if id(n) in carried]
+    end = [put.format(stacks[s], at, p.code[id(n)]) for s, n in enumerate(stored) if id(n) not in carried]
     for j, chain in chains.items():
         for a in chain or ():
             end.append(f"{names[j]}[{p.code[id(a.inputs[2])]}] += {p.code[id(a.inputs[1])]}")
@@ -181,13 +184,30 @@ def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
                if chains[j] is None and id(u) not in forced and p.code[id(u)] != names[j]]
     if pending:
         end.append(f"{', '.join(v for v, _ in pending)} = {', '.join(c for _, c in pending)}")
-    block = top + inner + end or ["pass"]
-    lines.append(f"for {index} in {_range(body, p)}:")
-    lines.extend("    " + line for line in block)
-    lines.extend(f"{stacks[s]}[{p.size(body.count)}] = {carried[id(n)]}"
-                 for s, n in enumerate(stored) if id(n) in carried)
+    if running:
+        lines.extend(_while(body, p, index, names, stacks, top + inner + end, stored, carried))
+    else:
+        block = top + inner + end or ["pass"]
+        lines.append(f"for {index} in {_range(body, p)}:")
+        lines.extend("    " + line for line in block)
+        lines.extend(f"{stacks[s]}[{p.size(body.count)}] = {carried[id(n)]}"
+                     for s, n in enumerate(stored) if id(n) in carried)
     p.__dict__.setdefault("free_indices", set()).add(index)
     p.__dict__.setdefault("loop_names", {})[id(node)] = names + stacks
+    return lines
+
+
+def _while(body, p, index: str, names: list[str], stacks: list[str], block: list[str], stored, carried) -> list[str]:
+    """A while loop: it counts its iterations into the trip count (the symbol ``body.count``, which the
+    reverse loop runs over) and appends to its stacks, made arrays after it."""
+    lines = [f"{index} = 0", f"while {names[body.until]}:", *("    " + line for line in block), f"    {index} += 1"]
+    count = p.size_names[body.count] = p.namer.fresh("n_iter")
+    lines.append(f"{count} = {index}")
+    for s, n in enumerate(stored):
+        if id(n) in carried:
+            lines.append(f"{stacks[s]}.append({carried[id(n)]})")
+        rows = body.count + 1 if id(n) in carried else body.count
+        lines.append(f"{stacks[s]} = np.array({stacks[s]}, dtype=np.{n.dtype}).reshape({p.shape((rows, *n.shape))})")
     return lines
 
 
