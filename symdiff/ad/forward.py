@@ -28,6 +28,7 @@ from ..ir.shapes import Shape, as_shape, size_of
 from . import linalg_rules  # noqa: F401  (registers the rules of products and einsum)
 from .backward import gradients
 from .jvp_rules import JVP_RULES, _jvp_linear_fallback, _zeros, tangent_name
+from .loop_jvp import loop_jvp, loop_out_jvp
 from .structure import Banded, dense_all, jvp_banded, seed, tangent_shape
 
 
@@ -56,7 +57,11 @@ def jvp_nodes(outputs: Sequence[Node], seeds: dict[int, Node], batch_shape: Sequ
                                      f"not {node.shape + batch}") from None
         elif node.inputs and node.dtype != "bool":
             ts = [tangents[id(i)] for i in node.inputs]
-            if any(x is not None for x in ts):
+            if node.op == "loop":  # several results: their tangents come from one loop (symdiff.ad.loop_jvp)
+                t = loop_jvp(node, dense_all(ts), batch, jvp_nodes) if any(x is not None for x in ts) else None
+            elif node.op == "loop_out":
+                t = loop_out_jvp(node, ts[0])
+            elif any(x is not None for x in ts):
                 t = NotImplemented
                 if any(isinstance(x, Banded) for x in ts):
                     t = jvp_banded(node, ts, batch)

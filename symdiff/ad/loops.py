@@ -8,8 +8,8 @@ again instead. The reverse loop ``for t in range(T - 1, -1, -1)`` carries the ad
 carried values from one iteration to the one before, and accumulates the adjoints of the
 loop-invariant values (``dW += ...``) and of the sequences indexed at ``t`` (``dx[t] += ...``).
 
-Forward mode (Hessians, ``hvp``, ``jvp``, ``jacobian``) does not go through loops: for those kinds
-the trace unrolls them (:data:`ROLLED_KINDS`).
+Forward mode (Hessians, ``hvp``, ``jvp``, ``jacobian``) goes through a loop by a loop carrying the
+tangents (:mod:`symdiff.ad.loop_jvp`), so every kind keeps loops rolled (:data:`ROLLED_KINDS`).
 """
 from __future__ import annotations
 
@@ -52,8 +52,8 @@ def _read_results(outputs: list[Node], body: LoopBody) -> list[Node]:
 
 _FUNCTIONS = (sp.tanh, sp.exp, sp.sin, sp.cos, sp.log, sp.Pow)
 
-#: The kinds of derivative whose trace keeps loops rolled (reverse mode only).
-ROLLED_KINDS = ("grad", "vjp", "elementwise_grad")
+#: The kinds of derivative whose trace keeps loops rolled (all of them: forward mode has a loop's JVP).
+ROLLED_KINDS = ("grad", "vjp", "elementwise_grad", "hessian", "hvp", "jvp", "jacobian")
 
 
 def _numeric(node: Node) -> bool:

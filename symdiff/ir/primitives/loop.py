@@ -27,7 +27,6 @@ from typing import Any, Sequence
 import sympy as sp
 
 from ..graph import Graph, Node, Origin, invariant_inputs, rebuild, with_inputs
-from ...errors import UnsupportedError, where
 from .core import broadcast_to, defprim, input_node, scalar
 from .index import gather
 
@@ -150,14 +149,6 @@ def _jvp_add_at(node: Node, tangents: list, batch) -> Node:
     return add_at(ta, tv, node.inputs[2], node.origin)
 
 
-def _no_jvp(node: Node, tangents: list, batch) -> Node:
-    raise UnsupportedError(f"{where(node.origin)}: forward mode (JVP, Hessians, Jacobians by columns) does not go "
-                           "through a rolled loop; differentiate this loop in reverse mode only (grad, vjp), or "
-                           "take the derivative of the function that holds it, whose loops are then unrolled")
-
-
 def register_jvps(defjvp) -> None:
     """Add this module's JVP rules to :data:`symdiff.ad.forward.JVP_RULES` (called by that module)."""
     defjvp("add_at")(_jvp_add_at)
-    defjvp("loop")(_no_jvp)
-    defjvp("loop_out")(_no_jvp)
