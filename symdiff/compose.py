@@ -23,7 +23,8 @@ from .errors import NonScalarOutputError, ShapeError, SymdiffError, TraceError
 from .ir.graph import Node, rebuild, toposort, with_inputs
 from .trace.dispatch import as_node
 from .ir.primitives import input_node
-from .runtime.signature import caller, direction_names
+from .runtime.signature import caller, direction_names, function_of
+from .trace.loops import rolling
 from .trace.tracer import _here, current_trace
 from .trace.values import Tracer
 
@@ -55,7 +56,8 @@ def compose(t: Any, values: list[Any]) -> Any:
     if evaluate is not None:  # the decorator asks the actual values: of the enclosing trace's conditions
         trace.evaluate = lambda cond: evaluate(splice([cond])[0])
     try:
-        result = caller(t.fn, t.parameters)(*args)
+        with rolling(function_of(t.fn) or t.fn, trace):  # its loops stay rolled as the enclosing trace's do
+            result = caller(t.fn, t.parameters)(*args)
     finally:
         trace.evaluate = evaluate
         trace.decisions[first:] = [(splice([c])[0], o, origin) for c, o, origin in trace.decisions[first:]]

@@ -199,9 +199,8 @@ def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = Fa
     """Stage 1: one path of the program (the branches on traced values decided by ``outcomes``, then
     by ``values`` if given, else True): its output, input nodes and branch conditions, sizes unified."""
     tr = Trace(outcomes)
-    tr.roll_loops = kind in ROLLED_KINDS  # forward mode does not go through rolled loops: unrolled
-    tr.unrolled_because = None if tr.roll_loops else \
-        f"{kind} needs forward mode, which does not go through rolled loops"
+    tr.roll_loops = kind in ROLLED_KINDS  # (every kind: reverse and forward mode go through rolled loops)
+    tr.unrolled_because = None if tr.roll_loops else f"{kind} does not go through rolled loops"
     path = Path(outcomes)
     try:
         with stage("trace"):

@@ -28,7 +28,7 @@ from ..ir.shapes import Shape, as_shape, size_of
 from . import linalg_rules  # noqa: F401  (registers the rules of products and einsum)
 from .backward import gradients
 from .jvp_rules import JVP_RULES, _jvp_linear_fallback, _zeros, tangent_name
-from .loop_jvp import loop_jvp, loop_out_jvp
+from .loop_jvp import LoopTangent, loop_jvp, loop_out_jvp
 from .structure import Banded, dense_all, jvp_banded, seed, tangent_shape
 
 
@@ -57,24 +57,26 @@ def jvp_nodes(outputs: Sequence[Node], seeds: dict[int, Node], batch_shape: Sequ
                                      f"not {node.shape + batch}") from None
         elif node.inputs and node.dtype != "bool":
             ts = [tangents[id(i)] for i in node.inputs]
-            if node.op == "loop":  # several results: their tangents come from one loop (symdiff.ad.loop_jvp)
-                t = loop_jvp(node, dense_all(ts), batch, jvp_nodes) if any(x is not None for x in ts) else None
-            elif node.op == "loop_out":
-                t = loop_out_jvp(node, ts[0])
-            elif any(x is not None for x in ts):
+            if any(x is not None for x in ts):
                 t = NotImplemented
                 if any(isinstance(x, Banded) for x in ts):
                     t = jvp_banded(node, ts, batch)
                     ts = dense_all(ts)
                 if t is NotImplemented:
                     t = JVP_RULES.get(node.op, _jvp_linear_fallback)(node, ts, batch)
-                if t is not None and tangent_shape(t) != node.shape + batch:
+                if isinstance(t, LoopTangent):  # a loop's results: their tangents are its loop_out nodes'
+                    pass
+                elif t is not None and tangent_shape(t) != node.shape + batch:
                     raise ShapeError(f"internal: the JVP rule of {node.op!r} gave shape {tangent_shape(t)}, "
                                      f"expected {node.shape + batch}")
                 if isinstance(t, Node) and node.name and t.name is None and t.inputs and id(t) not in seed_ids:
                     t = replace(t, name=tangent_name(node.name))
         tangents[id(node)] = t
     return dense_all([tangents[id(o)] for o in outputs])
+
+
+JVP_RULES["loop"] = lambda node, tangents, batch: loop_jvp(node, tangents, batch, jvp_nodes)
+JVP_RULES["loop_out"] = lambda node, tangents, batch: loop_out_jvp(node, tangents[0])
 
 
 def identity(shape: Shape, dtype: str = "float64") -> Node:

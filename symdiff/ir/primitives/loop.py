@@ -6,8 +6,9 @@ next values, then the values it stores per iteration (``hs[t] = h``, the residua
 reads). ``loop_out`` nodes project the loop's results: the final carried values, then the stacks
 (shape ``(count, *shape)``; a carried value's: ``count + 1`` rows, the last its final value).
 ``add_at(acc, v, i)`` (``acc[i] += v``) accumulates a sequence's adjoint inside a reverse loop.
-The loop's vjp rule is :mod:`symdiff.ad.loops` (it needs the whole reverse-mode machinery); the
-printed code is :mod:`symdiff.backends.numpy.dispatch.loop`.
+The loop's vjp rule is :mod:`symdiff.ad.loops` (it needs the whole reverse-mode machinery), its JVP
+rule :mod:`symdiff.ad.loop_jvp` (forward mode over the body); the printed code is
+:mod:`symdiff.backends.numpy.dispatch.loop`.
 
 >>> import sympy as sp
 >>> from symdiff.ir.primitives.core import input_node, elementwise
