@@ -17,7 +17,9 @@ import sympy as sp
 
 from ..ir.graph import ARG, Node, rebuild, toposort, with_inputs
 from ..ir.primitives import broadcast_to, elementwise, gather, input_node, scalar
-from ..ir.primitives.loop import LoopBody, add_at, loop_out, make_loop
+from ..errors import UnsupportedError, where
+from ..ir.primitives.loop import LoopBody, add_at, loop_out, make_loop, segment_start
+from .checkpoint import CHECKPOINT
 from ..naming import grad_name
 from .backward import MULTI_VJP, _add, accumulate
 
@@ -68,6 +70,17 @@ def _at_index(node: Node, invariants: dict[int, int]) -> bool:
     """``x[i]`` of an invariant ``x`` at an integer scalar ``i``: its adjoint is added at ``i``."""
     return (node.op == "gather" and id(node.inputs[0]) in invariants and node.param("index") == (("array", 0),)
             and len(node.inputs) == 2 and node.inputs[1].shape == ())
+
+
+def _checkpoint(body: LoopBody, loop: Node) -> int | str | None:
+    """The ``checkpoint=`` setting for this loop's gradient (None: store every step)."""
+    setting = CHECKPOINT.get()
+    if setting is not None and body.stored:
+        raise UnsupportedError(f"{where(loop.origin)}: checkpoint={setting!r} cannot recompute this loop: it already "
+                               "stores values per iteration (the forward loop of a gradient taken inside the "
+                               "function); pass checkpoint=None, or take the inner gradient with a transform "
+                               "outside the function")
+    return setting
 
 
 def loop_vjp(loop: Node, adjoints: dict[int, Node]) -> list[Node | None]:
@@ -141,10 +154,16 @@ def loop_vjp(loop: Node, adjoints: dict[int, Node]) -> list[Node | None]:
     mapping: dict[int, Node] = {id(index): rev_index}
     mapping.update({id(g_in[j]): g0[j] for j in fixed})
     mapping.update({id(inv): o for inv, o in zip(invariants, outer)})
+    checkpoint = _checkpoint(body, loop) if stored else None
     if stored:
-        fwd = Node("loop", loop.inputs, (), params=(("body", body.with_outputs([*body.graph.outputs, *stored],
-                                                                             base=body)),), origin=loop.origin)
-        step = rev_index if body.start == 0 else elementwise(ARG[0] - body.start, (rev_index,), dtype="int64")
+        fwd = Node("loop", loop.inputs, (), params=(("body", body.with_outputs(
+            [*body.graph.outputs, *stored], base=body, checkpoint=checkpoint)),), origin=loop.origin)
+        if checkpoint is not None:  # rows of the segment being walked back (its first index: lo)
+            step = elementwise(ARG[0] - ARG[1], (rev_index, segment_start(body.start)), dtype="int64")
+        elif body.start == 0:
+            step = rev_index
+        else:
+            step = elementwise(ARG[0] - body.start, (rev_index,), dtype="int64")
         after = elementwise(ARG[0] + 1, (step,), dtype="int64")
         stacks = {}
         for s, node in enumerate(stored):
@@ -161,7 +180,7 @@ def loop_vjp(loop: Node, adjoints: dict[int, Node]) -> list[Node | None]:
     a0 = [_zeros(invariants[i]) for i in acc_in]
     origin = loop.origin.as_grad() if loop.origin else None
     back = make_loop(rev_index, [*(g_in[j] for j in moving), *acc_in.values()], [*(g0[j] for j in moving), *a0],
-                     outputs, [], body.start, body.count, reverse=True, origin=origin)
+                     outputs, [], body.start, body.count, reverse=True, origin=origin, checkpoint=checkpoint)
     out: list[Node | None] = [None] * len(loop.inputs)
     for j in fixed:
         out[j] = g0[j]

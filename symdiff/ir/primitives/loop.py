@@ -44,6 +44,9 @@ class LoopBody:
     reverse: bool = False
     origin: Origin | None = None
     base: "LoopBody | None" = None  # a forward loop storing residuals: the loop it extends
+    #: a gradient's loops with ``checkpoint=``: the segment length (an int, or "sqrt" of the trip count);
+    #: the forward loop stores its state every that many steps, the reverse loop recomputes each segment
+    checkpoint: int | str | None = None
 
     @property
     def index(self) -> Node:
@@ -71,7 +74,8 @@ class LoopBody:
 
     def with_outputs(self, outputs: Sequence[Node], **changes: Any) -> "LoopBody":
         fields = dict(graph=Graph(self.graph.inputs, tuple(outputs)), carry_count=self.carry_count, start=self.start,
-                      count=self.count, reverse=self.reverse, origin=self.origin, base=self.base)
+                      count=self.count, reverse=self.reverse, origin=self.origin, base=self.base,
+                      checkpoint=self.checkpoint)
         fields.update(changes)
         return LoopBody(**fields)
 
@@ -80,7 +84,8 @@ class LoopBody:
         inputs, outputs = list(self.graph.inputs), list(self.graph.outputs)
         done = trace.finish(inputs + outputs)
         return LoopBody(Graph(tuple(done[:len(inputs)]), tuple(done[len(inputs):])), self.carry_count,
-                        trace.resolve(self.start), trace.resolve(self.count), self.reverse, self.origin, self.base)
+                        trace.resolve(self.start), trace.resolve(self.count), self.reverse, self.origin, self.base,
+                        self.checkpoint)
 
     def __repr__(self) -> str:
         return f"<body of {len(self.graph.nodes())} nodes>"
@@ -88,7 +93,7 @@ class LoopBody:
 
 def make_loop(index: Node, carried: Sequence[Node], inits: Sequence[Node], updates: Sequence[Node],
               stored: Sequence[Node], start, count, reverse: bool = False, origin: Origin | None = None,
-              base: LoopBody | None = None, names: Sequence[str] = ()) -> Node:
+              base: LoopBody | None = None, names: Sequence[str] = (), checkpoint: int | str | None = None) -> Node:
     """The loop node running ``updates`` (functions of ``index``, the ``carried`` placeholders and any
     other node) from ``inits``. Every node the body reads that depends on neither the index nor a
     carried value (``W``, ``x``, ``W.T``, constants) is computed once, outside: it becomes an
@@ -110,7 +115,7 @@ def make_loop(index: Node, carried: Sequence[Node], inits: Sequence[Node], updat
         return replace(node, name=name) if name else node
     new = rebuild(outputs, fn)
     graph = Graph((index, *carried, *inner_nodes), tuple(new))
-    body = LoopBody(graph, len(carried), sp.sympify(start), sp.sympify(count), reverse, origin, base)
+    body = LoopBody(graph, len(carried), sp.sympify(start), sp.sympify(count), reverse, origin, base, checkpoint)
     return Node("loop", (*inits, *outer), (), params=(("body", body),), origin=origin)
 
 
@@ -127,6 +132,13 @@ def loop_out(loop: Node, k: int, name: str | None = None) -> Node:
                 origin=loop.origin)
 
 
+def segment_start(start) -> Node:
+    """The first index of the rows a reverse loop reads of its forward loop's stacks: ``start`` (the
+    loop's), or with ``checkpoint=`` the first index of the segment being walked back (printed as the
+    segment's ``lo``). A node of its own, so a body reads it as an input, never as a constant."""
+    return Node("segment_start", (), (), params=(("start", sp.sympify(start)),), dtype="int64")
+
+
 def add_at(acc: Node, value: Node, at: Node, origin: Origin | None = None) -> Node:
     """``acc`` with ``value`` added to ``acc[at]`` (``at`` an integer scalar): a sequence's adjoint."""
     return Node("add_at", (acc, value, at), acc.shape, dtype=acc.dtype, origin=origin)
@@ -139,6 +151,7 @@ def _vjp_add_at(g: Node, node: Node) -> list[Node | None]:
 defprim("loop", None)  # several results: reverse mode handles it whole (symdiff.ad.loops)
 defprim("loop_out", None)
 defprim("add_at", _vjp_add_at)
+defprim("segment_start", lambda g, node: [])
 
 
 def _jvp_add_at(node: Node, tangents: list, batch) -> Node:
@@ -153,3 +166,4 @@ def _jvp_add_at(node: Node, tangents: list, batch) -> Node:
 def register_jvps(defjvp) -> None:
     """Add this module's JVP rules to :data:`symdiff.ad.forward.JVP_RULES` (called by that module)."""
     defjvp("add_at")(_jvp_add_at)
+    defjvp("segment_start")(lambda node, tangents, batch: None)
