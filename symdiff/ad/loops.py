@@ -17,7 +17,7 @@ import sympy as sp
 
 from ..ir.graph import ARG, Node, rebuild, toposort, with_inputs
 from ..ir.primitives import broadcast_to, elementwise, gather, input_node, scalar
-from ..errors import UnsupportedError, where
+from ..errors import UnsupportedError, where as _where
 from ..ir.primitives.loop import LoopBody, add_at, loop_out, make_loop, segment_start
 from .checkpoint import CHECKPOINT
 from ..naming import grad_name
@@ -76,7 +76,7 @@ def _checkpoint(body: LoopBody, loop: Node) -> int | str | None:
     """The ``checkpoint=`` setting for this loop's gradient (None: store every step)."""
     setting = CHECKPOINT.get()
     if setting is not None and body.stored:
-        raise UnsupportedError(f"{where(loop.origin)}: checkpoint={setting!r} cannot recompute this loop: it already "
+        raise UnsupportedError(f"{_where(loop.origin)}: checkpoint={setting!r} cannot recompute this loop: it already "
                                "stores values per iteration (the forward loop of a gradient taken inside the "
                                "function); pass checkpoint=None, or take the inner gradient with a transform "
                                "outside the function")
