@@ -94,7 +94,7 @@ def emit_forward(node: Node, p, uses: dict[int, int]) -> list[str]:
         parts.inner[:0] = [f"if {rel} % {k} == 0:"] + [f"    {name}[{rel} // {k}] = {parts.names[j]}"
                                                         for j, name in saved]
     lines += loop_block(parts, _range(p, body), "")
-    p.__dict__.setdefault("checkpoints", {})[id(node)] = (k, saved)
+    p.__dict__.setdefault("checkpoints", {})[id(node)] = (k, saved, parts.names)
     return lines
 
 
@@ -114,7 +114,7 @@ def emit_reverse(node: Node, p, uses: dict[int, int]) -> list[str]:
     if forward is None:  # nothing stored (or no checkpointed forward loop): walked back as usual
         return ([f"{lo} = {p.size(body.start)}"] if lo else []) + emit_loop(node, p, uses)
     fbody: LoopBody = forward.param("body")
-    k, saved = p.checkpoints[id(forward)]
+    k, saved, carried_names = p.checkpoints[id(forward)]
     need = [j for j, _ in saved]
     # the segment's recomputation: a loop over the forward body, its carried values from the checkpoints
     for n in toposort(list(fbody.graph.outputs)):
@@ -132,7 +132,10 @@ def emit_reverse(node: Node, p, uses: dict[int, int]) -> list[str]:
     if lo is None:
         lo = p.namer.fresh("lo")
     hi = p.namer.fresh("hi")
-    parts_r = loop_parts(recompute, p, uses)
+    position = {id(c): j for j, c in enumerate(fbody.carried)}  # (a carried value's stack: hs, as without)
+    names = [p.namer.fresh(f"{carried_names[position[id(s)]]}s") if id(s) in position else None
+             for s in fbody.stored]
+    parts_r = loop_parts(recompute, p, uses, stack_names=names)
     for i in node.inputs[k_in:]:  # the reverse loop reads the segment's stacks
         if i.op == "loop_out" and i.inputs[0] is forward and i.param("k") >= fbody.carry_count:
             p.code[id(i)] = parts_r.stacks[i.param("k") - fbody.carry_count][0]

@@ -78,9 +78,10 @@ class LoopParts:
 
 
 def loop_parts(node: Node, p, uses: dict[int, int], store: bool = True,
-               stack_names: list[str] | None = None) -> LoopParts:
+               stack_names: list[str | None] | None = None) -> LoopParts:
     """The pieces of ``node``'s code; ``store=False``: the stored values are named but not computed (a
-    checkpointed forward loop: its segments recompute them); ``stack_names``: the stacks' names."""
+    checkpointed forward loop: its segments recompute them); ``stack_names``: the stacks' names (None:
+    named after what they hold)."""
     body = node.param("body")
     k = body.carry_count
     graph = body.graph
@@ -129,12 +130,11 @@ def loop_parts(node: Node, p, uses: dict[int, int], store: bool = True,
         p.namer, p.code, p.last_origin = copy.deepcopy(saved[0]), dict(saved[1]), saved[2]
         forced = {}
         inner = p.statements(wanted, {}, forced, carried)
-    if stack_names is None:  # named after what they hold (hs: every h)
-        named = []
-        for s in sorted(stored, key=lambda n: id(n) not in carried):
-            code = p.code.get(id(s)) or s.name or ""
-            named.append((id(s), p.namer.fresh(f"{code}s" if code.isidentifier() else None)))
-        stack_names = [dict(named)[id(s)] for s in stored]
+    stack_names = list(stack_names or [None] * len(stored))
+    for i in sorted(range(len(stored)), key=lambda i: id(stored[i]) not in carried):
+        if stack_names[i] is None:  # named after what they hold (hs: every h)
+            code = p.code.get(id(stored[i])) or stored[i].name or ""
+            stack_names[i] = p.namer.fresh(f"{code}s" if code.isidentifier() else None)
     stacks = [(name, s, id(s) in carried) for s, name in zip(stored, stack_names)]
     stores = [(name, p.code[id(s)], id(s) in carried) for name, s, _ in stacks] if store else []
     tail = []
