@@ -77,6 +77,8 @@ def test_rnn_hessian_keeps_the_loop_rolled(T):
         np.testing.assert_allclose(h(*args), expected, rtol=1e-9, atol=1e-11)
         assert "for t in range(n_x0):" in h.source and "for t in range(n_x0 - 1, -1, -1):" in h.source
         assert "rolled: for t in range(n_x0), carrying h, loss" in h.graph and "unrolled" not in h.graph
+        hessian_loops = _loops(h.source.split("def rnn_hessian")[1])  # the values come from the tangents' loop
+        assert hessian_loops == ["for t in range(n_x0):", "for t in range(n_x0 - 1, -1, -1):"]
 
 
 @pytest.mark.parametrize("T", [3, 10, 50])

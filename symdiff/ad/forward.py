@@ -28,7 +28,7 @@ from ..ir.shapes import Shape, as_shape, size_of
 from . import linalg_rules  # noqa: F401  (registers the rules of products and einsum)
 from .backward import gradients
 from .jvp_rules import JVP_RULES, _jvp_linear_fallback, _zeros, tangent_name
-from .loop_jvp import LoopTangent, loop_jvp, loop_out_jvp
+from .loop_jvp import LoopTangent, loop_jvp, loop_out_jvp, share_loops
 from .structure import Banded, dense_all, jvp_banded, seed, tangent_shape
 
 
@@ -72,7 +72,9 @@ def jvp_nodes(outputs: Sequence[Node], seeds: dict[int, Node], batch_shape: Sequ
                 if isinstance(t, Node) and node.name and t.name is None and t.inputs and id(t) not in seed_ids:
                     t = replace(t, name=tangent_name(node.name))
         tangents[id(node)] = t
-    return dense_all([tangents[id(o)] for o in outputs])
+    result = dense_all([tangents[id(o)] for o in outputs])
+    loops = [(n, t) for n in toposort(list(outputs)) if isinstance(t := tangents.get(id(n)), LoopTangent)]
+    return share_loops(result, loops) if loops else result
 
 
 JVP_RULES["loop"] = lambda node, tangents, batch: loop_jvp(node, tangents, batch, jvp_nodes)

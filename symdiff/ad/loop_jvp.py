@@ -40,10 +40,16 @@ class LoopTangent:
 
     loop: Node
     at: dict[int, int]
+    carry_count: int  # the old loop's
+    shift: int  # how many carried tangents come before the old stored values
 
     def result(self, k: int) -> Node | None:
         position = self.at.get(k)
         return None if position is None else loop_out(self.loop, position)
+
+    def primal(self, k: int) -> int:
+        """Where the old loop's result ``k`` is among the new loop's results (it computes them all)."""
+        return k if k < self.carry_count else k + self.shift
 
 
 def _numeric(node: Node) -> bool:
@@ -105,7 +111,26 @@ def loop_jvp(loop: Node, tangents: list, batch: Sequence, jvp_nodes: Callable) -
     at = {j: k + i for i, j in enumerate(moving)}
     stored_count = len(outputs) - k
     at.update({k + s: n_updates + stored_count + i for i, s in enumerate(kept)})
-    return LoopTangent(new, at)
+    return LoopTangent(new, at, k, len(moving))
+
+
+def share_loops(outputs: list, loops: list[tuple[Node, LoopTangent]]) -> list:
+    """``outputs`` (tangents) reading each loop's values from its tangent loop, which computes them too:
+    one loop runs where the values and the tangents had one each."""
+    primal = {id(old): lt for old, lt in loops}
+    made: dict[int, Node] = {}
+
+    def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
+        lt = primal.get(id(node.inputs[0])) if node.op == "loop_out" else None
+        if lt is not None and id(lt.loop) in made:
+            new = loop_out(made[id(lt.loop)], lt.primal(node.param("k")), name=node.name)
+        else:
+            new = with_inputs(node, inputs)
+        made[id(node)] = new
+        return new
+    kept = [o for o in outputs if isinstance(o, Node)]
+    done = iter(rebuild([lt.loop for _, lt in loops] + kept, fn)[len(loops):])
+    return [next(done) if isinstance(o, Node) else o for o in outputs]
 
 
 def loop_out_jvp(node: Node, loop_tangent: LoopTangent | None) -> Node | None:
