@@ -120,6 +120,7 @@ def test_the_loops_read_as_written():
                      "h_1 = h_ckpt[seg]", "for t in range(lo, hi):", "hs[t - lo] = h_1", "hs[hi - lo] = h_1",
                      "for t in range(hi - 1, lo - 1, -1):"):
         assert expected in lines, expected
+    assert "loop[range(n_x0), carry=2, stored=1, checkpoint=10]" in g.graph
     segments = lines[lines.index("for seg in range((n_x0 - 1) // 10, -1, -1):"):]
     assert not [line for line in segments if line.startswith("loss")]  # what no stored value needs: not recomputed
 
