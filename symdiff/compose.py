@@ -14,6 +14,7 @@ the enclosing values, never over stand-ins.
 """
 from __future__ import annotations
 
+import contextlib
 import numbers
 from typing import Any
 
@@ -56,7 +57,9 @@ def compose(t: Any, values: list[Any]) -> Any:
     if evaluate is not None:  # the decorator asks the actual values: of the enclosing trace's conditions
         trace.evaluate = lambda cond: evaluate(splice([cond])[0])
     try:
-        with rolling(function_of(t.fn) or t.fn, trace):  # its loops stay rolled as the enclosing trace's do
+        # a jvp's loops stay rolled (reverse mode goes through its tangent loop); a reverse-mode transform's are
+        # unrolled, since reverse mode does not go through the values a gradient's forward loop stores
+        with rolling(function_of(t.fn) or t.fn, trace) if t.kind == "jvp" else contextlib.nullcontext():
             result = caller(t.fn, t.parameters)(*args)
     finally:
         trace.evaluate = evaluate

@@ -10,7 +10,7 @@ import pytest
 
 import symdiff
 from symdiff import cli
-from symdiff.errors import TraceError, UnsupportedError
+from symdiff.errors import TraceError
 from test_loops import (_rnn_args, pendulum, rnn, rnn_autograd, smoothing, smoothing_autograd, swap, swap_autograd,
                         two_loops)
 
@@ -131,13 +131,16 @@ def test_bad_values_are_refused():
             symdiff.grad(rnn, checkpoint=bad)
 
 
-def test_a_gradient_inside_a_checkpointed_gradient_is_refused_where_its_loop_is():
-    inner = symdiff.grad(rnn, wrt="h0")
+def test_a_gradient_inside_a_checkpointed_gradient():
+    inner = symdiff.grad(smoothing, wrt="w")  # (its loop is unrolled inside the enclosing trace)
 
-    def outer(W, U, b, x, h0):
-        return np.sum(inner(W, U, b, x, h0) ** 2)
-    with pytest.raises(UnsupportedError, match=r"test_loops\.py:\d+: checkpoint=3"):
-        symdiff.grad(outer, checkpoint=3)(*_rnn_args(np.random.default_rng(4), 5))
+    def outer(w, xs):
+        return inner(w, xs) ** 2
+
+    def outer_autograd(w, xs):
+        return autograd.grad(smoothing_autograd, 0)(w, xs) ** 2
+    args = [0.7, np.random.default_rng(4).normal(size=6)]
+    _same(symdiff.grad(outer, wrt=(0, 1), checkpoint=3)(*args), autograd.grad(outer_autograd, (0, 1))(*args), 1e-9)
 
 
 def test_export_cli_and_cache_key(tmp_path, capsys):

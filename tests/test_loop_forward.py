@@ -161,3 +161,18 @@ def test_reverse_over_forward():
     Hx = autograd.jacobian(autograd.grad(rnn_autograd, 0), 3)(*args)
     np.testing.assert_allclose(gx, np.tensordot(v, Hx, ((0, 1), (0, 1))), rtol=1e-9, atol=1e-11)
     assert "for t in range(n_x0):" in g.source and "unrolled" not in g.graph
+
+
+def test_gradient_of_a_gradient_through_a_loop():
+    inner = symdiff.grad(smoothing, wrt="w")
+
+    def outer(w, xs):  # reverse over reverse: the inner gradient's loops are unrolled in the enclosing trace
+        return inner(w, xs) ** 2
+
+    def outer_autograd(w, xs):
+        return autograd.grad(smoothing_autograd, 0)(w, xs) ** 2
+    args = [0.7, np.random.default_rng(5).normal(size=6)]
+    got = symdiff.grad(outer, wrt=(0, 1))(*args)
+    expected = autograd.grad(outer_autograd, (0, 1))(*args)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-11)

@@ -75,17 +75,22 @@ def _at_index(node: Node, invariants: dict[int, int]) -> bool:
 def _checkpoint(body: LoopBody, loop: Node) -> int | str | None:
     """The ``checkpoint=`` setting for this loop's gradient (None: store every step)."""
     setting = CHECKPOINT.get()
-    if setting is not None and body.stored:
-        raise UnsupportedError(f"{_where(loop.origin)}: checkpoint={setting!r} cannot recompute this loop: it already "
-                               "stores values per iteration (the forward loop of a gradient taken inside the "
-                               "function); pass checkpoint=None, or take the inner gradient with a transform "
-                               "outside the function")
+    if setting is not None and (body.stored or body.reverse):
+        raise UnsupportedError(f"{_where(loop.origin)}: checkpoint={setting!r} cannot recompute this loop: it is a "
+                               "gradient's loop (a gradient taken inside the function: its reverse loop, or its "
+                               "forward loop, which stores values per iteration); pass checkpoint=None, or take "
+                               "the inner gradient with a transform outside the function")
     return setting
 
 
 def loop_vjp(loop: Node, adjoints: dict[int, Node]) -> list[Node | None]:
     body: LoopBody = loop.param("body")
     k = body.carry_count
+    if any(j >= k for j in adjoints):  # (the stacks of a gradient's forward loop, read by a gradient inside)
+        raise UnsupportedError(f"{_where(loop.origin)}: reverse mode does not go through the values this loop "
+                               "stores per iteration (the forward loop of a gradient, Hessian or Jacobian taken "
+                               "inside the differentiated function); differentiate the whole function with one "
+                               "transform (symdiff.hessian, symdiff.hvp) instead of a gradient of a gradient")
     index, carried, invariants, updates = body.index, body.carried, body.invariants, body.updates
     outer = loop.inputs[k:]
     position = {id(n): i for i, n in enumerate(invariants)}
@@ -164,7 +169,8 @@ def loop_vjp(loop: Node, adjoints: dict[int, Node]) -> list[Node | None]:
             step = rev_index
         else:
             step = elementwise(ARG[0] - body.start, (rev_index,), dtype="int64")
-        after = elementwise(ARG[0] + 1, (step,), dtype="int64")
+        # (a reverse loop's next iteration is t - 1; after its last one, row -1: the final value's row)
+        after = elementwise(ARG[0] - 1 if body.reverse else ARG[0] + 1, (step,), dtype="int64")
         stacks = {}
         for s, node in enumerate(stored):
             stacks[id(node)] = loop_out(fwd, k + s, name=f"{node.name}s" if node.name else None)
@@ -180,7 +186,8 @@ def loop_vjp(loop: Node, adjoints: dict[int, Node]) -> list[Node | None]:
     a0 = [_zeros(invariants[i]) for i in acc_in]
     origin = loop.origin.as_grad() if loop.origin else None
     back = make_loop(rev_index, [*(g_in[j] for j in moving), *acc_in.values()], [*(g0[j] for j in moving), *a0],
-                     outputs, [], body.start, body.count, reverse=True, origin=origin, checkpoint=checkpoint)
+                     outputs, [], body.start, body.count, reverse=not body.reverse, origin=origin,
+                     checkpoint=checkpoint)
     out: list[Node | None] = [None] * len(loop.inputs)
     for j in fixed:
         out[j] = g0[j]
