@@ -176,3 +176,43 @@ def test_gradient_of_a_gradient_through_a_loop():
     expected = autograd.grad(outer_autograd, (0, 1))(*args)
     for g, e in zip(got, expected):
         np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-11)
+
+
+def test_reverse_mode_through_a_reverse_loop_and_forward_mode_through_a_loop_node():
+    """IR level: a loop running backwards (as a gradient's does) differentiated in reverse mode runs forwards
+    (its adjoint reads the next iteration's state at t - 1, the final one at row -1); its JVP is a loop
+    carrying the tangent. Checked against the same recurrence written out in autograd."""
+    import sympy as sp
+    from symdiff.ad.backward import gradients
+    from symdiff.ad.forward import jvp_nodes
+    from symdiff.ir.graph import ARG
+    from symdiff.ir.primitives import elementwise, gather, input_node
+    from symdiff.ir.primitives.loop import loop_out, make_loop
+    from symdiff.rewrite.simplify import PASSES
+    from test_forward import to_function
+
+    T = sp.Integer(5)
+    w, x, s0, v = input_node("w", (), 0), input_node("x", (T,), 1), input_node("s0", (), 2), input_node("v", (), 3)
+    t, s = input_node("t", (), -1, "int64"), input_node("s", (), -1)
+    xt = gather(x, (("array", 0),), [t], ())
+    pre = elementwise(ARG[0] * ARG[1] + ARG[2], (s, w, xt))
+    new = elementwise(sp.tanh(ARG[0]), (pre,))  # (its adjoint reads the new value: 1 - new**2)
+    loop = make_loop(t, [s], [s0], [new], [], 0, T, reverse=True)
+    out = elementwise(ARG[0] ** 2, (loop_out(loop, 0),))
+    grads = gradients(out, [w, x, s0])
+    (dot,) = jvp_nodes([out], {id(w): v})
+    f = to_function([w, x, s0, v], [out, *grads, dot], PASSES)  # (the passes: one forward loop for both)
+
+    def reference(w, x, s0):
+        s = s0
+        for k in range(4, -1, -1):
+            s = anp.tanh(s * w + x[k])
+        return s ** 2
+    rng = np.random.default_rng(6)
+    args = [0.6, rng.normal(size=5) * 0.5, 0.3]
+    value, dw, dx, ds0, slope = f(*args, 1.3)
+    assert np.isclose(value, reference(*args))
+    expected = autograd.grad(reference, (0, 1, 2))(*args)
+    for got, e in zip((dw, dx, ds0), expected):
+        np.testing.assert_allclose(got, e, rtol=1e-10, atol=1e-12)
+    assert np.isclose(slope, 1.3 * expected[0], rtol=1e-10)
