@@ -159,6 +159,8 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     ``checkpoint``: a loop's gradient stores its state every that many steps (:mod:`symdiff.ad.checkpoint`)."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
+    if checkpoint is not None and kind not in ("grad", "vjp", "elementwise_grad"):
+        raise TraceError(f"checkpoint= applies to the reverse-mode kinds (grad, value_and_grad, vjp), not {kind}")
     backend = backends.resolve(backend) if isinstance(backend, str) else backend
     _load_scipy_parts(fn)
     name = identifier(func_name or name_of(fn))

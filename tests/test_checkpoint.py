@@ -125,10 +125,12 @@ def test_the_loops_read_as_written():
     assert not [line for line in segments if line.startswith("loss")]  # what no stored value needs: not recomputed
 
 
-def test_bad_values_are_refused():
+def test_bad_values_are_refused(tmp_path):
     for bad in (0, -3, 2.5, True, "cube"):
         with pytest.raises(TraceError, match="checkpoint="):
             symdiff.grad(rnn, checkpoint=bad)
+    with pytest.raises(TraceError, match="checkpoint= applies to the reverse-mode kinds"):
+        symdiff.export(smoothing, tmp_path / "h.py", kind="hessian", shapes={"xs": ("n",)}, checkpoint=4)
 
 
 def test_a_gradient_inside_a_checkpointed_gradient():

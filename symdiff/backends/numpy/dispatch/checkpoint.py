@@ -166,8 +166,9 @@ def _emit_segment_start(node: Node, p, uses: dict[int, int]) -> list[str]:
 
 def emit_checkpointed(node: Node, p, uses: dict[int, int]) -> list[str]:
     body: LoopBody = node.param("body")
-    if body.checkpoint is None:
-        return emit_loop(node, p, uses)
+    if body.checkpoint is None:  # (a loop made from a checkpointed one, a JVP's: its rows start at the loop's)
+        starts = [i for i in node.inputs[body.carry_count:] if i.op == "segment_start"]
+        return [f"{p.code[id(i)]} = {p.size(i.param('start'))}" for i in starts] + emit_loop(node, p, uses)
     if body.reverse:
         return emit_reverse(node, p, uses)
     return emit_forward(node, p, uses) if body.stored else emit_loop(node, p, uses)
