@@ -29,6 +29,7 @@ import numpy as np
 from . import backends, display
 from .runtime import cache
 from .runtime import freshness
+from .ad.checkpoint import checkpoint_setting
 from .errors import SymdiffError, TraceError
 from .runtime.fastpath import MISS, counter_key, exact_key, guarded, miss
 from .runtime.signature import direction_names, name_of, parameters, with_directions
@@ -55,7 +56,7 @@ class Transformed:
     function's own arguments."""
 
     def __init__(self, fn: Callable, wrt: Wrt, entry: str, has_aux: bool = False, backend: str = "numpy",
-                 backend_options: Options = None) -> None:
+                 backend_options: Options = None, checkpoint: int | str | None = None) -> None:
         functools.update_wrapper(self, fn, updated=())  # a callable object's attributes stay its own
         self.__name__ = name_of(fn)  # a partial, a bound method, a callable object: the function's name
         self.fn = fn
@@ -63,6 +64,7 @@ class Transformed:
         self.wrt, self.wrt_steps, self.single = arguments.parse_wrt(fn, wrt)  # steps: paths into containers
         self.entry, self.kind = entry, ENTRIES[entry]
         self.backend = backends.resolve(backend, backend_options)  # checked now: an unknown one fails here
+        self.checkpoint = checkpoint_setting(checkpoint, entry)  # a loop's gradient: its state every k steps
         self.n_directions = {"hvp": len(self.wrt), "jvp": len(self.wrt), "vjp": 1}.get(self.kind, 0)
         self.parameters = parameters(fn)  # keyword-only ones included; a partial's bound ones are not
         self.params = [p.name for p in self.parameters]
@@ -164,7 +166,7 @@ class Transformed:
             compiled = compile_function(self.fn, specs, wrt, single=single, kind=self.kind,
                                         has_aux=self.has_aux, values=values,
                                         known=grow.paths if grow is not None else (), tree=tree,
-                                        backend=self.backend, counters=counters)
+                                        backend=self.backend, counters=counters, checkpoint=self.checkpoint)
             if self._static_ints and not counters:  # why an int argument is a constant of this code: in .graph
                 notes = "".join(f"\n  {n}: a constant of the code (one module per value): {why}"
                                 for n, why in self._static_ints.items())
@@ -185,7 +187,8 @@ class Transformed:
             return None
         steps = (self.wrt_steps,) if any(self.wrt_steps) else ()  # (paths into containers)
         text = repr((self._reads.disk, key, self.wrt, self.single, self.params, self.kind, self.has_aux, *steps)
-                    + ((self.backend,) if self.backend[0] != "numpy" else ()))
+                    + ((self.backend,) if self.backend[0] != "numpy" else ())
+                    + ((("checkpoint", self.checkpoint),) if self.checkpoint is not None else ()))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def __call__(self, *args, **kwargs):
@@ -296,11 +299,12 @@ class Transformed:
 
 
 def _transform(entry: str, fn: Callable | None, wrt: Wrt, has_aux: bool = False, backend: str = "numpy",
-               backend_options: Options = None) -> Any:
+               backend_options: Options = None, checkpoint: int | str | None = None) -> Any:
     if fn is None:  # used as a decorator with arguments: @symdiff.grad(wrt="w")
         backends.resolve(backend, backend_options)
-        return lambda f: Transformed(f, wrt, entry, has_aux, backend, backend_options)
-    return Transformed(fn, wrt, entry, has_aux, backend, backend_options)
+        checkpoint_setting(checkpoint, entry)
+        return lambda f: Transformed(f, wrt, entry, has_aux, backend, backend_options, checkpoint)
+    return Transformed(fn, wrt, entry, has_aux, backend, backend_options, checkpoint)
 
 
 # grad and value_and_grad, typed for their callers: symdiff/gradients.py
@@ -332,10 +336,10 @@ def jvp(fn: Callable | None = None, *, wrt: Wrt = None, backend: str = "numpy",
 
 
 def vjp(fn: Callable | None = None, *, wrt: Wrt = None, backend: str = "numpy",
-        backend_options: Options = None) -> Any:
+        backend_options: Options = None, checkpoint: int | str | None = None) -> Any:
     """Reverse mode for any output: ``vjp(f)(*args, cotangent)`` returns ``(f(*args), cotangent pulled
-    back to wrt)``, the gradient of ``sum(f(*args) * cotangent)``."""
-    return _transform("vjp", fn, wrt, False, backend, backend_options)
+    back to wrt)``, the gradient of ``sum(f(*args) * cotangent)``. ``checkpoint``: as :func:`grad`'s."""
+    return _transform("vjp", fn, wrt, False, backend, backend_options, checkpoint)
 
 
 def elementwise_grad(fn: Callable | None = None, *, wrt: Wrt = None, backend: str = "numpy",

@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="float type of the float arguments; a float32 module computes and returns float32")
             p.add_argument("--annotate", action="store_true",
                            help="type hints on the module's functions (x: np.ndarray, -> tuple[np.ndarray, ...])")
+        if cmd in ("grad", "vjp", "graph"):
+            p.add_argument("--checkpoint", type=_checkpoint, default=None, metavar="K",
+                           help="a rolled loop's gradient stores its state every K steps and recomputes the steps "
+                                "between (K an int, or sqrt: the square root of the trip count)")
         if cmd in ("grad", "graph", "explain"):
             p.add_argument("--has-aux", action="store_true",
                            help="the function returns (value, aux); the gradient functions pass aux through")
@@ -226,7 +230,21 @@ def compile_args(args: argparse.Namespace, fn: Callable):
     kind = "grad" if args.command == "graph" else args.command
     return compile_for_export(fn, _wrt(args), parse_shapes(args.shape), kind, getattr(args, "has_aux", False),
                               parse_static(args.static), getattr(args, "backend", "numpy"), command=_command(args),
-                              dtype=getattr(args, "dtype", "float64"), annotate=getattr(args, "annotate", False))
+                              dtype=getattr(args, "dtype", "float64"), annotate=getattr(args, "annotate", False),
+                              checkpoint=getattr(args, "checkpoint", None))
+
+
+def _checkpoint(text: str) -> int | str:
+    """``--checkpoint K``: a positive int, or ``sqrt``."""
+    if text == "sqrt":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: pass a positive int or sqrt") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: pass a positive int or sqrt")
+    return value
 
 
 def regenerate(words: list[str], command: str):
@@ -257,7 +275,8 @@ def _command(args: argparse.Namespace) -> str | None:
     wrt = [w.strip() for w in args.wrt.split(",")] if args.wrt else None
     return command_line(args.command, path, name, wrt, [(k.strip(), v) for k, v in shapes],
                         [(k.strip(), v) for k, v in static], getattr(args, "has_aux", False), args.output,
-                        dtype=args.dtype, annotate=args.annotate, backend=getattr(args, "backend", "numpy"))
+                        dtype=args.dtype, annotate=args.annotate, backend=getattr(args, "backend", "numpy"),
+                        checkpoint=getattr(args, "checkpoint", None))
 
 
 def explain(fn: Callable, wrt=None, shapes: dict | None = None, kind: str = "grad", has_aux: bool = False,

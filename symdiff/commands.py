@@ -20,7 +20,7 @@ PREFIX = "Regenerate (from this file's folder): "
 def command_line(kind: str, source: str, name: str, wrt: Sequence[str] | None, shapes: Sequence[tuple[str, str]],
                  static: Sequence[tuple[str, str]], has_aux: bool, output: str | None,
                  folder: str | None = None, dtype: str = "float64", annotate: bool = False,
-                 backend: str = "numpy") -> str:
+                 backend: str = "numpy", checkpoint: int | str | None = None) -> str:
     """``symdiff KIND SOURCE:NAME --wrt ... --shape NAME=SIZES ... --static NAME=VALUE ... [--has-aux] [-o OUT]``,
     ``source`` and ``output`` relative to ``folder`` (the output's folder; the working folder without one)."""
     folder = folder or (os.path.dirname(os.path.abspath(output)) if output else os.getcwd())
@@ -39,6 +39,8 @@ def command_line(kind: str, source: str, name: str, wrt: Sequence[str] | None, s
         words.append("--annotate")
     if backend != "numpy":
         words += ["--backend", backend]
+    if checkpoint is not None:
+        words += ["--checkpoint", str(checkpoint)]
     if output:
         words += ["-o", os.path.basename(output)]
     return " ".join(shlex.quote(w) for w in words)
@@ -73,7 +75,8 @@ def _dims(value: Any) -> str:
 
 def for_export(fn: Callable, output: str | os.PathLike, wrt: Any, shapes: dict[str, Any] | None, kind: str,
                has_aux: bool, static: dict[str, Any] | None, params: Sequence[str],
-               dtype: str = "float64", annotate: bool = False, backend: tuple = ("numpy", ())) -> str | None:
+               dtype: str = "float64", annotate: bool = False, backend: tuple = ("numpy", ()),
+               checkpoint: int | str | None = None) -> str | None:
     """The command of ``symdiff.export(fn, output, ...)``; None when the command line cannot name ``fn``
     (a function defined inside another, in a session without a file, a partial) or its static values."""
     qualname = getattr(fn, "__qualname__", None)
@@ -107,4 +110,4 @@ def for_export(fn: Callable, output: str | os.PathLike, wrt: Any, shapes: dict[s
     order = {p: k for k, p in enumerate(params)}
     shape_items = sorted(((k, _dims(v)) for k, v in (shapes or {}).items()), key=lambda kv: order.get(kv[0], 0))
     return command_line(kind, source, qualname, names, shape_items, statics, has_aux, os.fspath(output),
-                        dtype=dtype, annotate=annotate, backend=name)
+                        dtype=dtype, annotate=annotate, backend=name, checkpoint=checkpoint)

@@ -14,6 +14,7 @@ the enclosing values, never over stand-ins.
 """
 from __future__ import annotations
 
+import contextlib
 import numbers
 from typing import Any
 
@@ -23,7 +24,8 @@ from .errors import NonScalarOutputError, ShapeError, SymdiffError, TraceError
 from .ir.graph import Node, rebuild, toposort, with_inputs
 from .trace.dispatch import as_node
 from .ir.primitives import input_node
-from .runtime.signature import caller, direction_names
+from .runtime.signature import caller, direction_names, function_of
+from .trace.loops import rolling
 from .trace.tracer import _here, current_trace
 from .trace.values import Tracer
 
@@ -55,7 +57,10 @@ def compose(t: Any, values: list[Any]) -> Any:
     if evaluate is not None:  # the decorator asks the actual values: of the enclosing trace's conditions
         trace.evaluate = lambda cond: evaluate(splice([cond])[0])
     try:
-        result = caller(t.fn, t.parameters)(*args)
+        # a jvp's loops stay rolled (reverse mode goes through its tangent loop); a reverse-mode transform's are
+        # unrolled, since reverse mode does not go through the values a gradient's forward loop stores
+        with rolling(function_of(t.fn) or t.fn, trace) if t.kind == "jvp" else contextlib.nullcontext():
+            result = caller(t.fn, t.parameters)(*args)
     finally:
         trace.evaluate = evaluate
         trace.decisions[first:] = [(splice([c])[0], o, origin) for c, o, origin in trace.decisions[first:]]

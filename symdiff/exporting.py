@@ -19,7 +19,7 @@ Options = dict[str, bool] | None  # backend_options (see symdiff/backends/__init
 def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
                        kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None,
                        backend: str = "numpy", backend_options: Options = None, command: str | None = None,
-                       dtype: str = "float64", annotate: bool = False) -> Compiled:
+                       dtype: str = "float64", annotate: bool = False, checkpoint: int | str | None = None) -> Compiled:
     from .pipeline import compile_function
     if dtype not in ("float64", "float32"):
         raise ShapeError(f"dtype={dtype!r}: generated modules are float64 (the default) or float32")
@@ -28,13 +28,13 @@ def compile_for_export(fn: Callable, wrt: Wrt = None, shapes: dict[str, Any] | N
     specs, layout = specs_for(fn, shapes, dtype, static=static)
     flat, flat_single, tree = arguments.plan(name_of(fn), kind, specs, layout, indices, steps, single)
     return compile_function(fn, specs, flat, single=flat_single, kind=kind, has_aux=has_aux, tree=tree,
-                            backend=chosen, command=command, annotate=annotate)
+                            backend=chosen, command=command, annotate=annotate, checkpoint=checkpoint)
 
 
 def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, Any] | None = None,
            kind: str = "grad", has_aux: bool = False, static: dict[str, Any] | None = None,
            backend: str = "numpy", backend_options: Options = None, dtype: str = "float64",
-           annotate: bool = False) -> str:
+           annotate: bool = False, checkpoint: int | str | None = None) -> str:
     """Write the gradient module of ``fn`` to ``path`` (written whole or not at all); return its text.
 
     ``shapes`` maps argument names to shapes of ints or names (``("n", "k")``); arguments not listed
@@ -48,12 +48,14 @@ def export(fn: Callable, path: str | Path, wrt: Wrt = None, shapes: dict[str, An
     computes and returns float32 (its own arrays and constants too). ``annotate=True``: type hints on the
     public functions (``x: np.ndarray``, ``-> tuple[np.ndarray, np.ndarray]``). The module's header carries the
     ``symdiff`` command line that writes it again (``symdiff check`` reads it), when one can name ``fn``
-    (a function of a module's top level).
+    (a function of a module's top level). ``checkpoint``: as :func:`symdiff.grad`'s (a loop's gradient
+    stores its state every that many steps).
     """
     from .commands import for_export
     chosen = backends.resolve(backend, backend_options)
-    command = for_export(fn, path, wrt, shapes, kind, has_aux, static, param_names(fn), dtype, annotate, chosen)
+    command = for_export(fn, path, wrt, shapes, kind, has_aux, static, param_names(fn), dtype, annotate, chosen,
+                         checkpoint)
     compiled = compile_for_export(fn, wrt, shapes, kind, has_aux, static, backend, backend_options, command, dtype,
-                                  annotate)
+                                  annotate, checkpoint)
     cache.write_module(path, compiled.source, compiled.data)  # large constants: <path stem>.<NAME>.npy beside it
     return compiled.source

@@ -60,29 +60,36 @@ Fn = Callable[..., Any]
 
 #: ``backend_options`` (see :mod:`symdiff.backends`)
 Options = Union[dict[str, bool], None]
+#: ``checkpoint``: a loop's segment length, ``"sqrt"`` or None (see :mod:`symdiff.ad.checkpoint`)
+Checkpoint = Union[int, str, None]
 
 
 @overload
 def grad(fn: Fn, *, wrt: One = None,
-         has_aux: Literal[False] = False, backend: str = ..., backend_options: Options = ...) -> GradFunction: ...
+         has_aux: Literal[False] = False, backend: str = ..., backend_options: Options = ...,
+         checkpoint: Checkpoint = ...) -> GradFunction: ...
 @overload
 def grad(fn: Fn, *, wrt: Many,
-         has_aux: Literal[False] = False, backend: str = ..., backend_options: Options = ...) -> GradsFunction: ...
+         has_aux: Literal[False] = False, backend: str = ..., backend_options: Options = ...,
+         checkpoint: Checkpoint = ...) -> GradsFunction: ...
 @overload
 def grad(fn: None = None, *, wrt: One = None,
          has_aux: Literal[False] = False,
-         backend: str = ..., backend_options: Options = ...) -> Callable[[Fn], GradFunction]: ...
+         backend: str = ..., backend_options: Options = ...,
+         checkpoint: Checkpoint = ...) -> Callable[[Fn], GradFunction]: ...
 @overload
 def grad(fn: None = None, *, wrt: Many,
          has_aux: Literal[False] = False,
-         backend: str = ..., backend_options: Options = ...) -> Callable[[Fn], GradsFunction]: ...
+         backend: str = ..., backend_options: Options = ...,
+         checkpoint: Checkpoint = ...) -> Callable[[Fn], GradsFunction]: ...
 @overload
 def grad(fn: Fn | None = None, *, wrt: Wrt = None,
-         has_aux: bool, backend: str = ..., backend_options: Options = ...) -> Any: ...
+         has_aux: bool, backend: str = ..., backend_options: Options = ...,
+         checkpoint: Checkpoint = ...) -> Any: ...
 
 
 def grad(fn: Fn | None = None, *, wrt: Wrt = None, has_aux: bool = False, backend: str = "numpy",
-         backend_options: Options = None) -> Any:
+         backend_options: Options = None, checkpoint: Checkpoint = None) -> Any:
     """The gradient of ``fn``, a function of NumPy arrays returning a scalar, as a function called
     like ``fn``.
 
@@ -97,7 +104,9 @@ def grad(fn: Fn | None = None, *, wrt: Wrt = None, has_aux: bool = False, backen
     Works as a decorator, ``@symdiff.grad`` or ``@symdiff.grad(wrt="w")``. With ``has_aux=True``, ``fn``
     returns ``(value, aux)`` and calls return ``(gradient, aux)``, as in JAX. ``backend="numba"`` (fused
     ``numba.njit`` loops) or ``"array_api"`` (code for any array API library) choose another backend
-    (every transform takes it, see :mod:`symdiff.backends`).
+    (every transform takes it, see :mod:`symdiff.backends`). ``checkpoint=k`` (or ``"sqrt"``): a rolled loop's
+    gradient stores its state every ``k`` steps and recomputes the steps between, O(T / k + k) stored
+    states instead of O(T) (see :mod:`symdiff.ad.checkpoint`); the gradient is the same.
 
     >>> import numpy as np
     >>> import symdiff
@@ -111,32 +120,37 @@ def grad(fn: Fn | None = None, *, wrt: Wrt = None, has_aux: bool = False, backen
     >>> dy.tolist() == (-dw).tolist()
     True
     """
-    return _transform("grad", fn, wrt, has_aux, backend, backend_options)
+    return _transform("grad", fn, wrt, has_aux, backend, backend_options, checkpoint)
 
 
 @overload
 def value_and_grad(fn: Fn, *, wrt: One = None,
                    has_aux: Literal[False] = False,
-                   backend: str = ..., backend_options: Options = ...) -> ValueAndGradFunction: ...
+                   backend: str = ..., backend_options: Options = ...,
+                   checkpoint: Checkpoint = ...) -> ValueAndGradFunction: ...
 @overload
 def value_and_grad(fn: Fn, *, wrt: Many,
                    has_aux: Literal[False] = False,
-                   backend: str = ..., backend_options: Options = ...) -> ValueAndGradsFunction: ...
+                   backend: str = ..., backend_options: Options = ...,
+                   checkpoint: Checkpoint = ...) -> ValueAndGradsFunction: ...
 @overload
 def value_and_grad(fn: None = None, *, wrt: One = None,
                    has_aux: Literal[False] = False,
-                   backend: str = ..., backend_options: Options = ...) -> Callable[[Fn], ValueAndGradFunction]: ...
+                   backend: str = ..., backend_options: Options = ...,
+                   checkpoint: Checkpoint = ...) -> Callable[[Fn], ValueAndGradFunction]: ...
 @overload
 def value_and_grad(fn: None = None, *, wrt: Many,
                    has_aux: Literal[False] = False,
-                   backend: str = ..., backend_options: Options = ...) -> Callable[[Fn], ValueAndGradsFunction]: ...
+                   backend: str = ..., backend_options: Options = ...,
+                   checkpoint: Checkpoint = ...) -> Callable[[Fn], ValueAndGradsFunction]: ...
 @overload
 def value_and_grad(fn: Fn | None = None, *, wrt: Wrt = None,
-                   has_aux: bool, backend: str = ..., backend_options: Options = ...) -> Any: ...
+                   has_aux: bool, backend: str = ..., backend_options: Options = ...,
+                   checkpoint: Checkpoint = ...) -> Any: ...
 
 
 def value_and_grad(fn: Fn | None = None, *, wrt: Wrt = None, has_aux: bool = False, backend: str = "numpy",
-                   backend_options: Options = None) -> Any:
+                   backend_options: Options = None, checkpoint: Checkpoint = None) -> Any:
     """Like :func:`grad`, but calls return ``(value, gradient)``, computed together (the value's work is
     shared with the gradient's); with ``has_aux``, ``((value, aux), gradient)``.
 
@@ -148,4 +162,4 @@ def value_and_grad(fn: Fn | None = None, *, wrt: Wrt = None, has_aux: bool = Fal
     >>> round(float(value), 12), np.round(g, 12).tolist()   # d sin^2 = sin(2x)
     (0.5, [0.0, 1.0])
     """
-    return _transform("value_and_grad", fn, wrt, has_aux, backend, backend_options)
+    return _transform("value_and_grad", fn, wrt, has_aux, backend, backend_options, checkpoint)

@@ -27,6 +27,7 @@ import sympy as sp
 from .version import __version__
 from . import numpy as numpy_registry  # noqa: F401  (loads the NumPy registry: every entry registers itself)
 from .trace import random_draws
+from .ad.checkpoint import CHECKPOINT, checkpoint_setting
 from .ad.loops import ROLLED_KINDS
 from .ad import ode as _ode_adjoint  # noqa: F401  (registers the ODE solve's vjp rule)
 from .ad.derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
@@ -143,7 +144,8 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
                      has_aux: bool = False, values: Sequence[Any] | None = None,
                      known: Sequence[tuple[bool, ...]] = (), tree: TreeWrt | None = None,
                      backend: tuple[str, tuple] | str = ("numpy", ()), command: str | None = None,
-                     annotate: bool = False, counters: Sequence[int] = ()) -> Compiled:
+                     annotate: bool = False, counters: Sequence[int] = (),
+                     checkpoint: int | str | None = None) -> Compiled:
     """Trace ``fn`` on ``specs``, differentiate with respect to the parameters ``wrt`` and print a module
     of the ``kind`` of derivative (see :mod:`symdiff.ad.derivatives`). Branches on traced values: with
     ``values`` (the decorator's actual arguments), the paths ``known`` and the one the values take;
@@ -153,9 +155,12 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     line that regenerates the module, written in its header (see :mod:`symdiff.check`); ``annotate``: type
     hints on the public functions (:mod:`symdiff.backends.numpy.annotations`). ``counters``: the int64
     scalar parameters that are Python ints traced as run-time integers; if one is used other than as an index
-    (see :func:`counter_uses`), :class:`NeedsValue` says where, and the caller compiles it as a constant."""
+    (see :func:`counter_uses`), :class:`NeedsValue` says where, and the caller compiles it as a constant.
+    ``checkpoint``: a loop's gradient stores its state every that many steps (:mod:`symdiff.ad.checkpoint`)."""
     if kind not in KINDS:
         raise TraceError(f"kind={kind!r}: choose one of {', '.join(KINDS)}")
+    if checkpoint is not None and kind not in ("grad", "vjp", "elementwise_grad"):
+        raise TraceError(f"checkpoint= applies to the reverse-mode kinds (grad, value_and_grad, vjp), not {kind}")
     backend = backends.resolve(backend) if isinstance(backend, str) else backend
     _load_scipy_parts(fn)
     name = identifier(func_name or name_of(fn))
@@ -173,7 +178,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
                              "if it is a real quantity, or leave it out of wrt")
     specs, public = internal(specs)  # parameters named np, sum, ...: internal names (see signature.py)
     report: list[str] = []
-    token = REPORT.set(report)
+    token, segments = REPORT.set(report), CHECKPOINT.set(checkpoint_setting(checkpoint, kind))
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
                         has_aux, values, known, public, tree, backends.entry(*backend), (command, annotate),
@@ -184,6 +189,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
                                "sys.setrecursionlimit") from None
     finally:
         REPORT.reset(token)
+        CHECKPOINT.reset(segments)
 
 
 def loop_notes(tr, kind: str) -> None:
@@ -199,9 +205,8 @@ def _trace(fn, specs, name, kind, outcomes: tuple[bool, ...], has_aux: bool = Fa
     """Stage 1: one path of the program (the branches on traced values decided by ``outcomes``, then
     by ``values`` if given, else True): its output, input nodes and branch conditions, sizes unified."""
     tr = Trace(outcomes)
-    tr.roll_loops = kind in ROLLED_KINDS  # forward mode does not go through rolled loops: unrolled
-    tr.unrolled_because = None if tr.roll_loops else \
-        f"{kind} needs forward mode, which does not go through rolled loops"
+    tr.roll_loops = kind in ROLLED_KINDS  # (every kind: reverse and forward mode go through rolled loops)
+    tr.unrolled_because = None if tr.roll_loops else f"{kind} does not go through rolled loops"
     if tr.roll_loops and not loops:  # (the backend prints no rolled loop)
         tr.roll_loops, tr.unrolled_because = False, "this backend does not print rolled loops"
     path = Path(outcomes)

@@ -28,6 +28,7 @@ from ..ir.shapes import Shape, as_shape, size_of
 from . import linalg_rules  # noqa: F401  (registers the rules of products and einsum)
 from .backward import gradients
 from .jvp_rules import JVP_RULES, _jvp_linear_fallback, _zeros, tangent_name
+from .loop_jvp import LoopTangent, loop_jvp, loop_out_jvp, share_loops
 from .structure import Banded, dense_all, jvp_banded, seed, tangent_shape
 
 
@@ -63,13 +64,21 @@ def jvp_nodes(outputs: Sequence[Node], seeds: dict[int, Node], batch_shape: Sequ
                     ts = dense_all(ts)
                 if t is NotImplemented:
                     t = JVP_RULES.get(node.op, _jvp_linear_fallback)(node, ts, batch)
-                if t is not None and tangent_shape(t) != node.shape + batch:
+                if isinstance(t, LoopTangent):  # a loop's results: their tangents are its loop_out nodes'
+                    pass
+                elif t is not None and tangent_shape(t) != node.shape + batch:
                     raise ShapeError(f"internal: the JVP rule of {node.op!r} gave shape {tangent_shape(t)}, "
                                      f"expected {node.shape + batch}")
                 if isinstance(t, Node) and node.name and t.name is None and t.inputs and id(t) not in seed_ids:
                     t = replace(t, name=tangent_name(node.name))
         tangents[id(node)] = t
-    return dense_all([tangents[id(o)] for o in outputs])
+    result = dense_all([tangents[id(o)] for o in outputs])
+    loops = [(n, t) for n in toposort(list(outputs)) if isinstance(t := tangents.get(id(n)), LoopTangent)]
+    return share_loops(result, loops) if loops else result
+
+
+JVP_RULES["loop"] = lambda node, tangents, batch: loop_jvp(node, tangents, batch, jvp_nodes)
+JVP_RULES["loop_out"] = lambda node, tangents, batch: loop_out_jvp(node, tangents[0])
 
 
 def identity(shape: Shape, dtype: str = "float64") -> Node:

@@ -8,8 +8,8 @@ again instead. The reverse loop ``for t in range(T - 1, -1, -1)`` carries the ad
 carried values from one iteration to the one before, and accumulates the adjoints of the
 loop-invariant values (``dW += ...``) and of the sequences indexed at ``t`` (``dx[t] += ...``).
 
-Forward mode (Hessians, ``hvp``, ``jvp``, ``jacobian``) does not go through loops: for those kinds
-the trace unrolls them (:data:`ROLLED_KINDS`).
+Forward mode (Hessians, ``hvp``, ``jvp``, ``jacobian``) goes through a loop by a loop carrying the
+tangents (:mod:`symdiff.ad.loop_jvp`), so every kind keeps loops rolled (:data:`ROLLED_KINDS`).
 """
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ import sympy as sp
 
 from ..ir.graph import ARG, Node, rebuild, toposort, with_inputs
 from ..ir.primitives import broadcast_to, elementwise, gather, input_node, scalar
-from ..ir.primitives.loop import LoopBody, add_at, loop_out, make_loop
+from ..errors import UnsupportedError, where as _where
+from ..ir.primitives.loop import LoopBody, add_at, loop_out, make_loop, segment_start
+from .checkpoint import CHECKPOINT
 from ..naming import grad_name
 from .backward import MULTI_VJP, _add, accumulate
 
@@ -52,8 +54,8 @@ def _read_results(outputs: list[Node], body: LoopBody) -> list[Node]:
 
 _FUNCTIONS = (sp.tanh, sp.exp, sp.sin, sp.cos, sp.log, sp.Pow)
 
-#: The kinds of derivative whose trace keeps loops rolled (reverse mode only).
-ROLLED_KINDS = ("grad", "vjp", "elementwise_grad")
+#: The kinds of derivative whose trace keeps loops rolled (all of them: forward mode has a loop's JVP).
+ROLLED_KINDS = ("grad", "vjp", "elementwise_grad", "hessian", "hvp", "jvp", "jacobian")
 
 
 def _numeric(node: Node) -> bool:
@@ -70,9 +72,29 @@ def _at_index(node: Node, invariants: dict[int, int]) -> bool:
             and len(node.inputs) == 2 and node.inputs[1].shape == ())
 
 
+def _checkpoint(body: LoopBody, loop: Node) -> int | str | None:
+    """The ``checkpoint=`` setting for this loop's gradient (None: store every step)."""
+    setting = CHECKPOINT.get()
+    if setting is not None and (body.stored or body.reverse):
+        raise UnsupportedError(f"{_where(loop.origin)}: checkpoint={setting!r} cannot recompute this loop: it is a "
+                               "gradient's loop (a gradient taken inside the function: its reverse loop, or its "
+                               "forward loop, which stores values per iteration); pass checkpoint=None, or take "
+                               "the inner gradient with a transform outside the function")
+    if setting is not None and body.until is not None:
+        raise UnsupportedError(f"{_where(loop.origin)}: checkpoint={setting!r} cannot segment a while loop (its "
+                               "trip count is known only when it ends); pass checkpoint=None, or write the loop as "
+                               "a for loop over range(n)")
+    return setting
+
+
 def loop_vjp(loop: Node, adjoints: dict[int, Node]) -> list[Node | None]:
     body: LoopBody = loop.param("body")
     k = body.carry_count
+    if any(j >= k for j in adjoints):  # (the stacks of a gradient's forward loop, read by a gradient inside)
+        raise UnsupportedError(f"{_where(loop.origin)}: reverse mode does not go through the values this loop "
+                               "stores per iteration (the forward loop of a gradient, Hessian or Jacobian taken "
+                               "inside the differentiated function); differentiate the whole function with one "
+                               "transform (symdiff.hessian, symdiff.hvp) instead of a gradient of a gradient")
     index, carried, invariants, updates = body.index, body.carried, body.invariants, body.updates
     outer = loop.inputs[k:]
     position = {id(n): i for i, n in enumerate(invariants)}
@@ -141,11 +163,18 @@ def loop_vjp(loop: Node, adjoints: dict[int, Node]) -> list[Node | None]:
     mapping: dict[int, Node] = {id(index): rev_index}
     mapping.update({id(g_in[j]): g0[j] for j in fixed})
     mapping.update({id(inv): o for inv, o in zip(invariants, outer)})
+    checkpoint = _checkpoint(body, loop) if stored else None
     if stored:
-        fwd = Node("loop", loop.inputs, (), params=(("body", body.with_outputs([*body.graph.outputs, *stored],
-                                                                             base=body)),), origin=loop.origin)
-        step = rev_index if body.start == 0 else elementwise(ARG[0] - body.start, (rev_index,), dtype="int64")
-        after = elementwise(ARG[0] + 1, (step,), dtype="int64")
+        fwd = Node("loop", loop.inputs, (), params=(("body", body.with_outputs(
+            [*body.graph.outputs, *stored], base=body, checkpoint=checkpoint)),), origin=loop.origin)
+        if checkpoint is not None:  # rows of the segment being walked back (its first index: lo)
+            step = elementwise(ARG[0] - ARG[1], (rev_index, segment_start(body.start)), dtype="int64")
+        elif body.start == 0:
+            step = rev_index
+        else:
+            step = elementwise(ARG[0] - body.start, (rev_index,), dtype="int64")
+        # (a reverse loop's next iteration is t - 1; after its last one, row -1: the final value's row)
+        after = elementwise(ARG[0] - 1 if body.reverse else ARG[0] + 1, (step,), dtype="int64")
         stacks = {}
         for s, node in enumerate(stored):
             stacks[id(node)] = loop_out(fwd, k + s, name=f"{node.name}s" if node.name else None)
@@ -161,7 +190,8 @@ def loop_vjp(loop: Node, adjoints: dict[int, Node]) -> list[Node | None]:
     a0 = [_zeros(invariants[i]) for i in acc_in]
     origin = loop.origin.as_grad() if loop.origin else None
     back = make_loop(rev_index, [*(g_in[j] for j in moving), *acc_in.values()], [*(g0[j] for j in moving), *a0],
-                     outputs, [], body.start, body.count, reverse=True, origin=origin)
+                     outputs, [], body.start, body.count, reverse=not body.reverse, origin=origin,
+                     checkpoint=checkpoint)
     out: list[Node | None] = [None] * len(loop.inputs)
     for j in fixed:
         out[j] = g0[j]

@@ -173,7 +173,8 @@ def _describe(node: Node) -> str:
         if getattr(body, "until", None) is not None and not body.reverse:
             return f"loop[while, count={body.count}, carry={body.carry_count}, stored={len(body.stored)}]"
         bounds = f"{last - 1}, {first - 1}, -1" if body.reverse else (f"{last}" if first == 0 else f"{first}, {last}")
-        return f"loop[range({bounds}), carry={body.carry_count}, stored={len(body.stored)}]"
+        every = "" if getattr(body, "checkpoint", None) is None else f", checkpoint={body.checkpoint!r}"
+        return f"loop[range({bounds}), carry={body.carry_count}, stored={len(body.stored)}{every}]"
     params = ", ".join(f"{k}={v}" for k, v in node.params if k not in ("name", "index"))
     return f"{node.op}[{params}]" if params else node.op
 

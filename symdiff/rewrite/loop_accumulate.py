@@ -78,6 +78,8 @@ def _total(term: Node, batched: Node, origin) -> Node:
 
 def _pushed(loop: Node, results: dict[int, dict[int, Node]]) -> Node | None:
     body: LoopBody = loop.param("body")
+    if body.checkpoint is not None:
+        return None  # (a checkpointed reverse loop prints in segments: its sums stay inside)
     bt = Batcher(loop, _stacks(loop))
     uses: dict[int, int] = {}
     for node in bt.order:

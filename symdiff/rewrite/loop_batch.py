@@ -215,6 +215,8 @@ def _split(node: Node, old: Node, bt: Batcher) -> Node:
 def _hoisted(loop: Node) -> Node | None:
     """``loop`` with its per-iteration work computed before it, batched (None when there is none)."""
     body: LoopBody = loop.param("body")
+    if body.until is not None or body.checkpoint is not None:
+        return None  # (a while loop's trip count is known only after it; a checkpointed loop prints in segments)
     first = Batcher(loop)
     split = rebuild(list(body.graph.outputs), lambda n, i: _split(with_inputs(n, i), n, first))
     body = body.with_outputs(split)
@@ -239,7 +241,7 @@ def _hoisted(loop: Node) -> Node | None:
         reads[id(node)] = gather(place, (("array", 0),), [at], node.shape, node.origin)
     new = rebuild(list(body.graph.outputs), lambda n, i: reads.get(id(n)) or with_inputs(n, i))
     graph = Graph((*body.graph.inputs, *places), tuple(new))
-    new_body = LoopBody(graph, body.carry_count, body.start, body.count, body.reverse, body.origin, body.base)
+    new_body = replace(body, graph=graph)
     return _with_body(loop, new_body, extra)
 
 

@@ -118,7 +118,7 @@ def _unstacked(loop: Node) -> tuple[Node, dict[int, list[int]]] | None:
     """The loop carrying its short vectors' components, and where each old result went."""
     body: LoopBody = loop.param("body")
     k = body.carry_count
-    if body.stored or body.reverse:
+    if body.stored or body.reverse or body.until is not None or body.checkpoint is not None:
         return None
     split = {}
     for c in body.carried:
@@ -205,7 +205,7 @@ def _recomputed(loop: Node) -> Node | None:
     """The reverse loop ``loop`` computing again the scalars its forward loop stored, from the stored
     carried values (None when it reads none)."""
     body: LoopBody = loop.param("body")
-    if not body.reverse:
+    if not body.reverse or body.checkpoint is not None:
         return None
     k = body.carry_count
     outer = list(loop.inputs[k:])
@@ -217,7 +217,7 @@ def _recomputed(loop: Node) -> Node | None:
         fwd = o.inputs[0]
         fb: LoopBody = fwd.param("body")
         s = fb.graph.outputs[o.param("k")]
-        if o.param("k") < fb.carry_count or any(s is c for c in fb.carried) or fb.reverse \
+        if o.param("k") < fb.carry_count or any(s is c for c in fb.carried) or fb.reverse or fb.until is not None \
                 or (fb.start, fb.count) != (body.start, body.count) or not _cheap(s):
             continue
         plans[id(place)] = (fwd, s)
@@ -287,7 +287,7 @@ def _recomputed(loop: Node) -> Node | None:
         return None
     new = rebuild(list(body.graph.outputs), lambda n, i: reads.get(id(n)) or with_inputs(n, i))
     graph = Graph((body.index, *body.carried, *places), tuple(new))
-    new_body = LoopBody(graph, k, body.start, body.count, body.reverse, body.origin, body.base)
+    new_body = replace(body, graph=graph, carry_count=k)
     return Node("loop", (*loop.inputs, *extra), (), params=(("body", new_body),), origin=loop.origin)
 
 

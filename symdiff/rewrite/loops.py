@@ -9,6 +9,7 @@ whose inputs are the index, the carried values and the invariants).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Sequence
 
 from ..ir.graph import Graph, Node, rebuild, toposort, with_inputs
@@ -97,8 +98,8 @@ def _pruned(loop: Node, used: set[int]) -> tuple[LoopBody, dict[int, int], list[
     reachable = {id(n) for n in toposort(new_outputs)}
     invariants = [i for i, n in enumerate(body.invariants) if id(n) in reachable]
     inputs = (body.index, *(body.carried[j] for j in carried), *(body.invariants[i] for i in invariants))
-    new_body = LoopBody(Graph(inputs, tuple(new_outputs)), len(carried), body.start, body.count, body.reverse,
-                        body.origin, body.base, None if body.until is None else carried.index(body.until))
+    new_body = replace(body, graph=Graph(inputs, tuple(new_outputs)), carry_count=len(carried),
+                       until=None if body.until is None else carried.index(body.until))
     where = {j: kept.index(first.get(id(outputs[j]), j) if j >= k else j) for j in range(len(outputs))
              if (first.get(id(outputs[j]), j) if j >= k else j) in keep}
     return new_body, where, carried + [k + i for i in invariants]

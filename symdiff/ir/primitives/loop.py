@@ -6,8 +6,9 @@ next values, then the values it stores per iteration (``hs[t] = h``, the residua
 reads). ``loop_out`` nodes project the loop's results: the final carried values, then the stacks
 (shape ``(count, *shape)``; a carried value's: ``count + 1`` rows, the last its final value).
 ``add_at(acc, v, i)`` (``acc[i] += v``) accumulates a sequence's adjoint inside a reverse loop.
-The loop's vjp rule is :mod:`symdiff.ad.loops` (it needs the whole reverse-mode machinery); the
-printed code is :mod:`symdiff.backends.numpy.dispatch.loop`.
+The loop's vjp rule is :mod:`symdiff.ad.loops` (it needs the whole reverse-mode machinery), its JVP
+rule :mod:`symdiff.ad.loop_jvp` (forward mode over the body); the printed code is
+:mod:`symdiff.backends.numpy.dispatch.loop`.
 
 >>> import sympy as sp
 >>> from symdiff.ir.primitives.core import input_node, elementwise
@@ -27,7 +28,6 @@ from typing import Any, Sequence
 import sympy as sp
 
 from ..graph import Graph, Node, Origin, invariant_inputs, rebuild, with_inputs
-from ...errors import UnsupportedError, where
 from .core import broadcast_to, defprim, input_node, scalar
 from .index import gather
 
@@ -45,6 +45,9 @@ class LoopBody:
     origin: Origin | None = None
     base: "LoopBody | None" = None  # a forward loop storing residuals: the loop it extends
     until: int | None = None  # a while loop: the carried boolean it runs while (count: a symbol bound by it)
+    #: a gradient's loops with ``checkpoint=``: the segment length (an int, or "sqrt" of the trip count);
+    #: the forward loop stores its state every that many steps, the reverse loop recomputes each segment
+    checkpoint: int | str | None = None
 
     @property
     def index(self) -> Node:
@@ -73,7 +76,7 @@ class LoopBody:
     def with_outputs(self, outputs: Sequence[Node], **changes: Any) -> "LoopBody":
         fields = dict(graph=Graph(self.graph.inputs, tuple(outputs)), carry_count=self.carry_count, start=self.start,
                       count=self.count, reverse=self.reverse, origin=self.origin, base=self.base,
-                      until=self.until)
+                      until=self.until, checkpoint=self.checkpoint)
         fields.update(changes)
         return LoopBody(**fields)
 
@@ -83,7 +86,7 @@ class LoopBody:
         done = trace.finish(inputs + outputs)
         return LoopBody(Graph(tuple(done[:len(inputs)]), tuple(done[len(inputs):])), self.carry_count,
                         trace.resolve(self.start), trace.resolve(self.count), self.reverse, self.origin, self.base,
-                        self.until)
+                        self.until, self.checkpoint)
 
     def __repr__(self) -> str:
         return f"<body of {len(self.graph.nodes())} nodes>"
@@ -91,7 +94,8 @@ class LoopBody:
 
 def make_loop(index: Node, carried: Sequence[Node], inits: Sequence[Node], updates: Sequence[Node],
               stored: Sequence[Node], start, count, reverse: bool = False, origin: Origin | None = None,
-              base: LoopBody | None = None, names: Sequence[str] = (), until: int | None = None) -> Node:
+              base: LoopBody | None = None, names: Sequence[str] = (), until: int | None = None,
+              checkpoint: int | str | None = None) -> Node:
     """The loop node running ``updates`` (functions of ``index``, the ``carried`` placeholders and any
     other node) from ``inits``. Every node the body reads that depends on neither the index nor a
     carried value (``W``, ``x``, ``W.T``, constants) is computed once, outside: it becomes an
@@ -115,7 +119,8 @@ def make_loop(index: Node, carried: Sequence[Node], inits: Sequence[Node], updat
         return replace(node, name=name) if name else node
     new = rebuild(outputs, fn)
     graph = Graph((index, *carried, *inner_nodes), tuple(new))
-    body = LoopBody(graph, len(carried), sp.sympify(start), sp.sympify(count), reverse, origin, base, until)
+    body = LoopBody(graph, len(carried), sp.sympify(start), sp.sympify(count), reverse, origin, base, until,
+                    checkpoint)
     return Node("loop", (*inits, *outer), (), params=(("body", body),), origin=origin)
 
 
@@ -132,6 +137,13 @@ def loop_out(loop: Node, k: int, name: str | None = None) -> Node:
                 origin=loop.origin)
 
 
+def segment_start(start) -> Node:
+    """The first index of the rows a reverse loop reads of its forward loop's stacks: ``start`` (the
+    loop's), or with ``checkpoint=`` the first index of the segment being walked back (printed as the
+    segment's ``lo``). A node of its own, so a body reads it as an input, never as a constant."""
+    return Node("segment_start", (), (), params=(("start", sp.sympify(start)),), dtype="int64")
+
+
 def add_at(acc: Node, value: Node, at: Node, origin: Origin | None = None) -> Node:
     """``acc`` with ``value`` added to ``acc[at]`` (``at`` an integer scalar): a sequence's adjoint."""
     return Node("add_at", (acc, value, at), acc.shape, dtype=acc.dtype, origin=origin)
@@ -144,6 +156,7 @@ def _vjp_add_at(g: Node, node: Node) -> list[Node | None]:
 defprim("loop", None)  # several results: reverse mode handles it whole (symdiff.ad.loops)
 defprim("loop_out", None)
 defprim("add_at", _vjp_add_at)
+defprim("segment_start", lambda g, node: [])
 
 
 def _jvp_add_at(node: Node, tangents: list, batch) -> Node:
@@ -155,14 +168,7 @@ def _jvp_add_at(node: Node, tangents: list, batch) -> Node:
     return add_at(ta, tv, node.inputs[2], node.origin)
 
 
-def _no_jvp(node: Node, tangents: list, batch) -> Node:
-    raise UnsupportedError(f"{where(node.origin)}: forward mode (JVP, Hessians, Jacobians by columns) does not go "
-                           "through a rolled loop; differentiate this loop in reverse mode only (grad, vjp), or "
-                           "take the derivative of the function that holds it, whose loops are then unrolled")
-
-
 def register_jvps(defjvp) -> None:
     """Add this module's JVP rules to :data:`symdiff.ad.forward.JVP_RULES` (called by that module)."""
     defjvp("add_at")(_jvp_add_at)
-    defjvp("loop")(_no_jvp)
-    defjvp("loop_out")(_no_jvp)
+    defjvp("segment_start")(lambda node, tangents, batch: None)

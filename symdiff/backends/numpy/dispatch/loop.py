@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import heapq
+from dataclasses import dataclass
 
 from ....ir.graph import Node, toposort
 from .table import EMIT
@@ -117,11 +118,30 @@ def _body_statements(p, wanted, forced, carried, updates, chains):
     return inner, forced
 
 
-def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
+@dataclass
+class LoopParts:
+    """A loop's code in pieces, for :func:`assemble` (or the segments of ``checkpoint=``, which assemble
+    them otherwise): the carried variables' set-up, the stacks, the body's statements and what binds or
+    stores at its top and end."""
+
+    setup: list[str]
+    names: list[str]  # the carried variables
+    index: str
+    stacks: list[tuple[str, Node, bool]]  # (name, stored node, is a carried value: one more row)
+    inner: list[str]
+    tail: list[str]  # after the stores: accumulated sequence adjoints, the carried values bound together
+    stores: list[tuple[str, str, bool]]  # (stack, code of the stored value, stored at the top)
+
+
+def loop_parts(node: Node, p, uses: dict[int, int], store: bool = True,
+               stack_names: list[str | None] | None = None) -> LoopParts:
+    """The pieces of ``node``'s code; ``store=False``: the stored values are named but not computed (a
+    checkpointed forward loop: its segments recompute them); ``stack_names``: the stacks' names (None:
+    named after what they hold)."""
     body = node.param("body")
     k = body.carry_count
     graph = body.graph
-    lines: list[str] = []
+    setup: list[str] = []
     updates, stored = list(body.updates), list(body.stored)
     chains = {j: _chain(u, body.carried[j], [o for i, o in enumerate(graph.outputs) if i != j])
               for j, u in enumerate(updates)}
@@ -131,25 +151,24 @@ def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
         hint = inp.param("name")
         if _zero(init):  # (a fresh array: an accumulated adjoint is added into it in place)
             var = p.namer.fresh(hint)
-            lines.append(f"{var} = np.zeros({p.shape(init.shape)}, dtype=np.{init.dtype})")
+            setup.append(f"{var} = np.zeros({p.shape(init.shape)}, dtype=np.{init.dtype})")
         elif chains[j] is not None:
             var = p.namer.fresh(hint)
-            lines.append(f"{var} = np.array({code}, dtype=np.{init.dtype})")
+            setup.append(f"{var} = np.array({code}, dtype=np.{init.dtype})")
         elif code == hint and uses.get(id(init), 0) == 1 and code not in names:
             var = code  # the initial value's variable, not read again: the loop's own
         else:
             var = p.namer.fresh(hint)
-            lines.append(f"{var} = {code}")
+            setup.append(f"{var} = {code}")
         names.append(var)
     index = _index_name(p, body.index.param("name"))
-    at = index if body.start == 0 else f"{index} - {p.size(body.start)}"
     p.code[id(body.index)] = index
     for inp, var in zip(body.carried, names):
         p.code[id(inp)] = var
     for inp, outer in zip(body.invariants, node.inputs[k:]):
         p.code[id(inp)] = p.code[id(outer)]
     carried = {id(inp): var for inp, var in zip(body.carried, names)}
-    wanted = [u for j, u in enumerate(updates) if chains[j] is None] + stored
+    wanted = [u for j, u in enumerate(updates) if chains[j] is None] + (stored if store else [])
     wanted += [n for c in chains.values() if c for a in c for n in (a.inputs[1], a.inputs[2])]
     own = {id(n) for n in graph.inputs}
     forced: dict[int, str] = {}
@@ -164,50 +183,71 @@ def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
         inner, forced = _body_statements(p, wanted, forced, carried, updates, chains)
     finally:
         p.loop_depth, p.comment_width = depth - 1, width
-    stacks = []  # named after what they hold (hs: every h)
-    for s in sorted(stored, key=lambda n: id(n) not in carried):
-        code = p.code[id(s)]
-        stacks.append((id(s), p.namer.fresh(f"{code}s" if code.isidentifier() else None)))
-    stacks = [dict(stacks)[id(s)] for s in stored]
-    running = body.until is not None and not body.reverse  # a while loop: its stacks grow
-    for s, name in zip(stored, stacks):
-        rows = body.count + 1 if id(s) in carried else body.count  # (the final value in the last row)
-        empty = "[]" if running else f"np.empty({p.shape((rows, *s.shape))}, dtype=np.{s.dtype})"
-        lines.append(f"{name} = {empty}")
-    put = "{0}.append({2})" if running else "{0}[{1}] = {2}"
-    top = [put.format(stacks[s], at, p.code[id(n)]) for s, n in enumerate(stored) if id(n) in carried]
-    end = [put.format(stacks[s], at, p.code[id(n)]) for s, n in enumerate(stored) if id(n) not in carried]
+    stack_names = list(stack_names or [None] * len(stored))
+    for i in sorted(range(len(stored)), key=lambda i: id(stored[i]) not in carried):
+        if stack_names[i] is None:  # named after what they hold (hs: every h)
+            code = p.code.get(id(stored[i])) or stored[i].name or ""
+            stack_names[i] = p.namer.fresh(f"{code}s" if code.isidentifier() else None)
+    stacks = [(name, s, id(s) in carried) for s, name in zip(stored, stack_names)]
+    stores = [(name, p.code[id(s)], id(s) in carried) for name, s, _ in stacks] if store else []
+    tail = []
     for j, chain in chains.items():
         for a in chain or ():
-            end.append(f"{names[j]}[{p.code[id(a.inputs[2])]}] += {p.code[id(a.inputs[1])]}")
+            tail.append(f"{names[j]}[{p.code[id(a.inputs[2])]}] += {p.code[id(a.inputs[1])]}")
     pending = [(names[j], p.code[id(u)]) for j, u in enumerate(updates)
                if chains[j] is None and id(u) not in forced and p.code[id(u)] != names[j]]
     if pending:
-        end.append(f"{', '.join(v for v, _ in pending)} = {', '.join(c for _, c in pending)}")
-    if running:
-        lines.extend(_while(body, p, index, names, stacks, top + inner + end, stored, carried))
-    else:
-        block = top + inner + end or ["pass"]
-        lines.append(f"for {index} in {_range(body, p)}:")
-        lines.extend("    " + line for line in block)
-        lines.extend(f"{stacks[s]}[{p.size(body.count)}] = {carried[id(n)]}"
-                     for s, n in enumerate(stored) if id(n) in carried)
+        tail.append(f"{', '.join(v for v, _ in pending)} = {', '.join(c for _, c in pending)}")
     p.__dict__.setdefault("free_indices", set()).add(index)
-    p.__dict__.setdefault("loop_names", {})[id(node)] = names + stacks
+    p.__dict__.setdefault("loop_names", {})[id(node)] = names + stack_names
+    return LoopParts(setup, names, index, stacks, inner, tail, stores)
+
+
+def loop_block(parts: LoopParts, range_text: str, at: str) -> list[str]:
+    """The ``for`` statement: the stores at the top (a carried value's, before it changes) and end."""
+    top = [f"{stack}[{at}] = {code}" for stack, code, first in parts.stores if first]
+    end = [f"{stack}[{at}] = {code}" for stack, code, first in parts.stores if not first]
+    block = top + parts.inner + end + parts.tail or ["pass"]
+    return [f"for {parts.index} in {range_text}:"] + ["    " + line for line in block]
+
+
+def stack_shape(p, rows: str, shape) -> str:
+    """The shape ``(rows, *shape)`` as code (``rows`` already code)."""
+    return "(" + ", ".join([rows, *(p.size(d) for d in shape)]) + ("," if not shape else "") + ")"
+
+
+def emit_loop(node: Node, p, uses: dict[int, int]) -> list[str]:
+    body = node.param("body")
+    parts = loop_parts(node, p, uses)
+    lines = list(parts.setup)
+    if body.until is not None and not body.reverse:  # a while loop: its stacks grow
+        return lines + _while(body, p, parts)
+    for name, s, first in parts.stacks:  # (a carried value's: the final value in the last row)
+        lines.append(f"{name} = np.empty({p.shape((body.count + 1 if first else body.count, *s.shape))}, "
+                     f"dtype=np.{s.dtype})")
+    at = parts.index if body.start == 0 else f"{parts.index} - {p.size(body.start)}"
+    lines += loop_block(parts, _range(body, p), at)
+    lines += [f"{stack}[{p.size(body.count)}] = {code}" for stack, code, first in parts.stores if first]
     return lines
 
 
-def _while(body, p, index: str, names: list[str], stacks: list[str], block: list[str], stored, carried) -> list[str]:
+def _while(body, p, parts: LoopParts) -> list[str]:
     """A while loop: it counts its iterations into the trip count (the symbol ``body.count``, which the
     reverse loop runs over) and appends to its stacks, made arrays after it."""
-    lines = [f"{index} = 0", f"while {names[body.until]}:", *("    " + line for line in block), f"    {index} += 1"]
+    index = parts.index
+    lines = [f"{name} = []" for name, _, _ in parts.stacks]
+    top = [f"{stack}.append({code})" for stack, code, first in parts.stores if first]
+    end = [f"{stack}.append({code})" for stack, code, first in parts.stores if not first]
+    block = top + parts.inner + end + parts.tail
+    lines += [f"{index} = 0", f"while {parts.names[body.until]}:", *("    " + line for line in block),
+              f"    {index} += 1"]
     count = p.size_names[body.count] = p.namer.fresh("n_iter")
     lines.append(f"{count} = {index}")
-    for s, n in enumerate(stored):
-        if id(n) in carried:
-            lines.append(f"{stacks[s]}.append({carried[id(n)]})")
-        rows = body.count + 1 if id(n) in carried else body.count
-        lines.append(f"{stacks[s]} = np.array({stacks[s]}, dtype=np.{n.dtype}).reshape({p.shape((rows, *n.shape))})")
+    for (name, n, first), (_, code, _) in zip(parts.stacks, parts.stores):
+        if first:
+            lines.append(f"{name}.append({code})")
+        rows = body.count + 1 if first else body.count
+        lines.append(f"{name} = np.array({name}, dtype=np.{n.dtype}).reshape({p.shape((rows, *n.shape))})")
     return lines
 
 
