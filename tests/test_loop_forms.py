@@ -9,6 +9,7 @@ import pytest
 
 import symdiff
 from corpus import load
+from symdiff.errors import UnsupportedError
 
 autograd = pytest.importorskip("autograd")
 anp = pytest.importorskip("autograd.numpy")
@@ -259,12 +260,26 @@ def test_a_while_loop_exports_without_values(tmp_path):
     np.testing.assert_allclose(namespace["fixed_point_grad"](a, x0, 1e-9), expected, rtol=1e-9)
 
 
-def test_forward_mode_unrolls_a_while_loop_and_says_so():
+def test_forward_mode_keeps_a_while_loop_rolled():
     a, x0 = np.array([0.4, 0.5]), np.zeros(2)
     h = symdiff.hessian(fixed_point, wrt="a")
     expected = autograd.hessian(_on_autograd(fixed_point))(a, x0, 1e-6)
     np.testing.assert_allclose(h(a, x0, 1e-6), expected, rtol=1e-7, atol=1e-10)
-    assert "unrolled: hessian needs forward mode" in h.graph
+    assert "while its condition holds" in h.graph and "while running" in h.source
+
+
+def test_hvp_and_jvp_of_a_while_loop_against_autograd():
+    rng = np.random.default_rng(12)
+    a, x0, v = rng.uniform(0.3, 0.6, size=4), np.zeros(4), rng.standard_normal(4)
+    hv = symdiff.hvp(fixed_point, wrt="a")(a, x0, 1e-9, v)
+    np.testing.assert_allclose(hv, autograd.hessian(_on_autograd(fixed_point))(a, x0, 1e-9) @ v, rtol=1e-8)
+    _, tangent = symdiff.jvp(fixed_point, wrt="a")(a, x0, 1e-9, v)
+    np.testing.assert_allclose(tangent, autograd.grad(_on_autograd(fixed_point))(a, x0, 1e-9) @ v, rtol=1e-8)
+
+
+def test_checkpoint_of_a_while_loop_is_refused():
+    with pytest.raises(UnsupportedError, match="cannot segment a while loop"):
+        symdiff.grad(fixed_point, wrt="a", checkpoint=2)(np.array([0.4, 0.5]), np.zeros(2), 1e-6)
 
 
 # ---------------------------------------------------------------- the corpus's loops ---------------
