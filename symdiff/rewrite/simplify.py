@@ -20,6 +20,7 @@ from .speed import (contract_products, drop_shift_gradient, share_powers, share_
 from .arrays import add_diagonal, merge_scatters, pairwise_squares, pairwise_sums, sums_as_products
 from ..ir.scalar import sigmoid, softplus
 from ..ir.shapes import broadcast_shapes
+from ..ir.templates import by_structure, rename
 from .report import REPORT
 from .stability import (REWRITES, _unstable, expm1_opt, log1p_opt, log_sigmoid_opt, lower, ops,  # noqa: F401
                         sigmoid_opt, sigmoid_reflect, softplus_opt, stabilize, xlogy_opt)
@@ -73,11 +74,12 @@ def fuse(outputs: list[Node]) -> list[Node]:
     return rebuild(outputs, fn)
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@by_structure
 def _fused(expr: sp.Expr, parts: tuple[tuple[sp.Expr, int] | None, ...]) -> sp.Expr | None:
     """``expr`` with each input ``i`` whose ``parts[i]`` is (its expression, its number of inputs) written
     in, the others renumbered; None past :data:`FUSE_BUDGET`. (A function of expressions only: node
-    expressions are over the shared placeholders, so a long program asks the same question many times.)"""
+    expressions are over the shared placeholders, so a long program asks the same question many times,
+    its constants aside: see :mod:`symdiff.ir.templates`.)"""
     # Sizes add up when an expression is written into another, unless SymPy combines terms: far past
     # the budget, the answer is known without building the expression (the costly part of fusing).
     estimate = ops(expr) + sum(expr.count(ARG[i]) * ops(p[0]) for i, p in enumerate(parts) if p is not None)
@@ -92,7 +94,7 @@ def _fused(expr: sp.Expr, parts: tuple[tuple[sp.Expr, int] | None, ...]) -> sp.E
             base += 1
             continue
         inner, n = part
-        mapping[ARG[i]] = inner.xreplace({ARG[j]: ARG[base + j] for j in range(n)}) if base else inner
+        mapping[ARG[i]] = rename(inner, {ARG[j]: ARG[base + j] for j in range(n)}) if base else inner
         base += n
     mapping = {k: v for k, v in mapping.items() if k is not v}  # (SymPy rebuilds what it maps to itself)
     fused = keep_domain(composed_requirements(expr, mapping), expr.xreplace(mapping))
@@ -147,7 +149,7 @@ def simplify_exprs(outputs: list[Node]) -> list[Node]:
     return rebuild(outputs, fn)
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@by_structure
 def _simplest(expr: sp.Expr) -> sp.Expr:
     """The shortest of SymPy's cheap forms of ``expr``; on a tie the factored form (a common factor is
     one pass over the arrays, not one per term)."""
@@ -279,7 +281,7 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
 
     def build(expr: sp.Expr, like: Node, temporary: bool = False) -> Node:
         syms = sorted((s for s in expr.free_symbols if s in by_handle or s in shared), key=lambda s: s.name)
-        local = expr.xreplace({s: ARG[i] for i, s in enumerate(syms)})
+        local = rename(expr, {s: ARG[i] for i, s in enumerate(syms)})
         args = [operand(s, like) for s in syms]
         if temporary:
             return elementwise(local, args, origin=like.origin)

@@ -24,6 +24,7 @@ from ..domain import composed_requirements, derivative, keep_domain
 from ...errors import ShapeError
 from ..graph import ARG, ConstValue, Node, Origin, arg_index
 from ..shapes import ONE, Shape, broadcast_shapes, is_one, normalize_axes, size_of
+from ..templates import rename
 
 Vjp = Callable[[Node, Node], Sequence[Node | None]]
 
@@ -101,7 +102,7 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
     merged = len(kept) != len(used)
     remap = {k: v for k, v in remap.items() if k is not v}  # (SymPy rebuilds, and evaluates, what it maps to itself)
     if remap:
-        expr = keep_domain(composed_requirements(expr, remap), expr.xreplace(remap)) if merged else expr.xreplace(remap)
+        expr = keep_domain(composed_requirements(expr, remap), expr.xreplace(remap)) if merged else rename(expr, remap)
     if merged and len(expr.free_symbols & set(ARG)) < len(kept):
         # merging repeated inputs cancelled some (x - x): normalise again
         return elementwise(expr, kept, shape=shape or broadcast_shapes(*(n.shape for n in kept)),
