@@ -30,6 +30,8 @@ import functools
 from typing import Any, Callable
 
 import sympy as sp
+from sympy.core.add import _unevaluated_Add
+from sympy.core.mul import _unevaluated_Mul
 
 #: The placeholder constants of templates (made as needed, shared by every template).
 _K: list[sp.Symbol] = []
@@ -96,19 +98,20 @@ def _substitute(value: Any, mapping: dict, written_back: bool = False) -> Any:
     if isinstance(value, sp.Basic):
         if not mapping:
             return value
-        return rename(value, mapping) if written_back else value.xreplace(mapping)
+        return rename(value, mapping, symbols=False) if written_back else value.xreplace(mapping)
     if isinstance(value, tuple):
         return tuple(_substitute(v, mapping, written_back) for v in value)
     return value
 
 
-def rename(expr: sp.Basic, mapping: dict) -> sp.Basic:
+def rename(expr: sp.Basic, mapping: dict, symbols: bool = True) -> sp.Basic:
     """``expr.xreplace(mapping)`` for a ``mapping`` of atoms that changes no function's answer (symbols to
     distinct symbols of the same assumptions; a template's placeholders to the floats they stand for), with
     sums, products and powers evaluated (their order, and numbers multiplied out) but a function of them
     not evaluated again: SymPy made ``sin(_k0*_a0)`` already, and asking ``sin`` of ``1.2*_a0`` costs
     about a millisecond (its search for multiples of pi and I) for the same answer, or an equal one.
-    Post-order and iterative."""
+    ``symbols``: the mapping renames symbols, so sums and products are only put in SymPy's order again
+    (not evaluated: nothing in them can combine). Post-order and iterative."""
     done: dict[int, sp.Basic] = {}
     stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
     while stack:
@@ -127,9 +130,34 @@ def rename(expr: sp.Basic, mapping: dict) -> sp.Basic:
             done[id(e)] = e
         elif isinstance(e, sp.Function):
             done[id(e)] = e.func(*args, evaluate=False)
+        elif type(e) in _SORTED and (symbols or _only_order(e, args)):  # nothing combines: only the order changes
+            done[id(e)] = _SORTED[type(e)](*args)
         else:
             done[id(e)] = e.func(*args)
     return done[id(expr)]
+
+
+#: Sums and products of renamed symbols in SymPy's order, numbers first, without evaluating them again.
+_SORTED = {sp.Add: _unevaluated_Add, sp.Mul: _unevaluated_Mul}
+
+
+def _only_order(e: sp.Basic, args: tuple) -> bool:
+    """Whether SymPy, evaluating ``e.func(*args)`` (floats written into a sum or product of a template),
+    would only multiply or add the numbers and sort: no number times a sum alone (a float coefficient
+    distributes over it), no two terms alike, the numbers not vanishing into a one-argument result."""
+    rest = [a for a in args if not a.is_Number]
+    numbers = [a for a in args if a.is_Number]
+    if any(isinstance(a, type(e)) for a in rest):
+        return False
+    if isinstance(e, sp.Mul) and numbers and len(rest) == 1 and rest[0].is_Add:
+        return False  # (SymPy distributes a number over a sum it multiplies alone: 1.2*(x + y))
+    if not all(a.is_Float or a.is_Rational for a in numbers):
+        return False
+    if isinstance(e, sp.Mul):
+        return len(rest) >= 2 or (len(rest) == 1 and bool(numbers) and sp.Mul(*numbers) not in (0, 1))
+    if len({a.as_coeff_Mul()[1] for a in rest}) != len(rest):
+        return False
+    return len(rest) >= 2 or (len(rest) == 1 and bool(numbers) and sp.Add(*numbers) != 0)
 
 
 def by_structure(fn: Callable[..., Any], maxsize: int = 1 << 14) -> Callable[..., Any]:
