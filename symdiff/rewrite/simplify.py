@@ -22,6 +22,7 @@ from ..ir.scalar import sigmoid, softplus
 from ..ir.shapes import broadcast_shapes
 from ..ir.templates import by_structure, rename
 from .report import REPORT
+from .sharing import may_share
 from .stability import (REWRITES, _unstable, expm1_opt, log1p_opt, log_sigmoid_opt, lower, ops,  # noqa: F401
                         sigmoid_opt, sigmoid_reflect, softplus_opt, stabilize, xlogy_opt)
 from .loops import merge_loops, prune_loops, run_in_bodies
@@ -327,7 +328,7 @@ def bounded_cse(exprs: list[sp.Expr], symbols) -> tuple[list[tuple[sp.Symbol, sp
     Each expression joins the group of the last expression that used one of its arrays while that group
     has room, so the value and the gradient of one line (``sin(y)`` and ``dy*cos(y)``) still share."""
     if len(exprs) <= CSE_WINDOW:
-        return sp.cse(exprs, symbols=symbols, order="none")
+        return _cse_of_sharing(exprs, list(range(len(exprs))), symbols)
     parent = list(range(len(exprs)))
     size = [1] * len(exprs)
 
@@ -356,11 +357,23 @@ def bounded_cse(exprs: list[sp.Expr], symbols) -> tuple[list[tuple[sp.Symbol, sp
     replacements: list[tuple[sp.Symbol, sp.Expr]] = []
     reduced: list[sp.Expr] = list(exprs)
     for members in batches:
-        found, out = sp.cse([exprs[i] for i in members], symbols=symbols, order="none")
+        found, reduced = _cse_of_sharing(reduced, members, symbols)
         replacements += found
-        for i, e in zip(members, out):
-            reduced[i] = e
     return replacements, reduced
+
+
+def _cse_of_sharing(exprs: list[sp.Expr], members: list[int], symbols):
+    """SymPy's ``cse`` of the ``members`` of ``exprs`` that may share something with another (see
+    :func:`~symdiff.rewrite.sharing.may_share`; the others would come out as they went in):
+    (replacements, ``exprs`` with those members reduced)."""
+    members = [i for i, m in zip(members, may_share([exprs[i] for i in members])) if m]
+    reduced = list(exprs)
+    if not members:
+        return [], reduced
+    found, out = sp.cse([exprs[i] for i in members], symbols=symbols, order="none")
+    for i, e in zip(members, out):
+        reduced[i] = e
+    return found, reduced
 
 
 def run(outputs: Sequence[Node], passes: Sequence[Pass]) -> list[Node]:
