@@ -201,3 +201,35 @@ def test_namer_continues_from_the_last_suffix():
     assert [n.fresh("y") for _ in range(4)] == ["y", "y_1", "y_3", "y_4"]
     n.reserve("y_5")
     assert n.fresh("y") == "y_6" and n.fresh("x") == "x_1"
+
+
+def test_kernel_templates_answer_as_sympy_does():
+    """A function of expressions asked through its template (floats of sums and products as placeholder
+    constants) is computed once per structure, and its answers, floats written back, equal SymPy's own
+    answers in value at random points; a float in an exponent or a function's own argument stays part
+    of the structure."""
+    from symdiff.ir.domain import derivative
+    from symdiff.ir.graph import ARG
+    from symdiff.ir.templates import by_structure
+    a, b = ARG[0], ARG[1]
+    rng = np.random.default_rng(3)
+    calls = []
+    d_b = by_structure(lambda e: calls.append(e) or sp.diff(e, b))
+    cs = rng.uniform(-3.0, 3.0, size=40)
+    for c in cs:
+        d_b(a + sp.sin(sp.Float(abs(c)) * b))
+    assert len(calls) == 1
+    calls.clear()
+    d_b(b ** sp.Float(2.5)), d_b(b ** sp.Float(3.5)), d_b(sp.Max(b, sp.Float(0.5))), d_b(sp.Max(b, sp.Float(1.5)))
+    assert len(calls) == 4
+    kernels = [lambda c: a + sp.sin(c * b), lambda c: sp.exp(c * a) * (b - c), lambda c: sp.log(c * b ** 2 + 1) - c,
+               lambda c: sp.tanh(c * a + b) ** 2 / (1 + c * b), lambda c: (a - c) * (b + 2 * c) + c * a * b]
+    points = [{a: float(p), b: float(q)} for p, q in rng.uniform(0.2, 2.0, size=(5, 2))]
+    for kernel in kernels:
+        for c in cs[:8]:
+            e = kernel(sp.Float(float(c)))
+            for x in (a, b):
+                got, want = derivative(e, x), sp.diff(e, x)
+                for p in points:
+                    assert abs(complex(got.evalf(subs=p)) - complex(want.evalf(subs=p))) <= 1e-10 * (
+                        1 + abs(complex(want.evalf(subs=p)))), (e, x, got, want)

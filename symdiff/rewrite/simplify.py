@@ -5,7 +5,6 @@ lists them in the order they run.
 """
 from __future__ import annotations
 
-import functools
 import time
 from typing import Callable, Sequence
 
