@@ -165,9 +165,12 @@ def by_structure(fn: Callable[..., Any], maxsize: int = 1 << 14) -> Callable[...
     tuple of them, a number or None) computed once per template of its arguments (see the module
     docstring); the answers of up to ``maxsize`` templates are remembered (then forgotten all at once)."""
     answers: dict[tuple, Any] = {}
+    exact: dict[tuple, Any] = {}  # the same arguments again (a kernel with the same constants): no walk at all
 
     @functools.wraps(fn)
     def wrapper(*args: Any) -> Any:
+        if args in exact:
+            return exact[args]
         key, floats, to_template = structure(args)
         if key in answers:
             answer = answers[key]
@@ -175,6 +178,13 @@ def by_structure(fn: Callable[..., Any], maxsize: int = 1 << 14) -> Callable[...
             if len(answers) >= maxsize:
                 answers.clear()
             answer = answers[key] = fn(*_substitute(args, to_template))
-        return _substitute(answer, {_k(i): f for i, f in enumerate(floats)}, written_back=True)
-    wrapper.cache_clear = answers.clear  # type: ignore[attr-defined]
+        if len(exact) >= maxsize:
+            exact.clear()
+        out = exact[args] = _substitute(answer, {_k(i): f for i, f in enumerate(floats)}, written_back=True)
+        return out
+
+    def cache_clear() -> None:
+        answers.clear()
+        exact.clear()
+    wrapper.cache_clear = cache_clear  # type: ignore[attr-defined]
     return wrapper
