@@ -30,6 +30,7 @@ from sympy.codegen.cfunctions import log1p, log2, log10
 from .graph import arg_index
 from .scalar import isfinite, sigmoid
 from .special import mullog, xlog1py, xlogy
+from .templates import by_structure
 
 
 class nan_outside(sp.Function):
@@ -178,7 +179,7 @@ def _at_zero_base(m: sp.Mul) -> sp.Expr:
     return m
 
 
-@functools.lru_cache(maxsize=1 << 14)  # (a pure function: a long program asks for the same derivatives)
+@by_structure  # (a pure function: a long program asks for the same derivatives, its constants aside)
 def derivative(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
     """``d expr / d x`` as SymPy gives it, with the derivatives of ``b**e`` in a form that is right
     at ``b = 0``: SymPy's ``b**e * e / b`` and ``b**e * log(b)`` are ``0/0`` and ``0 * -inf`` there

@@ -5,7 +5,6 @@ lists them in the order they run.
 """
 from __future__ import annotations
 
-import functools
 import time
 from typing import Callable, Sequence
 
@@ -20,7 +19,9 @@ from .speed import (contract_products, drop_shift_gradient, share_powers, share_
 from .arrays import add_diagonal, merge_scatters, pairwise_squares, pairwise_sums, sums_as_products
 from ..ir.scalar import sigmoid, softplus
 from ..ir.shapes import broadcast_shapes
+from ..ir.templates import by_structure, rename
 from .report import REPORT
+from .sharing import may_share
 from .stability import (REWRITES, _unstable, expm1_opt, log1p_opt, log_sigmoid_opt, lower, ops,  # noqa: F401
                         sigmoid_opt, sigmoid_reflect, softplus_opt, stabilize, xlogy_opt)
 from .loop_accumulate import push_out_accumulations
@@ -76,11 +77,12 @@ def fuse(outputs: list[Node]) -> list[Node]:
     return rebuild(outputs, fn)
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@by_structure
 def _fused(expr: sp.Expr, parts: tuple[tuple[sp.Expr, int] | None, ...]) -> sp.Expr | None:
     """``expr`` with each input ``i`` whose ``parts[i]`` is (its expression, its number of inputs) written
     in, the others renumbered; None past :data:`FUSE_BUDGET`. (A function of expressions only: node
-    expressions are over the shared placeholders, so a long program asks the same question many times.)"""
+    expressions are over the shared placeholders, so a long program asks the same question many times,
+    its constants aside: see :mod:`symdiff.ir.templates`.)"""
     # Sizes add up when an expression is written into another, unless SymPy combines terms: far past
     # the budget, the answer is known without building the expression (the costly part of fusing).
     estimate = ops(expr) + sum(expr.count(ARG[i]) * ops(p[0]) for i, p in enumerate(parts) if p is not None)
@@ -95,7 +97,7 @@ def _fused(expr: sp.Expr, parts: tuple[tuple[sp.Expr, int] | None, ...]) -> sp.E
             base += 1
             continue
         inner, n = part
-        mapping[ARG[i]] = inner.xreplace({ARG[j]: ARG[base + j] for j in range(n)}) if base else inner
+        mapping[ARG[i]] = rename(inner, {ARG[j]: ARG[base + j] for j in range(n)}) if base else inner
         base += n
     mapping = {k: v for k, v in mapping.items() if k is not v}  # (SymPy rebuilds what it maps to itself)
     fused = keep_domain(composed_requirements(expr, mapping), expr.xreplace(mapping))
@@ -150,7 +152,7 @@ def simplify_exprs(outputs: list[Node]) -> list[Node]:
     return rebuild(outputs, fn)
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@by_structure
 def _simplest(expr: sp.Expr) -> sp.Expr:
     """The shortest of SymPy's cheap forms of ``expr``; on a tie the factored form (a common factor is
     one pass over the arrays, not one per term)."""
@@ -282,7 +284,7 @@ def share_subexpressions(outputs: list[Node]) -> list[Node]:
 
     def build(expr: sp.Expr, like: Node, temporary: bool = False) -> Node:
         syms = sorted((s for s in expr.free_symbols if s in by_handle or s in shared), key=lambda s: s.name)
-        local = expr.xreplace({s: ARG[i] for i, s in enumerate(syms)})
+        local = rename(expr, {s: ARG[i] for i, s in enumerate(syms)})
         args = [operand(s, like) for s in syms]
         if temporary:
             return elementwise(local, args, origin=like.origin)
@@ -328,7 +330,7 @@ def bounded_cse(exprs: list[sp.Expr], symbols) -> tuple[list[tuple[sp.Symbol, sp
     Each expression joins the group of the last expression that used one of its arrays while that group
     has room, so the value and the gradient of one line (``sin(y)`` and ``dy*cos(y)``) still share."""
     if len(exprs) <= CSE_WINDOW:
-        return sp.cse(exprs, symbols=symbols, order="none")
+        return _cse_of_sharing(exprs, list(range(len(exprs))), symbols)
     parent = list(range(len(exprs)))
     size = [1] * len(exprs)
 
@@ -357,11 +359,23 @@ def bounded_cse(exprs: list[sp.Expr], symbols) -> tuple[list[tuple[sp.Symbol, sp
     replacements: list[tuple[sp.Symbol, sp.Expr]] = []
     reduced: list[sp.Expr] = list(exprs)
     for members in batches:
-        found, out = sp.cse([exprs[i] for i in members], symbols=symbols, order="none")
+        found, reduced = _cse_of_sharing(reduced, members, symbols)
         replacements += found
-        for i, e in zip(members, out):
-            reduced[i] = e
     return replacements, reduced
+
+
+def _cse_of_sharing(exprs: list[sp.Expr], members: list[int], symbols):
+    """SymPy's ``cse`` of the ``members`` of ``exprs`` that may share something with another (see
+    :func:`~symdiff.rewrite.sharing.may_share`; the others would come out as they went in):
+    (replacements, ``exprs`` with those members reduced)."""
+    members = [i for i, m in zip(members, may_share([exprs[i] for i in members])) if m]
+    reduced = list(exprs)
+    if not members:
+        return [], reduced
+    found, out = sp.cse([exprs[i] for i in members], symbols=symbols, order="none")
+    for i, e in zip(members, out):
+        reduced[i] = e
+    return found, reduced
 
 
 def run(outputs: Sequence[Node], passes: Sequence[Pass]) -> list[Node]:

@@ -18,6 +18,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ..ir.special import xlogy
 from ..ir.scalar import sigmoid, softplus
+from ..ir.templates import by_structure
 
 
 # ---------------------------------------------------------------- stability rewrites --------------
@@ -131,9 +132,9 @@ def stabilize(e: sp.Expr) -> sp.Expr:
     return e
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@by_structure
 def ops(e: sp.Expr) -> int:
-    """SymPy's ``count_ops`` of ``e``, remembered."""
+    """SymPy's ``count_ops`` of ``e``, remembered (once per structure: see :mod:`symdiff.ir.templates`)."""
     return sp.count_ops(e)
 
 

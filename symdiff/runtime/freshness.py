@@ -108,10 +108,10 @@ def _chains(code: types.CodeType) -> tuple[tuple[str, str, tuple[str, ...]], ...
         for i, op in enumerate(ins):
             if op.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF"):
                 attrs = []
-                for nxt in ins[i + 1:]:
-                    if nxt.opname not in ("LOAD_ATTR", "LOAD_METHOD"):
-                        break
-                    attrs.append(nxt.argval)
+                j = i + 1  # (by index: a slice of the rest at every load is quadratic in a long function)
+                while j < len(ins) and ins[j].opname in ("LOAD_ATTR", "LOAD_METHOD"):
+                    attrs.append(ins[j].argval)
+                    j += 1
                 out.append(("c" if "DEREF" in op.opname else "g", op.argval, tuple(attrs)))
     return tuple(sorted(set(out)))
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import __future__
 import ast
+import dis
 import functools
 import operator
 import inspect
@@ -242,9 +243,21 @@ def rolled_code(func: types.FunctionType) -> tuple[types.CodeType | None, list[s
     key = (code, id(func.__globals__))
     if key in _CACHE:
         return _CACHE[key]
-    result = _rolled_code(func)
+    result = _rolled_code(func) if _may_loop(code) else (None, [], [])
     _CACHE[key] = result
     return result
+
+
+#: Instructions without which code has no loop (a for, a while, a comprehension: its own code object).
+_LOOP_OPS = {"FOR_ITER", "GET_ITER", "GET_AITER", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "JUMP_ABSOLUTE",
+             "SETUP_LOOP"}
+
+
+def _may_loop(code: types.CodeType) -> bool:
+    """Whether the bytecode of ``code`` (or of code nested in it) may hold a loop: a long straight-line
+    function is not read, parsed and walked for none (seconds for 10,000 lines)."""
+    return any(i.opname in _LOOP_OPS for i in dis.get_instructions(code)) or any(
+        _may_loop(c) for c in code.co_consts if isinstance(c, types.CodeType))
 
 
 def _rolled_code(func):

@@ -50,6 +50,9 @@ def float_coefficients(e: sp.Expr) -> sp.Expr:
         args = [sp.Float(a) if a.is_Integer and abs(a) != 1 and abs(a) < 2 ** 53 else a for a in args]
         if e.is_Add:
             args = [sp.Float(a) if a.is_Integer else a for a in args]
+    if all(a is b for a, b in zip(args, e.args)):  # nothing to change: no rebuild (SymPy would evaluate again)
+        return e
+    if e.is_Add or e.is_Mul:
         return e.func(*args, evaluate=False)
     if e.is_Pow:
         return e.func(args[0], e.exp, evaluate=False)

@@ -24,6 +24,7 @@ from ..domain import composed_requirements, derivative, keep_domain
 from ...errors import ShapeError
 from ..graph import ARG, ConstValue, Node, Origin, arg_index
 from ..shapes import ONE, Shape, broadcast_shapes, is_one, normalize_axes, size_of
+from ..templates import by_structure, rename
 
 Vjp = Callable[[Node, Node], Sequence[Node | None]]
 
@@ -101,7 +102,7 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
     merged = len(kept) != len(used)
     remap = {k: v for k, v in remap.items() if k is not v}  # (SymPy rebuilds, and evaluates, what it maps to itself)
     if remap:
-        expr = keep_domain(composed_requirements(expr, remap), expr.xreplace(remap)) if merged else expr.xreplace(remap)
+        expr = _merged(expr, tuple(remap.items())) if merged else rename(expr, remap)
     if merged and len(expr.free_symbols & set(ARG)) < len(kept):
         # merging repeated inputs cancelled some (x - x): normalise again
         return elementwise(expr, kept, shape=shape or broadcast_shapes(*(n.shape for n in kept)),
@@ -119,6 +120,14 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
     if shape is not None and tuple(shape) != natural:
         node = broadcast_to(node, shape)
     return node
+
+
+@by_structure
+def _merged(expr: sp.Expr, remap: tuple[tuple[sp.Symbol, sp.Symbol], ...]) -> sp.Expr:
+    """``expr`` with the placeholders of repeated inputs made one (``x - x`` cancels, so SymPy evaluates
+    it again; its domain kept), once per structure (see :mod:`symdiff.ir.templates`)."""
+    mapping = dict(remap)
+    return keep_domain(composed_requirements(expr, mapping), expr.xreplace(mapping))
 
 
 def scalar(value, dtype: str = "float64") -> Node:

@@ -1,0 +1,190 @@
+"""Kernel templates: SymPy's answer for an expression's structure, asked once and reused for every
+expression of that structure.
+
+A long program repeats a few kernels with other constants (``s + sin(1.01*x)``, ``s + sin(1.02*x)``,
+...). Asked of each expression, SymPy's derivatives, fusion and simplification cost a few milliseconds
+per line, every time. :func:`by_structure` wraps a pure function of expressions so that it is asked of
+the *template* instead: every float coefficient (a factor of a product or a term of a sum) written as a
+positive placeholder constant ``_k0, _k1, ...`` (a negative one as ``-_k``; equal values share one),
+and the answer, computed once per template, gets the floats written back in.
+
+An answer over ``_k`` holds for every positive value of it, so writing the floats back gives an
+expression equal in value to the one SymPy would have given for the floats themselves (perhaps in
+another but equal form, e.g. ``1.2*cos(x) + 1.4*cos(y)`` not refactored). Floats anywhere else stay
+as they are, part of the template: an exponent (``x**2.5`` is not ``x**k``: the domain and the
+derivative at 0 depend on the value), a function's own argument (``Max(x, 0.5)``), a condition
+(``x > 0.5``), and every zero (``_k`` is never 0, so a division by it is no question of its value).
+
+>>> import sympy as sp
+>>> from symdiff.ir.graph import ARG
+>>> calls = []
+>>> twice = by_structure(lambda e: calls.append(e) or sp.diff(e, ARG[0]))
+>>> twice(sp.sin(1.5 * ARG[0])), twice(sp.sin(2.5 * ARG[0]))
+(1.5*cos(1.5*_a0), 2.5*cos(2.5*_a0))
+>>> calls
+[sin(_a0*_k0)]
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import sympy as sp
+from sympy.core.add import _unevaluated_Add
+from sympy.core.mul import _unevaluated_Mul
+
+#: The placeholder constants of templates (made as needed, shared by every template).
+_K: list[sp.Symbol] = []
+
+
+def _k(i: int) -> sp.Symbol:
+    while len(_K) <= i:
+        _K.append(sp.Symbol(f"_k{len(_K)}", positive=True))
+    return _K[i]
+
+
+_SAFE_PARENTS = (sp.Add, sp.Mul)
+
+
+def structure(args: tuple) -> tuple[tuple, list[sp.Float], dict[sp.Float, sp.Expr]]:
+    """``(key, floats, to_template)`` of ``args`` (expressions, or tuples, ints and None around them): the
+    key is equal for two ``args`` exactly when their templates are equal; ``floats[i]`` is the value of
+    ``_k{i}``; ``to_template`` maps each templated float to ``_k{i}`` or ``-_k{i}``. Iterative (a deep
+    expression does not recurse)."""
+    tokens: list[Any] = []
+    floats: list[sp.Float] = []
+    index: dict[tuple, int] = {}  # (mantissa and exponent of |value|, precision) -> its placeholder
+    unsafe: set[tuple] = set()
+    seen_at: list[tuple[int, tuple, int]] = []  # (token position, float key, sign) of each float in a sum or product
+    stack: list[tuple[Any, Any]] = [(a, None) for a in reversed(args)]
+    while stack:
+        e, parent = stack.pop()
+        if not isinstance(e, sp.Basic):
+            tokens.append(("py", type(e).__name__, e) if not isinstance(e, tuple) else ("tuple", len(e)))
+            if isinstance(e, tuple):
+                stack.extend((a, None) for a in reversed(e))
+            continue
+        if isinstance(e, sp.Float):
+            sign, man, exp, bc = e._mpf_
+            key = ((man, exp, bc), e._prec)
+            if man and isinstance(parent, _SAFE_PARENTS):
+                seen_at.append((len(tokens), key, -1 if sign else 1))
+                tokens.append(None)  # filled in below, once every float's position is known
+            else:
+                unsafe.add(key)
+                tokens.append(("float", e._mpf_, e._prec))
+            continue
+        if not e.args:
+            tokens.append(("atom", type(e), e))
+            continue
+        tokens.append((type(e), len(e.args)))
+        stack.extend((a, e) for a in reversed(e.args))
+    to_template: dict[sp.Float, sp.Expr] = {}
+    for position, key, sign in seen_at:
+        if key in unsafe:  # the same value also stands where it must stay itself: kept as it is everywhere
+            tokens[position] = ("float", (0 if sign > 0 else 1, *key[0]), key[1])
+            continue
+        if key not in index:
+            index[key] = len(floats)
+            floats.append(sp.Float._new((0, *key[0]), key[1]))
+        k = _k(index[key])
+        tokens[position] = ("k", index[key], sign)
+        original = sp.Float._new((0 if sign > 0 else 1, *key[0]), key[1])
+        to_template[original] = k if sign > 0 else -k
+    return tuple(tokens), floats, to_template
+
+
+def _substitute(value: Any, mapping: dict, written_back: bool = False) -> Any:
+    if isinstance(value, sp.Basic):
+        if not mapping:
+            return value
+        return rename(value, mapping, symbols=False) if written_back else value.xreplace(mapping)
+    if isinstance(value, tuple):
+        return tuple(_substitute(v, mapping, written_back) for v in value)
+    return value
+
+
+def rename(expr: sp.Basic, mapping: dict, symbols: bool = True) -> sp.Basic:
+    """``expr.xreplace(mapping)`` for a ``mapping`` of atoms that changes no function's answer (symbols to
+    distinct symbols of the same assumptions; a template's placeholders to the floats they stand for), with
+    sums, products and powers evaluated (their order, and numbers multiplied out) but a function of them
+    not evaluated again: SymPy made ``sin(_k0*_a0)`` already, and asking ``sin`` of ``1.2*_a0`` costs
+    about a millisecond (its search for multiples of pi and I) for the same answer, or an equal one.
+    ``symbols``: the mapping renames symbols, so sums and products are only put in SymPy's order again
+    (not evaluated: nothing in them can combine). Post-order and iterative."""
+    done: dict[int, sp.Basic] = {}
+    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
+    while stack:
+        e, ready = stack.pop()
+        if id(e) in done:
+            continue
+        if not e.args:
+            done[id(e)] = mapping.get(e, e)
+            continue
+        if not ready:
+            stack.append((e, True))
+            stack.extend((a, False) for a in e.args if id(a) not in done)
+            continue
+        args = tuple(done[id(a)] for a in e.args)
+        if all(a is b for a, b in zip(args, e.args)):
+            done[id(e)] = e
+        elif isinstance(e, sp.Function):
+            done[id(e)] = e.func(*args, evaluate=False)
+        elif type(e) in _SORTED and (symbols or _only_order(e, args)):  # nothing combines: only the order changes
+            done[id(e)] = _SORTED[type(e)](*args)
+        else:
+            done[id(e)] = e.func(*args)
+    return done[id(expr)]
+
+
+#: Sums and products of renamed symbols in SymPy's order, numbers first, without evaluating them again.
+_SORTED = {sp.Add: _unevaluated_Add, sp.Mul: _unevaluated_Mul}
+
+
+def _only_order(e: sp.Basic, args: tuple) -> bool:
+    """Whether SymPy, evaluating ``e.func(*args)`` (floats written into a sum or product of a template),
+    would only multiply or add the numbers and sort: no number times a sum alone (a float coefficient
+    distributes over it), no two terms alike, the numbers not vanishing into a one-argument result."""
+    rest = [a for a in args if not a.is_Number]
+    numbers = [a for a in args if a.is_Number]
+    if any(isinstance(a, type(e)) for a in rest):
+        return False
+    if isinstance(e, sp.Mul) and numbers and len(rest) == 1 and rest[0].is_Add:
+        return False  # (SymPy distributes a number over a sum it multiplies alone: 1.2*(x + y))
+    if not all(a.is_Float or a.is_Rational for a in numbers):
+        return False
+    if isinstance(e, sp.Mul):
+        return len(rest) >= 2 or (len(rest) == 1 and bool(numbers) and sp.Mul(*numbers) not in (0, 1))
+    if len({a.as_coeff_Mul()[1] for a in rest}) != len(rest):
+        return False
+    return len(rest) >= 2 or (len(rest) == 1 and bool(numbers) and sp.Add(*numbers) != 0)
+
+
+def by_structure(fn: Callable[..., Any], maxsize: int = 1 << 14) -> Callable[..., Any]:
+    """``fn`` (a pure function of SymPy expressions and hashable values, answering an expression, a
+    tuple of them, a number or None) computed once per template of its arguments (see the module
+    docstring); the answers of up to ``maxsize`` templates are remembered (then forgotten all at once)."""
+    answers: dict[tuple, Any] = {}
+    exact: dict[tuple, Any] = {}  # the same arguments again (a kernel with the same constants): no walk at all
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any) -> Any:
+        if args in exact:
+            return exact[args]
+        key, floats, to_template = structure(args)
+        if key in answers:
+            answer = answers[key]
+        else:
+            if len(answers) >= maxsize:
+                answers.clear()
+            answer = answers[key] = fn(*_substitute(args, to_template))
+        if len(exact) >= maxsize:
+            exact.clear()
+        out = exact[args] = _substitute(answer, {_k(i): f for i, f in enumerate(floats)}, written_back=True)
+        return out
+
+    def cache_clear() -> None:
+        answers.clear()
+        exact.clear()
+    wrapper.cache_clear = cache_clear  # type: ignore[attr-defined]
+    return wrapper
