@@ -361,3 +361,53 @@ def test_every_registry_entry_through_the_numba_backend():
                     _close(a, b)
             raise
     assert fused >= len(items) // (2 * BATCH)  # some loops in every batch, on average
+
+
+def _read_only(folder: Path) -> None:
+    """Make ``folder`` and its subfolders read-only, or skip (root writes through a chmod)."""
+    for path in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+        path.chmod(0o555)
+    if os.access(folder, os.W_OK) or os.access(folder / "__pycache__", os.W_OK):
+        for path in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+            path.chmod(0o755)
+        pytest.skip("chmod cannot make a folder read-only for this user (root): needs an ordinary user")
+
+
+def test_a_read_only_cache_folder_keeps_numba_kernels_in_a_writable_one(tmp_path):
+    # a cache built once, then read-only: numba cannot write __pycache__ beside its modules, so the
+    # kernels go to numba/ in symdiff's default cache folder, not to numba's user-wide one
+    built, xdg = tmp_path / "built", tmp_path / "xdg"
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT.format(tests=str(Path(__file__).resolve().parent)))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SYMDIFF_CACHE_DIR": str(built), "XDG_CACHE_HOME": str(xdg),
+           "HOME": str(tmp_path / "home")}
+    env.pop("NUMBA_CACHE_DIR", None)
+    first = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
+    assert first.returncode == 0, first.stderr
+    _read_only(built)
+    try:
+        runs = [subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
+                for _ in range(2)]
+    finally:
+        for path in [built, *(p for p in built.rglob("*") if p.is_dir())]:
+            path.chmod(0o755)
+    for run in runs:
+        assert run.returncode == 0 and "CacheWarning" not in run.stderr, run.stderr
+    (info1, _, misses1, value1), (info2, hits2, misses2, value2) = (r.stdout.split() for r in runs)
+    assert (info1, info2) == ("disk", "disk")  # the gradient is never compiled again
+    assert (misses1, misses2) == ("1", "0") and int(hits2) >= 1 and value1 == value2  # numba: once, then loaded
+    assert list((xdg / "symdiff" / "numba").rglob("*.nbi")) and not (xdg / "numba").exists()
+
+
+def test_only_symdiffs_modules_get_its_numba_cache_folder():
+    from symdiff.backends.numba import locator
+    assert not locator.generated(tanh_square) and not locator.generated(len)
+    vg = symdiff.value_and_grad(tanh_square, backend="numba")
+    vg(np.linspace(-1, 1, 9))
+    module = next(m for name, m in sys.modules.items() if name.startswith("symdiff_generated_tanh_square_"))
+    kernel = next(v for k, v in vars(module).items() if k.startswith("_tanh_square_loop"))
+    assert locator.generated(kernel.py_func)
+    from numba.core import caching
+    classes = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl")
+    assert classes._locator_classes.count(locator.SymdiffCacheLocator) == 1
+    assert classes._locator_classes[-1] is locator.ProcessCacheLocator
