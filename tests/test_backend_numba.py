@@ -170,6 +170,28 @@ def test_matrix_products_stay_blas_and_the_rest_is_fused():
     assert "@numba.njit" in vg.source
 
 
+def bce(w, X, y):
+    z = X @ w
+    return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+
+
+def test_simd_ufuncs_stay_numpy_calls_and_the_arithmetic_and_means_around_them_are_fused():
+    rng = np.random.default_rng(8)
+    X, y = rng.standard_normal((50, 4)), rng.uniform(0, 1, 50)
+    w = rng.standard_normal(4)
+    vg = _against_numpy(bce, (w, X, y))
+    value, g = vg(w, X, y)
+    z = X @ w
+    assert value == pytest.approx(np.mean(np.logaddexp(0, z) - y * z), rel=1e-13)
+    np.testing.assert_allclose(g, X.T @ (1 / (1 + np.exp(-z)) - y) / len(y), rtol=1e-12, atol=1e-15)
+    src = vg.source
+    kernels, glue = src[:src.index("def bce_value_and_grad")], src[src.index("def bce_value_and_grad"):]
+    assert "@numba.njit" in kernels and not re.search(r"^ +[^#\n]*np\.(exp|log1p)\(", kernels, re.M)
+    assert "np.exp(" in glue and "np.log1p(" in glue  # NumPy's SIMD loops
+    assert re.search(r"\n +(\w+) = \1 / \(n0\)\n", kernels)  # the mean: summed in the loop, divided after it
+    assert ".sum()" not in glue[:glue.index("def bce_grad")]
+
+
 def test_nodes_a_loop_cannot_express_keep_their_numpy_code():
     def f(x, y):
         s = np.sort(x)                       # no loop form: NumPy code in the glue
@@ -268,6 +290,11 @@ def test_parallel_outer_loops():
         (v, (gx, gy)), (v0, (gx0, gy0)) = vg(x, y), symdiff.value_and_grad(f, wrt=("x", "y"))(x, y)
         _close(v, v0), _close(gx, gx0), _close(gy, gy0)
         assert "numba.prange(n0)" in vg.source and "parallel=True" in vg.source
+        assert "if n0 < 32768:" in vg.source  # a small loop stays on one thread
+        big = rng.standard_normal(40000), rng.standard_normal(40000)  # threads share this one
+        (v, (gx, gy)), (v0, (gx0, gy0)) = vg(*big), symdiff.value_and_grad(f, wrt=("x", "y"))(*big)
+        _close(v, v0), _close(gx, gx0), _close(gy, gy0)
+        np.testing.assert_allclose(gy, np.exp(-big[0] ** 2), rtol=1e-13)
     # a slice-gradient buffer (neighbouring iterations add into one element) stays a serial range
     vg = _against_numpy(rosen, (np.linspace(-1, 1, 30),), backend="numba-parallel")
     assert "prange" not in vg.source[vg.source.index("def _rosen_loop1"):vg.source.index("def _rosen_loop2")]

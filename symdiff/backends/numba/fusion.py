@@ -6,7 +6,7 @@ A :class:`Loop` runs over one iteration space (the shape of its elementwise node
   arrays (or scalars) broadcast to it: each is one scalar statement per iteration; also the pairwise
   squared distances ``sum((A[:, None] - B[None]) ** 2, -1)`` (a sum over the coordinates) and an
   identity added to a diagonal (``r2 + np.eye(n)``) of a two-axis loop;
-- ``reducers``: ``sum`` and ``contract`` (``np.dot``, ``np.einsum('ij,ij->i')``) nodes over members:
+- ``reducers``: ``sum``, ``mean`` and ``contract`` (``np.dot``, ``np.einsum('ij,ij->i')``) nodes over members:
   accumulated as the loop runs (a scalar, or an array indexed by the kept axes);
 - ``scatters``: ``scatter_sum`` nodes (the buffer of slice gradients, ``dx[:-1] += a; dx[1:] -= b``)
   over members of a one-axis loop: added into the buffer at their offsets.
@@ -137,7 +137,7 @@ def _placement(node, loops, owner, member_of, fits, printable) -> Loop | None:
     loop = next((owner[id(x)] for x in node.inputs if id(x) in owner and member_of(x, owner[id(x)])), None)
     if loop is None:
         return None
-    if node.op == "sum" and node.inputs[0].shape == loop.shape:
+    if node.op in ("sum", "mean") and node.inputs[0].shape == loop.shape:
         return loop
     if node.op == "contract" and len(node.inputs) == 2 and contract_axes(node) is not None and \
             all(tuple(x.shape) == loop.shape for x in node.inputs) and fits(node, loop):

@@ -34,6 +34,8 @@ NUMPY_VECTORIZED = frozenset(
     "exp exp2 expm1 log log2 log10 log1p sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh "
     "arccosh arctanh cbrt power".split())
 LOOP_VARIABLES = "ijklmnpqrs"
+#: The least number of iterations a kernel of ``parallel=True`` shares out between threads.
+PARALLEL_FROM = 32768
 
 
 class LoopPrinter(ExprPrinter):
@@ -79,19 +81,29 @@ def _compiles_in_numba(code: str) -> bool:
     return True
 
 
-def scalar_code(node: Node, args: Sequence[str]) -> str | None:
-    """The scalar code of elementwise ``node`` over its inputs' scalar code, or None if numba may not
-    compile it."""
+def scalar_code(node: Node, args: Sequence[str], sizes: dict | None = None) -> str | None:
+    """The scalar code of elementwise ``node`` over its inputs' scalar code (and ``sizes``: the code of
+    the array sizes it reads, ``1/n`` of a mean), or None if numba may not compile it."""
     try:
-        code = LoopPrinter({ARG[i]: a for i, a in enumerate(args)}).doprint(node.expr)
+        code = LoopPrinter({**(sizes or {}), **{ARG[i]: a for i, a in enumerate(args)}}).doprint(node.expr)
     except (ValueError, TypeError, NotImplementedError, RecursionError):
         return None
     return code if _compiles_in_numba(code) else None
 
 
+def size_symbols(node: Node) -> list[sp.Symbol] | None:
+    """The array sizes ``node``'s kernel reads besides its inputs (by name), or None if it reads
+    another symbol."""
+    other = node.expr.free_symbols - set(ARG[:len(node.inputs)])
+    if not all(isinstance(x, sp.Symbol) and x.is_integer and x.is_positive for x in other):
+        return None
+    return sorted(other, key=str)
+
+
 def printable(node: Node) -> bool:
-    return node.expr is not None and not node.expr.free_symbols - set(ARG[:len(node.inputs)]) and \
-        scalar_code(node, [f"a{i}" for i in range(len(node.inputs))]) is not None
+    sizes = size_symbols(node) if node.expr is not None else None
+    return sizes is not None and scalar_code(node, [f"a{i}" for i in range(len(node.inputs))],
+                                             {x: f"s{k}" for k, x in enumerate(sizes)}) is not None
 
 
 @dataclass
@@ -126,8 +138,10 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
     scalar = {id(x): p for x, p in zip(arguments, params)}
     lines_before: list[str] = []
     lines_loop: list[str] = []
+    lines_after: list[str] = []
     results: list[Node] = []
     code: dict[int, str] = {}
+    size_code: dict[sp.Symbol, str] = {}  # the sizes the kernels of elementwise nodes read: parameters
 
     def read(x: Node) -> str:
         if id(x) in code:
@@ -163,7 +177,14 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
                 on_diagonal = " == ".join(loop_vars)
                 lines_loop.append(f"{local} = {read(n.inputs[0])} + ({value!r} if {on_diagonal} else 0.0)")
             else:
-                statement = scalar_code(n, [read(x) for x in n.inputs])
+                for x in size_symbols(n) or ():
+                    if x not in size_code and x in loop.shape:  # an extent of the loop
+                        size_code[x] = extents[loop.shape.index(x)]
+                    elif x not in size_code:
+                        size_code[x] = namer.fresh(str(x))
+                        sizes.append(x)
+                        extents.append(size_code[x])
+                statement = scalar_code(n, [read(x) for x in n.inputs], size_code)
                 assert statement is not None, "a fused node that printed in the plan no longer prints"
                 lines_loop.append(f"{local} = {statement}")
             code[id(n)] = local
@@ -175,7 +196,7 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
                 code[("out", id(n))] = out
         elif n.op != "scatter_sum":
             comment(n)
-            if n.op == "sum":
+            if n.op in ("sum", "mean"):
                 kept = [k for k in range(rank) if k not in set(n.param("axis"))]
                 keepdims = bool(n.param("keepdims"))
                 term = read(n.inputs[0])
@@ -195,6 +216,9 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
                 lines_loop.append(f"{acc} += {term}")
             code[("out", id(n))] = acc
             results.append(n)
+            if n.op == "mean":  # the sum, divided by the number of its terms after the loop
+                count = " * ".join(extents[k] for k in range(rank) if k not in kept) or "1"
+                lines_after.append(f"{acc} {'/= ' if index else '= ' + acc + ' / '}({count})")
         else:
             comment(n)
             size = namer.fresh("size")
@@ -221,7 +245,11 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
             results.append(n)
     parallel = parallel and not loop.scatters  # (neighbouring iterations add into the same element)
     results = [r for r in results if id(r) in needed]
-    body = lines_before + _nest(loop_vars, extents, lines_loop, parallel)
+    body = lines_before + _nest(loop_vars, extents, lines_loop, False) + lines_after
+    if parallel:  # a small loop runs serially: starting the threads would cost more than it saves
+        serial, threads = (["    " + line for line in _nest(loop_vars, extents, lines_loop, p)] for p in (False, True))
+        body = lines_before + [f"if {' * '.join(extents[:rank])} < {PARALLEL_FROM}:"] + serial + ["else:"] + \
+            threads + lines_after
     outs = [code[("out", id(r))] for r in results]
     body.append(f"return {', '.join(outs)}")
     what = [f"{len(loop.members)} elementwise step{'s' * (len(loop.members) != 1)}"]

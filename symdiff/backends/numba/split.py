@@ -69,6 +69,10 @@ def split_calls(outputs: Sequence[Node]) -> list[Node]:
                                    dtype="float64", origin=node.origin)
             replace[call] = ARG[len(inputs) + len(extra)]
             extra.append(shared[key])
-        return with_inputs(node, inputs + tuple(extra), expr=node.expr.xreplace(replace))
+        expr = node.expr.xreplace(replace)
+        inputs += tuple(extra)
+        kept = [k for k in range(len(inputs)) if ARG[k] in expr.free_symbols]  # (an input only a call read)
+        return with_inputs(node, tuple(inputs[k] for k in kept),
+                           expr=expr.xreplace({ARG[k]: ARG[j] for j, k in enumerate(kept)}))
 
     return rebuild(outputs, split)
