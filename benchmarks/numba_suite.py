@@ -198,19 +198,10 @@ def main(argv=None) -> int:
     report = "\n".join(lines) + "\n"
     print(report, end="")
     if opts.write:
-        write_section(report, THREADS)
+        from backends import write_section
+        threads = "one thread" if THREADS == "1" else "default threads"
+        write_section(RESULTS_PATH, f"## Every workload of bench.py, {threads}", report)
     return 0
-
-
-def write_section(report: str, threads: str) -> None:
-    """Replace (or add) this thread setting's section of BACKENDS.md."""
-    title = f"## Every workload of bench.py, {'one thread' if threads == '1' else 'default threads'}"
-    text = RESULTS_PATH.read_text(encoding="utf-8") if RESULTS_PATH.exists() else ""
-    sections = re.split(r"(?m)^(?=## )", text)
-    kept = [s for s in sections if not s.startswith(title)]
-    kept.append(f"{title}\n\n{report}\n")
-    RESULTS_PATH.write_text("".join(s if s.endswith("\n\n") else s.rstrip("\n") + "\n\n" for s in kept).rstrip("\n")
-                            + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
