@@ -178,12 +178,16 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
                 lines_loop.append(f"{local} = {read(n.inputs[0])} + ({value!r} if {on_diagonal} else 0.0)")
             else:
                 for x in size_symbols(n) or ():
-                    if x not in size_code and x in loop.shape:  # an extent of the loop
-                        size_code[x] = extents[loop.shape.index(x)]
-                    elif x not in size_code:
-                        size_code[x] = namer.fresh(str(x))
+                    if x in size_code:
+                        continue
+                    if x in loop.shape:  # an extent of the loop
+                        given = extents[loop.shape.index(x)]
+                    else:
+                        given = namer.fresh(str(x))
                         sizes.append(x)
-                        extents.append(size_code[x])
+                        extents.append(given)
+                    size_code[x] = namer.fresh(f"{x}_float")  # as a float: no int64 overflow of n**4
+                    lines_before.append(f"{size_code[x]} = float({given})")
                 statement = scalar_code(n, [read(x) for x in n.inputs], size_code)
                 assert statement is not None, "a fused node that printed in the plan no longer prints"
                 lines_loop.append(f"{local} = {statement}")
