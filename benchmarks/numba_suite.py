@@ -173,7 +173,8 @@ def main(argv=None) -> int:
     threads = "one thread" if THREADS == "1" else f"default threads (numba {numba.config.NUMBA_NUM_THREADS})"
     lines = [f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
              f"{platform.python_version()}, NumPy {np.__version__}, numba {numba.__version__}"
-             + (f", jax {jax.version}" if jax else "") + f"; {threads}", "",
+             + (f", jax {jax.version}" if jax else "") + f"; {threads}; load average before the run "
+             + "{:.1f}, {:.1f}, {:.1f}".format(*os.getloadavg()), "",
              f"command: `python benchmarks/numba_suite.py --threads {THREADS}{' --quick' if opts.quick else ''}`",
              "", "us per call (median of alternating batches); / jax.jit; first call in seconds (cold: an empty "
              "cache folder; symdiff: trace, differentiate, print, import, numba compile; jax: trace and XLA compile)",
@@ -194,7 +195,12 @@ def main(argv=None) -> int:
             notes += more
             lines.append(f"| {w.name} | " + " | ".join(cells) + " |")
             print(lines[-1], file=sys.stderr, flush=True)
-    lines += [""] + [f"- {n}" for n in notes] + ([""] if notes else [])
+    try:
+        import torch  # noqa: F401
+        notes.append("torch eager: not timed here (bench.py has its column)")
+    except ImportError:
+        notes.append("torch: not installed, no column")
+    lines += [""] + [f"- {n}" for n in notes] + [""]
     report = "\n".join(lines) + "\n"
     print(report, end="")
     if opts.write:
