@@ -192,6 +192,25 @@ def test_simd_ufuncs_stay_numpy_calls_and_the_arithmetic_and_means_around_them_a
     assert ".sum()" not in glue[:glue.index("def bce_grad")]
 
 
+def test_split_calls_in_branches_of_scalars_and_shared():
+    def f(x, y, b):
+        e = np.exp(-x * x)                    # read by the value and by the gradient: one np.exp
+        branch = np.where(x > 0, np.tanh(x) * y, np.log1p(x * x) - y)
+        return np.sum(e * y + branch * np.sin(b) + x * np.cos(x) ** 2)
+    rng = np.random.default_rng(9)
+    x, y, b = rng.standard_normal(60), rng.standard_normal(60), 0.7
+    vg = _against_numpy(f, (x, y, b), wrt=("x", "y", "b"))
+    v = [rng.standard_normal(60), rng.standard_normal(60), 0.3]
+    h = 1e-6
+    fd = (f(x + h * v[0], y + h * v[1], b + h * v[2]) - f(x - h * v[0], y - h * v[1], b - h * v[2])) / (2 * h)
+    _, (gx, gy, gb) = vg(x, y, b)
+    assert np.dot(gx, v[0]) + np.dot(gy, v[1]) + gb * v[2] == pytest.approx(fd, rel=1e-6)
+    glue = vg.source[vg.source.index("def f_value_and_grad"):vg.source.index("def f_grad(")]
+    assert "@numba" not in glue and "_f_loop" in glue
+    assert len(re.findall(r"^ +[^#\n]*np\.exp\(", glue, re.M)) == 1
+    assert "float(np.cos(b))" in glue  # a call on a scalar: computed once, passed in
+
+
 def test_nodes_a_loop_cannot_express_keep_their_numpy_code():
     def f(x, y):
         s = np.sort(x)                       # no loop form: NumPy code in the glue
