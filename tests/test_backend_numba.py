@@ -212,14 +212,33 @@ def test_split_calls_in_branches_of_scalars_and_shared():
 
 
 def test_nodes_a_loop_cannot_express_keep_their_numpy_code():
+    from scipy import special
+
     def f(x, y):
         s = np.sort(x)                       # no loop form: NumPy code in the glue
-        h = np.heaviside(x, 0.5) * y         # no scalar form in numba: NumPy code
+        h = special.erf(x) * y               # no scalar form in numba: SciPy's ufunc in the glue
         return np.sum(np.exp(s) * np.cos(y)) + np.sum(h * x) + np.sum(np.where(x > 0, x * y, y))
     rng = np.random.default_rng(4)
     x, y = rng.standard_normal(7), rng.standard_normal(7)
     vg = _against_numpy(f, (x, y), wrt=("x", "y"))
-    assert "np.sort" in vg.source and "np.heaviside" in vg.source and "@numba.njit" in vg.source
+    assert "np.sort" in vg.source and "erf(" in vg.source and "@numba.njit" in vg.source
+
+
+def test_heaviside_in_a_loop_as_numpy_defines_it():
+    import sympy as sp
+    from symdiff.backends.numba.kernels import LoopPrinter
+    from symdiff.ir.graph import ARG
+
+    def f(x, y):
+        return np.sum(np.maximum(x, 0.0) ** 2 * y)  # its gradient: 2 max(x, 0) heaviside(x, 0.5) y
+    x = np.array([-1.5, -0.0, 0.0, 0.3, 2.0, -7.0])
+    y = np.linspace(1, 2, 6)
+    vg = _against_numpy(f, (x, y), wrt=("x", "y"))
+    assert "0.5 if " in vg.source[:vg.source.index("def f_value_and_grad")]
+    code = LoopPrinter({ARG[0]: "x"}).doprint(sp.Heaviside(ARG[0], sp.Rational(1, 4)))
+    scalar = numba.njit(eval(f"lambda x: {code}", {"np": np}))  # noqa: S307 - the printer's own text
+    special = np.array([-1.5, -0.0, 0.0, 0.3, np.nan, -np.inf, np.inf])
+    np.testing.assert_array_equal([scalar(v) for v in special], np.heaviside(special, 0.25))
 
 
 def test_float32_branches_and_other_transforms():

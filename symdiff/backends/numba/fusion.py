@@ -118,9 +118,14 @@ def _worth_it(loop: Loop) -> bool:
 MEMBERS = ("elementwise", "pairwise_squares", "add_diagonal")
 
 
+def _mask(x: Node, node: Node) -> bool:
+    """A boolean array an elementwise node reads (``np.where(x > 0, ...)``'s condition): read as it is."""
+    return x.dtype == "bool" and x.ndim >= 1 and node.op == "elementwise"
+
+
 def _placement(node, loops, owner, member_of, fits, printable) -> Loop | None:
     """The loop ``node`` joins (a new one for an elementwise node that fits no open loop), or None."""
-    if node.dtype != "float64" or any(x.dtype != "float64" for x in node.inputs):
+    if node.dtype != "float64" or not all(x.dtype == "float64" or _mask(x, node) for x in node.inputs):
         return None
     elementwise = node.op == "elementwise" and node.ndim >= 1 and \
         all(broadcasts_to(x.shape, node.shape) for x in node.inputs) and printable(node)

@@ -39,7 +39,8 @@ PARALLEL_FROM = 32768
 
 
 class LoopPrinter(ExprPrinter):
-    """Scalar code of an elementwise node inside a loop (no ``np.where``: numba has it for arrays only)."""
+    """Scalar code of an elementwise node inside a loop (no ``np.where``, ``np.heaviside``: numba has
+    them for arrays only)."""
 
     def __init__(self, symbol_code: dict) -> None:
         super().__init__(symbol_code, Helpers(), float_literals=True)
@@ -54,7 +55,12 @@ class LoopPrinter(ExprPrinter):
         return code
 
     def _print_Heaviside(self, expr) -> str:
-        raise ValueError("np.heaviside: NumPy's ufunc only (numba has no scalar form)")
+        """``np.heaviside(x, h0)`` as NumPy defines it (numba has no scalar form): 0 below zero, ``h0`` at
+        zero, 1 above, NaN for NaN (the last branch returns ``x`` itself)."""
+        x = self._print(expr.args[0])
+        h0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        h0 = repr(float(h0)) if h0.is_Number else self._print(h0)
+        return f"(1.0 if {x} > 0.0 else (0.0 if {x} < 0.0 else ({h0} if {x} == 0.0 else {x})))"
 
 
 def _compiles_in_numba(code: str) -> bool:

@@ -50,7 +50,7 @@ def split_calls(outputs: Sequence[Node]) -> list[Node]:
     def split(node: Node, inputs: tuple[Node, ...]) -> Node:
         node = with_inputs(node, inputs)
         if node.op != "elementwise" or node.expr is None or node.ndim == 0 or node.dtype != "float64" or \
-                any(x.dtype != "float64" for x in inputs):
+                any(x.dtype not in ("float64", "bool") for x in inputs):
             return node
         calls = [c for c in _outermost_calls(node.expr) if c != node.expr]
         if not calls or len(inputs) + len(calls) > len(ARG):
