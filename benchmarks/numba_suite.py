@@ -1,4 +1,4 @@
-"""The numba backend on every workload of benchmarks/bench.py, beside the NumPy backend and jax.jit.
+"""The numba backend on every workload of benchmarks/bench.py, beside the NumPy backend, jax.jit and torch.
 
 Run from the repository root::
 
@@ -9,8 +9,9 @@ bench.py's sizes, it builds ``symdiff.value_and_grad`` with ``backend="numpy"`` 
 ``backend="numba"`` (and ``"numba-parallel"`` with ``--threads all``), each cold (an empty
 ``SYMDIFF_CACHE_DIR``, SymPy's memo cleared: trace, differentiate, print, import, numba's compile),
 checks every backend's value and gradients against the NumPy backend's to 1e-12 relative (the
-largest difference over the largest magnitude, per output) and jax's to 1e-7 (XLA sums in another
-order), then times all of them side by side in alternating batches (the median per call).
+largest difference over the largest magnitude, per output), and jax.jit's and torch eager's (forward
+and ``torch.autograd.grad``, when installed: bench.py's columns) to 1e-7 (they sum in another order),
+then times all of them side by side in alternating batches (the median per call).
 
 ``--threads 1`` (the default) pins BLAS, OpenMP, numba and XLA to one thread before anything is
 imported; ``--threads all`` leaves every library at its default (all cores). ``--write`` replaces
@@ -52,7 +53,7 @@ os.environ.update(_saved)
 
 RESULTS_PATH = HERE / "BACKENDS.md"
 BACKEND_RTOL = 1e-12  # every symdiff backend against backend="numpy"
-JAX_RTOL = 1e-7
+FRAMEWORK_RTOL = 1e-7  # jax.jit and torch against backend="numpy" (they sum in another order)
 
 
 def suite(rng: np.random.Generator, quick: bool) -> list[bench.Workload]:
@@ -117,8 +118,9 @@ def time_side_by_side(fns: list[Callable[[], Any]], repeat: int, budget: float) 
     return [statistics.median(s) for s in samples]
 
 
-def row(w: bench.Workload, backends: list[str], jax: Any, root: Path, opts) -> tuple[list[str], list[str]]:
-    """The table cells of one workload (time per call, then first-call seconds) and its notes."""
+def row(w: bench.Workload, backends: list[str], frameworks: list, root: Path, opts) -> tuple[list[str], list[str]]:
+    """The table cells of one workload (time per call, the ratios to jax.jit, first-call seconds) and its
+    notes."""
     calls, firsts, notes = {}, {}, []
     for backend in backends:
         calls[backend], firsts[backend], vg = cold(backend, w, root)
@@ -130,22 +132,43 @@ def row(w: bench.Workload, backends: list[str], jax: Any, root: Path, opts) -> t
         err = relative_error(calls[backend](), want)
         if not err <= BACKEND_RTOL:
             raise SystemExit(f"{w.name}: backend={backend!r} differs from backend='numpy' by {err:.1e} (relative)")
-    if jax is not None:
+    for fw in frameworks:
         start = time.perf_counter()
-        call = jax.make(w.loss_fn, w.args, bench.wrt_indices(w.loss_fn, w.wrt))
-        got = call()
-        firsts["jax"] = time.perf_counter() - start
+        try:
+            call = fw.make(w.loss_fn, w.args, bench.wrt_indices(w.loss_fn, w.wrt))
+            got = call()
+        except Exception as exc:  # a dash in its column, the reason in a note
+            notes.append(f"{w.name}: {bench.FRAMEWORK_TITLES[fw.key]} failed: {type(exc).__name__}: {exc}"[:300])
+            continue
+        firsts[fw.key] = time.perf_counter() - start
         err = relative_error(got, want)
-        if not err <= JAX_RTOL:
-            notes.append(f"{w.name}: jax.jit differs from backend='numpy' by {err:.1e}")
-        calls["jax"] = call
+        if not err <= FRAMEWORK_RTOL:
+            notes.append(f"{w.name}: {bench.FRAMEWORK_TITLES[fw.key]} differs from backend='numpy' by {err:.1e}")
+        calls[fw.key] = call
     repeat = opts.repeat_big if w.big else opts.repeat
     times = dict(zip(calls, time_side_by_side(list(calls.values()), repeat, opts.budget)))
     ref = times.get("jax")
-    cells = [f"{times[k] * 1e6:,.1f}" for k in calls]
+    keys = backends + [fw.key for fw in frameworks]
+    cells = [f"{times[k] * 1e6:,.1f}" if k in times else "-" for k in keys]
     cells += [f"{times[k] / ref:.2f}" if ref else "-" for k in backends[1:]]
-    cells += [f"{firsts[k]:.2f}" for k in calls]
+    cells += [f"{firsts[k]:.2f}" if k in firsts else "-" for k in keys]
     return cells, notes
+
+
+def load_frameworks(threads: str) -> tuple[list, list[str]]:
+    """jax.jit and torch eager when importable (bench.py's columns), at one thread or their defaults."""
+    frameworks, notes = [], []
+    for key, load in (("jax", bench.jax_framework), ("torch", bench.torch_framework)):
+        try:
+            fw = load()
+        except ImportError:
+            notes.append(f"{bench.FRAMEWORK_TITLES[key]}: not installed, no column")
+            continue
+        if key == "torch" and threads == "all":
+            import torch
+            torch.set_num_threads(os.cpu_count() or 1)  # (bench.py pins it to one)
+        frameworks.append(fw)
+    return frameworks, notes
 
 
 def main(argv=None) -> int:
@@ -164,42 +187,34 @@ def main(argv=None) -> int:
     if opts.dump:
         opts.dump.mkdir(parents=True, exist_ok=True)
     import numba
-    try:
-        jax = bench.jax_framework()
-    except ImportError:
-        jax = None
+    frameworks, notes = load_frameworks(THREADS)
     backends = ["numpy", "numba"] + (["numba-parallel"] if THREADS == "all" else [])
-    columns = [f"backend={b!r}" for b in backends] + (["jax.jit"] if jax else [])
+    columns = [f"backend={b!r}" for b in backends] + [bench.FRAMEWORK_TITLES[fw.key] for fw in frameworks]
     threads = "one thread" if THREADS == "1" else f"default threads (numba {numba.config.NUMBA_NUM_THREADS})"
     lines = [f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
              f"{platform.python_version()}, NumPy {np.__version__}, numba {numba.__version__}"
-             + (f", jax {jax.version}" if jax else "") + f"; {threads}; load average before the run "
-             + "{:.1f}, {:.1f}, {:.1f}".format(*os.getloadavg()), "",
+             + "".join(f", {fw.key} {fw.version}" for fw in frameworks) + f"; {threads}; load average before the "
+             "run " + "{:.1f}, {:.1f}, {:.1f}".format(*os.getloadavg()), "",
              f"command: `python benchmarks/numba_suite.py --threads {THREADS}{' --quick' if opts.quick else ''}`",
-             "", "us per call (median of alternating batches); / jax.jit; first call in seconds (cold: an empty "
-             "cache folder; symdiff: trace, differentiate, print, import, numba compile; jax: trace and XLA compile)",
-             "", "| workload | " + " | ".join(columns) + " | "
-             + " | ".join(f"{b} / jax" for b in backends[1:]) + " | "
-             + " | ".join(f"first call {c}" for c in columns) + " |",
+             "", "us per call (median of alternating batches); / jax: the ratio to jax.jit; first call in seconds "
+             "(cold: an empty cache folder; symdiff: trace, differentiate, print, import, numba compile; jax: trace "
+             "and XLA compile; torch: the first forward and backward)",
+             "", "| workload | " + " | ".join(columns) + " | " + " | ".join(f"{b} / jax" for b in backends[1:])
+             + " | " + " | ".join(f"first call {c}" for c in columns) + " |",
              "|---|" + "---:|" * (len(columns) * 2 + len(backends) - 1)]
-    if jax is None:
-        del lines[-2:]
-        lines += ["| workload | " + " | ".join(columns) + " | " + " | ".join(f"first call {c}" for c in columns)
-                  + " |", "|---|" + "---:|" * (2 * len(columns))]
-    notes: list[str] = []
     with tempfile.TemporaryDirectory() as root:
         for w in suite(np.random.default_rng(0), opts.quick):
             if opts.only not in w.name:
                 continue
-            cells, more = row(w, backends, jax, Path(root), opts)
+            cells, more = row(w, backends, frameworks, Path(root), opts)
             notes += more
             lines.append(f"| {w.name} | " + " | ".join(cells) + " |")
             print(lines[-1], file=sys.stderr, flush=True)
-    try:
-        import torch  # noqa: F401
-        notes.append("torch eager: not timed here (bench.py has its column)")
-    except ImportError:
-        notes.append("torch: not installed, no column")
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((32, 784)), rng.standard_normal((784, 128))
+    blas = time_side_by_side([lambda: a @ b], opts.repeat, opts.budget)[0]
+    notes.append(f"NumPy's matrix product alone, (32, 784) @ (784, 128) (the MLP's first layer at N=32), "
+                 f"in this process: {blas * 1e6:,.1f} us per call")
     lines += [""] + [f"- {n}" for n in notes] + [""]
     report = "\n".join(lines) + "\n"
     print(report, end="")
