@@ -30,6 +30,7 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_t
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -194,7 +195,7 @@ def run(title: str, loss, hand, hand_numba, x, repeat: int) -> list[str]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer batches (a smoke test)")
-    parser.add_argument("--write", action="store_true", help=f"also save the report to {RESULTS_PATH.name}")
+    parser.add_argument("--write", action="store_true", help=f"also write the report into {RESULTS_PATH.name}")
     args = parser.parse_args(argv)
     n, atoms, repeat = (10 ** 4, 64, 3) if args.quick else (10 ** 6, 512, 15)
     rng = np.random.default_rng(0)
@@ -210,8 +211,21 @@ def main(argv=None) -> int:
     report = "\n".join(lines) + "\n"
     print(report, end="")
     if args.write:
-        RESULTS_PATH.write_text(report, encoding="utf-8")
+        write_section(RESULTS_PATH, TITLE, report)
     return 0
+
+
+TITLE = "## Rosenbrock and Lennard-Jones: the backends against hand-written code"
+
+
+def write_section(path: Path, title: str, report: str) -> None:
+    """Replace the section of ``path`` under ``title`` (a ``## `` heading) with ``report``, or add it at
+    the end; the other sections stay (benchmarks/numba_suite.py writes its own)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# The backends, measured\n"
+    sections = [s.strip("\n") for s in re.split(r"(?m)^(?=## )", text) if s.strip()]
+    at = next((k for k, s in enumerate(sections) if s.splitlines()[0] == title), len(sections))
+    sections[at:at + 1] = [f"{title}\n\n{report.strip()}"]
+    path.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -170,15 +170,75 @@ def test_matrix_products_stay_blas_and_the_rest_is_fused():
     assert "@numba.njit" in vg.source
 
 
+def bce(w, X, y):
+    z = X @ w
+    return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+
+
+def test_simd_ufuncs_stay_numpy_calls_and_the_arithmetic_and_means_around_them_are_fused():
+    rng = np.random.default_rng(8)
+    X, y = rng.standard_normal((50, 4)), rng.uniform(0, 1, 50)
+    w = rng.standard_normal(4)
+    vg = _against_numpy(bce, (w, X, y))
+    value, g = vg(w, X, y)
+    z = X @ w
+    assert value == pytest.approx(np.mean(np.logaddexp(0, z) - y * z), rel=1e-13)
+    np.testing.assert_allclose(g, X.T @ (1 / (1 + np.exp(-z)) - y) / len(y), rtol=1e-12, atol=1e-15)
+    src = vg.source
+    kernels, glue = src[:src.index("def bce_value_and_grad")], src[src.index("def bce_value_and_grad"):]
+    assert "@numba.njit" in kernels and not re.search(r"^ +[^#\n]*np\.(exp|log1p)\(", kernels, re.M)
+    assert "np.exp(" in glue and "np.log1p(" in glue  # NumPy's SIMD loops
+    assert re.search(r"\n +(\w+) = \1 / \(n0\)\n", kernels)  # the mean: summed in the loop, divided after it
+    assert ".sum()" not in glue[:glue.index("def bce_grad")]
+
+
+def test_split_calls_in_branches_of_scalars_and_shared():
+    def f(x, y, b):
+        e = np.exp(-x * x)                    # read by the value and by the gradient: one np.exp
+        branch = np.where(x > 0, np.tanh(x) * y, np.log1p(x * x) - y)
+        return np.sum(e * y + branch * np.sin(b) + x * np.cos(x) ** 2)
+    rng = np.random.default_rng(9)
+    x, y, b = rng.standard_normal(60), rng.standard_normal(60), 0.7
+    vg = _against_numpy(f, (x, y, b), wrt=("x", "y", "b"))
+    v = [rng.standard_normal(60), rng.standard_normal(60), 0.3]
+    h = 1e-6
+    fd = (f(x + h * v[0], y + h * v[1], b + h * v[2]) - f(x - h * v[0], y - h * v[1], b - h * v[2])) / (2 * h)
+    _, (gx, gy, gb) = vg(x, y, b)
+    assert np.dot(gx, v[0]) + np.dot(gy, v[1]) + gb * v[2] == pytest.approx(fd, rel=1e-6)
+    glue = vg.source[vg.source.index("def f_value_and_grad"):vg.source.index("def f_grad(")]
+    assert "@numba" not in glue and "_f_loop" in glue
+    assert len(re.findall(r"^ +[^#\n]*np\.exp\(", glue, re.M)) == 1
+    assert "float(np.cos(b))" in glue  # a call on a scalar: computed once, passed in
+
+
 def test_nodes_a_loop_cannot_express_keep_their_numpy_code():
+    from scipy import special
+
     def f(x, y):
         s = np.sort(x)                       # no loop form: NumPy code in the glue
-        h = np.heaviside(x, 0.5) * y         # no scalar form in numba: NumPy code
+        h = special.erf(x) * y               # no scalar form in numba: SciPy's ufunc in the glue
         return np.sum(np.exp(s) * np.cos(y)) + np.sum(h * x) + np.sum(np.where(x > 0, x * y, y))
     rng = np.random.default_rng(4)
     x, y = rng.standard_normal(7), rng.standard_normal(7)
     vg = _against_numpy(f, (x, y), wrt=("x", "y"))
-    assert "np.sort" in vg.source and "np.heaviside" in vg.source and "@numba.njit" in vg.source
+    assert "np.sort" in vg.source and "erf(" in vg.source and "@numba.njit" in vg.source
+
+
+def test_heaviside_in_a_loop_as_numpy_defines_it():
+    import sympy as sp
+    from symdiff.backends.numba.kernels import LoopPrinter
+    from symdiff.ir.graph import ARG
+
+    def f(x, y):
+        return np.sum(np.maximum(x, 0.0) ** 2 * y)  # its gradient: 2 max(x, 0) heaviside(x, 0.5) y
+    x = np.array([-1.5, -0.0, 0.0, 0.3, 2.0, -7.0])
+    y = np.linspace(1, 2, 6)
+    vg = _against_numpy(f, (x, y), wrt=("x", "y"))
+    assert "0.5 if " in vg.source[:vg.source.index("def f_value_and_grad")]
+    code = LoopPrinter({ARG[0]: "x"}).doprint(sp.Heaviside(ARG[0], sp.Rational(1, 4)))
+    scalar = numba.njit(eval(f"lambda x: {code}", {"np": np}))  # noqa: S307 - the printer's own text
+    special = np.array([-1.5, -0.0, 0.0, 0.3, np.nan, -np.inf, np.inf])
+    np.testing.assert_array_equal([scalar(v) for v in special], np.heaviside(special, 0.25))
 
 
 def test_float32_branches_and_other_transforms():
@@ -268,6 +328,11 @@ def test_parallel_outer_loops():
         (v, (gx, gy)), (v0, (gx0, gy0)) = vg(x, y), symdiff.value_and_grad(f, wrt=("x", "y"))(x, y)
         _close(v, v0), _close(gx, gx0), _close(gy, gy0)
         assert "numba.prange(n0)" in vg.source and "parallel=True" in vg.source
+        assert "if n0 < 32768:" in vg.source  # a small loop stays on one thread
+        big = rng.standard_normal(40000), rng.standard_normal(40000)  # threads share this one
+        (v, (gx, gy)), (v0, (gx0, gy0)) = vg(*big), symdiff.value_and_grad(f, wrt=("x", "y"))(*big)
+        _close(v, v0), _close(gx, gx0), _close(gy, gy0)
+        np.testing.assert_allclose(gy, np.exp(-big[0] ** 2), rtol=1e-13)
     # a slice-gradient buffer (neighbouring iterations add into one element) stays a serial range
     vg = _against_numpy(rosen, (np.linspace(-1, 1, 30),), backend="numba-parallel")
     assert "prange" not in vg.source[vg.source.index("def _rosen_loop1"):vg.source.index("def _rosen_loop2")]
@@ -361,3 +426,53 @@ def test_every_registry_entry_through_the_numba_backend():
                     _close(a, b)
             raise
     assert fused >= len(items) // (2 * BATCH)  # some loops in every batch, on average
+
+
+def _read_only(folder: Path) -> None:
+    """Make ``folder`` and its subfolders read-only, or skip (root writes through a chmod)."""
+    for path in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+        path.chmod(0o555)
+    if os.access(folder, os.W_OK) or os.access(folder / "__pycache__", os.W_OK):
+        for path in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+            path.chmod(0o755)
+        pytest.skip("chmod cannot make a folder read-only for this user (root): needs an ordinary user")
+
+
+def test_a_read_only_cache_folder_keeps_numba_kernels_in_a_writable_one(tmp_path):
+    # a cache built once, then read-only: numba cannot write __pycache__ beside its modules, so the
+    # kernels go to numba/ in symdiff's default cache folder, not to numba's user-wide one
+    built, xdg = tmp_path / "built", tmp_path / "xdg"
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT.format(tests=str(Path(__file__).resolve().parent)))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SYMDIFF_CACHE_DIR": str(built), "XDG_CACHE_HOME": str(xdg),
+           "HOME": str(tmp_path / "home")}
+    env.pop("NUMBA_CACHE_DIR", None)
+    first = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
+    assert first.returncode == 0, first.stderr
+    _read_only(built)
+    try:
+        runs = [subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
+                for _ in range(2)]
+    finally:
+        for path in [built, *(p for p in built.rglob("*") if p.is_dir())]:
+            path.chmod(0o755)
+    for run in runs:
+        assert run.returncode == 0 and "CacheWarning" not in run.stderr, run.stderr
+    (info1, _, misses1, value1), (info2, hits2, misses2, value2) = (r.stdout.split() for r in runs)
+    assert (info1, info2) == ("disk", "disk")  # the gradient is never compiled again
+    assert (misses1, misses2) == ("1", "0") and int(hits2) >= 1 and value1 == value2  # numba: once, then loaded
+    assert list((xdg / "symdiff" / "numba").rglob("*.nbi")) and not (xdg / "numba").exists()
+
+
+def test_only_symdiffs_modules_get_its_numba_cache_folder():
+    from symdiff.backends.numba import locator
+    assert not locator.generated(tanh_square) and not locator.generated(len)
+    vg = symdiff.value_and_grad(tanh_square, backend="numba")
+    vg(np.linspace(-1, 1, 9))
+    module = next(m for name, m in sys.modules.items() if name.startswith("symdiff_generated_tanh_square_"))
+    kernel = next(v for k, v in vars(module).items() if k.startswith("_tanh_square_loop"))
+    assert locator.generated(kernel.py_func)
+    from numba.core import caching
+    classes = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl")
+    assert classes._locator_classes.count(locator.SymdiffCacheLocator) == 1
+    assert classes._locator_classes[-1] is locator.ProcessCacheLocator

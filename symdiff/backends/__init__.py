@@ -26,12 +26,14 @@ class Backend(NamedTuple):
     accepts: tuple[str, ...] = ()  #: the options ``backend_options`` may set
     extra: str | None = None  #: the extra installing ``requires``, where its name differs
     loops: bool = True  #: whether it prints rolled loops (if not, the trace unrolls them)
+    setup: str | None = None  #: a module whose ``install()`` runs before this backend's modules are imported
 
 
 BACKENDS: dict[str, Backend] = {
     "numpy": Backend("numpy.module", "module_source"),
-    "numba": Backend("numba.module", "module_source", "numba", accepts=("parallel",)),
-    "numba-parallel": Backend("numba.module", "module_source", "numba", (("parallel", True),), ("parallel",)),
+    "numba": Backend("numba.module", "module_source", "numba", accepts=("parallel",), setup="numba.locator"),
+    "numba-parallel": Backend("numba.module", "module_source", "numba", (("parallel", True),), ("parallel",),
+                              setup="numba.locator"),
     "array_api": Backend("array_api.module", "module_source", "array_api_compat", extra="array-api", loops=False),
 }
 
@@ -57,6 +59,8 @@ def resolve(name: Any = "numpy", options: Mapping[str, Any] | None = None) -> tu
         raise BackendError(f"backend={name!r} needs {row.requires}, which is not installed: "
                            f"pip install \"symdiff[{row.extra or row.requires}]\" (or pip install {row.requires}), "
                            "or leave out backend= for the NumPy backend")
+    if row.setup:  # (numba: where its on-disk cache goes when a module's folder is read-only)
+        importlib.import_module(f"{__name__}.{row.setup}").install()
     return name, tuple(sorted(merged.items()))
 
 

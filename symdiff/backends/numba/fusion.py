@@ -6,7 +6,7 @@ A :class:`Loop` runs over one iteration space (the shape of its elementwise node
   arrays (or scalars) broadcast to it: each is one scalar statement per iteration; also the pairwise
   squared distances ``sum((A[:, None] - B[None]) ** 2, -1)`` (a sum over the coordinates) and an
   identity added to a diagonal (``r2 + np.eye(n)``) of a two-axis loop;
-- ``reducers``: ``sum`` and ``contract`` (``np.dot``, ``np.einsum('ij,ij->i')``) nodes over members:
+- ``reducers``: ``sum``, ``mean`` and ``contract`` (``np.dot``, ``np.einsum('ij,ij->i')``) nodes over members:
   accumulated as the loop runs (a scalar, or an array indexed by the kept axes);
 - ``scatters``: ``scatter_sum`` nodes (the buffer of slice gradients, ``dx[:-1] += a; dx[1:] -= b``)
   over members of a one-axis loop: added into the buffer at their offsets.
@@ -118,9 +118,14 @@ def _worth_it(loop: Loop) -> bool:
 MEMBERS = ("elementwise", "pairwise_squares", "add_diagonal")
 
 
+def _mask(x: Node, node: Node) -> bool:
+    """A boolean array an elementwise node reads (``np.where(x > 0, ...)``'s condition): read as it is."""
+    return x.dtype == "bool" and x.ndim >= 1 and node.op == "elementwise"
+
+
 def _placement(node, loops, owner, member_of, fits, printable) -> Loop | None:
     """The loop ``node`` joins (a new one for an elementwise node that fits no open loop), or None."""
-    if node.dtype != "float64" or any(x.dtype != "float64" for x in node.inputs):
+    if node.dtype != "float64" or not all(x.dtype == "float64" or _mask(x, node) for x in node.inputs):
         return None
     elementwise = node.op == "elementwise" and node.ndim >= 1 and \
         all(broadcasts_to(x.shape, node.shape) for x in node.inputs) and printable(node)
@@ -137,7 +142,7 @@ def _placement(node, loops, owner, member_of, fits, printable) -> Loop | None:
     loop = next((owner[id(x)] for x in node.inputs if id(x) in owner and member_of(x, owner[id(x)])), None)
     if loop is None:
         return None
-    if node.op == "sum" and node.inputs[0].shape == loop.shape:
+    if node.op in ("sum", "mean") and node.inputs[0].shape == loop.shape:
         return loop
     if node.op == "contract" and len(node.inputs) == 2 and contract_axes(node) is not None and \
             all(tuple(x.shape) == loop.shape for x in node.inputs) and fits(node, loop):

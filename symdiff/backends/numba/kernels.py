@@ -27,11 +27,20 @@ SCALAR_FUNCTIONS = frozenset(
     "arctanh sign floor ceil hypot logaddexp maximum minimum fmod copysign power rint trunc logical_and "
     "logical_or logical_not logical_xor cbrt exp2 log2 log10".split())
 CONSTANTS = frozenset({"nan", "inf", "pi", "e"})
+#: Functions NumPy's ufuncs compute with SIMD loops (AVX2, AVX512: 5-12x faster per element than the
+#: scalar libm call a numba loop makes, unless numba has Intel's SVML): a node calling one stays a
+#: NumPy ufunc call in the glue, while the arithmetic around it is fused.
+NUMPY_VECTORIZED = frozenset(
+    "exp exp2 expm1 log log2 log10 log1p sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh "
+    "arccosh arctanh cbrt power".split())
 LOOP_VARIABLES = "ijklmnpqrs"
+#: The least number of iterations a kernel of ``parallel=True`` shares out between threads.
+PARALLEL_FROM = 32768
 
 
 class LoopPrinter(ExprPrinter):
-    """Scalar code of an elementwise node inside a loop (no ``np.where``: numba has it for arrays only)."""
+    """Scalar code of an elementwise node inside a loop (no ``np.where``, ``np.heaviside``: numba has
+    them for arrays only)."""
 
     def __init__(self, symbol_code: dict) -> None:
         super().__init__(symbol_code, Helpers(), float_literals=True)
@@ -46,11 +55,17 @@ class LoopPrinter(ExprPrinter):
         return code
 
     def _print_Heaviside(self, expr) -> str:
-        raise ValueError("np.heaviside: NumPy's ufunc only (numba has no scalar form)")
+        """``np.heaviside(x, h0)`` as NumPy defines it (numba has no scalar form): 0 below zero, ``h0`` at
+        zero, 1 above, NaN for NaN (the last branch returns ``x`` itself)."""
+        x = self._print(expr.args[0])
+        h0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        h0 = repr(float(h0)) if h0.is_Number else self._print(h0)
+        return f"(1.0 if {x} > 0.0 else (0.0 if {x} < 0.0 else ({h0} if {x} == 0.0 else {x})))"
 
 
 def _compiles_in_numba(code: str) -> bool:
-    """Only names, numbers, arithmetic, comparisons, conditionals and :data:`SCALAR_FUNCTIONS`."""
+    """Only names, numbers, arithmetic, comparisons, conditionals and :data:`SCALAR_FUNCTIONS` (and none
+    of :data:`NUMPY_VECTORIZED`: those are faster as NumPy's ufuncs)."""
     try:
         tree = ast.parse(code, mode="eval")
     except (SyntaxError, RecursionError, MemoryError):
@@ -59,11 +74,11 @@ def _compiles_in_numba(code: str) -> bool:
         if isinstance(node, ast.Call):
             func = node.func
             if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "np"
-                    and func.attr in SCALAR_FUNCTIONS) or node.keywords:
+                    and func.attr in SCALAR_FUNCTIONS and func.attr not in NUMPY_VECTORIZED) or node.keywords:
                 return False
         elif isinstance(node, ast.Attribute):
             if not (isinstance(node.value, ast.Name) and node.value.id == "np"
-                    and (node.attr in SCALAR_FUNCTIONS or node.attr in CONSTANTS)):
+                    and (node.attr in SCALAR_FUNCTIONS - NUMPY_VECTORIZED or node.attr in CONSTANTS)):
                 return False
         elif not isinstance(node, (ast.Expression, ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare,
                                    ast.IfExp, ast.BoolOp, ast.Load, ast.operator, ast.unaryop, ast.cmpop,
@@ -72,19 +87,29 @@ def _compiles_in_numba(code: str) -> bool:
     return True
 
 
-def scalar_code(node: Node, args: Sequence[str]) -> str | None:
-    """The scalar code of elementwise ``node`` over its inputs' scalar code, or None if numba may not
-    compile it."""
+def scalar_code(node: Node, args: Sequence[str], sizes: dict | None = None) -> str | None:
+    """The scalar code of elementwise ``node`` over its inputs' scalar code (and ``sizes``: the code of
+    the array sizes it reads, ``1/n`` of a mean), or None if numba may not compile it."""
     try:
-        code = LoopPrinter({ARG[i]: a for i, a in enumerate(args)}).doprint(node.expr)
+        code = LoopPrinter({**(sizes or {}), **{ARG[i]: a for i, a in enumerate(args)}}).doprint(node.expr)
     except (ValueError, TypeError, NotImplementedError, RecursionError):
         return None
     return code if _compiles_in_numba(code) else None
 
 
+def size_symbols(node: Node) -> list[sp.Symbol] | None:
+    """The array sizes ``node``'s kernel reads besides its inputs (by name), or None if it reads
+    another symbol."""
+    other = node.expr.free_symbols - set(ARG[:len(node.inputs)])
+    if not all(isinstance(x, sp.Symbol) and x.is_integer and x.is_positive for x in other):
+        return None
+    return sorted(other, key=str)
+
+
 def printable(node: Node) -> bool:
-    return node.expr is not None and not node.expr.free_symbols - set(ARG[:len(node.inputs)]) and \
-        scalar_code(node, [f"a{i}" for i in range(len(node.inputs))]) is not None
+    sizes = size_symbols(node) if node.expr is not None else None
+    return sizes is not None and scalar_code(node, [f"a{i}" for i in range(len(node.inputs))],
+                                             {x: f"s{k}" for k, x in enumerate(sizes)}) is not None
 
 
 @dataclass
@@ -119,8 +144,10 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
     scalar = {id(x): p for x, p in zip(arguments, params)}
     lines_before: list[str] = []
     lines_loop: list[str] = []
+    lines_after: list[str] = []
     results: list[Node] = []
     code: dict[int, str] = {}
+    size_code: dict[sp.Symbol, str] = {}  # the sizes the kernels of elementwise nodes read: parameters
 
     def read(x: Node) -> str:
         if id(x) in code:
@@ -156,7 +183,18 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
                 on_diagonal = " == ".join(loop_vars)
                 lines_loop.append(f"{local} = {read(n.inputs[0])} + ({value!r} if {on_diagonal} else 0.0)")
             else:
-                statement = scalar_code(n, [read(x) for x in n.inputs])
+                for x in size_symbols(n) or ():
+                    if x in size_code:
+                        continue
+                    if x in loop.shape:  # an extent of the loop
+                        given = extents[loop.shape.index(x)]
+                    else:
+                        given = namer.fresh(str(x))
+                        sizes.append(x)
+                        extents.append(given)
+                    size_code[x] = namer.fresh(f"{x}_float")  # as a float: no int64 overflow of n**4
+                    lines_before.append(f"{size_code[x]} = float({given})")
+                statement = scalar_code(n, [read(x) for x in n.inputs], size_code)
                 assert statement is not None, "a fused node that printed in the plan no longer prints"
                 lines_loop.append(f"{local} = {statement}")
             code[id(n)] = local
@@ -168,7 +206,7 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
                 code[("out", id(n))] = out
         elif n.op != "scatter_sum":
             comment(n)
-            if n.op == "sum":
+            if n.op in ("sum", "mean"):
                 kept = [k for k in range(rank) if k not in set(n.param("axis"))]
                 keepdims = bool(n.param("keepdims"))
                 term = read(n.inputs[0])
@@ -188,6 +226,9 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
                 lines_loop.append(f"{acc} += {term}")
             code[("out", id(n))] = acc
             results.append(n)
+            if n.op == "mean":  # the sum, divided by the number of its terms after the loop
+                count = " * ".join(extents[k] for k in range(rank) if k not in kept) or "1"
+                lines_after.append(f"{acc} {'/= ' if index else '= ' + acc + ' / '}({count})")
         else:
             comment(n)
             size = namer.fresh("size")
@@ -214,7 +255,11 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
             results.append(n)
     parallel = parallel and not loop.scatters  # (neighbouring iterations add into the same element)
     results = [r for r in results if id(r) in needed]
-    body = lines_before + _nest(loop_vars, extents, lines_loop, parallel)
+    body = lines_before + _nest(loop_vars, extents, lines_loop, False) + lines_after
+    if parallel:  # a small loop runs serially: starting the threads would cost more than it saves
+        serial, threads = (["    " + line for line in _nest(loop_vars, extents, lines_loop, p)] for p in (False, True))
+        body = lines_before + [f"if {' * '.join(extents[:rank])} < {PARALLEL_FROM}:"] + serial + ["else:"] + \
+            threads + lines_after
     outs = [code[("out", id(r))] for r in results]
     body.append(f"return {', '.join(outs)}")
     what = [f"{len(loop.members)} elementwise step{'s' * (len(loop.members) != 1)}"]

@@ -17,6 +17,7 @@ from ..numpy.codegen import Function, NodePrinter
 from ..numpy.dispatch import EMIT
 from .fusion import Loop, plan
 from .kernels import Kernel, print_loop, printable
+from .split import split_calls
 
 DECORATOR = "numba.njit(cache=True, error_model=\"numpy\")"  # error_model: 1/0 is inf, as in NumPy
 
@@ -72,6 +73,9 @@ class FusingPrinter(NodePrinter):
         return super().body(outputs, labels, returns, casts)
 
     def _fused(self, outputs: list[Node], hints: dict[int, str]) -> list[Node]:
+        split = split_calls(outputs)  # exp, tanh, ...: NumPy's ufuncs; the arithmetic around them: loops
+        hints.update({id(new): hints[id(old)] for old, new in zip(outputs, split) if id(old) in hints})
+        outputs = split
         order = toposort(outputs)
         loops = plan(order, printable)
         if not loops:
