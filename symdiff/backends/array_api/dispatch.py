@@ -55,14 +55,17 @@ def index_code(index: tuple, ndim: int, arrays: list[str] = ()) -> str:
     return ", ".join(parts) if parts else "..."
 
 
-def index_object(index: tuple, arrays: list[str] = ()) -> str:
-    """The index as a Python tuple (what ``np.s_[...]`` makes), for a helper to index with."""
+def index_object(index: tuple, ndim: int, arrays: list[str] = ()) -> str:
+    """The index of an ``ndim``-dimensional array as a Python tuple (what ``np.s_[...]`` makes), for a
+    helper to index with; as :func:`index_code`, every axis indexed or an ``Ellipsis`` last."""
     out = []
     for item, part in zip(index, index_parts(index, list(arrays))):
         if isinstance(item, tuple) and item[0] == "slice":
             out.append("slice(" + ", ".join("None" if v is None else str(v) for v in item[1:]) + ")")
         else:
             out.append("Ellipsis" if part == "..." else part)
+    if "Ellipsis" not in out and sum(1 for part in out if part != "None") < ndim:
+        out.append("Ellipsis")
     return "(" + ", ".join(out) + ("," if len(out) == 1 else "") + ")"
 
 
@@ -79,7 +82,8 @@ def _emit_reduce(fn: str) -> Emit:
     def emit(node: Node, a: list[str], p) -> str:
         x = node.inputs[0]
         arg = f"xp.astype({a[0]}, dtype)" if x.dtype == "bool" and node.dtype != "bool" else a[0]
-        return f"xp.{fn}({', '.join([arg, *_axis_args(node, x)])})"
+        name = {"max": "any", "min": "all"}.get(fn, fn) if x.dtype == node.dtype == "bool" else fn  # (np.any)
+        return f"xp.{name}({', '.join([arg, *_axis_args(node, x)])})"
     return emit
 
 
@@ -125,8 +129,8 @@ def _emit_scatter(node: Node, a: list[str], p, arrays=()) -> str:
     index = node.param("index")
     if node.op == "scatter_add" and _has_arrays(index):
         return _emit_one_hot(node, a, p)
-    return p.helper_call_code("_scatter", [a[0], p.shape(node.shape), index_object(node.param("index"), arrays),
-                                           dtype_code(node), "device"])
+    index = index_object(node.param("index"), node.ndim, arrays)
+    return p.helper_call_code("_scatter", [a[0], p.shape(node.shape), index, dtype_code(node), "device"])
 
 
 def _emit_one_hot(node: Node, a: list[str], p) -> str:
@@ -158,7 +162,7 @@ def _emit_one_hot(node: Node, a: list[str], p) -> str:
 def _emit_setitem(node: Node, a: list[str], p) -> str:
     if _has_arrays(node.param("index")):
         raise NotInStandard("assignment at integer-array indices (x[idx] = v, np.insert, np.delete)")
-    return p.helper_call_code("_updated", [a[0], index_object(node.param("index"), a[2:]), a[1]])
+    return p.helper_call_code("_updated", [a[0], index_object(node.param("index"), node.ndim, a[2:]), a[1]])
 
 
 def _emit_concat(node: Node, a: list[str], p) -> str:
@@ -281,11 +285,11 @@ def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
     for k, (index, sign, g) in enumerate(zip(node.param("indices"), node.param("signs"), a)):
         if k == 0:
             value = g if sign == "+" else f"-{p.paren(g, '-')}"
-            lines.append(f"{{name}} = {put}({{name}}, {index_object(index)}, {value})")
-            lines += [f"{{name}} = {put}({{name}}, {index_object(part)}, 0.0)" for part in rest or ()]
+            lines.append(f"{{name}} = {put}({{name}}, {index_object(index, node.ndim)}, {value})")
+            lines += [f"{{name}} = {put}({{name}}, {index_object(part, node.ndim)}, 0.0)" for part in rest or ()]
         else:
             helper = p.module.helpers.use("_add" if sign == "+" else "_subtract")
-            lines.append(f"{{name}} = {helper}({{name}}, {index_object(index)}, {g})")
+            lines.append(f"{{name}} = {helper}({{name}}, {index_object(index, node.ndim)}, {g})")
     return lines
 
 
@@ -345,9 +349,6 @@ EMIT.update({
     "solve": lambda n, a, p: f"xp.linalg.solve({a[0]}, {a[1]})",
     "qr": _emit_qr, "svd": _emit_svd, "eigh": _emit_eigh, "tri_mask": _emit_tri_mask, "cholesky": _emit_cholesky,
     "solve_triangular": _refuse("scipy.linalg.solve_triangular"),
-    "diag_embed": _refuse("np.diagonal's gradient (a diagonal written into zeros)"),
-    "banded": _refuse("banded matrices (np.diag of offsets)"),
-    "band_rows": _refuse("banded matrices (np.diag of offsets)"),
     "random_source": _refuse("np.random (the array API has no random numbers)"),
     "random_draw": _refuse("np.random (the array API has no random numbers)"),
     "random_after": lambda n, a, p: a[0],

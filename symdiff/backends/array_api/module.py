@@ -4,7 +4,7 @@ constants and rendering. Each generated function starts by finding its arguments
 
     xp = _array_namespace(x, w, b)             # array_api_compat.array_namespace, per argument types
     dtype = xp.result_type(x, w, b)         # (where arrays are made: constants, zeros)
-    device = array_api_compat.device(x)
+    device = _device(xp, x)                 # array_api_compat.device(x)
 
 and the rest of it calls only ``xp`` (the standard's functions and its ``linalg`` extension). What the
 standard cannot express (``scipy.special.erf``, ``np.random``, ``np.add.at``) is refused when the
@@ -22,6 +22,7 @@ from ...runtime.specs import ArgSpec
 from ..numpy.codegen import ModuleText, NodePrinter
 from ..numpy.render import render_module
 from ..numpy.module import module_source as numpy_module_source
+from . import bands  # noqa: F401  (registers its primitives)
 from .dispatch import EMIT
 from .printer import ArrayAPIExprPrinter, ArrayAPIHelpers, NotInStandard
 
@@ -79,6 +80,7 @@ class ArrayAPINodePrinter(NodePrinter):
     ``xp`` (and ``dtype``, ``device`` where used) and makes 0-d arguments (Python floats) arrays."""
 
     emit_table = _Checked()
+    parts_table: dict = {}  # each part through emit_table (the NumPy backend's calls are NumPy's)
     expr_printer = ArrayAPIExprPrinter
 
     def __init__(self, module, params, size_bindings, specs: dict[str, ArgSpec]) -> None:
@@ -109,7 +111,7 @@ class ArrayAPINodePrinter(NodePrinter):
         if "dtype" in used or any(self.specs[p].dtype.startswith("float") for p in scalars):
             out.append(f"dtype = {_result_type(floats)}")
         if "device" in used or scalars:
-            out.append(f"device = array_api_compat.device({shaped[0]})" if shaped else "device = None")
+            out.append(f"device = {self.module.helpers.use('_device')}(xp, {shaped[0]})" if shaped else "device = None")
         for p in scalars:  # a Python float (or int) argument: an array of the namespace
             kind = {"int64": "xp.int64", "bool": "xp.bool"}.get(self.specs[p].dtype, "dtype")
             out.append(f"{p} = xp.asarray({p}, dtype={kind}, device=device)")
