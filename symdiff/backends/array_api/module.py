@@ -2,13 +2,17 @@
 module_source`: functions per path, dispatch on branches, guards of sizes) with this backend's printer,
 constants and rendering. Each generated function starts by finding its arguments' namespace::
 
-    xp = _array_namespace(x, w, b)             # array_api_compat.array_namespace, per argument types
-    dtype = xp.result_type(x, w, b)         # (where arrays are made: constants, zeros)
-    device = _device(xp, x)                 # array_api_compat.device(x)
+    xp = _array_namespace.cache.get((type(x), type(w), type(b)))
+    if xp is None:
+        xp = _array_namespace(x, w, b)
+    dtype = xp.result_type(x, w, b)   # (where arrays are made: constants, zeros)
+    device = _device(xp, x)           # array_api_compat.device(x)
 
-and the rest of it calls only ``xp`` (the standard's functions and its ``linalg`` extension). What the
-standard cannot express (``scipy.special.erf``, ``np.random``, ``np.add.at``) is refused when the
-module is compiled, naming the function and the user's line."""
+(``_array_namespace``: array_api_compat.array_namespace, remembered for each combination of argument
+types; the function reads that cache itself) and the rest of it calls only ``xp`` (the standard's
+functions and its ``linalg`` extension). What the standard cannot express (``scipy.special.erf``,
+``np.random``, ``np.add.at``) is refused when the module is compiled, naming the function and the
+user's line."""
 from __future__ import annotations
 
 import ast
@@ -107,7 +111,9 @@ class ArrayAPINodePrinter(NodePrinter):
         shaped = [p for p in arrays if self.specs[p].shape]
         floats = [p for p in shaped if self.specs[p].dtype.startswith("float")]
         scalars = [p for p in arrays if not self.specs[p].shape and p in used]
-        out = [f"xp = {self.module.helpers.use('_array_namespace')}({', '.join(shaped or arrays)})"]
+        lookup, names = self.module.helpers.use("_array_namespace"), shaped or arrays
+        key = "(" + ", ".join(f"type({n})" for n in names) + ("," if len(names) == 1 else "") + ")"
+        out = [f"xp = {lookup}.cache.get({key})", "if xp is None:", f"    xp = {lookup}({', '.join(names)})"]
         if "dtype" in used or any(self.specs[p].dtype.startswith("float") for p in scalars):
             out.append(f"dtype = {_result_type(floats)}")
         if "device" in used or scalars:

@@ -10,10 +10,12 @@ standard lacks is refused (:class:`NotInStandard`), never printed.
 from __future__ import annotations
 
 import ast
+import re
 
 import sympy as sp
 
 from ...ir.scalar import HELPERS
+from ...naming import Namer
 from ..numpy.printer import ExprPrinter, Helpers
 
 
@@ -242,7 +244,7 @@ SOURCES = {
     remembered for each combination of their types; for NumPy arrays NumPy itself (NumPy 2.1 and
     later implement the standard), so that its calls are NumPy's, without wrappers (see _NumPy)."""
     types = tuple(map(type, args))
-    xp = _NAMESPACES.get(types)
+    xp = _array_namespace.cache.get(types)
     if xp is None:
         arrays = [a for a in args if not isinstance(a, (bool, int, float))]
         if not arrays:
@@ -252,7 +254,7 @@ SOURCES = {
         if xp.__name__ == "array_api_compat.numpy":
             import numpy
             xp = _NumPy(numpy) if hasattr(numpy, "cumulative_sum") else xp
-        _NAMESPACES[types] = xp
+        _array_namespace.cache[types] = xp
     return xp
 
 
@@ -294,7 +296,7 @@ class _NumPy:
         return value
 
 
-_NAMESPACES = {}''',
+_array_namespace.cache = {}''',
     "_device": '''def _device(xp, x):
     """array_api_compat.device(x): "cpu" for NumPy's namespace without a call into it."""
     return "cpu" if type(xp) is _NumPy else array_api_compat.device(x)''',
@@ -327,14 +329,9 @@ class ArrayAPIHelpers(Helpers):
 
     def __init__(self, reserved: set[str] | frozenset[str] = frozenset()) -> None:
         super().__init__(reserved)
-        taken = set(reserved) | set(self.names.values())
+        namer = Namer(set(reserved) | set(self.names.values()))
         for helper in sorted(set(SOURCES) - set(self.names)):  # this backend's own helpers, named alike
-            name, k = helper, 0
-            while name in taken:
-                k += 1
-                name = f"{helper}_{k}"
-            taken.add(name)
-            self.names[helper] = name
+            self.names[helper] = namer.fresh(helper)
 
     def use(self, helper: str) -> str:
         if helper not in SOURCES:
@@ -348,8 +345,7 @@ class ArrayAPIHelpers(Helpers):
     def sources(self) -> list[str]:
         out = []
         for h in sorted(self.used):
-            text = SOURCES[h].replace(f"def {h}(", f"def {self.names[h]}(", 1).replace(
-                f"as {h}", f"as {self.names[h]}")
+            text = re.sub(rf"\b{h}\b", self.names[h], SOURCES[h])  # its def, and what it keeps on itself
             for other in NEEDS.get(h, ()):  # under the name this module gave it
                 text = text.replace(f"{other}(", f"{self.names[other]}(")
             out.append(text)
