@@ -65,10 +65,8 @@ def _case(transform, func, entry):
         body = _outputs(func, entry, kwargs)
     fn = ARITY[len(args)](body)
     extra = []
-    if transform in ("hvp", "jvp"):
-        extra = [np.asarray(rng.standard_normal(np.shape(args[0]))) if np.ndim(args[0]) else float(rng.standard_normal())]
-    elif transform == "vjp":
-        shape = np.shape(body(*args))
+    if transform in ("hvp", "jvp", "vjp"):  # a direction like the first argument, a cotangent like the output
+        shape = np.shape(body(*args)) if transform == "vjp" else np.shape(args[0])
         extra = [rng.standard_normal(shape) if shape else float(rng.standard_normal())]
     return fn, args + extra
 

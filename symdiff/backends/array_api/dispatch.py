@@ -12,7 +12,11 @@ from typing import Callable
 
 from ...escape import literal
 from ...ir.graph import Node
-from ...ir.primitives.core import _count
+from ..numpy.dispatch.core import axis_args, mean_of
+from ..numpy.dispatch.decompositions import emit_eigh, emit_qr, emit_svd, emit_tri_mask
+from ..numpy.dispatch.index import index_parts
+from ..numpy.dispatch.linalg import emit_matmul, emit_outer
+from ..numpy.dispatch.shape import emit_concatenate, emit_roll, emit_slice_axis
 from ..numpy.dispatch.rewrites import _complement, pairwise_square_lines
 from .printer import NotInStandard
 
@@ -25,30 +29,10 @@ def dtype_code(node: Node) -> str:
     return {"int64": "xp.int64", "bool": "xp.bool"}.get(node.dtype, "dtype")
 
 
-def index_parts(index: tuple, arrays: list[str]) -> list[str]:
-    parts = []
-    for item in index:
-        if item is None:
-            parts.append("None")
-        elif item is Ellipsis:
-            parts.append("...")
-        elif isinstance(item, tuple) and item[0] == "array":
-            parts.append(arrays[item[1]])
-        elif isinstance(item, tuple):
-            start, stop, step = item[1:]
-            s = f"{'' if start is None else start}:{'' if stop is None else stop}"
-            parts.append(s + (f":{step}" if step not in (None, 1) else ""))
-        else:
-            parts.append(str(item))
-    return parts
-
-
 def index_code(index: tuple, ndim: int, arrays: list[str] = ()) -> str:
     """The index as the standard reads it: each axis of the ``ndim``-dimensional array indexed, or a
     trailing ``...`` (NumPy's ``x[0]`` of a matrix is ``x[0, ...]``)."""
     parts = index_parts(index, list(arrays))
-    while len(parts) > 1 and parts[-1] == ":":
-        parts.pop()
     covered = sum(1 for p in parts if p != "None")
     if "..." not in parts and covered < ndim:
         parts.append("...")
@@ -69,28 +53,13 @@ def index_object(index: tuple, ndim: int, arrays: list[str] = ()) -> str:
     return "(" + ", ".join(out) + ("," if len(out) == 1 else "") + ")"
 
 
-def _axis_args(node: Node, x: Node) -> list[str]:
-    axes, args = node.param("axis"), []
-    if len(axes) != x.ndim or (node.param("keepdims") and x.ndim):
-        args.append("axis=" + (str(axes[0]) if len(axes) == 1 else str(tuple(axes))))
-    if node.param("keepdims") and x.ndim:
-        args.append("keepdims=True")
-    return args
-
-
 def _emit_reduce(fn: str) -> Emit:
     def emit(node: Node, a: list[str], p) -> str:
         x = node.inputs[0]
         arg = f"xp.astype({a[0]}, dtype)" if x.dtype == "bool" and node.dtype != "bool" else a[0]
         name = {"max": "any", "min": "all"}.get(fn, fn) if x.dtype == node.dtype == "bool" else fn  # (np.any)
-        return f"xp.{name}({', '.join([arg, *_axis_args(node, x)])})"
+        return f"xp.{name}({', '.join([arg, *axis_args(node)])})"
     return emit
-
-
-def _emit_mean(node: Node, a: list[str], p) -> str:
-    count = _count(node)
-    total = _emit_reduce("sum")(node, a, p)
-    return total if count == 1 else f"{total}/{p.paren(p.size(count), '/')}"
 
 
 def _emit_transpose(node: Node, a: list[str], p) -> str:
@@ -165,27 +134,6 @@ def _emit_setitem(node: Node, a: list[str], p) -> str:
     return p.helper_call_code("_updated", [a[0], index_object(node.param("index"), node.ndim, a[2:]), a[1]])
 
 
-def _emit_concat(node: Node, a: list[str], p) -> str:
-    axis = node.param("axis")
-    return f"xp.concat([{', '.join(a)}]{'' if axis == 0 else f', axis={axis}'})"
-
-
-def _emit_slice_axis(node: Node, a: list[str], p) -> str:
-    axis, start, stop = node.param("axis"), node.param("start"), node.param("stop")
-    x = node.inputs[0]
-    end = "" if stop == x.shape[axis] else p.size(stop)
-    cut = f"{'' if start == 0 else p.size(start)}:{end}"
-    parts = [":"] * axis + [cut] + (["..."] if axis < x.ndim - 1 else [])
-    return f"{p.paren(a[0], '[')}[{', '.join(parts)}]"
-
-
-def _emit_roll(node: Node, a: list[str], p) -> str:
-    shift, axis = node.param("shift"), node.param("axis")
-    if len(shift) == 1:
-        return f"xp.roll({a[0]}, {shift[0]}, axis={axis[0]})"
-    return f"xp.roll({a[0]}, {tuple(shift)}, axis={tuple(axis)})"
-
-
 def _emit_cumsum(node: Node, a: list[str], p) -> str:
     x = a[0] if node.inputs[0].dtype != "bool" else f"xp.astype({a[0]}, dtype)"
     return f"xp.cumulative_sum({x}, axis={node.param('axis')})"
@@ -228,35 +176,17 @@ def _emit_diagonal(node: Node, a: list[str], p) -> str:
     return f"xp.linalg.diagonal({a[0]}{'' if o == 0 else f', offset={o}'})"
 
 
-def _emit_tri_mask(node: Node, a: list[str], p) -> str:
-    fn = "xp.tril" if node.param("lower") else "xp.triu"
-    if node.param("diag") == 1.0:
-        return f"{fn}({a[0]})"
-    if node.param("diag") == 0.0:
-        return f"{fn}({a[0]}, k={-1 if node.param('lower') else 1})"
-    return f"{fn}({a[0]}) / (1.0 + xp.eye({p.size(node.shape[-1])}, dtype=dtype, device=device))"
-
-
 def _emit_cholesky(node: Node, a: list[str], p) -> str:
     return f"xp.linalg.cholesky({a[0]}{'' if node.param('lower') else ', upper=True'})"
+
+
+_EIGH = emit_eigh("xp")
 
 
 def _emit_eigh(node: Node, a: list[str], p) -> str:
     if node.param("uplo") != "L":
         raise NotInStandard("np.linalg.eigh(..., UPLO='U')")
-    if node.param("call") == "eigvalsh":
-        return f"xp.linalg.eigvalsh({a[0]})"
-    return f"xp.linalg.eigh({a[0]}).{'eigenvalues' if node.param('part') == 'values' else 'eigenvectors'}"
-
-
-def _emit_svd(node: Node, a: list[str], p) -> str:
-    if not node.param("compute_uv"):
-        return f"xp.linalg.svdvals({a[0]})"
-    return f"xp.linalg.svd({a[0]}, full_matrices=False)[{'usv'.index(node.param('part')[0])}]"
-
-
-def _emit_qr(node: Node, a: list[str], p) -> str:
-    return f"xp.linalg.qr({a[0]})[{1 if node.param('mode') == 'r' or node.param('part') != 'q' else 0}]"
+    return _EIGH(node, a, p)
 
 
 def _emit_pinv(node: Node, a: list[str], p) -> str:
@@ -320,7 +250,8 @@ EMIT.update({
     "const": lambda n, a, p: p.helper_call_code("_constant", [p.const_name(n), dtype_code(n), "device"]),
     "elementwise": lambda n, a, p: p.expr(n, a),
     "broadcast_to": _emit_broadcast_to,
-    "sum": _emit_reduce("sum"), "mean": _emit_mean, "max": _emit_reduce("max"), "min": _emit_reduce("min"),
+    "sum": _emit_reduce("sum"), "mean": mean_of(_emit_reduce("sum")), "max": _emit_reduce("max"),
+    "min": _emit_reduce("min"),
     "prod": _emit_reduce("prod"),
     "transpose": _emit_transpose,
     "reshape": lambda n, a, p: f"xp.reshape({a[0]}, {p.shape(n.shape)})",
@@ -334,20 +265,21 @@ EMIT.update({
     "scatter_add": lambda n, a, p: _emit_scatter(n, a, p, a[1:]),
     "setitem": _emit_setitem,
     "argreduce": _emit_argreduce,
-    "matmul": lambda n, a, p: f"{p.paren(a[0], '@')} @ {p.paren(a[1], '@', right=True)}",
-    "outer": lambda n, a, p: f"{p.paren(a[0], '*')}[:, None]*{p.paren(a[1], '*', right=True)}",
+    "matmul": emit_matmul,
+    "outer": emit_outer,
     "einsum": _emit_einsum,
     "contract": _emit_contract,
     "diagonal": _emit_diagonal,
-    "concatenate": _emit_concat,
-    "slice_axis": _emit_slice_axis,
+    "concatenate": emit_concatenate("xp.concat"),
+    "slice_axis": emit_slice_axis(every_axis=True),
     "flip": _emit_flip,
-    "roll": _emit_roll,
+    "roll": emit_roll("xp", keyword=True),
     "cumsum": _emit_cumsum,
     "pinv": _emit_pinv,
     "matrix_fn": lambda n, a, p: MATRIX_FUNCTIONS[n.param("fn")].format(a[0]),
     "solve": lambda n, a, p: f"xp.linalg.solve({a[0]}, {a[1]})",
-    "qr": _emit_qr, "svd": _emit_svd, "eigh": _emit_eigh, "tri_mask": _emit_tri_mask, "cholesky": _emit_cholesky,
+    "qr": emit_qr("xp", "xp.linalg.qr({})[1]"), "svd": emit_svd("xp", "xp.linalg.svdvals({})"), "eigh": _emit_eigh,
+    "tri_mask": emit_tri_mask("xp", "k=", lambda p: ", dtype=dtype, device=device"), "cholesky": _emit_cholesky,
     "solve_triangular": _refuse("scipy.linalg.solve_triangular"),
     "random_source": _refuse("np.random (the array API has no random numbers)"),
     "random_draw": _refuse("np.random (the array API has no random numbers)"),
