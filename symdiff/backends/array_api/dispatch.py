@@ -17,7 +17,7 @@ from ..numpy.dispatch.decompositions import emit_eigh, emit_qr, emit_svd, emit_t
 from ..numpy.dispatch.index import index_parts
 from ..numpy.dispatch.linalg import emit_matmul, emit_outer
 from ..numpy.dispatch.shape import emit_concatenate, emit_roll, emit_slice_axis
-from ..numpy.dispatch.rewrites import _complement, pairwise_square_lines
+from ..numpy.dispatch.rewrites import _complement, pairwise_square_lines, sum_terms
 from .printer import NotInStandard
 
 Emit = Callable[..., "str | list[str]"]
@@ -214,8 +214,15 @@ def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
              "device=device)"]
     for k, (index, sign, g) in enumerate(zip(node.param("indices"), node.param("signs"), a)):
         if k == 0:
-            value = g if sign == "+" else f"-{p.paren(g, '-')}"
-            lines.append(f"{{name}} = {put}({{name}}, {index_object(index, node.ndim)}, {value})")
+            view = all(isinstance(item, tuple) and item[0] == "slice" for item in index)
+            terms = sum_terms(node.inputs[0], g, p) if view and sign == "+" else None
+            if terms is not None:  # on NumPy arrays written by the ufunc into the buffer (see _put_sum)
+                put_sum = p.module.helpers.use("_put_sum")
+                lines.append(f"{{name}} = {put_sum}(xp, {{name}}, {index_object(index, node.ndim)}, "
+                             f"{literal(terms[0])}, {terms[1]}, {terms[2]})")
+            else:
+                value = g if sign == "+" else f"-{p.paren(g, '-')}"
+                lines.append(f"{{name}} = {put}({{name}}, {index_object(index, node.ndim)}, {value})")
             lines += [f"{{name}} = {put}({{name}}, {index_object(part, node.ndim)}, 0.0)" for part in rest or ()]
         else:
             helper = p.module.helpers.use("_add" if sign == "+" else "_subtract")
@@ -234,9 +241,9 @@ def _emit_flip(node: Node, a: list[str], p) -> str:
 
 
 def _emit_add_diagonal(node: Node, a: list[str], p) -> str:
-    value = float(node.param("value"))
-    eye = p.helper_call_code("_identity", [p.size(node.shape[0]), "dtype", "device"])
-    return f"{p.paren(a[0], '+')} + {eye if value == 1.0 else f'{value!r}*{eye}'}"
+    """``value`` added to the diagonal of a fresh sum of squares (see the rewrite add_diagonal): in place
+    on NumPy arrays, else plus an identity (see the helper)."""
+    return p.helper_call_code("_add_diagonal", [a[0], repr(float(node.param("value"))), "dtype", "device"])
 
 
 def _refuse(function: str) -> Emit:

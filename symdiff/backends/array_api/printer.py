@@ -209,6 +209,20 @@ SOURCES = {
         return a.at[index].add(-value)
     a[index] -= value
     return a''',
+    "_put_sum": '''def _put_sum(xp, a, index, ufunc, x, y):
+    """``a`` with ``a[index] = x + y`` (``ufunc`` "add", else "subtract": ``x - y``); on NumPy arrays the
+    ufunc writes into ``a[index]`` itself (a basic index: a view), a temporary and a pass less."""
+    if type(xp) is _NumPy:
+        getattr(xp, ufunc)(x, y, out=a[index])
+        return a
+    return _put(a, index, x + y if ufunc == "add" else x - y)''',
+    "_add_diagonal": '''def _add_diagonal(xp, a, value, dtype, device):
+    """``a + value * eye(n)`` for a square ``a`` the code made for this alone: on NumPy arrays ``value``
+    added to its diagonal in place (no n x n identity, no pass over ``a``)."""
+    if type(xp) is _NumPy:
+        a.flat[::a.shape[1] + 1] += value
+        return a
+    return a + value * _identity(xp, a.shape[0], dtype, device)''',
     "_identity": '''def _identity(xp, n, dtype, device):
     """The n x n identity of ``xp``, made once for each namespace, dtype and device (never written to)."""
     key = ("identity", n, xp, dtype, device)
@@ -320,7 +334,8 @@ _CONSTANTS = {}''',
     """These arguments take a branch this module has no code for yet (symdiff compiles it when called)."""''',
 }
 #: Helpers that call other helpers.
-NEEDS = {"_scatter": ("_put",), "_updated": ("_put",), "_identity": ("_constant",), "_device": ("_array_namespace",)}
+NEEDS = {"_scatter": ("_put",), "_updated": ("_put",), "_identity": ("_constant",), "_device": ("_array_namespace",),
+         "_put_sum": ("_put", "_array_namespace"), "_add_diagonal": ("_identity", "_array_namespace")}
 
 
 class ArrayAPIHelpers(Helpers):
