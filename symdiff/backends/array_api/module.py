@@ -111,7 +111,10 @@ class ArrayAPINodePrinter(NodePrinter):
         shaped = [p for p in arrays if self.specs[p].shape]
         floats = [p for p in shaped if self.specs[p].dtype.startswith("float")]
         scalars = [p for p in arrays if not self.specs[p].shape and p in used]
-        lookup, names = self.module.helpers.use("_array_namespace"), shaped or arrays
+        # vjp's cotangent, whose shape is known only after tracing: an array of the same library, or a number
+        extra = [p for p in self.params if p in self.specs and not self.specs[p].is_array
+                 and self.specs[p].static is None]
+        lookup, names = self.module.helpers.use("_array_namespace"), (shaped or arrays) + extra
         key = "(" + ", ".join(f"type({n})" for n in names) + ("," if len(names) == 1 else "") + ")"
         out = [f"xp = {lookup}.cache.get({key})", "if xp is None:", f"    xp = {lookup}({', '.join(names)})"]
         if "dtype" in used or any(self.specs[p].dtype.startswith("float") for p in scalars):

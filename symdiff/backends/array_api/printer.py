@@ -254,13 +254,13 @@ SOURCES = {
     summed = tuple(range(len(out), len(letters)))
     return xp.sum(product, axis=summed) if summed else product''',
     "_array_namespace": '''def _array_namespace(*args):
-    """array_api_compat.array_namespace of the arguments that are arrays (Python numbers left out),
-    remembered for each combination of their types; for NumPy arrays NumPy itself (NumPy 2.1 and
+    """array_api_compat.array_namespace of the arguments that are arrays (Python numbers and None left
+    out), remembered for each combination of their types; for NumPy arrays NumPy itself (NumPy 2.1 and
     later implement the standard), so that its calls are NumPy's, without wrappers (see _NumPy)."""
     types = tuple(map(type, args))
     xp = _array_namespace.cache.get(types)
     if xp is None:
-        arrays = [a for a in args if not isinstance(a, (bool, int, float))]
+        arrays = [a for a in args if a is not None and not isinstance(a, (bool, int, float))]
         if not arrays:
             from array_api_compat import numpy as xp
         else:
