@@ -89,3 +89,27 @@ def test_transform_of_entry_equals_numpy_backend(func, entry, transform):
     _close(got, want)
     _close(api(*args), want)
     EXPRESSED[transform].append(entry.name)
+
+
+def _tensor(torch, a):
+    return torch.from_numpy(a) if isinstance(a, np.ndarray) else a
+
+
+def _numpy(value):
+    if isinstance(value, (tuple, list)):
+        return [_numpy(v) for v in value]
+    return value.numpy() if hasattr(value, "numpy") else value
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("func,entry", ENTRIES, ids=[e.name for _, e in ENTRIES])
+def test_transform_of_entry_on_torch_tensors(func, entry, transform):
+    """The same modules on PyTorch CPU tensors (float64): the NumPy backend's results to 1e-12."""
+    torch = pytest.importorskip("torch")
+    fn, args = _case(transform, func, entry)
+    try:
+        want = getattr(symdiff, transform)(fn)(*args)
+        got = getattr(symdiff, transform)(fn, backend="array_api")(*[_tensor(torch, a) for a in args])
+    except symdiff.SymdiffError:
+        pytest.skip(f"{transform} of {entry.name} is refused")
+    _close(_numpy(got), want)

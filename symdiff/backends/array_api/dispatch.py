@@ -69,10 +69,21 @@ def _emit_transpose(node: Node, a: list[str], p) -> str:
     return f"xp.permute_dims({a[0]}, {tuple(axes)})"
 
 
+_REVERSED, _WHOLE = ("slice", None, None, -1), ("slice", None, None, None)
+
+
 def _emit_getitem(node: Node, a: list[str], p) -> str:
-    x = node.inputs[0]
+    """Basic indexing; whole axes reversed (``x[::-1]``) through ``xp.flip``, which every library has
+    (PyTorch's tensors refuse negative steps)."""
+    x, index = node.inputs[0], node.param("index")
+    axes = [sum(item is not None for item in index[:k]) for k, item in enumerate(index) if item == _REVERSED]
+    if axes:
+        a = [f"xp.flip({a[0]}, axis={axes[0] if len(axes) == 1 else tuple(axes)})"]
+        index = tuple(_WHOLE if item == _REVERSED else item for item in index)
+        if all(item == _WHOLE for item in index):
+            return a[0]
     base = p.paren(a[0], "[") if x.ndim else f"xp.asarray({a[0]})"
-    return f"{base}[{index_code(node.param('index'), x.ndim)}]"
+    return f"{base}[{index_code(index, x.ndim)}]"
 
 
 def _emit_gather(node: Node, a: list[str], p) -> str:
