@@ -1,6 +1,9 @@
 """backend="array_api" through every transform (jacobian, hessian, hvp, jvp, vjp, elementwise_grad), table
 driven over the registry: for each entry's first case the array API module gives the NumPy backend's
 result to 1e-12, on array_api_strict arrays and on NumPy arrays, or the compiler refuses it by name."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -113,3 +116,49 @@ def test_transform_of_entry_on_torch_tensors(func, entry, transform):
     except symdiff.SymdiffError:
         pytest.skip(f"{transform} of {entry.name} is refused")
     _close(_numpy(got), want)
+
+
+# ---------------------------------------------------------------- decorator, export and the CLI -----
+
+def _model(x, w):
+    return np.tanh(x @ w) * np.exp(-w[0])
+
+
+def _loss(x, w):
+    return np.sum(np.log1p(np.exp(x @ w))) - 0.5 * np.sum(w * w)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_decorator_form(transform):
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    fn = _loss if transform in ("hessian", "hvp") else _model
+    extra = {"hvp": [rng.standard_normal(3)], "jvp": [rng.standard_normal(3)], "vjp": [rng.standard_normal(4)]}
+    args = [x, w, *extra.get(transform, [])]
+    decorated = getattr(symdiff, transform)(wrt="w", backend="array_api")(fn)
+    want = getattr(symdiff, transform)(fn, wrt="w")(*args)
+    _close(decorated(*[_strict(a) for a in args]), want)
+
+
+@pytest.mark.parametrize("kind", ["jacobian", "hessian", "hvp", "jvp", "vjp"])
+def test_export_and_cli_of_each_kind(kind, tmp_path):
+    """export(kind=...) and `symdiff <kind> --backend array_api`: modules in the standard's namespace
+    whose functions give the NumPy backend's results on array_api_strict arrays."""
+    fn = _loss if kind in ("hessian", "hvp") else _model
+    text = symdiff.export(fn, tmp_path / "m.py", wrt="w", shapes={"x": "n,d", "w": "d"}, kind=kind,
+                          backend="array_api")
+    functions = text[text.index(f"def {fn.__name__}_"):].splitlines()
+    assert not [line for line in functions if "np." in line and not line.lstrip().startswith("#")]
+    namespace: dict = {}
+    exec(compile(text, str(tmp_path / "m.py"), "exec"), namespace)
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    extra = {"hvp": [rng.standard_normal(3)], "jvp": [rng.standard_normal(3)], "vjp": [rng.standard_normal(4)]}
+    args = [x, w, *extra.get(kind, [])]
+    _close(namespace[f"{fn.__name__}_{kind}"](*[_strict(a) for a in args]),
+           getattr(symdiff, kind)(fn, wrt="w")(*args))
+    model = tmp_path / "model.py"
+    model.write_text("import numpy as np\n\ndef f(x, w):\n    return np.sum(np.tanh(x @ w) ** 2)\n")
+    out = subprocess.run([sys.executable, "-m", "symdiff", kind, f"{model}:f", "--wrt", "w", "--shape", "x=n,d",
+                          "--shape", "w=d", "--backend", "array_api"], capture_output=True, text=True, check=True).stdout
+    assert "import array_api_compat" in out and "xp.tanh(" in out and f"def f_{kind}(" in out
