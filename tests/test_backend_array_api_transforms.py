@@ -159,6 +159,7 @@ def test_export_and_cli_of_each_kind(kind, tmp_path):
            getattr(symdiff, kind)(fn, wrt="w")(*args))
     model = tmp_path / "model.py"
     model.write_text("import numpy as np\n\ndef f(x, w):\n    return np.sum(np.tanh(x @ w) ** 2)\n")
-    out = subprocess.run([sys.executable, "-m", "symdiff", kind, f"{model}:f", "--wrt", "w", "--shape", "x=n,d",
-                          "--shape", "w=d", "--backend", "array_api"], capture_output=True, text=True, check=True).stdout
+    command = [sys.executable, "-m", "symdiff", kind, f"{model}:f", "--wrt", "w", "--shape", "x=n,d", "--shape", "w=d",
+               "--backend", "array_api"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     assert "import array_api_compat" in out and "xp.tanh(" in out and f"def f_{kind}(" in out
