@@ -6,7 +6,8 @@ Run from the repository root::
 
 For each workload of ``benchmarks/bench.py`` both backends' ``symdiff.value_and_grad`` are compiled,
 checked to agree (1e-12 relative), and timed side by side in alternating batches (the fastest batch's
-per-call time, which a loaded machine disturbs least; single-threaded, float64); the table gives
+per-call time, in CPU time of this process, which other processes on a loaded machine disturb least;
+single-threaded, float64, so CPU time is the time a call takes); the table gives
 both times, their ratio (target: within 1.1x) and, for information, the array API module on
 ``array_api_strict`` arrays (the conformance library: a reference implementation, not a fast one).
 ``--quick``: the small rows only.
@@ -30,17 +31,17 @@ import symdiff  # noqa: E402
 TARGET = 1.1
 
 
-def per_call(fn, args, budget: float) -> float:
-    """Seconds per call of ``fn(*args)``, batches sized to about ``budget`` seconds."""
-    start, n = time.perf_counter(), 0
-    while time.perf_counter() - start < budget / 4 or n < 1:
+def per_call(fn, args, budget: float, clock=time.process_time) -> float:
+    """CPU seconds per call of ``fn(*args)``, batches sized to about ``budget`` seconds."""
+    start, n = clock(), 0
+    while clock() - start < budget / 4 or n < 1:
         fn(*args)
         n += 1
-    batch = max(1, int(n * 4 * budget / max(time.perf_counter() - start, 1e-9) / 4))
-    start = time.perf_counter()
+    batch = max(1, int(n * 4 * budget / max(clock() - start, 1e-9) / 4))
+    start = clock()
     for _ in range(batch):
         fn(*args)
-    return (time.perf_counter() - start) / batch
+    return (clock() - start) / batch
 
 
 def time_side_by_side(fns, args_list, rounds: int, budget: float) -> list[float]:

@@ -12,8 +12,12 @@ from typing import Callable
 
 from ...escape import literal
 from ...ir.graph import Node
-from ...ir.primitives.core import _count
-from ..numpy.dispatch.rewrites import _complement, pairwise_square_lines
+from ..numpy.dispatch.core import axis_args, mean_of
+from ..numpy.dispatch.decompositions import emit_eigh, emit_qr, emit_svd, emit_tri_mask
+from ..numpy.dispatch.index import index_parts
+from ..numpy.dispatch.linalg import emit_matmul, emit_outer
+from ..numpy.dispatch.shape import emit_concatenate, emit_roll, emit_slice_axis
+from ..numpy.dispatch.rewrites import _complement, pairwise_square_lines, sum_terms
 from .printer import NotInStandard
 
 Emit = Callable[..., "str | list[str]"]
@@ -25,68 +29,37 @@ def dtype_code(node: Node) -> str:
     return {"int64": "xp.int64", "bool": "xp.bool"}.get(node.dtype, "dtype")
 
 
-def index_parts(index: tuple, arrays: list[str]) -> list[str]:
-    parts = []
-    for item in index:
-        if item is None:
-            parts.append("None")
-        elif item is Ellipsis:
-            parts.append("...")
-        elif isinstance(item, tuple) and item[0] == "array":
-            parts.append(arrays[item[1]])
-        elif isinstance(item, tuple):
-            start, stop, step = item[1:]
-            s = f"{'' if start is None else start}:{'' if stop is None else stop}"
-            parts.append(s + (f":{step}" if step not in (None, 1) else ""))
-        else:
-            parts.append(str(item))
-    return parts
-
-
 def index_code(index: tuple, ndim: int, arrays: list[str] = ()) -> str:
     """The index as the standard reads it: each axis of the ``ndim``-dimensional array indexed, or a
     trailing ``...`` (NumPy's ``x[0]`` of a matrix is ``x[0, ...]``)."""
     parts = index_parts(index, list(arrays))
-    while len(parts) > 1 and parts[-1] == ":":
-        parts.pop()
     covered = sum(1 for p in parts if p != "None")
     if "..." not in parts and covered < ndim:
         parts.append("...")
     return ", ".join(parts) if parts else "..."
 
 
-def index_object(index: tuple, arrays: list[str] = ()) -> str:
-    """The index as a Python tuple (what ``np.s_[...]`` makes), for a helper to index with."""
+def index_object(index: tuple, ndim: int, arrays: list[str] = ()) -> str:
+    """The index of an ``ndim``-dimensional array as a Python tuple (what ``np.s_[...]`` makes), for a
+    helper to index with; as :func:`index_code`, every axis indexed or an ``Ellipsis`` last."""
     out = []
     for item, part in zip(index, index_parts(index, list(arrays))):
         if isinstance(item, tuple) and item[0] == "slice":
             out.append("slice(" + ", ".join("None" if v is None else str(v) for v in item[1:]) + ")")
         else:
             out.append("Ellipsis" if part == "..." else part)
+    if "Ellipsis" not in out and sum(1 for part in out if part != "None") < ndim:
+        out.append("Ellipsis")
     return "(" + ", ".join(out) + ("," if len(out) == 1 else "") + ")"
-
-
-def _axis_args(node: Node, x: Node) -> list[str]:
-    axes, args = node.param("axis"), []
-    if len(axes) != x.ndim or (node.param("keepdims") and x.ndim):
-        args.append("axis=" + (str(axes[0]) if len(axes) == 1 else str(tuple(axes))))
-    if node.param("keepdims") and x.ndim:
-        args.append("keepdims=True")
-    return args
 
 
 def _emit_reduce(fn: str) -> Emit:
     def emit(node: Node, a: list[str], p) -> str:
         x = node.inputs[0]
         arg = f"xp.astype({a[0]}, dtype)" if x.dtype == "bool" and node.dtype != "bool" else a[0]
-        return f"xp.{fn}({', '.join([arg, *_axis_args(node, x)])})"
+        name = {"max": "any", "min": "all"}.get(fn, fn) if x.dtype == node.dtype == "bool" else fn  # (np.any)
+        return f"xp.{name}({', '.join([arg, *axis_args(node)])})"
     return emit
-
-
-def _emit_mean(node: Node, a: list[str], p) -> str:
-    count = _count(node)
-    total = _emit_reduce("sum")(node, a, p)
-    return total if count == 1 else f"{total}/{p.paren(p.size(count), '/')}"
 
 
 def _emit_transpose(node: Node, a: list[str], p) -> str:
@@ -96,10 +69,21 @@ def _emit_transpose(node: Node, a: list[str], p) -> str:
     return f"xp.permute_dims({a[0]}, {tuple(axes)})"
 
 
+_REVERSED, _WHOLE = ("slice", None, None, -1), ("slice", None, None, None)
+
+
 def _emit_getitem(node: Node, a: list[str], p) -> str:
-    x = node.inputs[0]
+    """Basic indexing; whole axes reversed (``x[::-1]``) through ``xp.flip``, which every library has
+    (PyTorch's tensors refuse negative steps)."""
+    x, index = node.inputs[0], node.param("index")
+    axes = [sum(item is not None for item in index[:k]) for k, item in enumerate(index) if item == _REVERSED]
+    if axes:
+        a = [f"xp.flip({a[0]}, axis={axes[0] if len(axes) == 1 else tuple(axes)})"]
+        index = tuple(_WHOLE if item == _REVERSED else item for item in index)
+        if all(item == _WHOLE for item in index):
+            return a[0]
     base = p.paren(a[0], "[") if x.ndim else f"xp.asarray({a[0]})"
-    return f"{base}[{index_code(node.param('index'), x.ndim)}]"
+    return f"{base}[{index_code(index, x.ndim)}]"
 
 
 def _emit_gather(node: Node, a: list[str], p) -> str:
@@ -125,8 +109,8 @@ def _emit_scatter(node: Node, a: list[str], p, arrays=()) -> str:
     index = node.param("index")
     if node.op == "scatter_add" and _has_arrays(index):
         return _emit_one_hot(node, a, p)
-    return p.helper_call_code("_scatter", [a[0], p.shape(node.shape), index_object(node.param("index"), arrays),
-                                           dtype_code(node), "device"])
+    index = index_object(node.param("index"), node.ndim, arrays)
+    return p.helper_call_code("_scatter", [a[0], p.shape(node.shape), index, dtype_code(node), "device"])
 
 
 def _emit_one_hot(node: Node, a: list[str], p) -> str:
@@ -158,28 +142,7 @@ def _emit_one_hot(node: Node, a: list[str], p) -> str:
 def _emit_setitem(node: Node, a: list[str], p) -> str:
     if _has_arrays(node.param("index")):
         raise NotInStandard("assignment at integer-array indices (x[idx] = v, np.insert, np.delete)")
-    return p.helper_call_code("_updated", [a[0], index_object(node.param("index"), a[2:]), a[1]])
-
-
-def _emit_concat(node: Node, a: list[str], p) -> str:
-    axis = node.param("axis")
-    return f"xp.concat([{', '.join(a)}]{'' if axis == 0 else f', axis={axis}'})"
-
-
-def _emit_slice_axis(node: Node, a: list[str], p) -> str:
-    axis, start, stop = node.param("axis"), node.param("start"), node.param("stop")
-    x = node.inputs[0]
-    end = "" if stop == x.shape[axis] else p.size(stop)
-    cut = f"{'' if start == 0 else p.size(start)}:{end}"
-    parts = [":"] * axis + [cut] + (["..."] if axis < x.ndim - 1 else [])
-    return f"{p.paren(a[0], '[')}[{', '.join(parts)}]"
-
-
-def _emit_roll(node: Node, a: list[str], p) -> str:
-    shift, axis = node.param("shift"), node.param("axis")
-    if len(shift) == 1:
-        return f"xp.roll({a[0]}, {shift[0]}, axis={axis[0]})"
-    return f"xp.roll({a[0]}, {tuple(shift)}, axis={tuple(axis)})"
+    return p.helper_call_code("_updated", [a[0], index_object(node.param("index"), node.ndim, a[2:]), a[1]])
 
 
 def _emit_cumsum(node: Node, a: list[str], p) -> str:
@@ -224,35 +187,17 @@ def _emit_diagonal(node: Node, a: list[str], p) -> str:
     return f"xp.linalg.diagonal({a[0]}{'' if o == 0 else f', offset={o}'})"
 
 
-def _emit_tri_mask(node: Node, a: list[str], p) -> str:
-    fn = "xp.tril" if node.param("lower") else "xp.triu"
-    if node.param("diag") == 1.0:
-        return f"{fn}({a[0]})"
-    if node.param("diag") == 0.0:
-        return f"{fn}({a[0]}, k={-1 if node.param('lower') else 1})"
-    return f"{fn}({a[0]}) / (1.0 + xp.eye({p.size(node.shape[-1])}, dtype=dtype, device=device))"
-
-
 def _emit_cholesky(node: Node, a: list[str], p) -> str:
     return f"xp.linalg.cholesky({a[0]}{'' if node.param('lower') else ', upper=True'})"
+
+
+_EIGH = emit_eigh("xp")
 
 
 def _emit_eigh(node: Node, a: list[str], p) -> str:
     if node.param("uplo") != "L":
         raise NotInStandard("np.linalg.eigh(..., UPLO='U')")
-    if node.param("call") == "eigvalsh":
-        return f"xp.linalg.eigvalsh({a[0]})"
-    return f"xp.linalg.eigh({a[0]}).{'eigenvalues' if node.param('part') == 'values' else 'eigenvectors'}"
-
-
-def _emit_svd(node: Node, a: list[str], p) -> str:
-    if not node.param("compute_uv"):
-        return f"xp.linalg.svdvals({a[0]})"
-    return f"xp.linalg.svd({a[0]}, full_matrices=False)[{'usv'.index(node.param('part')[0])}]"
-
-
-def _emit_qr(node: Node, a: list[str], p) -> str:
-    return f"xp.linalg.qr({a[0]})[{1 if node.param('mode') == 'r' or node.param('part') != 'q' else 0}]"
+    return _EIGH(node, a, p)
 
 
 def _emit_pinv(node: Node, a: list[str], p) -> str:
@@ -280,12 +225,19 @@ def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
              "device=device)"]
     for k, (index, sign, g) in enumerate(zip(node.param("indices"), node.param("signs"), a)):
         if k == 0:
-            value = g if sign == "+" else f"-{p.paren(g, '-')}"
-            lines.append(f"{{name}} = {put}({{name}}, {index_object(index)}, {value})")
-            lines += [f"{{name}} = {put}({{name}}, {index_object(part)}, 0.0)" for part in rest or ()]
+            view = all(isinstance(item, tuple) and item[0] == "slice" for item in index)
+            terms = sum_terms(node.inputs[0], g, p) if view and sign == "+" else None
+            if terms is not None:  # on NumPy arrays written by the ufunc into the buffer (see _put_sum)
+                put_sum = p.module.helpers.use("_put_sum")
+                lines.append(f"{{name}} = {put_sum}(xp, {{name}}, {index_object(index, node.ndim)}, "
+                             f"{literal(terms[0])}, {terms[1]}, {terms[2]})")
+            else:
+                value = g if sign == "+" else f"-{p.paren(g, '-')}"
+                lines.append(f"{{name}} = {put}({{name}}, {index_object(index, node.ndim)}, {value})")
+            lines += [f"{{name}} = {put}({{name}}, {index_object(part, node.ndim)}, 0.0)" for part in rest or ()]
         else:
             helper = p.module.helpers.use("_add" if sign == "+" else "_subtract")
-            lines.append(f"{{name}} = {helper}({{name}}, {index_object(index)}, {g})")
+            lines.append(f"{{name}} = {helper}({{name}}, {index_object(index, node.ndim)}, {g})")
     return lines
 
 
@@ -300,9 +252,9 @@ def _emit_flip(node: Node, a: list[str], p) -> str:
 
 
 def _emit_add_diagonal(node: Node, a: list[str], p) -> str:
-    value = float(node.param("value"))
-    eye = p.helper_call_code("_identity", [p.size(node.shape[0]), "dtype", "device"])
-    return f"{p.paren(a[0], '+')} + {eye if value == 1.0 else f'{value!r}*{eye}'}"
+    """``value`` added to the diagonal of a fresh sum of squares (see the rewrite add_diagonal): in place
+    on NumPy arrays, else plus an identity (see the helper)."""
+    return p.helper_call_code("_add_diagonal", [a[0], repr(float(node.param("value"))), "dtype", "device"])
 
 
 def _refuse(function: str) -> Emit:
@@ -316,7 +268,8 @@ EMIT.update({
     "const": lambda n, a, p: p.helper_call_code("_constant", [p.const_name(n), dtype_code(n), "device"]),
     "elementwise": lambda n, a, p: p.expr(n, a),
     "broadcast_to": _emit_broadcast_to,
-    "sum": _emit_reduce("sum"), "mean": _emit_mean, "max": _emit_reduce("max"), "min": _emit_reduce("min"),
+    "sum": _emit_reduce("sum"), "mean": mean_of(_emit_reduce("sum")), "max": _emit_reduce("max"),
+    "min": _emit_reduce("min"),
     "prod": _emit_reduce("prod"),
     "transpose": _emit_transpose,
     "reshape": lambda n, a, p: f"xp.reshape({a[0]}, {p.shape(n.shape)})",
@@ -330,24 +283,22 @@ EMIT.update({
     "scatter_add": lambda n, a, p: _emit_scatter(n, a, p, a[1:]),
     "setitem": _emit_setitem,
     "argreduce": _emit_argreduce,
-    "matmul": lambda n, a, p: f"{p.paren(a[0], '@')} @ {p.paren(a[1], '@', right=True)}",
-    "outer": lambda n, a, p: f"{p.paren(a[0], '*')}[:, None]*{p.paren(a[1], '*', right=True)}",
+    "matmul": emit_matmul,
+    "outer": emit_outer,
     "einsum": _emit_einsum,
     "contract": _emit_contract,
     "diagonal": _emit_diagonal,
-    "concatenate": _emit_concat,
-    "slice_axis": _emit_slice_axis,
+    "concatenate": emit_concatenate("xp.concat"),
+    "slice_axis": emit_slice_axis(every_axis=True),
     "flip": _emit_flip,
-    "roll": _emit_roll,
+    "roll": emit_roll("xp", keyword=True),
     "cumsum": _emit_cumsum,
     "pinv": _emit_pinv,
     "matrix_fn": lambda n, a, p: MATRIX_FUNCTIONS[n.param("fn")].format(a[0]),
     "solve": lambda n, a, p: f"xp.linalg.solve({a[0]}, {a[1]})",
-    "qr": _emit_qr, "svd": _emit_svd, "eigh": _emit_eigh, "tri_mask": _emit_tri_mask, "cholesky": _emit_cholesky,
+    "qr": emit_qr("xp", "xp.linalg.qr({})[1]"), "svd": emit_svd("xp", "xp.linalg.svdvals({})"), "eigh": _emit_eigh,
+    "tri_mask": emit_tri_mask("xp", "k=", lambda p: ", dtype=dtype, device=device"), "cholesky": _emit_cholesky,
     "solve_triangular": _refuse("scipy.linalg.solve_triangular"),
-    "diag_embed": _refuse("np.diagonal's gradient (a diagonal written into zeros)"),
-    "banded": _refuse("banded matrices (np.diag of offsets)"),
-    "band_rows": _refuse("banded matrices (np.diag of offsets)"),
     "random_source": _refuse("np.random (the array API has no random numbers)"),
     "random_draw": _refuse("np.random (the array API has no random numbers)"),
     "random_after": lambda n, a, p: a[0],

@@ -2,13 +2,17 @@
 module_source`: functions per path, dispatch on branches, guards of sizes) with this backend's printer,
 constants and rendering. Each generated function starts by finding its arguments' namespace::
 
-    xp = _array_namespace(x, w, b)             # array_api_compat.array_namespace, per argument types
-    dtype = xp.result_type(x, w, b)         # (where arrays are made: constants, zeros)
-    device = array_api_compat.device(x)
+    xp = _array_namespace.cache.get((type(x), type(w), type(b)))
+    if xp is None:
+        xp = _array_namespace(x, w, b)
+    dtype = xp.result_type(x, w, b)   # (where arrays are made: constants, zeros)
+    device = _device(xp, x)           # array_api_compat.device(x)
 
-and the rest of it calls only ``xp`` (the standard's functions and its ``linalg`` extension). What the
-standard cannot express (``scipy.special.erf``, ``np.random``, ``np.add.at``) is refused when the
-module is compiled, naming the function and the user's line."""
+(``_array_namespace``: array_api_compat.array_namespace, remembered for each combination of argument
+types; the function reads that cache itself) and the rest of it calls only ``xp`` (the standard's
+functions and its ``linalg`` extension). What the standard cannot express (``scipy.special.erf``,
+``np.random``, ``np.add.at``) is refused when the module is compiled, naming the function and the
+user's line."""
 from __future__ import annotations
 
 import ast
@@ -22,6 +26,7 @@ from ...runtime.specs import ArgSpec
 from ..numpy.codegen import ModuleText, NodePrinter
 from ..numpy.render import render_module
 from ..numpy.module import module_source as numpy_module_source
+from . import bands  # noqa: F401  (registers its primitives)
 from .dispatch import EMIT
 from .printer import ArrayAPIExprPrinter, ArrayAPIHelpers, NotInStandard
 
@@ -79,6 +84,7 @@ class ArrayAPINodePrinter(NodePrinter):
     ``xp`` (and ``dtype``, ``device`` where used) and makes 0-d arguments (Python floats) arrays."""
 
     emit_table = _Checked()
+    parts_table: dict = {}  # each part through emit_table (the NumPy backend's calls are NumPy's)
     expr_printer = ArrayAPIExprPrinter
 
     def __init__(self, module, params, size_bindings, specs: dict[str, ArgSpec]) -> None:
@@ -105,11 +111,16 @@ class ArrayAPINodePrinter(NodePrinter):
         shaped = [p for p in arrays if self.specs[p].shape]
         floats = [p for p in shaped if self.specs[p].dtype.startswith("float")]
         scalars = [p for p in arrays if not self.specs[p].shape and p in used]
-        out = [f"xp = {self.module.helpers.use('_array_namespace')}({', '.join(shaped or arrays)})"]
+        # vjp's cotangent, whose shape is known only after tracing: an array of the same library, or a number
+        extra = [p for p in self.params if p in self.specs and not self.specs[p].is_array
+                 and self.specs[p].static is None]
+        lookup, names = self.module.helpers.use("_array_namespace"), (shaped or arrays) + extra
+        key = "(" + ", ".join(f"type({n})" for n in names) + ("," if len(names) == 1 else "") + ")"
+        out = [f"xp = {lookup}.cache.get({key})", "if xp is None:", f"    xp = {lookup}({', '.join(names)})"]
         if "dtype" in used or any(self.specs[p].dtype.startswith("float") for p in scalars):
             out.append(f"dtype = {_result_type(floats)}")
         if "device" in used or scalars:
-            out.append(f"device = array_api_compat.device({shaped[0]})" if shaped else "device = None")
+            out.append(f"device = {self.module.helpers.use('_device')}(xp, {shaped[0]})" if shaped else "device = None")
         for p in scalars:  # a Python float (or int) argument: an array of the namespace
             kind = {"int64": "xp.int64", "bool": "xp.bool"}.get(self.specs[p].dtype, "dtype")
             out.append(f"{p} = xp.asarray({p}, dtype={kind}, device=device)")

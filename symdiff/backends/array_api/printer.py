@@ -10,10 +10,12 @@ standard lacks is refused (:class:`NotInStandard`), never printed.
 from __future__ import annotations
 
 import ast
+import re
 
 import sympy as sp
 
 from ...ir.scalar import HELPERS
+from ...naming import Namer
 from ..numpy.printer import ExprPrinter, Helpers
 
 
@@ -88,7 +90,7 @@ def to_standard(code: str) -> str:
 
 #: NumPy functions the standard lacks, written with its functions by a helper of the module.
 AS_HELPERS = {"np.heaviside": "_heaviside", "np.exp2": "_exp2", "np.logaddexp2": "_logaddexp2", "np.fmax": "_fmax",
-              "np.fmin": "_fmin", "np.cbrt": "_cbrt"}
+              "np.fmin": "_fmin", "np.cbrt": "_cbrt", "np.clip": "_clip"}
 
 
 def _helper_calls(code: str, use) -> str:
@@ -169,6 +171,11 @@ SOURCES = {
     "_fmin": '''def _fmin(xp, a, b):
     """The smaller of a and b, the other where one is NaN, as np.fmin."""
     return xp.where(xp.isnan(b), a, xp.where(xp.isnan(a), b, xp.minimum(a, b)))''',
+    "_clip": '''def _clip(xp, x, lo, hi):
+    """minimum(maximum(x, lo), hi), as np.clip (also where lo > hi, which xp.clip leaves undefined);
+    a bound of None is no bound."""
+    x = x if lo is None else xp.maximum(x, lo)
+    return x if hi is None else xp.minimum(x, hi)''',
     "_cbrt": '''def _cbrt(xp, x):
     """The real cube root, as np.cbrt."""
     return xp.sign(x) * xp.abs(x) ** (1.0 / 3.0)''',
@@ -202,10 +209,28 @@ SOURCES = {
         return a.at[index].add(-value)
     a[index] -= value
     return a''',
+    "_put_sum": '''def _put_sum(xp, a, index, ufunc, x, y):
+    """``a`` with ``a[index] = x + y`` (``ufunc`` "add", else "subtract": ``x - y``); on NumPy arrays the
+    ufunc writes into ``a[index]`` itself (a basic index: a view), a temporary and a pass less."""
+    if type(xp) is _NumPy:
+        getattr(xp, ufunc)(x, y, out=a[index])
+        return a
+    return _put(a, index, x + y if ufunc == "add" else x - y)''',
+    "_add_diagonal": '''def _add_diagonal(xp, a, value, dtype, device):
+    """``a + value * eye(n)`` for a square ``a`` the code made for this alone: on NumPy arrays ``value``
+    added to its diagonal in place (no n x n identity, no pass over ``a``)."""
+    if type(xp) is _NumPy:
+        a.flat[::a.shape[1] + 1] += value
+        return a
+    return a + value * _identity(xp, a.shape[0], dtype, device)''',
     "_identity": '''def _identity(xp, n, dtype, device):
     """The n x n identity of ``xp``, made once for each namespace, dtype and device (never written to)."""
-    key = ("identity", n, xp.__name__, str(dtype), str(device))
-    out = _CONSTANTS.get(key)
+    key = ("identity", n, xp, dtype, device)
+    try:
+        out = _CONSTANTS.get(key)
+    except TypeError:  # a library whose dtypes or devices cannot be hashed: by their names
+        key = ("identity", n, xp, str(dtype), str(device))
+        out = _CONSTANTS.get(key)
     if out is None:
         out = _CONSTANTS[key] = xp.eye(n, dtype=dtype, device=device)
     return out''',
@@ -229,30 +254,75 @@ SOURCES = {
     summed = tuple(range(len(out), len(letters)))
     return xp.sum(product, axis=summed) if summed else product''',
     "_array_namespace": '''def _array_namespace(*args):
-    """array_api_compat.array_namespace of the arguments that are arrays (Python numbers left out),
-    remembered for each combination of their types; NumPy's own namespace for NumPy arrays (NumPy 2.1
-    and later implement the standard), so that its calls are NumPy's, without wrappers."""
+    """array_api_compat.array_namespace of the arguments that are arrays (Python numbers and None left
+    out), remembered for each combination of their types; for NumPy arrays NumPy itself (NumPy 2.1 and
+    later implement the standard), so that its calls are NumPy's, without wrappers (see _NumPy)."""
     types = tuple(map(type, args))
-    xp = _NAMESPACES.get(types)
+    xp = _array_namespace.cache.get(types)
     if xp is None:
-        arrays = [a for a in args if not isinstance(a, (bool, int, float))]
+        arrays = [a for a in args if a is not None and not isinstance(a, (bool, int, float))]
         if not arrays:
             from array_api_compat import numpy as xp
         else:
             xp = array_api_compat.array_namespace(*arrays)
         if xp.__name__ == "array_api_compat.numpy":
             import numpy
-            xp = numpy if hasattr(numpy, "cumulative_sum") else xp
-        _NAMESPACES[types] = xp
+            xp = _NumPy(numpy) if hasattr(numpy, "cumulative_sum") else xp
+        _array_namespace.cache[types] = xp
     return xp
 
 
-_NAMESPACES = {}''',
+class _NumPy:
+    """NumPy's namespace, where the functions whose NumPy versions are Python wrappers that only
+    forward are called as those wrappers call them: xp.sum(x, axis=1) is np.add.reduce(x, 1), as
+    np.sum(x, axis=1) computes it (the same numbers, without a microsecond of wrapping per call)."""
+
+    __name__ = "numpy"
+
+    def __init__(self, numpy):
+        self._numpy, ndarray = numpy, numpy.ndarray
+        add, multiply = numpy.add.reduce, numpy.multiply.reduce
+        maximum, minimum = numpy.maximum.reduce, numpy.minimum.reduce
+
+        def sum(x, /, *, axis=None, dtype=None, keepdims=False):
+            return add(x, axis, dtype, None, keepdims)
+
+        def prod(x, /, *, axis=None, dtype=None, keepdims=False):
+            return multiply(x, axis, dtype, None, keepdims)
+
+        def max(x, /, *, axis=None, keepdims=False):
+            return maximum(x, axis, None, None, keepdims)
+
+        def min(x, /, *, axis=None, keepdims=False):
+            return minimum(x, axis, None, None, keepdims)
+
+        def reshape(x, /, shape, *, copy=None):
+            return x.reshape(shape) if copy is None and type(x) is ndarray else numpy.reshape(x, shape, copy=copy)
+
+        def astype(x, dtype, /, *, copy=True, device=None):
+            return x.astype(dtype, copy=copy) if type(x) is ndarray else numpy.astype(x, dtype, copy=copy)
+
+        self.sum, self.prod, self.max, self.min, self.reshape, self.astype = sum, prod, max, min, reshape, astype
+
+    def __getattr__(self, name):
+        value = getattr(self._numpy, name)
+        setattr(self, name, value)  # found directly from now on
+        return value
+
+
+_array_namespace.cache = {}''',
+    "_device": '''def _device(xp, x):
+    """array_api_compat.device(x): "cpu" for NumPy's namespace without a call into it."""
+    return "cpu" if type(xp) is _NumPy else array_api_compat.device(x)''',
     "_constant": '''def _constant(xp, value, dtype, device):
     """The constant ``value`` (nested lists, at the top of the module) as an array of ``xp``, made once
     for each namespace, dtype and device (never written to: the code makes new arrays)."""
-    key = (id(value), xp.__name__, str(dtype), str(device))
-    out = _CONSTANTS.get(key)
+    key = (id(value), xp, dtype, device)
+    try:
+        out = _CONSTANTS.get(key)
+    except TypeError:  # a library whose dtypes or devices cannot be hashed: by their names
+        key = (id(value), xp, str(dtype), str(device))
+        out = _CONSTANTS.get(key)
     if out is None:
         out = _CONSTANTS[key] = xp.asarray(value, dtype=dtype, device=device)
     return out
@@ -264,7 +334,8 @@ _CONSTANTS = {}''',
     """These arguments take a branch this module has no code for yet (symdiff compiles it when called)."""''',
 }
 #: Helpers that call other helpers.
-NEEDS = {"_scatter": ("_put",), "_updated": ("_put",), "_identity": ("_constant",)}
+NEEDS = {"_scatter": ("_put",), "_updated": ("_put",), "_identity": ("_constant",), "_device": ("_array_namespace",),
+         "_put_sum": ("_put", "_array_namespace"), "_add_diagonal": ("_identity", "_array_namespace")}
 
 
 class ArrayAPIHelpers(Helpers):
@@ -273,14 +344,9 @@ class ArrayAPIHelpers(Helpers):
 
     def __init__(self, reserved: set[str] | frozenset[str] = frozenset()) -> None:
         super().__init__(reserved)
-        taken = set(reserved) | set(self.names.values())
+        namer = Namer(set(reserved) | set(self.names.values()))
         for helper in sorted(set(SOURCES) - set(self.names)):  # this backend's own helpers, named alike
-            name, k = helper, 0
-            while name in taken:
-                k += 1
-                name = f"{helper}_{k}"
-            taken.add(name)
-            self.names[helper] = name
+            self.names[helper] = namer.fresh(helper)
 
     def use(self, helper: str) -> str:
         if helper not in SOURCES:
@@ -294,8 +360,7 @@ class ArrayAPIHelpers(Helpers):
     def sources(self) -> list[str]:
         out = []
         for h in sorted(self.used):
-            text = SOURCES[h].replace(f"def {h}(", f"def {self.names[h]}(", 1).replace(
-                f"as {h}", f"as {self.names[h]}")
+            text = re.sub(rf"\b{h}\b", self.names[h], SOURCES[h])  # its def, and what it keeps on itself
             for other in NEEDS.get(h, ()):  # under the name this module gave it
                 text = text.replace(f"{other}(", f"{self.names[other]}(")
             out.append(text)

@@ -101,10 +101,12 @@ class NodePrinter:
     """Prints one function body: gives nodes names, prints each statement with its primitive's emit.
 
     A backend printing for another namespace subclasses it and replaces the hooks: ``emit_table`` (the
-    primitives' code), ``expr_printer`` (SymPy kernels and sizes), :meth:`cast` and :meth:`_in_place`."""
+    primitives' code), ``parts_table`` (calls returning a tuple), ``expr_printer`` (SymPy kernels and sizes),
+    :meth:`cast` and :meth:`_in_place`."""
 
     #: Each primitive's code (another backend's printer may add ops of its own, see backends/numba).
     emit_table = EMIT
+    parts_table = PARTS  # primitives printed as one part of a call returning a tuple (see dispatch/table.py)
     expr_printer = ExprPrinter
 
     def __init__(self, module: ModuleText, params: Sequence[str], size_bindings: dict[sp.Symbol, str]) -> None:
@@ -260,7 +262,7 @@ class NodePrinter:
 
     def _statements(self, order, hints, uses, out_ids, forced, reads, rebound, lazy, lines) -> None:
         depths: dict[int, int] = {}  # how deep the code of inlined nodes nests (named ones: 0)
-        groups = _part_groups(order)
+        groups = _part_groups(order, self.parts_table)
         for node in order:
             if id(node) in self.code:  # a part of a decomposition unpacked with its first sibling
                 continue
@@ -343,13 +345,13 @@ class NodePrinter:
         return f"np.asarray({code}, dtype=np.{dtype})"
 
 
-def _part_groups(order: list[Node]) -> dict[int, tuple]:
+def _part_groups(order: list[Node], parts: dict) -> dict[int, tuple]:
     """Nodes that are parts of one call returning a tuple (``w, V = np.linalg.eigh(A)``: the same
     primitive, inputs and parameters but the part), where more than one part is used: node id ->
     (the call's code, the parts in the call's order, None for those not used)."""
     found: dict[tuple, tuple] = {}
     for node in order:
-        spec = PARTS.get(node.op, lambda n: None)(node)
+        spec = parts.get(node.op, lambda n: None)(node)
         if spec is None:
             continue
         key, call, index, count = spec

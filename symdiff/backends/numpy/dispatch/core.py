@@ -5,21 +5,28 @@ leaves, elementwise kernels, broadcasting, reductions, transposes, reshapes, bas
 arguments' code."""
 from __future__ import annotations
 
-from __future__ import annotations
 from ....ir.graph import Node
 from ....ir.primitives.core import _count
 from .table import EMIT, Emit
 
 
+def axis_args(node: Node) -> list[str]:
+    """A reduction's ``axis=`` and ``keepdims=`` arguments, where they are not the defaults (every
+    backend's reductions take these two as NumPy does)."""
+    axes, x = node.param("axis"), node.inputs[0]
+    args = []
+    if len(axes) != x.ndim or (node.param("keepdims") and x.ndim):
+        args.append("axis=" + (str(axes[0]) if len(axes) == 1 else str(tuple(axes))))
+    if node.param("keepdims") and x.ndim:
+        args.append("keepdims=True")
+    return args
+
+
 def _emit_reduce(method: str) -> Emit:
     """``a.sum(axis=...)``: the method form, which costs half a call of ``np.sum`` on small arrays."""
     def emit(node: Node, a: list[str], p) -> str:
-        axes, x = node.param("axis"), node.inputs[0]
-        args = []
-        if len(axes) != x.ndim or (node.param("keepdims") and x.ndim):
-            args.append("axis=" + (str(axes[0]) if len(axes) == 1 else str(axes)))
-        if node.param("keepdims") and x.ndim:
-            args.append("keepdims=True")
+        x = node.inputs[0]
+        args = axis_args(node)
         if x.dtype == "bool" and node.dtype != "bool":  # counts of booleans: float64 data, not int64
             args.append("dtype=float")
         if not x.ndim:  # a 0-d argument may be a Python float, which has no methods
@@ -28,11 +35,14 @@ def _emit_reduce(method: str) -> Emit:
     return emit
 
 
-def _emit_mean(node: Node, a: list[str], p) -> str:
-    """``a.sum(...)/n``, with ``n`` read at run time: cheaper than ``np.mean`` and as exact."""
-    count = _count(node)
-    total = _emit_reduce("sum")(node, a, p)
-    return total if count == 1 else f"{total}/{p.paren(p.size(count), '/')}"
+def mean_of(total: Emit) -> Emit:
+    """The mean as ``total(...)/n`` (``total``: a backend's sum), with ``n`` read at run time: cheaper
+    than ``np.mean`` and as exact."""
+    def emit(node: Node, a: list[str], p) -> str:
+        count = _count(node)
+        code = total(node, a, p)
+        return code if count == 1 else f"{code}/{p.paren(p.size(count), '/')}"
+    return emit
 
 
 def _emit_transpose(node: Node, a: list[str], p) -> str:
@@ -53,7 +63,7 @@ EMIT.update({
     'elementwise': lambda n, a, p: p.expr(n, a),
     'broadcast_to': lambda n, a, p: f"np.broadcast_to({p.float_number(n, a[0])}, {p.shape(n.shape)})",
     'sum': _emit_reduce("sum"),
-    'mean': _emit_mean,
+    'mean': mean_of(_emit_reduce("sum")),
     'max': _emit_reduce("max"),
     'min': _emit_reduce("min"),
     'prod': _emit_reduce("prod"),

@@ -6,19 +6,25 @@ triangular solves (printed as the SciPy call a person writes; the module then im
 arguments' code."""
 from __future__ import annotations
 
+from typing import Callable
+
 from ....ir.graph import Node
-from .table import EMIT, PARTS
+from .table import EMIT, PARTS, Emit
 
 
-def _emit_tri_mask(node: Node, a: list[str], p) -> str:
-    fn = "np.tril" if node.param("lower") else "np.triu"
-    if node.param("diag") == 1.0:
-        return f"{fn}({a[0]})"
-    if node.param("diag") == 0.0:
-        return f"{fn}({a[0]}, {-1 if node.param('lower') else 1})"
-    if node.param("diag") == 0.5:  # the diagonal halved (the Phi of Cholesky's rules)
-        return f"{fn}({a[0]}) / (1.0 + np.eye({p.size(node.shape[-1])}{p.dtype_arg()}))"
-    raise ValueError(f"tri_mask: diag={node.param('diag')}")  # pragma: no cover  (never built)
+def emit_tri_mask(ns: str, k: str = "", eye_args: Callable = lambda p: p.dtype_arg()) -> Emit:
+    """``ns.tril(A)`` (or ``triu``) with its diagonal kept, dropped (``k``: how the offset is passed, ``"k="``
+    in the standard) or halved (divided by ``1 + ns.eye(n, ...)``, ``eye_args(p)`` its dtype arguments)."""
+    def emit(node: Node, a: list[str], p) -> str:
+        fn = f"{ns}.tril" if node.param("lower") else f"{ns}.triu"
+        if node.param("diag") == 1.0:
+            return f"{fn}({a[0]})"
+        if node.param("diag") == 0.0:
+            return f"{fn}({a[0]}, {k}{-1 if node.param('lower') else 1})"
+        if node.param("diag") == 0.5:  # the diagonal halved (the Phi of Cholesky's rules)
+            return f"{fn}({a[0]}) / (1.0 + {ns}.eye({p.size(node.shape[-1])}{eye_args(p)}))"
+        raise ValueError(f"tri_mask: diag={node.param('diag')}")  # pragma: no cover  (never built)
+    return emit
 
 
 def _emit_cholesky(node: Node, a: list[str], p) -> str:
@@ -32,23 +38,34 @@ def _emit_solve_triangular(node: Node, a: list[str], p) -> str:
     return f"scipy.linalg.solve_triangular({a[0]}, {a[1]}{trans}, lower={node.param('lower')})"
 
 
-def _emit_eigh(node: Node, a: list[str], p) -> str:
-    uplo = "" if node.param("uplo") == "L" else ", UPLO='U'"
-    if node.param("call") == "eigvalsh":
-        return f"np.linalg.eigvalsh({a[0]}{uplo})"
-    return f"np.linalg.eigh({a[0]}{uplo})[{0 if node.param('part') == 'values' else 1}]"
+def emit_eigh(ns: str) -> Emit:
+    """``ns.linalg.eigh(A)[0]`` (values) or ``[1]`` (vectors), ``ns.linalg.eigvalsh(A)``; ``UPLO='U'``
+    where the upper triangle is read."""
+    def emit(node: Node, a: list[str], p) -> str:
+        uplo = "" if node.param("uplo") == "L" else ", UPLO='U'"
+        if node.param("call") == "eigvalsh":
+            return f"{ns}.linalg.eigvalsh({a[0]}{uplo})"
+        return f"{ns}.linalg.eigh({a[0]}{uplo})[{0 if node.param('part') == 'values' else 1}]"
+    return emit
 
 
-def _emit_svd(node: Node, a: list[str], p) -> str:
-    if not node.param("compute_uv"):
-        return f"np.linalg.svd({a[0]}, compute_uv=False)"
-    return f"np.linalg.svd({a[0]}, full_matrices=False)[{'usv'.index(node.param('part')[0])}]"
+def emit_svd(ns: str, values: str) -> Emit:
+    """``ns.linalg.svd(A, full_matrices=False)[k]``; ``values``: the call for the singular values alone
+    (``{}`` where the matrix goes)."""
+    def emit(node: Node, a: list[str], p) -> str:
+        if not node.param("compute_uv"):
+            return values.format(a[0])
+        return f"{ns}.linalg.svd({a[0]}, full_matrices=False)[{'usv'.index(node.param('part')[0])}]"
+    return emit
 
 
-def _emit_qr(node: Node, a: list[str], p) -> str:
-    if node.param("mode") == "r":
-        return f"np.linalg.qr({a[0]}, mode='r')"
-    return f"np.linalg.qr({a[0]})[{0 if node.param('part') == 'q' else 1}]"
+def emit_qr(ns: str, r_alone: str) -> Emit:
+    """``ns.linalg.qr(A)[k]``; ``r_alone``: the call for R alone (``mode='r'``), ``{}`` for the matrix."""
+    def emit(node: Node, a: list[str], p) -> str:
+        if node.param("mode") == "r":
+            return r_alone.format(a[0])
+        return f"{ns}.linalg.qr({a[0]})[{0 if node.param('part') == 'q' else 1}]"
+    return emit
 
 
 def _parts_eigh(node: Node):
@@ -75,10 +92,10 @@ def _parts_qr(node: Node):
 PARTS.update({"eigh": _parts_eigh, "svd": _parts_svd, "qr": _parts_qr})
 
 EMIT.update({
-    "qr": _emit_qr,
-    "svd": _emit_svd,
-    "eigh": _emit_eigh,
-    "tri_mask": _emit_tri_mask,
+    "qr": emit_qr("np", "np.linalg.qr({}, mode='r')"),
+    "svd": emit_svd("np", "np.linalg.svd({}, compute_uv=False)"),
+    "eigh": emit_eigh("np"),
+    "tri_mask": emit_tri_mask("np"),
     "cholesky": _emit_cholesky,
     "solve_triangular": _emit_solve_triangular,
 })

@@ -12,12 +12,15 @@ from ....ir.primitives.index import mask_sizes
 from .table import EMIT
 
 
-def format_index(index: tuple, arrays: list[str]) -> str:
-    """The index as NumPy code, ``arrays`` naming its index arrays."""
+def index_parts(index: tuple, arrays: list[str]) -> list[str]:
+    """Each item of the index as code (``None``, ``...``, ``1:-1``, an integer), ``arrays`` naming its
+    index arrays and masks: what every backend's indexing is written from."""
     parts = []
     for item in index:
         if item is None:
             parts.append("None")
+        elif item is Ellipsis:
+            parts.append("...")
         elif isinstance(item, tuple) and item[0] in ("array", "mask"):
             parts.append(arrays[item[1]])
         elif isinstance(item, tuple):
@@ -28,7 +31,12 @@ def format_index(index: tuple, arrays: list[str]) -> str:
             parts.append(str(item))
     while len(parts) > 1 and parts[-1] == ":":
         parts.pop()
-    return ", ".join(parts) if parts else "..."
+    return parts
+
+
+def format_index(index: tuple, arrays: list[str]) -> str:
+    """The index as NumPy code, ``arrays`` naming its index arrays."""
+    return ", ".join(index_parts(index, arrays)) or "..."
 
 
 def _emit_gather(node: Node, a: list[str], p) -> str:

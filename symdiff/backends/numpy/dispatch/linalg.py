@@ -5,7 +5,6 @@ matmul, outer products, einsum, diagonals and bands.
 arguments' code."""
 from __future__ import annotations
 
-from __future__ import annotations
 from ....ir.graph import Node
 from ....ir.scalar import HELPERS
 from ....escape import literal
@@ -57,9 +56,19 @@ HELPERS["_band_rows"] = '''def _band_rows(x, offset):
     return out'''
 
 
+def emit_matmul(node: Node, a: list[str], p) -> str:
+    """``a @ b`` (an operator: the same in every backend)."""
+    return f"{p.paren(a[0], '@')} @ {p.paren(a[1], '@', right=True)}"
+
+
+def emit_outer(node: Node, a: list[str], p) -> str:
+    """``a[:, None]*b`` (indexing and an operator: the same in every backend)."""
+    return f"{p.paren(a[0], '*')}[:, None]*{p.paren(a[1], '*', right=True)}"
+
+
 EMIT.update({
-    'matmul': lambda n, a, p: f"{p.paren(a[0], '@')} @ {p.paren(a[1], '@', right=True)}",
-    'outer': lambda n, a, p: f"{p.paren(a[0], '*')}[:, None]*{p.paren(a[1], '*', right=True)}",
+    'matmul': emit_matmul,
+    'outer': emit_outer,
     'einsum': _emit_einsum,
     'diagonal': _emit_diagonal,
     'diag_embed': _emit_diag_embed,

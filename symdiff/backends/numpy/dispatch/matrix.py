@@ -5,7 +5,6 @@ pseudo-inverses.
 arguments' code."""
 from __future__ import annotations
 
-from __future__ import annotations
 from ....escape import literal
 from ....ir.graph import Node
 from .table import EMIT

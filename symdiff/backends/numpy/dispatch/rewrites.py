@@ -27,19 +27,26 @@ def _complement(index: tuple) -> list[tuple] | None:
     return [index[:k] + (part,) + index[k + 1:] for part in parts]
 
 
+def sum_terms(g: Node, code: str, p) -> tuple[str, str, str] | None:
+    """A sum ``g`` printed inline as ``code``, as a ufunc's name and its two operands' code
+    (``("add", "400.0*a*b", "2.0*c")``, ``"subtract"`` for ``a - b``), for the ufunc to write it into an
+    array of the caller's; None when ``g`` is not a sum printed inline."""
+    if code.isidentifier() or g.op != "elementwise" or not g.expr.is_Add:
+        return None
+    args = [p.code[id(x)] for x in g.inputs]
+    first, *others = g.expr.as_ordered_terms()
+    rest = sp.Add(*others)
+    ufunc, rest = ("subtract", -rest) if rest.could_extract_minus_sign() else ("add", rest)
+    return (ufunc, *(p.expr(replace(g, expr=e), args) for e in (first, rest)))
+
+
 def _sum_into(g: Node, code: str, target: str, p) -> list[str]:
     """A sum ``g`` (printed inline as ``code``) written into ``target`` by the ufunc itself,
     ``np.add(400.0*a*b, 2.0*c, out=target)``, instead of into a temporary copied there (on a large
     array: a pass and a temporary less; on a small one, the same calls). Empty when ``g`` is not a
     sum printed inline."""
-    if code.isidentifier() or g.op != "elementwise" or not g.expr.is_Add:
-        return []
-    args = [p.code[id(x)] for x in g.inputs]
-    first, *others = g.expr.as_ordered_terms()
-    rest = sp.Add(*others)
-    ufunc, rest = ("subtract", -rest) if rest.could_extract_minus_sign() else ("add", rest)
-    first_code, rest_code = (p.expr(replace(g, expr=e), args) for e in (first, rest))
-    return [f"np.{ufunc}({first_code}, {rest_code}, out={target})"]
+    terms = sum_terms(g, code, p)
+    return [] if terms is None else [f"np.{terms[0]}({terms[1]}, {terms[2]}, out={target})"]
 
 
 def _emit_contract(node: Node, a: list[str], p) -> str:
