@@ -32,16 +32,17 @@ REBUILT = ("grad", "value_and_grad", "elementwise_grad", "jacobian")
 
 
 def tree_wrap(functions: list[Function], tree: TreeWrt, wrt: list[int], public: dict[str, str], fn: Callable,
-              name: str, has_aux: bool, inline: bool = False) -> list[Function]:
+              name: str, has_aux: bool, entries: set[str], inline: bool = False) -> list[Function]:
     """Each public function of ``functions`` (made for the flat leaves, differentiated with respect to
-    the leaves ``wrt``) as ``_<name>``, and ``<name>`` taking the user's arguments. ``inline`` (no
+    the leaves ``wrt``; ``entries``: the names of the public ones) as ``_<name>``, and ``<name>`` taking the
+    user's arguments. ``inline`` (no
     branches, no renamed parameters): ``<name>`` unpacks the containers and runs the body itself."""
     if inline and not public:
-        return [f if f.name.startswith("_") else _inline(f, tree, wrt, fn, name, has_aux) for f in functions]
+        return [f if f.name not in entries else _inline(f, tree, wrt, fn, name, has_aux) for f in functions]
     layout = tree.layout
     out = []
     for f in functions:
-        if f.name.startswith("_"):
+        if f.name not in entries:
             out.append(f)
             continue
         bare = [p.partition("=")[0] for p in f.params]
