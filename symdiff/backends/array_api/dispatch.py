@@ -8,7 +8,7 @@ A primitive missing here, or one whose parameters the standard cannot express, r
 function, naming that function and the user's line (see :mod:`.module`)."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 from ...escape import literal
 from ...ir.graph import Node
@@ -43,7 +43,7 @@ def index_parts(index: tuple, arrays: list[str]) -> list[str]:
     return parts
 
 
-def index_code(index: tuple, ndim: int, arrays: list[str] = ()) -> str:
+def index_code(index: tuple, ndim: int, arrays: Sequence[str] = ()) -> str:
     """The index as the standard reads it: each axis of the ``ndim``-dimensional array indexed, or a
     trailing ``...`` (NumPy's ``x[0]`` of a matrix is ``x[0, ...]``)."""
     parts = index_parts(index, list(arrays))
@@ -55,7 +55,7 @@ def index_code(index: tuple, ndim: int, arrays: list[str] = ()) -> str:
     return ", ".join(parts) if parts else "..."
 
 
-def index_object(index: tuple, arrays: list[str] = ()) -> str:
+def index_object(index: tuple, arrays: Sequence[str] = ()) -> str:
     """The index as a Python tuple (what ``np.s_[...]`` makes), for a helper to index with."""
     out = []
     for item, part in zip(index, index_parts(index, list(arrays))):
@@ -86,6 +86,7 @@ def _emit_reduce(fn: str) -> Emit:
 def _emit_mean(node: Node, a: list[str], p) -> str:
     count = _count(node)
     total = _emit_reduce("sum")(node, a, p)
+    assert isinstance(total, str)
     return total if count == 1 else f"{total}/{p.paren(p.size(count), '/')}"
 
 
@@ -164,6 +165,14 @@ def _emit_setitem(node: Node, a: list[str], p) -> str:
 def _emit_concat(node: Node, a: list[str], p) -> str:
     axis = node.param("axis")
     return f"xp.concat([{', '.join(a)}]{'' if axis == 0 else f', axis={axis}'})"
+
+
+def _emit_stack(node: Node, a: list[str], p) -> str:
+    """Equal parts stacked along a new axis (numbers too: each part is reshaped, as the standard's
+    ``stack`` takes arrays only)."""
+    axis = node.param("axis")
+    parts = [f"xp.reshape({c}, {p.shape(x.shape[:axis] + (1,) + x.shape[axis:])})" for x, c in zip(node.inputs, a)]
+    return f"xp.concat([{', '.join(parts)}]{'' if axis == 0 else f', axis={axis}'})"
 
 
 def _emit_slice_axis(node: Node, a: list[str], p) -> str:
@@ -336,6 +345,7 @@ EMIT.update({
     "contract": _emit_contract,
     "diagonal": _emit_diagonal,
     "concatenate": _emit_concat,
+    "stack": _emit_stack,
     "slice_axis": _emit_slice_axis,
     "flip": _emit_flip,
     "roll": _emit_roll,
@@ -354,5 +364,4 @@ EMIT.update({
     "scatter_sum": _emit_scatter_sum,
     "pairwise_squares": _emit_pairwise_squares,
     "add_diagonal": _emit_add_diagonal,
-    "ones": lambda n, a, p: f"xp.ones({p.size(n.shape[0])}, dtype=dtype, device=device)",
 })
