@@ -13,7 +13,7 @@ import stat
 import sys
 import unicodedata
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from .version import __version__
 from .errors import SymdiffError
@@ -55,7 +55,7 @@ def load_function(target: str) -> Callable:
         raise CliError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from exc
     finally:
         sys.path.pop(0)
-    fn = module
+    fn: Any = module
     for part in unicodedata.normalize("NFKC", name).split("."):  # as Python reads identifiers
         fn = getattr(fn, part, None)
     if fn is None or not callable(fn) or isinstance(fn, type):

@@ -35,7 +35,7 @@ from typing import Any
 MARK = "__symdiff_roll__"
 _METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "update", "add", "setdefault", "discard",
             "sort", "reverse", "popitem", "fill", "resize", "put", "itemset"}
-_CACHE: dict[Any, tuple[Any, list[str]]] = {}
+_CACHE: dict[Any, tuple[Any, list[str], list[int]]] = {}
 #: The ``from __future__`` flags a function's code may carry (compiled again with the same ones).
 _FUTURE = functools.reduce(operator.or_, (getattr(__future__, f).compiler_flag for f in __future__.all_feature_names))
 
@@ -91,7 +91,7 @@ def _loops(stmts: list[ast.stmt]):
 
 def _typed(fdef: ast.FunctionDef) -> ast.FunctionDef:
     if "type_params" in ast.FunctionDef._fields:  # Python 3.12+
-        fdef.type_params = []
+        setattr(fdef, "type_params", [])
     return fdef
 
 
@@ -196,6 +196,7 @@ def _bound_before(func: ast.FunctionDef, path: list, name: str) -> bool:
 
 def _rewrite(func: ast.FunctionDef, loop: ast.For, stmts: list, k: int) -> str | None:
     path = _path(func.body, loop)
+    assert isinstance(loop.target, ast.Name) and isinstance(loop.iter, ast.Call)  # (what _rollable accepted)
     target = loop.target.id
     if path is None:
         return "it is not where the function's statements are"
@@ -221,11 +222,13 @@ def _rewrite(func: ast.FunctionDef, loop: ast.For, stmts: list, k: int) -> str |
     plain_def = ast.FunctionDef(name=plain_name, args=plain_args,
                                 body=[loop, ast.Return(value=_tuple(carried, ast.Load))],
                                 decorator_list=[], returns=None)
+    assert isinstance(loop.iter, ast.Call)
     bounds = ast.Tuple(elts=[_bound(a) for a in loop.iter.args], ctx=ast.Load())
     values = _call(ast.Constant("bound"), ast.Call(func=ast.Name(id="locals", ctx=ast.Load()), args=[], keywords=[]),
-                   ast.Constant(tuple(carried)))  # (unbound ones: a marker, and the loop runs as written)
+                   ast.Constant(tuple(carried)))  # type: ignore[arg-type]  # (a tuple constant) (unbound ones: a marker, and the loop runs as written)
     call = _call(ast.Constant(k), bounds, ast.Name(id=body_name, ctx=ast.Load()),
-                 ast.Name(id=plain_name, ctx=ast.Load()), values, ast.Constant(tuple(carried)), ast.Constant(target))
+                 ast.Name(id=plain_name, ctx=ast.Load()), values, ast.Constant(tuple(carried)),  # type: ignore[arg-type]
+                 ast.Constant(target))
     assign = ast.Assign(targets=[_tuple(carried, ast.Store)], value=call)
     new = [_typed(body_def), _typed(plain_def), assign]
     for node in new:

@@ -144,7 +144,7 @@ def _trace_body(tr, body: Callable, carried: tuple, names: tuple, target: str, s
     return tuple(Tracer(loop_out(loop, j, name)) for j, name in enumerate(names))
 
 
-def roll(key: Any, bounds: tuple = (), body: Callable | None = None, plain: Callable | None = None,
+def roll(key: Any, bounds: Any = (), body: Any = None, plain: Any = None,
          carried: tuple = (), names: tuple = (), target: str = "t") -> Any:
     """The loop ``for target in range(*bounds)`` as one loop node when it can be, else run as written."""
     if key == "len":  # len(xs) as a bound: an array's length stays symbolic
@@ -186,8 +186,8 @@ def rolling(func: Any, tr):
             _note(tr, f"loop at {os.path.basename(func.__code__.co_filename)}:{line} unrolled: {because}")
         yield
         return
-    for line in notes:
-        _note(tr, line)
+    for note_line in notes:
+        _note(tr, note_line)
     if code is None:
         yield
         return
