@@ -261,7 +261,8 @@ def _rolled_code(func):
     if not tree.body or not isinstance(tree.body[0], ast.FunctionDef) or tree.body[0].name != code.co_name:
         return None, [], []
     fdef = tree.body[0]
-    ast.increment_lineno(tree, code.co_firstlineno - fdef.lineno)
+    # co_firstlineno is the first decorator's line (the def's if there is none): the source's lines as the file's
+    ast.increment_lineno(tree, code.co_firstlineno - min([fdef.lineno, *(d.lineno for d in fdef.decorator_list)]))
     where = os.path.basename(code.co_filename)
     if any(isinstance(n, (ast.Global, ast.Nonlocal)) for n in ast.walk(fdef)):
         return None, [], []
@@ -298,7 +299,7 @@ def _rolled_code(func):
             module = compile(tree, code.co_filename, "exec", flags=code.co_flags & _FUTURE, dont_inherit=True)
     except (SyntaxError, ValueError, TypeError):
         return None, notes, []
-    new = _find(module, code.co_name, code.co_firstlineno)
+    new = _find(module, code.co_name, fdef.lineno)  # (compiled without its decorators: from its def line)
     if new is None or new.co_freevars != code.co_freevars or new.co_argcount != code.co_argcount or \
             new.co_kwonlyargcount != code.co_kwonlyargcount or (new.co_flags | 0x10) != (code.co_flags | 0x10):
         return None, notes, []
