@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+import sympy as sp
+
 from ...escape import literal
 from ...ir.graph import Node
 from ...ir.primitives.core import _count
@@ -171,7 +173,8 @@ def _emit_stack(node: Node, a: list[str], p) -> str:
     """Equal parts stacked along a new axis (numbers too: each part is reshaped, as the standard's
     ``stack`` takes arrays only)."""
     axis = node.param("axis")
-    parts = [f"xp.reshape({c}, {p.shape(x.shape[:axis] + (1,) + x.shape[axis:])})" for x, c in zip(node.inputs, a)]
+    parts = [f"xp.reshape({c}, {p.shape(x.shape[:axis] + (sp.Integer(1),) + x.shape[axis:])})"
+             for x, c in zip(node.inputs, a)]
     return f"xp.concat([{', '.join(parts)}]{'' if axis == 0 else f', axis={axis}'})"
 
 
