@@ -60,11 +60,9 @@ def _emit_reshape(node: Node, a: list[str], p) -> str:
 
 
 def _emit_full_like(node: Node, a: list[str], p) -> str:
-    """An array shaped and typed like an argument: ``np.ones_like(x)``, ``np.full_like(x, 0.5)``, or a copy
-    of a value of that very shape and type, ``w.copy()``."""
-    like, value = node.inputs
-    if value.ndim and value.shape == like.shape and value.dtype == like.dtype:
-        return f"{p.paren(a[1], '[')}.copy()"
+    """An array shaped and typed like an argument: ``np.ones_like(x)``, ``np.full_like(x, 0.5)``. (An array
+    value stays ``np.full_like(x, w)``, not ``w.copy()``: it checks at run time that ``w`` fits ``x``'s shape,
+    where the module may have no other check.)"""
     if a[1] in ("0", "0.0", "1", "1.0"):
         return f"np.{'ones' if a[1].startswith('1') else 'zeros'}_like({a[0]})"
     return f"np.full_like({a[0]}, {a[1]})"
