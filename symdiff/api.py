@@ -156,8 +156,9 @@ class Transformed:
                 self.cache_info = "memory"
                 return compiled, module
         disk_key = self._disk_key(key) if not any(callable(s.static) for s in specs) else None
-        compiled, module = cache.from_disk(disk_key, fits, self.entry) if disk_key and grow is None else (None, None)
-        if compiled is not None:
+        found = cache.from_disk(disk_key, fits, self.entry) if disk_key and grow is None else None
+        if found is not None and found[0] is not None:
+            compiled, module = found
             self.cache_info = "disk"
         else:
             from .pipeline import compile_function

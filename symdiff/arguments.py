@@ -104,7 +104,8 @@ def leaf_names(params: Sequence[str], trees: Sequence[pytrees.TreeDef]) -> list[
 def bind(params: Sequence[str], values: Sequence[Any], backend: str = "numpy") -> tuple[list[ArgSpec], Layout]:
     """The flat leaves' specs of the parameters' ``values`` and the layout mapping them back (``backend``:
     ``"array_api"`` also takes other libraries' arrays)."""
-    trees, leaves = [], []
+    trees: list = []
+    leaves: list[tuple[str, Any, Any]] = []
     for name, value in zip(params, values):
         if pytrees.is_container(value) or isinstance(value, dict):  # (flatten refuses dict subclasses, saying why)
             pairs, tree = pytrees.flatten(value, f"argument {name!r}")
@@ -136,7 +137,7 @@ def parse_wrt(fn: Callable, wrt: Wrt) -> tuple[list[int], list[list[str]], bool]
             out.append(names.index(head))
             steps.append(path)
         elif isinstance(item, numbers.Integral):
-            if not -len(names) <= item < len(names):
+            if not -len(names) <= int(item) < len(names):
                 raise TraceError(f"wrt={item}: {fname} has only {len(names)} arguments")
             out.append(int(item) % len(names))
             steps.append([])
@@ -294,12 +295,13 @@ def specs_for(fn: Callable, shapes: dict[str, Any] | None, dtype: str = "float64
             if keys:
                 reads = ", ".join(f"{name}[{k!r}]" for k in keys)
                 flags = " ".join(f"--shape {name}.{k}=SIZES" for k in keys)
-                table = "{" + ", ".join(f"{k!r}: (...)" for k in keys) + "}"
+                listed = "{" + ", ".join(f"{k!r}: (...)" for k in keys) + "}"
                 raise ShapeError(f"argument {name!r} of {name_of(fn)} is read as a container ({reads}) but no shapes "
                                  f"were given for its leaves; give each leaf's shape: {flags} on the command line, "
-                                 f"or shapes={{{name!r}: {table}}} in symdiff.export")
+                                 f"or shapes={{{name!r}: {listed}}} in symdiff.export")
             declared[name] = _Decl("shape", ())
-    trees, leaves = [], []
+    trees: list = []
+    leaves: list = []
     for name in params:
         pairs, tree = pytrees.flatten(declared[name], f"argument {name!r}")
         trees.append(tree)
@@ -320,7 +322,7 @@ def _spec_from(name: str, shown: str, leaf: Any, dtype: str) -> ArgSpec:
     except ShapeError as exc:
         raise ShapeError(f"shape of {shown!r}: {exc}") from None
     for d in shape:
-        if not (isinstance(d, str) and d.isidentifier()) and not (isinstance(d, numbers.Integral) and d > 0):
+        if not (isinstance(d, str) and d.isidentifier()) and not (isinstance(d, numbers.Integral) and int(d) > 0):
             raise ShapeError(f"shape of {shown!r}: bad size {d!r}; use positive integers or names")
     return ArgSpec(name, shape, dt)
 

@@ -13,7 +13,7 @@ import stat
 import sys
 import unicodedata
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from .version import __version__
 from .errors import SymdiffError
@@ -55,7 +55,7 @@ def load_function(target: str) -> Callable:
         raise CliError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from exc
     finally:
         sys.path.pop(0)
-    fn = module
+    fn: Any = module
     for part in unicodedata.normalize("NFKC", name).split("."):  # as Python reads identifiers
         fn = getattr(fn, part, None)
     if fn is None or not callable(fn) or isinstance(fn, type):
@@ -282,14 +282,13 @@ def _command(args: argparse.Namespace) -> str | None:
 def explain(fn: Callable, wrt=None, shapes: dict | None = None, kind: str = "grad", has_aux: bool = False,
             static: dict | None = None):
     """The derivative as equations (:func:`symdiff.explain.math_of`) for export's arguments."""
-    from .arguments import parse_wrt, specs_for
+    from .arguments import parse_wrt, plan, specs_for
     from .explain import math_of
+    from .runtime.signature import name_of
     indices, steps, single = parse_wrt(fn, wrt)
     specs, layout = specs_for(fn, shapes, static=static)
-    if any(steps) or layout.has_trees:
-        raise CliError("explain: the math of container arguments is not supported yet (symdiff grad prints "
-                       "the code)")
-    return math_of(fn, specs, indices, single=single, kind=kind, has_aux=has_aux)
+    flat, single, tree = plan(name_of(fn), kind, specs, layout, indices, steps, single)  # containers: their leaves
+    return math_of(fn, specs, flat, single=single, kind=kind, has_aux=has_aux, tree=tree)
 
 
 def _svg(dot_text: str) -> str:

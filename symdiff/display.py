@@ -30,14 +30,12 @@ def math_of(t):
     compiled = t._need()
     memo = t.__dict__.setdefault("_math", {})
     if id(compiled) not in memo:
+        from .arguments import plan
         from .explain import math_of as derive
         specs, layout = t._specs[id(compiled)]
-        if layout.has_trees:
-            from .errors import UnsupportedError
-            raise UnsupportedError(f"{t.__name__}: .math of a function with container arguments is not supported "
-                                   "yet; .source shows the generated code")
+        wrt, single, tree = plan(t.__name__, t.kind, specs, layout, t.wrt, t.wrt_steps, t.single)  # leaves
         memo.clear()  # the latest module's only
-        memo[id(compiled)] = derive(t.fn, specs, t.wrt, single=t.single, kind=t.kind, has_aux=t.has_aux)
+        memo[id(compiled)] = derive(t.fn, specs, wrt, single=single, kind=t.kind, has_aux=t.has_aux, tree=tree)
     return memo[id(compiled)]
 
 

@@ -65,6 +65,17 @@ def comment(text: Any) -> str:
     return "".join(ch if ch.isprintable() else _NAMED.get(ch) or _escape_char(ch) for ch in str(text))
 
 
+def source_comment(file: str, line: int, text: Any, grad: bool = False) -> str:
+    """The comment naming a line of the user's source, the file by its base name (a Windows path's
+    too), every part of it through :func:`comment`.
+
+    >>> source_comment("/home/me/model.py", 7, "z = x @ w + b", grad=True)
+    '# Grad of: model.py:7: z = x @ w + b'
+    """
+    name = str(file).replace("\\", "/").rsplit("/", 1)[-1]
+    return f"# {'Grad of: ' if grad else ''}{comment(name)}:{int(line)}: {comment(text)}"
+
+
 def docstring(text: str, multiline: bool = False) -> str:
     """A ``\"\"\"...\"\"\"`` literal whose value is ``text``: backslashes and quotes escaped, characters that are
     not printable written as escapes (newlines kept as lines only if ``multiline``)."""
@@ -122,8 +133,9 @@ def default_code(value: Any) -> str | None:
     """The code of a parameter's default: a literal, ``float("nan")`` for NaN, or None (no code: the
     generated function then has no default for it). Tuples of those are tuples of their codes."""
     if type(value) is tuple:
-        parts = [default_code(v) for v in value]
-        if any(p is None for p in parts):
+        codes = [default_code(v) for v in value]
+        parts = [p for p in codes if p is not None]
+        if len(parts) != len(codes):
             return None
         return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
     try:

@@ -28,6 +28,7 @@ from .ir.scalar import sigmoid
 from .naming import identifier
 from .pipeline import _load_scipy_parts, _outcome_text, _trace
 from .rewrite.simplify import FORWARD_PASSES, elide_broadcasts, fuse, merge_duplicates, run, simplify_exprs
+from .runtime.pytrees import TreeWrt, path_text
 from .runtime.signature import name_of
 from .runtime.specs import ArgSpec
 from .trace.branches import explore
@@ -296,16 +297,19 @@ def _sizes(specs: Sequence[ArgSpec], inputs: Sequence[Node]) -> dict[str, str]:
 
 
 def math_of(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int], *, single: bool = False,
-            kind: str = "grad", has_aux: bool = False) -> Math:
+            kind: str = "grad", has_aux: bool = False, tree: TreeWrt | None = None) -> Math:
     """The derivative of ``kind`` of ``fn`` traced on ``specs`` with respect to the arguments ``wrt``,
-    one section per path through its branches."""
+    one section per path through its branches. ``tree``: the arguments are containers, ``specs`` and
+    ``wrt`` are their leaves (:func:`symdiff.arguments.plan`); the statements name the leaves as the
+    generated code does (``params["W1"]`` is ``W1``, its derivative ``dW1``)."""
     _load_scipy_parts(fn)
     name = identifier(name_of(fn))
     specs, _ = internal(list(specs))
-    paths = explore(lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux))
+    paths = explore(lambda outcomes: _trace(fn, specs, name, kind, outcomes, has_aux, tree=tree))
     dspecs = direction_specs(kind, specs, wrt)
     sections, sizes = [], {}
-    wrt_names = [specs[i].name for i in wrt]
+    wrt_names = ([path_text(tree.layout.params[i], p) for i, p in tree.items] if tree is not None
+                 else [specs[i].name for i in wrt])
     for k, path in enumerate(paths):
         title = "" if len(paths) == 1 else f"path {k} ({', '.join(_outcome_text(path))})"
         if path.error is not None or path.out is None:

@@ -110,6 +110,7 @@ def _input_nodes(specs: Sequence[ArgSpec], tr) -> list[Any]:
             args.append(spec.static)
             continue
         dims = []
+        assert spec.shape is not None  # (an array's spec has its shape)
         for axis, d in enumerate(spec.shape):
             if isinstance(d, str):
                 dims.append(tr.new_size(d, tr.values.get(sp.Symbol(d, integer=True, positive=True))))
@@ -353,6 +354,7 @@ def _differentiate(path: Path, specs, wrt, single, name, kind, dspecs, public):
     """Stages 2-4 for one path: forward passes, derivative plans, passes over all outputs together."""
     inputs = path.inputs
     with stage("forward passes"):
+        assert path.out is not None  # (a path that failed has no derivative to make)
         (out,) = run([path.out], FORWARD_PASSES)
     forward = Graph(tuple(inputs), (out,), (name,))
     wrt_nodes = [next(n for n in inputs if n.param("index") == i) for i in wrt]

@@ -96,3 +96,65 @@ def test_explain_on_the_command_line():
                                                                             "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     assert "dz = (sigma(z) - y)/n_w1" in done.stdout and "dw = x dz^T" in done.stdout
+
+
+
+def _tree_loss(params, x):
+    w, (u, v) = params["w"], params["uv"]
+    return np.sum(np.sin(w) * u + v ** 2 * x + params["layers"][0] * w)
+
+
+def _tree_leaves(math, params, x):
+    """Each ``d<leaf>`` statement evaluated on the leaves (named as in the generated code: ``uv_0`` is
+    ``params["uv"][0]``), beside the central difference of the loss along that leaf."""
+    leaves = {"w": params["w"], "uv_0": params["uv"][0], "uv_1": params["uv"][1], "layers_0": params["layers"][0]}
+    values = {**leaves, "x": x}
+    out = {}
+    for s in math.sections[0].statements:
+        symbols = sorted(s.expr.free_symbols, key=str)
+        got = sp.lambdify(symbols, s.expr, "numpy")(*[values[str(t)] for t in symbols])
+        leaf = leaves[s.name[1:]]
+
+        def f(t, leaf=leaf):
+            saved = leaf.copy()
+            leaf[...] = t
+            try:
+                return _tree_loss(params, x)
+            finally:
+                leaf[...] = saved
+
+        out[s.name] = (np.broadcast_to(got, leaf.shape), _central(f, leaf.copy()))
+    return out
+
+
+def test_math_of_container_arguments_names_the_leaves_and_is_the_gradient():
+    rng = np.random.default_rng(3)
+    params = {"w": rng.normal(size=4), "uv": (rng.normal(size=4), rng.normal(size=4)),
+              "layers": [rng.normal(size=4)]}
+    x = rng.normal(size=4)
+    dloss = symdiff.grad(_tree_loss)
+    dloss(params, x)
+    math = dloss.math
+    assert math.title == "_tree_loss: gradient with respect to params"
+    pairs = _tree_leaves(math, params, x)
+    assert sorted(pairs) == ["dlayers_0", "duv_0", "duv_1", "dw"]
+    for name, (got, want) in pairs.items():
+        assert np.allclose(got, want, rtol=1e-6, atol=1e-8), name
+    shapes = {"params.w": "n", "params.uv.0": "n", "params.uv.1": "n", "params.layers.0": "n", "x": "n"}
+    part = explain(_tree_loss, "params.uv", shapes)  # a path into the container: its leaves only
+    assert part.title == "_tree_loss: gradient with respect to params.uv"
+    pairs = _tree_leaves(part, params, x)
+    assert sorted(pairs) == ["duv_0", "duv_1"] and all(np.allclose(*p) for p in pairs.values())
+    assert "n = w.shape[0]" in part.text
+
+
+def test_explain_of_the_classifier_on_the_command_line():
+    cmd = [sys.executable, "-m", "symdiff", "explain", "examples/classifier.py:loss", "--shape", "params.W1=d,h",
+           "--shape", "params.b1=h", "--shape", "params.W2=h,k", "--shape", "params.b2=k", "--shape", "X=n,d",
+           "--shape", "y=n:int64"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT),
+                                                                            "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "loss: gradient with respect to params"
+    assert "  dW1 = X^T " in "\n".join(lines) and "  db2 = sum(dlogits, axis=0)" in lines

@@ -371,27 +371,77 @@ def test_header_names_function_file_wrt_shapes_and_hash(work, cases, tmp_path):
     _assert_hash_of(doc, _function_source(work / "cases.py", "header_probe"))
 
 
-# ---- (5) # Grad of: comments quote the user's lines ----
+# ---- (5) # Grad of: comments quote the user's lines, with their file and line ----
+
+COMMENT = re.compile(r"# (?P<grad>Grad of: )?(?P<file>[^:]+):(?P<line>\d+): (?P<text>.*)")
+
 
 def _comments(text: str) -> list[str]:
     """Comments inside the generated functions (the docstring excluded)."""
     return [line.strip() for line in text.splitlines() if line.startswith("    ") and line.strip().startswith("#")]
 
 
+def _function_comments(text: str) -> list[list[re.Match]]:
+    """The source comments of each generated function (and of each loop body in it), in order."""
+    out = []
+    for f in ast.walk(ast.parse(text)):
+        if isinstance(f, ast.FunctionDef):
+            lines: list[str] = []
+            for line in text.splitlines()[f.lineno:f.end_lineno]:
+                if line.strip().startswith("#     ") and lines and lines[-1].startswith("#"):
+                    lines[-1] += " " + line.strip()[len("#     "):]  # a long comment goes on over lines
+                else:
+                    lines.append(line.strip())
+            out.append([m for m in map(COMMENT.fullmatch, lines) if m])
+    return out
+
+
+def check_source_comments(text: str, source: Path) -> int:
+    """Every comment names ``source`` and a line of it by number, quoting that line; within a function the
+    value's lines come in increasing order, then the derivative's in decreasing order (a loop's body
+    restarts the order: its lines are the body's), and no line's comment is repeated consecutively.
+    Returns how many comments were checked."""
+    lines = source.read_text().splitlines()
+    checked = 0
+    for comments in _function_comments(text):
+        previous = None
+        for m in comments:
+            assert m["file"] == source.name, m.group(0)
+            assert lines[int(m["line"]) - 1].strip() == m["text"], (m.group(0), lines[int(m["line"]) - 1])
+            key = (1, -int(m["line"])) if m["grad"] else (0, int(m["line"]))
+            if previous is not None:
+                assert key != previous, f"repeated: {m.group(0)}"
+                in_loop = previous[0] == 1 and key[0] == 0 or key < previous
+                assert not in_loop or _restarts_in_a_loop(text, m.group(0)), f"out of order: {m.group(0)}"
+            previous = key
+            checked += 1
+    return checked
+
+
+def _restarts_in_a_loop(text: str, comment: str) -> bool:
+    """Whether ``comment`` is the first comment of a rolled loop's body (where the order starts again)."""
+    lines = [line.strip() for line in text.splitlines()]
+    k = next(i for i, line in enumerate(lines) if comment.startswith(line))
+    while k > 0 and not lines[k - 1].startswith("#"):
+        if lines[k - 1].startswith("for "):
+            return True
+        k -= 1
+    return False
+
+
 def test_seed_has_grad_of_comments(work):
     text = _text(work, "seed")
-    assert "# Grad of: z = x @ w + b" in text
-    assert "# Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))" in text
+    assert "# Grad of: model.py:17: z = x @ w + b" in text
+    assert "# Grad of: model.py:18: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))" in text
+    assert "# model.py:17: z = x @ w + b" in text
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_every_comment_quotes_a_user_line(work, name):
-    user_lines = {line.strip() for line in _source_file(work, name).read_text().splitlines() if line.strip()}
+def test_every_comment_names_and_quotes_a_user_line_in_order(work, name):
     comments = _comments(_text(work, name))
     assert any(c.startswith("# Grad of: ") for c in comments)
-    for comment in comments:
-        quoted = comment.removeprefix("# Grad of: ") if comment.startswith("# Grad of: ") else comment[2:]
-        assert quoted in user_lines, comment
+    assert check_source_comments(_text(work, name), _source_file(work, name)) == \
+        len([c for c in comments if COMMENT.fullmatch(c)])
 
 
 # ---- (6) readable names ----

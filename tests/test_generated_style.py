@@ -5,6 +5,7 @@ imports (ruff ``E,F,W`` at line length 100, where installed).
 Every printed form is also evaluated against SymPy's own value, since a prettier form that computes
 something else would be the worst outcome."""
 import ast
+import inspect
 import shutil
 import subprocess
 import textwrap
@@ -142,6 +143,7 @@ CORPUS_SUBSET = ("losses.mse", "losses.huber", "containers.ridge_with_l2_in_para
 
 def test_corpus_modules_pass_ruff_and_have_no_machine_arithmetic(tmp_path):
     from test_corpus import CORPUS, _shapes, _static
+    from test_generated_module import check_source_comments
     entries = [e for e in CORPUS if e.id in CORPUS_SUBSET]
     assert len(entries) == len(CORPUS_SUBSET)
     for e in entries:
@@ -151,6 +153,7 @@ def test_corpus_modules_pass_ruff_and_have_no_machine_arithmetic(tmp_path):
                               static=_static(e, args), **kwargs)
         for bad in ("*(1.0/", "0.49999"):
             assert bad not in text, (e.id, bad)
+        assert check_source_comments(text, Path(inspect.getsourcefile(e.fn))) > 0, e.id  # file:line, in order
     ruff = shutil.which("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed (it is in the test extras)")

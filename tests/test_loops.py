@@ -324,3 +324,33 @@ def test_temporaries_of_two_loops_are_not_carried():
     args = [0.8, rng.normal(size=5)]
     f = _check(two_loops, two_loops_autograd, args, (0, 1), rng)
     assert f.graph.count("rolled: for t in range(n_xs), carrying s") == 2
+
+
+def _identity_decorator(f):
+    return f
+
+
+@_identity_decorator
+def decorated_damping(x, w):
+    y = x
+    for _ in range(4):
+        y = np.tanh(w * y) + 0.5 * x
+    return np.sum(y ** 2)
+
+
+def decorated_damping_autograd(x, w):
+    y = x
+    for _ in range(4):
+        y = anp.tanh(w * y) + 0.5 * x
+    return anp.sum(y ** 2)
+
+
+def test_a_decorated_function_s_rolled_loop_keeps_its_line_numbers():
+    # the decorator's line shifts nothing: the comments name the body's lines, each quoting its own text
+    from pathlib import Path
+    from test_generated_module import check_source_comments
+    rng = np.random.default_rng(11)
+    f = _check(decorated_damping, decorated_damping_autograd, [rng.normal(size=5), rng.normal(size=5)], (0, 1), rng)
+    assert "rolled: for _ in range(4)" in f.graph
+    assert check_source_comments(f.source, Path(__file__)) >= 3
+    assert "Grad of: test_loops.py:" in f.source and ": y = np.tanh(w * y) + 0.5 * x" in f.source

@@ -379,3 +379,19 @@ def test_entry_points_inline_the_unpacking_unless_branches_or_renamed_parameters
     dplain = symdiff.grad(mlp_loss)
     dplain(*_mlp_args())
     assert "def _mlp_loss_grad" not in dplain.source and "    W1 = params['W1']\n" in dplain.source
+
+
+def _private_loss(params, x):
+    return np.sum(np.tanh(params["w"] * x) * params["pair"][1]) + np.sum(params["pair"][0] ** 2)
+
+
+def test_a_function_named_with_a_leading_underscore_takes_its_containers():
+    rng = np.random.default_rng(7)
+    params = {"w": rng.normal(size=4), "pair": (rng.normal(size=4), rng.normal(size=4))}
+    x = rng.normal(size=4)
+    grad = symdiff.grad(_private_loss)(params, x)
+    assert list(grad) == ["w", "pair"] and isinstance(grad["pair"], tuple)
+    _fd_check(_private_loss, (params, x), 0, grad)
+    value, again = symdiff.value_and_grad(_private_loss)(params, x)
+    assert np.isclose(value, _private_loss(params, x))
+    _assert_same_tree(again, grad)

@@ -143,3 +143,14 @@ def test_a_strict_call_site_infers_arrays(mypy_output):
 def test_annotated_modules_were_checked(mypy_output):
     assert "Success: no issues found in 14 source files" in mypy_output[1]
     assert "Patterns must be" not in mypy_output[1] and "unused section" not in mypy_output[1]
+
+
+def test_mypy_on_the_whole_package(tmp_path):
+    """``mypy symdiff`` (the configuration of pyproject.toml: SymPy and SciPy have no type hints) finds nothing."""
+    pytest.importorskip("mypy")
+    done = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / ".cache"), "symdiff"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    errors = [line for line in done.stdout.splitlines() if ": error:" in line]
+    assert done.returncode == 0 and errors == [], done.stdout + done.stderr
+    assert "Success: no issues found" in done.stdout

@@ -16,7 +16,7 @@ undoes broadcasting once, here, for every rule. Cost is linear in the size of th
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import sympy as sp
 
@@ -29,14 +29,16 @@ from ..ir.primitives import PRIMITIVES, broadcast_to, elementwise, scalar, unbro
 
 
 def _add(a: Node, b: Node) -> Node:
-    return elementwise(ARG[0] + ARG[1], (a, b), shape=broadcast_shapes(a.shape, b.shape), origin=a.origin or b.origin)
+    """The adjoint so far ``a`` plus the contribution ``b``: made at ``b``'s line, the earlier one in the
+    program (the backward pass goes from the last line to the first), where the sum is complete."""
+    return elementwise(ARG[0] + ARG[1], (a, b), shape=broadcast_shapes(a.shape, b.shape), origin=b.origin or a.origin)
 
 
 #: Rules of primitives with several results (a rolled loop: symdiff.ad.loops registers it): ``rule(node,
 #: adjoints)`` gets the adjoint of each result ``k`` its ``loop_out`` nodes received, and returns the
 #: contributions to the node's inputs.
 MULTI_VJP: dict[str, Callable[[Node, dict[int, Node]], Sequence[Node | None]]] = {}
-_PARTS = object()
+_PARTS: Any = object()  # (marks a node whose adjoint comes in parts)
 
 
 def accumulate(seeds: dict[int, Node], roots: Sequence[Node],
@@ -67,7 +69,7 @@ def accumulate(seeds: dict[int, Node], roots: Sequence[Node],
         for inp, contrib in zip(node.inputs, contribs):
             if contrib is None or inp.dtype == "bool":
                 continue
-            contrib = unbroadcast(contrib, inp.shape)
+            contrib = unbroadcast(contrib, inp.shape, node.origin.as_grad() if node.origin is not None else None)
             prev = grads.get(id(inp))
             grads[id(inp)] = contrib if prev is None or prev is _PARTS else _add(prev, contrib)
     return {k: v for k, v in grads.items() if v is not _PARTS}

@@ -16,7 +16,7 @@ its JVP along ``v``.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Sequence
+from typing import Any, Sequence
 
 import sympy as sp
 
@@ -34,7 +34,7 @@ from .structure import Banded, dense_all, jvp_banded, seed, tangent_shape
 
 # ---------------------------------------------------------------- drivers -------------------------
 
-def jvp_nodes(outputs: Sequence[Node], seeds: dict[int, Node], batch_shape: Sequence = ()) -> list[Node | None]:
+def jvp_nodes(outputs: Sequence[Node], seeds: dict[int, Any], batch_shape: Sequence = ()) -> list[Node | None]:
     """Tangents of ``outputs`` given the tangents ``seeds`` (``id(node)`` -> node of shape
     ``node.shape + batch_shape``, or a :class:`symdiff.ad.structure.Banded` for a vector node) of some
     inputs (or any nodes: a seeded node's own inputs are then not looked at); every other leaf's
@@ -46,7 +46,7 @@ def jvp_nodes(outputs: Sequence[Node], seeds: dict[int, Node], batch_shape: Sequ
     seed_ids = {id(s) for s in seeds.values()}
     tangents: dict[int, object] = {}
     for node in toposort(list(outputs)):
-        t = None
+        t: Any = None
         if id(node) in seeds:
             t = seeds[id(node)]
             if not isinstance(t, Banded) and t.shape != node.shape + batch:

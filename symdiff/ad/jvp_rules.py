@@ -82,7 +82,7 @@ def _expand(x: Node, axes: Sequence[int]) -> Node:
     shape = list(x.shape)
     for axis in sorted(axes):
         shape.insert(axis, sp.Integer(1))
-    return _reshape(x, shape)
+    return _reshape(x, tuple(shape))
 
 
 def _broadcast_tangent(t: Node, src: Shape, dst: Shape, batch: Shape) -> Node:
@@ -98,12 +98,13 @@ def _zeros(shape: Shape, dtype: str = "float64") -> Node:
     return broadcast_to(scalar(sp.Integer(0), dtype), tuple(shape))
 
 
-def _add(terms: Sequence[Node], shape: Shape) -> Node | None:
+def _add(terms: Sequence[Node | None], shape: Shape) -> Node | None:
     terms = [t for t in terms if t is not None]
     if not terms:
         return None
-    out = terms[0]
-    for t in terms[1:]:
+    present = [t for t in terms if t is not None]
+    out = present[0]
+    for t in present[1:]:
         out = elementwise(ARG[0] + ARG[1], (out, t), shape=tuple(shape))
     return out
 
@@ -167,7 +168,10 @@ def _jvp_partials_reduce(node: Node, tangents: list, batch: Shape) -> Node:
     """Each output element depends on its own group of inputs, so the partials ``d out / d x`` fit in
     an array of ``x``'s shape: the vjp of ones. ``T(out) = sum over the axes of partials * T(x)``."""
     x = node.inputs[0]
-    (partials,) = PRIMITIVES[node.op].vjp(scalar(sp.Integer(1), x.dtype), node)
+    vjp = PRIMITIVES[node.op].vjp
+    assert vjp is not None  # (max, min and prod have theirs)
+    (partials,) = vjp(scalar(sp.Integer(1), x.dtype), node)
+    assert partials is not None
     product = elementwise(ARG[0] * ARG[1], (lift(partials, len(batch)), tangents[0]), shape=x.shape + batch)
     return reduce("sum", product, axis=node.param("axis"), keepdims=node.param("keepdims"), origin=_o(node))
 

@@ -32,7 +32,7 @@ def _is_identity(t: Node) -> bool:
 
 
 @defjvp("matmul")
-def _jvp_matmul(node: Node, tangents: list, batch: Shape) -> Node:
+def _jvp_matmul(node: Node, tangents: list, batch: Shape) -> Node | None:
     """``T(a) @ b + a @ T(b)``, each one matmul whatever the batch: the batch axes are folded into the
     columns of ``T(b)`` (they follow them already) and into the rows of ``T(a)`` (moved next to them);
     a vector ``a`` is contracted from the other side, ``b.T @ T(a)``. Times the identity is skipped."""
@@ -70,7 +70,7 @@ def _jvp_matmul(node: Node, tangents: list, batch: Shape) -> Node:
 
 
 @defjvp("outer")
-def _jvp_outer(node: Node, tangents: list, batch: Shape) -> Node:
+def _jvp_outer(node: Node, tangents: list, batch: Shape) -> Node | None:
     a, b = node.inputs
     ta, tb = tangents
     nb = len(batch)
@@ -86,7 +86,7 @@ def _jvp_outer(node: Node, tangents: list, batch: Shape) -> Node:
 
 
 @defjvp("einsum")
-def _jvp_einsum(node: Node, tangents: list, batch: Shape) -> Node:
+def _jvp_einsum(node: Node, tangents: list, batch: Shape) -> Node | None:
     """Sum over operands k of the einsum with operand k replaced by its tangent, which carries the
     batch axes under fresh letters that the output keeps."""
     spec = node.param("subscripts")

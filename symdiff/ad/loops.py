@@ -138,24 +138,25 @@ def loop_vjp(loop: Node, adjoints: dict[int, Node]) -> list[Node | None]:
     for node in toposort(outputs):
         if id(node) in forward:
             continue
-        for i in node.inputs:
-            if id(i) in forward and id(i) in on_carry:
-                frontier.setdefault(id(i), i)
+        for inp in node.inputs:
+            if id(inp) in forward and id(inp) in on_carry:
+                frontier.setdefault(id(inp), inp)
     for node in outputs:
         if id(node) in forward and id(node) in on_carry:
             frontier.setdefault(id(node), node)
     # a carried value's new value at t is the value at t + 1: one stack of count + 1 rows holds both
     carried_ids = {id(c): j for j, c in enumerate(carried)}
-    next_of = {}
+    next_of: dict[int, int] = {}
     for j, u in enumerate(updates):
         if id(u) not in carried_ids and id(u) in on_carry:
             next_of.setdefault(id(u), j)
-    stored, shifted = [], {}
+    stored: list[Node] = []
+    shifted: dict[int, tuple[Node, int]] = {}
     for node in frontier.values():
-        j = next_of.get(id(node))
-        if j is not None:
-            shifted[id(node)] = (node, j)
-            node = carried[j]
+        row = next_of.get(id(node))
+        if row is not None:
+            shifted[id(node)] = (node, row)
+            node = carried[row]
         if all(node is not s for s in stored):
             stored.append(node)
     rev_index = input_node(index.param("name"), (), -1, "int64")

@@ -23,7 +23,7 @@ through strided views, :func:`symdiff.ir.primitives.linalg.banded`) and the dens
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import sympy as sp
 
@@ -104,7 +104,8 @@ def _elementwise(node: Node, tangents: list, batch: Shape) -> Banded | Node | No
         return NotImplemented
     first = next(t for t, b in zip(tangents, banded_in) if b)
     offsets = sorted({o for t, b in zip(tangents, banded_in) if b for o, _ in t.diags})
-    plain = replace(node, inputs=tuple(map(_scalar_if_uniform, node.inputs)))  # constants fold into the partials
+    # constants fold into the partials
+    plain = replace(node, inputs=tuple(_scalar_if_uniform(i) or i for i in node.inputs))
     band = make(first.rows, first.cols, {
         o: _jvp_elementwise(plain, [_scalar_if_uniform(t.get(o)) if b else None for t, b in zip(tangents, banded_in)],
                             ()) for o in offsets})
@@ -138,7 +139,7 @@ def _slice_start(x: Node, index: tuple) -> int | None:
 
 
 @defrule("getitem")
-def _getitem(node: Node, tangents: list, batch: Shape) -> Banded:
+def _getitem(node: Node, tangents: list, batch: Shape) -> Any:
     """``x[a:b]``: row ``i`` is row ``i + a`` of ``x``, so each diagonal is sliced and its offset grows by ``a``."""
     (t,) = tangents
     index = node.param("index")
@@ -174,7 +175,7 @@ def _element(node: Node, t: Banded, k: int, batch: Shape) -> Node | None:
 
 
 @defrule("slice_axis")
-def _slice_axis(node: Node, tangents: list, batch: Shape) -> Banded:
+def _slice_axis(node: Node, tangents: list, batch: Shape) -> Any:
     (t,) = tangents
     start, stop = node.param("start"), node.param("stop")
     if node.ndim != 1 or not start.is_Integer:
@@ -183,7 +184,7 @@ def _slice_axis(node: Node, tangents: list, batch: Shape) -> Banded:
 
 
 @defrule("scatter")
-def _scatter(node: Node, tangents: list, batch: Shape) -> Banded:
+def _scatter(node: Node, tangents: list, batch: Shape) -> Any:
     """Zeros with ``g`` at ``[a:b]`` (the adjoint of a slice): row ``r`` is row ``r - a`` of ``g``, so
     each diagonal is placed the same way and its offset drops by ``a``."""
     (t,) = tangents
@@ -241,7 +242,7 @@ def _times_band(m: Node | None, t: Banded, node: Node, batch: Shape) -> Node | N
         if rows != (0, None):
             d = getitem(d, (("slice", *rows, None),), _o(node))
             mm = None if m is None else getitem(m, full + (("slice", *rows, None),), _o(node))
-        one = _uniform(d) is not None and _uniform(d).expr == 1
+        one = (u := _uniform(d)) is not None and u.expr == 1
         piece = d if mm is None else mm if one else elementwise(ARG[0] * ARG[1], (mm, d), origin=_o(node))
         if cols != (0, None):
             piece = Node("scatter", (piece,), shape, dtype=piece.dtype, origin=_o(node),
@@ -251,7 +252,7 @@ def _times_band(m: Node | None, t: Banded, node: Node, batch: Shape) -> Node | N
 
 
 @defrule("sum")
-def _sum(node: Node, tangents: list, batch: Shape) -> Node:
+def _sum(node: Node, tangents: list, batch: Shape) -> Any:
     """The column sums of the band (a square main diagonal is itself)."""
     if node.param("axis") != (0,) or node.param("keepdims"):
         return NotImplemented
@@ -259,7 +260,7 @@ def _sum(node: Node, tangents: list, batch: Shape) -> Node:
 
 
 @defrule("matmul")
-def _matmul(node: Node, tangents: list, batch: Shape) -> Node | None:
+def _matmul(node: Node, tangents: list, batch: Shape) -> Any:
     """``a @ T(b)`` and ``T(a)``'s contraction with ``b`` (``b.T @ T(a)``) by the band's diagonals: a
     matrix times the identity is the matrix, times ``diag(d)`` its columns scaled. A term whose
     tangent is not banded takes the dense rule."""
@@ -268,13 +269,13 @@ def _matmul(node: Node, tangents: list, batch: Shape) -> Node | None:
     for k, t in enumerate(tangents):
         if t is None:
             continue
-        term = NotImplemented
+        term: Any = NotImplemented
         if isinstance(t, Banded):
             other = a if k == 1 else b if b.ndim == 1 else swapaxes(b)
             if other.ndim <= 2 and (k == 0 or a.ndim <= 2):
                 term = _times_band(other, t, node, batch)
         if term is NotImplemented:
-            dense = [None, None]
+            dense: list[Any] = [None, None]
             dense[k] = densify(t) if isinstance(t, Banded) else t
             term = JVP_RULES["matmul"](node, dense, batch)
         terms.append(term)

@@ -61,7 +61,9 @@ def _where(node: Node) -> str | None:
 
 class _Writer:
     def __init__(self, prefix: str) -> None:
-        self.prefix, self.lines, self.ids = prefix, [], {}
+        self.prefix = prefix
+        self.lines: list[str] = []
+        self.ids: dict[tuple[str, int], str] = {}
 
     def node(self, node: Node, part: str, label_lines: Sequence[str], **attrs: str) -> str:
         ident = f"{self.prefix}_{part}{len(self.ids)}"
@@ -96,7 +98,8 @@ def _cluster(w: _Writer, graph: Graph, part: str, title: str, inputs: dict[int, 
             continue
         grad = bool(node.origin and node.origin.grad)
         head = f"{node.name}: {_op_text(node)}" if node.name else _op_text(node)
-        label = [head, f"{node.dtype}{format_shape(node.shape)}"] + ([_where(node)] if _where(node) else [])
+        where = _where(node)
+        label = [head, f"{node.dtype}{format_shape(node.shape)}"] + ([where] if where else [])
         attrs = {"shape": "box", "style": "rounded"}
         if grad:
             attrs.update(color=quote(GRAD_COLOR), fontcolor=quote(GRAD_COLOR))

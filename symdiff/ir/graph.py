@@ -73,7 +73,7 @@ class Node:
     inputs: tuple["Node", ...]
     shape: Shape
     params: tuple[tuple[str, Any], ...] = ()
-    expr: sp.Expr | None = None
+    expr: Any = None  # an elementwise node's SymPy expression (SymPy has no type hints: Any), else None
     dtype: str = "float64"
     name: str | None = None
     origin: Origin | None = None

@@ -12,13 +12,13 @@ the tracer then rewrites every shape to the representative.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Iterable, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence, TypeAlias
 
 import sympy as sp
 
 from ..errors import ShapeError
 
-Dim = sp.Expr
+Dim: TypeAlias = Any  # a SymPy expression: an integer, a size symbol, a sum of them (SymPy has no type hints)
 Shape = tuple  # tuple[Dim, ...]
 
 ONE = sp.Integer(1)

@@ -18,7 +18,7 @@ jv(1, x)/2 - jv(3, x)/2
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import sympy as sp
 
@@ -45,7 +45,7 @@ def _eval_numbers(name: str):
     return classmethod(eval_)
 
 
-def function(name: str, nargs: int, deriv: Callable[..., sp.Expr], doc: str, constant: tuple[int, ...] = ()) -> type:
+def function(name: str, nargs: int, deriv: Callable[..., sp.Expr], doc: str, constant: tuple[int, ...] = ()) -> Any:
     """A SymPy function printed as ``scipy.special.<name>``: ``deriv(k, *args)`` is its derivative in
     argument ``k`` (0-based); arguments in ``constant`` have none (NaN, never a silent 0)."""
     _helper(name, nargs)
@@ -71,17 +71,17 @@ def _exact(e):
 
 
 # ---------------------------------------------------------------- gamma and beta -----------------
-gamma = function("gamma", 1, lambda k, x: gamma(x) * psi(x), "Gamma(x); derivative Gamma(x) digamma(x).")
-rgamma = function("rgamma", 1, lambda k, x: -rgamma(x) * psi(x), "1 / Gamma(x), entire (0 at the poles).")
-gammasgn = function("gammasgn", 1, lambda k, x: sp.S.Zero, "The sign of Gamma(x): derivative 0.")
-beta = function("beta", 2, lambda k, a, b: beta(a, b) * (psi((a, b)[k]) - psi(a + b)),
+gamma: Any = function("gamma", 1, lambda k, x: gamma(x) * psi(x), "Gamma(x); derivative Gamma(x) digamma(x).")
+rgamma: Any = function("rgamma", 1, lambda k, x: -rgamma(x) * psi(x), "1 / Gamma(x), entire (0 at the poles).")
+gammasgn: Any = function("gammasgn", 1, lambda k, x: sp.S.Zero, "The sign of Gamma(x): derivative 0.")
+beta: Any = function("beta", 2, lambda k, a, b: beta(a, b) * (psi((a, b)[k]) - psi(a + b)),
                 "B(a, b) = Gamma(a) Gamma(b) / Gamma(a + b).")
-betaln = function("betaln", 2, lambda k, a, b: psi((a, b)[k]) - psi(a + b), "log|B(a, b)|.")
-betainc = function("betainc", 3, lambda k, a, b, x: x ** _exact(a - 1) * (1 - x) ** _exact(b - 1) / beta(a, b),
+betaln: Any = function("betaln", 2, lambda k, a, b: psi((a, b)[k]) - psi(a + b), "log|B(a, b)|.")
+betainc: Any = function("betainc", 3, lambda k, a, b, x: x ** _exact(a - 1) * (1 - x) ** _exact(b - 1) / beta(a, b),
                    "The regularized incomplete beta function I_x(a, b); derivative in x only.", constant=(0, 1))
-gammainc = function("gammainc", 2, lambda k, a, x: x ** _exact(a - 1) * sp.exp(-x) / gamma(a),
+gammainc: Any = function("gammainc", 2, lambda k, a, x: x ** _exact(a - 1) * sp.exp(-x) / gamma(a),
                     "The regularized lower incomplete gamma function P(a, x); derivative in x only.", constant=(0,))
-gammaincc = function("gammaincc", 2, lambda k, a, x: -x ** _exact(a - 1) * sp.exp(-x) / gamma(a),
+gammaincc: Any = function("gammaincc", 2, lambda k, a, x: -x ** _exact(a - 1) * sp.exp(-x) / gamma(a),
                      "1 - P(a, x); derivative in x only.", constant=(0,))
 
 
@@ -89,16 +89,16 @@ def _multigammaln_d(k, a, d):
     return sp.Add(*(psi(a + sp.Rational(1 - j, 2)) for j in range(1, int(d) + 1)))
 
 
-multigammaln = function("multigammaln", 2, _multigammaln_d, "log of the multivariate gamma function of "
+multigammaln: Any = function("multigammaln", 2, _multigammaln_d, "log of the multivariate gamma function of "
                         "dimension d (a constant): sum of gammaln(a + (1 - j)/2), j = 1..d, + d(d-1)/4 log(pi).",
                         constant=(1,))
 
 # ---------------------------------------------------------------- error function family ----------
-erfinv = function("erfinv", 1, lambda k, x: SQRT_PI / 2 * sp.exp(erfinv(x) ** 2), "Inverse of erf.")
-erfcinv = function("erfcinv", 1, lambda k, x: -SQRT_PI / 2 * sp.exp(erfcinv(x) ** 2), "Inverse of erfc.")
-erfcx = function("erfcx", 1, lambda k, x: 2 * x * erfcx(x) - 2 / SQRT_PI, "exp(x**2) erfc(x), without overflow.")
-ndtr = function("ndtr", 1, lambda k, x: sp.exp(-x ** 2 / 2) / SQRT_2PI, "The standard normal CDF.")
-log_ndtr = function("log_ndtr", 1, lambda k, x: ndtr_ratio(x), "log of the standard normal CDF, accurate far in "
+erfinv: Any = function("erfinv", 1, lambda k, x: SQRT_PI / 2 * sp.exp(erfinv(x) ** 2), "Inverse of erf.")
+erfcinv: Any = function("erfcinv", 1, lambda k, x: -SQRT_PI / 2 * sp.exp(erfcinv(x) ** 2), "Inverse of erfc.")
+erfcx: Any = function("erfcx", 1, lambda k, x: 2 * x * erfcx(x) - 2 / SQRT_PI, "exp(x**2) erfc(x), without overflow.")
+ndtr: Any = function("ndtr", 1, lambda k, x: sp.exp(-x ** 2 / 2) / SQRT_2PI, "The standard normal CDF.")
+log_ndtr: Any = function("log_ndtr", 1, lambda k, x: ndtr_ratio(x), "log of the standard normal CDF, accurate far in "
                     "the left tail; derivative ndtr_ratio(x), finite there too.")
 HELPERS["_ndtr_ratio"] = '''def _ndtr_ratio(x):
     """Normal pdf / ndtr(x), as exp(-x**2/2 - log_ndtr(x)) / sqrt(2 pi): finite where ndtr(x) underflows."""
@@ -119,35 +119,35 @@ class ndtr_ratio(RealFunction):
         return printer.helper_call("_ndtr_ratio", self.args[0])
 
 
-ndtri = function("ndtri", 1, lambda k, x: SQRT_2PI * sp.exp(ndtri(x) ** 2 / 2), "Inverse of ndtr.")
-log_expit = function("log_expit", 1, lambda k, x: sigmoid(-x), "log(expit(x)) = -softplus(-x).")
+ndtri: Any = function("ndtri", 1, lambda k, x: SQRT_2PI * sp.exp(ndtri(x) ** 2 / 2), "Inverse of ndtr.")
+log_expit: Any = function("log_expit", 1, lambda k, x: sigmoid(-x), "log(expit(x)) = -softplus(-x).")
 
 # ---------------------------------------------------------------- entropies ----------------------
-entr = function("entr", 1, lambda k, x: -sp.log(x) - 1, "-x log(x) (x > 0).")
-rel_entr = function("rel_entr", 2, lambda k, x, y: (sp.log(x / y) + 1, -x / y)[k], "x log(x / y) (x, y > 0).")
-kl_div = function("kl_div", 2, lambda k, x, y: (sp.log(x / y), 1 - x / y)[k], "x log(x / y) - x + y.")
+entr: Any = function("entr", 1, lambda k, x: -sp.log(x) - 1, "-x log(x) (x > 0).")
+rel_entr: Any = function("rel_entr", 2, lambda k, x, y: (sp.log(x / y) + 1, -x / y)[k], "x log(x / y) (x, y > 0).")
+kl_div: Any = function("kl_div", 2, lambda k, x, y: (sp.log(x / y), 1 - x / y)[k], "x log(x / y) - x + y.")
 
 # ---------------------------------------------------------------- Bessel functions ---------------
-jv = function("jv", 2, lambda k, v, x: (jv(v - 1, x) - jv(v + 1, x)) / 2, "J_v(x) (v a constant).", (0,))
-yv = function("yv", 2, lambda k, v, x: (yv(v - 1, x) - yv(v + 1, x)) / 2, "Y_v(x) (v a constant).", (0,))
-yn = function("yn", 2, lambda k, n, x: (yv(n - 1, x) - yv(n + 1, x)) / 2, "Y_n(x), n an integer.", (0,))
-iv = function("iv", 2, lambda k, v, x: (iv(v - 1, x) + iv(v + 1, x)) / 2, "I_v(x) (v a constant).", (0,))
-ive = function("ive", 2, lambda k, v, x: (ive(v - 1, x) + ive(v + 1, x)) / 2 - sign(x) * ive(v, x),
+jv: Any = function("jv", 2, lambda k, v, x: (jv(v - 1, x) - jv(v + 1, x)) / 2, "J_v(x) (v a constant).", (0,))
+yv: Any = function("yv", 2, lambda k, v, x: (yv(v - 1, x) - yv(v + 1, x)) / 2, "Y_v(x) (v a constant).", (0,))
+yn: Any = function("yn", 2, lambda k, n, x: (yv(n - 1, x) - yv(n + 1, x)) / 2, "Y_n(x), n an integer.", (0,))
+iv: Any = function("iv", 2, lambda k, v, x: (iv(v - 1, x) + iv(v + 1, x)) / 2, "I_v(x) (v a constant).", (0,))
+ive: Any = function("ive", 2, lambda k, v, x: (ive(v - 1, x) + ive(v + 1, x)) / 2 - sign(x) * ive(v, x),
                "exp(-|x|) I_v(x) (v a constant); at x = 0 the one-sided derivatives differ (sign(0) = 0).", (0,))
-kv = function("kv", 2, lambda k, v, x: -(kv(v - 1, x) + kv(v + 1, x)) / 2, "K_v(x) (v a constant).", (0,))
-i0 = function("i0", 1, lambda k, x: i1(x), "I_0(x).")
-i1 = function("i1", 1, lambda k, x: (i0(x) + iv(2, x)) / 2, "I_1(x); derivative (I_0 + I_2)/2, finite at 0.")
-i0e = function("i0e", 1, lambda k, x: i1e(x) - sign(x) * i0e(x), "exp(-|x|) I_0(x): a kink at 0.")
-i1e = function("i1e", 1, lambda k, x: (i0e(x) + ive(2, x)) / 2 - sign(x) * i1e(x), "exp(-|x|) I_1(x).")
-j0 = function("j0", 1, lambda k, x: -j1(x), "J_0(x).")
-j1 = function("j1", 1, lambda k, x: (j0(x) - jv(2, x)) / 2, "J_1(x).")
-y0 = function("y0", 1, lambda k, x: -y1(x), "Y_0(x) (x > 0).")
-y1 = function("y1", 1, lambda k, x: (y0(x) - yv(2, x)) / 2, "Y_1(x) (x > 0).")
-k0 = function("k0", 1, lambda k, x: -k1(x), "K_0(x) (x > 0).")
-k1 = function("k1", 1, lambda k, x: -(k0(x) + kv(2, x)) / 2, "K_1(x) (x > 0).")
+kv: Any = function("kv", 2, lambda k, v, x: -(kv(v - 1, x) + kv(v + 1, x)) / 2, "K_v(x) (v a constant).", (0,))
+i0: Any = function("i0", 1, lambda k, x: i1(x), "I_0(x).")
+i1: Any = function("i1", 1, lambda k, x: (i0(x) + iv(2, x)) / 2, "I_1(x); derivative (I_0 + I_2)/2, finite at 0.")
+i0e: Any = function("i0e", 1, lambda k, x: i1e(x) - sign(x) * i0e(x), "exp(-|x|) I_0(x): a kink at 0.")
+i1e: Any = function("i1e", 1, lambda k, x: (i0e(x) + ive(2, x)) / 2 - sign(x) * i1e(x), "exp(-|x|) I_1(x).")
+j0: Any = function("j0", 1, lambda k, x: -j1(x), "J_0(x).")
+j1: Any = function("j1", 1, lambda k, x: (j0(x) - jv(2, x)) / 2, "J_1(x).")
+y0: Any = function("y0", 1, lambda k, x: -y1(x), "Y_0(x) (x > 0).")
+y1: Any = function("y1", 1, lambda k, x: (y0(x) - yv(2, x)) / 2, "Y_1(x) (x > 0).")
+k0: Any = function("k0", 1, lambda k, x: -k1(x), "K_0(x) (x > 0).")
+k1: Any = function("k1", 1, lambda k, x: -(k0(x) + kv(2, x)) / 2, "K_1(x) (x > 0).")
 
 # ---------------------------------------------------------------- zeta, Box-Cox ------------------
-zeta = function("zeta", 2, lambda k, s, q: -s * zeta(s + 1, q), "Hurwitz zeta(s, q); derivative in q only "
+zeta: Any = function("zeta", 2, lambda k, s, q: -s * zeta(s + 1, q), "Hurwitz zeta(s, q); derivative in q only "
                 "(SymPy has no closed form in s).", constant=(0,))
-boxcox = function("boxcox", 2, lambda k, x, lmbda: x ** _exact(lmbda - 1),
+boxcox: Any = function("boxcox", 2, lambda k, x, lmbda: x ** _exact(lmbda - 1),
                   "(x**lmbda - 1) / lmbda (log(x) at lmbda = 0); derivative in x, lmbda a constant.", (1,))

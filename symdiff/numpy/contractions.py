@@ -194,8 +194,8 @@ def _einsum_parse(operands) -> tuple[str, list[Node], list[str], str | None]:
         if bad or spec.count("->") > 1 or spec.replace("->", "").count("-") or spec.replace("->", "").count(">"):
             raise ShapeError(f"{_here()}: np.einsum subscripts {text!r}: use letters, commas, '...' and one "
                              "'->'")
-        ins, arrow, output = spec.partition("->")
-        return text, [as_node(x) for x in operands[1:]], ins.split(","), output if arrow else None
+        inputs, arrow, written = spec.partition("->")
+        return text, [as_node(x) for x in operands[1:]], inputs.split(","), written if arrow else None
     pairs, rest = list(operands), None
     if len(pairs) % 2:
         rest = pairs.pop()

@@ -135,8 +135,8 @@ register(np.hypot, ufunc("hypot", hypot))
 register(np.sinc, ufunc("sinc", S.sinc, notes="NumPy's normalized sinc; derivative 0 at 0, by its series nearby"))
 for _f in (np.deg2rad, np.radians):
     register(_f, ufunc(_f.__name__, lambda a: a * sp.Float(np.pi / 180)))
-for _f in (np.rad2deg, np.degrees):
-    register(_f, ufunc(_f.__name__, lambda a: a * sp.Float(180 / np.pi)))
+for _g in (np.rad2deg, np.degrees):
+    register(_g, ufunc(_g.__name__, lambda a: a * sp.Float(180 / np.pi)))
 # ---- piecewise constant: derivative zero, not an error ----
 register(np.sign, ufunc("sign", S.sign, notes=FLAT))
 register(np.floor, ufunc("floor", S.floor, notes=FLAT))

@@ -34,13 +34,18 @@ register(np.linalg.cholesky, Entry(
           "NumPy raises LinAlgError where the matrix is not positive definite"))
 
 
+def _item(k: int):
+    """The getter of a named result's field ``k``."""
+    return lambda self: self[k]
+
+
 # ---------------------------------------------------------------- eigh, eigvalsh ------------------
 
 def named_result(function: str, fields: tuple[str, ...]) -> type:
     """The result of ``np.linalg.<function>`` on traced values: a tuple of ``fields`` that are also
     attributes, as NumPy's named results (``np.linalg.eigh(A).eigenvectors``)."""
     doc = f"``np.linalg.{function}``'s result: ``({', '.join(fields)})``, also by attribute, as NumPy's."
-    props = {f: property(lambda self, k=k: self[k]) for k, f in enumerate(fields)}
+    props = {f: property(_item(k)) for k, f in enumerate(fields)}
     return type(f"{function.capitalize()}Result", (TracerList,), {"__doc__": doc, "__module__": __name__, **props})
 
 

@@ -1,12 +1,11 @@
-"""Graph rewrites for speed that change how arrays are built: the gradients of several slices filled
-into one buffer, sums over ``i`` or ``j`` of weights times pairwise differences ``A_i - B_j`` as
-matrix products, a multiple of the identity added to a diagonal in place. The nodes they make
-(``scatter_sum``, ``add_diagonal``) exist only after differentiation: they have code
+"""Graph rewrites that change how arrays are built: the gradients of several slices filled into one
+buffer, sums over ``i`` or ``j`` of weights times pairwise differences ``A_i - B_j`` as matrix
+products, a multiple of the identity added to a diagonal in place, and arrays of equal parts stacked
+(``np.array([a, b])``, ``np.stack``) rather than concatenated from reshapes. The nodes they make
+(``scatter_sum``, ``add_diagonal``, ``stack``) exist only after differentiation: they have code
 (:mod:`symdiff.backends.numpy.dispatch.rewrites`), not derivative rules.
 """
 from __future__ import annotations
-
-import dataclasses
 
 import numpy as np
 import sympy as sp
@@ -59,19 +58,21 @@ def _axes_added(x: Node, shape: tuple) -> Node | None:
     return x.inputs[0]
 
 
-def _pairwise(e: Node) -> tuple[sp.Expr, Node, Node, Node] | None:
+def _pairwise(e: Node) -> tuple[sp.Expr, list[Node], Node, Node, Node] | None:
     """``e = k * (A[:, None, :] - B[None, :, :]) * G[:, :, None]`` as ``(k, scalars, A, B, G)`` (``k`` over
     ``ARG[3:]``, standing for the 0-d ``scalars``);
     elementwise products among ``e``'s inputs are looked into."""
     if e.op != "elementwise" or e.ndim != 3:
         return None
     inputs, mapping = list(e.inputs), {}
-    for i, x in enumerate(e.inputs):
-        if x.op == "elementwise" and x.expr.is_Mul and x.shape == e.shape:
-            mapping[ARG[i]] = x.expr.xreplace({ARG[j]: ARG[len(inputs) + j] for j in range(len(x.inputs))})
-            inputs.extend(x.inputs)
+    for i, part in enumerate(e.inputs):
+        if part.op == "elementwise" and part.expr.is_Mul and part.shape == e.shape:
+            mapping[ARG[i]] = part.expr.xreplace({ARG[j]: ARG[len(inputs) + j] for j in range(len(part.inputs))})
+            inputs.extend(part.inputs)
     n, m, k = e.shape
-    scale, diff, weight = [], None, None
+    scale: list = []
+    diff: Node | None = None
+    weight: Node | None = None
     for f in sp.Mul.make_args(e.expr.xreplace(mapping)):
         x = inputs[ARG.index(f)] if f in ARG[:len(inputs)] else None
         if x is None:
@@ -222,22 +223,21 @@ def add_diagonal(outputs: list[Node]) -> list[Node]:
     return rebuild(outputs, fn)
 
 
-# ---------------------------------------------------------------- sums as products ------------------
+# ---------------------------------------------------------------- stacks ----------------------------
 
-
-def sums_as_products(outputs: list[Node]) -> list[Node]:
-    """The sum over one axis of a matrix is a product with a vector of ones (``t.sum(axis=0)`` ->
-    ``np.ones(n) @ t``): BLAS goes over the matrix once, where NumPy's reduction over a short or
-    strided axis is several times slower (the bias gradients, the softmax normaliser)."""
+def stack_parts(outputs: list[Node]) -> list[Node]:
+    """A concatenation of parts that each are a reshape giving an array the concatenation's axis (of
+    size 1) is a stack of those arrays: ``np.array([a, b, c])`` of numbers, ``np.stack([x, y], axis=1)``
+    of equal shapes (as ``np.array([...])`` and ``np.stack`` are traced, and their gradients)."""
     def fn(old: Node, inputs: tuple[Node, ...]) -> Node:
         node = with_inputs(old, inputs)
-        if node.op != "sum" or node.dtype != "float64" or node.inputs[0].ndim != 2 or \
-                len(node.param("axis")) != 1 or node.inputs[0].shape[node.param("axis")[0]] == 1:
+        if node.op != "concatenate":
             return node
-        x, axis, o = node.inputs[0], node.param("axis")[0], node.origin
-        ones = Node("ones", (), (x.shape[axis],), origin=o)
-        total = matmul(x, ones, o) if axis == 1 else matmul(ones, x, o)
-        if node.param("keepdims"):
-            total = getitem(total, (_FULL, None) if axis == 1 else (None, _FULL), o)
-        return dataclasses.replace(total, name=node.name) if node.name else total  # db1 stays db1
+        axis = node.param("axis")
+        if not all(x.op == "reshape" and x.shape[axis] == 1 and x.inputs[0].shape == x.shape[:axis] + x.shape[axis + 1:]
+                   for x in inputs):
+            return node
+        return Node("stack", tuple(x.inputs[0] for x in inputs), node.shape, params=(("axis", axis),),
+                    dtype=node.dtype, origin=node.origin, name=node.name)
     return rebuild(outputs, fn)
+

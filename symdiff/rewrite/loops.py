@@ -19,7 +19,7 @@ from ..ir.primitives.loop import LoopBody
 def merge_loops(outputs: list[Node]) -> list[Node]:
     """A plain loop and a loop storing its residuals, on the same inputs: the storing one, once."""
     order = toposort(outputs)
-    storing = {}
+    storing: dict[tuple, Node] = {}
     for node in order:
         body = node.param("body") if node.op == "loop" else None
         if body is not None and body.base is not None:

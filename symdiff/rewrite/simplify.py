@@ -5,6 +5,7 @@ lists them in the order they run.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Callable, Sequence
 
@@ -13,10 +14,10 @@ from sympy.codegen.cfunctions import log1p
 
 from ..ir.domain import composed_requirements, keep_domain
 from ..ir.graph import ARG, Node, consumers, rebuild, toposort, with_inputs
-from ..ir.primitives import elementwise, reduce, stop_gradient
+from ..ir.primitives import broadcast_to, copy, elementwise, reduce, stop_gradient
 from .speed import (contract_products, drop_shift_gradient, share_powers, share_scaled_sums, split_total_sums,
                        tidy_signs)
-from .arrays import add_diagonal, merge_scatters, pairwise_squares, pairwise_sums, sums_as_products
+from .arrays import add_diagonal, merge_scatters, pairwise_squares, pairwise_sums, stack_parts
 from ..ir.scalar import sigmoid, softplus
 from ..ir.shapes import broadcast_shapes
 from ..ir.templates import by_structure, rename
@@ -63,7 +64,8 @@ def fuse(outputs: list[Node]) -> list[Node]:
         if node.op != "elementwise" or not any(id(old) in fusable and inp.op == "elementwise"
                                                for old, inp in zip(node.inputs, inputs)):
             return with_inputs(node, inputs)
-        parts, new_inputs = [], []
+        parts: list[tuple[sp.Expr, int] | None] = []
+        new_inputs: list[Node] = []
         for i, (old, inp) in enumerate(zip(node.inputs, inputs)):
             room = len(ARG) - (len(new_inputs) + len(inp.inputs) + len(inputs) - i - 1)
             if id(old) in fusable and inp.op == "elementwise" and room >= 0:  # placeholders are finite
@@ -105,12 +107,27 @@ def _fused(expr: sp.Expr, parts: tuple[tuple[sp.Expr, int] | None, ...]) -> sp.E
 
 
 def elide_broadcasts(outputs: list[Node]) -> list[Node]:
-    """An elementwise user broadcasts by itself: drop ``broadcast_to`` inputs that do not change its shape."""
+    """An elementwise user broadcasts by itself: drop ``broadcast_to`` inputs that do not change its shape.
+    A reshape of a broadcast scalar is the scalar broadcast to the new shape (the gradient of a mean
+    over rows, ``np.reshape(np.broadcast_to(-1/n, (n,)), (n, 1))``, is ``-1/n``, which its user
+    broadcasts by itself)."""
+    out_ids = {id(o) for o in outputs}  # (an output stays an array of its own: never a read-only broadcast)
+
     def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
+        if node.op == "reshape" and inputs[0].op == "broadcast_to" and inputs[0].inputs[0].ndim == 0:
+            return broadcast_to(inputs[0].inputs[0], node.shape)
         if node.op == "elementwise":
             trial = tuple(i.inputs[0] if i.op == "broadcast_to" else i for i in inputs)
-            if trial != inputs and broadcast_shapes(*(i.shape for i in trial)) == node.shape:
+            shape = broadcast_shapes(*(i.shape for i in trial))
+            if trial != inputs and shape == node.shape:
                 inputs = trial
+            elif trial != inputs and all(i.op == "broadcast_to" or not i.shape for i in inputs):
+                # numbers broadcast, then combined: the number combined, then broadcast (its users
+                # broadcast it by themselves): 0.5*np.broadcast_to(1, (n,)) is 0.5; an output is
+                # an array of its own (np.full((n,), 0.5))
+                inner = dataclasses.replace(node, inputs=trial, shape=shape, name=None)
+                out = broadcast_to(inner, node.shape)
+                return dataclasses.replace(copy(out), name=node.name) if id(node) in out_ids else out
         return with_inputs(node, inputs)
     return rebuild(outputs, fn)
 
@@ -398,6 +415,6 @@ PASSES: list[Pass] = [merge_loops, prune_loops, loop_bodies, hoist_loop_work, pu
                       prune_loops, elide_broadcasts, fuse, elide_broadcasts,
                       simplify_exprs, merge_duplicates, split_total_sums,
                       contract_products, pairwise_sums, merge_duplicates, fuse, add_diagonal, pairwise_squares,
-                      merge_scatters, sums_as_products, lower_functions, share_subexpressions, merge_duplicates,
+                      merge_scatters, stack_parts, lower_functions, share_subexpressions, merge_duplicates,
                       tidy_signs]
 

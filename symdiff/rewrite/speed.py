@@ -124,8 +124,9 @@ def contract_products(outputs: list[Node]) -> list[Node]:
             return node
         full = {ARG[i] for i, x in enumerate(e.inputs) if tuple(x.shape) == tuple(e.shape)}
         scalars = {ARG[i] for i, x in enumerate(e.inputs) if x.ndim == 0}
-        terms = [_split_product(t, full, scalars) for t in sp.Add.make_args(e.expr)]
-        if not terms or any(t is None for t in terms) or len(terms) > 3:
+        split = [_split_product(t, full, scalars) for t in sp.Add.make_args(e.expr)]
+        terms = [t for t in split if t is not None]
+        if not terms or len(terms) != len(split) or len(terms) > 3:
             return node
         axes = node.param("axis")
         sub = letters[:e.ndim]

@@ -103,6 +103,7 @@ def import_file(path: Path, text: str | None = None) -> ModuleType:
     code is compiled (and checked) before anything of it runs."""
     code = check_compiles(Path(path).read_text(encoding="utf-8") if text is None else text, os.fspath(path))
     spec = importlib.util.spec_from_file_location(f"symdiff_generated_{path.stem}", path)
+    assert spec is not None  # (a .py file's path always has one)
     module = importlib.util.module_from_spec(spec)
     # importable by its name (numba's on-disk cache finds a kernel's module by name in a new process)
     sys.modules[spec.name] = module

@@ -66,7 +66,7 @@ def _installed(top: str) -> bool:
     if top in _LIBRARIES:
         return True
     path = getattr(sys.modules.get(top), "__file__", None)
-    return bool(path) and str(Path(path).resolve()).startswith(_INSTALLED)
+    return path is not None and bool(path) and str(Path(path).resolve()).startswith(_INSTALLED)
 
 
 _METHODS = (types.FunctionType, staticmethod, classmethod, property)
@@ -160,7 +160,7 @@ def _current(kind: str, where: Any, name: str | None) -> Any:
         if kind == "cell":
             return where.cell_contents
         if kind == "attr":
-            return getattr(where, name)
+            return getattr(where, str(name))
         return len(where)
     except (ValueError, AttributeError):  # an empty cell
         return ABSENT

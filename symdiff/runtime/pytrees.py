@@ -139,6 +139,7 @@ def _build(tree: TreeDef, it: Iterator[Any]) -> Any:
     if tree.kind == "dict":
         return dict(zip(tree.keys, parts))
     if tree.kind == "namedtuple":
+        assert tree.cls is not None
         return tree.cls(*parts)
     return parts if tree.kind == "list" else tuple(parts)
 
@@ -175,15 +176,22 @@ def path_code(name: str, path: tuple, literal: Callable[[Any], str] = escape.lit
 _SUBSCRIPT = re.compile(r"\[([^\[\]]*)\]")
 
 
+def _match(pattern: str, text: str) -> re.Match:
+    """``re.match`` of a pattern that matches every text it is given here."""
+    m = re.match(pattern, text)
+    assert m is not None
+    return m
+
+
 def parse_path(text: str) -> tuple[str, list[str]]:
     """A ``wrt`` path as the argument name and its steps as text: ``params.layers.0`` and
     ``params["layers"][0]`` both give ``("params", ["layers", "0"])``."""
     import ast
-    head = re.match(r"[^.\[]*", text).group(0)
+    head = _match(r"[^.\[]*", text).group(0)
     rest, steps = text[len(head):], []
     while rest:
         if rest.startswith("."):
-            part = re.match(r"\.([^.\[]*)", rest).group(1)
+            part = _match(r"\.([^.\[]*)", rest).group(1)
             steps.append(part)
             rest = rest[len(part) + 1:]
             continue

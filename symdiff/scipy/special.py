@@ -83,9 +83,9 @@ constant_args("gammainc", SX.gammainc, 2, {0: "a"}, ((0, 1.7),), POS,
               "with respect to x only (a a constant); gradient inf at x = 0 for a < 1")
 constant_args("gammaincc", SX.gammaincc, 2, {0: "a"}, ((0, 1.7),), POS,
               "with respect to x only (a a constant); gradient -inf at x = 0 for a < 1")
-for _name, _order, _dom in (("jv", 1.5, (0.3, 4.0)), ("yv", 0.5, POS), ("yn", 2, POS), ("iv", 2.5, (0.3, 3.0)),
+for _name, _v_order, _dom in (("jv", 1.5, (0.3, 4.0)), ("yv", 0.5, POS), ("yn", 2, POS), ("iv", 2.5, (0.3, 3.0)),
                             ("ive", 1.5, POS), ("kv", 1.5, POS)):
-    constant_args(_name, getattr(SX, _name), 2, {0: "the order v"}, ((0, _order),), _dom,
+    constant_args(_name, getattr(SX, _name), 2, {0: "the order v"}, ((0, _v_order),), _dom,
                   "with respect to x; the order v a constant (refused when traced); NaN for x < 0 "
                   "unless v is whole (as SciPy); yv, kv: x > 0")
 constant_args("boxcox", SX.boxcox, 2, {1: "lmbda"}, ((1, 0.7),), POS,

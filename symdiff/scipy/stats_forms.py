@@ -15,6 +15,8 @@ at run time (an indefinite ``cov`` with a positive determinant is not detected: 
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.special as special
 
@@ -220,7 +222,8 @@ def _dirichlet_logpdf(here, x, alpha):
             + np.sum(special.xlogy(a - 1, x), axis=0))
 
 
-MULTIVARIATE = {"multivariate_normal": {"logpdf": _mvn_logpdf}, "dirichlet": {"logpdf": _dirichlet_logpdf}}
+MULTIVARIATE: dict[str, dict[str, Any]] = {"multivariate_normal": {"logpdf": _mvn_logpdf},
+                                           "dirichlet": {"logpdf": _dirichlet_logpdf}}
 
 
 def supported_text() -> str:

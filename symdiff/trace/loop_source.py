@@ -39,7 +39,7 @@ from typing import Any
 from .loop_forms import MARK, call as _call, form, while_form
 _METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "update", "add", "setdefault", "discard",
             "sort", "reverse", "popitem", "fill", "resize", "put", "itemset"}
-_CACHE: dict[Any, tuple[Any, list[str]]] = {}
+_CACHE: dict[Any, tuple[Any, list[str], list[int]]] = {}
 #: The ``from __future__`` flags a function's code may carry (compiled again with the same ones).
 _FUTURE = functools.reduce(operator.or_, (getattr(__future__, f).compiler_flag for f in __future__.all_feature_names))
 
@@ -89,7 +89,7 @@ def _loops(stmts: list[ast.stmt]):
 
 def _typed(fdef: ast.FunctionDef) -> ast.FunctionDef:
     if "type_params" in ast.FunctionDef._fields:  # Python 3.12+
-        fdef.type_params = []
+        setattr(fdef, "type_params", [])
     return fdef
 
 
@@ -222,7 +222,7 @@ def _rewrite(func: ast.FunctionDef, loop: ast.For, stmts: list, k: int, used: se
         shape.bounds = [ast.Constant("while"), ast.Name(id=cond_name, ctx=ast.Load())]
     bounds = ast.Tuple(elts=shape.bounds, ctx=ast.Load())
     values = _call(ast.Constant("bound"), ast.Call(func=ast.Name(id="locals", ctx=ast.Load()), args=[], keywords=[]),
-                   ast.Constant(tuple(carried)))  # (unbound ones: a marker, and the loop runs as written)
+                   ast.Constant(tuple(carried)))  # type: ignore[arg-type]  # (a tuple constant) (unbound ones: a marker, and the loop runs as written)
     call = _call(ast.Constant(k), bounds, ast.Name(id=body_name, ctx=ast.Load()),
                  ast.Name(id=plain_name, ctx=ast.Load()), values, ast.Constant(tuple(carried)),
                  ast.Constant(shape.index))
@@ -270,7 +270,8 @@ def _rolled_code(func):
     if not tree.body or not isinstance(tree.body[0], ast.FunctionDef) or tree.body[0].name != code.co_name:
         return None, [], []
     fdef = tree.body[0]
-    ast.increment_lineno(tree, code.co_firstlineno - fdef.lineno)
+    # co_firstlineno is the first decorator's line (the def's if there is none): the source's lines as the file's
+    ast.increment_lineno(tree, code.co_firstlineno - min([fdef.lineno, *(d.lineno for d in fdef.decorator_list)]))
     where = os.path.basename(code.co_filename)
     if any(isinstance(n, (ast.Global, ast.Nonlocal)) for n in ast.walk(fdef)):
         return None, [], []
@@ -310,7 +311,7 @@ def _rolled_code(func):
             module = compile(tree, code.co_filename, "exec", flags=code.co_flags & _FUTURE, dont_inherit=True)
     except (SyntaxError, ValueError, TypeError):
         return None, notes, []
-    new = _find(module, code.co_name, code.co_firstlineno)
+    new = _find(module, code.co_name, fdef.lineno)  # (compiled without its decorators: from its def line)
     if new is None or new.co_freevars != code.co_freevars or new.co_argcount != code.co_argcount or \
             new.co_kwonlyargcount != code.co_kwonlyargcount or (new.co_flags | 0x10) != (code.co_flags | 0x10):
         return None, notes, []

@@ -36,6 +36,7 @@ def trace(fn: Callable, args: list[Any], tr: Trace) -> Any:
     swallowed = next((e for e in made if e.refusal and _caught_by_user(e)), None)
     if swallowed is not None:
         tb = swallowed.__traceback__
+        assert tb is not None  # (it was raised)
         raise type(swallowed)(
             f"{swallowed} -- and the function caught this error ({tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}, "
             f"in {tb.tb_frame.f_code.co_name}) and went on, which computes something else than the code says: "

@@ -119,6 +119,8 @@ class Trace:
         self.runtime_sizes: dict[sp.Symbol, str] = {}
         self.runtime_counts: dict[sp.Symbol, Node] = {}  # each of them as a traced value
         self.mask_sizes: dict[Any, tuple[sp.Symbol, Node]] = {}  # a mask's computation -> its count
+        self.roll_loops = False  # loops traced once into loop nodes (reverse mode), else unrolled
+        self.unrolled_because: str | None = None  # why they are not (shown in .graph)
 
     # ---- branches on traced values ----
     def decide(self, condition: Node, origin: Origin | None) -> bool:

@@ -46,9 +46,9 @@ class Tracer:
         self.node = node
         if base is not None and base.base is not None:
             base = base.base
-        self.base = base  # the array this one is a view of
-        self.seen = self.base.writes if self.base is not None else 0
-        self.writes = 0
+        self.base: Tracer | None = base  # the array this one is a view of
+        self.seen: int = base.writes if base is not None else 0
+        self.writes: int = 0
         self.argument = argument
         self.pending = 0  # in-place operations done on views of this array, not yet written back
         self.pending_for: Tracer | None = None

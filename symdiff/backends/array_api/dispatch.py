@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import sympy as sp
+
 from ...escape import literal
 from ...ir.graph import Node
 from ..numpy.dispatch.core import axis_args, mean_of
@@ -143,6 +145,15 @@ def _emit_setitem(node: Node, a: list[str], p) -> str:
     if _has_arrays(node.param("index")):
         raise NotInStandard("assignment at integer-array indices (x[idx] = v, np.insert, np.delete)")
     return p.helper_call_code("_updated", [a[0], index_object(node.param("index"), node.ndim, a[2:]), a[1]])
+
+
+def _emit_stack(node: Node, a: list[str], p) -> str:
+    """Equal parts stacked along a new axis (numbers too: each part is reshaped, as the standard's
+    ``stack`` takes arrays only)."""
+    axis = node.param("axis")
+    parts = [f"xp.reshape({c}, {p.shape(x.shape[:axis] + (sp.Integer(1),) + x.shape[axis:])})"
+             for x, c in zip(node.inputs, a)]
+    return f"xp.concat([{', '.join(parts)}]{'' if axis == 0 else f', axis={axis}'})"
 
 
 def _emit_cumsum(node: Node, a: list[str], p) -> str:
@@ -289,6 +300,7 @@ EMIT.update({
     "contract": _emit_contract,
     "diagonal": _emit_diagonal,
     "concatenate": emit_concatenate("xp.concat"),
+    "stack": _emit_stack,
     "slice_axis": emit_slice_axis(every_axis=True),
     "flip": _emit_flip,
     "roll": emit_roll("xp", keyword=True),
@@ -305,5 +317,4 @@ EMIT.update({
     "scatter_sum": _emit_scatter_sum,
     "pairwise_squares": _emit_pairwise_squares,
     "add_diagonal": _emit_add_diagonal,
-    "ones": lambda n, a, p: f"xp.ones({p.size(n.shape[0])}, dtype=dtype, device=device)",
 })

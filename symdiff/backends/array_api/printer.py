@@ -98,7 +98,7 @@ def _helper_calls(code: str, use) -> str:
     if not any(name in code for name in AS_HELPERS):
         return code
     tree = ast.parse(code, mode="eval")
-    spans = [(n.func.col_offset, n.func.end_col_offset, AS_HELPERS[_dotted(n.func)]) for n in ast.walk(tree)
+    spans = [(n.func.col_offset, n.func.end_col_offset or 0, AS_HELPERS[str(_dotted(n.func))]) for n in ast.walk(tree)
              if isinstance(n, ast.Call) and _dotted(n.func) in AS_HELPERS]
     data = code.encode()
     for start, end, helper in sorted(spans, reverse=True):

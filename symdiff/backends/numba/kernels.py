@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import sympy as sp
 
-from ... import escape
 from ...ir.graph import ARG, Node
 from ...ir.shapes import ONE
 from ...naming import Namer
+from ..numpy.comments import line, same_line
 from ..numpy.printer import ExprPrinter, Helpers
 from .fusion import MEMBERS, Loop, contract_axes
 
@@ -126,7 +126,7 @@ class Kernel:
     parallel: bool
 
 
-def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], parallel: bool) -> Kernel:
+def print_loop(loop: Loop, needed: set[int], hints: Mapping[int, str | None], parallel: bool) -> Kernel:
     """The kernel of ``loop``: ``needed`` are the ids of its nodes used after it (returned), ``hints``
     the names the glue gives them (the arrays it returns keep those names)."""
     namer = Namer(["numba"])
@@ -146,7 +146,7 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
     lines_loop: list[str] = []
     lines_after: list[str] = []
     results: list[Node] = []
-    code: dict[int, str] = {}
+    code: dict[Any, str] = {}  # node id -> its scalar's code; ("out", node id) -> the array it fills
     size_code: dict[sp.Symbol, str] = {}  # the sizes the kernels of elementwise nodes read: parameters
 
     def read(x: Node) -> str:
@@ -163,8 +163,8 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
 
     def comment(n: Node) -> None:
         nonlocal last_origin
-        if n.origin is not None and n.origin.text and n.origin != last_origin:
-            lines_loop.append(f"# {'Grad of: ' if n.origin.grad else ''}{escape.comment(n.origin.text)}")
+        if n.origin is not None and n.origin.text and not same_line(n.origin, last_origin):
+            lines_loop.append(line(n.origin))
             last_origin = n.origin
 
     shape_code = f"({', '.join(extents)}{',' if rank == 1 else ''})"
@@ -211,7 +211,9 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
                 keepdims = bool(n.param("keepdims"))
                 term = read(n.inputs[0])
             else:
-                kept, keepdims = list(contract_axes(n)), False
+                fused = contract_axes(n)
+                assert fused is not None, "a contraction the plan fused is not one a loop computes"
+                kept, keepdims = list(fused), False
                 term = "*".join(_factor(read(x)) for x in n.inputs)
             axes = range(rank) if keepdims else kept  # (keepdims: index 0 on the summed axes)
             index = [loop_vars[k] if k in kept else "0" for k in axes]
@@ -269,7 +271,7 @@ def print_loop(loop: Loop, needed: set[int], hints: dict[int, str | None], paral
     return Kernel(arguments, sizes, params + extents, body, results, doc, parallel)
 
 
-def _hint(n: Node, hints: dict[int, str | None]) -> str | None:
+def _hint(n: Node, hints: Mapping[int, str | None]) -> str | None:
     return hints.get(id(n)) or n.name
 
 

@@ -125,22 +125,22 @@ def _schedule(order: list[Node], owner: dict[int, Loop]) -> list[Any]:
         first[key(u)] = min(first.get(key(u), position[id(n)]), position[id(n)])
         indegree.setdefault(key(u), 0)
     for n in order:
-        u = key(unit_of[id(n)])
+        ku = key(unit_of[id(n)])
         for x in n.inputs:
             v = key(unit_of[id(x)])
-            if v != u and u not in users.setdefault(v, set()):
-                users[v].add(u)
-                indegree[u] += 1
+            if v != ku and ku not in users.setdefault(v, set()):
+                users[v].add(ku)
+                indegree[ku] += 1
     ready = [(first[k], k) for k, d in indegree.items() if d == 0]
     heapq.heapify(ready)
     out = []
     while ready:
         _, k = heapq.heappop(ready)
         out.append(units[k])
-        for u in users.get(k, ()):
-            indegree[u] -= 1
-            if indegree[u] == 0:
-                heapq.heappush(ready, (first[u], u))
+        for ku in users.get(k, ()):
+            indegree[ku] -= 1
+            if indegree[ku] == 0:
+                heapq.heappush(ready, (first[ku], ku))
     assert len(out) == len(units), "fused loops would depend on each other"
     return out
 

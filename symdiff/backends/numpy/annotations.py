@@ -65,7 +65,7 @@ def annotate(functions: list, plans: Sequence, specs: Sequence[ArgSpec], public:
     out = []
     for f in functions:
         plan = plan_of.get(f.name)
-        if f.name.startswith("_") or plan is None:
+        if plan is None:
             out.append(f)
             continue
         params = []

@@ -17,7 +17,7 @@ from ...runtime.specs import call_values
 from .codegen import ModuleText, NodePrinter
 
 
-def dispatch_lines(tree: Any, call_condition: Callable[[int], str], leaf: Callable[[int], list[str]],
+def dispatch_lines(tree: Any, call_condition: Callable[[int], str], leaf: Callable[[int | None], list[str]],
                    indent: str = "") -> list[str]:
     """Nested ``if`` statements choosing the path's code (``tree``: a :class:`symdiff.trace.branches.Tree`);
     ``leaf(k)`` gives path k's lines (``leaf(None)``:

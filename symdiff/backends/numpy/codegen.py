@@ -1,20 +1,21 @@
 """From nodes to statements: schedule them, name them, print them (the module text is rendered from
 these by :mod:`.render`).
 
-Statements follow the order of the user's program; each gradient statement carries a
-``# Grad of: <source line>`` comment. Anonymous single-use nodes are printed inline in their user.
+Statements follow the order of the user's program, each group under the comment of its source line,
+``# Grad of: model.py:7: z = x @ w + b`` for the gradient (the rule: :mod:`.comments`). Anonymous
+single-use nodes are printed inline in their user.
 """
 from __future__ import annotations
 
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import sympy as sp
 
-from ... import escape
-from ...ir.graph import ARG, Node, toposort
+from ...ir.graph import ARG, Node, Origin, toposort
+from . import comments
 from ...naming import Namer
 from .dispatch.index import after_masks, format_index, needs_sizes, runtime_sources
 from .printer import MAX_CODE_DEPTH, ExprPrinter, Helpers, code_depth, is_atomic, unwrap
@@ -105,8 +106,8 @@ class NodePrinter:
     :meth:`cast` and :meth:`_in_place`."""
 
     #: Each primitive's code (another backend's printer may add ops of its own, see backends/numba).
-    emit_table = EMIT
-    parts_table = PARTS  # primitives printed as one part of a call returning a tuple (see dispatch/table.py)
+    emit_table: Any = EMIT  # (a mapping of op -> emit function)
+    parts_table: Any = PARTS  # primitives printed as one part of a call returning a tuple (see dispatch/table.py)
     expr_printer = ExprPrinter
 
     def __init__(self, module: ModuleText, params: Sequence[str], size_bindings: dict[sp.Symbol, str]) -> None:
@@ -120,7 +121,8 @@ class NodePrinter:
         self.runtime: dict[sp.Symbol, Node] = {}  # sizes known only at run time -> the mask they count
         self.lines: list[str] = []  # the statements being printed (a run-time size is read into them)
         self.named: set[int] = set()  # nodes that get a statement of their own (a loop's inputs)
-        self.last_origin = None
+        self.last_origin: Origin | None = None  # the line whose comment the statements are under
+        self.shown: dict[int, Origin] = {}  # the line each node's statement is listed under (see .comments)
 
     # ---- services for primitives' emit functions ----
     def dtype_arg(self) -> str:
@@ -202,20 +204,20 @@ class NodePrinter:
             self.code[id(s)] = self.namer.fresh(s.name or hints.get(id(s)))
             names.append(self.code[id(s)])
         lines = []
-        origin = first.origin
-        if origin is not None and origin.text and origin != last_origin:
-            lines.append(f"# {'Grad of: ' if origin.grad else ''}{escape.comment(origin.text)}")
+        origin = self.shown.get(id(first))
+        if origin is not None and not comments.same_line(origin, last_origin):
+            lines.append(comments.line(origin))
         return lines + [f"{', '.join(names)} = {call([self.code[id(i)] for i in first.inputs], self)}"]
 
     def comment_text(self, origin) -> str:
-        """The comment over a statement: its source line. Inside a loop body (``comment_width`` set), a
-        line already shown in full and too long for one comment line is shown again cut to one, with ...
-        (an ODE step evaluates one long right-hand side at every stage)."""
-        text = f"{'Grad of: ' if origin.grad else ''}{escape.comment(origin.text)}"
+        """The comment over a statement: its source line (:func:`comments.line`). Inside a loop body
+        (``comment_width`` set), a line already shown in full and too long for one comment line is shown
+        again cut to one, with ... (an ODE step evaluates one long right-hand side at every stage)."""
+        text = comments.line(origin)
         shown = self.__dict__.setdefault("shown_comments", set())
         width = getattr(self, "comment_width", None)
-        if width and text in shown and len(text) > width:
-            return text[:width - 4].rstrip() + " ..."
+        if width and text in shown and (len(text) > width + 2 or "\n" in text):
+            return text.splitlines()[0][:width + 2 - 4].rstrip() + " ..."
         shown.add(text)
         return text
 
@@ -233,8 +235,10 @@ class NodePrinter:
         ``forced``: nodes bound to exactly these names (a loop's carried variables, rebound in place);
         ``carried``: the carried inputs' names, which raises :class:`Rebound` where a statement would read
         a carried variable's old value after its new value was bound; ``order``: the nodes in the order
-        to print them (a topological order of ``outputs``' nodes; by default :func:`toposort`'s)."""
-        full = toposort(outputs) if order is None else order
+        to print them (a topological order of ``outputs``' nodes; by default :func:`toposort`'s), which
+        :func:`comments.source_order` schedules by source line (ties kept in that order)."""
+        full, shown = comments.source_order(toposort(outputs) if order is None else order)
+        self.shown.update(shown)
         self.runtime.update(runtime_sources(full))
         full = after_masks(full, self.runtime)
         order = [n for n in full if id(n) not in self.code]
@@ -268,8 +272,7 @@ class NodePrinter:
                 continue
             if id(node) in groups:
                 lines.extend(self._unpack(groups[id(node)], hints, self.last_origin))
-                if node.origin is not None and node.origin.text:
-                    self.last_origin = node.origin
+                self.last_origin = self.shown.get(id(node), self.last_origin)
                 continue
             if node.op == "input" or (node.op == "random_source" and node.param("kind") == "argument"):
                 self.code[id(node)] = node.param("name") if node.op == "input" else node.param("args")[0]
@@ -303,17 +306,19 @@ class NodePrinter:
                                      and len(code) <= MAX_INLINE_CHARS)
                 or node.op == "const" or (node.op == "elementwise" and not node.inputs))
             if inline:
+                assert isinstance(code, str)
                 self.code[id(node)] = code
                 depths[id(node)] = depth
                 reads[id(node)] = read
                 continue
             name = forced[id(node)] if id(node) in forced else self.namer.fresh(node.name or hints.get(id(node)))
             self.code[id(node)] = name
-            origin = node.origin
-            if origin is not None and origin.text and origin != self.last_origin:
-                lines.append(f"# {self.comment_text(origin)}")
+            origin = self.shown.get(id(node))
+            if origin is not None and not comments.same_line(origin, self.last_origin):
+                lines.append(self.comment_text(origin))
                 self.last_origin = origin
-            lines.extend([line.replace("{name}", name) for line in code] if block else [f"{name} = {unwrap(code)}"])
+            lines.extend([line.replace("{name}", name) for line in code] if not isinstance(code, str) else
+                         [f"{name} = {unwrap(code)}"])
             if id(node) in forced:
                 rebound.add(name)
 

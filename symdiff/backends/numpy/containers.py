@@ -18,7 +18,7 @@ With branches on traced values (one function per path) or parameters renamed bec
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Mapping
 
 from ... import escape
 from ...naming import Namer, grad_name
@@ -32,16 +32,17 @@ REBUILT = ("grad", "value_and_grad", "elementwise_grad", "jacobian")
 
 
 def tree_wrap(functions: list[Function], tree: TreeWrt, wrt: list[int], public: dict[str, str], fn: Callable,
-              name: str, has_aux: bool, inline: bool = False) -> list[Function]:
+              name: str, has_aux: bool, entries: set[str], inline: bool = False) -> list[Function]:
     """Each public function of ``functions`` (made for the flat leaves, differentiated with respect to
-    the leaves ``wrt``) as ``_<name>``, and ``<name>`` taking the user's arguments. ``inline`` (no
+    the leaves ``wrt``; ``entries``: the names of the public ones) as ``_<name>``, and ``<name>`` taking the
+    user's arguments. ``inline`` (no
     branches, no renamed parameters): ``<name>`` unpacks the containers and runs the body itself."""
     if inline and not public:
-        return [f if f.name.startswith("_") else _inline(f, tree, wrt, fn, name, has_aux) for f in functions]
+        return [f if f.name not in entries else _inline(f, tree, wrt, fn, name, has_aux) for f in functions]
     layout = tree.layout
     out = []
     for f in functions:
-        if f.name.startswith("_"):
+        if f.name not in entries:
             out.append(f)
             continue
         bare = [p.partition("=")[0] for p in f.params]
@@ -106,7 +107,9 @@ def _inline(f: Function, tree: TreeWrt, wrt: list[int], fn: Callable, name: str,
     suffix = f.name[len(name) + 1:]
     if tree.rebuilds and suffix in REBUILT:
         line = body.pop()
-        expr = ast.parse(line.strip(), mode="exec").body[0].value  # the flat return: our own code
+        statement = ast.parse(line.strip(), mode="exec").body[0]  # the flat return: our own code
+        assert isinstance(statement, ast.Return) and statement.value is not None
+        expr = statement.value
         segment = lambda node: ast.get_source_segment(line.strip(), node)  # noqa: E731
         parts = [segment(e) for e in expr.elts] if isinstance(expr, ast.Tuple) else [segment(expr)]
         aux = has_aux and suffix in ("grad", "value_and_grad")
@@ -151,11 +154,11 @@ def _rebuild(suffix: str, call: str, tree: TreeWrt, wrt: list[int], bare: list[s
     return [f"{', '.join(grads) if grads else '()'}{',' if len(grads) == 1 else ''} = {call}", f"return {result}"]
 
 
-def _structure(param: str, path: tuple, node: TreeDef, leaves, names: dict[int, str]) -> str:
+def _structure(param: str, path: tuple, node: TreeDef, leaves, names: Mapping[int, str | None]) -> str:
     """The code of ``node``'s structure (at ``path`` of argument ``param``) holding the gradients ``names``
     of its leaves (flat positions from ``leaves``, in order); None where a leaf is not differentiated."""
     if node.is_leaf:
-        return names.get(next(leaves), "None")
+        return names.get(next(leaves)) or "None"
     parts = [_structure(param, path + (step,), child, leaves, names)
              for step, child in zip(node.steps(), node.children)]
     if node.kind == "dict":

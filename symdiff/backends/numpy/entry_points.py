@@ -37,15 +37,15 @@ def internal(specs: Sequence[ArgSpec]) -> tuple[list[ArgSpec], dict[str, str]]:
     return out, public
 
 
-def wrap(functions: list, public: dict[str, str], fn: Callable) -> list:
-    """Each public function (no leading ``_``) as ``_<name>`` with the internal names, and a wrapper
+def wrap(functions: list, public: dict[str, str], fn: Callable, entries: set[str]) -> list:
+    """Each public function (named in ``entries``) as ``_<name>`` with the internal names, and a wrapper
     ``<name>`` with the user's signature calling it (nothing to do if no name was replaced)."""
     if not public:
         return functions
     from .codegen import Function
     out = []
     for f in functions:
-        if f.name.startswith("_"):
+        if f.name not in entries:
             out.append(f)
             continue
         bare = [p.partition("=")[0] for p in f.params]

@@ -87,8 +87,9 @@ def module_source(name, fn, specs, wrt, paths, built, branching_tree, guard, kin
             lines = dispatch_lines(tree, lambda j: f"_{name}_branch_{j}({', '.join(user_params)})",
                                    lambda k: _leaf(name, f.suffix, k, call, built, paths, module))
             printed.append(Function(f"{name}_{f.suffix}", defaults(fn, fparams), f.doc, checks + lines))
-    printed = (tree_wrap(printed, containers, list(wrt), public, fn, name, has_aux, inline=not branching)
-               if containers else wrap(printed, public, fn))
+    entries = {f"{name}_{f.suffix}" for f in ok[0][0]}  # the public functions (a user's name may start with _)
+    printed = (tree_wrap(printed, containers, list(wrt), public, fn, name, has_aux, entries, inline=not branching)
+               if containers else wrap(printed, public, fn, entries))
     wrt_names = ([path_text(containers.layout.params[i], p) for i, p in containers.items] if containers else
                  [public.get(specs[i].name, specs[i].name) for i in wrt])
     if facts.get("annotate") and not containers:

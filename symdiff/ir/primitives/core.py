@@ -89,7 +89,7 @@ def elementwise(expr: sp.Expr, inputs: Sequence[Node], shape: Shape | None = Non
     unused inputs dropped, repeated inputs merged, and an explicit broadcast kept when ``shape`` is
     larger than the inputs' broadcast shape."""
     expr = sp.sympify(expr)
-    used = sorted((arg_index(s) for s in expr.free_symbols if arg_index(s) is not None))
+    used = sorted(k for k in (arg_index(s) for s in expr.free_symbols) if k is not None)
     kept: list[Node] = []
     remap: dict[sp.Symbol, sp.Symbol] = {}
     for i in used:
@@ -188,8 +188,9 @@ def broadcast_to(x: Node, shape: Shape) -> Node:
 defprim("broadcast_to", lambda g, n: [g], linear=True)
 
 
-def unbroadcast(g: Node, shape: Shape) -> Node:
-    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape``."""
+def unbroadcast(g: Node, shape: Shape, origin: Origin | None = None) -> Node:
+    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape`` (the sums made
+    at ``origin``: the line whose derivative they are, ``db = dz.sum(axis=0)`` under ``z = x @ w + b``)."""
     shape = tuple(shape)
     if g.shape == shape:
         return g
@@ -197,10 +198,10 @@ def unbroadcast(g: Node, shape: Shape) -> Node:
     if lead < 0:
         raise ShapeError(f"gradient of shape {g.shape} is smaller than its argument's {shape}")
     if lead:
-        g = reduce("sum", g, axis=tuple(range(lead)))
+        g = reduce("sum", g, axis=tuple(range(lead)), origin=origin)
     stretched = tuple(i for i, (d, s) in enumerate(zip(g.shape, shape)) if s == ONE and d != ONE)
     if stretched:
-        g = reduce("sum", g, axis=stretched, keepdims=True)
+        g = reduce("sum", g, axis=stretched, keepdims=True, origin=origin)
     if g.shape != shape:
         raise ShapeError(f"cannot unbroadcast {g.shape} to {shape}")
     return g
@@ -276,8 +277,8 @@ def transpose(x: Node, axes: Sequence[int] | None = None, origin: Origin | None 
         raise ShapeError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes")
     if axes == tuple(range(x.ndim)):
         return x
-    if _uniform(x) is not None:
-        return broadcast_to(_uniform(x), tuple(x.shape[i] for i in axes))
+    if (u := _uniform(x)) is not None:
+        return broadcast_to(u, tuple(x.shape[i] for i in axes))
     shape = tuple(x.shape[i] for i in axes)
     return Node("transpose", (x,), shape, params=(("axes", axes),), dtype=x.dtype, origin=origin)
 
@@ -298,8 +299,8 @@ def reshape(x: Node, shape: Shape, origin: Origin | None = None) -> Node:
     difference = sp.simplify(size_of(shape) - size_of(x.shape))
     if difference.is_number and difference != 0:  # symbolic sizes: tracing has checked their values
         raise ShapeError(f"cannot reshape an array of shape {x.shape} into shape {shape}")
-    if _uniform(x) is not None:
-        return broadcast_to(_uniform(x), shape)
+    if (u := _uniform(x)) is not None:
+        return broadcast_to(u, shape)
     if x.op in ("sum", "mean", "max", "min") and x.param("keepdims") and \
             shape == tuple(d for i, d in enumerate(x.shape) if i not in x.param("axis")):
         return reduce(x.op, x.inputs[0], axis=x.param("axis"), origin=x.origin)  # the kept axes dropped
@@ -326,15 +327,15 @@ def squeeze(x: Node, axes: Sequence[int]) -> Node:
 def getitem(x: Node, index: tuple, origin: Origin | None = None, shape: Shape | None = None) -> Node:
     """Basic indexing; ``index`` items are ints, ``("slice", start, stop, step)`` or None, one per axis.
     ``shape``: the result's shape when the caller knows it better (tracing checks slice bounds)."""
-    if _uniform(x) is not None:
-        return broadcast_to(_uniform(x), shape or getitem(_placeholder(x), index).shape)
+    if (u := _uniform(x)) is not None:
+        return broadcast_to(u, shape or getitem(_placeholder(x), index).shape)
     if shape is not None:
         return Node("getitem", (x,), tuple(shape), params=(("index", index),), dtype=x.dtype, origin=origin)
-    shape = []
+    dims: list = []
     axis = 0
     for item in index:
         if item is None:
-            shape.append(ONE)
+            dims.append(ONE)
             continue
         dim = x.shape[axis]
         axis += 1
@@ -342,9 +343,9 @@ def getitem(x: Node, index: tuple, origin: Origin | None = None, shape: Shape | 
             length = slice_length(dim, *item[1:])
             if length is None:
                 raise ShapeError(f"cannot tell the length of slice {item[1:]} of an axis of size {dim}")
-            shape.append(length)
-    shape.extend(x.shape[axis:])
-    return Node("getitem", (x,), tuple(shape), params=(("index", index),), dtype=x.dtype, origin=origin)
+            dims.append(length)
+    dims.extend(x.shape[axis:])
+    return Node("getitem", (x,), tuple(dims), params=(("index", index),), dtype=x.dtype, origin=origin)
 
 
 def slice_length(dim: sp.Expr, start, stop, step) -> sp.Expr | None:

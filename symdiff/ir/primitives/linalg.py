@@ -127,6 +127,13 @@ def _einsum(operands: Sequence[Node], subscripts: Sequence[str], output: str, or
                 dtype=_dtype(*operands), origin=origin)
 
 
+def _uniform_expr(x: Node):
+    """The one number every element of ``x`` is (``x`` is uniform)."""
+    u = _uniform(x)
+    assert u is not None
+    return u.expr
+
+
 def _without_uniform(operands, subscripts, output, uniform, dims, origin) -> Node:
     """An operand whose elements are all one number (a broadcast scalar, as the adjoint of a sum is)
     is a factor: the einsum of the others, times it, times the sizes of the indices only it sums."""
@@ -135,7 +142,7 @@ def _without_uniform(operands, subscripts, output, uniform, dims, origin) -> Nod
     r = einsum([operands[k] for k in rest], [subscripts[k] for k in rest], "".join(c for c in output if c in have),
                origin)
     alone = {c for k in uniform for c in subscripts[k] if c not in have and c not in output}
-    factor = sp.Mul(*(_uniform(operands[k]).expr for k in uniform), *(dims[c] for c in alone))
+    factor = sp.Mul(*(_uniform_expr(operands[k]) for k in uniform), *(dims[c] for c in alone))
     if factor != 1:
         r = elementwise(ARG[0] * factor, (r,), origin=origin)
     r = expand_dims(r, [i for i, c in enumerate(output) if c not in have])

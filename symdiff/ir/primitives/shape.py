@@ -71,8 +71,8 @@ def slice_axis(x: Node, axis: int, start: sp.Expr, stop: sp.Expr, origin: Origin
     if start == 0 and stop == x.shape[axis]:
         return x
     shape = x.shape[:axis] + (stop - start,) + x.shape[axis + 1:]
-    if _uniform(x) is not None:
-        return broadcast_to(_uniform(x), shape)
+    if (u := _uniform(x)) is not None:
+        return broadcast_to(u, shape)
     return Node("slice_axis", (x,), shape, params=(("axis", axis), ("start", start), ("stop", stop)),
                 dtype=x.dtype, origin=origin)
 

@@ -41,6 +41,7 @@ def mean_of(total: Emit) -> Emit:
     def emit(node: Node, a: list[str], p) -> str:
         count = _count(node)
         code = total(node, a, p)
+        assert isinstance(code, str)
         return code if count == 1 else f"{code}/{p.paren(p.size(count), '/')}"
     return emit
 
@@ -57,6 +58,39 @@ def _emit_getitem(node: Node, a: list[str], p) -> str:
     return f"{base}[{p.index(node.param('index'))}]"
 
 
+def _emit_reshape(node: Node, a: list[str], p) -> str:
+    """``np.reshape``, except for a slice of one element whose axis the reshape drops: ``t[2]``,
+    ``t[:, 1]`` (not ``np.reshape(t[2:3], ())``)."""
+    x = node.inputs[0]
+    if x.op == "slice_axis" and id(x.inputs[0]) in p.code:
+        axis, start, stop = x.param("axis"), x.param("start"), x.param("stop")
+        if stop - start == 1 and node.shape == x.shape[:axis] + x.shape[axis + 1:]:
+            return f"{p.paren(p.code[id(x.inputs[0])], '[')}[{', '.join([':'] * axis + [p.size(start)])}]"
+    return f"np.reshape({a[0]}, {p.shape(node.shape)})"
+
+
+def _emit_full_like(node: Node, a: list[str], p) -> str:
+    """An array shaped and typed like an argument: ``np.ones_like(x)``, ``np.full_like(x, 0.5)``. (An array
+    value stays ``np.full_like(x, w)``, not ``w.copy()``: it checks at run time that ``w`` fits ``x``'s shape,
+    where the module may have no other check.)"""
+    if a[1] in ("0", "0.0", "1", "1.0"):
+        return f"np.{'ones' if a[1].startswith('1') else 'zeros'}_like({a[0]})"
+    return f"np.full_like({a[0]}, {a[1]})"
+
+
+def _emit_copy(node: Node, a: list[str], p) -> str:
+    """A copy; of a number broadcast, the array made at once: ``np.ones(n)``, ``np.full((n, k), 0.5)``."""
+    x = node.inputs[0]
+    if x.op == "broadcast_to" and x.inputs[0].ndim == 0 and node.dtype in ("float64", "float32") and \
+            id(x.inputs[0]) in p.code and a[0].startswith("np.broadcast_to("):
+        value, shape = p.code[id(x.inputs[0])], p.shape(x.shape)
+        if value in ("0", "0.0", "1", "1.0"):
+            return f"np.{'ones' if value.startswith('1') else 'zeros'}({shape}{p.dtype_arg()})"
+        whole = value.lstrip("-").isdigit()  # np.full((n,), 2) would be an integer array
+        return f"np.full({shape}, {value}{p.dtype_arg() or (', dtype=float' if whole else '')})"
+    return f"np.copy({a[0]})"
+
+
 EMIT.update({
     'input': lambda n, a, p: n.param("name"),
     'const': lambda n, a, p: p.const_name(n),
@@ -68,11 +102,11 @@ EMIT.update({
     'min': _emit_reduce("min"),
     'prod': _emit_reduce("prod"),
     'transpose': _emit_transpose,
-    'reshape': lambda n, a, p: f"np.reshape({a[0]}, {p.shape(n.shape)})",
+    'reshape': _emit_reshape,
     'getitem': _emit_getitem,
     'scatter': lambda n, a, p: p.helper_call_code("_scatter", [a[0], p.shape(n.shape),
                                                               f"np.s_[{p.index(n.param('index'))}]"]),
-    'full_like': lambda n, a, p: f"np.full_like({a[0]}, {a[1]})",
+    'full_like': _emit_full_like,
     'stop_gradient': lambda n, a, p: a[0],
-    'copy': lambda n, a, p: f"np.copy({a[0]})",
+    'copy': _emit_copy,
 })

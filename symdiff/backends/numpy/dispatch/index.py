@@ -43,9 +43,21 @@ def _emit_gather(node: Node, a: list[str], p) -> str:
     return f"{p.paren(a[0], '[')}[{format_index(node.param('index'), a[1:])}]"
 
 
-def _emit_scatter_add(node: Node, a: list[str], p) -> str:
-    helper = "_scatter" if node.param("unique") else "_scatter_add"
-    return p.helper_call_code(helper, [a[0], p.shape(node.shape), f"np.s_[{format_index(node.param('index'), a[1:])}]"])
+def _emit_scatter_add(node: Node, a: list[str], p) -> list[str]:
+    """Zeros, then ``g`` placed at the index (``dlogp[np.arange(n), y] = -1/n``), or added there with
+    ``np.add.at`` when an index may repeat an element. A ``g`` that is a number broadcast to the index's
+    shape is written as the number: the assignment broadcasts it."""
+    g, value = node.inputs[0], a[0]
+    if g.op == "broadcast_to" and g.inputs[0].ndim == 0 and id(g.inputs[0]) in p.code:
+        value = p.code[id(g.inputs[0])]
+    dtype = "" if node.dtype == "float64" else f", dtype=np.{node.dtype}"
+    index = format_index(node.param("index"), a[1:])
+    lines = [f"{{name}} = np.zeros({p.shape(node.shape)}{dtype})"]
+    if node.param("unique"):
+        return lines + [f"{{name}}[{index}] = {value}"]
+    plain = all(isinstance(item, tuple) and item[0] == "array" for item in node.param("index"))
+    where = (index if len(node.param("index")) == 1 else f"({index})") if plain else f"np.s_[{index}]"
+    return lines + [f"np.add.at({{name}}, {where}, {value})"]
 
 
 def _emit_setitem(node: Node, a: list[str], p) -> str:

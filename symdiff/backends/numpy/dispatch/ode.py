@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ....escape import comment, literal
+from ....escape import literal
+from ..comments import line, same_line
 from ....ir.graph import Node, toposort
 from .loop import LOOP_OPS
 
@@ -74,9 +75,9 @@ def emit_odeint(node: Node, p, uses: dict[int, int]) -> list[str]:
     body = node.param("body")
     outer = list(node.inputs[body.fixed:])
     lines: list[str] = []
-    origin = node.origin
-    if origin is not None and origin.text:
-        lines.append(f"# {p_comment(origin)}")
+    origin = p.shown.get(id(node))
+    if origin is not None and not same_line(origin, p.last_origin):
+        lines.append(line(origin))
     name = _rhs(p, body, outer, lines)
     y0 = _named(p, node.inputs[0], "y0", lines)
     times = _named(p, node.inputs[1], "t", lines)
@@ -94,18 +95,15 @@ def emit_odeint(node: Node, p, uses: dict[int, int]) -> list[str]:
     return lines
 
 
-def p_comment(origin) -> str:
-    return f"{'Grad of: ' if origin.grad else ''}{comment(origin.text)}"
-
-
 def emit_adjoint(node: Node, p, uses: dict[int, int]) -> list[str]:
     aug = node.param("adjoint")
     body = aug.forward
     g, fwd = node.inputs[0], node.inputs[1]
     outer = list(node.inputs[1 + body.fixed:])
     lines: list[str] = []
-    if node.origin is not None and node.origin.text:
-        lines.append(f"# {p_comment(node.origin)}")
+    origin = p.shown.get(id(node))
+    if origin is not None and not same_line(origin, p.last_origin):
+        lines.append(line(origin))
     n, count = p.size(fwd.shape[1]), p.size(fwd.shape[0])
     n2, last = p.size(2 * fwd.shape[1]), p.size(fwd.shape[0] - 1)
     gs = _named(p, g, "g", lines, full=True)
@@ -159,7 +157,7 @@ def emit_adjoint(node: Node, p, uses: dict[int, int]) -> list[str]:
     out = p.namer.fresh("adj")
     lines.append(f"{out} = np.concatenate(({', '.join(pieces)}))")
     p.code[id(node)] = out
-    p.last_origin = node.origin
+    p.last_origin = origin
     return lines
 
 

@@ -1,6 +1,6 @@
 """NumPy code of the nodes that the rewrites of :mod:`symdiff.rewrite` introduce: contractions
 (``contract``), buffers of slice gradients (``scatter_sum``), pairwise squared distances, an identity
-added to a diagonal in place, and arrays of ones."""
+added to a diagonal in place, and stacks of equal parts (``stack``)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -101,14 +101,24 @@ def _emit_add_diagonal(node: Node, a: list[str], p) -> list[str]:
     return [f"{{name}} = {a[0]}", f"{{name}}.flat[::{n + 1}] += {float(node.param('value'))!r}"]
 
 
-def _emit_ones(node: Node, a: list[str], p) -> str:
-    return f"np.ones({p.size(node.shape[0])}{p.dtype_arg()})"
+def _emit_stack(node: Node, a: list[str], p) -> str:
+    """Numbers as ``np.array([a, b])`` (rows of numbers: ``np.array([[a, b], [c, d]])``), arrays as
+    ``np.stack([x, y], axis=k)``."""
+    axis, parts = node.param("axis"), node.inputs
+    if axis == 0 and all(x.ndim == 0 for x in parts):
+        constant = all(x.op in ("const", "elementwise") and not x.inputs for x in parts)  # np.array([1, n]): ints
+        dtype = f", dtype=np.{node.dtype}" if node.dtype != "float64" or constant else ""
+        return f"np.array([{', '.join(a)}]{dtype})"
+    if axis == 0 and all(x.op == "stack" and c.startswith("np.array([") and c.endswith("])") and
+                         c.count("np.array(") == 1 and x.dtype == "float64" for x, c in zip(parts, a)):
+        return f"np.array([{', '.join(c[len('np.array('):-1] for c in a)}])"  # rows printed inline
+    return f"np.stack([{', '.join(a)}]{'' if axis == 0 else f', axis={axis}'})"
 
 
 EMIT.update({
+    'stack': _emit_stack,
     'contract': _emit_contract,
     'scatter_sum': _emit_scatter_sum,
     'pairwise_squares': _emit_pairwise_squares,
     'add_diagonal': _emit_add_diagonal,
-    'ones': _emit_ones,
 })
