@@ -31,6 +31,30 @@ def wrap_lines(lines: list[str], indent: int = 4, width: int = WIDTH) -> list[st
     return out
 
 
+def wrap_source(source: str, width: int = WIDTH) -> str:
+    """A helper function's source (or the loader's) spelled as ruff formats it: each statement through
+    :func:`wrap`, docstrings as they are, a blank line after the imports inside a function."""
+    lines, out, quote = source.splitlines(), [], False
+    k = 0
+    while k < len(lines):
+        line, k = lines[k], k + 1
+        text = line.strip()
+        if quote or text.startswith(('"""', 'r"""')):
+            pad = line[: len(line) - len(line.lstrip())]
+            out.extend(textwrap.wrap(text, width, initial_indent=pad, subsequent_indent=pad, break_long_words=False,
+                                     break_on_hyphens=False) if len(line) > width else [line.rstrip()])
+            quote = quote != (text.count('"""') % 2 == 1)
+            continue
+        while k < len(lines) and _open(line):
+            line, k = line.rstrip() + " " + lines[k].strip(), k + 1
+        out.extend(wrap(line, width))
+        nxt = lines[k].strip() if k < len(lines) else ""
+        if line.startswith(" ") and text.startswith(("import ", "from ")) and nxt and not nxt.startswith(
+                ("import ", "from ")):
+            out.append("")
+    return "\n".join(out)
+
+
 def _open(text: str) -> bool:
     """Whether ``text`` stops inside brackets (a statement that goes on over the next line)."""
     try:
@@ -55,11 +79,29 @@ def wrap(line: str, width: int = WIDTH) -> list[str]:
         # a quoted source line: continued on comment lines, indented
         return textwrap.wrap(text[2:], width, initial_indent=pad + "# ", subsequent_indent=pad + "#     ",
                              break_long_words=False, break_on_hyphens=False, drop_whitespace=True) or [line]
+    text, comment = _trailing_comment(text)
     try:
         leaves = statement(text)
     except Unknown:
         return [line]
-    return [pad + s for s in _lines(leaves, 0, width - len(pad), False)]
+    if comment and 4 * 0 + len(pad) + len(_render(leaves)) + 2 + len(comment) <= width:
+        return [pad + _render(leaves) + "  " + comment]
+    above = wrap(pad + comment, width) if comment else []  # a long line's comment goes above it
+    return above + [pad + s for s in _lines(leaves, 0, width - len(pad), False)]
+
+
+def _trailing_comment(text: str) -> tuple[str, str]:
+    """A statement line without its trailing ``# comment``, and that comment ("" if none)."""
+    if "#" not in text:
+        return text, ""
+    try:
+        toks = list(tokenize.generate_tokens(io.StringIO(text + "\n").readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return text, ""
+    for tok in toks:
+        if tok.type == tokenize.COMMENT:
+            return text[: tok.start[1]].rstrip(), tok.string
+    return text, ""
 
 
 class _CannotSplit(Exception):
@@ -171,7 +213,7 @@ def _emit(head, body, tail, depth: int, width: int, inside: bool) -> list[str]:
 
 def _right_hand_split(line: list[Leaf], depth: int, width: int, inside: bool) -> list[str]:
     matches = _matches(line)
-    trailers = [k for k in _trailers(line, matches) if k - matches[k] > 1 and matches[k] > 0]
+    trailers = [k for k in _trailers(line, matches) if k - matches[k] > 1]
     if not trailers:
         raise _CannotSplit
     last = trailers[0]
@@ -263,9 +305,11 @@ def _split_string(s: str, width: int) -> list[str]:
     return [f"{quote}{p}{quote}" for p in parts]
 
 
-def wrap_text(text: str, width: int = WIDTH) -> str:
+def wrap_text(text: str, width: int = WIDTH, alone: int | None = None) -> str:
     """A line of prose (the module docstring's) as lines of at most ``width`` columns, the later ones
-    indented by four spaces; words are never cut (text of several lines is left as it is)."""
-    if len(text) <= width or "\n" in text:
+    indented by four spaces; words are never cut (text of several lines is left as it is). ``alone``:
+    the longest text kept on one line (default ``width``; a one-line docstring has its closing quotes
+    on its line too)."""
+    if len(text) <= (width if alone is None else alone) or "\n" in text:
         return text
     return textwrap.fill(text, width, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False)

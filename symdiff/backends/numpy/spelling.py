@@ -106,7 +106,11 @@ class Speller:
 
     def expr(self, e: ast.expr, need: int = TUPLE, space: bool = False) -> None:
         """``e``, in parentheses when it binds less than ``need`` (the first leaf spaced as ``space``)."""
-        if _prec(e) < need:
+        if isinstance(e, ast.Tuple) and need > TUPLE:
+            self.put("(", space, bracket="(", kind="tuple")
+            self._items(e.elts, one_comma=True)
+            self.put(")", bracket=")")
+        elif _prec(e) < need:
             self.put("(", space, bracket="(", kind="tuple" if isinstance(e, ast.Tuple) else "atom")
             self._expr(e, False)
             self.put(")", bracket=")")
@@ -132,7 +136,7 @@ class Speller:
             op, priority = _BIN[type(e.op)]
             prec = _OP_PREC[priority]
             if prec == POWER:
-                hug = _simple_power(e.left) and _simple_power(e.right)
+                hug = _simple_power(e.left) and not isinstance(e.left, ast.UnaryOp) and _simple_power(e.right)
                 self.expr(e.left, POWER + 1, space)
                 self.put(op, not hug, priority)
                 self.expr(e.right, FACTOR, not hug)
@@ -360,10 +364,13 @@ def statement(text: str) -> list[Leaf]:
         s.put("return")
         if node.value is not None:
             s.optional(node.value)
-    elif isinstance(node, ast.Raise) and node.cause is None:
+    elif isinstance(node, ast.Raise):
         s.put("raise")
         if node.exc is not None:
             s.optional(node.exc)
+        if node.cause is not None:
+            s.put("from", True)
+            s.expr(node.cause, TEST, True)
     elif isinstance(node, ast.Expr):
         s.optional(node.value, space=False)
     elif isinstance(node, (ast.Pass, ast.Break, ast.Continue)):
