@@ -104,7 +104,7 @@ def test_seed_module_has_no_machine_arithmetic():
     text = (ROOT / "tests" / "golden" / "seed_loss_grad.py").read_text()
     for bad in BAD:
         assert bad not in text
-    assert "- y)/n_w1" in text
+    assert "- y) / n_w1" in text
 
 
 LONG = [
