@@ -140,6 +140,11 @@ def _lines(line: list[Leaf], depth: int, width: int, inside: bool) -> list[str]:
         first, *rest = _split_string(line[-1].text, width - 4 * depth - len(lead))
         if rest:
             return ["    " * depth + lead + first] + ["    " * depth + p for p in rest]
+    if line[0].text == "def" and not inside:  # a signature breaks between its parentheses
+        matches = _matches(line)
+        close = next((c for c, o in matches.items() if line[o].kind == "def" and c - o > 1), None)
+        if close is not None:
+            return _emit(*_split_at(line, close, matches), depth, width, inside)
     splits = (_delimiter_split, _right_hand_split) if inside else (_right_hand_split,)
     for split in splits:
         try:
@@ -168,8 +173,8 @@ def _delimiters(line: list[Leaf]) -> list[int]:
             depth += 1
         elif leaf.bracket == ")":
             depth -= 1
-        elif depth == 0 and k and leaf.priority:
-            out.append(k)
+        elif depth == 0 and k and leaf.priority and not (leaf.text == "," and k == len(line) - 1):
+            out.append(k)  # (a trailing comma is no place to break at)
     return out
 
 
@@ -312,4 +317,5 @@ def wrap_text(text: str, width: int = WIDTH, alone: int | None = None) -> str:
     on its line too)."""
     if len(text) <= (width if alone is None else alone) or "\n" in text:
         return text
+    width = width if len(text) > width else alone
     return textwrap.fill(text, width, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False)

@@ -55,6 +55,7 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
                    + ["import scipy.linalg"] * ("scipy.linalg." in body_text))
     text = environment().get_template("module.py.j2").render(
         header=header, functions=functions,
+        signatures=["\n".join(wrap(f"def {f.name}({', '.join(f.params)}){f.hint}:")) for f in functions],
         constants=["\n".join(wrap(f"{name} = {code}")) for name, code in module.constants],
         helpers=[wrap_source(h) for h in module.helpers.sources()], imports=imports,
         loader=wrap_source(loader_source(module.loader)) if module.data else "")
