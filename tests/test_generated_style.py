@@ -266,3 +266,21 @@ def test_statements_are_spelled_as_ruff_formats_them(line, tmp_path):
     assert all(len(s) <= 100 for s in mine.splitlines())
     body = textwrap.dedent(mine.split("\n", 1)[1])
     assert ast.dump(ast.parse(body)) == ast.dump(ast.parse(line))
+
+
+@pytest.mark.parametrize("backend", ["numba", "array_api"])
+def test_other_backends_modules_are_what_ruff_format_prints(backend, tmp_path):
+    _ruff()
+    pytest.importorskip({"numba": "numba", "array_api": "array_api_compat"}[backend])
+    loss = load_function(f"{ROOT / 'examples' / 'model.py'}:loss")
+
+    def steps(x, n):
+        for _ in range(n):
+            x = np.tanh(x) * x + 0.5 * np.sin(x) ** 2
+        return np.sum(x)
+
+    symdiff.export(loss, tmp_path / "seed.py", wrt=("w", "b"), shapes=SEED, backend=backend)
+    if backend == "numba":  # a fused loop kernel (the array API backend refuses this loop's gathers)
+        symdiff.export(steps, tmp_path / "steps.py", wrt="x", shapes={"x": ("n_x",)}, static={"n": 3},
+                       backend=backend)
+    _assert_ruff_clean(tmp_path)
