@@ -265,8 +265,9 @@ def _prefer_omitting(head: list[Leaf], h: list[Leaf], depth: int, width: int) ->
 
 
 def _can_omit(body: list[Leaf], depth: int, width: int) -> bool:
-    """Black's ``can_omit_invisible_parens``: whether a statement's value may be broken at its own
-    brackets rather than inside parentheses around it."""
+    """Ruff's ``can_omit_optional_parentheses``: whether a statement's value may be broken at its own
+    brackets rather than inside parentheses around it: no operator, or one operator of the lowest
+    precedence and the value starting with brackets or ending with a non-empty call or collection."""
     found = _delimiters(body)
     if not found:
         return True
@@ -274,20 +275,11 @@ def _can_omit(body: list[Leaf], depth: int, width: int) -> bool:
     if sum(body[k].priority == top for k in found) > 1:
         return False
     matches = _matches(body)
-    if body[0].bracket == "(" and body[1].bracket != ")":
-        close = next(c for c, o in matches.items() if o == 0)
-        if 4 * depth + len(_render(body[close:])) <= width:
-            return True
-    if body[-1].bracket == ")" and len(body) > 1:
-        if body[-2].bracket == "(":
-            return False
-        opening = matches.get(len(body) - 1)
-        if opening is not None:
-            if any(leaf.bracket == "(" for leaf in body[:opening]):
-                return True
-            if 4 * depth + len(_render(body[: opening + 1])) <= width:
-                return True
-    return False
+    if body[0].bracket == "(" and len(body) > 1 and body[1].bracket != ")":
+        return True
+    last = len(body) - 1
+    return (body[last].bracket == ")" and last in matches and last - matches[last] > 1
+            and body[matches[last]].kind != "subscript")
 
 
 def _plain_string(s: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import io
+import keyword
 import tokenize
 
 from ... import escape
@@ -68,6 +69,35 @@ def _prec(e: ast.expr) -> int:
     return ATOM
 
 
+def _parenthesized_spans(source: str) -> set:
+    """The spans ((line, byte column) of the first and past the last character, as the syntax tree
+    gives them) of the expressions written in parentheses of their own in ``source``: not a call's."""
+    try:
+        toks = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT,
+                                  tokenize.DEDENT, tokenize.ENDMARKER)]
+    except (tokenize.TokenError, SyntaxError):
+        return set()
+    lines = source.splitlines()
+
+    def at(pos):
+        row, col = pos
+        return row, len(lines[row - 1][:col].encode("utf-8"))
+
+    out, stack = set(), []
+    for k, tok in enumerate(toks):
+        if tok.type == tokenize.OP and tok.string in "([{":
+            stack.append(k)
+        elif tok.type == tokenize.OP and tok.string in ")]}" and stack:
+            j = stack.pop()
+            prev = toks[j - 1] if j else None
+            call = prev is not None and (prev.string in ")]}" or prev.type == tokenize.STRING or (
+                prev.type == tokenize.NAME and not keyword.iskeyword(prev.string)))
+            if toks[j].string == "(" and not call and k > j + 1:
+                out.add((at(toks[j + 1].start), at(toks[k - 1].end)))
+    return out
+
+
 def _simple_power(e: ast.expr) -> bool:
     if isinstance(e, ast.UnaryOp) and not isinstance(e.op, ast.Not):
         return _simple_power(e.operand)
@@ -90,6 +120,7 @@ class Speller:
     def __init__(self, source: str):
         self.source = source
         self.out: list[Leaf] = []
+        self.wrapped = _parenthesized_spans(source)
 
     def put(self, text: str, space: bool = False, priority: int = 0, bracket: str = "", kind: str = ""):
         self.out.append(Leaf(text, space, priority, bracket, kind))
@@ -101,12 +132,22 @@ class Speller:
             self.expr(e, TUPLE, space)  # its own brackets
             return
         self.put("", space, bracket="(", kind="optional")
-        self.expr(e, TUPLE)
+        self.expr(e, TUPLE, top=True)
         self.put("", bracket=")", kind="optional")
 
-    def expr(self, e: ast.expr, need: int = TUPLE, space: bool = False) -> None:
-        """``e``, in parentheses when it binds less than ``need`` (the first leaf spaced as ``space``)."""
-        if isinstance(e, ast.Tuple) and need > TUPLE:
+    def kept(self, e: ast.expr) -> bool:
+        """Whether ``e`` is written in parentheses it does not need (ruff keeps them, and so does this)."""
+        span = ((e.lineno, e.col_offset), (e.end_lineno, e.end_col_offset))
+        return span in self.wrapped
+
+    def expr(self, e: ast.expr, need: int = TUPLE, space: bool = False, top: bool = False) -> None:
+        """``e``, in parentheses when it binds less than ``need`` or was written in them (but for a
+        statement's whole value, ``top``); the first leaf spaced as ``space``."""
+        if not top and self.kept(e) and not isinstance(e, ast.Tuple):
+            self.put("(", space, bracket="(", kind="atom")
+            self._expr(e, False)
+            self.put(")", bracket=")")
+        elif isinstance(e, ast.Tuple) and need > TUPLE:
             self.put("(", space, bracket="(", kind="tuple")
             self._items(e.elts, one_comma=True)
             self.put(")", bracket=")")
@@ -136,7 +177,8 @@ class Speller:
             op, priority = _BIN[type(e.op)]
             prec = _OP_PREC[priority]
             if prec == POWER:
-                hug = _simple_power(e.left) and not isinstance(e.left, ast.UnaryOp) and _simple_power(e.right)
+                hug = (_simple_power(e.left) and not isinstance(e.left, ast.UnaryOp) and _simple_power(e.right)
+                       and not self.kept(e.left) and not self.kept(e.right))
                 self.expr(e.left, POWER + 1, space)
                 self.put(op, not hug, priority)
                 self.expr(e.right, FACTOR, not hug)
