@@ -284,3 +284,27 @@ def test_other_backends_modules_are_what_ruff_format_prints(backend, tmp_path):
         symdiff.export(steps, tmp_path / "steps.py", wrt="x", shapes={"x": ("n_x",)}, static={"n": 3},
                        backend=backend)
     _assert_ruff_clean(tmp_path)
+
+
+@pytest.mark.parametrize("text", ["a", "it's", 'say "hi"', "tab\there\nnew line \\ back", "\x00\u2028é", "'\"'", '"\'"'])
+def test_quoted_strings_read_back_in_ruffs_quotes(text):
+    code = symdiff.escape.quoted(text)
+    assert ast.literal_eval(code) == text
+    assert code[0] == ("'" if text.count('"') > text.count("'") else '"')
+    assert "\n" not in code and "\x00" not in code
+
+
+@pytest.mark.parametrize("line, spelled", [
+    ("z = (1.0/n)*t2", "z = (1.0 / n) * t2"),  # parentheses written inside the value are kept
+    ("x = (a + b)", "x = a + b"),  # around the whole value they are not
+    ("return (dw, db)", "return (dw, db)"),  # a tuple keeps its own
+    ("q = (a)**2 + b**-c + (-a)**2 + f(a)**2 + x.y**2", "q = (a) ** 2 + b**-c + (-a) ** 2 + f(a) ** 2 + x.y**2"),
+    ("s = x[a+1:] + x[:n] + x[f(a):, ::2]", "s = x[a + 1 :] + x[:n] + x[f(a) :, ::2]"),
+    ("v = -a**2", "v = -(a**2)"),
+    ("t = x if c else {'k': [1, 2]}", 't = x if c else {"k": [1, 2]}'),
+    ("if (a > b):  # why", "if a > b:  # why"),
+])
+def test_statements_are_spelled_with_ruffs_spacing(line, spelled):
+    assert wrap(line) == [spelled]
+    assert ast.dump(ast.parse(spelled + ("\n    pass" if spelled.endswith(("  # why", ":")) else ""))) == ast.dump(
+        ast.parse(line + ("\n    pass" if line.endswith(("  # why", ":")) else "")))

@@ -1,9 +1,13 @@
-"""Long generated lines broken as a person breaks them, so every line of a module fits in
-:data:`WIDTH` columns: inside the outermost brackets of the statement, one item per line at the
-top-level commas (or before the top-level ``+``/``-`` of a long sum), the closing bracket on a line
-of its own; a string literal longer than a line becomes adjacent literals (implicit concatenation);
-a comment quoting a long source line goes on over indented comment lines.
-A line that cannot be broken this way is left as it is; the result is compiled with the module.
+"""Generated statements laid out as ``ruff format --line-length 100`` lays them out, so a module needs
+no formatter to pass ``ruff format --check`` (and every line fits in :data:`WIDTH` columns): each
+statement spelled by :mod:`.spelling` (leaves from its syntax tree, so the layout never changes what
+is computed), kept on one line where it fits, else broken as ruff (and black) break it: inside
+brackets at the delimiters of highest priority (commas: one item per line and a magic trailing
+comma; operators: each at the start of its line), else at the last brackets (the right-hand split);
+a statement's value broken at its own brackets where ruff's rule omits the optional parentheses
+around it, else in them. A long string literal becomes adjacent literals, a trailing comment too long
+for its line goes on the line above, a comment quoting a long source line goes on over comment lines.
+A line this module cannot spell is left as it is; the result is compiled with the module.
 """
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ import io
 import textwrap
 import tokenize
 
-from .spelling import Leaf, Unknown, statement, string
+from .spelling import Leaf, Unknown, string
+from .statements import statement
 
 #: Longest line of a generated module.
 WIDTH = 100
@@ -84,7 +89,7 @@ def wrap(line: str, width: int = WIDTH) -> list[str]:
         leaves = statement(text)
     except Unknown:
         return [line]
-    if comment and 4 * 0 + len(pad) + len(_render(leaves)) + 2 + len(comment) <= width:
+    if comment and len(pad) + len(_render(leaves)) + 2 + len(comment) <= width:
         return [pad + _render(leaves) + "  " + comment]
     above = wrap(pad + comment, width) if comment else []  # a long line's comment goes above it
     return above + [pad + s for s in _lines(leaves, 0, width - len(pad), False)]

@@ -149,7 +149,7 @@ class Speller:
             self.put(")", bracket=")")
         elif isinstance(e, ast.Tuple) and need > TUPLE:
             self.put("(", space, bracket="(", kind="tuple")
-            self._items(e.elts, one_comma=True)
+            self.items(e.elts, one_comma=True)
             self.put(")", bracket=")")
         elif _prec(e) < need:
             self.put("(", space, bracket="(", kind="tuple" if isinstance(e, ast.Tuple) else "atom")
@@ -251,13 +251,13 @@ class Speller:
         elif isinstance(e, ast.Tuple):
             if self._parenthesized(e) or not e.elts:
                 self.put("(", space, bracket="(", kind="tuple")
-                self._items(e.elts, one_comma=True)
+                self.items(e.elts, one_comma=True)
                 self.put(")", bracket=")")
             else:
-                self._items(e.elts, one_comma=True, space=space)
+                self.items(e.elts, one_comma=True, space=space)
         elif isinstance(e, (ast.List, ast.Set)):
             self.put("[" if isinstance(e, ast.List) else "{", space, bracket="(", kind="collection")
-            self._items(e.elts)
+            self.items(e.elts)
             self.put("]" if isinstance(e, ast.List) else "}", bracket=")")
         elif isinstance(e, ast.Dict):
             self.put("{", space, bracket="(", kind="collection")
@@ -282,7 +282,7 @@ class Speller:
             self.put(close, bracket=")")
         elif isinstance(e, ast.Lambda):
             self.put("lambda", space)
-            self._arguments(e.args, lambda_=True)
+            self.arguments(e.args, lambda_=True)
             self.put(":")
             self.expr(e.body, TEST, True)
         elif isinstance(e, ast.Slice):
@@ -294,7 +294,7 @@ class Speller:
         lines = self.source.splitlines()
         return lines[e.lineno - 1][e.col_offset:e.col_offset + 1] == "(" if e.lineno <= len(lines) else False
 
-    def _items(self, elts, one_comma: bool = False, space: bool = False) -> None:
+    def items(self, elts, one_comma: bool = False, space: bool = False) -> None:
         for k, item in enumerate(elts):
             if k:
                 self.put(",", priority=18)
@@ -328,7 +328,7 @@ class Speller:
                 self.put("if", True, 20)
                 self.expr(cond, OR, True)
 
-    def _arguments(self, args: ast.arguments, lambda_: bool = False) -> None:
+    def arguments(self, args: ast.arguments, lambda_: bool = False) -> None:
         if args.posonlyargs or args.kwonlyargs or args.vararg or args.kwarg:
             raise Unknown("arguments")
         defaults = [None] * (len(args.args) - len(args.defaults)) + list(args.defaults)
@@ -368,78 +368,3 @@ class Speller:
             return repr(e.value)
         text = text.lower() if not text.lower().startswith("0x") else "0x" + text[2:].upper()
         return text
-
-
-_HEADERS = ("for ", "if ", "elif ", "while ", "def ")
-
-
-def statement(text: str) -> list[Leaf]:
-    """The leaves of one statement, or of a compound statement's header line (``for i in range(n):``),
-    written on one line; :class:`Unknown` for what this module does not spell."""
-    header = text.endswith(":") and text.startswith(_HEADERS)
-    source = ("if" + text[4:] if text.startswith("elif ") else text) + ("\n    pass" if header else "")
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as exc:
-        raise Unknown("not a statement") from exc
-    if len(tree.body) != 1:
-        raise Unknown("several statements")
-    s = Speller(source)
-    node = tree.body[0]
-    if isinstance(node, ast.Assign):
-        for target in node.targets:
-            s.expr(target, TUPLE)
-            s.put("=", True)
-        s.optional(node.value)
-    elif isinstance(node, ast.AugAssign):
-        s.expr(node.target, TUPLE)
-        s.put(_BIN[type(node.op)][0] + "=", True)
-        s.optional(node.value)
-    elif isinstance(node, ast.AnnAssign) and node.simple:
-        s.expr(node.target, TUPLE)
-        s.put(":")
-        s.expr(node.annotation, TEST, True)
-        if node.value is not None:
-            s.put("=", True)
-            s.optional(node.value)
-    elif isinstance(node, ast.Return):
-        s.put("return")
-        if node.value is not None:
-            s.optional(node.value)
-    elif isinstance(node, ast.Raise):
-        s.put("raise")
-        if node.exc is not None:
-            s.optional(node.exc)
-        if node.cause is not None:
-            s.put("from", True)
-            s.expr(node.cause, TEST, True)
-    elif isinstance(node, ast.Expr):
-        s.optional(node.value, space=False)
-    elif isinstance(node, (ast.Pass, ast.Break, ast.Continue)):
-        s.put(text.strip())
-    elif isinstance(node, ast.Delete):
-        s.put("del")
-        s._items(node.targets, space=True)
-    elif isinstance(node, ast.For) and header and not node.orelse:
-        s.put("for")
-        s.expr(node.target, TUPLE, True)
-        s.put("in", True)
-        s.optional(node.iter)
-        s.put(":")
-    elif isinstance(node, (ast.If, ast.While)) and header and not node.orelse:
-        s.put("elif" if text.startswith("elif ") else "if" if isinstance(node, ast.If) else "while")
-        s.optional(node.test)
-        s.put(":")
-    elif isinstance(node, ast.FunctionDef) and header and not node.decorator_list:
-        s.put("def")
-        s.put(node.name, True)
-        s.put("(", bracket="(", kind="def")
-        s._arguments(node.args)
-        s.put(")", bracket=")")
-        if node.returns is not None:
-            s.put("->", True)
-            s.expr(node.returns, TEST, True)
-        s.put(":")
-    else:
-        raise Unknown(type(node).__name__)
-    return s.out
