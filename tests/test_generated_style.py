@@ -286,7 +286,8 @@ def test_other_backends_modules_are_what_ruff_format_prints(backend, tmp_path):
     _assert_ruff_clean(tmp_path)
 
 
-@pytest.mark.parametrize("text", ["a", "it's", 'say "hi"', "tab\there\nnew line \\ back", "\x00\u2028é", "'\"'", '"\'"'])
+@pytest.mark.parametrize("text", ["a", "it's", 'say "hi"', "tab\there\nnew line \\ back", "\x00\u2028é", "'\"'",
+                                  '"\'"'])
 def test_quoted_strings_read_back_in_ruffs_quotes(text):
     code = symdiff.escape.quoted(text)
     assert ast.literal_eval(code) == text

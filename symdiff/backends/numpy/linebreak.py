@@ -29,11 +29,22 @@ def wrap_lines(lines: list[str], indent: int = 4, width: int = WIDTH) -> list[st
     out: list[str] = []
     k = 0
     while k < len(lines):
-        line, k = lines[k], k + 1
-        while k < len(lines) and _open(line):
+        start, line, k = k, lines[k], k + 1
+        while k < len(lines) and _goes_on(line, lines[k]):
             line, k = line.rstrip() + " " + lines[k].strip(), k + 1
-        out.extend(wrap(line, width - indent))
+        if k - start > 1 and _unknown(line):  # not one statement after all: the lines as they are
+            out.extend(lines[start:k])
+        else:
+            out.extend(wrap(line, width - indent))
     return out
+
+
+def _unknown(line: str) -> bool:
+    try:
+        statement(_trailing_comment(line.strip())[0])
+    except Unknown:
+        return True
+    return False
 
 
 def wrap_source(source: str, width: int = WIDTH) -> str:
@@ -50,9 +61,10 @@ def wrap_source(source: str, width: int = WIDTH) -> str:
                                      break_on_hyphens=False) if len(line) > width else [line.rstrip()])
             quote = quote != (text.count('"""') % 2 == 1)
             continue
-        while k < len(lines) and _open(line):
+        start = k - 1
+        while k < len(lines) and _goes_on(line, lines[k]):
             line, k = line.rstrip() + " " + lines[k].strip(), k + 1
-        out.extend(wrap(line, width))
+        out.extend(lines[start:k] if k - start > 1 and _unknown(line) else wrap(line, width))
         nxt = lines[k].strip() if k < len(lines) else ""
         if line.startswith(" ") and text.startswith(("import ", "from ")) and nxt and not nxt.startswith(
                 ("import ", "from ")):
@@ -60,12 +72,22 @@ def wrap_source(source: str, width: int = WIDTH) -> str:
     return "\n".join(out)
 
 
+def _goes_on(line: str, after: str) -> bool:
+    """Whether ``after`` continues the statement ``line`` opened: indented deeper (or closing its
+    brackets) while ``line`` leaves brackets open."""
+    pad = len(line) - len(line.lstrip())
+    return (len(after) - len(after.lstrip()) > pad or after.lstrip()[:1] in ")]}") and _open(line)
+
+
 def _open(text: str) -> bool:
     """Whether ``text`` stops inside brackets (a statement that goes on over the next line)."""
+    depth = sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
+    if "'" not in text and '"' not in text and "#" not in text:
+        return depth > 0
     try:
         list(tokenize.generate_tokens(io.StringIO(text.strip() + "\n").readline))
-    except tokenize.TokenError:
-        return True
+    except tokenize.TokenError as exc:
+        return "statement" in str(exc)  # brackets left open (not a string: its text must stay as it is)
     except (IndentationError, SyntaxError):
         return False
     return False

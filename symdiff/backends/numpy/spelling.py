@@ -120,7 +120,9 @@ class Speller:
     def __init__(self, source: str):
         self.source = source
         self.out: list[Leaf] = []
-        self.wrapped = _parenthesized_spans(source)
+        self.lines = source.splitlines()
+        self.wrapped = _parenthesized_spans(source) if "((" in source or "( (" in source or any(
+            source[k - 1:k] in " ([{,=-+*/@%~&|^<>:" for k in range(1, len(source)) if source[k] == "(") else set()
 
     def put(self, text: str, space: bool = False, priority: int = 0, bracket: str = "", kind: str = ""):
         self.out.append(Leaf(text, space, priority, bracket, kind))
@@ -291,8 +293,14 @@ class Speller:
             raise Unknown(type(e).__name__)
 
     def _parenthesized(self, e: ast.expr) -> bool:
-        lines = self.source.splitlines()
-        return lines[e.lineno - 1][e.col_offset:e.col_offset + 1] == "(" if e.lineno <= len(lines) else False
+        line = self.lines[e.lineno - 1].encode("utf-8") if e.lineno <= len(self.lines) else b""
+        return line[e.col_offset:e.col_offset + 1] == b"("
+
+    def segment(self, e: ast.expr) -> str | None:
+        """The source text of ``e`` (one line: generated statements are; else ast's own way)."""
+        if e.lineno != e.end_lineno or e.lineno > len(self.lines):
+            return ast.get_source_segment(self.source, e)
+        return self.lines[e.lineno - 1].encode("utf-8")[e.col_offset:e.end_col_offset].decode("utf-8")
 
     def items(self, elts, one_comma: bool = False, space: bool = False) -> None:
         for k, item in enumerate(elts):
@@ -347,7 +355,7 @@ class Speller:
     def _string(self, e: ast.Constant, space: bool) -> None:
         """A str constant; one written as adjacent literals keeps its parts, each part after the first
         a leaf of priority 12 (ruff joins the parts only where the whole line fits: see ``joined``)."""
-        segment = ast.get_source_segment(self.source, e) or ""
+        segment = self.segment(e) or ""
         try:
             parts = [t.string for t in tokenize.generate_tokens(io.StringIO(segment).readline)
                      if t.type == tokenize.STRING]
@@ -363,7 +371,7 @@ class Speller:
     def _constant(self, e: ast.Constant) -> str:
         if isinstance(e.value, bytes) or e.value is Ellipsis:
             return repr(e.value) if e.value is not Ellipsis else "..."
-        text = ast.get_source_segment(self.source, e)
+        text = self.segment(e)
         if text is None or type(e.value) not in (int, float, complex):
             return repr(e.value)
         text = text.lower() if not text.lower().startswith("0x") else "0x" + text[2:].upper()
