@@ -223,6 +223,9 @@ def test_kinds_loops_annotations_and_float32_are_what_ruff_format_prints(tmp_pat
                                                          annotate=True)
     for name, compiled in modules.items():
         (tmp_path / f"{name}.py").write_text(compiled.source, encoding="utf-8")
+    from test_odeint import lotka_loss  # an ODE solve: nested functions passed to SciPy
+    symdiff.export(lotka_loss, tmp_path / "lotka.py", wrt=("theta", "y0"),
+                   shapes={"theta": (4,), "y0": (2,), "t": (6,)})
     (tmp_path / "golden_seed.py").write_text((ROOT / "tests" / "golden" / "seed_loss_grad.py").read_text())
     _classifier_module(tmp_path)
     _assert_ruff_clean(tmp_path)

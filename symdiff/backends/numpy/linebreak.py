@@ -36,6 +36,39 @@ def wrap_lines(lines: list[str], indent: int = 4, width: int = WIDTH) -> list[st
             out.extend(lines[start:k])
         else:
             out.extend(wrap(line, width - indent))
+    return _around_defs(out)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _around_defs(lines: list[str]) -> list[str]:
+    """A blank line before a nested function (above the comments leading it) unless it opens its
+    block, and one after it, as ruff format puts them."""
+    out: list[str] = []
+    inside: list[int] = []  # the indentation of the nested functions whose body goes on
+    for line in lines:
+        text = line.strip()
+        if text and not text.startswith("#") and inside and _indent(line) <= inside[-1]:
+            while inside and _indent(line) <= inside[-1]:
+                inside.pop()
+            if out and out[-1]:
+                first = len(out)
+                while first and out[first - 1].strip().startswith("#") and _indent(out[first - 1]) >= _indent(line):
+                    first -= 1  # comments after the function lead the next statement
+                out.insert(first, "")
+        decorated = out and out[-1].strip().startswith("@") and not out[-1].strip().startswith("@ ")
+        if (text.startswith("def ") or (text.startswith("@") and not text.startswith("@ "))) and not decorated:
+            first = len(out)
+            while first and out[first - 1].strip().startswith("#") and _indent(out[first - 1]) == _indent(line):
+                first -= 1
+            opens = first and out[first - 1].rstrip().endswith(":") and _indent(out[first - 1]) < _indent(line)
+            if first and out[first - 1] and not opens:
+                out.insert(first, "")
+        if text.startswith("def "):
+            inside.append(_indent(line))
+        out.append(line)
     return out
 
 
