@@ -139,6 +139,8 @@ def wrap(line: str, width: int = WIDTH) -> list[str]:
         # a quoted source line: continued on comment lines, indented
         return textwrap.wrap(text[2:], width, initial_indent=pad + "# ", subsequent_indent=pad + "#     ",
                              break_long_words=False, break_on_hyphens=False, drop_whitespace=True) or [line]
+    if text.startswith(('"""', "'''", 'r"""')):  # a docstring: as it is written
+        return [line.rstrip()]
     text, comment = _trailing_comment(text)
     try:
         leaves = statement(text)
