@@ -55,7 +55,7 @@ def _around_defs(lines: list[str]) -> list[str]:
                 inside.pop()
             if out and out[-1]:
                 first = len(out)
-                while first and out[first - 1].strip().startswith("#") and _indent(out[first - 1]) >= _indent(line):
+                while first and out[first - 1].strip().startswith("#") and _indent(out[first - 1]) == _indent(line):
                     first -= 1  # comments after the function lead the next statement
                 out.insert(first, "")
         decorated = out and out[-1].strip().startswith("@") and not out[-1].strip().startswith("@ ")
@@ -147,9 +147,25 @@ def wrap(line: str, width: int = WIDTH) -> list[str]:
     except Unknown:
         return [line]
     if comment and len(pad) + len(_render(leaves)) + 2 + len(comment) <= width:
-        return [pad + _render(leaves) + "  " + comment]
-    above = wrap(pad + comment, width) if comment else []  # a long line's comment goes above it
-    return above + [pad + s for s in _lines(leaves, 0, width - len(pad), False)]
+        out = [pad + _render(leaves) + "  " + comment]
+    else:
+        above = wrap(pad + comment, width) if comment else []  # a long line's comment goes above it
+        out = above + [pad + s for s in _lines(leaves, 0, width - len(pad), False)]
+    return out if _same_code(text, out) else [line]
+
+
+def _same_code(before: str, after: list[str]) -> bool:
+    """Whether the lines ``after`` hold the statement ``before`` (the same syntax tree): a layout that
+    would change what is computed is never used (the statement is then left as it was written)."""
+    def tree(text: str) -> str:
+        text = textwrap.dedent(text)
+        text = "if" + text[4:] if text.startswith("elif ") else text
+        header = _trailing_comment(text.rsplit("\n", 1)[-1].strip())[0].endswith(":")
+        return ast.dump(ast.parse(text + ("\n    pass" if header else "")))
+    try:
+        return tree(before) == tree("\n".join(after))
+    except SyntaxError:
+        return False
 
 
 def _trailing_comment(text: str) -> tuple[str, str]:

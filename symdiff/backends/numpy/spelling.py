@@ -1,10 +1,10 @@
 """A statement spelled as ``ruff format`` (and black) spell it, as a list of :class:`Leaf` tokens that
 :mod:`.linebreak` joins into lines: spaces around binary operators (``z * y``, ``a / n``), a power
 hugging simple operands (``x**2``, but ``(a + b) ** 2``), slices spaced around ``:`` when an operand
-is complex (``x[a + 1 :]``), strings in double quotes, and only the parentheses the code needs (a
-tuple keeps the parentheses it was written with). The leaves come from the statement's syntax tree,
-so the spelling never changes what is computed; a statement this module does not know is left as it
-is (:class:`Unknown`).
+is complex (``x[a + 1 :]``), strings in double quotes, and the parentheses the code needs or was
+written with (``(1.0 / n) * t``; those around a statement's whole value dropped, as ruff drops them).
+The leaves come from the statement's syntax tree, so the spelling never changes what is computed; a
+statement this module does not know is left as it is (:class:`Unknown`).
 """
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ class Speller:
         self.source = source
         self.out: list[Leaf] = []
         self.lines = source.splitlines()
-        self.wrapped = _parenthesized_spans(source) if "((" in source or "( (" in source or any(
+        self.wrapped = _parenthesized_spans(source) if source.startswith("(") or "((" in source or any(
             source[k - 1:k] in " ([{,=-+*/@%~&|^<>:" for k in range(1, len(source)) if source[k] == "(") else set()
 
     def put(self, text: str, space: bool = False, priority: int = 0, bracket: str = "", kind: str = ""):
