@@ -129,6 +129,26 @@ def literal(value: Any) -> str:
     return code
 
 
+def quoted(text: str) -> str:
+    """A str literal whose value is ``text``, spelled as ``ruff format`` spells it: in double quotes unless
+    ``text`` holds more double than single quotes, only backslashes and that quote escaped, characters
+    that are not printable written as escapes."""
+    text = plain(text)
+    if not isinstance(text, str):
+        raise NotALiteral(f"a {type(text).__name__} is not a str")
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    out = [quote]
+    for ch in text:
+        if ch == "\\" or ch == quote:
+            out.append("\\" + ch)
+        else:
+            out.append(ch if ch.isprintable() else _NAMED.get(ch) or _escape_char(ch))
+    code = "".join(out) + quote
+    if ast.literal_eval(code) != text:  # pragma: no cover  (a bug of this function, never user input)
+        raise AssertionError(f"string escaping failed for {text!r}")
+    return code
+
+
 def default_code(value: Any) -> str | None:
     """The code of a parameter's default: a literal, ``float("nan")`` for NaN, or None (no code: the
     generated function then has no default for it). Tuples of those are tuples of their codes."""

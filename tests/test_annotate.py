@@ -2,6 +2,7 @@
 the same code otherwise (``mypy --strict`` on annotated modules: tests/test_typing.py)."""
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from pathlib import Path
@@ -43,8 +44,19 @@ def _modules():
     }
 
 
+def _headers(source: str) -> list[tuple[int, int]]:
+    """The (first, last) line numbers of each def's signature (ruff's layout breaks long ones)."""
+    return [(n.lineno, n.body[0].lineno - 1) for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef)]
+
+
 def _defs(source: str) -> dict[str, str]:
-    return {m.group(1): m.group(0) for m in re.finditer(r"^def (\w+)\(.*\).*:$", source, re.M)}
+    """Each def's signature on one line."""
+    lines, out = source.splitlines(), {}
+    for first, last in _headers(source):
+        text = " ".join(s.strip() for s in lines[first - 1:last])
+        text = re.sub(r",? \)", ")", text.replace("( ", "("))
+        out[re.match(r"def (\w+)", text).group(1)] = text
+    return out
 
 
 def test_signatures_carry_the_types():
@@ -64,7 +76,9 @@ def test_signatures_carry_the_types():
 def test_annotated_code_is_the_same_code():
     plain = compile_for_export(loss, ("w", "b"), SEED).source
     annotated = compile_for_export(loss, ("w", "b"), SEED, annotate=True).source
-    strip = lambda s: [line for line in s.splitlines() if not line.startswith(("def ", "# mypy: "))]  # noqa: E731
+    def strip(s: str) -> list[str]:
+        heads = {k for first, last in _headers(s) for k in range(first, last + 1)}
+        return [line for k, line in enumerate(s.splitlines(), 1) if k not in heads and not line.startswith("# mypy: ")]
     assert strip(plain) == strip(annotated)
     assert annotated.startswith('# mypy: disable-error-code="no-any-return, no-untyped-call, no-untyped-def"\n')
     namespace: dict = {}

@@ -52,7 +52,7 @@ def test_seed_gradient_is_the_closed_form_in_code(seed_args):
     g = symdiff.grad(seed_loss, wrt=("w", "b"))
     g(*seed_args)
     src = g.source
-    assert "dw = x[:, None]*dz" in src  # the outer product x dz
+    assert "dw = x[:, None] * dz" in src  # the outer product x dz
     assert "db = dz" in src
     assert "dz = " in src and "/n_w1" in src.replace(" ", "")  # divided by the run-time size
     assert re.search(r"# Grad of: test_api\.py:\d+: z = x @ w \+ b", src), src

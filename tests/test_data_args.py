@@ -60,7 +60,7 @@ def test_export_stores_a_large_constant_beside_a_small_module(program, tmp_path)
     text = symdiff.export(prog.loss, out, shapes={"w": (50,)})
     assert out.stat().st_size < 5000
     assert max(len(line) for line in text.splitlines()) < 240  # no listing of 10,000 numbers
-    assert "np.array([[" not in text and "DATA = _load_data('DATA', '" in text
+    assert "np.array([[" not in text and 'DATA = _load_data("DATA", "' in text
     assert "np.array([0.5, -1.5, 2.0]" in text  # three elements: a literal
     data_file = tmp_path / "loss_grad.DATA.npy"
     assert np.array_equal(np.load(data_file, allow_pickle=False), prog.DATA)
@@ -120,7 +120,7 @@ def test_a_closure_array_is_named_after_its_variable(tmp_path):
         return np.sum(weights * np.sin(x))
 
     text = symdiff.export(loss, tmp_path / "m.py", shapes={"x": (300,)})
-    assert "weights = _load_data('weights'" in text
+    assert 'weights = _load_data("weights"' in text
     x = np.random.default_rng(3).normal(size=300)
     np.testing.assert_allclose(_import(tmp_path / "m.py", "m_closure").loss_grad(x), weights * np.cos(x))
 

@@ -6,8 +6,10 @@ Every printed form is also evaluated against SymPy's own value, since a prettier
 something else would be the worst outcome."""
 import ast
 import inspect
+import os
 import shutil
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -105,7 +107,7 @@ def test_seed_module_has_no_machine_arithmetic():
     text = (ROOT / "tests" / "golden" / "seed_loss_grad.py").read_text()
     for bad in BAD:
         assert bad not in text
-    assert "- y)/n_w1" in text
+    assert "- y) / n_w1" in text
 
 
 LONG = [
@@ -160,3 +162,156 @@ def test_corpus_modules_pass_ruff_and_have_no_machine_arithmetic(tmp_path):
     done = subprocess.run([ruff, "check", "--no-cache", "--isolated", "--select", "E,F,W", "--line-length", "100",
                            "."], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _ruff() -> str:
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (it is in the test extras)")
+    return ruff
+
+
+def _assert_ruff_clean(folder: Path) -> None:
+    """``ruff format --check`` and ``ruff check --select E,F,W`` at line length 100 pass on every module
+    in ``folder``: the modules are already what the formatter would print."""
+    ruff = _ruff()
+    names = sorted(p.name for p in folder.glob("*.py"))
+    assert names
+    done = subprocess.run([ruff, "format", "--check", "--diff", "--no-cache", "--isolated", "--line-length", "100",
+                           *names], cwd=folder, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    done = subprocess.run([ruff, "check", "--no-cache", "--isolated", "--select", "E,F,W", "--line-length", "100",
+                           *names], cwd=folder, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+
+
+def test_corpus_modules_are_what_ruff_format_prints(tmp_path):
+    """Every corpus entry that export supports, plus its hessian where it has one argument: the
+    formatter (ruff, the oracle here) would change nothing and the linter finds nothing."""
+    _ruff()
+    from test_corpus import CORPUS, GAPS, _shapes, _static
+    written = 0
+    for e in CORPUS:
+        if f"{e.id}:export" in GAPS:
+            continue
+        args = e.with_defaults(e.args(seed=10))
+        kwargs = {"has_aux": True} if "has_aux" in e.needs else {}
+        symdiff.export(e.fn, tmp_path / f"{e.category}_{e.name}.py", wrt=e.wrt, shapes=_shapes(e, args),
+                       static=_static(e, args), **kwargs)
+        written += 1
+    assert written > 200
+    _assert_ruff_clean(tmp_path)
+
+
+SEED = {"x": (5,), "y": (3,), "w": (5, 3), "b": (3,)}
+
+
+def test_kinds_loops_annotations_and_float32_are_what_ruff_format_prints(tmp_path):
+    from symdiff.api import compile_for_export
+    _ruff()
+    loss = load_function(f"{ROOT / 'examples' / 'model.py'}:loss")
+
+    def steps(x, n):
+        for _ in range(n):
+            x = np.tanh(x) * x + 0.5 * np.sin(x) ** 2
+        return np.sum(x)
+
+    modules = {f"seed_{kind}": compile_for_export(loss, "w" if kind != "grad" else ("w", "b"), SEED, kind=kind)
+               for kind in ("grad", "jacobian", "hessian", "hvp", "jvp", "vjp")}
+    modules.update({f"seed_{kind}_annotated": compile_for_export(loss, "w", SEED, kind=kind, annotate=True)
+                    for kind in ("grad", "hessian", "hvp", "jvp")})
+    modules["seed_float32"] = compile_for_export(loss, ("w", "b"), SEED, dtype="float32")
+    modules["steps_loop"] = compile_for_export(steps, "x", {"x": ("n_x",)}, static={"n": 3})
+    modules["steps_loop_annotated"] = compile_for_export(steps, "x", {"x": ("n_x",)}, static={"n": 3},
+                                                         annotate=True)
+    for name, compiled in modules.items():
+        (tmp_path / f"{name}.py").write_text(compiled.source, encoding="utf-8")
+    from test_odeint import lotka_loss  # an ODE solve: nested functions passed to SciPy
+    symdiff.export(lotka_loss, tmp_path / "lotka.py", wrt=("theta", "y0"),
+                   shapes={"theta": (4,), "y0": (2,), "t": (6,)})
+    (tmp_path / "golden_seed.py").write_text((ROOT / "tests" / "golden" / "seed_loss_grad.py").read_text())
+    _classifier_module(tmp_path)
+    _assert_ruff_clean(tmp_path)
+
+
+def test_cli_output_is_what_ruff_format_prints(tmp_path):
+    _ruff()
+    done = subprocess.run([sys.executable, "-m", "symdiff", "grad", str(ROOT / "examples" / "model.py") + ":loss",
+                           "--wrt", "w,b", "--shape", "x=5", "--shape", "y=3", "--shape", "w=5,3", "--shape", "b=3",
+                           "--annotate"], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "cli_seed.py").write_text(done.stdout)
+    _assert_ruff_clean(tmp_path)
+
+
+@pytest.mark.parametrize("line", [
+    "x = aaaaaaaaaaaaaaaaaaaaaaaaa + np.exp(bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, cccccccccccccccccccccc)",
+    "x = (aaaaaaaaaaaaaaaaaaaaaaaaa * np.exp(bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb) + cccccccccccccccccc) / n",
+    "x = np.exp(aaaaaaaaaaaaaaaaaaaaaaaaa * np.exp(bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb) + ccccc).sum(axis=0)",
+    "x = np.exp(aaaaaaaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb) + ccccccc + ddddddddd",
+    "x[aaaaaaaaaaaaaaaa] = aaaaaaaaaaaaaaaa + bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb * cccccccccccccccc(dd)",
+    "return (np.exp(aaaaaaaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb), cccccccccccccccccc)",
+    "x = fffffffffffffffffffffff(aaaaaaaaaaaaaaaaaaaaaaaaa)(bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb)",
+    "x = np.exp(a * np.exp(bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb + ccccccc + dddddddddddddddddddddddddd + e) * f)",
+    "y = x[-1:] + x[a.b:] + x[f(a):] + x[a+1:] + x[:n-1] + x[::2] + x[1:n, :, None] + x[-n:] + x[a[1]:]",
+    "z = a**2 + a.b**2 + (-a)**2 + f(a)**2 + a[1]**2 + 2**-a + (a+b)**2 + a**-1 + 1.5**a.b.c + -a**2",
+    "v = {'a': 1, **d, \"it's\": [i for i in range(3) if i], 'k': lambda a, b=1: a + b}",
+    "raise ValueError('f: y.shape[0] (' + str(y.shape[0]) + ') != X.shape[0] (' + str(X.shape[0]) + "
+    "'), but f needs them equal (NumPy raises: operands could not be broadcast together, see the docs)')",
+] + LONG)
+def test_statements_are_spelled_as_ruff_formats_them(line, tmp_path):
+    """One statement in a function body, spelled and broken by symdiff, is ruff format's fixed point
+    and still the same code."""
+    ruff = _ruff()
+    mine = "def f():\n" + "\n".join(wrap("    " + line, 100)) + "\n"
+    done = subprocess.run([ruff, "format", "--isolated", "--line-length", "100", "-"], input=mine,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == mine
+    assert all(len(s) <= 100 for s in mine.splitlines())
+    body = textwrap.dedent(mine.split("\n", 1)[1])
+    assert ast.dump(ast.parse(body)) == ast.dump(ast.parse(line))
+
+
+@pytest.mark.parametrize("backend", ["numba", "array_api"])
+def test_other_backends_modules_are_what_ruff_format_prints(backend, tmp_path):
+    _ruff()
+    pytest.importorskip({"numba": "numba", "array_api": "array_api_compat"}[backend])
+    loss = load_function(f"{ROOT / 'examples' / 'model.py'}:loss")
+
+    def steps(x, n):
+        for _ in range(n):
+            x = np.tanh(x) * x + 0.5 * np.sin(x) ** 2
+        return np.sum(x)
+
+    symdiff.export(loss, tmp_path / "seed.py", wrt=("w", "b"), shapes=SEED, backend=backend)
+    if backend == "numba":  # a fused loop kernel (the array API backend refuses this loop's gathers)
+        symdiff.export(steps, tmp_path / "steps.py", wrt="x", shapes={"x": ("n_x",)}, static={"n": 3},
+                       backend=backend)
+    _assert_ruff_clean(tmp_path)
+
+
+@pytest.mark.parametrize("text", ["a", "it's", 'say "hi"', "tab\there\nnew line \\ back", "\x00\u2028é", "'\"'",
+                                  '"\'"'])
+def test_quoted_strings_read_back_in_ruffs_quotes(text):
+    code = symdiff.escape.quoted(text)
+    assert ast.literal_eval(code) == text
+    assert code[0] == ("'" if text.count('"') > text.count("'") else '"')
+    assert "\n" not in code and "\x00" not in code
+
+
+@pytest.mark.parametrize("line, spelled", [
+    ("z = (1.0/n)*t2", "z = (1.0 / n) * t2"),  # parentheses written inside the value are kept
+    ("x = (a + b)", "x = a + b"),  # around the whole value they are not
+    ("return (dw, db)", "return (dw, db)"),  # a tuple keeps its own
+    ("q = (a)**2 + b**-c + (-a)**2 + f(a)**2 + x.y**2", "q = (a) ** 2 + b**-c + (-a) ** 2 + f(a) ** 2 + x.y**2"),
+    ("s = x[a+1:] + x[:n] + x[f(a):, ::2]", "s = x[a + 1 :] + x[:n] + x[f(a) :, ::2]"),
+    ("v = -a**2", "v = -(a**2)"),
+    ("t = x if c else {'k': [1, 2]}", 't = x if c else {"k": [1, 2]}'),
+    ("if (a > b):  # why", "if a > b:  # why"),
+])
+def test_statements_are_spelled_with_ruffs_spacing(line, spelled):
+    assert wrap(line) == [spelled]
+    assert ast.dump(ast.parse(spelled + ("\n    pass" if spelled.endswith(("  # why", ":")) else ""))) == ast.dump(
+        ast.parse(line + ("\n    pass" if line.endswith(("  # why", ":")) else "")))

@@ -212,7 +212,7 @@ def test_integer_arithmetic_on_labels_stays_an_index():
     np.add.at(expected, y + 1, 2 * w[y + 1])
     np.add.at(expected, 2 * y - 1, 1.0)
     np.testing.assert_allclose(dloss(w, y), expected, rtol=1e-12)
-    assert "y + 1]" in dloss.source and "2*y - 1" in dloss.source
+    assert "y + 1]" in dloss.source and "2 * y - 1" in dloss.source
 
 
 def test_cli_classifier_with_symbolic_batch_size(tmp_path):

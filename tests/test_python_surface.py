@@ -449,7 +449,7 @@ def test_export_of_a_deep_chain_of_branches(tmp_path):
     path = tmp_path / "early_exit_grad.py"
     text = symdiff.export(early_exit, path, shapes={"x": (10,)})
     assert text.count("def _early_exit_grad_") == 11  # the first negative at 0..9, or none
-    assert "if _early_exit_branches_10(x) == '0000000000':" in text
+    assert 'if _early_exit_branches_10(x) == "0000000000":' in text
     module = _load(path)
     rng = np.random.default_rng(3)
     for stop in (0, 4, 9, None):

@@ -172,7 +172,7 @@ def test_leaves_floats_ints_strings_none_and_functions():
     assert dloss.cache_info == "compiled" and float(g4["scale"]) == pytest.approx(float(g["scale"]) * 4 / 3)
     gs = dloss({**p, "act": "other"}, x)  # a string too; the function leaf is used now
     assert float(gs["scale"]) == pytest.approx(3 * np.sum(x * np.cos(0.5 * x)), rel=1e-12)
-    assert "if act != 'other':" in dloss.source
+    assert 'if act != "other":' in dloss.source
 
 
 def test_empty_containers():
@@ -273,7 +273,7 @@ def test_export_takes_nested_or_dotted_shapes(tmp_path: Path):
     assert regenerate.sub("", nested) == regenerate.sub("", dotted)
     command = header_command(nested.split('"""')[1])
     assert "--shape params.W1=d,h --shape params.b1=h" in command and command.endswith("-o a.py")
-    assert "    W1 = params['W1']\n" in nested and "return {'W1': dW1, 'b1': db1, " in nested
+    assert '    W1 = params["W1"]\n' in nested and 'return {"W1": dW1, "b1": db1, ' in nested
     params, X, y = _mlp_args(8)
     g = _import(tmp_path / "a.py").mlp_loss_grad(params, X, y)
     _assert_same_tree(g, symdiff.grad(mlp_loss)(params, X, y), 1e-12)
@@ -378,7 +378,8 @@ def test_entry_points_inline_the_unpacking_unless_branches_or_renamed_parameters
     assert "def _f_grad(a, sum_):" in dloss.source and "da, dsum_ = _f_grad(a, sum)" in dloss.source
     dplain = symdiff.grad(mlp_loss)
     dplain(*_mlp_args())
-    assert "def _mlp_loss_grad" not in dplain.source and "    W1 = params['W1']\n" in dplain.source
+    assert "def _mlp_loss_grad" not in dplain.source and '    W1 = params["W1"]\n' in dplain.source
+
 
 
 def _private_loss(params, x):

@@ -89,7 +89,7 @@ def broadcast_factor(a, b):  # b has another shape: not a contraction
 def test_sum_of_squares_over_an_axis_is_einsum():
     d = rng.standard_normal((4, 5, 3))
     vg, _ = value_and_grad(sq_last_axis, (d,))
-    assert "np.einsum('ijk,ijk->ij', d, d)" in body(vg)
+    assert 'np.einsum("ijk,ijk->ij", d, d)' in body(vg)
     check_grads(sq_last_axis, (d,))
 
 
@@ -103,7 +103,7 @@ def test_full_sum_of_products_is_dot():
 def test_keepdims_contraction_and_broadcast_factor():
     a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
     vg, _ = value_and_grad(keepdims_rows, (a, b), wrt=(0, 1))
-    assert "np.einsum('ij,ij->i'" in body(vg)
+    assert 'np.einsum("ij,ij->i"' in body(vg)
     check_grads(keepdims_rows, (a, b))
     args = (rng.standard_normal((3, 4)), rng.standard_normal(4))
     vg, _ = value_and_grad(broadcast_factor, args, wrt=(0, 1))
@@ -167,7 +167,7 @@ def test_rosenbrock_gradient_fills_one_buffer_and_is_exact():
     x = 1 + 0.5 * rng.standard_normal(9)
     vg, g = value_and_grad(rosenbrock, (x,))
     code = body(vg)
-    assert "np.zeros(" not in code and "_scatter" not in code and "-= 200.0*" in code
+    assert "np.zeros(" not in code and "_scatter" not in code and "-= 200.0 *" in code
     assert code.count("np.empty(") == 1 and "dx[-1] = 0.0" in code  # all but x[-1] written first
     np.testing.assert_allclose(g, rosenbrock_grad(x), rtol=1e-13)
 
@@ -177,8 +177,8 @@ def first_slice_a_difference(x):
 
 
 @pytest.mark.parametrize("fn,dtype,line", [
-    (rosenbrock, np.float64, "np.add(400.0*t1*t3, 2.0*t2, out=dx[:-1])"),
-    (first_slice_a_difference, np.float64, "np.subtract(t3, 3.0*t4, out=dx[:-1])"),
+    (rosenbrock, np.float64, "np.add(400.0 * t1 * t3, 2.0 * t2, out=dx[:-1])"),
+    (first_slice_a_difference, np.float64, "np.subtract(t3, 3.0 * t4, out=dx[:-1])"),
     (first_slice_a_difference, np.float32, "np.subtract("),
 ])
 def test_the_first_sum_is_written_into_the_buffer(fn, dtype, line):
@@ -259,9 +259,9 @@ def test_squared_distances_are_summed_per_coordinate(k):
     value, (gx, gy) = vg(X, Y)
     code = body(vg)
     if k == 1:  # a size-1 axis is part of the signature: one known coordinate
-        assert "(X[:, 0, None] - Y[:, 0])**2" in code and "einsum" not in code, code
+        assert "(X[:, 0, None] - Y[:, 0]) ** 2" in code and "einsum" not in code, code
     else:  # k known at run time: tested there (the other branch: k > 4)
-        assert "for c in range(1, n_X1):" in code and "np.einsum('ijk,ijk->ij'" in code, code
+        assert "for c in range(1, n_X1):" in code and 'np.einsum("ijk,ijk->ij"' in code, code
     e = np.exp(-((X[:, None, :] - Y[None, :, :]) ** 2).sum(-1))
     np.testing.assert_allclose(value, e.sum(), rtol=1e-13)
     np.testing.assert_allclose(gx, -2 * (e.sum(1)[:, None] * X - e @ Y), rtol=1e-12, atol=1e-14)
@@ -297,7 +297,7 @@ def test_lennard_jones_shares_powers_and_uses_matmul():
     X = X + 0.05 * rng.standard_normal(X.shape)
     vg, g = value_and_grad(lj, (X,))
     code = body(vg)
-    assert code.count("1.0/r2") == 1 and "@ X" in code and "r2.flat[::9] += 1.0" in code
+    assert code.count("1.0 / r2") == 1 and "@ X" in code and "r2.flat[::9] += 1.0" in code
     assert "= np.eye" not in vg.source and "1 - np.eye(8)" in vg.source
     np.testing.assert_allclose(g, lj_grad(X), rtol=1e-12, atol=1e-12 * np.abs(g).max())
 
@@ -389,5 +389,5 @@ def rounded(x):
 def test_integer_arguments_of_functions_stay_integers():
     x = rng.standard_normal(4)
     vg, g = value_and_grad(rounded, (x,))
-    assert "np.round(3.0*x, 2)" in body(vg)
+    assert "np.round(3.0 * x, 2)" in body(vg)
     np.testing.assert_allclose(g, 6 * x ** 2, rtol=1e-14)

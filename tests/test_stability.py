@@ -106,8 +106,8 @@ def test_naive_seed_loss_gradient_is_the_closed_form():
     g(np.zeros(3), np.ones(3))
     # (sigmoid(z) - y)/n, with sigmoid printed in its overflow-free form
     # (exp(min(z, 0))/(1 + exp(-|z|)), -|z| written min(z, 0) - max(z, 0))
-    assert re.search(r"t1 = np\.minimum\(z, 0\.0\)\n.*dz = \(np\.exp\(t1\)/\(np\.exp\(t1 - np\.maximum\(z, 0\.0\)\) "
-                     r"\+ 1\.0\) - y\)/n_y", g.source, re.S), g.source
+    assert re.search(r"t1 = np\.minimum\(z, 0\.0\)\n.*dz = \(np\.exp\(t1\) / \(np\.exp\(t1 - np\.maximum\(z, 0\.0\)\) "
+                     r"\+ 1\.0\) - y\) / n_y", g.source, re.S), g.source
 
 
 def naive_softmax_ce(z, y):

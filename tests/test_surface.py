@@ -139,7 +139,7 @@ def test_einsum_code_is_einsum():
         return np.sum(np.einsum("ij,jk->ik", a, b) ** 2)
     g = symdiff.grad(f, wrt=("a", "b"))
     g(np.ones((2, 3)), np.ones((3, 4)))
-    assert "np.einsum('ij,jk->ik', a, b)" in g.source
+    assert 'np.einsum("ij,jk->ik", a, b)' in g.source
 
 
 @pytest.mark.parametrize("spec, error", [("...i->i", ShapeError), ("i.j->", ShapeError), ("ij->k", ShapeError),

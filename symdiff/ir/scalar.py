@@ -33,7 +33,8 @@ HELPERS: dict[str, str] = {
     "BranchNotCompiled": '''class BranchNotCompiled(LookupError):
     """These arguments take a branch this module has no code for yet (symdiff compiles it when called)."""''',
     "_updated": '''def _updated(a, index, value):
-    """A copy of ``a`` with ``a[index]`` replaced by ``value`` (``a[index] = value`` without changing ``a``)."""
+    """A copy of ``a`` with ``a[index]`` replaced by ``value`` (``a[index] = value`` without
+    changing ``a``)."""
     out = np.array(a, dtype=np.result_type(a, value))
     out[index] = value
     return out''',

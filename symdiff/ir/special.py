@@ -27,10 +27,12 @@ for _name in ("erf", "erfc", "gammaln"):
     HELPERS[f"_{_name}"] = f'''def _{_name}(x):
     """scipy.special.{_name} (SciPy is needed for this function only)."""
     from scipy.special import {_name}
+
     return {_name}(x)'''
 HELPERS["_polygamma"] = '''def _polygamma(n, x):
     """scipy.special.polygamma: the n-th derivative of the digamma function."""
     from scipy.special import digamma, polygamma
+
     return digamma(x) if n == 0 else polygamma(n, x)'''
 
 

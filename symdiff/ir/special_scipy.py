@@ -33,6 +33,7 @@ def _helper(name: str, nargs: int) -> None:
     HELPERS[f"_{name}"] = f'''def _{name}({params}):
     """scipy.special.{name} (SciPy is needed for this function only)."""
     from scipy.special import {name}
+
     return {name}({params})'''
 
 
@@ -101,8 +102,10 @@ ndtr: Any = function("ndtr", 1, lambda k, x: sp.exp(-x ** 2 / 2) / SQRT_2PI, "Th
 log_ndtr: Any = function("log_ndtr", 1, lambda k, x: ndtr_ratio(x), "log of the standard normal CDF, accurate far in "
                     "the left tail; derivative ndtr_ratio(x), finite there too.")
 HELPERS["_ndtr_ratio"] = '''def _ndtr_ratio(x):
-    """Normal pdf / ndtr(x), as exp(-x**2/2 - log_ndtr(x)) / sqrt(2 pi): finite where ndtr(x) underflows."""
+    """Normal pdf / ndtr(x), as exp(-x**2/2 - log_ndtr(x)) / sqrt(2 pi): finite where ndtr(x)
+    underflows."""
     from scipy.special import log_ndtr
+
     return np.exp(-0.5 * np.square(x) - log_ndtr(x)) / np.sqrt(2 * np.pi)'''
 
 

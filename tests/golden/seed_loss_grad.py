@@ -10,23 +10,24 @@ Regenerate (from this file's folder): symdiff grad ../../examples/model.py:loss 
 Sizes are read from the arguments at run time: other sizes of the same ranks work too
 (an axis of size 1 was traced as a broadcast axis and must stay 1).
 """
+
 import numpy as np
 
 
 def loss_value_and_grad(x, y, w, b):
     """Return loss(x, y, w, b) and its gradient with respect to w, b."""
     n_w1 = w.shape[1]
-    # model.py:17: z = x @ w + b
+    # z = x @ w + b
     z = x @ w + b
-    # model.py:18: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+    # return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     t1 = np.maximum(z, 0.0)
     t2 = np.minimum(z, 0.0)
     t3 = np.exp(t2 - t1)
-    loss = (t1 + np.log1p(t3) - z*y).sum()/n_w1
-    # Grad of: model.py:18: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
-    dz = (np.exp(t2)/(t3 + 1.0) - y)/n_w1
-    # Grad of: model.py:17: z = x @ w + b
-    dw = x[:, None]*dz
+    loss = (t1 + np.log1p(t3) - z * y).sum() / n_w1
+    # Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+    dz = (np.exp(t2) / (t3 + 1.0) - y) / n_w1
+    # Grad of: z = x @ w + b
+    dw = x[:, None] * dz
     db = dz
     return loss, (dw, db)
 
@@ -34,13 +35,13 @@ def loss_value_and_grad(x, y, w, b):
 def loss_grad(x, y, w, b):
     """Gradient of loss(x, y, w, b) with respect to w, b."""
     n_w1 = w.shape[1]
-    # model.py:17: z = x @ w + b
+    # z = x @ w + b
     z = x @ w + b
-    # model.py:18: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+    # return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     t1 = np.minimum(z, 0.0)
-    # Grad of: model.py:18: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
-    dz = (np.exp(t1)/(np.exp(t1 - np.maximum(z, 0.0)) + 1.0) - y)/n_w1
-    # Grad of: model.py:17: z = x @ w + b
-    dw = x[:, None]*dz
+    # Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+    dz = (np.exp(t1) / (np.exp(t1 - np.maximum(z, 0.0)) + 1.0) - y) / n_w1
+    # Grad of: z = x @ w + b
+    dw = x[:, None] * dz
     db = dz
     return (dw, db)

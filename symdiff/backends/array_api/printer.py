@@ -238,7 +238,8 @@ SOURCES = {
     """Zeros of ``shape`` with ``g`` placed at ``index`` (gradient of indexing)."""
     return _put(xp.zeros(shape, dtype=dtype, device=device), index, g)''',
     "_updated": '''def _updated(xp, a, index, value):
-    """A copy of ``a`` with ``a[index]`` replaced by ``value`` (``a[index] = value`` without changing ``a``)."""
+    """A copy of ``a`` with ``a[index]`` replaced by ``value`` (``a[index] = value`` without
+    changing ``a``)."""
     return _put(xp.asarray(a, copy=True), index, value)''',
     "_einsum": '''def _einsum(xp, subscripts, *operands):
     """np.einsum with the standard's functions: the operands' axes aligned by letter (those of the

@@ -1,130 +1,363 @@
-"""Long generated lines broken as a person breaks them, so every line of a module fits in
-:data:`WIDTH` columns: inside the outermost brackets of the statement, one item per line at the
-top-level commas (or before the top-level ``+``/``-`` of a long sum), the closing bracket on a line
-of its own; a string literal longer than a line becomes adjacent literals (implicit concatenation);
-a comment quoting a long source line goes on over indented comment lines.
-A line that cannot be broken this way is left as it is; the result is compiled with the module.
+"""Generated statements laid out as ``ruff format --line-length 100`` lays them out, so a module needs
+no formatter to pass ``ruff format --check`` (and every line fits in :data:`WIDTH` columns): each
+statement spelled by :mod:`.spelling` (leaves from its syntax tree, so the layout never changes what
+is computed), kept on one line where it fits, else broken as ruff (and black) break it: inside
+brackets at the delimiters of highest priority (commas: one item per line and a magic trailing
+comma; operators: each at the start of its line), else at the last brackets (the right-hand split);
+a statement's value broken at its own brackets where ruff's rule omits the optional parentheses
+around it, else in them. A long string literal becomes adjacent literals, a trailing comment too long
+for its line goes on the line above, a comment quoting a long source line goes on over comment lines.
+A line this module cannot spell is left as it is; the result is compiled with the module.
 """
 from __future__ import annotations
 
+import ast
 import io
 import textwrap
 import tokenize
 
+from .spelling import Leaf, Unknown, string
+from .statements import statement
+
 #: Longest line of a generated module.
 WIDTH = 100
-_OPEN, _CLOSE = "([{", ")]}"
 
 
 def wrap_lines(lines: list[str], indent: int = 4, width: int = WIDTH) -> list[str]:
-    """``lines`` (a function body, to be printed ``indent`` columns in) with the long ones broken."""
+    """``lines`` (a function body, to be printed ``indent`` columns in) spelled as ruff formats them, the
+    long ones broken; a statement already written over several lines is joined first."""
     out: list[str] = []
+    k = 0
+    while k < len(lines):
+        start, line, k = k, lines[k], k + 1
+        while k < len(lines) and _goes_on(line, lines[k]):
+            line, k = line.rstrip() + " " + lines[k].strip(), k + 1
+        if k - start > 1 and _unknown(line):  # not one statement after all: the lines as they are
+            out.extend(lines[start:k])
+        else:
+            out.extend(wrap(line, width - indent))
+    return _around_defs(out)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _around_defs(lines: list[str]) -> list[str]:
+    """A blank line before a nested function (above the comments leading it) unless it opens its
+    block, and one after it, as ruff format puts them."""
+    out: list[str] = []
+    inside: list[int] = []  # the indentation of the nested functions whose body goes on
     for line in lines:
-        out.extend(wrap(line, width - indent))
+        text = line.strip()
+        if text and not text.startswith("#") and inside and _indent(line) <= inside[-1]:
+            while inside and _indent(line) <= inside[-1]:
+                inside.pop()
+            if out and out[-1]:
+                first = len(out)
+                while first and out[first - 1].strip().startswith("#") and _indent(out[first - 1]) == _indent(line):
+                    first -= 1  # comments after the function lead the next statement
+                out.insert(first, "")
+        decorated = out and out[-1].strip().startswith("@") and not out[-1].strip().startswith("@ ")
+        if (text.startswith("def ") or (text.startswith("@") and not text.startswith("@ "))) and not decorated:
+            first = len(out)
+            while first and out[first - 1].strip().startswith("#") and _indent(out[first - 1]) == _indent(line):
+                first -= 1
+            opens = first and out[first - 1].rstrip().endswith(":") and _indent(out[first - 1]) < _indent(line)
+            if first and out[first - 1] and not opens:
+                out.insert(first, "")
+        if text.startswith("def "):
+            inside.append(_indent(line))
+        out.append(line)
     return out
 
 
-def wrap(line: str, width: int = WIDTH) -> list[str]:
-    """One line as lines of at most ``width`` columns where it can be broken, else as it is."""
-    if len(line) <= width:
-        return [line]
-    pad = line[: len(line) - len(line.lstrip())]
-    if line.lstrip().startswith("# "):  # a quoted source line: continued on comment lines, indented
-        return textwrap.wrap(line.lstrip()[2:], width, initial_indent=pad + "# ", subsequent_indent=pad + "#     ",
-                             break_long_words=False, break_on_hyphens=False, drop_whitespace=True) or [line]
-    if line.lstrip().startswith("#"):
-        return [line]
-    text = line.strip()
+def _unknown(line: str) -> bool:
     try:
-        toks = [t for t in tokenize.generate_tokens(io.StringIO(text + "\n").readline)
-                if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.COMMENT)]
+        statement(_trailing_comment(line.strip())[0])
+    except Unknown:
+        return True
+    return False
+
+
+def wrap_source(source: str, width: int = WIDTH) -> str:
+    """A helper function's source (or the loader's) spelled as ruff formats it: each statement through
+    :func:`wrap`, docstrings as they are, a blank line after the imports inside a function."""
+    lines, out, quote = source.splitlines(), [], False
+    k = 0
+    while k < len(lines):
+        line, k = lines[k], k + 1
+        text = line.strip()
+        if quote or text.startswith(('"""', 'r"""')):
+            pad = line[: len(line) - len(line.lstrip())]
+            out.extend(textwrap.wrap(text, width, initial_indent=pad, subsequent_indent=pad, break_long_words=False,
+                                     break_on_hyphens=False) if len(line) > width else [line.rstrip()])
+            quote = quote != (text.count('"""') % 2 == 1)
+            continue
+        start = k - 1
+        while k < len(lines) and _goes_on(line, lines[k]):
+            line, k = line.rstrip() + " " + lines[k].strip(), k + 1
+        out.extend(lines[start:k] if k - start > 1 and _unknown(line) else wrap(line, width))
+        nxt = lines[k].strip() if k < len(lines) else ""
+        if line.startswith(" ") and text.startswith(("import ", "from ")) and nxt and not nxt.startswith(
+                ("import ", "from ")):
+            out.append("")
+    return "\n".join(out)
+
+
+def _goes_on(line: str, after: str) -> bool:
+    """Whether ``after`` continues the statement ``line`` opened: indented deeper (or closing its
+    brackets) while ``line`` leaves brackets open."""
+    pad = len(line) - len(line.lstrip())
+    return (len(after) - len(after.lstrip()) > pad or after.lstrip()[:1] in ")]}") and _open(line)
+
+
+def _open(text: str) -> bool:
+    """Whether ``text`` stops inside brackets (a statement that goes on over the next line)."""
+    depth = sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
+    if "'" not in text and '"' not in text and "#" not in text:
+        return depth > 0
+    try:
+        list(tokenize.generate_tokens(io.StringIO(text.strip() + "\n").readline))
+    except tokenize.TokenError as exc:
+        return "statement" in str(exc)  # brackets left open (not a string: its text must stay as it is)
+    except (IndentationError, SyntaxError):
+        return False
+    return False
+
+
+def wrap(line: str, width: int = WIDTH) -> list[str]:
+    """One statement line spelled as ``ruff format`` spells it, as lines of at most ``width`` columns
+    where it can be broken (a statement it cannot spell is left as it is)."""
+    pad = line[: len(line) - len(line.lstrip())]
+    text = line.strip()
+    if not text:
+        return [""]
+    if text.startswith("#"):
+        if len(line) <= width or not text.startswith("# "):
+            return [line.rstrip()]
+        # a quoted source line: continued on comment lines, indented
+        return textwrap.wrap(text[2:], width, initial_indent=pad + "# ", subsequent_indent=pad + "#     ",
+                             break_long_words=False, break_on_hyphens=False, drop_whitespace=True) or [line]
+    if text.startswith(('"""', "'''", 'r"""')):  # a docstring: as it is written
+        return [line.rstrip()]
+    text, comment = _trailing_comment(text)
+    try:
+        leaves = statement(text)
+    except Unknown:
+        return [line]
+    if comment and len(pad) + len(_render(leaves)) + 2 + len(comment) <= width:
+        out = [pad + _render(leaves) + "  " + comment]
+    else:
+        above = wrap(pad + comment, width) if comment else []  # a long line's comment goes above it
+        out = above + [pad + s for s in _lines(leaves, 0, width - len(pad), False)]
+    return out if _same_code(text, out) else [line]
+
+
+def _same_code(before: str, after: list[str]) -> bool:
+    """Whether the lines ``after`` hold the statement ``before`` (the same syntax tree): a layout that
+    would change what is computed is never used (the statement is then left as it was written)."""
+    def tree(text: str) -> str:
+        text = textwrap.dedent(text)
+        text = "if" + text[4:] if text.startswith("elif ") else text
+        header = _trailing_comment(text.rsplit("\n", 1)[-1].strip())[0].endswith(":")
+        return ast.dump(ast.parse(text + ("\n    pass" if header else "")))
+    try:
+        return tree(before) == tree("\n".join(after))
+    except SyntaxError:
+        return False
+
+
+def _trailing_comment(text: str) -> tuple[str, str]:
+    """A statement line without its trailing ``# comment``, and that comment ("" if none)."""
+    if "#" not in text:
+        return text, ""
+    try:
+        toks = list(tokenize.generate_tokens(io.StringIO(text + "\n").readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
-        return [line]
-    if len(toks) == 1 and toks[0].type == tokenize.STRING:
-        return [pad + s for s in _split_string(text, width - len(pad))] if _plain_string(text) else [line]
-    if len(toks) == 2 and toks[0].string in "+-" and toks[1].type == tokenize.STRING and _plain_string(toks[1].string):
-        first, *rest = _split_string(toks[1].string, width - len(pad) - 2)  # + 'a long message'
-        return [f"{pad}{toks[0].string} {first}"] + [f"{pad}  {r}" for r in rest]
-    span = _widest_brackets(toks)
-    eq = _assignment(toks)
-    if eq is not None and not (span is not None and span[1] == len(toks) - 1 and
-                               all(t.type == tokenize.NAME or t.string == "." for t in toks[eq + 1: span[0]])):
-        # a long right-hand side that is not one call: parenthesised, to be broken inside
-        cut = toks[eq].end[1]
-        return wrap(f"{pad}{text[:cut]} ({text[cut:].strip()})", width)
-    if span is None:
-        return [line]
-    i, j = span
-    head, inner, tail = text[: toks[i].end[1]], text[toks[i].end[1]: toks[j].start[1]], text[toks[j].start[1]:]
-    items = _items(toks[i + 1: j], toks[i].end[1], text)
-    if not items:
-        return [line]
-    deeper = pad + "    "
-    body: list[str] = []
-    for item in items:
-        body.extend(wrap(deeper + item, width))
-    if not inner.strip():
-        return [line]
-    return [pad + head] + body + [pad + tail]
+        return text, ""
+    for tok in toks:
+        if tok.type == tokenize.COMMENT:
+            return text[: tok.start[1]].rstrip(), tok.string
+    return text, ""
 
 
-def _assignment(toks) -> int | None:
-    """Position of the ``=`` of an assignment statement (at bracket depth 0), else None."""
-    depth = 0
-    for k, t in enumerate(toks):
-        if t.type == tokenize.OP and t.string in _OPEN:
-            depth += 1
-        elif t.type == tokenize.OP and t.string in _CLOSE:
-            depth -= 1
-        elif depth == 0 and t.type == tokenize.OP and t.string == "=":
-            return k
-    return None
+class _CannotSplit(Exception):
+    pass
 
 
-def _widest_brackets(toks) -> tuple[int, int] | None:
-    """Token positions of the outermost bracket pair enclosing the most text (None: no brackets)."""
-    best, stack = None, []
-    for k, t in enumerate(toks):
-        if t.type == tokenize.OP and t.string in _OPEN:
+def _render(leaves: list[Leaf]) -> str:
+    out: list[str] = []
+    k = 0
+    while k < len(leaves):
+        leaf = leaves[k]
+        if leaf.kind == "part":  # adjacent literals on one line are one literal
+            j = k + 1
+            while j < len(leaves) and leaves[j].kind == "part" and leaves[j].priority:
+                j += 1
+            text = string("".join(ast.literal_eval(p.text) for p in leaves[k:j])) if j > k + 1 else leaf.text
+        else:
+            j, text = k + 1, leaf.text
+        out.append((" " if k and leaf.space else "") + text)
+        k = j
+    return "".join(out)
+
+
+def _fits(leaves: list[Leaf], depth: int, width: int) -> bool:
+    return 4 * depth + len(_render(leaves)) <= width
+
+
+def _lines(line: list[Leaf], depth: int, width: int, inside: bool) -> list[str]:
+    """``line`` at ``depth`` levels of four spaces in, broken as ruff (and black) break it: a line
+    inside brackets at its delimiters of highest priority (commas: one item per line and a trailing
+    comma; operators: each at the start of its line), else at its last brackets (right-hand split)."""
+    if _fits(line, depth, width):
+        return ["    " * depth + _render(line)]
+    if line[-1].kind == "string" and len(line) <= 2 and (len(line) == 1 or line[0].priority):
+        lead = _render(line[:-1]) + " " * (len(line) - 1)
+        first, *rest = _split_string(line[-1].text, width - 4 * depth - len(lead))
+        if rest:
+            return ["    " * depth + lead + first] + ["    " * depth + p for p in rest]
+    if line[0].text == "def" and not inside:  # a signature breaks between its parentheses
+        matches = _matches(line)
+        close = next((c for c, o in matches.items() if line[o].kind == "def" and c - o > 1), None)
+        if close is not None:
+            return _emit(*_split_at(line, close, matches), depth, width, inside)
+    splits = (_delimiter_split, _right_hand_split) if inside else (_right_hand_split,)
+    for split in splits:
+        try:
+            return split(line, depth, width, inside)
+        except _CannotSplit:
+            continue
+    return ["    " * depth + _render(line)]
+
+
+def _matches(line: list[Leaf]) -> dict[int, int]:
+    """Closing bracket position -> its opening bracket's, for the brackets matched within ``line``."""
+    stack, out = [], {}
+    for k, leaf in enumerate(line):
+        if leaf.bracket == "(":
             stack.append(k)
-        elif t.type == tokenize.OP and t.string in _CLOSE and stack:
-            start = stack.pop()
-            if not stack and (best is None or t.start[1] - toks[start].end[1] > best[2]):
-                best = (start, k, t.start[1] - toks[start].end[1])
-    return None if best is None else best[:2]
+        elif leaf.bracket == ")" and stack:
+            out[k] = stack.pop()
+    return out
 
 
-def _items(toks, offset: int, text: str) -> list[str]:
-    """The text between two brackets as lines: split at top-level commas (each kept with its item),
-    else before top-level binary ``+`` and ``-``; a long string literal split in pieces."""
-    depth, cuts, ops = 0, [], []
-    prev = None
-    for t in toks:
-        if t.type == tokenize.OP and t.string in _OPEN:
+def _delimiters(line: list[Leaf]) -> list[int]:
+    """Positions of the delimiters outside every bracket of ``line`` (the first leaf is none)."""
+    depth, out = 0, []
+    for k, leaf in enumerate(line):
+        if leaf.bracket == "(":
             depth += 1
-        elif t.type == tokenize.OP and t.string in _CLOSE:
+        elif leaf.bracket == ")":
             depth -= 1
-        elif depth == 0 and t.type == tokenize.OP and t.string == ",":
-            cuts.append(t.end[1])
-        elif depth == 0 and t.type == tokenize.OP and t.string in "+-" and prev is not None and \
-                (prev.type in (tokenize.NAME, tokenize.NUMBER, tokenize.STRING) or prev.string in _CLOSE):
-            ops.append(t.start[1])
-        prev = t
-    if not toks:
-        return []
-    end = toks[-1].end[1]
-    bounds = cuts if cuts else ops
-    pieces, start = [], offset
-    for b in bounds:
-        pieces.append(text[start:b].strip())
-        start = b
-    pieces.append(text[start:end].strip())
-    pieces = [p for p in pieces if p]
-    if cuts and pieces and not pieces[-1].endswith(","):
-        pieces[-1] += ","  # the trailing comma of a list of items on lines of their own
-    if len(pieces) == 1 and len(toks) == 1 and toks[0].type == tokenize.STRING and _plain_string(pieces[0]):
-        return _split_string(pieces[0], 80)
-    return pieces
+        elif depth == 0 and k and leaf.priority and not (leaf.text == "," and k == len(line) - 1):
+            out.append(k)  # (a trailing comma is no place to break at)
+    return out
+
+
+def _delimiter_split(line: list[Leaf], depth: int, width: int, inside: bool) -> list[str]:
+    found = _delimiters(line)
+    if not found:
+        raise _CannotSplit
+    top = max(line[k].priority for k in found)
+    cuts = [k + 1 if top == 18 else k for k in found if line[k].priority == top]
+    chunks = [line[a:b] for a, b in zip([0] + cuts, cuts + [len(line)]) if line[a:b]]
+    if len(chunks) < 2:
+        raise _CannotSplit
+    if top == 18 and line[-1].text != ",":
+        chunks[-1] = chunks[-1] + [Leaf(",", priority=18)]
+    out: list[str] = []
+    for chunk in chunks:
+        out.extend(_lines(chunk, depth, width, True))
+    return out
+
+
+def _trailers(line: list[Leaf], matches: dict[int, int]) -> list[int]:
+    """Positions of the closing brackets outside other brackets, from the last one back."""
+    out, k = [], len(line) - 1
+    while k >= 0:
+        if line[k].bracket == ")" and k in matches:
+            out.append(k)
+            k = matches[k]
+        k -= 1
+    return out
+
+
+def _split_at(line: list[Leaf], close: int, matches: dict[int, int]):
+    open_ = matches[close]
+    return line[: open_ + 1], line[open_ + 1: close], line[close:]
+
+
+def _emit(head, body, tail, depth: int, width: int, inside: bool) -> list[str]:
+    return (_lines(head, depth, width, inside) + _lines(body, depth + 1, width, True)
+            + _lines(tail, depth, width, inside))
+
+
+def _right_hand_split(line: list[Leaf], depth: int, width: int, inside: bool) -> list[str]:
+    matches = _matches(line)
+    trailers = [k for k in _trailers(line, matches) if k - matches[k] > 1]
+    if not trailers:
+        raise _CannotSplit
+    last = trailers[0]
+    if line[last].kind == "optional":
+        head, body, tail = _split_at(line, last, matches)
+        if _can_omit(body, depth + 1, width):
+            inner = [matches[last] + 1 + k for k in _trailers(body, _matches(body)) if k - _matches(body)[k] > 1]
+            for close in _omissions(line, inner, matches, width):
+                h, b, t = _split_at(line, close, matches)
+                if (_fits(h, depth, width) and _prefer_omitting(head, h, depth, width)
+                        and (len(b) > 1 or _fits(b, depth + 1, width))):
+                    return _emit(h, b, t, depth, width, inside)
+        return _emit(head[:-1] + [_shown(head[-1], "(")], body, [_shown(tail[0], ")")] + tail[1:],
+                     depth, width, inside)
+    for close in _omissions(line, trailers, matches, width):
+        h, b, t = _split_at(line, close, matches)
+        if _fits(h, depth, width):
+            return _emit(h, b, t, depth, width, inside)
+    return _emit(*_split_at(line, last, matches), depth, width, inside)
+
+
+def _shown(leaf: Leaf, text: str) -> Leaf:
+    return Leaf(text, leaf.space, leaf.priority, leaf.bracket, "atom")
+
+
+def _omissions(line: list[Leaf], trailers: list[int], matches: dict[int, int], width: int) -> list[int]:
+    """The trailers to split at, last first, while the text after them fits on a line."""
+    out = []
+    for close in trailers:
+        out.append(close)
+        if len(_render(line[matches[close]:])) > width:
+            break
+    return out
+
+
+def _prefer_omitting(head: list[Leaf], h: list[Leaf], depth: int, width: int) -> bool:
+    """Black's choice between the split inside optional parentheses and the one after them."""
+    eq = [k for k, leaf in enumerate(h) if leaf.text in ("=", "+=", "-=", "*=", "/=")]
+    if not eq or not any(leaf.bracket for leaf in head[: eq[-1]]):
+        return True
+    if any(leaf.bracket == ")" for leaf in h[eq[-1]:]):
+        return True
+    return _fits(h, depth, width)
+
+
+def _can_omit(body: list[Leaf], depth: int, width: int) -> bool:
+    """Ruff's ``can_omit_optional_parentheses``: whether a statement's value may be broken at its own
+    brackets rather than inside parentheses around it: no operator, or one operator of the lowest
+    precedence and the value starting with brackets or ending with a non-empty call or collection."""
+    found = _delimiters(body)
+    if not found:
+        return True
+    top = max(body[k].priority for k in found)
+    if sum(body[k].priority == top for k in found) > 1:
+        return False
+    matches = _matches(body)
+    if body[0].bracket == "(" and len(body) > 1 and body[1].bracket != ")":
+        return True
+    last = len(body) - 1
+    return (body[last].bracket == ")" and last in matches and last - matches[last] > 1
+            and body[matches[last]].kind != "subscript")
 
 
 def _plain_string(s: str) -> bool:
@@ -147,9 +380,12 @@ def _split_string(s: str, width: int) -> list[str]:
     return [f"{quote}{p}{quote}" for p in parts]
 
 
-def wrap_text(text: str, width: int = WIDTH) -> str:
+def wrap_text(text: str, width: int = WIDTH, alone: int | None = None) -> str:
     """A line of prose (the module docstring's) as lines of at most ``width`` columns, the later ones
-    indented by four spaces; words are never cut (text of several lines is left as it is)."""
-    if len(text) <= width or "\n" in text:
+    indented by four spaces; words are never cut (text of several lines is left as it is). ``alone``:
+    the longest text kept on one line (default ``width``; a one-line docstring has its closing quotes
+    on its line too)."""
+    if len(text) <= (width if alone is None else alone) or "\n" in text:
         return text
+    width = width if len(text) > width else alone
     return textwrap.fill(text, width, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False)

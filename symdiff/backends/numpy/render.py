@@ -14,7 +14,7 @@ from ... import escape
 from ...runtime.paths import templates_dir
 from .codegen import Function, ModuleText
 from .constants import loader_source
-from .linebreak import wrap_lines, wrap_text
+from .linebreak import wrap, wrap_lines, wrap_source, wrap_text
 
 
 _ENV: jinja2.Environment | None = None
@@ -54,9 +54,11 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
                    + ["import scipy.integrate"] * ("scipy.integrate." in body_text)
                    + ["import scipy.linalg"] * ("scipy.linalg." in body_text))
     text = environment().get_template("module.py.j2").render(
-        header=header, functions=functions, constants=module.constants,
-        helpers=module.helpers.sources(), imports=imports,
-        loader=loader_source(module.loader) if module.data else "")
+        header=header, functions=functions,
+        signatures=["\n".join(wrap(f"def {f.name}({', '.join(f.params)}){f.hint}:")) for f in functions],
+        constants=["\n".join(wrap(f"{name} = {code}")) for name, code in module.constants],
+        helpers=[wrap_source(h) for h in module.helpers.sources()], imports=imports,
+        loader=wrap_source(loader_source(module.loader)) if module.data else "")
     escape.check_compiles(text, filename)
     return text
 

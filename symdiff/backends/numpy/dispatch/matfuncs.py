@@ -83,23 +83,23 @@ HELPERS["_lstsq_full_rank"] = '''def _lstsq_full_rank(a, b, rcond, where):
     return x'''
 
 
-HELPERS["_band_transpose"] = '''def _band_transpose(ab, l, u):
+HELPERS["_band_transpose"] = '''def _band_transpose(ab, lo, u):
     """The banded storage (scipy.linalg.solve_banded's) of A^T, bands (u, l), from that of A, bands (l, u)."""
     m = ab.shape[-1]
     out = np.zeros_like(ab)
-    for r in range(l + u + 1):
-        s = r - l
+    for r in range(lo + u + 1):
+        s = r - lo
         if s >= 0:
-            out[..., r, :m - s] = ab[..., l + u - r, s:]
+            out[..., r, :m - s] = ab[..., lo + u - r, s:]
         else:
-            out[..., r, -s:] = ab[..., l + u - r, :m + s]
+            out[..., r, -s:] = ab[..., lo + u - r, :m + s]
     return out'''
 
-HELPERS["_band_matvec"] = '''def _band_matvec(ab, x, l, u):
+HELPERS["_band_matvec"] = '''def _band_matvec(ab, x, lo, u):
     """A @ x for the banded matrix A stored as ab ((..., l + u + 1, m)), x (..., m, k)."""
     m = ab.shape[-1]
     out = np.zeros(np.broadcast_shapes(ab.shape[:-2], x.shape[:-2]) + x.shape[-2:], dtype=np.result_type(ab, x))
-    for r in range(l + u + 1):
+    for r in range(lo + u + 1):
         s = u - r
         if s >= 0:
             out[..., :m - s, :] += ab[..., r, s:, None] * x[..., s:, :]
@@ -107,11 +107,11 @@ HELPERS["_band_matvec"] = '''def _band_matvec(ab, x, l, u):
             out[..., -s:, :] += ab[..., r, :m + s, None] * x[..., :m + s, :]
     return out'''
 
-HELPERS["_band_outer"] = '''def _band_outer(p, q, l, u):
+HELPERS["_band_outer"] = '''def _band_outer(p, q, lo, u):
     """The band (l, u) of p @ q.T in banded storage: out[..., r, j] = sum_c p[..., j + r - u, c] q[..., j, c]."""
     m = q.shape[-2]
-    out = np.zeros(np.broadcast_shapes(p.shape[:-2], q.shape[:-2]) + (l + u + 1, m), dtype=np.result_type(p, q))
-    for r in range(l + u + 1):
+    out = np.zeros(np.broadcast_shapes(p.shape[:-2], q.shape[:-2]) + (lo + u + 1, m), dtype=np.result_type(p, q))
+    for r in range(lo + u + 1):
         s = u - r
         if s >= 0:
             out[..., r, s:] = np.sum(p[..., :m - s, :] * q[..., s:, :], axis=-1)
