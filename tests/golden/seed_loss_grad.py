@@ -17,16 +17,16 @@ import numpy as np
 def loss_value_and_grad(x, y, w, b):
     """Return loss(x, y, w, b) and its gradient with respect to w, b."""
     n_w1 = w.shape[1]
-    # z = x @ w + b
+    # model.py:17: z = x @ w + b
     z = x @ w + b
-    # return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+    # model.py:18: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     t1 = np.maximum(z, 0.0)
     t2 = np.minimum(z, 0.0)
     t3 = np.exp(t2 - t1)
     loss = (t1 + np.log1p(t3) - z * y).sum() / n_w1
-    # Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+    # Grad of: model.py:18: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     dz = (np.exp(t2) / (t3 + 1.0) - y) / n_w1
-    # Grad of: z = x @ w + b
+    # Grad of: model.py:17: z = x @ w + b
     dw = x[:, None] * dz
     db = dz
     return loss, (dw, db)
@@ -35,13 +35,13 @@ def loss_value_and_grad(x, y, w, b):
 def loss_grad(x, y, w, b):
     """Gradient of loss(x, y, w, b) with respect to w, b."""
     n_w1 = w.shape[1]
-    # z = x @ w + b
+    # model.py:17: z = x @ w + b
     z = x @ w + b
-    # return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+    # model.py:18: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     t1 = np.minimum(z, 0.0)
-    # Grad of: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+    # Grad of: model.py:18: return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     dz = (np.exp(t1) / (np.exp(t1 - np.maximum(z, 0.0)) + 1.0) - y) / n_w1
-    # Grad of: z = x @ w + b
+    # Grad of: model.py:17: z = x @ w + b
     dw = x[:, None] * dz
     db = dz
     return (dw, db)
