@@ -78,6 +78,10 @@ class Node:
     name: str | None = None
     origin: Origin | None = None
 
+    def __repr__(self) -> str:  # (not the dataclass's: that one expands a shared graph once per path to it)
+        name = f" {self.name}" if self.name else ""
+        return f"<Node {self.op}{name} {self.dtype}{tuple(self.shape)} of {len(self.inputs)} inputs>"
+
     def param(self, key: str, default: Any = None) -> Any:
         for k, v in self.params:
             if k == key:
