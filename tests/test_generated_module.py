@@ -410,7 +410,7 @@ def check_source_comments(text: str, source: Path) -> int:
             assert lines[int(m["line"]) - 1].strip() == m["text"], (m.group(0), lines[int(m["line"]) - 1])
             key = (1, -int(m["line"])) if m["grad"] else (0, int(m["line"]))
             if previous is not None:
-                assert key != previous, f"repeated: {m.group(0)}"
+                assert key != previous or _restarts_in_a_loop(text, m.group(0)), f"repeated: {m.group(0)}"
                 in_loop = previous[0] == 1 and key[0] == 0 or key < previous
                 assert not in_loop or _restarts_in_a_loop(text, m.group(0)), f"out of order: {m.group(0)}"
             previous = key
@@ -421,11 +421,11 @@ def check_source_comments(text: str, source: Path) -> int:
 def _restarts_in_a_loop(text: str, comment: str) -> bool:
     """Whether ``comment`` is the first comment of a rolled loop's body (where the order starts again)."""
     lines = [line.strip() for line in text.splitlines()]
-    k = next(i for i, line in enumerate(lines) if comment.startswith(line))
-    while k > 0 and not lines[k - 1].startswith("#"):
-        if lines[k - 1].startswith("for "):
-            return True
-        k -= 1
+    for k in [i for i, line in enumerate(lines) if line and comment.startswith(line)]:
+        while k > 0 and not lines[k - 1].startswith("#"):
+            if lines[k - 1].startswith(("for ", "while ")):
+                return True
+            k -= 1
     return False
 
 

@@ -402,3 +402,14 @@ def test_the_array_api_backend_unrolls_loops_and_says_why():
     r = symdiff.grad(over_rows, wrt=(0, 1), backend="array_api")
     for got, want in zip(r(0.7, xs), autograd.grad(_on_autograd(over_rows), argnum=(0, 1))(0.7, xs)):
         np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+def test_a_function_whose_only_loop_is_a_while_is_read_for_loops():
+    """The bytecode screen that skips loop-free functions sees a while loop (3.11 closes it with a backward
+    conditional jump, not JUMP_BACKWARD)."""
+    from symdiff.trace.loop_source import _may_loop
+    assert _may_loop(fixed_point.__code__)
+
+    def straight(x):
+        return np.sum(np.sin(x) * 2.0)
+    assert not _may_loop(straight.__code__)

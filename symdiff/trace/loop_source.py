@@ -256,7 +256,9 @@ _LOOP_OPS = {"FOR_ITER", "GET_ITER", "GET_AITER", "JUMP_BACKWARD", "JUMP_BACKWAR
 def _may_loop(code: types.CodeType) -> bool:
     """Whether the bytecode of ``code`` (or of code nested in it) may hold a loop: a long straight-line
     function is not read, parsed and walked for none (seconds for 10,000 lines)."""
-    return any(i.opname in _LOOP_OPS for i in dis.get_instructions(code)) or any(
+    return any(i.opname in _LOOP_OPS or "BACKWARD" in i.opname  # (3.11's while: POP_JUMP_BACKWARD_IF_TRUE)
+               or ("JUMP" in i.opname and isinstance(i.argval, int) and i.argval <= i.offset)
+               for i in dis.get_instructions(code)) or any(
         _may_loop(c) for c in code.co_consts if isinstance(c, types.CodeType))
 
 

@@ -303,7 +303,8 @@ class _NumPy:
         def astype(x, dtype, /, *, copy=True, device=None):
             return x.astype(dtype, copy=copy) if type(x) is ndarray else numpy.astype(x, dtype, copy=copy)
 
-        self.sum, self.prod, self.max, self.min, self.reshape, self.astype = sum, prod, max, min, reshape, astype
+        self.sum, self.prod, self.max, self.min = sum, prod, max, min
+        self.reshape, self.astype = reshape, astype
 
     def __getattr__(self, name):
         value = getattr(self._numpy, name)
