@@ -35,6 +35,7 @@ import hashlib
 import inspect
 import os
 import sys
+import site
 import sysconfig
 import types
 import warnings
@@ -56,7 +57,17 @@ _LIBRARIES = {"numpy", "math", "builtins", "symdiff", "scipy", "sympy", "cmath",
 _ENV = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
 
 
-_INSTALLED = tuple(str(Path(p).resolve()) + os.sep for p in {sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
+def _site_folders() -> set[str]:
+    """Where installed packages live: this environment's, and the system's a venv made with
+    --system-site-packages also reads (and the user's site folder)."""
+    folders = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+    folders.update(getattr(site, "getsitepackages", lambda: [])())
+    if getattr(site, "ENABLE_USER_SITE", False):
+        folders.add(site.getusersitepackages())
+    return folders
+
+
+_INSTALLED = tuple(str(Path(p).resolve()) + os.sep for p in _site_folders())
 
 
 @lru_cache(maxsize=None)
