@@ -57,25 +57,13 @@ def run_in_bodies(outputs: list[Node], passes: Callable[[], Sequence[Callable]])
     return rebuild(outputs, fn)
 
 
-def _depends(body: LoopBody) -> dict[int, set[int]]:
-    """For each body node, the positions of the carried inputs it depends on."""
-    position = {id(c): j for j, c in enumerate(body.carried)}
-    deps: dict[int, set[int]] = {}
-    for node in toposort(list(body.graph.outputs)):
-        mine = {position[id(node)]} if id(node) in position else set()
-        for i in node.inputs:
-            mine |= deps.get(id(i), set())
-        deps[id(node)] = mine
-    return deps
-
-
 def _pruned(loop: Node, used: set[int]) -> tuple[LoopBody, dict[int, int], list[int]] | None:
     """The body without the carried values nobody reads (outside, or in what is kept), the stores
     nobody reads and the invariants the body no longer reads; with the new position of each old result
     and the old positions of the kept inputs. None when everything is needed."""
     body: LoopBody = loop.param("body")
     k = body.carry_count
-    deps = _depends(body)
+    deps = body.carried_dependencies()
     outputs = list(body.graph.outputs)
     keep = {j for j in range(len(outputs)) if j in used or j == body.until}  # (a while loop's condition)
     todo = list(keep)

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import sympy as sp
 
-from ..graph import Graph, Node, Origin, invariant_inputs, rebuild, with_inputs
+from ..graph import Graph, Node, Origin, invariant_inputs, rebuild, toposort, with_inputs
 from .core import broadcast_to, defprim, input_node, scalar
 from .index import gather
 
@@ -72,6 +72,17 @@ class LoopBody:
     @property
     def stored(self) -> tuple[Node, ...]:
         return self.graph.outputs[self.carry_count:]
+
+    def carried_dependencies(self) -> dict[int, set[int]]:
+        """For each body node (by id), the positions of the carried inputs it depends on."""
+        position = {id(c): j for j, c in enumerate(self.carried)}
+        deps: dict[int, set[int]] = {}
+        for node in toposort(list(self.graph.outputs)):
+            mine = {position[id(node)]} if id(node) in position else set()
+            for i in node.inputs:
+                mine |= deps.get(id(i), set())
+            deps[id(node)] = mine
+        return deps
 
     def with_outputs(self, outputs: Sequence[Node], **changes: Any) -> "LoopBody":
         fields = dict(graph=Graph(self.graph.inputs, tuple(outputs)), carry_count=self.carry_count, start=self.start,

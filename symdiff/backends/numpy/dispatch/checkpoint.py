@@ -38,13 +38,7 @@ from .loop import LOOP_OPS, emit_loop, loop_block, loop_parts, stack_shape
 def _needed(body: LoopBody) -> list[int]:
     """The carried values the stored ones depend on, and those their updates depend on: what a segment
     recomputes from its checkpoint (the others, a running loss say, are not recomputed)."""
-    position = {id(c): j for j, c in enumerate(body.carried)}
-    deps: dict[int, set[int]] = {}
-    for node in toposort(list(body.graph.outputs)):
-        mine = {position[id(node)]} if id(node) in position else set()
-        for i in node.inputs:
-            mine |= deps.get(id(i), set())
-        deps[id(node)] = mine
+    deps = body.carried_dependencies()
     need = set().union(*(deps[id(s)] for s in body.stored)) if body.stored else set()
     todo = list(need)
     while todo:
