@@ -87,29 +87,29 @@ def _pushed(loop: Node, results: dict[int, dict[int, Node]]) -> Node | None:
             uses[id(i)] = uses.get(id(i), 0) + 1
     own = {id(n) for n in body.graph.inputs}
     stored = list(body.stored)
-    plans = []  # (carried position, the total's maker from the stacks)
+    # (carried position, the total's form, its factors: a batched node, or the position of a stored value)
+    plans: list[tuple[int, str, list[Node | int]]] = []
     for j in range(body.carry_count):
         term = _accumulation(body, j, uses)
         if term is None:
             continue
         factors = term.inputs if term.op == "outer" else (term,)
         if term.op != "outer" and term.ndim == 0:  # (a scalar stored per iteration costs what adding it does)
-            if bt.batch(term) is not None:
-                plans.append((j, "scalar", [("batched", bt.batch(term))]))
+            if (batched := bt.batch(term)) is not None:
+                plans.append((j, "scalar", [batched]))
             continue
-        ways = []
+        factor_ways: list[Node | int] = []
         for f in factors:
-            if bt.batch(f) is not None:
-                ways.append(("batched", bt.batch(f)))
+            if (batched := bt.batch(f)) is not None:
+                factor_ways.append(batched)
             elif id(f) in bt.carried and id(f) not in own:
                 if all(f is not s for s in stored):
                     stored.append(f)
-                ways.append(("stored", next(k for k, s in enumerate(stored) if s is f)))
+                factor_ways.append(next(k for k, s in enumerate(stored) if s is f))
             else:
-                ways = None
                 break
-        if ways is not None:
-            plans.append((j, "outer" if term.op == "outer" else "sum", ways))
+        else:
+            plans.append((j, "outer" if term.op == "outer" else "sum", factor_ways))
     # a sequence's adjoint added row by row (dx[t] += dz @ U), every row once: the rows batched
     held = {id(s): replace(input_node(f"stack{i}", (body.count, *s.shape), -1, s.dtype), name=None)
             for i, s in enumerate(stored)}
@@ -118,12 +118,12 @@ def _pushed(loop: Node, results: dict[int, dict[int, Node]]) -> Node | None:
         value = _row_added(body, j, uses, loop.inputs[j])
         if value is None:
             continue
-        if rows.batch(value) is not None:
-            plans.append((j, "rows", [("batched", rows.batch(value))]))
+        if (batched := rows.batch(value)) is not None:
+            plans.append((j, "rows", [batched]))
         elif id(value) in rows.carried and id(value) not in own:  # (stored as it is: the stack is the adjoint)
             if all(value is not s for s in stored):
                 stored.append(value)
-            plans.append((j, "rows", [("stored", next(i for i, s in enumerate(stored) if s is value))]))
+            plans.append((j, "rows", [next(i for i, s in enumerate(stored) if s is value)]))
     if not plans:
         return None
     k = body.carry_count
@@ -135,7 +135,7 @@ def _pushed(loop: Node, results: dict[int, dict[int, Node]]) -> Node | None:
     totals = {}
     for j, form, ways in plans:
         origin = body.updates[j].origin or loop.origin  # (the line that accumulates)
-        stacks = [w if kind == "batched" else loop_out(new_loop, k + w) for kind, w in ways]
+        stacks = [w if isinstance(w, Node) else loop_out(new_loop, k + w) for w in ways]
         if form == "outer":
             total = matmul(transpose(stacks[0]), stacks[1], origin)
         elif form == "rows":

@@ -141,13 +141,13 @@ class Batcher:
             if ga[1] and not gb[1] and a.ndim == 1 and b.ndim == 2:  # v[t] @ A: V @ A
                 return matmul(ga[0], gb[0], node.origin)
         if node.op == "contract" and len(node.inputs) == 2:
-            got = [self._operand(i) for i in node.inputs]
-            if any(g is None for g in got):
+            ga, gb = self._operand(node.inputs[0]), self._operand(node.inputs[1])
+            if ga is None or gb is None:
                 return None
             (a, b), out = node.param("subscripts").split("->")[0].split(","), node.param("subscripts").split("->")[1]
             z = next(c for c in "zyxwvutsrq" if c not in a + b)
-            spec = f"{z + a if got[0][1] else a},{z + b if got[1][1] else b}->{z + out}"
-            return Node("contract", (got[0][0], got[1][0]), (count, *node.shape), params=(("subscripts", spec),),
+            spec = f"{z + a if ga[1] else a},{z + b if gb[1] else b}->{z + out}"
+            return Node("contract", (ga[0], gb[0]), (count, *node.shape), params=(("subscripts", spec),),
                         dtype=node.dtype, origin=node.origin)
         return None
 
@@ -232,9 +232,12 @@ def _hoisted(loop: Node) -> Node | None:
     if not chosen:
         return None
     at = _at(body)
-    places, extra, reads = [], [], {}
+    places: list[Node] = []
+    extra: list[Node] = []
+    reads: dict[int, Node] = {}
     for node in chosen:
         outer = bt.batch(node)
+        assert outer is not None  # (chosen: batchable)
         place = replace(input_node(f"w{len(places)}", outer.shape, -1, outer.dtype), name=None)
         places.append(place)
         extra.append(outer)

@@ -68,8 +68,8 @@ class _Unstacked:
                     return None
                 out += got
             return out
-        if _literal(node) is not None:
-            return [_literal(node)] * n
+        if (literal := _literal(node)) is not None:
+            return [literal] * n
         if node.op == "elementwise":
             per = []
             for x in node.inputs:
@@ -90,7 +90,9 @@ class _Unstacked:
             return None
         return [getitem(self.new[id(x)], (i,), origin=x.origin) for i in range(n)]
 
-    def run(self) -> list[Node] | None:
+    def run(self) -> list[Node | list[Node]] | None:
+        """The body's new outputs, a list of components for a carried value split into them (None: the
+        body reads a split value whole)."""
         body = self.body
         for node in toposort(list(body.graph.outputs)):
             if id(node) in self.new or id(node) in self.parts:
@@ -134,7 +136,13 @@ def _unstacked(loop: Node) -> tuple[Node, dict[int, list[int]]] | None:
         if len({id(o) for o in outer}) == len(outer):
             return None
         split, outputs = {}, _Unstacked(loop, {}).run()  # (one invariant read twice: one input, one adjoint)
-    carried, inits, updates, names, where = [], [], [], [], {}
+        if outputs is None:
+            return None
+    carried: list[Node] = []
+    inits: list[Node] = []
+    updates: list[Node] = []
+    names: list[str] = []
+    where: dict[int, list[int]] = {}
     for j, (c, init, update) in enumerate(zip(body.carried, loop.inputs[:k], outputs)):
         if id(c) in split:
             if not isinstance(update, list):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 #: Placeholder constant replaced by the helper in the compiled code's constants.
 MARK = "__symdiff_roll__"
@@ -62,7 +63,7 @@ def _simple(target: ast.expr) -> bool:
     return isinstance(target, ast.Tuple) and all(_simple(e) for e in target.elts)
 
 
-def _call_of(node: ast.expr, name: str) -> bool:
+def _call_of(node: ast.expr, name: str) -> TypeGuard[ast.Call]:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
 
 
@@ -75,16 +76,17 @@ def form(loop: ast.For, k: int, used: set[str]) -> Form | str:
         if not isinstance(loop.target, ast.Name):
             return "its target is not a single name"
         return Form(loop.target.id, [_bound(a) for a in it.args], targets={loop.target.id})
-    if _call_of(it, "reversed") and len(it.args) == 1 and _call_of(it.args[0], "range") \
-            and 1 <= len(it.args[0].args) <= 2 and not it.args[0].keywords and isinstance(loop.target, ast.Name):
-        return _reversed(loop, k, used)
+    if _call_of(it, "reversed") and len(it.args) == 1 and _call_of(inner := it.args[0], "range") \
+            and 1 <= len(inner.args) <= 2 and not inner.keywords and isinstance(loop.target, ast.Name):
+        return _reversed(loop, loop.target.id, inner.args, k, used)
+    targets: list[ast.expr]
     if _call_of(it, "enumerate"):
         if len(it.args) != 1 or it.keywords:
             return "its enumerate(...) has a start"
         if not (isinstance(loop.target, ast.Tuple) and len(loop.target.elts) == 2
-                and isinstance(loop.target.elts[0], ast.Name) and _simple(loop.target.elts[1])):
+                and isinstance(first := loop.target.elts[0], ast.Name) and _simple(loop.target.elts[1])):
             return "its target is not `i, item`"
-        index, targets, seqs = loop.target.elts[0].id, [loop.target.elts[1]], list(it.args)
+        index, targets, seqs = first.id, [loop.target.elts[1]], list(it.args)
     elif _call_of(it, "zip"):
         if not it.args or it.keywords or any(isinstance(a, ast.Starred) for a in it.args):
             return "its zip(...) has keyword or starred arguments"
@@ -98,12 +100,14 @@ def form(loop: ast.For, k: int, used: set[str]) -> Form | str:
             return "its target is not a name or a tuple of names"
         index, targets, seqs = _fresh(used), [loop.target], [it]
     names = [f"_loop_seq_{k}_{j}" for j in range(len(seqs))]
-    before = [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=s) for n, s in zip(names, seqs)]
-    loads = [ast.Name(id=n, ctx=ast.Load()) for n in names]
+    before: list[ast.stmt] = [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=s)
+                              for n, s in zip(names, seqs)]
+    loads: list[ast.expr] = [ast.Name(id=n, ctx=ast.Load()) for n in names]
     bound = call(ast.Constant("rows"), ast.Tuple(elts=list(loads), ctx=ast.Load()))
-    prefix = [ast.Assign(targets=[_store(t)], value=ast.Subscript(
+    prefix: list[ast.stmt] = [ast.Assign(targets=[_store(t)], value=ast.Subscript(
         value=ast.Name(id=n, ctx=ast.Load()), slice=ast.Name(id=index, ctx=ast.Load()), ctx=ast.Load()))
         for t, n in zip(targets, names)]
+    plain_iter: ast.expr
     if _call_of(it, "enumerate") or _call_of(it, "zip"):
         plain_iter = ast.Call(func=it.func, args=[ast.Name(id=n, ctx=ast.Load()) for n in names], keywords=[])
     else:
@@ -114,23 +118,22 @@ def form(loop: ast.For, k: int, used: set[str]) -> Form | str:
     return Form(index, [bound], before, prefix, plain, stored)
 
 
-def _reversed(loop: ast.For, k: int, used: set[str]) -> Form:
-    """``for t in reversed(range(a, b))``: a loop over ``range(a, b)`` whose body first computes
-    ``t = a + b - 1 - index`` (the bounds evaluated once, before the loop)."""
-    args = loop.iter.args[0].args
+def _reversed(loop: ast.For, target: str, args: list[ast.expr], k: int, used: set[str]) -> Form:
+    """``for target in reversed(range(*args))``: a loop over ``range(a, b)`` whose body first computes
+    ``target = a + b - 1 - index`` (the bounds evaluated once, before the loop)."""
     bounds = [ast.Constant(0), *args] if len(args) == 1 else list(args)
     names = [f"_loop_seq_{k}_{j}" for j in range(2)]
-    before = [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=_bound(b)) for n, b in zip(names, bounds)]
+    before: list[ast.stmt] = [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=_bound(b)) for n, b in zip(names, bounds)]
     index = _fresh(used)
     first, stop = (ast.Name(id=n, ctx=ast.Load()) for n in names)
     flipped = call(ast.Constant("flip"), first, stop, ast.Name(id=index, ctx=ast.Load()))
-    prefix = [ast.Assign(targets=[ast.Name(id=loop.target.id, ctx=ast.Store())], value=flipped)]
-    plain = ast.For(target=loop.target, iter=ast.Call(func=loop.iter.func, args=[ast.Call(
+    prefix: list[ast.stmt] = [ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=flipped)]
+    plain = ast.For(target=loop.target, iter=ast.Call(func=ast.Name(id="reversed", ctx=ast.Load()), args=[ast.Call(
         func=ast.Name(id="range", ctx=ast.Load()), args=[ast.Name(id=n, ctx=ast.Load()) for n in names], keywords=[])],
         keywords=[]), body=loop.body, orelse=[], type_comment=None)
     ast.copy_location(plain, loop)
-    loads = [ast.Name(id=n, ctx=ast.Load()) for n in names]
-    return Form(index, loads, before, prefix, plain, {loop.target.id})
+    loads: list[ast.expr] = [ast.Name(id=n, ctx=ast.Load()) for n in names]
+    return Form(index, loads, before, prefix, plain, {target})
 
 
 def while_form(loop: ast.While, used: set[str]) -> Form | str:
@@ -158,8 +161,11 @@ def _test(node: ast.expr) -> ast.expr:
 
 
 def _store(target: ast.expr) -> ast.expr:
+    """A copy of ``target`` (a name or tuple of names: see ``_simple``) to assign to."""
     if isinstance(target, ast.Name):
         return ast.Name(id=target.id, ctx=ast.Store())
+    if not isinstance(target, ast.Tuple):
+        raise TypeError(f"not a name or a tuple of names: {ast.dump(target)}")
     return ast.Tuple(elts=[_store(e) for e in target.elts], ctx=ast.Store())
 
 

@@ -224,7 +224,8 @@ def _rewrite(func: ast.FunctionDef, loop: ast.For, stmts: list, k: int, used: se
     values = _call(ast.Constant("bound"), ast.Call(func=ast.Name(id="locals", ctx=ast.Load()), args=[], keywords=[]),
                    ast.Constant(tuple(carried)))  # type: ignore[arg-type]  # (a tuple constant) (unbound ones: a marker, and the loop runs as written)
     call = _call(ast.Constant(k), bounds, ast.Name(id=body_name, ctx=ast.Load()),
-                 ast.Name(id=plain_name, ctx=ast.Load()), values, ast.Constant(tuple(carried)),
+                 ast.Name(id=plain_name, ctx=ast.Load()), values,
+                 ast.Constant(tuple(carried)),  # type: ignore[arg-type]  # (a tuple constant: typeshed omits it)
                  ast.Constant(shape.index))
     assign = ast.Assign(targets=[_tuple(carried, ast.Store)], value=call)
     new = [*shape.before, *conds, _typed(body_def), _typed(plain_def), assign]

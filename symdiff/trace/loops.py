@@ -288,8 +288,8 @@ def rolling(func: Any, tr):
                 for line in lines if because else ():
                     _note(tr, f"loop at {os.path.basename(fn.__code__.co_filename)}:{line} unrolled: {because}")
                 continue
-            for line in notes:
-                _note(tr, line)
+            for note in notes:
+                _note(tr, note)
             if code is not None:
                 swapped.append((fn, fn.__code__))
                 fn.__code__ = _with_roll(code)

@@ -8,7 +8,7 @@ A primitive missing here, or one whose parameters the standard cannot express, r
 function, naming that function and the user's line (see :mod:`.module`)."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import sympy as sp
 
@@ -31,7 +31,7 @@ def dtype_code(node: Node) -> str:
     return {"int64": "xp.int64", "bool": "xp.bool"}.get(node.dtype, "dtype")
 
 
-def index_code(index: tuple, ndim: int, arrays: list[str] = ()) -> str:
+def index_code(index: tuple, ndim: int, arrays: Sequence[str] = ()) -> str:
     """The index as the standard reads it: each axis of the ``ndim``-dimensional array indexed, or a
     trailing ``...`` (NumPy's ``x[0]`` of a matrix is ``x[0, ...]``)."""
     parts = index_parts(index, list(arrays))
@@ -41,7 +41,7 @@ def index_code(index: tuple, ndim: int, arrays: list[str] = ()) -> str:
     return ", ".join(parts) if parts else "..."
 
 
-def index_object(index: tuple, ndim: int, arrays: list[str] = ()) -> str:
+def index_object(index: tuple, ndim: int, arrays: Sequence[str] = ()) -> str:
     """The index of an ``ndim``-dimensional array as a Python tuple (what ``np.s_[...]`` makes), for a
     helper to index with; as :func:`index_code`, every axis indexed or an ``Ellipsis`` last."""
     out = []
@@ -205,7 +205,7 @@ def _emit_cholesky(node: Node, a: list[str], p) -> str:
 _EIGH = emit_eigh("xp")
 
 
-def _emit_eigh(node: Node, a: list[str], p) -> str:
+def _emit_eigh(node: Node, a: list[str], p) -> str | list[str]:
     if node.param("uplo") != "L":
         raise NotInStandard("np.linalg.eigh(..., UPLO='U')")
     return _EIGH(node, a, p)

@@ -22,13 +22,14 @@ import atexit
 import os
 import shutil
 import tempfile
+from typing import Any
 
 from numba.core import caching
 
 from ...runtime.cache import cache_dir
 
-_Locator = getattr(caching, "_CacheLocator")
-_SourceFile = getattr(caching, "_SourceFileBackedLocatorMixin")
+_Locator: Any = getattr(caching, "_CacheLocator")  # (numba's private classes, looked up by name: untyped)
+_SourceFile: Any = getattr(caching, "_SourceFileBackedLocatorMixin")
 _Impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl")
 _InTree = getattr(caching, "InTreeCacheLocator", None) or getattr(caching, "_InTreeCacheLocator")
 

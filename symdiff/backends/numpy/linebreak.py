@@ -284,12 +284,13 @@ def _trailers(line: list[Leaf], matches: dict[int, int]) -> list[int]:
     return out
 
 
-def _split_at(line: list[Leaf], close: int, matches: dict[int, int]):
+def _split_at(line: list[Leaf], close: int,
+              matches: dict[int, int]) -> tuple[list[Leaf], list[Leaf], list[Leaf]]:
     open_ = matches[close]
     return line[: open_ + 1], line[open_ + 1: close], line[close:]
 
 
-def _emit(head, body, tail, depth: int, width: int, inside: bool) -> list[str]:
+def _emit(head: list[Leaf], body: list[Leaf], tail: list[Leaf], depth: int, width: int, inside: bool) -> list[str]:
     return (_lines(head, depth, width, inside) + _lines(body, depth + 1, width, True)
             + _lines(tail, depth, width, inside))
 
@@ -387,5 +388,5 @@ def wrap_text(text: str, width: int = WIDTH, alone: int | None = None) -> str:
     on its line too)."""
     if len(text) <= (width if alone is None else alone) or "\n" in text:
         return text
-    width = width if len(text) > width else alone
+    width = width if len(text) > width or alone is None else alone
     return textwrap.fill(text, width, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False)

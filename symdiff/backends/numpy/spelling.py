@@ -204,8 +204,8 @@ class Speller:
                 self.expr(v, prec + 1, space if k == 0 else True)
         elif isinstance(e, ast.Compare):
             self.expr(e.left, CMP + 1, space)
-            for op, right in zip(e.ops, e.comparators):
-                self.put(_CMP[type(op)], True, 10)
+            for cmp, right in zip(e.ops, e.comparators):
+                self.put(_CMP[type(cmp)], True, 10)
                 self.expr(right, CMP + 1, True)
         elif isinstance(e, ast.IfExp):
             self.expr(e.body, TEST + 1, space)
@@ -363,7 +363,7 @@ class Speller:
             parts = []
         values = [ast.literal_eval(p) for p in parts] if all(p[:1] in "'\"" for p in parts) else []
         if len(values) < 2 or "".join(values) != e.value:
-            self.put(string(e.value), space, kind="string")
+            self.put(string(str(e.value)), space, kind="string")
             return
         for k, v in enumerate(values):
             self.put(string(v), space if k == 0 else True, 12 if k else 0, kind="part")

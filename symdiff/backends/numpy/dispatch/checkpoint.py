@@ -135,8 +135,8 @@ def emit_reverse(node: Node, p, uses: dict[int, int]) -> list[str]:
             p.code[id(i)] = parts_r.stacks[i.param("k") - fbody.carry_count][0]
     parts_b = loop_parts(node, p, uses)
     lines += parts_b.setup
-    for name, s, first in parts_r.stacks:
-        rows = (str(int(k) + 1) if k.isdigit() else f"{k} + 1") if first else k
+    for name, s, carried in parts_r.stacks:
+        rows = (str(int(k) + 1) if k.isdigit() else f"{k} + 1") if carried else k
         lines.append(f"{name} = np.empty({stack_shape(p, rows, s.shape)}, "
                      f"dtype=np.{s.dtype})")
     start, end = fbody.start, fbody.start + fbody.count

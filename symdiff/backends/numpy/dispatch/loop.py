@@ -188,7 +188,9 @@ def loop_parts(node: Node, p, uses: dict[int, int], store: bool = True,
         if stack_names[i] is None:  # named after what they hold (hs: every h)
             code = p.code.get(id(stored[i])) or stored[i].name or ""
             stack_names[i] = p.namer.fresh(f"{code}s" if code.isidentifier() else None)
-    stacks = [(name, s, id(s) in carried) for s, name in zip(stored, stack_names)]
+    named = [name for name in stack_names if name is not None]  # (every one is named by now)
+    assert len(named) == len(stored)
+    stacks = [(name, s, id(s) in carried) for s, name in zip(stored, named)]
     stores = [(name, p.code[id(s)], id(s) in carried) for name, s, _ in stacks] if store else []
     tail = []
     for j, chain in chains.items():
@@ -199,7 +201,7 @@ def loop_parts(node: Node, p, uses: dict[int, int], store: bool = True,
     if pending:
         tail.append(f"{', '.join(v for v, _ in pending)} = {', '.join(c for _, c in pending)}")
     p.__dict__.setdefault("free_indices", set()).add(index)
-    p.__dict__.setdefault("loop_names", {})[id(node)] = names + stack_names
+    p.__dict__.setdefault("loop_names", {})[id(node)] = names + named
     return LoopParts(setup, names, index, stacks, inner, tail, stores)
 
 
