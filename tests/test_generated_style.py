@@ -315,3 +315,17 @@ def test_statements_are_spelled_with_ruffs_spacing(line, spelled):
     assert wrap(line) == [spelled]
     assert ast.dump(ast.parse(spelled + ("\n    pass" if spelled.endswith(("  # why", ":")) else ""))) == ast.dump(
         ast.parse(line + ("\n    pass" if line.endswith(("  # why", ":")) else "")))
+
+
+def test_long_docstring_lines_of_helpers_are_refilled_as_paragraphs():
+    from symdiff.backends.numpy.linebreak import wrap_source
+    words = " ".join(f"word{i}" for i in range(40))
+    source = (f'def helper(x):\n    """{words[:95]}\n    {words[95:]}\n\n        kept  as   written\n    '
+              f'closing."""\n    return x\n')
+    out = wrap_source(source, 100).splitlines()
+    assert all(len(line) <= 100 for line in out)
+    assert "        kept  as   written" in out  # (an example, indented deeper)
+    doc = [line.strip() for line in out[1:out.index("        kept  as   written")] if line.strip()]
+    assert " ".join(doc).strip('"') == words  # every word, in order
+    assert all(len(line.split()) > 1 for line in doc)  # no word alone on a line
+    compile("\n".join(out), "helper", "exec")

@@ -82,17 +82,19 @@ def _unknown(line: str) -> bool:
 
 def wrap_source(source: str, width: int = WIDTH) -> str:
     """A helper function's source (or the loader's) spelled as ruff formats it: each statement through
-    :func:`wrap`, docstrings as they are, a blank line after the imports inside a function."""
-    lines, out, quote = source.splitlines(), [], False
+    :func:`wrap`, docstrings as written (refilled where a line is too long: :func:`_docstring`), a
+    blank line after the imports inside a function."""
+    lines, out = source.splitlines(), []
     k = 0
     while k < len(lines):
         line, k = lines[k], k + 1
         text = line.strip()
-        if quote or text.startswith(('"""', 'r"""')):
-            pad = line[: len(line) - len(line.lstrip())]
-            out.extend(textwrap.wrap(text, width, initial_indent=pad, subsequent_indent=pad, break_long_words=False,
-                                     break_on_hyphens=False) if len(line) > width else [line.rstrip()])
-            quote = quote != (text.count('"""') % 2 == 1)
+        if text.startswith(('"""', 'r"""')):
+            start = k - 1
+            while text.count('"""') % 2 == 1 and k < len(lines) and '"""' not in lines[k]:
+                k += 1
+            k = min(k + (text.count('"""') % 2 == 1), len(lines))
+            out.extend(_docstring(lines[start:k], width))
             continue
         start = k - 1
         while k < len(lines) and _goes_on(line, lines[k]):
@@ -103,6 +105,33 @@ def wrap_source(source: str, width: int = WIDTH) -> str:
                 ("import ", "from ")):
             out.append("")
     return "\n".join(out)
+
+
+def _docstring(lines: list[str], width: int) -> list[str]:
+    """A docstring's lines, as written if they fit in ``width`` columns; otherwise each paragraph of
+    prose (lines at the opening line's indent, between blank lines) filled again as a whole, so that no
+    word is left alone on a line (lines indented deeper, examples, are kept as they are)."""
+    if all(len(line) <= width for line in lines):
+        return [line.rstrip() for line in lines]
+    pad = lines[0][: len(lines[0]) - len(lines[0].lstrip())]
+    out: list[str] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            out.extend(textwrap.wrap(" ".join(paragraph), width, initial_indent=pad, subsequent_indent=pad,
+                                     break_long_words=False, break_on_hyphens=False))
+            paragraph.clear()
+
+    for line in lines:
+        text = line.strip()
+        if text and line.startswith(pad) and not line[len(pad):].startswith(" "):
+            paragraph.append(text)
+        else:
+            flush()
+            out.append(line.rstrip())
+    flush()
+    return out
 
 
 def _goes_on(line: str, after: str) -> bool:
