@@ -210,12 +210,12 @@ SOURCES = {
     a[index] -= value
     return a''',
     "_put_sum": '''def _put_sum(xp, a, index, ufunc, x, y):
-    """``a`` with ``a[index] = x + y`` (``ufunc`` "add", else "subtract": ``x - y``); on NumPy arrays the
+    """``a`` with ``a[index] = ufunc(x, y)`` (``ufunc`` xp.add or xp.subtract); on NumPy arrays the
     ufunc writes into ``a[index]`` itself (a basic index: a view), a temporary and a pass less."""
     if type(xp) is _NumPy:
-        getattr(xp, ufunc)(x, y, out=a[index])
+        ufunc(x, y, out=a[index])
         return a
-    return _put(a, index, x + y if ufunc == "add" else x - y)''',
+    return _put(a, index, ufunc(x, y))''',
     "_add_diagonal": '''def _add_diagonal(xp, a, value, dtype, device):
     """``a + value * eye(n)`` for a square ``a`` the code made for this alone: on NumPy arrays ``value``
     added to its diagonal in place (no n x n identity, no pass over ``a``)."""
