@@ -17,6 +17,7 @@ comment saying why. A loop inside a loop is compiled with its outer loop.
 from __future__ import annotations
 
 import ast
+import re
 from typing import Callable
 
 #: NumPy functions numba compiles in nopython mode (https://numba.readthedocs.io, "Supported NumPy
@@ -86,14 +87,15 @@ class _Names(ast.NodeVisitor):
         self.depth = 0
 
     def _bind(self, target: ast.AST) -> None:
-        for node in ast.walk(target):
-            if isinstance(node, ast.Name):
-                if self.depth == 0 and node.id not in self.top:
-                    self.top.append(node.id)
-                self.bound.add(node.id)
-            elif isinstance(node, ast.Subscript):  # x[t] = v reads x
-                self.visit(node.value)
-                self.visit(node.slice)
+        if isinstance(target, ast.Name):
+            if self.depth == 0 and target.id not in self.top:
+                self.top.append(target.id)
+            self.bound.add(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for t in target.elts:
+                self._bind(t)
+        else:  # x[t] = v reads x and t
+            self.visit(target)
 
     def visit_Name(self, node: ast.Name) -> None:
         if node.id not in self.bound and node.id not in self.free:
@@ -165,13 +167,23 @@ def compiled_loop(lines: list[str], later: list[str], kinds: dict[str, str], hel
     bound_anywhere = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     returned = list(top) + [n for n in later if n in bound_anywhere and n not in top]
     returned += [n for n in later if n in params and n not in returned and n not in bound_anywhere]
-    body = list(lines) + [f"return {', '.join(returned)}" + ("," if len(returned) == 1 else "")]
+    body = [_scalar_zeros(line) for line in lines] + [f"return {', '.join(returned)}" + ("," if len(returned) == 1 else "")]
     name = add_function(params, body)
     args = [_passed(p, kinds.get(p)) for p in params]
     call = f"{name}({', '.join(args)})"
     if not returned:
         return [call]
     return [f"{', '.join(returned)}{',' if len(returned) == 1 else ''} = {call}"]
+
+
+_ZEROS_0D = re.compile(r"^(\s*\w+ = )np\.zeros\(\(\), dtype=np\.(float64|float32)\)$")
+
+
+def _scalar_zeros(line: str) -> str:
+    """``np.zeros((), dtype=...)`` (a carried scalar adjoint) as a scalar zero: numba does not unify a
+    0-d array with the scalars the loop adds to it."""
+    m = _ZEROS_0D.match(line)
+    return line if m is None else f"{m.group(1)}np.{m.group(2)}(0.0)"
 
 
 def _passed(name: str, kind: str | None) -> str:
