@@ -18,7 +18,7 @@ from ..numpy.dispatch import EMIT
 from ..numpy.dispatch.loop import LOOP_OPS
 from .fusion import Loop, plan
 from .kernels import Kernel, print_loop, printable
-from .rolled import compiled_loop
+from .rolled import compiled_loop, graph_refusal
 from .split import split_calls
 
 DECORATOR = "numba.njit(cache=True, error_model=\"numpy\")"  # error_model: 1/0 is inf, as in NumPy
@@ -205,7 +205,8 @@ def _emit_rolled(node: Node, p: FusingPrinter, uses: dict[int, int]) -> list[str
         kinds.setdefault(name, "int")
     helpers = set(p.module.helpers.names.values()) | {p.module.loader}
     own = {f.name for f in p.kernels.functions}
-    return compiled_loop(lines, later, kinds, helpers, lambda params, b: p.kernels.add_rolled(params, b, p), own)
+    return compiled_loop(lines, later, kinds, helpers, lambda params, b: p.kernels.add_rolled(params, b, p), own,
+                         graph_refusal(node))
 
 
 FusingPrinter.emit_table.update({"numba_loop": _emit_loop})

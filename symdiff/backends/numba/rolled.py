@@ -11,7 +11,8 @@ names the loop binds at its top level and the carried variables and stacks the c
 Whether numba compiles the loop is decided here, from the code's syntax (:func:`refusal`): only the
 NumPy functions and methods of :data:`NUMPY_FUNCTIONS` / :data:`METHODS` (numba's supported NumPy
 list), no keyword but ``dtype=`` / ``axis=``, no list, no call of a module helper, no index by an array
-(fancy indexing) and no dtype cast; any other loop stays the NumPy backend's Python loop, with a
+(fancy indexing: read from the syntax and from the body graph, :func:`graph_refusal`) and no dtype
+cast; any other loop stays the NumPy backend's Python loop, with a
 comment saying why. A loop inside a loop is compiled with its outer loop.
 """
 from __future__ import annotations
@@ -19,6 +20,9 @@ from __future__ import annotations
 import ast
 import re
 from typing import Callable
+
+from ...ir.graph import Node
+from ...ir.primitives.index import has_arrays
 
 #: NumPy functions numba compiles in nopython mode (https://numba.readthedocs.io, "Supported NumPy
 #: features") with the arguments the NumPy backend prints.
@@ -48,9 +52,10 @@ def refusal(tree: ast.Module, helpers: set[str]) -> str | None:
                 if f.id in helpers or f.id not in BUILTINS:
                     return f"call of {f.id}"
             elif isinstance(f, ast.Attribute):
-                if isinstance(f.value, ast.Name) and f.value.id == "np":
-                    if f.attr not in NUMPY_FUNCTIONS:
-                        return f"np.{f.attr}"
+                dotted = ast.unparse(f)
+                if dotted.startswith("np."):
+                    if dotted[3:] not in NUMPY_FUNCTIONS:
+                        return dotted
                 elif f.attr not in METHODS:
                     return f".{f.attr}()"
             else:
@@ -63,6 +68,31 @@ def refusal(tree: ast.Module, helpers: set[str]) -> str | None:
                 return f".{node.attr}"
         elif isinstance(node, ast.Subscript) and _fancy(node.slice):
             return "an index by an array"
+    return None
+
+
+#: The primitives whose index may hold arrays, and where their index arrays start among the inputs.
+_ARRAYS_FROM = {"gather": 1, "scatter_add": 1, "setitem": 2}
+
+
+def graph_refusal(node: Node) -> str | None:
+    """Why numba may not compile the loop ``node`` from its body graph (None: nothing found): an index
+    by an integer array or a mask (a gather, a scatter, an accumulated row ``acc[i] += v`` at an array
+    of rows), in the body or a loop inside it. The code's names do not say which names are arrays."""
+    todo, seen = [node], set()
+    while todo:
+        loop = todo.pop()
+        for n in loop.param("body").graph.nodes():
+            if id(n) in seen:
+                continue
+            seen.add(id(n))
+            if n.op == "loop":
+                todo.append(n)
+            elif n.op in _ARRAYS_FROM and has_arrays(n.param("index")) and \
+                    any(x.ndim or x.dtype == "bool" for x in n.inputs[_ARRAYS_FROM[n.op]:]):
+                return "an index by an array"  # (a 0-d integer, the loop's index say, is a plain index)
+            elif n.op == "add_at" and len(n.inputs) > 2 and n.inputs[2].ndim:
+                return "an index by an array"
     return None
 
 
@@ -144,18 +174,20 @@ def names(tree: ast.Module) -> tuple[list[str], list[str]]:
 
 
 def compiled_loop(lines: list[str], later: list[str], kinds: dict[str, str], helpers: set[str],
-                  add_function: Callable[[list[str], list[str]], str], globals_: set[str]) -> list[str]:
+                  add_function: Callable[[list[str], list[str]], str], globals_: set[str],
+                  why: str | None = None) -> list[str]:
     """The glue's lines for the loop ``lines``: a call of its compiled function (``add_function(params,
     body)`` names it), or ``lines`` under a comment saying why numba does not compile them. ``later``:
     the names the code after the loop may read (carried variables, stacks); ``kinds``: how the glue
     passes a name (``array``, ``float64``, ``float32``, ``int``, ``bool``); ``globals_``: the module's
-    compiled functions the loop may call (read as globals, not passed)."""
+    compiled functions the loop may call (read as globals, not passed); ``why``: a refusal found
+    already (:func:`graph_refusal`)."""
     text = "\n".join(lines)
     try:
         tree = ast.parse(text)
     except SyntaxError:
         return lines
-    why = refusal(tree, helpers)
+    why = why or refusal(tree, helpers)
     free, top = names(tree)
     params = [n for n in free if n not in BUILTINS and n not in globals_ and n not in ("np", "numba", "math")]
     if why is None:
