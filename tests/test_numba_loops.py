@@ -51,8 +51,8 @@ def _compiled_loops(source: str) -> list[str]:
     tree = ast.parse(source)
     out = []
     for f in tree.body:
-        if isinstance(f, ast.FunctionDef) and "_rolled" in f.name and any("numba.njit" in ast.unparse(d) for d in f.decorator_list) and \
-                any(isinstance(n, (ast.For, ast.While)) for n in ast.walk(f)):
+        jit = isinstance(f, ast.FunctionDef) and any("numba.njit" in ast.unparse(d) for d in f.decorator_list)
+        if jit and "_rolled" in f.name and any(isinstance(n, (ast.For, ast.While)) for n in ast.walk(f)):
             out.append(f.name)
     return out
 
@@ -173,6 +173,21 @@ def test_a_nested_loop_is_compiled_with_its_outer_loop():
     assert len(compiled) == 2 and not _glue_loops(source)
     first = ast.parse(source[source.index(f"def {compiled[0]}"):].split("\n\n\n")[0])
     assert sum(isinstance(n, ast.For) for n in ast.walk(first)) == 2  # the inner loop inside the compiled one
+
+
+def int_matmul(w, xs, M):
+    s = np.zeros(3)
+    for t in range(xs.shape[0]):
+        s = np.tanh(w * (M @ np.array([t, 1, 2])) + s * xs[t])  # an integer matrix product in the body
+    return np.sum(s ** 2)
+
+
+def test_an_integer_matrix_product_in_a_body_keeps_the_python_loop():
+    rng = np.random.default_rng(4)
+    args = (0.3, rng.normal(size=(6, 3)), rng.integers(0, 3, size=(3, 3)))
+    got, expected, source = _both(int_matmul, args, (0, 1))
+    _compare(got, expected)
+    assert "# Python loop (numba: matmul of float64/int64 arrays)" in source and _glue_loops(source)
 
 
 def gather(w, xs, idx):

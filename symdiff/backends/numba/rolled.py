@@ -71,6 +71,8 @@ def refusal(tree: ast.Module, helpers: set[str]) -> str | None:
     return None
 
 
+FLOATS = ("float64", "float32")
+INTEGERS = ("int64", "int32", "int16", "int8", "uint64", "uint32", "uint16", "uint8")
 #: The primitives whose index may hold arrays, and where their index arrays start among the inputs.
 _ARRAYS_FROM = {"gather": 1, "scatter_add": 1, "setitem": 2}
 
@@ -93,6 +95,10 @@ def graph_refusal(node: Node) -> str | None:
                 return "an index by an array"  # (a 0-d integer, the loop's index say, is a plain index)
             elif n.op == "add_at" and len(n.inputs) > 2 and n.inputs[2].ndim:
                 return "an index by an array"
+            elif n.dtype not in FLOATS + INTEGERS + ("bool",):
+                return f"{n.dtype} values"
+            elif n.op in ("matmul", "outer", "contract") and not all(x.dtype in FLOATS for x in n.inputs):
+                return f"{n.op} of {'/'.join(sorted({x.dtype for x in n.inputs}))} arrays"  # (numba's: floats)
     return None
 
 
@@ -199,7 +205,8 @@ def compiled_loop(lines: list[str], later: list[str], kinds: dict[str, str], hel
     bound_anywhere = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     returned = list(top) + [n for n in later if n in bound_anywhere and n not in top]
     returned += [n for n in later if n in params and n not in returned and n not in bound_anywhere]
-    body = [_scalar_zeros(line) for line in lines] + [f"return {', '.join(returned)}" + ("," if len(returned) == 1 else "")]
+    tail = "," if len(returned) == 1 else ""
+    body = [_scalar_zeros(line) for line in lines] + [f"return {', '.join(returned)}{tail}"]
     name = add_function(params, body)
     args = [_passed(p, kinds.get(p)) for p in params]
     call = f"{name}({', '.join(args)})"
