@@ -69,9 +69,11 @@ def test_every_corpus_loop_on_the_numba_backend(e):
     args = e.with_defaults(e.args(0))
     got, expected, source = _both(e.fn, args, e.wrt)
     _compare(got, expected)
-    if e.name in WHILE:  # (a while loop's stacks are Python lists: the Python loop, saying so)
-        assert "# Python loop (numba: numba compiles no list here)" in source
-        assert any(line.startswith("while ") for line in _glue_loops(source))
+    if e.name in WHILE:  # the while loop compiled (its stacks: lists, made arrays after it)
+        assert any("while " in source[source.index(f"def {f}"):].split("\n\n\n")[0]
+                   for f in _compiled_loops(source))
+        assert not any(line.startswith("while ") for line in _glue_loops(source))
+        assert len(_glue_loops(source)) == source.count("# Python loop (numba: ")  # each one says why
     else:  # the forward loop and the gradient's reverse loop, each compiled
         assert len(_compiled_loops(source)) >= 2 and not _glue_loops(source)
         assert "# Python loop" not in source
@@ -219,7 +221,7 @@ def _refused(code: str) -> str | None:
     ("for t in range(n):\n    h = np.linalg.solve(A, h)", "np.linalg.solve"),
     ("for t in range(n):\n    h = h.astype(np.float32)", ".astype()"),
     ("for t in range(n):\n    s = np.sum(h, axis=0, keepdims=True)", "keyword keepdims="),
-    ("hs = []\nfor t in range(n):\n    hs.append(h)", "numba compiles no list here"),
+    ("for x in [a, b]:\n    h = h + x", "numba compiles no list here"),
     ("for t in range(n):\n    h = _helper(h)", "call of _helper"),
 ])
 def test_a_body_numba_may_not_compile_is_refused(code, why):
@@ -270,3 +272,40 @@ def test_a_second_process_loads_the_compiled_loops_from_numba_cache(tmp_path):
     assert second.returncode == 0, second.stderr
     info, count, hits, misses, value2 = second.stdout.split()
     assert (info, count, misses) == ("disk", "2", "0") and int(hits) == 2 and float(value2) == float(value)
+
+
+def fixed_point(a, tol):
+    x = np.zeros_like(a)
+    x_new = 0.9 * x + 0.05 * np.cos(x) + 0.1 * a
+    while np.max(np.abs(x_new - x)) > tol:
+        x = x_new
+        x_new = 0.9 * x + 0.05 * np.cos(x) + 0.1 * a
+    return np.sum(x_new ** 2)
+
+
+def test_a_while_loop_its_trip_count_and_zero_trips():
+    a = np.linspace(0.5, 1.5, 8)
+    vg = symdiff.value_and_grad(fixed_point, backend="numba")
+    for tol in (1e-9, 1e-3, 10.0):  # 10.0: the condition fails at once, zero iterations
+        _compare(vg(a, tol), symdiff.value_and_grad(fixed_point)(a, tol))
+    assert len(_compiled_loops(vg.source)) == 2 and not _glue_loops(vg.source)
+    assert "n_iter = t" in vg.source and "while running:" in vg.source
+
+
+def settle(a, xs):  # a while loop inside a rolled for loop: a trip count of its own per row
+    total = 0.0
+    for x_t in xs:
+        y = x_t
+        y_new = np.cos(a * y) + 0.1 * x_t
+        while np.abs(y_new - y) > 1e-10:
+            y = y_new
+            y_new = np.cos(a * y) + 0.1 * x_t
+        total = total + y_new ** 2
+    return total
+
+
+def test_a_while_loop_inside_a_for_loop():
+    rng = np.random.default_rng(12)
+    got, expected, source = _both(settle, (0.5, rng.normal(size=5)), (0, 1))
+    _compare(got, expected)
+    assert len(_glue_loops(source)) == source.count("# Python loop (numba: ")

@@ -29,11 +29,13 @@ from ...ir.primitives.index import has_arrays
 NUMPY_FUNCTIONS = frozenset(
     "tanh exp log log1p expm1 sqrt abs absolute sin cos tan arcsin arccos arctan arctan2 sinh cosh arcsinh arccosh "
     "arctanh sign floor ceil hypot maximum minimum power exp2 log2 log10 cbrt square reciprocal negative "
-    "sum dot outer empty zeros ones empty_like zeros_like ones_like where float64 float32 copysign "
-    "logaddexp fmod".split())
-CONSTANTS = frozenset({"float64", "float32", "pi", "e", "inf", "nan"})
+    "sum dot outer empty zeros ones empty_like zeros_like ones_like where float64 float32 int64 copysign "
+    "logaddexp fmod logical_and logical_or logical_not".split())
+CONSTANTS = frozenset({"float64", "float32", "int64", "pi", "e", "inf", "nan"})
 #: Array attributes and methods numba has.
-METHODS = frozenset({"T", "shape", "size", "ndim", "copy", "sum"})
+METHODS = frozenset({"T", "shape", "size", "ndim", "copy", "sum", "append"})
+#: Methods numba has without arguments only (over the whole array).
+WHOLE = frozenset({"max", "min"})
 BUILTINS = frozenset({"range", "min", "max", "int", "float", "abs", "len", "True", "False", "None"})
 KEYWORDS = frozenset({"dtype", "axis"})
 
@@ -41,6 +43,8 @@ KEYWORDS = frozenset({"dtype", "axis"})
 def refusal(tree: ast.Module, helpers: set[str]) -> str | None:
     """Why numba may not compile the loop's code ``tree`` (None: it does)."""
     for node in ast.walk(tree):
+        if isinstance(node, ast.List) and not node.elts and isinstance(node.ctx, ast.Load):
+            continue  # (a while loop's stack, appended to: see _stacks_as_arrays)
         if isinstance(node, (ast.List, ast.ListComp, ast.Dict, ast.Set, ast.Lambda, ast.Starred, ast.JoinedStr)):
             return f"numba compiles no {type(node).__name__.lower()} here"
         if isinstance(node, ast.Call):
@@ -52,11 +56,11 @@ def refusal(tree: ast.Module, helpers: set[str]) -> str | None:
                 if f.id in helpers or f.id not in BUILTINS:
                     return f"call of {f.id}"
             elif isinstance(f, ast.Attribute):
-                dotted = ast.unparse(f)
+                dotted = ast.unparse(f) if _dotted(f) else ""
                 if dotted.startswith("np."):
                     if dotted[3:] not in NUMPY_FUNCTIONS:
                         return dotted
-                elif f.attr not in METHODS:
+                elif f.attr not in METHODS and not (f.attr in WHOLE and not node.args and not node.keywords):
                     return f".{f.attr}()"
             else:
                 return "a computed call"
@@ -64,7 +68,7 @@ def refusal(tree: ast.Module, helpers: set[str]) -> str | None:
             if isinstance(node.value, ast.Name) and node.value.id == "np":
                 if node.attr not in NUMPY_FUNCTIONS | CONSTANTS:
                     return f"np.{node.attr}"
-            elif node.attr not in METHODS:
+            elif node.attr not in METHODS | WHOLE:
                 return f".{node.attr}"
         elif isinstance(node, ast.Subscript) and _fancy(node.slice):
             return "an index by an array"
@@ -100,6 +104,13 @@ def graph_refusal(node: Node) -> str | None:
             elif n.op in ("matmul", "outer", "contract") and not all(x.dtype in FLOATS for x in n.inputs):
                 return f"{n.op} of {'/'.join(sorted({x.dtype for x in n.inputs}))} arrays"  # (numba's: floats)
     return None
+
+
+def _dotted(node: ast.AST) -> bool:
+    """``a.b.c``: names and attributes only."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
 
 
 def _fancy(index: ast.AST) -> bool:
@@ -188,7 +199,9 @@ def compiled_loop(lines: list[str], later: list[str], kinds: dict[str, str], hel
     passes a name (``array``, ``float64``, ``float32``, ``int``, ``bool``); ``globals_``: the module's
     compiled functions the loop may call (read as globals, not passed); ``why``: a refusal found
     already (:func:`graph_refusal`)."""
-    text = "\n".join(lines)
+    compiled, made = _stacks_as_arrays(lines)
+    compiled = [_ZEROS_BROADCAST.sub(r"np.zeros(\1)", _scalar_zeros(line)) for line in compiled]
+    text = "\n".join(compiled)
     try:
         tree = ast.parse(text)
     except SyntaxError:
@@ -203,10 +216,10 @@ def compiled_loop(lines: list[str], later: list[str], kinds: dict[str, str], hel
     if why is not None:
         return [f"# Python loop (numba: {why})"] + lines
     bound_anywhere = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    returned = list(top) + [n for n in later if n in bound_anywhere and n not in top]
+    returned = [n for n in top if n not in made] + [n for n in later if n in bound_anywhere and n not in top]
     returned += [n for n in later if n in params and n not in returned and n not in bound_anywhere]
     tail = "," if len(returned) == 1 else ""
-    body = [_scalar_zeros(line) for line in lines] + [f"return {', '.join(returned)}{tail}"]
+    body = compiled + [f"return {', '.join(returned)}{tail}"]
     name = add_function(params, body)
     args = [_passed(p, kinds.get(p)) for p in params]
     call = f"{name}({', '.join(args)})"
@@ -215,14 +228,40 @@ def compiled_loop(lines: list[str], later: list[str], kinds: dict[str, str], hel
     return [f"{', '.join(returned)}{',' if len(returned) == 1 else ''} = {call}"]
 
 
-_ZEROS_0D = re.compile(r"^(\s*\w+ = )np\.zeros\(\(\), dtype=np\.(float64|float32)\)$")
+_STACKED = re.compile(r"^(\s*)(\w+) = np\.array\(\2, dtype=np\.(\w+)\)\.reshape\((.*)\)$")
+
+
+def _stacks_as_arrays(lines: list[str]) -> tuple[list[str], set[str]]:
+    """A while loop's stacks (lists it appends to) made arrays row by row after it (numba's
+    ``np.array`` takes no list of arrays), and the names that takes."""
+    text = "\n".join(lines)
+    out, made = [], set()
+    for line in lines:
+        m = _STACKED.match(line)
+        if m is None:
+            out.append(line)
+            continue
+        indent, name, dtype, shape = m.groups()
+        rows, k = f"{name}_rows", f"{name}_k"
+        while re.search(rf"\b({rows}|{k})\b", text):
+            rows, k = rows + "_", k + "_"
+        made |= {rows, k}
+        out += [f"{indent}{rows} = {name}", f"{indent}{name} = np.empty({shape}, dtype=np.{dtype})",
+                f"{indent}for {k} in range(len({rows})):", f"{indent}    {name}[{k}] = {rows}[{k}]"]
+    return out, made
+
+
+#: A zero adjoint broadcast to a shape (``np.broadcast_to(0, (n,))``, int64): float64 zeros in a compiled
+#: loop, where the variable it binds holds float arrays on other iterations (NumPy adds either the same).
+_ZEROS_BROADCAST = re.compile(r"np\.broadcast_to\(0(?:\.0)?, (\([^()]*\))\)")
+_ZEROS_0D = re.compile(r"^(\s*\w+ = )np\.zeros\(\(\), dtype=np\.(float64|float32|int64)\)$")
 
 
 def _scalar_zeros(line: str) -> str:
     """``np.zeros((), dtype=...)`` (a carried scalar adjoint) as a scalar zero: numba does not unify a
     0-d array with the scalars the loop adds to it."""
     m = _ZEROS_0D.match(line)
-    return line if m is None else f"{m.group(1)}np.{m.group(2)}(0.0)"
+    return line if m is None else f"{m.group(1)}np.{m.group(2)}({'0' if m.group(2) == 'int64' else '0.0'})"
 
 
 def _passed(name: str, kind: str | None) -> str:
