@@ -309,3 +309,17 @@ def test_a_while_loop_inside_a_for_loop():
     got, expected, source = _both(settle, (0.5, rng.normal(size=5)), (0, 1))
     _compare(got, expected)
     assert len(_glue_loops(source)) == source.count("# Python loop (numba: ")
+
+
+def test_export_writes_the_compiled_loops(tmp_path):
+    text = symdiff.export(rnn, tmp_path / "rnn_grad.py", wrt=("W", "U", "b"),
+                          shapes={"W": ("n", "n"), "U": ("n", "d"), "b": ("n",), "x": ("T", "d"), "h0": ("n",)},
+                          backend="numba")
+    assert _compiled_loops(text) == ["_rnn_rolled1", "_rnn_rolled2"] and not _glue_loops(text)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import rnn_grad
+    finally:
+        sys.path.remove(str(tmp_path))
+    args = _rnn_args(11)
+    _compare(rnn_grad.rnn_value_and_grad(*args), symdiff.value_and_grad(rnn, wrt=(0, 1, 2))(*args))
