@@ -247,6 +247,13 @@ def test_what_a_compiled_loop_reads_and_returns():
     assert made["f"][1][-1] == "return h, hs"
 
 
+def test_an_argument_written_in_place_is_returned():
+    lines = ["for t in range(n):", "    acc[t] += v[t]"]
+    out = compiled_loop(lines, [], {"acc": "array", "v": "array", "n": "int"}, set(),
+                        lambda params, body: "_f_rolled1", set())
+    assert out == ["acc, = _f_rolled1(int(n), np.ascontiguousarray(v), np.ascontiguousarray(acc))"]
+
+
 SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})

@@ -106,6 +106,16 @@ def graph_refusal(node: Node) -> str | None:
     return None
 
 
+def _written(tree: ast.AST) -> list[str]:
+    """The names of the arrays the code writes into (``x[t] = v``, ``x[t] += v``)."""
+    out: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name):
+            if node.value.id not in out:
+                out.append(node.value.id)
+    return out
+
+
 def _dotted(node: ast.AST) -> bool:
     """``a.b.c``: names and attributes only."""
     while isinstance(node, ast.Attribute):
@@ -218,6 +228,8 @@ def compiled_loop(lines: list[str], later: list[str], kinds: dict[str, str], hel
     bound_anywhere = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     returned = [n for n in top if n not in made] + [n for n in later if n in bound_anywhere and n not in top]
     returned += [n for n in later if n in params and n not in returned and n not in bound_anywhere]
+    # an argument written in place is returned too: the glue may have passed a contiguous copy of it
+    returned += [n for n in _written(tree) if n in params and n not in returned]
     tail = "," if len(returned) == 1 else ""
     body = compiled + [f"return {', '.join(returned)}{tail}"]
     name = add_function(params, body)
