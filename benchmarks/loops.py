@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/loops.py [--quick] [--dump rnn|rk4]
+    python benchmarks/loops.py [--quick] [--dump rnn|rk4 [--backend numba]]
 
 Workloads:
 
@@ -18,6 +18,10 @@ Workloads:
    64 elements) of N
    iterations, the tolerance chosen so that exactly N run, rolled (the trip count read at run time) and
    unrolled (the trace follows the values), against autograd (checked and timed).
+
+Each table has a ``numba`` column: the same function on ``backend="numba"`` (each rolled loop one
+``numba.njit`` function; its gradient checked against the NumPy backend's to 1e-12), its median time in
+the same alternating batches and its cold compile time, numba's first compile included.
 
 For each T: the cold compile time (a fresh cache folder and a new transform: trace, differentiate,
 simplify, print, import; the first call's time less a second call's), the generated module's lines,
@@ -155,12 +159,13 @@ def unrolled():
         trace_run.rolling = saved
 
 
-def compile_cold(fn, wrt, args):
-    """A new transform compiled into an empty cache: seconds of the first call less those of the next."""
+def compile_cold(fn, wrt, args, backend="numpy"):
+    """A new transform compiled into an empty cache: seconds of the first call less those of the next
+    (``backend="numba"``: numba's first compile of the kernels included)."""
     with tempfile.TemporaryDirectory() as cache:
         os.environ["SYMDIFF_CACHE_DIR"] = cache
         start = time.perf_counter()
-        f = symdiff.value_and_grad(fn, wrt=wrt)
+        f = symdiff.value_and_grad(fn, wrt=wrt, backend=backend)
         f(*args)
         first = time.perf_counter() - start
         start = time.perf_counter()
@@ -228,6 +233,37 @@ def jax_rk4(steps):
     return jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
 
 
+def numba_available() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def numba_compiled(fn, wrt, args, value, grads, row):
+    """The numba backend's transform of ``fn`` (None without numba): its cold compile time in
+    ``row["numba_compile"]``, its gradient checked against the NumPy backend's (``grads``) to 1e-12."""
+    if not numba_available():
+        return None
+    f, row["numba_compile"] = compile_cold(fn, wrt, args, backend="numba")
+    v, g = f(*args)
+    assert np.isclose(v, value, rtol=1e-12) and \
+        all(np.allclose(a, b, rtol=1e-12, atol=1e-12 * np.max(np.abs(b))) for a, b in zip(g, grads)), \
+        "numba backend's gradient differs from the NumPy backend's"
+    return f
+
+
+def _numba_cells(r, seconds) -> str:
+    if "numba_compile" not in r:
+        return "- | -"
+    return f"{seconds * 1e3:.2f} | {r['numba_compile']:.2f}"
+
+
+def _ratio(a, b) -> str:
+    return "-" if a is None or b is None else f"{a / b:.2f}"
+
+
 def _close(a, b):
     return all(np.allclose(x, y, rtol=1e-8, atol=1e-10) for x, y in zip(a, b))
 
@@ -249,13 +285,18 @@ def rnn_rows(Ts, n, d, repeats, static=False):
         row = {"T": T, "compile": seconds, "lines": len(f.source.splitlines()),
                "rolled": any(line.lstrip().startswith("for ") for line in f.source.splitlines())}
         timed = [lambda *a: f(*a), lambda *a: bptt(*a[:5])]
+        fn_numba = numba_compiled(fn, (0, 1, 2), args, value, grads, row)
         if jf is not None:
             start = time.perf_counter()
             jax_value, jax_grads = jf(W, U, b, x, h0)
             row["jax_compile"] = time.perf_counter() - start
             assert np.isclose(float(jax_value), value) and _close([np.asarray(g) for g in jax_grads], grads)
             timed.append(lambda *a: [g.block_until_ready() for g in jf(*a[:5])[1]])
+        if fn_numba is not None:
+            timed.append(lambda *a: fn_numba(*a))
         row["times"] = median_time(timed, args, repeats if T < 10000 else max(3, repeats // 10))
+        if fn_numba is not None:
+            row["numba"] = row["times"].pop()
         rows.append(row)
     return rows
 
@@ -300,13 +341,18 @@ def rk4_row(steps, repeats):
     autograd.grad(rk4_autograd, argnum=(0, 1))(y0, p)
     autograd_seconds = time.perf_counter() - start
     timed = [lambda: f(y0, p, steps), lambda: rk4_adjoint(y0, p, steps)]
+    f_numba = numba_compiled(rk4, (0, 1), (y0, p, steps), value, grads, row)
     jf = jax_rk4(steps)
     if jf is not None:
         start = time.perf_counter()
         jf(y0, p)[0].block_until_ready()
         row["jax_compile"] = time.perf_counter() - start
         timed.append(lambda: jf(y0, p)[0].block_until_ready())
+    if f_numba is not None:
+        timed.append(lambda: f_numba(y0, p, steps))
     row["times"] = median_time(timed, (), repeats)
+    if f_numba is not None:
+        row["numba"] = row["times"].pop()
     row["times"].insert(2, autograd_seconds)
     return row
 
@@ -346,7 +392,11 @@ def fixed_point_rows(ns, repeats):
         value, (g,) = f(a, tol)
         assert _close([g], [ag(a, tol)[1]]), "fixed-point gradient differs from autograd's"
         row = {"N": n, "compile": seconds, "lines": len(f.source.splitlines())}
-        row["times"] = median_time([lambda: f(a, tol), lambda: ag(a, tol)], (), repeats)
+        f_numba = numba_compiled(fixed_point, (0,), (a, tol), value, (g,), row)
+        timed = [lambda: f(a, tol), lambda: ag(a, tol)] + ([lambda: f_numba(a, tol)] if f_numba else [])
+        row["times"] = median_time(timed, (), repeats)
+        if f_numba is not None:
+            row["numba"] = row["times"].pop()
         with unrolled():
             fu, row["unrolled_compile"] = compile_cold(fixed_point, (0,), (a, tol))
         row["unrolled_lines"] = len(fu.source.splitlines())
@@ -393,23 +443,24 @@ def print_checkpoint_rows(T, n, d, repeats) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats, T up to 1000")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--dump", choices=("rnn", "rk4"), help="print the generated module of one workload, then stop")
     parser.add_argument("--checkpoint", action="store_true", help="only the checkpoint= table (T = 10^5)")
+    parser.add_argument("--backend", choices=("numpy", "numba"), default="numpy", help="the backend --dump prints")
     opts = parser.parse_args()
     if opts.dump:
         rng = np.random.default_rng(0)
         if opts.dump == "rnn":
-            f = symdiff.value_and_grad(rnn, wrt=(0, 1, 2))
+            f = symdiff.value_and_grad(rnn, wrt=(0, 1, 2), backend=opts.backend)
             f(rng.normal(size=(32, 32)), rng.normal(size=(32, 16)), rng.normal(size=32), rng.normal(size=(10, 16)),
               np.zeros(32))
         else:
-            f = symdiff.value_and_grad(rk4, wrt=(0, 1))
+            f = symdiff.value_and_grad(rk4, wrt=(0, 1), backend=opts.backend)
             f(np.ones(3), np.array([10.0, 28.0, 8.0 / 3.0]), 1000)
         print(f.source)
         return
     repeats = 5 if opts.quick else 21
-    Ts = [10, 100, 1000] if opts.quick else [10, 100, 1000, 10000]
+    Ts = [10, 100, 1000, 10000]
     n, d = 32, 16
     print(f"python benchmarks/loops.py{' --quick' if opts.quick else ''}{' --checkpoint' if opts.checkpoint else ''}"
           f"  (numpy {np.__version__}, hidden {n}, input {d}, float64, one thread)\n")
@@ -419,39 +470,43 @@ def main() -> None:
         return
     print("RNN, h = np.tanh(W @ h + U @ x[t] + b), loss on every h; gradient w.r.t. W, U, b\n")
     print("| T | bound | rolled | compile s | module lines | symdiff ms | BPTT ms | ratio | jax ms "
-          "| jax trace+compile s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| jax trace+compile s | numba ms | numba compile s | numba / jax |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for static in (False, True):
         for r in rnn_rows(Ts, n, d, repeats, static):
             t = r["times"]
             jax = f"{t[2] * 1e3:.2f} | {r['jax_compile']:.2f}" if len(t) > 2 else "- | -"
             bound = 'range(T), static' if static else 'x.shape[0]'
             print(f"| {r['T']} | {bound} | {'yes' if r['rolled'] else 'no'} | {r['compile']:.2f} | {r['lines']} | "
-                  f"{t[0] * 1e3:.2f} | {t[1] * 1e3:.2f} | {t[0] / t[1]:.2f} | {jax} |")
+                  f"{t[0] * 1e3:.2f} | {t[1] * 1e3:.2f} | {t[0] / t[1]:.2f} | {jax} | "
+                  f"{_numba_cells(r, r.get('numba', 0))} | {_ratio(r.get('numba'), t[2] if len(t) > 2 else None)} |")
     for r in unrolled_rows([10, 100] if not opts.quick else [10, 30], n, d):
-        print(f"| {r['T']} | range(T), unrolled | no | {r['compile']:.2f} | {r['lines']} | - | - | - | - | - |")
+        print(f"| {r['T']} | range(T), unrolled | no | {r['compile']:.2f} | {r['lines']} | - | - | - | - | - "
+              "| - | - | - |")
     print("\nRK4 of the Lorenz system; gradient of |y(T)|^2 w.r.t. y0 and (sigma, rho, beta)\n")
     print("| steps | compile s | module lines | symdiff ms | hand adjoint ms | ratio | autograd ms (one call) "
-          "| jax ms | jax trace+compile s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| jax ms | jax trace+compile s | numba ms | numba compile s | numba / jax |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     r = rk4_row(1000, max(3, repeats // 3))
     t = r["times"]
     jax = f"{t[3] * 1e3:.2f} | {r['jax_compile']:.2f}" if len(t) > 3 else "- | -"
     print(f"| {r['T']} | {r['compile']:.2f} | {r['lines']} | {t[0] * 1e3:.2f} | {t[1] * 1e3:.2f} | "
-          f"{t[0] / t[1]:.2f} | {t[2] * 1e3:.2f} | {jax} |")
+          f"{t[0] / t[1]:.2f} | {t[2] * 1e3:.2f} | {jax} | {_numba_cells(r, r.get('numba', 0))} | "
+          f"{_ratio(r.get('numba'), t[3] if len(t) > 3 else None)} |")
     print("\nFixed point x <- 0.9 x + 0.05 cos(x) + a / 10 of 64 elements, while np.max(np.abs(x_new - x)) > tol, "
           "N iterations; gradient w.r.t. a\n")
-    print("| N | compile s | module lines | symdiff ms | autograd ms | unrolled compile s | unrolled lines |")
-    print("|---|---|---|---|---|---|---|")
+    print("| N | compile s | module lines | symdiff ms | autograd ms | unrolled compile s | unrolled lines "
+          "| numba ms | numba compile s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in fixed_point_rows([10, 50] if opts.quick else [10, 50, 200], repeats):
         t = r["times"]
         print(f"| {r['N']} | {r['compile']:.2f} | {r['lines']} | {t[0] * 1e3:.2f} | {t[1] * 1e3:.2f} | "
-              f"{r['unrolled_compile']:.2f} | {r['unrolled_lines']} |")
+              f"{r['unrolled_compile']:.2f} | {r['unrolled_lines']} | {_numba_cells(r, r.get('numba', 0))} |")
     print()
     print_checkpoint_rows(10 ** 5, n, d, 3)
     print("\nTargets: compile time flat in T (under 2 s at every T); RNN: symdiff <= jax.jit and <= 1.2x hand-written "
           "BPTT at T=1000; RK4: compile < 2 s, module under 200 lines, symdiff <= 1.2x the hand-written adjoint; "
-          "checkpoint='sqrt' stores O(sqrt(T)) states.")
+          "checkpoint='sqrt' stores O(sqrt(T)) states; numba backend <= jax.jit at T=1000 and 10000 (RNN) and for RK4.")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,10 @@ from typing import Any
 from ...ir.graph import Node, toposort
 from ..numpy.codegen import Function, NodePrinter
 from ..numpy.dispatch import EMIT
+from ..numpy.dispatch.loop import LOOP_OPS
 from .fusion import Loop, plan
 from .kernels import Kernel, print_loop, printable
+from .rolled import compiled_loop, graph_refusal
 from .split import split_calls
 
 DECORATOR = "numba.njit(cache=True, error_model=\"numpy\")"  # error_model: 1/0 is inf, as in NumPy
@@ -30,6 +32,7 @@ class Kernels:
         self.parallel = parallel
         self.functions: list[Function] = []
         self.by_text: dict[tuple, str] = {}
+        self.function_name = function_name
 
     def add(self, kernel: Kernel, printer: NodePrinter) -> str:
         key = (tuple(kernel.params), tuple(kernel.body), kernel.parallel)
@@ -50,6 +53,26 @@ class Kernels:
         return name
 
 
+    def add_rolled(self, params: list[str], body: list[str], printer: NodePrinter) -> str:
+        """The name of the compiled function of a rolled loop (see :mod:`.rolled`)."""
+        key = ("rolled", tuple(params), tuple(body))
+        if key in self.by_text and self.by_text[key] not in printer.namer.taken:
+            printer.namer.reserve(self.by_text[key])
+            return self.by_text[key]
+        taken = printer.module.reserved | set(printer.module.helpers.names.values()) | \
+            set(printer.module.const_names.values())
+        k, name = 0, ""
+        while not name or name in taken or name in printer.namer.taken:
+            k += 1
+            name = f"_{self.function_name}_rolled{k}"
+        printer.module.reserved.add(name)
+        printer.namer.reserve(name)
+        doc = "The loop of the function below, compiled by numba."
+        self.functions.append(Function(name, params, doc, body, DECORATOR))
+        self.by_text[key] = name
+        return name
+
+
 class FusingPrinter(NodePrinter):
     """A :class:`NodePrinter` whose body calls a kernel for each fused loop."""
 
@@ -61,6 +84,7 @@ class FusingPrinter(NodePrinter):
         self.loops: dict[int, Kernel] = {}  # id of a numba_loop node -> its kernel
         self.result_names: dict[int, str] = {}  # id of a numba_result node -> the name the call gave it
         self.results_of: dict[int, list[Node]] = {}  # id of a numba_loop node -> its numba_result nodes
+        self.loop_ops = {**LOOP_OPS, "loop": _emit_rolled}
 
     def preset(self, node: Node) -> str | None:
         if node.op != "numba_result":
@@ -156,6 +180,33 @@ def _emit_loop(node: Node, args: list[str], printer: FusingPrinter) -> list[str]
         names.append(printer.namer.fresh(result.name))
         printer.result_names[id(result)] = names[-1]
     return [f"{', '.join(names)} = {name}({', '.join(call_args)})"]
+
+
+def _emit_rolled(node: Node, p: FusingPrinter, uses: dict[int, int]) -> list[str]:
+    """A rolled loop: the NumPy backend's code in a compiled function (:mod:`.rolled`), unless it is
+    inside another loop (compiled with it)."""
+    outer = p.__dict__.get("loop_depth", 0)
+    lines = LOOP_OPS["loop"](node, p, uses)
+    if outer:
+        return lines
+    body = node.param("body")
+    later = list(p.__dict__.get("loop_names", {}).get(id(node), []))
+    if body.until is not None and body.count in p.size_names:  # a while loop's trip count
+        later.append(p.size_names[body.count])
+    kinds: dict[str, str] = {}
+    for x in node.inputs:
+        code = p.code.get(id(x), "")
+        if code.isidentifier():
+            kinds[code] = "array" if x.shape else ("float64" if x.dtype == "float64" else
+                                                   "float32" if x.dtype == "float32" else
+                                                   "int" if x.dtype.startswith("int") else
+                                                   "bool" if x.dtype == "bool" else "")
+    for name in [*p.size_names.values(), *p.size_bindings.values()]:
+        kinds.setdefault(name, "int")
+    helpers = set(p.module.helpers.names.values()) | {p.module.loader}
+    own = {f.name for f in p.kernels.functions}
+    return compiled_loop(lines, later, kinds, helpers, lambda params, b: p.kernels.add_rolled(params, b, p), own,
+                         graph_refusal(node))
 
 
 FusingPrinter.emit_table.update({"numba_loop": _emit_loop})

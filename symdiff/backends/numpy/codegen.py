@@ -109,6 +109,7 @@ class NodePrinter:
     emit_table: Any = EMIT  # (a mapping of op -> emit function)
     parts_table: Any = PARTS  # primitives printed as one part of a call returning a tuple (see dispatch/table.py)
     expr_printer = ExprPrinter
+    loop_ops: Any = LOOP_OPS  # ops printed whole, as statements (a loop; backends/numba compiles loops)
 
     def __init__(self, module: ModuleText, params: Sequence[str], size_bindings: dict[sp.Symbol, str]) -> None:
         self.module = module
@@ -285,8 +286,8 @@ class NodePrinter:
                 self.code[id(node)] = self.code[id(node.inputs[0])]
                 reads[id(node)] = reads.get(id(node.inputs[0]), frozenset())
                 continue
-            if node.op in LOOP_OPS:
-                lines.extend(LOOP_OPS[node.op](node, self, uses))
+            if node.op in self.loop_ops:
+                lines.extend(self.loop_ops[node.op](node, self, uses))
                 continue
             if read & rebound:
                 raise Rebound(sorted(read & rebound))
