@@ -376,3 +376,30 @@ def test_a_total_read_inside_and_a_condition_in_the_body():
     _, (forward, _), _ = _loops(fn.source, "read_inside_value_and_grad")
     assert re.search(r"\bs = s \+", forward), forward
     _check(gated, gated_autograd, [0.6, xs], (0, 1))
+
+
+def built_vector(s0, p, W, steps):
+    s = s0
+    for _ in range(steps):
+        a = p[0]
+        b = p[0]
+        s = s + 0.1 * np.sum(np.tanh(W @ np.array([s * a, s + b]))) * p[0]
+    return s
+
+
+def built_vector_autograd(s0, p, W, steps):
+    s = s0
+    for _ in range(steps):
+        s = s + 0.1 * anp.sum(anp.tanh(anp.dot(W, anp.array([s * p[0], s + p[0]])))) * p[0]
+    return s
+
+
+def test_a_vector_built_of_carried_scalars_read_whole():
+    """unstack_carries: a loop carrying a scalar, reading one value outside through several inputs (p[0]
+    three times), whose body builds a vector of scalars and multiplies it by a matrix: neither pass of
+    the rewrite has components for it, and the loop stays as it was (it raised a TypeError)."""
+    rng = np.random.default_rng(7)
+    args = (0.3, rng.normal(size=2), rng.normal(size=(2, 2)), 5)
+    grads = symdiff.grad(built_vector, wrt=(0, 1, 2))(*args)
+    for g, e in zip(grads, autograd.grad(built_vector_autograd, argnum=(0, 1, 2))(*args)):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-12)
