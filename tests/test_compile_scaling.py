@@ -261,3 +261,17 @@ def test_long_sum_deeper_than_the_recursion_limit(tmp_path):
 @pytest.mark.skipif(not os.environ.get("SYMDIFF_LONG_PROGRAMS"), reason="set SYMDIFF_LONG_PROGRAMS=1 (about 15 s)")
 def test_sum_of_3000_terms_deeper_than_the_recursion_limit(tmp_path):
     _long_sum(tmp_path, 3000)
+
+
+def test_written_back_products_are_sympys_own():
+    """A product a template's float is written back into is SymPy's product of the same factors, argument
+    for argument (its order, its one number first), also with a product, a second number or 1 among them."""
+    from sympy.core.mul import _unevaluated_Mul
+    from symdiff.ir.templates import _sorted_mul
+    a, b, c = sp.symbols("_a0 _a1 _a2", real=True)
+    cases = [(sp.Float(1.6), sp.cos(a)), (sp.cos(b * sp.Float(2.5)), sp.Float(0.25), sp.sin(a), c),
+             (sp.Float(3.0), sp.Integer(2), a), (sp.S.One, b, a), (sp.Float(-1.5), a * b, c), (sp.Rational(1, 3), b)]
+    for args in cases:
+        got, want = _sorted_mul(*args), _unevaluated_Mul(*args)
+        assert got == want and got.args == want.args and type(got) is type(want), (args, got, want)
+        assert got == sp.Mul(*args)
