@@ -111,18 +111,32 @@ sys.path.insert(0, sys.argv[1])
 import numpy as np, sympy, symdiff
 spec = importlib.util.spec_from_file_location("scaling_program", sys.argv[2])
 mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+from symdiff.runtime.progress import Listener, listening
+class CpuListener(Listener):  # each stage's CPU time (time.process_time), beside the wall time Listener keeps
+    def enter(self, name):
+        self.begun = getattr(self, "begun", []) + [time.process_time()]
+    def leave(self, name, seconds):
+        cpu = time.process_time() - self.begun.pop()
+        if not self.begun:  # (a stage inside another is counted in the outer one)
+            self.cpu = getattr(self, "cpu", {})
+            self.cpu[name] = self.cpu.get(name, 0.0) + cpu
 x = np.linspace(0.5, 1.5, 16)
-start = time.perf_counter()
-vg = symdiff.value_and_grad(mod.f)
-value, grad = vg(x)
-seconds = time.perf_counter() - start
+listener = CpuListener()
+start, cpu_start = time.perf_counter(), time.process_time()
+with listening(listener):
+    vg = symdiff.value_and_grad(mod.f)
+    value, grad = vg(x)
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+stages = dict(getattr(listener, "cpu", {}))
+stages["other"] = cpu - sum(stages.values())
 rng = np.random.default_rng(0)
 d = rng.standard_normal(x.shape)
 eps = 1e-6
 fd = (mod.f(x + eps * d) - mod.f(x - eps * d)) / (2 * eps)
 err = abs(fd - float(np.dot(grad, d))) / max(1.0, abs(fd))
 ok = bool(np.isclose(value, mod.f(x), rtol=1e-9, atol=1e-12) and err < 1e-5)
-print(json.dumps({"seconds": seconds, "lines": len(vg.source.splitlines()), "ok": ok, "err": float(err)}))
+print(json.dumps({"seconds": seconds, "cpu": cpu, "stages": stages, "lines": len(vg.source.splitlines()),
+                  "ok": ok, "err": float(err)}))
 """
 
 
@@ -153,6 +167,17 @@ def exponent(points: list[tuple[int, float]]) -> float | None:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
 
 
+def stage_table(profiles: list[tuple[str, int, dict]]) -> list[str]:
+    """CPU seconds of each pipeline stage (symdiff/pipeline.py's ``stage`` marks) per measurement; ``other``
+    is the rest of the compilation (the graph text and picture, compiling and importing the module)."""
+    names = list(dict.fromkeys(name for _, _, st in profiles for name in st if name != "other")) + ["other"]
+    lines = ["CPU seconds per stage:", "", "| program | N | " + " | ".join(names) + " |",
+             "|---|---:|" + "---:|" * len(names)]
+    lines += [f"| {row} | {n} | " + " | ".join(f"{st.get(k, 0.0):.2f}" for k in names) + " |"
+              for row, n, st in profiles]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", help="comma-separated N of the straight-line rows (default %(default)s)",
@@ -172,9 +197,10 @@ def main() -> None:
     out(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start, "
         f"budget {args.budget:.0f} s per measurement")
     out()
-    out("| program | N | compile s | ms per N | lines | gradient check |")
-    out("|---|---:|---:|---:|---:|---|")
+    out("| program | N | compile s | CPU s | ms per N | lines | gradient check |")
+    out("|---|---:|---:|---:|---:|---:|---|")
     summary = []
+    profiles: list[tuple[str, int, dict]] = []
     for row in args.rows.split(","):
         sizes = [int(s) for s in (args.while_sizes if row == "while" else args.sizes).split(",")]
         points: list[tuple[int, float]] = []
@@ -184,16 +210,18 @@ def main() -> None:
             if stop is None and previous is not None and previous[1] * n / previous[0] > args.budget:
                 stop = f"skipped (projected over {args.budget:.0f} s)"
             if stop is not None:
-                out(f"| {TITLES[row]} | {n} | {stop} | | | |")
+                out(f"| {TITLES[row]} | {n} | {stop} | | | | |")
                 continue
             result = measure(row, n, args.budget)
             if "error" in result:
-                out(f"| {TITLES[row]} | {n} | failed: {result['error']} | | | |")
+                out(f"| {TITLES[row]} | {n} | failed: {result['error']} | | | | |")
                 stop = "skipped (a smaller N failed)"
                 continue
             s = result["seconds"]
             check = "ok" if result["ok"] else f"WRONG (error {result['err']:.1e})"
-            out(f"| {TITLES[row]} | {n} | {s:.2f} | {1e3 * s / n:.2f} | {result['lines']} | {check} |")
+            out(f"| {TITLES[row]} | {n} | {s:.2f} | {result['cpu']:.2f} | {1e3 * s / n:.2f} | {result['lines']} "
+                f"| {check} |")
+            profiles.append((row, n, result["stages"]))
             points.append((n, s))
             previous = (n, s)
         k = exponent(points)
@@ -206,6 +234,10 @@ def main() -> None:
     out()
     for line in summary:
         out(line)
+    if profiles:
+        out()
+        for line in stage_table(profiles):
+            out(line)
     if args.write:
         write_section(report)
 

@@ -3,6 +3,7 @@ at once, a while loop's conditions cost one iteration each, and the generated co
 (Compile times themselves are measured by benchmarks/compile_scaling.py, not here.)"""
 import importlib.util
 import inspect
+import os
 import sys
 
 import numpy as np
@@ -233,3 +234,44 @@ def test_kernel_templates_answer_as_sympy_does():
                 for p in points:
                     assert abs(complex(got.evalf(subs=p)) - complex(want.evalf(subs=p))) <= 1e-10 * (
                         1 + abs(complex(want.evalf(subs=p)))), (e, x, got, want)
+
+
+def _long_sum(tmp_path, n):
+    cs = [1 + i / n for i in range(n)]
+    f = _load(tmp_path, f"long_sum_{n}", [f"s = s + np.sin(x * {c!r})" for c in cs], first="s = 0.0 * x",
+              result="np.sum(s)")
+    x = np.linspace(-1.0, 1.0, 7)
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + 250)
+    try:
+        value, g = symdiff.value_and_grad(f)(x)
+    finally:
+        sys.setrecursionlimit(old)
+    np.testing.assert_allclose(value, sum(np.sin(c * x) for c in cs).sum(), rtol=1e-12)
+    np.testing.assert_allclose(g, sum(c * np.cos(c * x) for c in cs), rtol=1e-9, atol=1e-9)
+
+
+def test_long_sum_deeper_than_the_recursion_limit(tmp_path):
+    """A sum of 600 terms (the value a 600-deep chain of adds, its gradient a fan-out of one adjoint to
+    600 terms) compiles with the recursion limit 250 frames above the caller, to the closed form's value
+    and gradient sum_i c_i cos(c_i x)."""
+    _long_sum(tmp_path, 600)
+
+
+@pytest.mark.skipif(not os.environ.get("SYMDIFF_LONG_PROGRAMS"), reason="set SYMDIFF_LONG_PROGRAMS=1 (about 15 s)")
+def test_sum_of_3000_terms_deeper_than_the_recursion_limit(tmp_path):
+    _long_sum(tmp_path, 3000)
+
+
+def test_written_back_products_are_sympys_own():
+    """A product a template's float is written back into is SymPy's product of the same factors, argument
+    for argument (its order, its one number first), also with a product, a second number or 1 among them."""
+    from sympy.core.mul import _unevaluated_Mul
+    from symdiff.ir.templates import _sorted_mul
+    a, b, c = sp.symbols("_a0 _a1 _a2", real=True)
+    cases = [(sp.Float(1.6), sp.cos(a)), (sp.cos(b * sp.Float(2.5)), sp.Float(0.25), sp.sin(a), c),
+             (sp.Float(3.0), sp.Integer(2), a), (sp.S.One, b, a), (sp.Float(-1.5), a * b, c), (sp.Rational(1, 3), b)]
+    for args in cases:
+        got, want = _sorted_mul(*args), _unevaluated_Mul(*args)
+        assert got == want and got.args == want.args and type(got) is type(want), (args, got, want)
+        assert got == sp.Mul(*args)

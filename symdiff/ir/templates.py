@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 import sympy as sp
 from sympy.core.add import _unevaluated_Add
-from sympy.core.mul import _unevaluated_Mul
+from sympy.core.mul import _mulsort, _unevaluated_Mul
 
 #: The placeholder constants of templates (made as needed, shared by every template).
 _K: list[sp.Symbol] = []
@@ -118,8 +118,8 @@ def rename(expr: sp.Basic, mapping: dict, symbols: bool = True) -> sp.Basic:
         e, ready = stack.pop()
         if id(e) in done:
             continue
-        if not e.args:
-            done[id(e)] = mapping.get(e, e)
+        if not e.args:  # (the mapping's keys are symbols: a number is not hashed to look it up)
+            done[id(e)] = mapping.get(e, e) if e.is_Symbol else e
             continue
         if not ready:
             stack.append((e, True))
@@ -137,8 +137,20 @@ def rename(expr: sp.Basic, mapping: dict, symbols: bool = True) -> sp.Basic:
     return done[id(expr)]
 
 
+def _sorted_mul(*args: sp.Basic) -> sp.Basic:
+    """``_unevaluated_Mul(*args)`` (the factors in SymPy's order, the numbers multiplied), without the
+    multiplication of the one number by 1 when there is one number, no product and no noncommutative
+    factor among ``args`` (a template's float written back: ``1.6*cos(...)``)."""
+    numbers = [a for a in args if a.is_Number]
+    if len(numbers) != 1 or numbers[0] is sp.S.One or any(a.is_Mul or not a.is_commutative for a in args):
+        return _unevaluated_Mul(*args)
+    rest = [a for a in args if not a.is_Number]
+    _mulsort(rest)
+    return sp.Mul._from_args([numbers[0], *rest])
+
+
 #: Sums and products of renamed symbols in SymPy's order, numbers first, without evaluating them again.
-_SORTED = {sp.Add: _unevaluated_Add, sp.Mul: _unevaluated_Mul}
+_SORTED = {sp.Add: _unevaluated_Add, sp.Mul: _sorted_mul}
 
 
 def _only_order(e: sp.Basic, args: tuple) -> bool:
@@ -153,8 +165,9 @@ def _only_order(e: sp.Basic, args: tuple) -> bool:
         return False  # (SymPy distributes a number over a sum it multiplies alone: 1.2*(x + y))
     if not all(a.is_Float or a.is_Rational for a in numbers):
         return False
-    if isinstance(e, sp.Mul):
-        return len(rest) >= 2 or (len(rest) == 1 and bool(numbers) and sp.Mul(*numbers) not in (0, 1))
+    if isinstance(e, sp.Mul):  # (one number: its own product)
+        product = numbers[0] if len(numbers) == 1 else sp.Mul(*numbers)
+        return len(rest) >= 2 or (len(rest) == 1 and bool(numbers) and product not in (0, 1))
     if len({a.as_coeff_Mul()[1] for a in rest}) != len(rest):
         return False
     return len(rest) >= 2 or (len(rest) == 1 and bool(numbers) and sp.Add(*numbers) != 0)

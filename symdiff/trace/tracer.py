@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import linecache
+from bisect import bisect_right
 import os
 import sys
 import sysconfig
@@ -94,12 +95,38 @@ def user_frame():
     return None
 
 
+#: Each code object's line table (id -> (code, start offsets, lines)), read once (see :func:`line_of`).
+_LINES: dict[int, tuple[Any, list[int], list[int | None]]] = {}
+
+
+def line_of(frame) -> int:
+    """``frame.f_lineno``, looked up in the code's line table read once: CPython finds ``f_lineno`` by
+    walking that table from the start, so a 10,000-line function's trace (a few look-ups per operation)
+    spent seconds, growing with the square of its length, finding its own lines."""
+    if frame.f_trace is not None:  # (a debugger's line)
+        return frame.f_lineno
+    code = frame.f_code
+    table = _LINES.get(id(code))  # (by id: a code object hashes its whole bytecode)
+    if table is None or table[0] is not code:
+        if len(_LINES) > 4096:
+            _LINES.clear()
+        starts, lines = [], []
+        for start, _, line in code.co_lines():
+            starts.append(start)
+            lines.append(line)
+        table = _LINES[id(code)] = (code, starts, lines)
+    k = bisect_right(table[1], frame.f_lasti) - 1
+    line = table[2][k] if k >= 0 else None
+    return line if line is not None else frame.f_lineno
+
+
 def user_origin() -> Origin | None:
     frame = user_frame()
     if frame is None:
         return None
-    text = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
-    return Origin(frame.f_code.co_filename, frame.f_lineno, text)
+    line = line_of(frame)
+    text = linecache.getline(frame.f_code.co_filename, line).strip()
+    return Origin(frame.f_code.co_filename, line, text)
 
 
 class Trace:
@@ -273,7 +300,7 @@ class Trace:
     def note(self, node: Node) -> Node:
         frame = user_frame()
         if frame is not None:
-            self.made.append((node, id(frame), frame.f_lineno))
+            self.made.append((node, id(frame), line_of(frame)))
         return node
 
     def finish(self, outputs: list[Node]) -> list[Node]:

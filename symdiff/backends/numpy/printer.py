@@ -182,6 +182,9 @@ class ExprPrinter(NumPyPrinter):
         return super().parenthesize(item, level, strict)
 
     def _print_Mul(self, expr) -> str:
+        if self._scaled(expr):  # (the most common product of a long program, printed as below would)
+            prec = precedence(expr)
+            return f"{self.parenthesize(expr.args[0], prec)}*{self.parenthesize(expr.args[1], prec)}"
         c, rest = expr.as_coeff_Mul()
         if c.is_Float and float(c) in (1.0, -1.0) and rest.free_symbols & self.floating:
             return self._print(rest if c > 0 else -rest)  # x, not 1.0*x (x is float data already)
@@ -213,6 +216,17 @@ class ExprPrinter(NumPyPrinter):
                     scale = self._print(sp.Mul(*small))
                     return f"{sign}{self.parenthesize(sp.Mul(*big), precedence(expr))}*({scale})"
         return self._print_Mul_plain(expr)
+
+    def _scaled(self, expr) -> bool:
+        """Whether ``expr`` is a positive float (not 1) times one factor that is no power, no number and no
+        symbol whose code binds looser than ``*``: the rules below then print ``c*f``, each parenthesised at
+        the product's precedence, which is all that is done (without SymPy's sorting of the factors)."""
+        if len(expr.args) != 2:
+            return False
+        c, f = expr.args
+        if not (c.is_Float and c > 0 and float(c) != 1.0) or f.is_Pow or f.is_Number or not f.is_commutative:
+            return False
+        return not (isinstance(f, sp.Symbol) and f in self.symbol_code and code_precedence(self.symbol_code[f]) < 50)
 
     def _print_Mul_plain(self, expr) -> str:
         c, _ = expr.as_coeff_Mul()
