@@ -123,7 +123,8 @@ def _reversed(loop: ast.For, target: str, args: list[ast.expr], k: int, used: se
     ``target = a + b - 1 - index`` (the bounds evaluated once, before the loop)."""
     bounds = [ast.Constant(0), *args] if len(args) == 1 else list(args)
     names = [f"_loop_seq_{k}_{j}" for j in range(2)]
-    before: list[ast.stmt] = [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=_bound(b)) for n, b in zip(names, bounds)]
+    before: list[ast.stmt] = [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=_bound(b))
+                              for n, b in zip(names, bounds)]
     index = _fresh(used)
     first, stop = (ast.Name(id=n, ctx=ast.Load()) for n in names)
     flipped = call(ast.Constant("flip"), first, stop, ast.Name(id=index, ctx=ast.Load()))
