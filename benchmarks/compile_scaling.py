@@ -2,7 +2,8 @@
 
 Run from the repository root::
 
-    python benchmarks/compile_scaling.py [--sizes 100,300,1000] [--budget 60] [--rows chain,sum,sin,while] [--write]
+    python benchmarks/compile_scaling.py [--sizes 100,300,1000] [--budget 60] [--rows chain,sum,sin,while]
+        [--profile] [--write]
 
 Each measurement runs in a fresh Python process (NumPy, SymPy and symdiff imported before the clock
 starts, ``SYMDIFF_CACHE_DIR`` a fresh empty directory) and times ``symdiff.value_and_grad(f)`` plus its
@@ -112,28 +113,60 @@ import numpy as np, sympy, symdiff
 spec = importlib.util.spec_from_file_location("scaling_program", sys.argv[2])
 mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
 x = np.linspace(0.5, 1.5, 16)
-start = time.perf_counter()
+profile = sys.argv[3] == "1"
+if profile:  # CPU seconds of each pipeline stage and of each rewrite pass (a pass's time is inside "rewrite")
+    from symdiff.runtime.progress import Listener, listening
+    from symdiff.rewrite import simplify
+
+    class CpuListener(Listener):
+        def enter(self, name):
+            self.__dict__.setdefault("begun", []).append(time.process_time())
+
+        def leave(self, name, seconds):
+            super().leave(name, time.process_time() - self.begun.pop())
+
+    listener = CpuListener()
+
+    def timed(p):
+        def run(outputs):
+            begin = time.process_time()
+            try:
+                return p(outputs)
+            finally:
+                key = "pass " + p.__name__
+                listener.times[key] = listener.times.get(key, 0.0) + time.process_time() - begin
+        run.__name__ = p.__name__
+        return run
+    for passes in (simplify.PASSES, simplify.FORWARD_PASSES):
+        passes[:] = [timed(p) for p in passes]
+start, cpu = time.perf_counter(), time.process_time()
 vg = symdiff.value_and_grad(mod.f)
-value, grad = vg(x)
-seconds = time.perf_counter() - start
+if profile:
+    with listening(listener):
+        value, grad = vg(x)
+else:
+    value, grad = vg(x)
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 rng = np.random.default_rng(0)
 d = rng.standard_normal(x.shape)
 eps = 1e-6
 fd = (mod.f(x + eps * d) - mod.f(x - eps * d)) / (2 * eps)
 err = abs(fd - float(np.dot(grad, d))) / max(1.0, abs(fd))
 ok = bool(np.isclose(value, mod.f(x), rtol=1e-9, atol=1e-12) and err < 1e-5)
-print(json.dumps({"seconds": seconds, "lines": len(vg.source.splitlines()), "ok": ok, "err": float(err)}))
+stages = {k: round(v, 3) for k, v in listener.times.items()} if profile else {}
+print(json.dumps({"seconds": seconds, "cpu": cpu, "lines": len(vg.source.splitlines()), "ok": ok, "err": float(err),
+                  "stages": stages}))
 """
 
 
-def measure(row: str, n: int, timeout: float) -> dict:
+def measure(row: str, n: int, timeout: float, profile: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         program = Path(tmp) / f"scaling_{row}_{n}.py"
         program.write_text(PROGRAMS[row](n))
         env = dict(os.environ, SYMDIFF_CACHE_DIR=str(Path(tmp) / "cache"), PYTHONPATH=str(REPO_ROOT),
                    OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
         try:
-            done = subprocess.run([sys.executable, "-c", CHILD, str(REPO_ROOT), str(program)], env=env,
+            done = subprocess.run([sys.executable, "-c", CHILD, str(REPO_ROOT), str(program), "1" if profile else "0"], env=env,
                                   capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return {"error": f"over {timeout:.0f} s"}
@@ -161,6 +194,8 @@ def main() -> None:
                         help="comma-separated iteration counts of the while row (default %(default)s)")
     parser.add_argument("--rows", default="chain,sum,sin,while", help="rows to run (default %(default)s)")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per measurement (default 60)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print the CPU seconds of each pipeline stage and rewrite pass per measurement")
     parser.add_argument("--write", action="store_true", help="also write the report to benchmarks/RESULTS.md")
     args = parser.parse_args()
     report: list[str] = []
@@ -172,9 +207,10 @@ def main() -> None:
     out(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start, "
         f"budget {args.budget:.0f} s per measurement")
     out()
-    out("| program | N | compile s | ms per N | lines | gradient check |")
-    out("|---|---:|---:|---:|---:|---|")
+    out("| program | N | compile s | CPU s | ms per N | lines | gradient check |")
+    out("|---|---:|---:|---:|---:|---:|---|")
     summary = []
+    profiles: list[str] = []  # CPU seconds per stage (--profile)
     for row in args.rows.split(","):
         sizes = [int(s) for s in (args.while_sizes if row == "while" else args.sizes).split(",")]
         points: list[tuple[int, float]] = []
@@ -184,16 +220,19 @@ def main() -> None:
             if stop is None and previous is not None and previous[1] * n / previous[0] > args.budget:
                 stop = f"skipped (projected over {args.budget:.0f} s)"
             if stop is not None:
-                out(f"| {TITLES[row]} | {n} | {stop} | | | |")
+                out(f"| {TITLES[row]} | {n} | {stop} | | | | |")
                 continue
-            result = measure(row, n, args.budget)
+            result = measure(row, n, args.budget, args.profile)
             if "error" in result:
-                out(f"| {TITLES[row]} | {n} | failed: {result['error']} | | | |")
+                out(f"| {TITLES[row]} | {n} | failed: {result['error']} | | | | |")
                 stop = "skipped (a smaller N failed)"
                 continue
             s = result["seconds"]
             check = "ok" if result["ok"] else f"WRONG (error {result['err']:.1e})"
-            out(f"| {TITLES[row]} | {n} | {s:.2f} | {1e3 * s / n:.2f} | {result['lines']} | {check} |")
+            out(f"| {TITLES[row]} | {n} | {s:.2f} | {result['cpu']:.2f} | {1e3 * s / n:.2f} | {result['lines']} | {check} |")
+            if result.get("stages"):
+                profiles.append(f"- {row} {n}: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(
+                    result["stages"].items(), key=lambda kv: -kv[1]) if v >= 0.05))
             points.append((n, s))
             previous = (n, s)
         k = exponent(points)
@@ -206,6 +245,13 @@ def main() -> None:
     out()
     for line in summary:
         out(line)
+    if profiles:
+        out()
+        out("CPU seconds per stage (stages trace, differentiate, rewrite, print; each rewrite pass, inside rewrite, "
+            "as `pass NAME`; at least 0.05 s):")
+        out()
+        for line in profiles:
+            out(line)
     if args.write:
         write_section(report)
 
