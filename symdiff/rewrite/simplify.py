@@ -64,43 +64,53 @@ def fuse(outputs: list[Node]) -> list[Node]:
         if node.op != "elementwise" or not any(id(old) in fusable and inp.op == "elementwise"
                                                for old, inp in zip(node.inputs, inputs)):
             return with_inputs(node, inputs)
-        parts: list[tuple[sp.Expr, int] | None] = []
+        parts: list[tuple[sp.Expr, tuple[int, ...]] | int] = []
         new_inputs: list[Node] = []
+        place: dict[int, int] = {}  # id of an input of the fused node -> its placeholder (an array read once)
+
+        def placed(n: Node) -> int:
+            if id(n) not in place:
+                place[id(n)] = len(new_inputs)
+                new_inputs.append(n)
+            return place[id(n)]
         for i, (old, inp) in enumerate(zip(node.inputs, inputs)):
             room = len(ARG) - (len(new_inputs) + len(inp.inputs) + len(inputs) - i - 1)
             if id(old) in fusable and inp.op == "elementwise" and room >= 0:  # placeholders are finite
-                parts.append((inp.expr, len(inp.inputs)))
-                new_inputs.extend(inp.inputs)
+                parts.append((inp.expr, tuple(placed(n) for n in inp.inputs)))
             else:
-                parts.append(None)
-                new_inputs.append(inp)
+                parts.append(placed(inp))
         fused = _fused(node.expr, tuple(parts))
         return with_inputs(node, inputs) if fused is None else rewritten(node, fused, new_inputs)
     return rebuild(outputs, fn)
 
 
 @by_structure
-def _fused(expr: sp.Expr, parts: tuple[tuple[sp.Expr, int] | None, ...]) -> sp.Expr | None:
-    """``expr`` with each input ``i`` whose ``parts[i]`` is (its expression, its number of inputs) written
-    in, the others renumbered; None past :data:`FUSE_BUDGET`. (A function of expressions only: node
-    expressions are over the shared placeholders, so a long program asks the same question many times,
-    its constants aside: see :mod:`symdiff.ir.templates`.)"""
+def _fused(expr: sp.Expr, parts: tuple[tuple[sp.Expr, tuple[int, ...]] | int, ...]) -> sp.Expr | None:
+    """``expr`` with each input ``i`` whose ``parts[i]`` is (its expression, the placeholders of its inputs)
+    written in, and each whose ``parts[i]`` is a placeholder renamed to it; None past :data:`FUSE_BUDGET`.
+    An array read by two of the parts (``s + sin(c*x)`` written into ``... + sin(d*x)``) has one placeholder,
+    so the fused node reads it once (no merging of repeated inputs afterwards, which evaluates the whole
+    expression again). (A function of expressions only: node expressions are over the shared placeholders,
+    so a long program asks the same question many times, its constants aside: see
+    :mod:`symdiff.ir.templates`.)"""
     # Sizes add up when an expression is written into another, unless SymPy combines terms: far past
     # the budget, the answer is known without building the expression (the costly part of fusing).
-    estimate = ops(expr) + sum(expr.count(ARG[i]) * ops(p[0]) for i, p in enumerate(parts) if p is not None)
-    terms = len(sp.Add.make_args(expr)) + sum(len(sp.Add.make_args(p[0])) for p in parts if p is not None)
+    inner_parts = [p for p in parts if not isinstance(p, int)]
+    estimate = ops(expr) + sum(expr.count(ARG[i]) * ops(p[0]) for i, p in enumerate(parts) if not isinstance(p, int))
+    terms = len(sp.Add.make_args(expr)) + sum(len(sp.Add.make_args(p[0])) for p in inner_parts)
     if estimate > FUSE_BUDGET + 20 or terms > FUSE_TERMS + 4:
         return None
     mapping: dict[sp.Symbol, sp.Expr] = {}
-    base = 0
     for i, part in enumerate(parts):
-        if part is None:
-            mapping[ARG[i]] = ARG[base]
-            base += 1
+        if isinstance(part, int):
+            mapping[ARG[i]] = ARG[part]
             continue
-        inner, n = part
-        mapping[ARG[i]] = rename(inner, {ARG[j]: ARG[base + j] for j in range(n)}) if base else inner
-        base += n
+        inner, targets = part
+        names = {ARG[j]: ARG[t] for j, t in enumerate(targets) if j != t}
+        if len(set(targets)) == len(targets):
+            mapping[ARG[i]] = rename(inner, names) if names else inner
+        else:  # (an inner expression reading one array twice: SymPy evaluates it again)
+            mapping[ARG[i]] = keep_domain(composed_requirements(inner, names), inner.xreplace(names))
     mapping = {k: v for k, v in mapping.items() if k is not v}  # (SymPy rebuilds what it maps to itself)
     fused = keep_domain(composed_requirements(expr, mapping), expr.xreplace(mapping))
     return None if ops(fused) > FUSE_BUDGET or len(sp.Add.make_args(fused)) > FUSE_TERMS else fused
