@@ -14,6 +14,7 @@ module text, byte for byte.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib
 import inspect
@@ -180,6 +181,10 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     specs, public = internal(specs)  # parameters named np, sum, ...: internal names (see signature.py)
     report: list[str] = []
     token, segments = REPORT.set(report), CHECKPOINT.set(checkpoint_setting(checkpoint, kind))
+    # No cycle collection while compiling (reference counting frees the millions of SymPy objects made; the
+    # collector's full passes walk all live ones, more the longer the program: 15 % of a 10,000-op chain).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return _compile(fn, specs, wrt, len(wrt) == 1 if single is None else single, name, file, report, kind,
                         has_aux, values, known, public, tree, backends.entry(*backend), (command, annotate),
@@ -189,6 +194,8 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
                                "deeper than Python's recursion limit; split it into smaller functions, or raise "
                                "sys.setrecursionlimit") from None
     finally:
+        if collecting:
+            gc.enable()
         REPORT.reset(token)
         CHECKPOINT.reset(segments)
 
@@ -392,7 +399,6 @@ TITLES = {"value_and_grad": "value and gradient", "jacobian": "Jacobian", "hessi
 
 
 def _file_of(fn: Callable) -> str:
-    import os
     try:
         return os.path.basename(inspect.getsourcefile(function_of(fn) or fn) or "<unknown>")
     except TypeError:
