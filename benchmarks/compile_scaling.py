@@ -166,7 +166,8 @@ def measure(row: str, n: int, timeout: float, profile: bool = False) -> dict:
         env = dict(os.environ, SYMDIFF_CACHE_DIR=str(Path(tmp) / "cache"), PYTHONPATH=str(REPO_ROOT),
                    OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
         try:
-            done = subprocess.run([sys.executable, "-c", CHILD, str(REPO_ROOT), str(program), "1" if profile else "0"], env=env,
+            done = subprocess.run([sys.executable, "-c", CHILD, str(REPO_ROOT), str(program), "1" if profile else "0"],
+                                  env=env,
                                   capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return {"error": f"over {timeout:.0f} s"}
@@ -229,7 +230,8 @@ def main() -> None:
                 continue
             s = result["seconds"]
             check = "ok" if result["ok"] else f"WRONG (error {result['err']:.1e})"
-            out(f"| {TITLES[row]} | {n} | {s:.2f} | {result['cpu']:.2f} | {1e3 * s / n:.2f} | {result['lines']} | {check} |")
+            out(f"| {TITLES[row]} | {n} | {s:.2f} | {result['cpu']:.2f} | {1e3 * s / n:.2f} | {result['lines']} "
+                f"| {check} |")
             if result.get("stages"):
                 profiles.append(f"- {row} {n}: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(
                     result["stages"].items(), key=lambda kv: -kv[1]) if v >= 0.05))
