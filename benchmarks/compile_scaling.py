@@ -232,9 +232,10 @@ def main() -> None:
             check = "ok" if result["ok"] else f"WRONG (error {result['err']:.1e})"
             out(f"| {TITLES[row]} | {n} | {s:.2f} | {result['cpu']:.2f} | {1e3 * s / n:.2f} | {result['lines']} "
                 f"| {check} |")
-            if result.get("stages"):
-                profiles.append(f"- {row} {n}: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(
-                    result["stages"].items(), key=lambda kv: -kv[1]) if v >= 0.05))
+            shown = [f"{k} {v:.2f}" for k, v in sorted(result.get("stages", {}).items(), key=lambda kv: -kv[1])
+                     if v >= 0.05]
+            if shown:
+                profiles.append(f"- {row} {n}: " + ", ".join(shown))
             points.append((n, s))
             previous = (n, s)
         k = exponent(points)
