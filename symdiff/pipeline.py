@@ -306,8 +306,15 @@ def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, 
     with stage("print"):
         source = module_source(name, fn, [*specs, *dspecs], wrt, paths, built, (decisions, conditions), guard, kind,
                                public, header, tree, has_aux)
+    with stage("graph text"):
+        graph_text, picture = _graph_texts(name, header, paths, built, [specs[i].name for i in wrt], kind, report)
+    return Compiled(source, graph_text, name, guard, tuple(p.outcomes for p in paths), picture,
+                    tuple(header.get("data", ())))
+
+
+def _graph_texts(name, header, paths, built, wrt_names, kind, report) -> tuple[str, str]:
+    """``.graph``'s text and the picture's DOT text of every path."""
     texts, pictures = [], []
-    wrt_names = [specs[i].name for i in wrt]
     for k, (path, b) in enumerate(zip(paths, built)):
         title = "" if len(paths) == 1 else f"path {k} ({', '.join(_outcome_text(path))}): "
         if b is None:
@@ -323,9 +330,7 @@ def _compile(fn, specs, wrt, single, name, file, report, kind, has_aux, values, 
                                      title.rstrip(": ")))
     graph_text = "\n\n".join(texts)
     graph_text += "\n\nsimplification:\n" + "\n".join(f"  {line}" for line in report or ["(nothing to do)"])
-    picture = dot.document(f"{name} ({header['file']})", pictures)
-    return Compiled(source, graph_text, name, guard, tuple(p.outcomes for p in paths), picture,
-                    tuple(header.get("data", ())))
+    return graph_text, dot.document(f"{name} ({header['file']})", pictures)
 
 
 def _array_names(fn: Callable) -> dict[str, tuple[str, str | None]]:
@@ -395,7 +400,6 @@ TITLES = {"value_and_grad": "value and gradient", "jacobian": "Jacobian", "hessi
 
 
 def _file_of(fn: Callable) -> str:
-    import os
     try:
         return os.path.basename(inspect.getsourcefile(function_of(fn) or fn) or "<unknown>")
     except TypeError:

@@ -79,7 +79,7 @@ def test_verbose_prints_the_stages(capsys, slips):
     lines = err.splitlines()
     assert lines[0] == "stages:"
     names = [line.split()[0] for line in lines[1:]]
-    assert names == ["trace", "forward", "differentiate", "rewrite", "print", "other", "total"]
+    assert names == ["trace", "forward", "differentiate", "rewrite", "print", "graph", "other", "total"]
     times = {line.split()[0]: float(line.split("ms")[0].split()[-1]) for line in lines[1:]}
     assert all(t >= 0 for t in times.values())
     assert times["total"] >= sum(t for k, t in times.items() if k != "total") - 0.5  # (rounding)

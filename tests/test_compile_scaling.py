@@ -275,3 +275,44 @@ def test_written_back_products_are_sympys_own():
         got, want = _sorted_mul(*args), _unevaluated_Mul(*args)
         assert got == want and got.args == want.args and type(got) is type(want), (args, got, want)
         assert got == sp.Mul(*args)
+
+
+def test_fusing_parts_that_read_one_array_keeps_cancellation_and_domain(tmp_path):
+    """Fusion gives an array read by two fused parts one placeholder: ``sqrt(x) + x`` fused into ``- x``
+    cancels the ``x`` terms (the gradient is 1/(2 sqrt(x)), not 1/(2 sqrt(x)) + 1 - 1 left to rounding)
+    and keeps the square root's domain (NaN for x < 0, as NumPy)."""
+    f = _load(tmp_path, "cancel", ["y = np.sqrt(x) + x", "y = y * 2.0 - x", "y = y - x"])
+    x = np.array([0.25, 1.0, 4.0])
+    value, g = symdiff.value_and_grad(f)(x)
+    np.testing.assert_allclose(value, np.sum(2 * np.sqrt(x)), rtol=1e-12)
+    np.testing.assert_allclose(g, 1 / np.sqrt(x), rtol=1e-12)
+    with np.errstate(invalid="ignore"):
+        value, g = symdiff.value_and_grad(f)(np.array([-1.0, 1.0]))
+    assert np.isnan(value) and np.isnan(g[0]) and g[1] == pytest.approx(1.0)
+
+
+LONG = "SYMDIFF_LONG_PROGRAMS"
+
+
+@pytest.mark.skipif(not os.environ.get(LONG), reason=f"a long compile (~15 s); set {LONG}=1 "
+                    "(benchmarks/compile_scaling.py measures these programs)")
+@pytest.mark.parametrize("kind", ["sum", "chain"])
+def test_3000_line_programs_compile_without_recursion_and_match(tmp_path, kind):
+    """A 3,000-term sum (its value a 3,000-deep chain of adds, its gradient a fan-out of one adjoint) and
+    a 3,000-op mixed chain compile at Python's default recursion limit, with correct gradients: the
+    sum's is sum_i c_i cos(c_i x) in closed form, the chain's checked by central differences."""
+    n = 3000
+    x = np.linspace(0.5, 1.5, 6)
+    if kind == "sum":
+        cs = [1 + i / n for i in range(n)]
+        f = _load(tmp_path, "long_sum", [f"s = s + np.sin(x * {c!r})" for c in cs], first="s = 0.0 * x",
+                  result="np.sum(s)")
+        value, g = symdiff.value_and_grad(f)(x)
+        np.testing.assert_allclose(value, f(x), rtol=1e-10)
+        np.testing.assert_allclose(g, sum(c * np.cos(c * x) for c in cs), rtol=1e-9)
+        return
+    f = _load(tmp_path, "long_chain", [MIXED[i % len(MIXED)] for i in range(n)])
+    value, g = symdiff.value_and_grad(f)(x)
+    d, fd = _central(f, x)
+    assert value == pytest.approx(f(x), rel=1e-10)
+    assert abs(g @ d - fd) <= 1e-6 * max(1.0, abs(fd))

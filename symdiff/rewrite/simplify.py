@@ -13,7 +13,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
 from ..ir.domain import composed_requirements, keep_domain
-from ..ir.graph import ARG, Node, consumers, rebuild, toposort, with_inputs
+from ..ir.graph import ARG, Node, rebuild, toposort, with_inputs
 from ..ir.primitives import broadcast_to, copy, elementwise, reduce, stop_gradient
 from .speed import (contract_products, drop_shift_gradient, share_powers, share_scaled_sums, split_total_sums,
                        tidy_signs)
@@ -21,6 +21,7 @@ from .arrays import add_diagonal, merge_scatters, pairwise_squares, pairwise_sum
 from ..ir.scalar import sigmoid, softplus
 from ..ir.shapes import broadcast_shapes
 from ..ir.templates import by_structure, rename
+from .fusion import FUSE_BUDGET, FUSE_TERMS, _is_fusable, fuse, rewritten  # noqa: F401
 from .report import REPORT
 from .sharing import may_share
 from .stability import (REWRITES, _unstable, expm1_opt, log1p_opt, log_sigmoid_opt, lower, ops,  # noqa: F401
@@ -30,11 +31,6 @@ from .loop_batch import hoist_loop_work
 from .loop_state import recompute_stored, unstack_carries
 from .loops import merge_loops, prune_loops, run_in_bodies
 
-#: Largest expression (SymPy ``count_ops``) that fusion builds and that simplification attempts.
-FUSE_BUDGET = 60
-#: Most terms of a sum that fusion builds (a longer one is a line nobody reads; SymPy sorts its terms
-#: at every step, so building it costs more with every term).
-FUSE_TERMS = 12
 SIMPLIFY_BUDGET = 40
 #: Seconds of simplification per graph; past it, expressions are left as they are.
 SIMPLIFY_SECONDS = 2.0
@@ -43,68 +39,6 @@ Pass = Callable[[list[Node]], list[Node]]
 
 
 # ---------------------------------------------------------------- passes -------------------------
-
-def rewritten(node: Node, expr: sp.Expr, inputs: Sequence[Node]) -> Node:
-    """An elementwise node standing where ``node`` stood: same shape, dtype, name and origin."""
-    return elementwise(expr, inputs, shape=node.shape, origin=node.origin, dtype=node.dtype, name=node.name)
-
-
-def _is_fusable(node: Node, users: dict[int, list[Node]], protected: set[int]) -> bool:
-    return (node.op == "elementwise" and node.dtype != "bool" and id(node) not in protected
-            and (not node.inputs or (node.name is None and len(users.get(id(node), ())) == 1)))
-
-
-def fuse(outputs: list[Node]) -> list[Node]:
-    """Inline anonymous single-use elementwise nodes (and constants) into their elementwise users."""
-    users = consumers(outputs)
-    protected = {id(o) for o in outputs}
-    fusable = {id(n) for n in toposort(outputs) if _is_fusable(n, users, protected)}
-
-    def fn(node: Node, inputs: tuple[Node, ...]) -> Node:
-        if node.op != "elementwise" or not any(id(old) in fusable and inp.op == "elementwise"
-                                               for old, inp in zip(node.inputs, inputs)):
-            return with_inputs(node, inputs)
-        parts: list[tuple[sp.Expr, int] | None] = []
-        new_inputs: list[Node] = []
-        for i, (old, inp) in enumerate(zip(node.inputs, inputs)):
-            room = len(ARG) - (len(new_inputs) + len(inp.inputs) + len(inputs) - i - 1)
-            if id(old) in fusable and inp.op == "elementwise" and room >= 0:  # placeholders are finite
-                parts.append((inp.expr, len(inp.inputs)))
-                new_inputs.extend(inp.inputs)
-            else:
-                parts.append(None)
-                new_inputs.append(inp)
-        fused = _fused(node.expr, tuple(parts))
-        return with_inputs(node, inputs) if fused is None else rewritten(node, fused, new_inputs)
-    return rebuild(outputs, fn)
-
-
-@by_structure
-def _fused(expr: sp.Expr, parts: tuple[tuple[sp.Expr, int] | None, ...]) -> sp.Expr | None:
-    """``expr`` with each input ``i`` whose ``parts[i]`` is (its expression, its number of inputs) written
-    in, the others renumbered; None past :data:`FUSE_BUDGET`. (A function of expressions only: node
-    expressions are over the shared placeholders, so a long program asks the same question many times,
-    its constants aside: see :mod:`symdiff.ir.templates`.)"""
-    # Sizes add up when an expression is written into another, unless SymPy combines terms: far past
-    # the budget, the answer is known without building the expression (the costly part of fusing).
-    estimate = ops(expr) + sum(expr.count(ARG[i]) * ops(p[0]) for i, p in enumerate(parts) if p is not None)
-    terms = len(sp.Add.make_args(expr)) + sum(len(sp.Add.make_args(p[0])) for p in parts if p is not None)
-    if estimate > FUSE_BUDGET + 20 or terms > FUSE_TERMS + 4:
-        return None
-    mapping: dict[sp.Symbol, sp.Expr] = {}
-    base = 0
-    for i, part in enumerate(parts):
-        if part is None:
-            mapping[ARG[i]] = ARG[base]
-            base += 1
-            continue
-        inner, n = part
-        mapping[ARG[i]] = rename(inner, {ARG[j]: ARG[base + j] for j in range(n)}) if base else inner
-        base += n
-    mapping = {k: v for k, v in mapping.items() if k is not v}  # (SymPy rebuilds what it maps to itself)
-    fused = keep_domain(composed_requirements(expr, mapping), expr.xreplace(mapping))
-    return None if ops(fused) > FUSE_BUDGET or len(sp.Add.make_args(fused)) > FUSE_TERMS else fused
-
 
 def elide_broadcasts(outputs: list[Node]) -> list[Node]:
     """An elementwise user broadcasts by itself: drop ``broadcast_to`` inputs that do not change its shape.

@@ -185,7 +185,11 @@ def wrap(line: str, width: int = WIDTH) -> list[str]:
 
 def _same_code(before: str, after: list[str]) -> bool:
     """Whether the lines ``after`` hold the statement ``before`` (the same syntax tree): a layout that
-    would change what is computed is never used (the statement is then left as it was written)."""
+    would change what is computed is never used (the statement is then left as it was written). The same
+    text is the same tree (most lines of a long module: no parse at all)."""
+    if len(after) == 1 and after[0].strip() == before.strip():
+        return True
+
     def tree(text: str) -> str:
         text = textwrap.dedent(text)
         text = "if" + text[4:] if text.startswith("elif ") else text
