@@ -16,7 +16,7 @@ its JVP along ``v``.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 import sympy as sp
 
@@ -27,7 +27,7 @@ from ..ir.primitives import broadcast_to, diag_embed, reshape, scalar
 from ..ir.shapes import Shape, as_shape, size_of
 from . import linalg_rules  # noqa: F401  (registers the rules of products and einsum)
 from .backward import gradients
-from .jvp_rules import JVP_RULES, _jvp_linear_fallback, _zeros, tangent_name
+from .jvp_rules import JVP_RULES, Jvp, _jvp_linear_fallback, _zeros, tangent_name
 from .loop_jvp import LoopTangent, loop_jvp, loop_out_jvp, share_loops
 from .structure import Banded, dense_all, jvp_banded, seed, tangent_shape
 
@@ -77,7 +77,8 @@ def jvp_nodes(outputs: Sequence[Node], seeds: dict[int, Any], batch_shape: Seque
     return share_loops(result, loops) if loops else result
 
 
-JVP_RULES["loop"] = lambda node, tangents, batch: loop_jvp(node, tangents, batch, jvp_nodes)
+# (a loop's rule answers a LoopTangent, not a Node: jvp_nodes unpacks it, the only caller of the rules)
+JVP_RULES["loop"] = cast(Jvp, lambda node, tangents, batch: loop_jvp(node, tangents, batch, jvp_nodes))
 JVP_RULES["loop_out"] = lambda node, tangents, batch: loop_out_jvp(node, tangents[0])
 
 

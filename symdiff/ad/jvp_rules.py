@@ -16,7 +16,7 @@ leading axes explicitly where an operand has lower rank than its result (:func:`
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
+from typing import Callable, Sequence
 
 import sympy as sp
 
@@ -35,23 +35,16 @@ from ..ir.primitives.banded_solve import register_jvps as register_banded_jvps
 from ..ir.primitives.loop import register_jvps as register_loop_jvps
 from ..ir.shapes import Shape
 
-if TYPE_CHECKING:
-    from .loop_jvp import LoopTangent
-
 #: ``rule(node, tangents, batch)``: the tangent of ``node`` (shape ``node.shape + batch``) from its
-#: inputs' tangents (``None`` for zero; at least one is not None), or None if it is zero; a loop's rule
-#: answers a ``LoopTangent`` (the loop computing state and tangents), which forward mode unpacks.
-Jvp = Callable[[Node, list, Shape], "Node | LoopTangent | None"]
+#: inputs' tangents (``None`` for zero; at least one is not None), or None if it is zero.
+Jvp = Callable[[Node, list, Shape], "Node | None"]
 JVP_RULES: dict[str, Jvp] = {}
 
 _ALL = ("slice", None, None, None)
 
 
-_Rule = TypeVar("_Rule", bound=Jvp)
-
-
-def defjvp(*names: str) -> Callable[[_Rule], _Rule]:
-    def register(rule: _Rule) -> _Rule:
+def defjvp(*names: str) -> Callable[[Jvp], Jvp]:
+    def register(rule: Jvp) -> Jvp:
         for name in names:
             JVP_RULES[name] = rule
         return rule

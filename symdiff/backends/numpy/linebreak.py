@@ -16,11 +16,9 @@ import io
 import textwrap
 import tokenize
 
+from .prose import WIDTH, docstring_lines
 from .spelling import Leaf, Unknown, string
 from .statements import statement
-
-#: Longest line of a generated module.
-WIDTH = 100
 
 
 def wrap_lines(lines: list[str], indent: int = 4, width: int = WIDTH) -> list[str]:
@@ -82,8 +80,8 @@ def _unknown(line: str) -> bool:
 
 def wrap_source(source: str, width: int = WIDTH) -> str:
     """A helper function's source (or the loader's) spelled as ruff formats it: each statement through
-    :func:`wrap`, docstrings as written (refilled where a line is too long: :func:`_docstring`), a
-    blank line after the imports inside a function."""
+    :func:`wrap`, docstrings as written (refilled where a line is too long: ``prose.docstring_lines``),
+    a blank line after the imports inside a function."""
     lines, out = source.splitlines(), []
     k = 0
     while k < len(lines):
@@ -94,7 +92,7 @@ def wrap_source(source: str, width: int = WIDTH) -> str:
             while text.count('"""') % 2 == 1 and k < len(lines) and '"""' not in lines[k]:
                 k += 1
             k = min(k + (text.count('"""') % 2 == 1), len(lines))
-            out.extend(_docstring(lines[start:k], width))
+            out.extend(docstring_lines(lines[start:k], width))
             continue
         start = k - 1
         while k < len(lines) and _goes_on(line, lines[k]):
@@ -105,33 +103,6 @@ def wrap_source(source: str, width: int = WIDTH) -> str:
                 ("import ", "from ")):
             out.append("")
     return "\n".join(out)
-
-
-def _docstring(lines: list[str], width: int) -> list[str]:
-    """A docstring's lines, as written if they fit in ``width`` columns; otherwise each paragraph of
-    prose (lines at the opening line's indent, between blank lines) filled again as a whole, so that no
-    word is left alone on a line (lines indented deeper, examples, are kept as they are)."""
-    if all(len(line) <= width for line in lines):
-        return [line.rstrip() for line in lines]
-    pad = lines[0][: len(lines[0]) - len(lines[0].lstrip())]
-    out: list[str] = []
-    paragraph: list[str] = []
-
-    def flush() -> None:
-        if paragraph:
-            out.extend(textwrap.wrap(" ".join(paragraph), width, initial_indent=pad, subsequent_indent=pad,
-                                     break_long_words=False, break_on_hyphens=False))
-            paragraph.clear()
-
-    for line in lines:
-        text = line.strip()
-        if text and line.startswith(pad) and not line[len(pad):].startswith(" "):
-            paragraph.append(text)
-        else:
-            flush()
-            out.append(line.rstrip())
-    flush()
-    return out
 
 
 def _goes_on(line: str, after: str) -> bool:
@@ -412,14 +383,3 @@ def _split_string(s: str, width: int) -> list[str]:
             cur += piece
     parts.append(cur)
     return [f"{quote}{p}{quote}" for p in parts]
-
-
-def wrap_text(text: str, width: int = WIDTH, alone: int | None = None) -> str:
-    """A line of prose (the module docstring's) as lines of at most ``width`` columns, the later ones
-    indented by four spaces; words are never cut (text of several lines is left as it is). ``alone``:
-    the longest text kept on one line (default ``width``; a one-line docstring has its closing quotes
-    on its line too)."""
-    if len(text) <= (width if alone is None else alone) or "\n" in text:
-        return text
-    width = width if len(text) > width or alone is None else alone
-    return textwrap.fill(text, width, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False)

@@ -14,7 +14,8 @@ from ... import escape
 from ...runtime.paths import templates_dir
 from .codegen import Function, ModuleText
 from .constants import loader_source
-from .linebreak import wrap, wrap_lines, wrap_source, wrap_text
+from .linebreak import wrap, wrap_lines, wrap_source
+from .prose import wrap_text
 
 
 _ENV: jinja2.Environment | None = None
