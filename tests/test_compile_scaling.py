@@ -38,12 +38,7 @@ def test_sin_chain_deeper_than_the_recursion_limit(tmp_path):
     n = 600
     f = _load(tmp_path, "sin_chain", ["y = np.sin(y)"] * n)
     x = np.linspace(0.3, 1.2, 5)
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(len(inspect.stack(0)) + 250)
-    try:
-        value, g = symdiff.value_and_grad(f)(x)
-    finally:
-        sys.setrecursionlimit(old)
+    value, g = _tight_value_and_grad(f, x)
     y, expected = x.copy(), np.ones_like(x)
     for _ in range(n):
         expected *= np.cos(y)
@@ -236,17 +231,22 @@ def test_kernel_templates_answer_as_sympy_does():
                         1 + abs(complex(want.evalf(subs=p)))), (e, x, got, want)
 
 
+def _tight_value_and_grad(f, x):
+    """``symdiff.value_and_grad(f)(x)`` with Python's recursion limit 250 frames above the caller's."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) - 1 + 250)  # (this function's own frame not counted)
+    try:
+        return symdiff.value_and_grad(f)(x)
+    finally:
+        sys.setrecursionlimit(old)
+
+
 def _long_sum(tmp_path, n):
     cs = [1 + i / n for i in range(n)]
     f = _load(tmp_path, f"long_sum_{n}", [f"s = s + np.sin(x * {c!r})" for c in cs], first="s = 0.0 * x",
               result="np.sum(s)")
     x = np.linspace(-1.0, 1.0, 7)
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(len(inspect.stack(0)) + 250)
-    try:
-        value, g = symdiff.value_and_grad(f)(x)
-    finally:
-        sys.setrecursionlimit(old)
+    value, g = _tight_value_and_grad(f, x)
     np.testing.assert_allclose(value, sum(np.sin(c * x) for c in cs).sum(), rtol=1e-12)
     np.testing.assert_allclose(g, sum(c * np.cos(c * x) for c in cs), rtol=1e-9, atol=1e-9)
 
