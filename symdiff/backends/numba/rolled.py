@@ -23,15 +23,15 @@ from typing import Callable
 
 from ...ir.graph import Node
 from ...ir.primitives.index import has_arrays
+from .kernels import CONSTANTS as KERNEL_CONSTANTS, SCALAR_FUNCTIONS
 
 #: NumPy functions numba compiles in nopython mode (https://numba.readthedocs.io, "Supported NumPy
-#: features") with the arguments the NumPy backend prints.
-NUMPY_FUNCTIONS = frozenset(
-    "tanh exp log log1p expm1 sqrt abs absolute sin cos tan arcsin arccos arctan arctan2 sinh cosh arcsinh arccosh "
-    "arctanh sign floor ceil hypot maximum minimum power exp2 log2 log10 cbrt square reciprocal negative "
-    "sum dot outer empty zeros ones empty_like zeros_like ones_like where float64 float32 int64 copysign "
-    "logaddexp fmod logical_and logical_or logical_not".split())
-CONSTANTS = frozenset({"float64", "float32", "int64", "pi", "e", "inf", "nan"})
+#: features") with the arguments the NumPy backend prints: the ufuncs the fused kernels call on scalars
+#: (numba takes them on arrays too) and the array functions of a loop body.
+NUMPY_FUNCTIONS = SCALAR_FUNCTIONS | frozenset(
+    "absolute square reciprocal negative sum dot outer empty zeros ones empty_like zeros_like ones_like where "
+    "float64 float32 int64".split())
+CONSTANTS = KERNEL_CONSTANTS | frozenset({"float64", "float32", "int64"})
 #: Array attributes and methods numba has.
 METHODS = frozenset({"T", "shape", "size", "ndim", "copy", "sum", "append"})
 #: Methods numba has without arguments only (over the whole array).
