@@ -377,8 +377,8 @@ def test_integer_coefficients_print_as_floats_but_exponents_and_signs_do_not():
     from symdiff.backends.numpy.printer import ExprPrinter
     x, y = ARG[0], ARG[1]
     printer = ExprPrinter({x: "x", y: "y"}, float_literals=True)
-    assert printer.doprint(400 * x * y + 2 * x - 1) == "400.0*x*y + 2.0*x - 1.0"
-    assert printer.doprint(-x * y + x ** 2 - y ** -2) == "x**2 - x*y - 1.0/y**2"
+    assert printer.doprint(400 * x * y + 2 * x - 1) == "2.0*x + 400.0*x*y - 1.0"
+    assert printer.doprint(-x * y + x ** 2 - y ** -2) == "x**2 - 1.0/y**2 - x*y"
     assert printer.doprint(sp.Max(x, 3)) == "np.maximum(x, 3.0)"
 
 

@@ -14,7 +14,6 @@ nodes of the same kind.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
@@ -23,6 +22,7 @@ import numpy as np
 import sympy as sp
 
 from .shapes import Shape, format_shape
+from .text import expr_text
 
 #: Placeholders for the inputs of an elementwise node's expression.
 ARG = tuple(sp.Symbol(f"_a{i}", real=True) for i in range(64))
@@ -157,13 +157,6 @@ class Graph:
 
     def nodes(self) -> list[Node]:
         return toposort(self.outputs)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def expr_text(expr: sp.Expr) -> str:
-    """SymPy's text of an expression, remembered: the printed graph and its picture show the same
-    expressions, and a long program repeats the same few (``sin(_a0)``) many times."""
-    return str(expr)
 
 
 def _describe(node: Node) -> str:

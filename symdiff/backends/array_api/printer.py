@@ -5,7 +5,7 @@ standard lacks is refused (:class:`NotInStandard`), never printed.
 >>> import sympy as sp
 >>> x = sp.Symbol("x", real=True)
 >>> ArrayAPIExprPrinter({x: "x"}).doprint(sp.acos(x) + sp.Max(x, 0))
-'xp.acos(x) + xp.maximum(x, 0.0)'
+'xp.maximum(x, 0.0) + xp.acos(x)'
 """
 from __future__ import annotations
 

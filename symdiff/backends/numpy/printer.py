@@ -7,7 +7,7 @@ stable or readable forms for functions (``np.where`` for Piecewise, ``np.heavisi
 >>> import sympy as sp
 >>> x = sp.Symbol("x", real=True)
 >>> ExprPrinter({x: "x"}).doprint(sp.Max(x, 0) + sp.Float(0.1) * sp.exp(-x))
-'np.maximum(x, 0.0) + 0.1*np.exp(-x)'
+'0.1*np.exp(-x) + np.maximum(x, 0.0)'
 """
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from typing import Sequence
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
-from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.precedence import PRECEDENCE
 
 from ...ir.graph import ARG
 from ...ir.scalar import HELPERS
+from ...ir.text import minus, precedence, print_order
 
 
 _BINOP_PRECEDENCE = {ast.Add: 40, ast.Sub: 40, ast.Mult: 50, ast.Div: 50, ast.FloorDiv: 50, ast.Mod: 50,
@@ -179,7 +180,9 @@ class ExprPrinter(NumPyPrinter):
             code = self.symbol_code[item]
             prec = code_precedence(code)
             return f"({code})" if prec < 1000 and prec <= level else code
-        return super().parenthesize(item, level, strict)
+        prec = precedence(item)
+        code = self._print(item)
+        return f"({code})" if prec < level or (not strict and prec <= level) else code
 
     def _print_Mul(self, expr) -> str:
         if self._scaled(expr):  # (the most common product of a long program, printed as below would)
@@ -256,9 +259,9 @@ class ExprPrinter(NumPyPrinter):
         return repr(_snapped(float(expr)))
 
     def _print_Add(self, expr, order=None) -> str:
-        terms = self._as_ordered_terms(expr, order=None)
-        pos = [t for t in terms if not t.could_extract_minus_sign()]
-        neg = [t for t in terms if t.could_extract_minus_sign()]
+        terms = print_order(expr)
+        pos = [t for t in terms if not minus(t)]
+        neg = terms[len(pos):]
         prec = precedence(expr)
         if not pos:
             code, neg = "-" + self.parenthesize(-neg[0], prec), neg[1:]
