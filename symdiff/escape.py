@@ -184,9 +184,28 @@ def check_compiles(source: str, filename: str) -> CodeType:
     """``compile`` the generated module (the code object is returned): a failure is an internal error
     of symdiff, raised before the module is written or imported."""
     from .errors import InternalError
+    global _COMPILED
+    last = _COMPILED  # (read once: another thread may compile meanwhile)
+    if last is not None and last[0] == source:  # rendered, stored and imported: compiled once
+        return _renamed(last[1], filename)
     try:
-        return compile(source, filename, "exec", dont_inherit=True)
+        code = compile(source, filename, "exec", dont_inherit=True)
+        _COMPILED = (source, code)
+        return code
     except (SyntaxError, ValueError) as exc:
         raise InternalError(f"internal error: the generated module for {comment(filename)} does not compile "
                             f"({type(exc).__name__}: {comment(exc)}); nothing was written. Please report this "
                             "with the function") from exc
+
+
+#: The last module text compiled and its code object (a module is checked when rendered, when stored and
+#: when imported: three compilations of a long module cost seconds).
+_COMPILED: tuple[str, CodeType] | None = None
+
+
+def _renamed(code: CodeType, filename: str) -> CodeType:
+    """``code`` with ``filename`` as the file of it and of every function in it (tracebacks name it)."""
+    if code.co_filename == filename:
+        return code
+    consts = tuple(_renamed(c, filename) if isinstance(c, CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
