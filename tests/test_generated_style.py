@@ -329,3 +329,23 @@ def test_long_docstring_lines_of_helpers_are_refilled_as_paragraphs():
     assert " ".join(doc).strip('"') == words  # every word, in order
     assert all(len(line.split()) > 1 for line in doc)  # no word alone on a line
     compile("\n".join(out), "helper", "exec")
+
+
+def test_a_layout_that_changes_a_statement_is_not_used(monkeypatch):
+    """The body is checked as a whole (the same bytecode); when that fails, each statement is checked and
+    the one whose layout computes something else stays as it was written, the others laid out."""
+    from symdiff.backends.numpy import linebreak
+    real = linebreak.statement
+    monkeypatch.setattr(linebreak, "statement", lambda text: real("y = b - a") if text == "y = a - b" else real(text))
+    assert linebreak.wrap_lines(["x = a*b", "y = a - b", "return x + y"]) == ["x = a * b", "y = a - b", "return x + y"]
+
+
+def test_same_code_tells_constants_and_names_apart():
+    from symdiff.backends.numpy.same_code import same_code
+    assert same_code("y = f(x, 0.0)", ["y = f(", "    x, 0.0", ")"])
+    assert not same_code("y = f(x, -0.0)", ["y = f(x, 0.0)"])
+    assert not same_code("y = f(x, 1)", ["y = f(x, 1.0)"])
+    assert not same_code("y = f(x, 1)", ["y = f(x, True)"])
+    assert not same_code("y = [i * 2 for i in a]", ["y = [i * 3 for i in a]"])
+    assert not same_code("y = a if b else c", ["y = aif b else c"])
+    assert same_code("return a + b", ["return (", "    a", "    + b", ")"])

@@ -15,16 +15,27 @@ import ast
 import io
 import textwrap
 import tokenize
-import types
 
 from .prose import WIDTH, docstring_lines
+from .same_code import bytecode, same_code, trailing_comment
 from .spelling import Leaf, Unknown, string
 from .statements import statement
 
 
 def wrap_lines(lines: list[str], indent: int = 4, width: int = WIDTH) -> list[str]:
     """``lines`` (a function body, to be printed ``indent`` columns in) spelled as ruff formats them, the
-    long ones broken; a statement already written over several lines is joined first."""
+    long ones broken; a statement already written over several lines is joined first. The body laid out
+    computes what it computed (the same bytecode), checked once for the whole body; if not, each
+    statement is checked, and one whose layout would change it is left as it was written."""
+    out = _laid_out(lines, width - indent, False)
+    try:
+        same = bytecode("\n".join(lines)) == bytecode("\n".join(out))
+    except SyntaxError:
+        same = False
+    return _around_defs(out if same else _laid_out(lines, width - indent, True))
+
+
+def _laid_out(lines: list[str], width: int, checked: bool) -> list[str]:
     out: list[str] = []
     k = 0
     while k < len(lines):
@@ -34,8 +45,8 @@ def wrap_lines(lines: list[str], indent: int = 4, width: int = WIDTH) -> list[st
         if k - start > 1 and _unknown(line):  # not one statement after all: the lines as they are
             out.extend(lines[start:k])
         else:
-            out.extend(wrap(line, width - indent))
-    return _around_defs(out)
+            out.extend(wrap(line, width, checked))
+    return out
 
 
 def _indent(line: str) -> int:
@@ -73,7 +84,7 @@ def _around_defs(lines: list[str]) -> list[str]:
 
 def _unknown(line: str) -> bool:
     try:
-        statement(_trailing_comment(line.strip())[0])
+        statement(trailing_comment(line.strip())[0])
     except Unknown:
         return True
     return False
@@ -127,9 +138,10 @@ def _open(text: str) -> bool:
     return False
 
 
-def wrap(line: str, width: int = WIDTH) -> list[str]:
+def wrap(line: str, width: int = WIDTH, checked: bool = True) -> list[str]:
     """One statement line spelled as ``ruff format`` spells it, as lines of at most ``width`` columns
-    where it can be broken (a statement it cannot spell is left as it is)."""
+    where it can be broken (a statement it cannot spell is left as it is). ``checked``: a layout that
+    would change what the statement computes is not used (False: the caller checks)."""
     pad = line[: len(line) - len(line.lstrip())]
     text = line.strip()
     if not text:
@@ -142,7 +154,7 @@ def wrap(line: str, width: int = WIDTH) -> list[str]:
                              break_long_words=False, break_on_hyphens=False, drop_whitespace=True) or [line]
     if text.startswith(('"""', "'''", 'r"""')):  # a docstring: as it is written
         return [line.rstrip()]
-    text, comment = _trailing_comment(text)
+    text, comment = trailing_comment(text)
     try:
         leaves = statement(text)
     except Unknown:
@@ -150,59 +162,9 @@ def wrap(line: str, width: int = WIDTH) -> list[str]:
     if comment and len(pad) + len(_render(leaves)) + 2 + len(comment) <= width:
         out = [pad + _render(leaves) + "  " + comment]
     else:
-        above = wrap(pad + comment, width) if comment else []  # a long line's comment goes above it
+        above = wrap(pad + comment, width, checked) if comment else []  # a long line's comment goes above it
         out = above + [pad + s for s in _lines(leaves, 0, width - len(pad), False)]
-    return out if _same_code(text, out) else [line]
-
-
-def _same_code(before: str, after: list[str]) -> bool:
-    """Whether the lines ``after`` hold the statement ``before`` (the same syntax tree): a layout that
-    would change what is computed is never used (the statement is then left as it was written). The same
-    text is the same tree (most lines of a long module: no parse at all)."""
-    if len(after) == 1 and after[0].strip() == before.strip():
-        return True
-
-    def source(text: str) -> str:
-        text = textwrap.dedent(text)
-        text = "if" + text[4:] if text.startswith("elif ") else text
-        header = _trailing_comment(text.rsplit("\n", 1)[-1].strip())[0].endswith(":")
-        return text + ("\n    pass" if header else "")
-    first, second = source(before), source("\n".join(after))
-    try:  # the same bytecode computes the same (compiling is C; a tree dump is Python: 10 times slower)
-        if _bytecode(first) == _bytecode(second):
-            return True
-    except SyntaxError:  # (a statement that compiles only where it stands: ``return``, ``break``)
-        pass
-    try:
-        return ast.dump(ast.parse(first)) == ast.dump(ast.parse(second))
-    except SyntaxError:
-        return False
-
-
-def _bytecode(text: str) -> tuple:
-    """What the statements ``text`` compute, inside a function: instructions, constants and names, with
-    the code of nested functions and comprehensions read the same way (their line numbers left out)."""
-    code = compile("def _():\n" + textwrap.indent(text, "    "), "<layout>", "exec").co_consts[0]
-    return _code_key(code)
-
-
-def _code_key(code: types.CodeType) -> tuple:
-    consts = tuple(_code_key(c) if isinstance(c, types.CodeType) else (type(c), repr(c)) for c in code.co_consts)
-    return code.co_code, consts, code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars
-
-
-def _trailing_comment(text: str) -> tuple[str, str]:
-    """A statement line without its trailing ``# comment``, and that comment ("" if none)."""
-    if "#" not in text:
-        return text, ""
-    try:
-        toks = list(tokenize.generate_tokens(io.StringIO(text + "\n").readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return text, ""
-    for tok in toks:
-        if tok.type == tokenize.COMMENT:
-            return text[: tok.start[1]].rstrip(), tok.string
-    return text, ""
+    return out if not checked or same_code(text, out) else [line]
 
 
 class _CannotSplit(Exception):
