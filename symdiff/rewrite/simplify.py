@@ -24,6 +24,7 @@ from ..ir.templates import by_structure, rename
 from .fusion import FUSE_BUDGET, FUSE_TERMS, _is_fusable, fuse, rewritten  # noqa: F401
 from .report import REPORT
 from .sharing import may_share
+from .cse import cse
 from .stability import (REWRITES, _unstable, expm1_opt, log1p_opt, log_sigmoid_opt, lower, ops,  # noqa: F401
                         sigmoid_opt, sigmoid_reflect, softplus_opt, stabilize, xlogy_opt)
 from .loop_accumulate import push_out_accumulations
@@ -323,7 +324,7 @@ def _cse_of_sharing(exprs: list[sp.Expr], members: list[int], symbols):
     reduced = list(exprs)
     if not members:
         return [], reduced
-    found, out = sp.cse([exprs[i] for i in members], symbols=symbols, order="none")
+    found, out = cse([exprs[i] for i in members], symbols)
     for i, e in zip(members, out):
         reduced[i] = e
     return found, reduced
