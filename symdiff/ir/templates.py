@@ -30,6 +30,7 @@ import functools
 from typing import Any, Callable
 
 import sympy as sp
+from sympy.core.basic import Basic
 from sympy.core.add import _unevaluated_Add
 from sympy.core.mul import _mulsort, _unevaluated_Mul
 
@@ -129,12 +130,33 @@ def rename(expr: sp.Basic, mapping: dict, symbols: bool = True) -> sp.Basic:
         if all(a is b for a, b in zip(args, e.args)):
             done[id(e)] = e
         elif isinstance(e, sp.Function):
-            done[id(e)] = e.func(*args, evaluate=False)
+            done[id(e)] = _applied(e, args)
         elif type(e) in _SORTED and (symbols or _only_order(e, args)):  # nothing combines: only the order changes
             done[id(e)] = _SORTED[type(e)](*args)
         else:
             done[id(e)] = e.func(*args)
     return done[id(expr)]
+
+
+def _applied(e: sp.Function, args: tuple) -> sp.Basic:
+    """``e.func(*args, evaluate=False)``: for a function whose construction is SymPy's generic one, what
+    that construction makes (``Basic.__new__`` and the function's ``nargs``), without its cache (which hashes
+    every float of the arguments) and without making ``nargs`` again (a FiniteSet each time)."""
+    cls = type(e)
+    generic = _GENERIC.get(cls)
+    if generic is None:
+        first = next(k for k in cls.__mro__ if "__new__" in k.__dict__)
+        generic = _GENERIC[cls] = first in _GENERIC_NEW
+    if not generic:
+        return e.func(*args, evaluate=False)
+    out = Basic.__new__(cls, *args)
+    out.nargs = e.nargs
+    return out
+
+
+_GENERIC: dict[type, bool] = {}
+_GENERIC_NEW = tuple(k for k in (getattr(sp.core.function, "DefinedFunction", None), sp.Function,
+                                 sp.core.function.Application) if k is not None)
 
 
 def _sorted_mul(*args: sp.Basic) -> sp.Basic:
