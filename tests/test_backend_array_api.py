@@ -341,28 +341,53 @@ def rosenbrock(x):
     return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
 
 
-@pytest.mark.parametrize("library", ["jax", "torch", "dask"])
-def test_slice_gradients_on_immutable_and_lazy_arrays(library):
-    """Slice gradients fill one buffer: in place on torch, through .at[] on JAX, lazily on dask."""
+def slices(x):  # slice gradients of a matrix: rows and columns, added and subtracted, and one row
+    return np.sum(x[1:, :] * x[:-1, :]) - np.sum(np.sin(x[:, 2:])) + np.sum(x[0] ** 3) - np.sum(x[:, :-1] ** 2)
+
+
+def _library(library):
+    if library == "numpy":
+        return np.asarray
     pytest.importorskip(library)
     if library == "jax":
         import jax
         jax.config.update("jax_enable_x64", True)
-        convert = jax.numpy.asarray
-    elif library == "torch":
+        return jax.numpy.asarray
+    if library == "torch":
         import torch
-        convert = torch.from_numpy
-    else:
-        import dask.array as da
-        convert = lambda a: da.from_array(a, chunks=3)  # noqa: E731
-    x = np.random.default_rng(12).standard_normal(7)
-    got = _value_and_grad(rosenbrock, None, "array_api")(convert(x))
-    _check((np.asarray(got[0]), np.asarray(got[1])), _reference(rosenbrock, None, [x]))
+        return torch.from_numpy
+    import dask.array as da
+    return lambda a: da.from_array(a, chunks=3)
+
+
+@pytest.mark.parametrize("library", ["numpy", "jax", "torch", "dask"])
+def test_slice_gradients_on_immutable_and_lazy_arrays(library):
+    """Slice gradients fill one buffer: in place on NumPy (the NumPy backend's statements, so the same
+    numbers to the last bit) and torch, through .at[] on JAX, lazily on dask."""
+    convert, rng = _library(library), np.random.default_rng(12)
+    x = rng.standard_normal(7)
+    got, reference = _value_and_grad(rosenbrock, None, "array_api")(convert(x)), _reference(rosenbrock, None, [x])
+    _check((np.asarray(got[0]), np.asarray(got[1])), reference)
     # the closed form of Rosenbrock's gradient
     want = np.zeros(7)
     want[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
     want[1:] += 200 * (x[1:] - x[:-1] ** 2)
     _close(got[1], want, 1e-12)
+    m = rng.standard_normal((5, 6))
+    f = _value_and_grad(slices, None, "array_api")
+    value, grad = f(convert(m))
+    want_value, want_grad = _reference(slices, None, [m])
+    if library == "numpy":
+        assert "if type(xp) is _NumPy:" in f.source
+        assert value == want_value and np.array_equal(grad, want_grad) and np.array_equal(got[1], reference[1])
+    _check((np.asarray(value), np.asarray(grad)), (want_value, want_grad))
+    want = m * 0
+    want[1:] += m[:-1]
+    want[:-1] += m[1:]
+    want[:, 2:] -= np.cos(m[:, 2:])
+    want[0] += 3 * m[0] ** 2
+    want[:, :-1] -= 2 * m[:, :-1]
+    _close(grad, want, 1e-12)
 
 
 def gp_nlml(theta, X, y):
