@@ -277,21 +277,6 @@ def _emit_add_diagonal(node: Node, a: list[str], p) -> str:
     return p.helper_call_code("_add_diagonal", [a[0], repr(float(node.param("value"))), "dtype", "device"])
 
 
-def _emit_cho_solve(node: Node, a: list[str], p) -> str:
-    """``scipy.linalg.cho_solve((c, lower), b)``: two solves with the factor (the standard has no
-    triangular solve; a general solve of a triangular matrix is exact, at the cost of a factorization)."""
-    c, ct = a[1], f"xp.matrix_transpose({a[1]})"
-    first, second = (c, ct) if node.param("lower") else (ct, c)  # A = L L^T, or U^T U
-    return f"xp.linalg.solve({second}, xp.linalg.solve({first}, {a[2]}))"
-
-
-def _emit_solve_triangular(node: Node, a: list[str], p) -> str:
-    """``scipy.linalg.solve_triangular(a, b, lower, trans)``: a general solve with the triangle it reads
-    (``xp.tril`` or ``xp.triu``; transposed for ``trans``), as :func:`_emit_cho_solve`."""
-    t = f"xp.{'tril' if node.param('lower') else 'triu'}({a[0]})"
-    return f"xp.linalg.solve({f'xp.matrix_transpose({t})' if node.param('trans') else t}, {a[1]})"
-
-
 def _refuse(function: str) -> Emit:
     def emit(node: Node, a: list[str], p) -> str:
         raise NotInStandard(function)
@@ -334,8 +319,6 @@ EMIT.update({
     "solve": lambda n, a, p: f"xp.linalg.solve({a[0]}, {a[1]})",
     "qr": emit_qr("xp", "xp.linalg.qr({})[1]"), "svd": emit_svd("xp", "xp.linalg.svdvals({})"), "eigh": _emit_eigh,
     "tri_mask": emit_tri_mask("xp", "k=", lambda p: ", dtype=dtype, device=device"), "cholesky": _emit_cholesky,
-    "solve_triangular": _emit_solve_triangular,
-    "cho_solve": _emit_cho_solve,
     "random_source": _refuse("np.random (the array API has no random numbers)"),
     "random_draw": _refuse("np.random (the array API has no random numbers)"),
     "random_after": lambda n, a, p: a[0],

@@ -26,7 +26,7 @@ from ...runtime.specs import ArgSpec
 from ..numpy.codegen import ModuleText, NodePrinter
 from ..numpy.render import render_module
 from ..numpy.module import module_source as numpy_module_source
-from . import bands  # noqa: F401  (registers its primitives)
+from . import bands, triangular  # noqa: F401  (register their primitives)
 from .dispatch import EMIT
 from .printer import ArrayAPIExprPrinter, ArrayAPIHelpers, NotInStandard
 

@@ -231,7 +231,8 @@ SOURCES = {
         key = ("identity", n, xp, str(dtype), str(device))
         out = _CONSTANTS.get(key)
     if out is None:
-        out = _CONSTANTS[key] = xp.eye(n, dtype=dtype, device=device)
+        out = xp.eye(n, dtype=dtype, device=device)
+        _CONSTANTS[key] = out
     return out''',
     "_scatter": '''def _scatter(xp, g, shape, index, dtype, device):
     """Zeros of ``shape`` with ``g`` placed at ``index`` (gradient of indexing)."""
@@ -325,7 +326,8 @@ _array_namespace.cache = {}''',
         key = (id(value), xp, str(dtype), str(device))
         out = _CONSTANTS.get(key)
     if out is None:
-        out = _CONSTANTS[key] = xp.asarray(value, dtype=dtype, device=device)
+        out = xp.asarray(value, dtype=dtype, device=device)
+        _CONSTANTS[key] = out
     return out
 
 
