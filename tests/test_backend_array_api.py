@@ -406,37 +406,49 @@ def upper_cho(A, b):
     return np.sum(sla.cho_solve((sla.cholesky(S), False), b) ** 2)
 
 
-@pytest.mark.parametrize("fn, wrt, make", [
-    (gp_nlml, 0, lambda rng: [np.array([0.1, -0.2, -1.0]), rng.standard_normal((9, 2)), rng.standard_normal(9)]),
-    (upper_cho, (0, 1), lambda rng: [rng.standard_normal((4, 4)), rng.standard_normal((4, 2))])],
-    ids=["gp_nlml", "upper"])
-def test_cho_solve_by_two_solves_with_the_factor(fn, wrt, make):
-    """scipy.linalg.cho_solve, lower and upper factors: the array API module (two solves with the factor)
-    on array_api_strict arrays equals the NumPy backend's scipy code, value and gradient."""
-    pytest.importorskip("scipy.linalg")
-    args = make(np.random.default_rng(11))
-    f = symdiff.value_and_grad(fn, wrt=wrt, backend="array_api")
-    _check(f(*[_strict(a) for a in args]), _reference(fn, wrt, args), tol=1e-10)
-    assert "xp.linalg.solve(xp.matrix_transpose(" in f.source or "xp.linalg.solve(L" in f.source
-
-
 def triangular(A, b):
     sla = pytest.importorskip("scipy.linalg")
     M = A + 5.0 * np.eye(4)
     return np.sum(sla.solve_triangular(M, b, lower=True) ** 2) + np.sum(sla.solve_triangular(M, b, trans=True))
 
 
-def test_solve_triangular_reads_its_triangle_on_torch_and_strict():
-    """solve_triangular (lower, upper and transposed) through a general solve of the triangle it reads: the
-    other triangle of the matrix is ignored, as SciPy ignores it; on array_api_strict and torch."""
+SOLVES = {"gp_nlml": (gp_nlml, 0, lambda rng: [np.array([0.1, -0.2, -1.0]), rng.standard_normal((9, 2)),
+                                               rng.standard_normal(9)]),
+          "upper": (upper_cho, (0, 1), lambda rng: [rng.standard_normal((4, 4)), rng.standard_normal((4, 2))]),
+          "triangular": (triangular, (0, 1), lambda rng: [rng.standard_normal((4, 4)), rng.standard_normal((4, 3))])}
+
+
+@pytest.mark.parametrize("library", ["strict", "numpy", "jax", "torch"])  # (dask: chunks must be square,
+@pytest.mark.parametrize("name", SOLVES)  # and array_api_compat 1.16's dask cholesky gives the upper factor)
+def test_triangular_solves_by_each_librarys_solver(name, library):
+    """scipy.linalg.cho_solve (lower and upper factors: two triangular solves with the factor) and
+    solve_triangular (lower, upper, transposed; the other triangle of the matrix is not read, as SciPy
+    does not read it): the array API module equals the NumPy backend's scipy code, value and gradient,
+    through SciPy's solver on NumPy arrays, torch's and JAX's own, and a general solve of the triangle
+    on array_api_strict."""
     pytest.importorskip("scipy.linalg")
-    args = [np.random.default_rng(12).standard_normal((4, 4)), np.random.default_rng(13).standard_normal((4, 3))]
+    fn, wrt, make = SOLVES[name]
+    args = make(np.random.default_rng(11))
+    f = symdiff.value_and_grad(fn, wrt=wrt, backend="array_api")
+    convert = _strict if library == "strict" else _library(library)
+    _check(f(*[convert(a) for a in args]), _reference(fn, wrt, args), tol=1e-10)
+    functions = f.source.split("_solve_triangular.cache = {}")[1]  # (after the helpers)
+    assert "_solve_triangular(xp, " in functions and "xp.linalg.solve(" not in functions
+
+
+def test_triangular_solves_without_scipy_solve_the_triangle(monkeypatch):
+    """On NumPy arrays SciPy's solver; where SciPy cannot be imported the general solve of the triangle,
+    the same numbers."""
+    pytest.importorskip("scipy.linalg")
+    args = SOLVES["triangular"][2](np.random.default_rng(12))
     f = symdiff.value_and_grad(triangular, wrt=(0, 1), backend="array_api")
-    want = _reference(triangular, (0, 1), args)
-    _check(f(*[_strict(a) for a in args]), want, tol=1e-10)
-    torch = pytest.importorskip("torch")
-    _check(f(*[torch.from_numpy(a) for a in args]), want, tol=1e-10)
-    gp = [np.array([0.1, -0.2, -1.0]), np.random.default_rng(14).standard_normal((9, 2)),
-          np.random.default_rng(15).standard_normal(9)]
-    _check(symdiff.value_and_grad(gp_nlml, wrt=0, backend="array_api")(*[torch.from_numpy(a) for a in gp]),
-           _reference(gp_nlml, 0, gp), tol=1e-10)
+    want = f(*args)
+    for scipy in (True, False):
+        module: dict = {}
+        exec(compile(f.source, "<generated>", "exec"), module)
+        if not scipy:
+            monkeypatch.setitem(sys.modules, "scipy.linalg", None)  # (import scipy.linalg raises ImportError)
+        _check(module["triangular_value_and_grad"](*args), want, tol=1e-10)
+        code = module["_solve_triangular"].cache[module["_array_namespace"](*args)].__code__
+        assert code.co_freevars == ("solve_triangular",) if scipy else \
+            code.co_names == ("tril", "triu", "linalg", "solve", "matrix_transpose")
