@@ -210,10 +210,11 @@ SOURCES = {
     a[index] -= value
     return a''',
     "_inner": '''def _inner(xp, a, b):
-    """The inner product ``a @ b`` of two vectors (neither conjugated); on NumPy arrays np.dot, the
-    NumPy backend's call (the same BLAS dot, without the matmul ufunc's dispatch: 0.1 us less)."""
+    """The inner product ``a @ b`` of two vectors (neither conjugated); on NumPy arrays ndarray.dot,
+    what np.dot (the NumPy backend's call) runs, without the matmul ufunc's dispatch nor np.dot's:
+    0.2 us less than ``@``."""
     if type(xp) is _NumPy:
-        return xp.dot(a, b)
+        return a.dot(b)
     return a @ b''',
     "_add_diagonal": '''def _add_diagonal(xp, a, value, dtype, device):
     """``a + value * eye(n)`` for a square ``a`` the code made for this alone: on NumPy arrays ``value``
