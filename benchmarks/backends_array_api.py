@@ -10,7 +10,8 @@ per-call time, in CPU time of this process, which other processes on a loaded ma
 single-threaded, float64, so CPU time is the time a call takes); the table gives
 both times, their ratio (target: within 1.1x) and, for information, the array API module on
 ``array_api_strict`` arrays (the conformance library: a reference implementation, not a fast one).
-``--quick``: the small rows only.
+``--quick``: the small rows only; ``--rows TEXT``: only the rows whose name contains TEXT (case-insensitive;
+repeat the option for several).
 """
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the small rows only")
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rows", action="append", default=[], metavar="TEXT",
+                        help="only rows whose name contains TEXT (case-insensitive; repeatable)")
     args = parser.parse_args(argv)
     try:
         import array_api_strict as strict
@@ -73,6 +76,8 @@ def main(argv=None) -> None:
     rows = [w for w in bench.workloads(rng) if w.timed]
     if args.quick:
         rows = [w for w in rows if not w.big]
+    if args.rows:
+        rows = [w for w in rows if any(text.lower() in w.name.lower() for text in args.rows)]
     print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
           f"NumPy {np.__version__}, one thread")
     print(f"command: python benchmarks/{Path(__file__).name} {' '.join(argv if argv is not None else sys.argv[1:])}")

@@ -341,28 +341,53 @@ def rosenbrock(x):
     return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
 
 
-@pytest.mark.parametrize("library", ["jax", "torch", "dask"])
-def test_slice_gradients_on_immutable_and_lazy_arrays(library):
-    """Slice gradients fill one buffer: in place on torch, through .at[] on JAX, lazily on dask."""
+def slices(x):  # slice gradients of a matrix: rows and columns, added and subtracted, and one row
+    return np.sum(x[1:, :] * x[:-1, :]) - np.sum(np.sin(x[:, 2:])) + np.sum(x[0] ** 3) - np.sum(x[:, :-1] ** 2)
+
+
+def _library(library):
+    if library == "numpy":
+        return np.asarray
     pytest.importorskip(library)
     if library == "jax":
         import jax
         jax.config.update("jax_enable_x64", True)
-        convert = jax.numpy.asarray
-    elif library == "torch":
+        return jax.numpy.asarray
+    if library == "torch":
         import torch
-        convert = torch.from_numpy
-    else:
-        import dask.array as da
-        convert = lambda a: da.from_array(a, chunks=3)  # noqa: E731
-    x = np.random.default_rng(12).standard_normal(7)
-    got = _value_and_grad(rosenbrock, None, "array_api")(convert(x))
-    _check((np.asarray(got[0]), np.asarray(got[1])), _reference(rosenbrock, None, [x]))
+        return torch.from_numpy
+    import dask.array as da
+    return lambda a: da.from_array(a, chunks=3)
+
+
+@pytest.mark.parametrize("library", ["numpy", "jax", "torch", "dask"])
+def test_slice_gradients_on_immutable_and_lazy_arrays(library):
+    """Slice gradients fill one buffer: in place on NumPy (the NumPy backend's statements, so the same
+    numbers to the last bit) and torch, through .at[] on JAX, lazily on dask."""
+    convert, rng = _library(library), np.random.default_rng(12)
+    x = rng.standard_normal(7)
+    got, reference = _value_and_grad(rosenbrock, None, "array_api")(convert(x)), _reference(rosenbrock, None, [x])
+    _check((np.asarray(got[0]), np.asarray(got[1])), reference)
     # the closed form of Rosenbrock's gradient
     want = np.zeros(7)
     want[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
     want[1:] += 200 * (x[1:] - x[:-1] ** 2)
     _close(got[1], want, 1e-12)
+    m = rng.standard_normal((5, 6))
+    f = _value_and_grad(slices, None, "array_api")
+    value, grad = f(convert(m))
+    want_value, want_grad = _reference(slices, None, [m])
+    if library == "numpy":
+        assert "if type(xp) is _NumPy:" in f.source and "dx = xp.empty_like(x)" in f.source
+        assert value == want_value and np.array_equal(grad, want_grad) and got[0] == reference[0] and np.array_equal(got[1], reference[1])
+    _check((np.asarray(value), np.asarray(grad)), (want_value, want_grad))
+    want = m * 0
+    want[1:] += m[:-1]
+    want[:-1] += m[1:]
+    want[:, 2:] -= np.cos(m[:, 2:])
+    want[0] += 3 * m[0] ** 2
+    want[:, :-1] -= 2 * m[:, :-1]
+    _close(grad, want, 1e-12)
 
 
 def gp_nlml(theta, X, y):
@@ -381,37 +406,49 @@ def upper_cho(A, b):
     return np.sum(sla.cho_solve((sla.cholesky(S), False), b) ** 2)
 
 
-@pytest.mark.parametrize("fn, wrt, make", [
-    (gp_nlml, 0, lambda rng: [np.array([0.1, -0.2, -1.0]), rng.standard_normal((9, 2)), rng.standard_normal(9)]),
-    (upper_cho, (0, 1), lambda rng: [rng.standard_normal((4, 4)), rng.standard_normal((4, 2))])],
-    ids=["gp_nlml", "upper"])
-def test_cho_solve_by_two_solves_with_the_factor(fn, wrt, make):
-    """scipy.linalg.cho_solve, lower and upper factors: the array API module (two solves with the factor)
-    on array_api_strict arrays equals the NumPy backend's scipy code, value and gradient."""
-    pytest.importorskip("scipy.linalg")
-    args = make(np.random.default_rng(11))
-    f = symdiff.value_and_grad(fn, wrt=wrt, backend="array_api")
-    _check(f(*[_strict(a) for a in args]), _reference(fn, wrt, args), tol=1e-10)
-    assert "xp.linalg.solve(xp.matrix_transpose(" in f.source or "xp.linalg.solve(L" in f.source
-
-
 def triangular(A, b):
     sla = pytest.importorskip("scipy.linalg")
     M = A + 5.0 * np.eye(4)
     return np.sum(sla.solve_triangular(M, b, lower=True) ** 2) + np.sum(sla.solve_triangular(M, b, trans=True))
 
 
-def test_solve_triangular_reads_its_triangle_on_torch_and_strict():
-    """solve_triangular (lower, upper and transposed) through a general solve of the triangle it reads: the
-    other triangle of the matrix is ignored, as SciPy ignores it; on array_api_strict and torch."""
+SOLVES = {"gp_nlml": (gp_nlml, 0, lambda rng: [np.array([0.1, -0.2, -1.0]), rng.standard_normal((9, 2)),
+                                               rng.standard_normal(9)]),
+          "upper": (upper_cho, (0, 1), lambda rng: [rng.standard_normal((4, 4)), rng.standard_normal((4, 2))]),
+          "triangular": (triangular, (0, 1), lambda rng: [rng.standard_normal((4, 4)), rng.standard_normal((4, 3))])}
+
+
+@pytest.mark.parametrize("library", ["strict", "numpy", "jax", "torch"])  # (dask: chunks must be square,
+@pytest.mark.parametrize("name", SOLVES)  # and array_api_compat 1.16's dask cholesky gives the upper factor)
+def test_triangular_solves_by_each_librarys_solver(name, library):
+    """scipy.linalg.cho_solve (lower and upper factors: two triangular solves with the factor) and
+    solve_triangular (lower, upper, transposed; the other triangle of the matrix is not read, as SciPy
+    does not read it): the array API module equals the NumPy backend's scipy code, value and gradient,
+    through SciPy's solver on NumPy arrays, torch's and JAX's own, and a general solve of the triangle
+    on array_api_strict."""
     pytest.importorskip("scipy.linalg")
-    args = [np.random.default_rng(12).standard_normal((4, 4)), np.random.default_rng(13).standard_normal((4, 3))]
+    fn, wrt, make = SOLVES[name]
+    args = make(np.random.default_rng(11))
+    f = symdiff.value_and_grad(fn, wrt=wrt, backend="array_api")
+    convert = _strict if library == "strict" else _library(library)
+    _check(f(*[convert(a) for a in args]), _reference(fn, wrt, args), tol=1e-10)
+    functions = f.source.split("_solve_triangular.cache = {}")[1]  # (after the helpers)
+    assert "_solve_triangular(xp, " in functions and "xp.linalg.solve(" not in functions
+
+
+def test_triangular_solves_without_scipy_solve_the_triangle(monkeypatch):
+    """On NumPy arrays SciPy's solver; where SciPy cannot be imported the general solve of the triangle,
+    the same numbers."""
+    pytest.importorskip("scipy.linalg")
+    args = SOLVES["triangular"][2](np.random.default_rng(12))
     f = symdiff.value_and_grad(triangular, wrt=(0, 1), backend="array_api")
-    want = _reference(triangular, (0, 1), args)
-    _check(f(*[_strict(a) for a in args]), want, tol=1e-10)
-    torch = pytest.importorskip("torch")
-    _check(f(*[torch.from_numpy(a) for a in args]), want, tol=1e-10)
-    gp = [np.array([0.1, -0.2, -1.0]), np.random.default_rng(14).standard_normal((9, 2)),
-          np.random.default_rng(15).standard_normal(9)]
-    _check(symdiff.value_and_grad(gp_nlml, wrt=0, backend="array_api")(*[torch.from_numpy(a) for a in gp]),
-           _reference(gp_nlml, 0, gp), tol=1e-10)
+    want = f(*args)
+    for scipy in (True, False):
+        module: dict = {}
+        exec(compile(f.source, "<generated>", "exec"), module)
+        if not scipy:
+            monkeypatch.setitem(sys.modules, "scipy.linalg", None)  # (import scipy.linalg raises ImportError)
+        _check(module["triangular_value_and_grad"](*args), want, tol=1e-10)
+        code = module["_solve_triangular"].cache[module["_array_namespace"](*args)].__code__
+        assert code.co_freevars == ("solve_triangular",) if scipy else \
+            code.co_names == ("tril", "triu", "linalg", "solve", "matrix_transpose")

@@ -171,12 +171,12 @@ def _emit_broadcast_to(node: Node, a: list[str], p) -> str:
 def _emit_contract(node: Node, a: list[str], p) -> str:
     inputs, out = node.param("subscripts").split("->")
     x, y = (p.paren(c, "*") for c in a)
-    # (``@`` of two vectors is their inner product in the standard: a third of a microsecond less than
-    # ``xp.vecdot`` on NumPy, and, as einsum, it conjugates neither operand)
+    # (``@`` of two vectors is their inner product in the standard, as einsum conjugating neither operand;
+    # the helper calls np.dot on NumPy arrays, as the NumPy backend does)
     if not out and node.inputs[0].ndim == 1:
-        return f"{x} @ {y}"
+        return p.helper_call_code("_inner", a)
     if not out:  # a full sum of a product: one inner product of the flattened operands
-        return f"xp.reshape({a[0]}, (-1,)) @ xp.reshape({a[1]}, (-1,))"
+        return p.helper_call_code("_inner", [f"xp.reshape({a[0]}, (-1,))", f"xp.reshape({a[1]}, (-1,))"])
     first = inputs.split(",")[0]
     axes = tuple(k for k, c in enumerate(first) if c not in out)
     if "".join(c for c in first if c in out) != out:
@@ -230,27 +230,37 @@ def _emit_pairwise_squares(node: Node, a: list[str], p) -> list[str]:
 
 def _emit_scatter_sum(node: Node, a: list[str], p) -> list[str]:
     """One buffer: the first gradient put into it, the rest of it zeroed (where one slice of one axis
-    leaves a rest), the others added (see the NumPy backend's ``scatter_sum``)."""
+    leaves a rest), the others added (see the NumPy backend's ``scatter_sum``). On NumPy arrays the
+    statements the NumPy backend writes (in place, the first sum by the ufunc into its slice of the
+    buffer); on other libraries' arrays through helpers, which make new arrays where they are immutable
+    (JAX). The namespace is tested once for the buffer, not once per write (``_NumPy``: the namespace
+    of NumPy arrays, defined with ``_array_namespace``, which every function calls)."""
     put = p.module.helpers.use("_put")
-    rest = _complement(node.param("indices")[0])
-    lines = [f"{{name}} = xp.{'zeros' if rest is None else 'empty'}({p.shape(node.shape)}, dtype={dtype_code(node)}, "
+    indices, signs, rest = node.param("indices"), node.param("signs"), _complement(node.param("indices")[0])
+    like = p.argument_like(node) if rest is not None else None  # (xp.zeros_like: slower than xp.zeros on NumPy)
+    lines = [f"{{name}} = xp.empty_like({like})" if like else
+             f"{{name}} = xp.{'zeros' if rest is None else 'empty'}({p.shape(node.shape)}, dtype={dtype_code(node)}, "
              "device=device)"]
-    for k, (index, sign, g) in enumerate(zip(node.param("indices"), node.param("signs"), a)):
+    in_place, helpers = [], []
+    for k, (index, sign, g) in enumerate(zip(indices, signs, a)):
+        target, where = f"{{name}}[{index_code(index, node.ndim)}]", index_object(index, node.ndim)
         if k == 0:
-            view = all(isinstance(item, tuple) and item[0] == "slice" for item in index)
+            view = all(isinstance(item, tuple) and item[0] == "slice" for item in index)  # not x[0]: no out=
             terms = sum_terms(node.inputs[0], g, p) if view and sign == "+" else None
-            if terms is not None:  # on NumPy arrays written by the ufunc into the buffer (see _put_sum)
-                put_sum = p.module.helpers.use("_put_sum")
-                lines.append(f"{{name}} = {put_sum}(xp, {{name}}, {index_object(index, node.ndim)}, "
-                             f"xp.{terms[0]}, {terms[1]}, {terms[2]})")
-            else:
-                value = g if sign == "+" else f"-{p.paren(g, '-')}"
-                lines.append(f"{{name}} = {put}({{name}}, {index_object(index, node.ndim)}, {value})")
-            lines += [f"{{name}} = {put}({{name}}, {index_object(part, node.ndim)}, 0.0)" for part in rest or ()]
+            value = g if sign == "+" else f"-{p.paren(g, '-')}"
+            in_place.append(f"{target} = {value}" if terms is None else
+                            f"xp.{terms[0]}({terms[1]}, {terms[2]}, out={target})")
+            helpers.append(f"{{name}} = {put}({{name}}, {where}, {value})")
+            for part in rest or ():
+                in_place.append(f"{{name}}[{index_code(part, node.ndim)}] = 0.0")
+                helpers.append(f"{{name}} = {put}({{name}}, {index_object(part, node.ndim)}, 0.0)")
         else:
-            helper = p.module.helpers.use("_add" if sign == "+" else "_subtract")
-            lines.append(f"{{name}} = {helper}({{name}}, {index_object(index, node.ndim)}, {g})")
-    return lines
+            in_place.append(f"{target} {sign}= {g}")
+            helpers.append(f"{{name}} = {p.module.helpers.use('_add' if sign == '+' else '_subtract')}({{name}}, "
+                           f"{where}, {g})")
+    return [*lines, "if type(xp) is _NumPy:  # NumPy arrays: written in place", *("    " + s for s in in_place),
+            "else:  # other libraries' arrays (JAX's are immutable: each write makes a new array)",
+            *("    " + s for s in helpers)]
 
 
 def _emit_argreduce(node: Node, a: list[str], p) -> str:
@@ -267,21 +277,6 @@ def _emit_add_diagonal(node: Node, a: list[str], p) -> str:
     """``value`` added to the diagonal of a fresh sum of squares (see the rewrite add_diagonal): in place
     on NumPy arrays, else plus an identity (see the helper)."""
     return p.helper_call_code("_add_diagonal", [a[0], repr(float(node.param("value"))), "dtype", "device"])
-
-
-def _emit_cho_solve(node: Node, a: list[str], p) -> str:
-    """``scipy.linalg.cho_solve((c, lower), b)``: two solves with the factor (the standard has no
-    triangular solve; a general solve of a triangular matrix is exact, at the cost of a factorization)."""
-    c, ct = a[1], f"xp.matrix_transpose({a[1]})"
-    first, second = (c, ct) if node.param("lower") else (ct, c)  # A = L L^T, or U^T U
-    return f"xp.linalg.solve({second}, xp.linalg.solve({first}, {a[2]}))"
-
-
-def _emit_solve_triangular(node: Node, a: list[str], p) -> str:
-    """``scipy.linalg.solve_triangular(a, b, lower, trans)``: a general solve with the triangle it reads
-    (``xp.tril`` or ``xp.triu``; transposed for ``trans``), as :func:`_emit_cho_solve`."""
-    t = f"xp.{'tril' if node.param('lower') else 'triu'}({a[0]})"
-    return f"xp.linalg.solve({f'xp.matrix_transpose({t})' if node.param('trans') else t}, {a[1]})"
 
 
 def _refuse(function: str) -> Emit:
@@ -326,8 +321,6 @@ EMIT.update({
     "solve": lambda n, a, p: f"xp.linalg.solve({a[0]}, {a[1]})",
     "qr": emit_qr("xp", "xp.linalg.qr({})[1]"), "svd": emit_svd("xp", "xp.linalg.svdvals({})"), "eigh": _emit_eigh,
     "tri_mask": emit_tri_mask("xp", "k=", lambda p: ", dtype=dtype, device=device"), "cholesky": _emit_cholesky,
-    "solve_triangular": _emit_solve_triangular,
-    "cho_solve": _emit_cho_solve,
     "random_source": _refuse("np.random (the array API has no random numbers)"),
     "random_draw": _refuse("np.random (the array API has no random numbers)"),
     "random_after": lambda n, a, p: a[0],

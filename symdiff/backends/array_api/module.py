@@ -26,7 +26,7 @@ from ...runtime.specs import ArgSpec
 from ..numpy.codegen import ModuleText, NodePrinter
 from ..numpy.render import render_module
 from ..numpy.module import module_source as numpy_module_source
-from . import bands  # noqa: F401  (registers its primitives)
+from . import bands, triangular  # noqa: F401  (register their primitives)
 from .dispatch import EMIT
 from .printer import ArrayAPIExprPrinter, ArrayAPIHelpers, NotInStandard
 
@@ -97,6 +97,16 @@ class ArrayAPINodePrinter(NodePrinter):
 
     def cast(self, code: str, dtype: str) -> str:
         return f"xp.asarray({code}, dtype=xp.{dtype.removesuffix('()')})"  # ("float32()": a scalar, the same here)
+
+    def argument_like(self, node) -> str | None:
+        """An array argument of ``node``'s shape (its sizes, read from the argument) and dtype, for
+        ``xp.empty_like``: no dtype and device to find for it."""
+        for p in self.params:
+            shape = self.specs[p].shape if p in self.specs else None
+            if shape is not None and len(shape) == node.ndim and self.specs[p].dtype == node.dtype and \
+                    all(self.size_bindings.get(d) == f"{p}.shape[{k}]" for k, d in enumerate(node.shape)):
+                return p
+        return None
 
     def _in_place(self, node, uses, out_ids) -> bool:
         return False  # arrays may be immutable (JAX): every assignment makes a new array

@@ -209,13 +209,13 @@ SOURCES = {
         return a.at[index].add(-value)
     a[index] -= value
     return a''',
-    "_put_sum": '''def _put_sum(xp, a, index, ufunc, x, y):
-    """``a`` with ``a[index] = ufunc(x, y)`` (``ufunc`` xp.add or xp.subtract); on NumPy arrays the
-    ufunc writes into ``a[index]`` itself (a basic index: a view), a temporary and a pass less."""
+    "_inner": '''def _inner(xp, a, b):
+    """The inner product ``a @ b`` of two vectors (neither conjugated); on NumPy arrays ndarray.dot,
+    what np.dot (the NumPy backend's call) runs, without the matmul ufunc's dispatch nor np.dot's:
+    0.2 us less than ``@``."""
     if type(xp) is _NumPy:
-        ufunc(x, y, out=a[index])
-        return a
-    return _put(a, index, ufunc(x, y))''',
+        return a.dot(b)
+    return a @ b''',
     "_add_diagonal": '''def _add_diagonal(xp, a, value, dtype, device):
     """``a + value * eye(n)`` for a square ``a`` the code made for this alone: on NumPy arrays ``value``
     added to its diagonal in place (no n x n identity, no pass over ``a``)."""
@@ -232,7 +232,8 @@ SOURCES = {
         key = ("identity", n, xp, str(dtype), str(device))
         out = _CONSTANTS.get(key)
     if out is None:
-        out = _CONSTANTS[key] = xp.eye(n, dtype=dtype, device=device)
+        out = xp.eye(n, dtype=dtype, device=device)
+        _CONSTANTS[key] = out
     return out''',
     "_scatter": '''def _scatter(xp, g, shape, index, dtype, device):
     """Zeros of ``shape`` with ``g`` placed at ``index`` (gradient of indexing)."""
@@ -326,7 +327,8 @@ _array_namespace.cache = {}''',
         key = (id(value), xp, str(dtype), str(device))
         out = _CONSTANTS.get(key)
     if out is None:
-        out = _CONSTANTS[key] = xp.asarray(value, dtype=dtype, device=device)
+        out = xp.asarray(value, dtype=dtype, device=device)
+        _CONSTANTS[key] = out
     return out
 
 
@@ -337,7 +339,7 @@ _CONSTANTS = {}''',
 }
 #: Helpers that call other helpers.
 NEEDS = {"_scatter": ("_put",), "_updated": ("_put",), "_identity": ("_constant",), "_device": ("_array_namespace",),
-         "_put_sum": ("_put", "_array_namespace"), "_add_diagonal": ("_identity", "_array_namespace")}
+         "_inner": ("_array_namespace",), "_add_diagonal": ("_identity", "_array_namespace")}
 
 
 class ArrayAPIHelpers(Helpers):
