@@ -200,10 +200,6 @@ def _emit_diagonal(node: Node, a: list[str], p) -> str:
     return f"xp.linalg.diagonal({a[0]}{'' if o == 0 else f', offset={o}'})"
 
 
-def _emit_cholesky(node: Node, a: list[str], p) -> str:
-    return f"xp.linalg.cholesky({a[0]}{'' if node.param('lower') else ', upper=True'})"
-
-
 _EIGH = emit_eigh("xp")
 
 
@@ -320,7 +316,7 @@ EMIT.update({
     "matrix_fn": lambda n, a, p: MATRIX_FUNCTIONS[n.param("fn")].format(a[0]),
     "solve": lambda n, a, p: f"xp.linalg.solve({a[0]}, {a[1]})",
     "qr": emit_qr("xp", "xp.linalg.qr({})[1]"), "svd": emit_svd("xp", "xp.linalg.svdvals({})"), "eigh": _emit_eigh,
-    "tri_mask": emit_tri_mask("xp", "k=", lambda p: ", dtype=dtype, device=device"), "cholesky": _emit_cholesky,
+    "tri_mask": emit_tri_mask("xp", "k=", lambda p: ", dtype=dtype, device=device"),
     "random_source": _refuse("np.random (the array API has no random numbers)"),
     "random_draw": _refuse("np.random (the array API has no random numbers)"),
     "random_after": lambda n, a, p: a[0],

@@ -4,7 +4,10 @@ solve; the helper ``_solve_triangular`` calls the arrays' library's own where it
 NumPy arrays: the NumPy backend's call; ``torch.linalg.solve_triangular``;
 ``jax.scipy.linalg.solve_triangular``), chosen once for each namespace, and else ``xp.linalg.solve``
 of the triangle it reads (exact, at the cost of a factorization). Its first argument is the
-namespace, as for the others of :mod:`.printer`."""
+namespace, as for the others of :mod:`.printer`. And the Cholesky factor itself, through ``_cholesky``:
+array_api_compat's dask namespace (1.16) hands back the upper factor where the standard's call asks for
+the lower one (and the lower for ``upper=True``), so on dask arrays dask's own ``cholesky(a, lower=...)``
+is called."""
 from __future__ import annotations
 
 from ...ir.graph import Node
@@ -56,6 +59,20 @@ def _triangular_solver(xp):
 _solve_triangular.cache = {}'''
 NEEDS["_solve_triangular"] = ("_array_namespace",)  # (which defines _NumPy)
 
+SOURCES["_cholesky"] = '''def _cholesky(xp, a, upper=False):
+    """xp.linalg.cholesky(a, upper=upper); on dask arrays dask's own cholesky with lower= (through
+    array_api_compat 1.16 dask's factor is the upper one when the lower is asked for)."""
+    if xp.__name__ == "array_api_compat.dask.array":
+        import dask.array
+
+        return dask.array.linalg.cholesky(a, lower=not upper)
+    return xp.linalg.cholesky(a, upper=True) if upper else xp.linalg.cholesky(a)'''
+
+
+def _emit_cholesky(node: Node, a: list[str], p) -> str:
+    """``np.linalg.cholesky`` (lower) or ``scipy.linalg.cholesky`` (upper unless ``lower=True``)."""
+    return p.helper_call_code("_cholesky", [a[0]] + ([] if node.param("lower") else ["upper=True"]))
+
 
 def _emit_solve_triangular(node: Node, a: list[str], p) -> str:
     """``scipy.linalg.solve_triangular(a, b, lower, trans)``."""
@@ -71,4 +88,4 @@ def _emit_cho_solve(node: Node, a: list[str], p) -> str:
     return p.helper_call_code("_solve_triangular", [a[1], first, f"lower={lower}{', trans=True' if lower else ''}"])
 
 
-EMIT.update({"solve_triangular": _emit_solve_triangular, "cho_solve": _emit_cho_solve})
+EMIT.update({"solve_triangular": _emit_solve_triangular, "cho_solve": _emit_cho_solve, "cholesky": _emit_cholesky})
