@@ -349,3 +349,8 @@ def test_same_code_tells_constants_and_names_apart():
     assert not same_code("y = [i * 2 for i in a]", ["y = [i * 3 for i in a]"])
     assert not same_code("y = a if b else c", ["y = aif b else c"])
     assert same_code("return a + b", ["return (", "    a", "    + b", ")"])
+
+
+def test_chained_assignments_are_spaced():
+    assert wrap("out = A[k] = v") == ["out = A[k] = v"]
+    assert wrap("a = b = c+1") == ["a = b = c + 1"]

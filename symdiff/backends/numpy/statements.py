@@ -26,8 +26,8 @@ def statement(text: str) -> list[Leaf]:
     s = Speller(source)
     node = tree.body[0]
     if isinstance(node, ast.Assign):
-        for target in node.targets:
-            s.expr(target, TUPLE)
+        for k, target in enumerate(node.targets):
+            s.expr(target, TUPLE, k > 0)  # (a = b = c: a space after each =)
             s.put("=", True)
         s.optional(node.value)
     elif isinstance(node, ast.AugAssign):
