@@ -68,6 +68,35 @@ class _Text(StrPrinter):
         code = self._print(item)
         return f"({code})" if prec < level or (not strict and prec <= level) else code
 
+    def _print_Mul(self, expr) -> str:
+        """A product as SymPy's text has it (``-2.5*x*y/z**2``), written from its arguments as they are
+        (SymPy's makes the product again without its sign, and again without its denominator)."""
+        args = expr.args
+        c = args[0] if args[0].is_Number else sp.S.One
+        factors = args[1:] if args[0].is_Number else args
+        sign = ""
+        if negative(c):
+            sign, c = "-", -c
+        num: list[sp.Expr] = []
+        den: list[sp.Expr] = []
+        if c.is_Rational and not c.is_Integer:
+            num += [c.func(c.p)] if c.p != 1 else []
+            den.append(sp.Integer(c.q))
+        elif c is not sp.S.One:
+            num.append(c)
+        for f in factors:
+            if f.is_commutative and f.is_Pow and f.exp.is_Number and negative(f.exp):
+                den.append(f.base if f.exp == -1 else sp.Pow(f.base, -f.exp, evaluate=False))
+            else:
+                num.append(f)
+        prec = PRECEDENCE["Mul"]
+        top = "*".join(self.parenthesize(f, prec) for f in num) if num else "1"
+        if not den:
+            return sign + top
+        bottom = self.parenthesize(den[0], prec) if len(den) == 1 else \
+            "(" + "*".join(self.parenthesize(f, prec) for f in den) + ")"
+        return f"{sign}{top}/{bottom}"
+
     def _print_Add(self, expr, order=None) -> str:
         out = []
         for term in print_order(expr):
