@@ -33,7 +33,7 @@ from .ad.loops import ROLLED_KINDS
 from .ad import ode as _ode_adjoint  # noqa: F401  (registers the ODE solve's vjp rule)
 from .ad.derivatives import KINDS, SCALAR_OUTPUT, direction_nodes, direction_specs, owned, plans
 from .errors import NonScalarOutputError, SymdiffError, TraceError, UnsupportedError
-from .ir.graph import ConstValue, Graph, format_graph, toposort
+from .ir.graph import ConstValue, Graph, forget_sorted, format_graph, toposort
 from .backends.numpy.constants import THRESHOLD
 from .runtime.data_names import read_arrays
 from .naming import identifier, size_name
@@ -197,6 +197,7 @@ def compile_function(fn: Callable, specs: Sequence[ArgSpec], wrt: Sequence[int],
     finally:
         REPORT.reset(token)
         CHECKPOINT.reset(segments)
+        forget_sorted()  # (this compilation's graphs are not kept alive by toposort's memory)
         if collecting:
             gc.enable()
 

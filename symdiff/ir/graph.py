@@ -98,7 +98,29 @@ class Node:
 
 
 def toposort(outputs: Sequence[Node]) -> list[Node]:
-    """Nodes reachable from ``outputs``, each after its inputs (iterative depth-first order)."""
+    """Nodes reachable from ``outputs``, each after its inputs (iterative depth-first order). The last few
+    answers are remembered (nodes are immutable: the same outputs reach the same nodes), so the passes
+    that change nothing do not walk a long program again; :func:`forget_sorted` drops them."""
+    outputs = tuple(outputs)
+    for known, order in _SORTED:
+        if len(known) == len(outputs) and all(a is b for a, b in zip(known, outputs)):
+            return list(order)
+    order = _toposort(outputs)
+    _SORTED.insert(0, (outputs, order))
+    del _SORTED[4:]
+    return list(order)
+
+
+#: The last answers of :func:`toposort`, with their outputs (held: an id is not reused while here).
+_SORTED: list[tuple[tuple[Node, ...], list[Node]]] = []
+
+
+def forget_sorted() -> None:
+    """Drop the remembered answers of :func:`toposort` (and the graphs they hold)."""
+    _SORTED.clear()
+
+
+def _toposort(outputs: Sequence[Node]) -> list[Node]:
     order: list[Node] = []
     seen: set[int] = set()
     for out in outputs:

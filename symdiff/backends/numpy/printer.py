@@ -100,16 +100,21 @@ def code_depth(node, input_depths: Sequence[int]) -> int:
     if node.op != "elementwise":
         return deepest + 1
     arg_depth = {ARG[i]: d for i, d in enumerate(input_depths)}
-    depths: dict[sp.Basic, int] = {}
-    for e in sp.postorder_traversal(node.expr):  # children before their parents
-        if e in depths:
+    depths: dict[int, int] = {}  # (by id: a walk of the expression's own objects, nothing hashed)
+    stack: list[tuple[sp.Basic, bool]] = [(node.expr, False)]
+    while stack:  # children before their parents
+        e, ready = stack.pop()
+        if id(e) in depths:
             continue
         if not e.args:
-            depths[e] = arg_depth.get(e, 0)
+            depths[id(e)] = arg_depth.get(e, 0) if e.is_Symbol else 0
+        elif not ready:
+            stack.append((e, True))
+            stack.extend((a, False) for a in e.args)
         else:
             width = len(e.args) - 1 if isinstance(e, (sp.Add, sp.Mul)) else 1
-            depths[e] = max(depths[a] for a in e.args) + max(width, 1)
-    return depths.get(node.expr, deepest)
+            depths[id(e)] = max(depths[id(a)] for a in e.args) + max(width, 1)
+    return depths.get(id(node.expr), deepest)
 
 
 def is_atomic(code: str) -> bool:
