@@ -272,9 +272,19 @@ def test_written_back_products_are_sympys_own():
     cases = [(sp.Float(1.6), sp.cos(a)), (sp.cos(b * sp.Float(2.5)), sp.Float(0.25), sp.sin(a), c),
              (sp.Float(3.0), sp.Integer(2), a), (sp.S.One, b, a), (sp.Float(-1.5), a * b, c), (sp.Rational(1, 3), b)]
     for args in cases:
-        got, want = _sorted_mul(*args), _unevaluated_Mul(*args)
+        got, want = _sorted_mul(args, True), _unevaluated_Mul(*args)
         assert got == want and got.args == want.args and type(got) is type(want), (args, got, want)
         assert got == sp.Mul(*args)
+
+
+def test_written_back_sums_combine_alike_terms():
+    """Floats written into a sum whose terms become alike but for their numbers (2*x*y and x*y, 3*x and x)
+    are added by SymPy: the sum is evaluated, not only sorted."""
+    from symdiff.ir.templates import rename
+    x, y, k = sp.symbols("x y _k9", real=True)
+    for template, want in [(k * x * y + x * y, sp.Float(3.0) * x * y), (k * x + x + y, sp.Float(4.0) * x + y)]:
+        got = rename(template, {k: sp.Float(2.0) if template.has(y * x) else sp.Float(3.0)}, symbols=False)
+        assert got == want, (template, got)
 
 
 def test_fusing_parts_that_read_one_array_keeps_cancellation_and_domain(tmp_path):

@@ -132,7 +132,7 @@ def rename(expr: sp.Basic, mapping: dict, symbols: bool = True) -> sp.Basic:
         elif isinstance(e, sp.Function):
             done[id(e)] = _applied(e, args)
         elif type(e) in _SORTED and (symbols or _only_order(e, args)):  # nothing combines: only the order changes
-            done[id(e)] = _SORTED[type(e)](*args)
+            done[id(e)] = _unevaluated_Add(*args) if type(e) is sp.Add else _sorted_mul(args, e.is_commutative)
         else:
             done[id(e)] = e.func(*args)
     return done[id(expr)]
@@ -159,20 +159,21 @@ _GENERIC_NEW = tuple(k for k in (getattr(sp.core.function, "DefinedFunction", No
                                  sp.core.function.Application) if k is not None)
 
 
-def _sorted_mul(*args: sp.Basic) -> sp.Basic:
+def _sorted_mul(args: tuple, commutative: bool | None) -> sp.Basic:
     """``_unevaluated_Mul(*args)`` (the factors in SymPy's order, the numbers multiplied), without the
-    multiplication of the one number by 1 when there is one number, no product and no noncommutative
-    factor among ``args`` (a template's float written back: ``1.6*cos(...)``)."""
+    multiplication of the one number by 1 when there is one number, no product among ``args`` and the
+    product they were renamed from is ``commutative`` (a template's float written back: ``1.6*cos(...)``;
+    the renamed factors are asked nothing, as new objects SymPy would deduce their facts for)."""
     numbers = [a for a in args if a.is_Number]
-    if len(numbers) != 1 or numbers[0] is sp.S.One or any(a.is_Mul or not a.is_commutative for a in args):
+    if len(numbers) != 1 or numbers[0] is sp.S.One or not commutative or any(a.is_Mul for a in args):
         return _unevaluated_Mul(*args)
     rest = [a for a in args if not a.is_Number]
     _mulsort(rest)
     return sp.Mul._from_args([numbers[0], *rest])
 
 
-#: Sums and products of renamed symbols in SymPy's order, numbers first, without evaluating them again.
-_SORTED = {sp.Add: _unevaluated_Add, sp.Mul: _sorted_mul}
+#: Sums and products of renamed symbols are put in SymPy's order, numbers first, not evaluated again.
+_SORTED = (sp.Add, sp.Mul)
 
 
 def _only_order(e: sp.Basic, args: tuple) -> bool:
@@ -190,8 +191,8 @@ def _only_order(e: sp.Basic, args: tuple) -> bool:
     if isinstance(e, sp.Mul):  # (one number: its own product)
         product = numbers[0] if len(numbers) == 1 else sp.Mul(*numbers)
         return len(rest) >= 2 or (len(rest) == 1 and bool(numbers) and product not in (0, 1))
-    if len({a.as_coeff_Mul()[1] for a in rest}) != len(rest):
-        return False
+    if len({(a.args[1:] if a.args[0].is_Number else a.args) if a.is_Mul else (a,) for a in rest}) != len(rest):
+        return False  # (two terms alike but for their numbers: each term without its number, as a tuple)
     return len(rest) >= 2 or (len(rest) == 1 and bool(numbers) and sp.Add(*numbers) != 0)
 
 
