@@ -144,13 +144,20 @@ def _vjp_elementwise(g: Node, node: Node) -> list[Node | None]:
         if inp.dtype == "bool":
             out.append(None)
             continue
-        d = derivative(node.expr, ARG[i])
-        if d == 0:
+        k = len(node.inputs)
+        adjoint = _adjoint(node.expr, ARG[i], ARG[k])
+        if adjoint == 0:
             out.append(None)
             continue
-        k = len(node.inputs)
-        out.append(elementwise(ARG[k] * d, (*node.inputs, g), shape=node.shape, origin=_grad(node)))
+        out.append(elementwise(adjoint, (*node.inputs, g), shape=node.shape, origin=_grad(node)))
     return out
+
+
+@by_structure
+def _adjoint(expr: sp.Expr, x: sp.Symbol, g: sp.Symbol) -> sp.Expr:
+    """``g * d expr / d x``, once per structure (a long program's product of the adjoint with each
+    derivative is otherwise SymPy's multiplication of new expressions, evaluated every time)."""
+    return g * derivative(expr, x)
 
 
 defprim("elementwise", _vjp_elementwise)
