@@ -47,16 +47,16 @@ def _k(i: int) -> sp.Symbol:
 _SAFE_PARENTS = (sp.Add, sp.Mul)
 
 
-def structure(args: tuple) -> tuple[tuple, list[sp.Float], dict[sp.Float, sp.Expr]]:
+def structure(args: tuple) -> tuple[tuple, list[sp.Float], Callable[[], dict[sp.Float, sp.Expr]]]:
     """``(key, floats, to_template)`` of ``args`` (expressions, or tuples, ints and None around them): the
     key is equal for two ``args`` exactly when their templates are equal; ``floats[i]`` is the value of
-    ``_k{i}``; ``to_template`` maps each templated float to ``_k{i}`` or ``-_k{i}``. Iterative (a deep
-    expression does not recurse)."""
+    ``_k{i}``; ``to_template()`` maps each templated float to ``_k{i}`` or ``-_k{i}`` (made when asked: a
+    template answered already needs none). Iterative (a deep expression does not recurse)."""
     tokens: list[Any] = []
     floats: list[sp.Float] = []
     index: dict[tuple, int] = {}  # (mantissa and exponent of |value|, precision) -> its placeholder
     unsafe: set[tuple] = set()
-    seen_at: list[tuple[int, tuple, int]] = []  # (token position, float key, sign) of each float in a sum or product
+    seen_at: list[tuple[int, tuple, int, sp.Float]] = []  # (token position, key, sign, the float) in a sum or product
     stack: list[tuple[Any, Any]] = [(a, None) for a in reversed(args)]
     while stack:
         e, parent = stack.pop()
@@ -69,7 +69,7 @@ def structure(args: tuple) -> tuple[tuple, list[sp.Float], dict[sp.Float, sp.Exp
             sign, man, exp, bc = e._mpf_
             key = ((man, exp, bc), e._prec)
             if man and isinstance(parent, _SAFE_PARENTS):
-                seen_at.append((len(tokens), key, -1 if sign else 1))
+                seen_at.append((len(tokens), key, -1 if sign else 1, e))
                 tokens.append(None)  # filled in below, once every float's position is known
             else:
                 unsafe.add(key)
@@ -80,18 +80,19 @@ def structure(args: tuple) -> tuple[tuple, list[sp.Float], dict[sp.Float, sp.Exp
             continue
         tokens.append((type(e), len(e.args)))
         stack.extend((a, e) for a in reversed(e.args))
-    to_template: dict[sp.Float, sp.Expr] = {}
-    for position, key, sign in seen_at:
+    templated: list[tuple[sp.Float, int, int]] = []  # (a float, its placeholder, its sign)
+    for position, key, sign, original in seen_at:
         if key in unsafe:  # the same value also stands where it must stay itself: kept as it is everywhere
             tokens[position] = ("float", (0 if sign > 0 else 1, *key[0]), key[1])
             continue
         if key not in index:
             index[key] = len(floats)
-            floats.append(sp.Float._new((0, *key[0]), key[1]))
-        k = _k(index[key])
+            floats.append(original if sign > 0 else sp.Float._new((0, *key[0]), key[1]))
         tokens[position] = ("k", index[key], sign)
-        original = sp.Float._new((0 if sign > 0 else 1, *key[0]), key[1])
-        to_template[original] = k if sign > 0 else -k
+        templated.append((original, index[key], sign))
+
+    def to_template() -> dict[sp.Float, sp.Expr]:
+        return {original: _k(i) if sign > 0 else -_k(i) for original, i, sign in templated}
     return tuple(tokens), floats, to_template
 
 
@@ -213,7 +214,7 @@ def by_structure(fn: Callable[..., Any], maxsize: int = 1 << 14) -> Callable[...
         else:
             if len(answers) >= maxsize:
                 answers.clear()
-            answer = answers[key] = fn(*_substitute(args, to_template))
+            answer = answers[key] = fn(*_substitute(args, to_template()))
         if len(exact) >= maxsize:
             exact.clear()
         out = exact[args] = _substitute(answer, {_k(i): f for i, f in enumerate(floats)}, written_back=True)
