@@ -354,3 +354,22 @@ def test_same_code_tells_constants_and_names_apart():
 def test_chained_assignments_are_spaced():
     assert wrap("out = A[k] = v") == ["out = A[k] = v"]
     assert wrap("a = b = c+1") == ["a = b = c + 1"]
+
+
+def test_lines_spelled_by_their_shape_are_spelled_as_themselves():
+    """A line of a shape seen before is its shape's spelling filled with its own names and numbers: the
+    same text as spelling the line itself (checked here on lines of every kind the modules hold), and
+    none where that would not fit on one line."""
+    from symdiff.backends.numpy.line_shapes import by_shape
+    lines = ["y_7 = 0.9*y_6", "t12 = 1.35e-05*x", "dx = dy + dy_6*np.cos(x) - dy_4", "return f, dx",
+             "if a > 1.0:", "b = a if c else -d", "z = x**2 + y**-1", "w = -x**2", "v = x[1:, :-1] + m[i + 1:]",
+             "for t in range(n - 1, -1, -1):", "s = np.sum(x*y, axis=0, keepdims=True)", "q = not a and b or c",
+             "h = lambda u: u*2", "out = A[k] = v", "dW2 = h.T @ dlogits", "r = (a, b)", "g = f(*args, **kw)",
+             "del t1, t2", "while np.max(np.abs(x_new - x)) > tol:", "p = 2j*x + 1e3"]
+    for line in lines:
+        for text in (line, "    " + line.replace("x", "x_long_name")):
+            got = by_shape(text, 100, wrap)
+            assert got is None or got == wrap(text), (text, got, wrap(text))
+            assert by_shape(text, 100, wrap) == got  # (the second time from the remembered shape)
+    long = "y = " + " + ".join(f"a{i}*b{i}" for i in range(30))
+    assert by_shape(long, 100, wrap) is None and len(wrap(long)) > 1

@@ -16,6 +16,7 @@ import io
 import textwrap
 import tokenize
 
+from .line_shapes import by_shape
 from .prose import WIDTH, docstring_lines
 from .same_code import bytecode, same_code, trailing_comment
 from .spelling import Leaf, Unknown, string
@@ -154,6 +155,10 @@ def wrap(line: str, width: int = WIDTH, checked: bool = True) -> list[str]:
                              break_long_words=False, break_on_hyphens=False, drop_whitespace=True) or [line]
     if text.startswith(('"""', "'''", 'r"""')):  # a docstring: as it is written
         return [line.rstrip()]
+    if not checked:  # (the caller checks: a line of a shape spelled already is filled in)
+        known = by_shape(line, width, wrap)  # (a shape itself spelled checked)
+        if known is not None:
+            return known
     text, comment = trailing_comment(text)
     try:
         leaves = statement(text)
