@@ -13,8 +13,12 @@ S = sp.symbols("a b c d e", real=True)
 def _random_expr(rng: random.Random, depth: int) -> sp.Expr:
     if depth == 0 or rng.random() < 0.25:
         return rng.choice(S) if rng.random() < 0.8 else sp.Float(rng.choice([0.5, -1.5, 2.0, 3.0]))
-    kind = rng.choice(["add", "mul", "neg", "pow", "sin", "tanh", "exp"])
+    kind = rng.choice(["add", "mul", "neg", "pow", "sin", "tanh", "exp", "where", "max"])
     arg = _random_expr(rng, depth - 1)
+    if kind == "where":  # (np.where: a Piecewise of relations, whose pairs SymPy's cse walks as tuples)
+        return sp.Piecewise((arg, rng.choice(S) > rng.choice([0, 1, S[0]])), (_random_expr(rng, depth - 1), True))
+    if kind == "max":
+        return sp.Max(arg, _random_expr(rng, depth - 1))
     if kind == "add":
         return arg + _random_expr(rng, depth - 1)
     if kind == "mul":
@@ -22,7 +26,8 @@ def _random_expr(rng: random.Random, depth: int) -> sp.Expr:
     if kind == "neg":
         return -arg
     if kind == "pow":
-        return arg ** rng.choice([2, -1, -2, 3, sp.Rational(1, 2)])
+        exponent = rng.choice([2, -1, -2, 3, sp.Rational(1, 2)])
+        return arg ** (2 if arg.is_number else exponent)  # (no complex numbers: Max and > need real ones)
     return {"sin": sp.sin, "tanh": sp.tanh, "exp": sp.exp}[kind](arg)
 
 

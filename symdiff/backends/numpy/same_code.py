@@ -48,7 +48,8 @@ def bytecode(text: str) -> tuple:
 
 def _code_key(code: types.CodeType) -> tuple:
     consts = tuple(_code_key(c) if isinstance(c, types.CodeType) else (type(c), repr(c)) for c in code.co_consts)
-    return code.co_code, consts, code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars
+    return (code.co_code, getattr(code, "co_exceptiontable", b""), consts, code.co_names, code.co_varnames,
+            code.co_freevars, code.co_cellvars)
 
 
 def trailing_comment(text: str) -> tuple[str, str]:
