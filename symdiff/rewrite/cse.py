@@ -56,8 +56,8 @@ def _optimisations(exprs: list[sp.Expr]) -> dict[sp.Basic, Any] | None:
                 stack.append((e, True))
                 stack.extend((a, False) for a in reversed(e.args))
                 continue
-            if isinstance(e, sp.MatrixExpr) or not e.is_commutative:
-                return None
+            if isinstance(e, sp.MatrixExpr) or (isinstance(e, sp.Mul) and not e.is_commutative):
+                return None  # (opt_cse splits a product's noncommutative factors off)
             if _could_extract_minus_sign(e):
                 neg = sp.Add(*(-t for t in e.args)) if isinstance(e, sp.Add) else -e
                 if not neg.is_Atom:
