@@ -28,10 +28,24 @@ from ..ir.shapes import broadcast_shapes
 from ..ir.primitives import PRIMITIVES, broadcast_to, elementwise, scalar, unbroadcast
 
 
-def _add(a: Node, b: Node) -> Node:
-    """The adjoint so far ``a`` plus the contribution ``b``: made at ``b``'s line, the earlier one in the
-    program (the backward pass goes from the last line to the first), where the sum is complete."""
-    return elementwise(ARG[0] + ARG[1], (a, b), shape=broadcast_shapes(a.shape, b.shape), origin=b.origin or a.origin)
+#: Most contributions one sum node of an adjoint adds (a long program's adjoint of many uses is a few
+#: sums of this many, not one binary add per use: fewer nodes for every later pass).
+SUM_TERMS = 8
+
+
+def _total(contribs: list[Node]) -> Node:
+    """The adjoint made of its ``contribs`` (in the order they came): sums of up to :data:`SUM_TERMS`,
+    each made at the line of its last contribution, the earliest in the program (the backward pass goes
+    from the last line to the first), where the sum is complete."""
+    total = contribs[0]
+    k = 1
+    while k < len(contribs):
+        part = [total, *contribs[k:k + SUM_TERMS - 1]]
+        k += SUM_TERMS - 1
+        origin = next((n.origin for n in reversed(part) if n.origin is not None), None)
+        total = elementwise(sp.Add(*ARG[:len(part)]), part, shape=broadcast_shapes(*(n.shape for n in part)),
+                            origin=origin)
+    return total
 
 
 #: Rules of primitives with several results (a rolled loop: symdiff.ad.loops registers it): ``rule(node,
@@ -47,7 +61,11 @@ def accumulate(seeds: dict[int, Node], roots: Sequence[Node],
     some of them. ``intercept(node, g)`` may take a node's adjoint over (returning True)."""
     grads: dict[int, Node] = dict(seeds)
     parts: dict[int, dict[int, Node]] = {}
+    pending: dict[int, list[Node]] = {}  # contributions to an adjoint, added up when its node is reached
     for node in reversed(toposort(list(roots))):
+        if id(node) in pending:
+            added, seed = pending.pop(id(node)), grads.get(id(node))
+            grads[id(node)] = _total(added if seed is None or seed is _PARTS else [seed, *added])
         g = grads.get(id(node))
         if g is None:
             continue
@@ -70,8 +88,8 @@ def accumulate(seeds: dict[int, Node], roots: Sequence[Node],
             if contrib is None or inp.dtype == "bool":
                 continue
             contrib = unbroadcast(contrib, inp.shape, node.origin.as_grad() if node.origin is not None else None)
-            prev = grads.get(id(inp))
-            grads[id(inp)] = contrib if prev is None or prev is _PARTS else _add(prev, contrib)
+            pending.setdefault(id(inp), []).append(contrib)
+    assert not pending, "symdiff internal error: an adjoint's node was not reached"
     return {k: v for k, v in grads.items() if v is not _PARTS}
 
 

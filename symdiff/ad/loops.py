@@ -21,7 +21,7 @@ from ..errors import UnsupportedError, where as _where
 from ..ir.primitives.loop import LoopBody, add_at, loop_out, make_loop, segment_start
 from .checkpoint import CHECKPOINT
 from ..naming import grad_name
-from .backward import MULTI_VJP, _add, accumulate
+from .backward import MULTI_VJP, _total, accumulate
 
 def _read_results(outputs: list[Node], body: LoopBody) -> list[Node]:
     """Adjoint expressions read the forward body's results where they recompute them: the derivative
@@ -102,7 +102,7 @@ def loop_vjp(loop: Node, adjoints: dict[int, Node]) -> list[Node | None]:
     g_in = {j: input_node(grad_name(carried[j].param("name")), carried[j].shape, -1, carried[j].dtype) for j in live}
     seeds: dict[int, Node] = {}
     for j in live:
-        seeds[id(updates[j])] = g_in[j] if id(updates[j]) not in seeds else _add(seeds[id(updates[j])], g_in[j])
+        seeds[id(updates[j])] = g_in[j] if id(updates[j]) not in seeds else _total([seeds[id(updates[j])], g_in[j]])
     at: dict[int, list[tuple[Node, Node]]] = {}
 
     def intercept(node: Node, g: Node) -> bool:
