@@ -13,6 +13,8 @@ import pytest
 
 import symdiff
 from corpus import load
+from test_loop_forms import nested, settle  # (the loop corpus's own functions)
+from test_loops import rnn
 from symdiff.backends.numba.rolled import compiled_loop, names, refusal
 
 numba = pytest.importorskip("numba")
@@ -79,15 +81,6 @@ def test_every_corpus_loop_on_the_numba_backend(e):
         assert "# Python loop" not in source
 
 
-def rnn(W, U, b, x, h0):
-    h = h0
-    loss = 0.0
-    for t in range(x.shape[0]):
-        h = np.tanh(W @ h + U @ x[t] + b)
-        loss = loss + np.sum(h ** 2)
-    return loss
-
-
 def _rnn_args(T, dtype=np.float64, seed=0):
     rng = np.random.default_rng(seed)
     return tuple(a.astype(dtype) for a in (rng.normal(size=(5, 5)) * 0.4, rng.normal(size=(5, 3)) * 0.5,
@@ -99,7 +92,7 @@ def test_the_rnn_its_reverse_loop_and_the_grad_of_comments():
     _compare(got, expected)
     assert _compiled_loops(source) == ["_rnn_rolled1", "_rnn_rolled2"]
     kernel = source[source.index("def _rnn_rolled2"):]
-    assert "for t in range(n_x0 - 1, -1, -1):" in kernel and "# Grad of: test_numba_loops.py:" in kernel
+    assert "for t in range(n_x0 - 1, -1, -1):" in kernel and "# Grad of: test_loops.py:" in kernel
     assert "np.ascontiguousarray(W)" in source  # numba's @ on a contiguous array
 
 
@@ -157,14 +150,6 @@ def test_scalars_carried_and_forward_mode_tangent_loops():
     hvp = symdiff.hvp(rk4, wrt="y0", backend="numba")
     _close(hvp(y0, p, dts, v), symdiff.hvp(rk4, wrt="y0")(y0, p, dts, v))
     assert _compiled_loops(hvp.source) and not _glue_loops(hvp.source)
-
-
-def nested(w, X):
-    s = 0.0
-    for t in range(X.shape[0]):
-        for j in range(X.shape[1]):
-            s = np.sin(w * s + X[t, j])
-    return s
 
 
 def test_a_nested_loop_is_compiled_with_its_outer_loop():
@@ -297,18 +282,6 @@ def test_a_while_loop_its_trip_count_and_zero_trips():
         _compare(vg(a, tol), symdiff.value_and_grad(fixed_point)(a, tol))
     assert len(_compiled_loops(vg.source)) == 2 and not _glue_loops(vg.source)
     assert "n_iter = t" in vg.source and "while running:" in vg.source
-
-
-def settle(a, xs):  # a while loop inside a rolled for loop: a trip count of its own per row
-    total = 0.0
-    for x_t in xs:
-        y = x_t
-        y_new = np.cos(a * y) + 0.1 * x_t
-        while np.abs(y_new - y) > 1e-10:
-            y = y_new
-            y_new = np.cos(a * y) + 0.1 * x_t
-        total = total + y_new ** 2
-    return total
 
 
 def test_a_while_loop_inside_a_for_loop():
