@@ -40,14 +40,24 @@ def _laid_out(lines: list[str], width: int, checked: bool) -> list[str]:
     out: list[str] = []
     k = 0
     while k < len(lines):
-        start, line, k = k, lines[k], k + 1
-        while k < len(lines) and _goes_on(line, lines[k]):
-            line, k = line.rstrip() + " " + lines[k].strip(), k + 1
-        if k - start > 1 and _unknown(line):  # not one statement after all: the lines as they are
-            out.extend(lines[start:k])
-        else:
-            out.extend(wrap(line, width, checked))
+        start, (line, k) = k, _joined(lines, k)
+        out.extend(_statement_lines(lines[start:k], line, width, checked))
     return out
+
+
+def _joined(lines: list[str], k: int) -> tuple[str, int]:
+    """The statement that starts at ``lines[k]``, its continuation lines joined to it, and the index of
+    the line after it."""
+    line, k = lines[k], k + 1
+    while k < len(lines) and _goes_on(line, lines[k]):
+        line, k = line.rstrip() + " " + lines[k].strip(), k + 1
+    return line, k
+
+
+def _statement_lines(written: list[str], line: str, width: int, checked: bool = True) -> list[str]:
+    """The joined statement ``line`` laid out; the lines as ``written`` if, joined, they turn out not to
+    be one statement."""
+    return written if len(written) > 1 and _unknown(line) else wrap(line, width, checked)
 
 
 def _indent(line: str) -> int:
@@ -108,9 +118,8 @@ def wrap_source(source: str, width: int = WIDTH) -> str:
             out.extend(docstring_lines(lines[start:k], width))
             continue
         start = k - 1
-        while k < len(lines) and _goes_on(line, lines[k]):
-            line, k = line.rstrip() + " " + lines[k].strip(), k + 1
-        out.extend(lines[start:k] if k - start > 1 and _unknown(line) else wrap(line, width))
+        line, k = _joined(lines, start)
+        out.extend(_statement_lines(lines[start:k], line, width))
         nxt = lines[k].strip() if k < len(lines) else ""
         if line.startswith(" ") and text.startswith(("import ", "from ")) and nxt and not nxt.startswith(
                 ("import ", "from ")):
