@@ -16,13 +16,13 @@ SymPy's ``tree_cse`` directly: the same answer as ``sympy.cse``, which is called
 """
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Iterator
 
 import sympy as sp
 from sympy.simplify.cse_main import Unevaluated, tree_cse
 
 from ..ir.text import minus
+from .sharing import two_in_common
 
 
 def cse(exprs: list[sp.Expr], symbols: Iterator[sp.Symbol]) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
@@ -70,7 +70,7 @@ def _optimisations(exprs: list[sp.Expr]) -> dict[sp.Basic, Any] | None:
                 (adds if isinstance(e, sp.Add) else muls)[e] = None
             elif isinstance(e, sp.Pow) and _could_extract_minus_sign(e.exp):
                 subs[e] = Unevaluated(sp.Pow, (sp.Pow(e.base, -e.exp), -1))
-    if _two_in_common(list(adds)) or _two_in_common(list(muls)):
+    if next(two_in_common([*adds, *muls]), None) is not None:
         return None
     return subs
 
@@ -84,16 +84,3 @@ def _could_extract_minus_sign(e: sp.Basic) -> bool:
             return 2 * negative > len(e.args)
         return e.could_extract_minus_sign()
     return minus(e) if isinstance(e, (sp.Mul, sp.Number)) else e.could_extract_minus_sign()
-
-
-def _two_in_common(funcs: list[sp.Basic]) -> bool:
-    """Whether two of ``funcs`` (distinct sums, or distinct products) have two or more arguments in common."""
-    owners: dict[sp.Basic, list[int]] = {}
-    for i, f in enumerate(funcs):
-        for a in set(f.args):
-            owners.setdefault(a, []).append(i)
-    for i, f in enumerate(funcs):
-        common = Counter(j for a in set(f.args) for j in owners[a] if j > i)
-        if common and max(common.values()) >= 2:
-            return True
-    return False

@@ -18,6 +18,7 @@ walk over the group.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Callable, Iterator, Sequence
 
 import sympy as sp
 
@@ -52,21 +53,25 @@ def may_share(exprs: list[sp.Expr]) -> list[bool]:
     two terms (factors) in common with another sum (product) of the group, or with itself."""
     trees = [_subtrees(e) for e in exprs]
     seen = Counter(_unsigned(t) for ts in trees for t in ts)
-    owners: dict[tuple[type, sp.Basic], list[int]] = {}  # (Add or Mul, an argument) -> ids of its sums/products
-    nodes: list[tuple[int, sp.Basic]] = []
-    for i, ts in enumerate(trees):
-        for t in ts:
-            if isinstance(t, (sp.Add, sp.Mul)):
-                for a in set(t.args):
-                    owners.setdefault((type(t), a), []).append(len(nodes))
-                nodes.append((i, t))
+    nodes = [(i, t) for i, ts in enumerate(trees) for t in ts if isinstance(t, (sp.Add, sp.Mul))]
     out = [any(seen[_unsigned(t)] > 1 for t in ts) for ts in trees]
-    for k, (i, t) in enumerate(nodes):
-        if out[i]:
-            continue
-        common = Counter(j for a in set(t.args) for j in owners[(type(t), a)] if j != k)
-        for j, n in common.items():
-            if n >= 2:
-                out[i] = out[nodes[j][0]] = True
-                break
+    for k, j in two_in_common([t for _, t in nodes], skip=lambda k: out[nodes[k][0]]):
+        out[nodes[k][0]] = out[nodes[j][0]] = True
     return out
+
+
+def two_in_common(funcs: Sequence[sp.Basic], skip: Callable[[int], bool] | None = None) -> Iterator[tuple[int, int]]:
+    """For each of ``funcs`` (sums and products) that has two or more arguments in common with another of
+    its kind, ``(its index, the other's)`` (the first such other); ``skip(k)``, asked when ``k``'s turn
+    comes: ``funcs[k]`` is not looked at."""
+    owners: dict[tuple[type, sp.Basic], list[int]] = {}  # (Add or Mul, an argument) -> indices of its funcs
+    for k, f in enumerate(funcs):
+        for a in set(f.args):
+            owners.setdefault((type(f), a), []).append(k)
+    for k, f in enumerate(funcs):
+        if skip is not None and skip(k):
+            continue
+        common = Counter(j for a in set(f.args) for j in owners[(type(f), a)] if j != k)
+        j = next((j for j, n in common.items() if n >= 2), None)
+        if j is not None:
+            yield k, j
