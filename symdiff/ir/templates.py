@@ -197,6 +197,16 @@ def _only_order(e: sp.Basic, args: tuple) -> bool:
     return len(rest) >= 2 or (len(rest) == 1 and bool(numbers) and sp.Add(*numbers) != 0)
 
 
+def _same_as(answer: Any, templated: tuple) -> int | None:
+    """The position of the argument of a template the answer is (``expr`` unchanged by a simplification),
+    if it is one: its floats written back, it is the argument the caller gave."""
+    if isinstance(answer, sp.Basic):
+        for i, a in enumerate(templated):
+            if a is answer or (isinstance(a, sp.Basic) and a == answer):
+                return i
+    return None
+
+
 def by_structure(fn: Callable[..., Any], maxsize: int = 1 << 14) -> Callable[..., Any]:
     """``fn`` (a pure function of SymPy expressions and hashable values, answering an expression, a
     tuple of them, a number or None) computed once per template of its arguments (see the module
@@ -210,14 +220,20 @@ def by_structure(fn: Callable[..., Any], maxsize: int = 1 << 14) -> Callable[...
             return exact[args]
         key, floats, to_template = structure(args)
         if key in answers:
-            answer = answers[key]
+            answer, same = answers[key]
         else:
             if len(answers) >= maxsize:
                 answers.clear()
-            answer = answers[key] = fn(*_substitute(args, to_template()))
+            templated = _substitute(args, to_template())
+            answer = fn(*templated)
+            same = _same_as(answer, templated)
+            answers[key] = answer, same
         if len(exact) >= maxsize:
             exact.clear()
-        out = exact[args] = _substitute(answer, {_k(i): f for i, f in enumerate(floats)}, written_back=True)
+        if same is not None:  # (the answer is an argument as it came: that argument, nothing to write back)
+            out = exact[args] = args[same]
+        else:
+            out = exact[args] = _substitute(answer, {_k(i): f for i, f in enumerate(floats)}, written_back=True)
         return out
 
     def cache_clear() -> None:
