@@ -106,14 +106,16 @@ def _substitute(value: Any, mapping: dict, written_back: bool = False) -> Any:
     return value
 
 
-def rename(expr: sp.Basic, mapping: dict, symbols: bool = True) -> sp.Basic:
+def rename(expr: sp.Basic, mapping: dict, symbols: bool = True, as_written: bool = False) -> sp.Basic:
     """``expr.xreplace(mapping)`` for a ``mapping`` of atoms that changes no function's answer (symbols to
     distinct symbols of the same assumptions; a template's placeholders to the floats they stand for), with
     sums, products and powers evaluated (their order, and numbers multiplied out) but a function of them
     not evaluated again: SymPy made ``sin(_k0*_a0)`` already, and asking ``sin`` of ``1.2*_a0`` costs
     about a millisecond (its search for multiples of pi and I) for the same answer, or an equal one.
     ``symbols``: the mapping renames symbols, so sums and products are only put in SymPy's order again
-    (not evaluated: nothing in them can combine). Post-order and iterative."""
+    (not evaluated: nothing in them can combine). ``as_written``: sums and products keep the order of their
+    arguments (what ``xreplace`` makes under ``sympy.evaluate(False)``, under which the caller calls it for the
+    rest). Post-order and iterative."""
     done: dict[int, sp.Basic] = {}
     stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
     while stack:
@@ -132,6 +134,8 @@ def rename(expr: sp.Basic, mapping: dict, symbols: bool = True) -> sp.Basic:
             done[id(e)] = e
         elif isinstance(e, sp.Function):
             done[id(e)] = _applied(e, args)
+        elif as_written and type(e) in _SORTED:
+            done[id(e)] = type(e)._from_args(args)
         elif type(e) in _SORTED and (symbols or _only_order(e, args)):  # nothing combines: only the order changes
             done[id(e)] = _unevaluated_Add(*args) if type(e) is sp.Add else _sorted_mul(args, e.is_commutative)
         else:

@@ -272,7 +272,7 @@ def _renamed(exprs: list[sp.Expr], names: list[dict[sp.Symbol, sp.Symbol]], larg
     if not large:
         return [e.xreplace(m) for e, m in zip(exprs, names)]
     with sp.evaluate(False):
-        return [e.xreplace(m) for e, m in zip(exprs, names)]
+        return [rename(e, m, as_written=True) for e, m in zip(exprs, names)]
 
 
 def bounded_cse(exprs: list[sp.Expr], symbols) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
