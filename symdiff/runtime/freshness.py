@@ -29,7 +29,6 @@ True
 """
 from __future__ import annotations
 
-import dis
 import functools
 import hashlib
 import inspect
@@ -46,6 +45,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import EnvironmentReadError
+from .opcodes import name_loads
 from .fingerprint import Unpinnable, _code, _value, file_digest, symdiff_digest
 from .snapshots import digest, equal, memo_value, same, snapshot
 
@@ -115,15 +115,8 @@ def _chains(code: types.CodeType) -> tuple[tuple[str, str, tuple[str, ...]], ...
         if c is not code:
             out.extend(_chains(c))
             continue
-        ins = list(dis.get_instructions(c))
-        for i, op in enumerate(ins):
-            if op.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF"):
-                attrs = []
-                j = i + 1  # (by index: a slice of the rest at every load is quadratic in a long function)
-                while j < len(ins) and ins[j].opname in ("LOAD_ATTR", "LOAD_METHOD"):
-                    attrs.append(ins[j].argval)
-                    j += 1
-                out.append(("c" if "DEREF" in op.opname else "g", op.argval, tuple(attrs)))
+        for opname, name, attrs in name_loads(c):
+            out.append(("c" if "DEREF" in opname else "g", name, attrs))
     return tuple(sorted(set(out)))
 
 

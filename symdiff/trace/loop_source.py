@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import __future__
 import ast
-import dis
 import functools
 import operator
 import inspect
@@ -36,6 +35,7 @@ import types
 import warnings
 from typing import Any
 
+from ..runtime.opcodes import may_loop
 from .loop_forms import MARK, call as _call, form, while_form
 _METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "update", "add", "setdefault", "discard",
             "sort", "reverse", "popitem", "fill", "resize", "put", "itemset"}
@@ -249,18 +249,10 @@ def rolled_code(func: types.FunctionType) -> tuple[types.CodeType | None, list[s
     return result
 
 
-#: Instructions without which code has no loop (a for, a while, a comprehension: its own code object).
-_LOOP_OPS = {"FOR_ITER", "GET_ITER", "GET_AITER", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "JUMP_ABSOLUTE",
-             "SETUP_LOOP"}
-
-
 def _may_loop(code: types.CodeType) -> bool:
     """Whether the bytecode of ``code`` (or of code nested in it) may hold a loop: a long straight-line
     function is not read, parsed and walked for none (seconds for 10,000 lines)."""
-    return any(i.opname in _LOOP_OPS or "BACKWARD" in i.opname  # (3.11's while: POP_JUMP_BACKWARD_IF_TRUE)
-               or ("JUMP" in i.opname and isinstance(i.argval, int) and i.argval <= i.offset)
-               for i in dis.get_instructions(code)) or any(
-        _may_loop(c) for c in code.co_consts if isinstance(c, types.CodeType))
+    return may_loop(code) or any(_may_loop(c) for c in code.co_consts if isinstance(c, types.CodeType))
 
 
 def _rolled_code(func):
