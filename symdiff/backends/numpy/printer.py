@@ -12,6 +12,8 @@ stable or readable forms for functions (``np.where`` for Piecewise, ``np.heavisi
 from __future__ import annotations
 
 import ast
+import functools
+import keyword
 from typing import Sequence
 
 import sympy as sp
@@ -70,8 +72,13 @@ def unwrap(code: str) -> str:
 def code_precedence(code: str) -> int:
     """SymPy-scale precedence of a piece of Python code (``x @ w`` binds just below ``*``, so it is
     parenthesised inside products, where NumPy's left-to-right ``@``/``*`` would change its meaning)."""
-    if _wrapped(code):
+    if _wrapped(code) or (code.isidentifier() and not keyword.iskeyword(code)):  # (a name: most operands)
         return 1000
+    return _parsed_precedence(code)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _parsed_precedence(code: str) -> int:
     try:
         node = ast.parse(code, mode="eval").body
     except (SyntaxError, RecursionError, MemoryError):  # (too deep to parse: parenthesise it)

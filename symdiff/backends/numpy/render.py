@@ -2,7 +2,6 @@
 folder, checked (names are identifiers, the whole text compiles) before anyone writes or imports it."""
 from __future__ import annotations
 
-import ast
 import dataclasses
 import os
 import textwrap
@@ -15,6 +14,7 @@ from ...runtime.paths import templates_dir
 from .codegen import Function, ModuleText
 from .constants import loader_source
 from .linebreak import wrap, wrap_lines, wrap_source
+from .same_code import loads_name
 from .prose import wrap_text
 
 
@@ -72,9 +72,8 @@ def _reads_np(functions: list[Function]) -> bool:
         if "np" not in text:
             continue
         try:
-            tree = ast.parse(textwrap.dedent(text))
+            if loads_name(textwrap.dedent(text), "np"):
+                return True
         except SyntaxError:  # not a statement list by itself: the text decides
-            return True
-        if any(isinstance(n, ast.Name) and n.id == "np" for n in ast.walk(tree)):
             return True
     return False

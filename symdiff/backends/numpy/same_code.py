@@ -42,8 +42,35 @@ def same_code(before: str, after: list[str]) -> bool:
 def bytecode(text: str) -> tuple:
     """What the statements ``text`` compute, inside a function: instructions, constants and names, with
     the code of nested functions and comprehensions read the same way (their line numbers left out)."""
+    return _code_key(body_code(text))
+
+
+def body_code(text: str) -> types.CodeType:
+    """The code object of the statements ``text`` as a function's body (the last body compiled is
+    remembered: a laid-out body is compiled to check it, then read for the names it loads)."""
+    global _LAST
+    last = _LAST
+    if last is not None and last[0] == text:
+        return last[1]
     code = compile("def _():\n" + textwrap.indent(text, "    "), "<layout>", "exec").co_consts[0]
-    return _code_key(code)
+    _LAST = (text, code)
+    return code
+
+
+_LAST: tuple[str, types.CodeType] | None = None
+
+
+def loads_name(text: str, name: str) -> bool:
+    """Whether the statements ``text`` (a function body) load the global ``name``, in nested code too (an
+    attribute of that name counts as well: a question asked to decide an import, where one more is harmless)."""
+    return any(name in c.co_names for c in _codes(body_code(text)))
+
+
+def _codes(code: types.CodeType):
+    yield code
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            yield from _codes(c)
 
 
 def _code_key(code: types.CodeType) -> tuple:
