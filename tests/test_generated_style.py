@@ -340,6 +340,25 @@ def test_a_layout_that_changes_a_statement_is_not_used(monkeypatch):
     assert linebreak.wrap_lines(["x = a*b", "y = a - b", "return x + y"]) == ["x = a * b", "y = a - b", "return x + y"]
 
 
+def test_a_module_whose_layout_would_change_a_function_keeps_that_statement(monkeypatch):
+    """The module is compiled as written and as laid out, and each function compared; where they differ,
+    the function is laid out statement by statement, checked: the statement whose layout would compute
+    something else stays as written, and the gradient is right."""
+    from symdiff.backends.numpy import linebreak
+    real = linebreak.statement
+    monkeypatch.setattr(linebreak, "statement", lambda text: real(text.replace(" - ", " + ")))
+    monkeypatch.setattr(linebreak, "by_shape", lambda line, width, spell: None)  # (every line spelled itself)
+
+    def f(x):
+        return np.sum(np.sin(x) - x * x)
+    x = np.linspace(-1.0, 1.0, 5)
+    vg = symdiff.value_and_grad(f)
+    value, grad = vg(x)
+    np.testing.assert_allclose(value, np.sum(np.sin(x) - x * x), rtol=1e-12)
+    np.testing.assert_allclose(grad, np.cos(x) - 2 * x, rtol=1e-12)
+    assert any(" - " in line for line in vg.source.splitlines() if not line.lstrip().startswith("#"))
+
+
 def test_same_code_tells_constants_and_names_apart():
     from symdiff.backends.numpy.same_code import same_code
     assert same_code("y = f(x, 0.0)", ["y = f(", "    x, 0.0", ")"])

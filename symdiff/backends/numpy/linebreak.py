@@ -28,12 +28,18 @@ def wrap_lines(lines: list[str], indent: int = 4, width: int = WIDTH) -> list[st
     long ones broken; a statement already written over several lines is joined first. The body laid out
     computes what it computed (the same bytecode), checked once for the whole body; if not, each
     statement is checked, and one whose layout would change it is left as it was written."""
-    out = _laid_out(lines, width - indent, False)
+    out = lay_out(lines, indent, width)
     try:
         same = bytecode("\n".join(lines)) == bytecode("\n".join(out))
     except SyntaxError:
         same = False
-    return _around_defs(out if same else _laid_out(lines, width - indent, True))
+    return out if same else lay_out(lines, indent, width, checked=True)
+
+
+def lay_out(lines: list[str], indent: int = 4, width: int = WIDTH, checked: bool = False) -> list[str]:
+    """:func:`wrap_lines` without its check of the whole body: the caller compares what the body computes
+    before and after (``checked``: each statement is checked, one whose layout would change it kept)."""
+    return _around_defs(_laid_out(lines, width - indent, checked))
 
 
 def _laid_out(lines: list[str], width: int, checked: bool) -> list[str]:

@@ -42,39 +42,18 @@ def same_code(before: str, after: list[str]) -> bool:
 def bytecode(text: str) -> tuple:
     """What the statements ``text`` compute, inside a function: instructions, constants and names, with
     the code of nested functions and comprehensions read the same way (their line numbers left out)."""
-    return _code_key(body_code(text))
+    return code_key(compile("def _():\n" + textwrap.indent(text, "    "), "<layout>", "exec").co_consts[0])
 
 
-def body_code(text: str) -> types.CodeType:
-    """The code object of the statements ``text`` as a function's body (the last body compiled is
-    remembered: a laid-out body is compiled to check it, then read for the names it loads)."""
-    global _LAST
-    last = _LAST
-    if last is not None and last[0] == text:
-        return last[1]
-    code = compile("def _():\n" + textwrap.indent(text, "    "), "<layout>", "exec").co_consts[0]
-    _LAST = (text, code)
-    return code
+def loads_name(code: types.CodeType, name: str) -> bool:
+    """Whether ``code`` loads the global ``name``, in nested code too (an attribute of that name counts as
+    well: a question asked to decide an import, where one more is harmless)."""
+    return name in code.co_names or any(loads_name(c, name) for c in code.co_consts if isinstance(c, types.CodeType))
 
 
-_LAST: tuple[str, types.CodeType] | None = None
-
-
-def loads_name(text: str, name: str) -> bool:
-    """Whether the statements ``text`` (a function body) load the global ``name``, in nested code too (an
-    attribute of that name counts as well: a question asked to decide an import, where one more is harmless)."""
-    return any(name in c.co_names for c in _codes(body_code(text)))
-
-
-def _codes(code: types.CodeType):
-    yield code
-    for c in code.co_consts:
-        if isinstance(c, types.CodeType):
-            yield from _codes(c)
-
-
-def _code_key(code: types.CodeType) -> tuple:
-    consts = tuple(_code_key(c) if isinstance(c, types.CodeType) else (type(c), repr(c)) for c in code.co_consts)
+def code_key(code: types.CodeType) -> tuple:
+    """What a code object computes (:func:`bytecode`): equal for two layouts of the same statements."""
+    consts = tuple(code_key(c) if isinstance(c, types.CodeType) else (type(c), repr(c)) for c in code.co_consts)
     return (code.co_code, getattr(code, "co_exceptiontable", b""), consts, code.co_names, code.co_varnames,
             code.co_freevars, code.co_cellvars)
 
