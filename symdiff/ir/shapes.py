@@ -11,6 +11,7 @@ the tracer then rewrites every shape to the representative.
 """
 from __future__ import annotations
 
+import functools
 from contextvars import ContextVar
 from typing import Any, Iterable, Protocol, Sequence, TypeAlias
 
@@ -75,6 +76,8 @@ def is_one(d: Dim) -> bool:
 
 def broadcast_shapes(*shapes: Shape) -> Shape:
     """NumPy broadcasting of symbolic shapes."""
+    if shapes and all(s == shapes[0] for s in shapes):  # (one shape: each axis itself, or 1)
+        return tuple(ONE if is_one(d) else d for d in shapes[0])
     ndim = max((len(s) for s in shapes), default=0)
     out: list[Dim] = []
     for axis in range(ndim):
@@ -113,4 +116,9 @@ def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
 
 
 def format_shape(shape: Shape) -> str:
+    return _format_shape(tuple(shape))
+
+
+@functools.lru_cache(maxsize=1 << 12)  # (a long program prints a few shapes many times; str of a size is SymPy's)
+def _format_shape(shape: Shape) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"

@@ -13,6 +13,7 @@ code.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -44,8 +45,12 @@ def defprim(name: str, vjp: Vjp | None, linear: bool = False) -> None:
 
 
 def _dtype(*nodes: Node) -> str:
-    floats = [n.dtype for n in nodes if n.dtype != "bool"]
-    return str(np.result_type(*floats)) if floats else "float64"
+    return _result_type(tuple(n.dtype for n in nodes if n.dtype != "bool"))
+
+
+@functools.lru_cache(maxsize=256)
+def _result_type(dtypes: tuple[str, ...]) -> str:
+    return str(np.result_type(*dtypes)) if dtypes else "float64"
 
 
 def _integer_valued(e: sp.Expr) -> bool:
