@@ -231,6 +231,23 @@ def test_kernel_templates_answer_as_sympy_does():
                         1 + abs(complex(want.evalf(subs=p)))), (e, x, got, want)
 
 
+def test_written_back_answers_alone_or_in_tuples_are_sympys():
+    """An answer that is a template's float alone (d(2.5*a)/da), and each part of a tuple answer, has the
+    floats written back: equal to SymPy's own answer for the floats, the second time from the template."""
+    from symdiff.ir.graph import ARG
+    from symdiff.ir.templates import by_structure
+    a, b = ARG[0], ARG[1]
+
+    def both(e):
+        return sp.diff(e, a), sp.diff(e, b), e
+    slope, parts = by_structure(lambda e: sp.diff(e, a)), by_structure(both)
+    for c, d in [(2.5, 0.5), (1.25, 3.0), (-0.75, 2.0)]:
+        assert slope(sp.Float(c) * a) == sp.Float(c)
+        e = sp.Float(c) * a + sp.Float(d) * sp.sin(sp.Float(d) * b) - sp.exp(sp.Float(c) * a * b)
+        got = parts(e)
+        assert got == both(e) and not any(s.name.startswith("_k") for g in got for s in g.free_symbols)
+
+
 def _tight_value_and_grad(f, x):
     """``symdiff.value_and_grad(f)(x)`` with Python's recursion limit 250 frames above the caller's."""
     old = sys.getrecursionlimit()

@@ -130,17 +130,61 @@ def rename(expr: sp.Basic, mapping: dict, symbols: bool = True, as_written: bool
             stack.extend((a, False) for a in e.args if id(a) not in done)
             continue
         args = tuple(done[id(a)] for a in e.args)
-        if all(a is b for a, b in zip(args, e.args)):
-            done[id(e)] = e
-        elif isinstance(e, sp.Function):
-            done[id(e)] = _applied(e, args)
-        elif as_written and type(e) in _SORTED:
-            done[id(e)] = type(e)._from_args(args)
-        elif type(e) in _SORTED and (symbols or _only_order(e, args)):  # nothing combines: only the order changes
-            done[id(e)] = _unevaluated_Add(*args) if type(e) is sp.Add else _sorted_mul(args, e.is_commutative)
-        else:
-            done[id(e)] = e.func(*args)
+        done[id(e)] = e if all(a is b for a, b in zip(args, e.args)) else _rebuilt(e, args, symbols, as_written)
     return done[id(expr)]
+
+
+def _rebuilt(e: sp.Basic, args: tuple, symbols: bool, as_written: bool = False) -> sp.Basic:
+    """``e`` with the arguments ``args`` in place of its own, as :func:`rename` builds it."""
+    if isinstance(e, sp.Function):
+        return _applied(e, args)
+    if as_written and type(e) in _SORTED:
+        return type(e)._from_args(args)
+    if type(e) in _SORTED and (symbols or _only_order(e, args)):  # nothing combines: only the order changes
+        return _unevaluated_Add(*args) if type(e) is sp.Add else _sorted_mul(args, e.is_commutative)
+    return e.func(*args)
+
+
+def _plan(value: Any) -> Any:
+    """How to write floats back into an answer ``value`` (an expression, or a tuple of them): its
+    subexpressions holding a placeholder ``_k``, each after its arguments (the rest is kept as it is)."""
+    if isinstance(value, tuple):
+        return tuple(_plan(v) for v in value)
+    if not isinstance(value, sp.Basic):
+        return None
+    placeholders = set(_K)
+    holds: dict[int, bool] = {}
+    order: list[sp.Basic] = []
+    stack: list[tuple[sp.Basic, bool]] = [(value, False)]
+    while stack:
+        e, ready = stack.pop()
+        if id(e) in holds:
+            continue
+        if not e.args:
+            holds[id(e)] = e in placeholders if e.is_Symbol else False
+        elif not ready:
+            stack.append((e, True))
+            stack.extend((a, False) for a in e.args if id(a) not in holds)
+        else:
+            holds[id(e)] = any(holds[id(a)] for a in e.args)
+            if holds[id(e)]:
+                order.append(e)
+    return order
+
+
+def _written_back(value: Any, plan: Any, floats: list[sp.Float]) -> Any:
+    """The answer ``value`` of a template with each placeholder ``_k{i}`` replaced by ``floats[i]``
+    (:func:`rename` of it, walking only the subexpressions its ``plan`` lists)."""
+    if isinstance(value, tuple):
+        return tuple(_written_back(v, p, floats) for v, p in zip(value, plan))
+    fill = {_k(i): f for i, f in enumerate(floats)}  # (by value: a placeholder SymPy made again is equal, not the same)
+    if not plan:  # (no placeholder inside: the answer itself, or it is one)
+        return fill.get(value, value) if isinstance(value, sp.Symbol) else value
+    done: dict[int, sp.Basic] = {}
+    for e in plan:
+        args = tuple(done[id(a)] if id(a) in done else fill.get(a, a) if a.is_Symbol else a for a in e.args)
+        done[id(e)] = _rebuilt(e, args, False)
+    return done[id(value)]
 
 
 def _applied(e: sp.Function, args: tuple) -> sp.Basic:
@@ -224,20 +268,21 @@ def by_structure(fn: Callable[..., Any], maxsize: int = 1 << 14) -> Callable[...
             return exact[args]
         key, floats, to_template = structure(args)
         if key in answers:
-            answer, same = answers[key]
+            answer, same, plan = answers[key]
         else:
             if len(answers) >= maxsize:
                 answers.clear()
             templated = _substitute(args, to_template())
             answer = fn(*templated)
             same = _same_as(answer, templated)
-            answers[key] = answer, same
+            plan = _plan(answer) if same is None else None
+            answers[key] = answer, same, plan
         if len(exact) >= maxsize:
             exact.clear()
         if same is not None:  # (the answer is an argument as it came: that argument, nothing to write back)
             out = exact[args] = args[same]
         else:
-            out = exact[args] = _substitute(answer, {_k(i): f for i, f in enumerate(floats)}, written_back=True)
+            out = exact[args] = _written_back(answer, plan, floats)
         return out
 
     def cache_clear() -> None:
