@@ -80,7 +80,7 @@ def _name(code: types.CodeType, opname: str, arg: int) -> str:
         return code.co_names[arg >> 1]
     if opname == "LOAD_NAME":
         return code.co_names[arg]
-    return code._varname_from_oparg(arg)  # type: ignore[attr-defined]  (a cell: the fast locals' numbering)
+    return code._varname_from_oparg(arg)  # type: ignore[attr-defined]  # (a cell: numbered as the fast locals)
 
 
 def _next(ops: bytes, j: int) -> int:
