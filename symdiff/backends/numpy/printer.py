@@ -171,7 +171,19 @@ class ExprPrinter(NumPyPrinter):
         self.one = "1.0" if float_literals else "1"
 
     def doprint(self, expr, assign_to=None):
-        return super().doprint(float_coefficients(expr) if self.float_literals else expr, assign_to)
+        expr = float_coefficients(expr) if self.float_literals else expr
+        if assign_to is not None or not isinstance(expr, sp.Basic) or expr.has(sp.re):
+            return super().doprint(expr, assign_to)
+        # SymPy's CodePrinter.doprint without what it does for an assignment or a re(...) to tidy: it makes a
+        # closure that refers to this printer, and tidies by Basic.replace, whose walk refers to itself: two
+        # reference cycles per expression, which only the cycle collector frees (a long program prints 20,000).
+        self._not_supported, self._number_symbols = set(), set()
+        lines = self._print(expr).splitlines()
+        front = [self._get_comment(f"Not supported in {self.language}:")] if self._not_supported else []
+        front += [self._get_comment(type(e).__name__) for e in sorted(self._not_supported, key=str)]
+        front += [self._declare_number_const(n, v) for n, v in sorted(self._number_symbols, key=str)]
+        self._not_supported, self._number_symbols = set(), set()
+        return "\n".join(self._format_code(front + lines))
 
     def _module_format(self, fqn: str, register: bool = True) -> str:
         return "np." + fqn.split(".", 1)[1] if fqn.startswith("numpy.") else fqn
