@@ -96,13 +96,12 @@ def structure(args: tuple) -> tuple[tuple, list[sp.Float], Callable[[], dict[sp.
     return tuple(tokens), floats, to_template
 
 
-def _substitute(value: Any, mapping: dict, written_back: bool = False) -> Any:
+def _substitute(value: Any, mapping: dict) -> Any:
+    """``value`` (an expression, or tuples and other values around them) with ``mapping`` substituted."""
     if isinstance(value, sp.Basic):
-        if not mapping:
-            return value
-        return rename(value, mapping, symbols=False) if written_back else value.xreplace(mapping)
+        return value.xreplace(mapping) if mapping else value
     if isinstance(value, tuple):
-        return tuple(_substitute(v, mapping, written_back) for v in value)
+        return tuple(_substitute(v, mapping) for v in value)
     return value
 
 

@@ -53,7 +53,8 @@ def render_module(header: dict, functions: list[Function], module: ModuleText,
     # module, not four); a function that would change is laid out again statement by statement, checked.
     # (Python 3.11+ compiles a call of a name bound by an import, ``np.sin(x)``, otherwise than a method
     # call: the module as written is compiled with every import the module may have.)
-    written = _function_codes(_compiled(_text(header, functions, module, list(imports or _IMPORTS))))
+    provisional = list(_IMPORTS if imports is None else imports)
+    written = _function_codes(_compiled(_text(header, functions, module, provisional)))
     laid = [dataclasses.replace(f, body=lay_out(f.body)) for f in functions]
     if imports is None:
         imports = _imports(laid, module, written)
