@@ -343,3 +343,41 @@ def test_3000_line_programs_compile_without_recursion_and_match(tmp_path, kind):
     d, fd = _central(f, x)
     assert value == pytest.approx(f(x), rel=1e-10)
     assert abs(g @ d - fd) <= 1e-6 * max(1.0, abs(fd))
+
+
+#: Statements of the random long programs below: bounded values, float constants in sums, products,
+#: functions' arguments and divisions, the same constants coming back (a long program's templates).
+_RANDOM_STEPS = ("y = np.tanh(y * {c})", "y = np.tanh(y + {c} * x)", "y = np.sin(y * {c})", "y = np.tanh(y) - {c}",
+                 "y = np.exp(-{p} * y * y)", "y = y / ({p} + x * x)", "y = np.log1p(y * y) * {c}",
+                 "s = np.sin(s + np.cos(x * {c}))", "s = np.tanh(s - {c} * y)", "y = np.tanh(y * s * {c})",
+                 "y = np.sqrt(y * y + {p})", "s = np.cos(s + y ** 2 * {c})", "y = np.tanh({c} - y)",
+                 "y = np.sin(-y * {c} + x)", "s = np.tanh(s * {c} + y)", "y = np.tanh(y ** 3 * {c} - y)",
+                 "y = 1 / (1 + np.exp(-{c} * y))")
+
+
+@pytest.mark.parametrize("seed", [21, 24])
+def test_long_random_programs_match_autograd(tmp_path, seed):
+    """250-statement programs drawn at random (a fixed seed) from :data:`_RANDOM_STEPS`: symdiff's value and
+    gradient equal autograd's on the same source to 1e-12 (relative to the largest element)."""
+    import random
+    autograd = pytest.importorskip("autograd")
+    rng = random.Random(seed)
+
+    def constant() -> float:
+        if rng.random() < 0.3:
+            return rng.choice([1.0, -1.0, 0.5, 2.0, 1.5, -0.25, 3.0, 0.1])
+        return round(rng.uniform(-3, 3), rng.choice([1, 2, 3, 6]))
+    lines = []
+    for _ in range(250):
+        c = constant()
+        lines.append(rng.choice(_RANDOM_STEPS).format(c=repr(c), p=repr(abs(c) + 0.5)))
+    f = _load(tmp_path, f"random_long_{seed}", ["s = 0.5 * x", *lines], first="y = x * 1.0",
+              result="np.sum(y * s) + np.sum(s)")
+    namespace: dict = {}
+    exec(compile(inspect.getsource(f).replace("np.", "anp."), "random_long", "exec"),  # noqa: S102 - the test's own
+         {"anp": pytest.importorskip("autograd.numpy")}, namespace)
+    x = np.linspace(0.3, 1.1, 7)
+    value, g = symdiff.value_and_grad(f)(x)
+    want = autograd.grad(namespace["f"])(x)
+    np.testing.assert_allclose(value, f(x), rtol=1e-12)
+    assert np.max(np.abs(g - want)) <= 1e-12 * np.max(np.abs(want)), (g, want)
